@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Both install what they need.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+DEMO_DIR ?= demo-data
+DEMO_PROFILES ?= 20000
+
+DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config librocksdb-dev libroaring-dev libsimdjson-dev \
+  libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libtbb-dev
+
+.PHONY: deps build test demo bench clean format
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+demo: build
+	rm -rf $(DEMO_DIR)
+	$(BUILD_DIR)/tailor demo --data-dir $(DEMO_DIR) --profiles $(DEMO_PROFILES)
+
+bench: build
+	$(BUILD_DIR)/tailor bench ingest --help
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD_DIR)

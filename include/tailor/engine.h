@@ -1,0 +1,119 @@
+#pragma once
+
+// The engine wires the modules together: it owns the store, the schema and the id map, and is
+// the one entry point for front ends (CLI, server) and library users.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/schema.h"
+#include "tailor/state.h"
+#include "tailor/status.h"
+#include "tailor/store.h"
+#include "tailor/types.h"
+
+namespace tailor {
+
+struct EngineOptions {
+  store::StoreOptions store;
+};
+
+// Outcome of one batch: which inputs were stored, which were already there, which were refused.
+struct BatchReport {
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;  // events whose id the profile already had (nothing written)
+  struct Rejection {
+    size_t index;  // position in the batch
+    std::string reason;
+  };
+  std::vector<Rejection> rejected;
+};
+
+struct StoredEventView {
+  std::string id;
+  std::string type;
+  Timestamp time = 0;
+  std::string item_id, category, order_id;
+  std::optional<double> price, value;
+  std::optional<int64_t> quantity;
+  EventContext context;
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+struct ProfileView {
+  ProfileId id = kNoProfile;
+  std::string external_id;
+  bool anonymous = false;
+  TraitMap traits;  // by trait name, in schema order
+  std::vector<std::string> aliases;
+  state::BehaviourState behaviour;
+  Timestamp created_at = 0, updated_at = 0;
+  uint64_t event_count = 0;
+  std::vector<StoredEventView> latest_events;  // newest first
+};
+
+struct EngineStats {
+  uint64_t profiles = 0;            // known profiles
+  uint64_t anonymous_profiles = 0;  // anonymous visitors not yet identified
+  uint64_t events = 0;
+  uint64_t items = 0;
+  uint64_t bytes_on_disk = 0;  // SST files of every table + write-ahead log
+  uint64_t memtable_bytes = 0;
+  std::vector<std::pair<std::string, store::TableSize>> tables;
+};
+
+// Thread-safety: every method may be called from any thread. Writes are serialized by one
+// writer lock; reads go straight to the store and see committed data.
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Open(const std::string& data_dir,
+                                              const EngineOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Each batch is committed atomically and is durable (per the sync policy) when the call
+  // returns ok. Inputs that fail validation are listed in `report.rejected` and the rest are
+  // stored; a non-ok Status means nothing of the batch was stored.
+  Status UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report);
+  Status IngestEvents(std::span<const EventInput> events, BatchReport& report);
+  Status UpsertItems(std::span<const ItemInput> items, BatchReport& report);
+
+  // Links `anonymous_id` to the known profile `profile_id` (created if new) and moves the
+  // anonymous history into it. An anonymous id already linked to another known profile stays
+  // with the first one (first link wins).
+  Status Identify(std::string_view anonymous_id, std::string_view profile_id);
+  // Moves everything of `from` into `into` (events, missing traits, aliases); `from` then
+  // resolves to `into`. Both must be known profiles.
+  Status MergeProfiles(std::string_view into, std::string_view from);
+  // Right to be forgotten: removes the profile, its events and every id that pointed to it.
+  Status DeleteProfile(std::string_view external_id);
+
+  // Looks a profile up by external id (or an anonymous id / merged id that resolves to it).
+  Result<ProfileView> GetProfile(std::string_view id, size_t latest_events = 10);
+  Result<ProfileId> Resolve(std::string_view id);
+  // All events of a profile in time order.
+  Result<std::vector<StoredEventView>> Events(ProfileId profile);
+
+  // Schema: declare traits ahead of data, or change a category.
+  Schema schema() const;
+  Status DeclareTraits(const std::vector<TraitDef>& traits);
+  Status SetTraitCategory(std::string_view name, TraitCategory category);
+
+  EngineStats Stats() const;
+  // Memtables to disk and the log synced (e.g. at the end of a bulk import).
+  Status Flush();
+  store::Store& store();
+
+ private:
+  struct Impl;
+  Engine();
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tailor

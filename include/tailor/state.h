@@ -1,0 +1,44 @@
+#pragma once
+
+// Behavioural state of a profile, kept up to date as events arrive: what a segment rule or a
+// personalization decision asks about a person without reading their whole history.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/status.h"
+#include "tailor/types.h"
+
+namespace tailor::state {
+
+struct Aggregate {
+  uint64_t count = 0;
+  double value_sum = 0;  // sum of event values (price * quantity, or the explicit value)
+  Timestamp first = 0;
+  Timestamp last = 0;
+};
+
+// Counts and sums per event type and per (event type, category). Deterministic: the same events in
+// any order give the same state (sums aside from floating-point rounding).
+struct BehaviourState {
+  uint64_t event_count = 0;
+  Timestamp first_seen = 0;
+  Timestamp last_seen = 0;
+  std::vector<std::pair<std::string, Aggregate>> by_type;  // sorted by type
+  // "type/category" -> aggregate, sorted.
+  std::vector<std::pair<std::string, Aggregate>> by_type_category;
+
+  // Folds one event in.
+  void Apply(std::string_view type, std::string_view category, Timestamp time,
+             std::optional<double> value);
+  // Folds another profile's state in (when profiles merge).
+  void Merge(const BehaviourState& other);
+  const Aggregate* ForType(std::string_view type) const;
+
+  std::string Encode() const;
+  static Result<BehaviourState> Decode(std::string_view bytes);
+};
+
+}  // namespace tailor::state

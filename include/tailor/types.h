@@ -1,0 +1,101 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace tailor {
+
+// Dense internal id of a profile: 0, 1, 2, ... in order of creation, never reused. Columnar
+// engines index arrays and bitmaps with it; the external id is what users see.
+using ProfileId = uint32_t;
+inline constexpr ProfileId kNoProfile = UINT32_MAX;
+
+// Milliseconds since the Unix epoch, UTC.
+using Timestamp = int64_t;
+
+enum class TraitType : uint8_t { kString, kInt, kDouble, kBool, kTimestamp, kStringList };
+enum class TraitCategory : uint8_t {
+  kDemographic,
+  kGeographic,
+  kPsychographic,
+  kBehavioural,
+  kTechnographic,
+  kPreference,
+  kOther,
+};
+
+std::string_view TraitTypeName(TraitType type);
+std::string_view TraitCategoryName(TraitCategory category);
+// Accepts the names above ("string", "int", "double", "bool", "timestamp", "list").
+std::optional<TraitType> ParseTraitType(std::string_view name);
+std::optional<TraitCategory> ParseTraitCategory(std::string_view name);
+
+using StringList = std::vector<std::string>;
+// One value. std::monostate means "missing": it never matches a comparison. Timestamps are held
+// as int64_t milliseconds, so a value carries its TraitType beside it (TypedValue).
+using TraitValue = std::variant<std::monostate, std::string, int64_t, double, bool, StringList>;
+
+struct TypedValue {
+  TraitType type = TraitType::kString;
+  TraitValue value;
+};
+
+// Traits of one profile as name -> value, in the order they were set.
+using TraitMap = std::vector<std::pair<std::string, TypedValue>>;
+
+// A profile as it arrives from a file or an API call.
+struct ProfileInput {
+  std::string external_id;
+  TraitMap traits;
+};
+
+// Where and how an event happened.
+struct EventContext {
+  std::string channel;  // web, app, email, store, chatbot, sms, ...
+  std::string page_url;
+  std::string referrer;
+  std::string utm_source;
+  std::string utm_medium;
+  std::string utm_campaign;
+  std::string user_agent;
+  std::string ip;
+  std::string country;
+  std::string city;
+};
+
+// A behavioural event as it arrives. At least one of profile_id and anonymous_id is set.
+struct EventInput {
+  // Caller's id; a second event with the same id for the same profile is not stored again.
+  // Empty: tailor derives one from the content, so re-importing a file is still idempotent.
+  std::string id;
+  std::string profile_id;
+  std::string anonymous_id;
+  std::string type;
+  Timestamp time = 0;
+  std::string item_id;
+  std::string category;
+  std::string order_id;
+  std::optional<double> price;
+  std::optional<int64_t> quantity;
+  // Explicit numeric value (a rating, a score). Without it, value = price * quantity (or price).
+  std::optional<double> value;
+  EventContext context;
+  // Free-form properties, string-valued, in arrival order.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+// An entry of the product/content catalogue.
+struct ItemInput {
+  std::string id;
+  std::string name;
+  std::string category;
+  std::optional<double> price;
+  TraitMap attributes;  // level, brand, genres (list), ...
+};
+
+}  // namespace tailor

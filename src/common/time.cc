@@ -1,0 +1,127 @@
+#include "common/time.h"
+
+#include <fmt/format.h>
+
+namespace tailor {
+namespace {
+
+bool ReadDigits(std::string_view text, size_t& pos, size_t count, int64_t& out) {
+  if (pos + count > text.size()) return false;
+  int64_t value = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const char c = text[pos + i];
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  pos += count;
+  out = value;
+  return true;
+}
+
+bool IsLeap(int64_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+unsigned DaysInMonth(int64_t year, unsigned month) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeap(year) ? 29 : kDays[month - 1];
+}
+
+}  // namespace
+
+int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const unsigned year_of_era = static_cast<unsigned>(year - era * 400);
+  const unsigned day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + static_cast<int64_t>(day_of_era) - 719468;
+}
+
+std::optional<Timestamp> ParseIsoTimestamp(std::string_view text) {
+  size_t pos = 0;
+  int64_t year, month, day, hour = 0, minute = 0, second = 0, millis = 0;
+  if (!ReadDigits(text, pos, 4, year) || pos >= text.size() || text[pos++] != '-' ||
+      !ReadDigits(text, pos, 2, month) || pos >= text.size() || text[pos++] != '-' ||
+      !ReadDigits(text, pos, 2, day)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 ||
+      day > DaysInMonth(year, static_cast<unsigned>(month))) {
+    return std::nullopt;
+  }
+  int64_t offset_minutes = 0;
+  if (pos < text.size()) {
+    if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') return std::nullopt;
+    ++pos;
+    if (!ReadDigits(text, pos, 2, hour) || pos >= text.size() || text[pos++] != ':' ||
+        !ReadDigits(text, pos, 2, minute)) {
+      return std::nullopt;
+    }
+    if (pos < text.size() && text[pos] == ':') {
+      ++pos;
+      if (!ReadDigits(text, pos, 2, second)) return std::nullopt;
+    }
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
+      ++pos;
+      size_t digits = 0;
+      while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+        if (digits < 3) millis = millis * 10 + (text[pos] - '0');
+        ++digits;
+        ++pos;
+      }
+      if (digits == 0) return std::nullopt;
+      for (; digits < 3; ++digits) millis *= 10;
+    }
+    if (pos < text.size()) {
+      const char zone = text[pos];
+      if (zone == 'Z' || zone == 'z') {
+        ++pos;
+      } else if (zone == '+' || zone == '-') {
+        ++pos;
+        int64_t zone_hours, zone_minutes = 0;
+        if (!ReadDigits(text, pos, 2, zone_hours)) return std::nullopt;
+        if (pos < text.size() && text[pos] == ':') ++pos;
+        if (pos < text.size() && !ReadDigits(text, pos, 2, zone_minutes)) return std::nullopt;
+        if (zone_hours > 23 || zone_minutes > 59) return std::nullopt;
+        offset_minutes = (zone_hours * 60 + zone_minutes) * (zone == '+' ? 1 : -1);
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (pos != text.size()) return std::nullopt;
+  }
+  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  return seconds * kMillisPerSecond + millis;
+}
+
+std::string FormatTimestamp(Timestamp time) {
+  int64_t days = time / kMillisPerDay;
+  int64_t rest = time % kMillisPerDay;
+  if (rest < 0) {
+    rest += kMillisPerDay;
+    --days;
+  }
+  // civil_from_days (Howard Hinnant).
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const unsigned day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  int64_t year = static_cast<int64_t>(year_of_era) + era * 400;
+  const unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned mp = (5 * day_of_year + 2) / 153;
+  const unsigned day = day_of_year - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  year += month <= 2;
+  const int64_t millis = rest % 1000;
+  const int64_t seconds = rest / 1000;
+  if (millis == 0) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year, month, day, seconds / 3600,
+                       seconds / 60 % 60, seconds % 60);
+  }
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, day,
+                     seconds / 3600, seconds / 60 % 60, seconds % 60, millis);
+}
+
+}  // namespace tailor

@@ -1,0 +1,663 @@
+#include "tailor/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <xxhash.h>
+
+#include "common/coding.h"
+#include "common/value_coding.h"
+#include "identity/identity.h"
+#include "store/records.h"
+
+namespace tailor {
+namespace {
+
+constexpr std::string_view kSchemaKey = "schema";
+constexpr std::string_view kCountersKey = "counters";
+// Limits on what one event or profile may carry; larger input is refused, not truncated.
+constexpr size_t kMaxIdBytes = 512;
+constexpr size_t kMaxFieldBytes = 8192;
+constexpr size_t kMaxProperties = 256;
+// Events must lie between 1970 and 2200: anything else is a unit mistake (seconds vs ms).
+constexpr Timestamp kMinEventTime = 0;
+constexpr Timestamp kMaxEventTime = 7'258'118'400'000;
+
+struct Counters {
+  uint64_t profiles = 0, anonymous_profiles = 0, events = 0, items = 0;
+  ProfileId next_profile_id = 0;
+
+  std::string Encode() const {
+    std::string out;
+    coding::PutVarint64(out, profiles);
+    coding::PutVarint64(out, anonymous_profiles);
+    coding::PutVarint64(out, events);
+    coding::PutVarint64(out, items);
+    coding::PutVarint64(out, next_profile_id);
+    return out;
+  }
+  bool Decode(std::string_view bytes) {
+    coding::Reader reader(bytes);
+    uint64_t next = 0;
+    const bool ok = reader.GetVarint64(profiles) && reader.GetVarint64(anonymous_profiles) &&
+                    reader.GetVarint64(events) && reader.GetVarint64(items) &&
+                    reader.GetVarint64(next);
+    next_profile_id = static_cast<ProfileId>(next);
+    return ok;
+  }
+};
+
+Timestamp WallClockMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Id of an event that came without one: a hash of everything it says, so that importing the
+// same rows twice stores them once.
+uint64_t ContentHash(const EventInput& event) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  auto add = [&](std::string_view text) {
+    const uint64_t size = text.size();
+    XXH3_64bits_update(state, &size, sizeof(size));
+    XXH3_64bits_update(state, text.data(), text.size());
+  };
+  auto add_number = [&](auto number) { XXH3_64bits_update(state, &number, sizeof(number)); };
+  add(event.profile_id);
+  add(event.anonymous_id);
+  add(event.type);
+  add_number(event.time);
+  add(event.item_id);
+  add(event.category);
+  add(event.order_id);
+  add_number(event.price.value_or(-0.0));
+  add_number(event.quantity.value_or(INT64_MIN));
+  add_number(event.value.value_or(-0.0));
+  const EventContext& c = event.context;
+  for (const std::string* field : {&c.channel, &c.page_url, &c.referrer, &c.utm_source,
+                                   &c.utm_medium, &c.utm_campaign, &c.user_agent, &c.ip,
+                                   &c.country, &c.city}) {
+    add(*field);
+  }
+  for (const auto& [name, value] : event.properties) {
+    add(name);
+    add(value);
+  }
+  const uint64_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return hash;
+}
+
+uint64_t IdHash(const EventInput& event) {
+  if (event.id.empty()) return ContentHash(event);
+  return XXH3_64bits(event.id.data(), event.id.size());
+}
+
+std::string CheckEvent(const EventInput& event) {
+  if (event.profile_id.empty() && event.anonymous_id.empty()) {
+    return "the event has neither a profile_id nor an anonymous_id";
+  }
+  if (event.type.empty()) return "the event type is missing";
+  if (event.profile_id.size() > kMaxIdBytes || event.anonymous_id.size() > kMaxIdBytes ||
+      event.id.size() > kMaxIdBytes) {
+    return fmt::format("ids are limited to {} bytes", kMaxIdBytes);
+  }
+  if (event.time < kMinEventTime || event.time > kMaxEventTime) {
+    return fmt::format("event time {} ms is outside 1970..2200 (seconds given as milliseconds?)",
+                       event.time);
+  }
+  for (const std::string* field : {&event.type, &event.item_id, &event.category, &event.order_id,
+                                   &event.context.page_url, &event.context.referrer,
+                                   &event.context.user_agent}) {
+    if (field->size() > kMaxFieldBytes) {
+      return fmt::format("a field is longer than {} bytes", kMaxFieldBytes);
+    }
+  }
+  if (event.properties.size() > kMaxProperties) {
+    return fmt::format("more than {} properties", kMaxProperties);
+  }
+  return {};
+}
+
+StoredEventView ToView(store::StoredEvent&& event) {
+  StoredEventView view;
+  view.id = std::move(event.id);
+  view.type = std::move(event.type);
+  view.time = event.time;
+  view.item_id = std::move(event.item_id);
+  view.category = std::move(event.category);
+  view.order_id = std::move(event.order_id);
+  view.price = event.price;
+  view.value = event.value;
+  view.quantity = event.quantity;
+  view.context = std::move(event.context);
+  view.properties = std::move(event.properties);
+  return view;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  std::unique_ptr<store::Store> store;
+  mutable std::mutex writer;  // serializes every write and guards the members below
+  Schema schema;
+  Counters counters;
+  std::unique_ptr<identity::IdMap> ids;
+
+  // Everything one write batch touches, staged in memory until it commits.
+  struct Staged {
+    store::ProfileRecord record;
+    state::BehaviourState behaviour;
+    std::vector<store::StoredEvent> new_events;
+    std::unordered_set<uint64_t> known_ids;  // loaded lazily: existing + new event id hashes
+    bool ids_loaded = false;
+    bool created = false;
+    bool deleted = false;
+  };
+  struct WriteContext {
+    store::Batch batch;
+    std::unordered_map<ProfileId, Staged> profiles;
+    Counters counters;
+    bool schema_changed = false;
+  };
+
+  Result<Staged*> LoadProfile(WriteContext& context, ProfileId id) {
+    auto it = context.profiles.find(id);
+    if (it != context.profiles.end()) return &it->second;
+    std::string bytes;
+    TAILOR_RETURN_IF_ERROR(store->Get(store::Table::kProfiles, store::ProfileKey(id), bytes));
+    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(id, bytes));
+    TAILOR_ASSIGN_OR_RETURN(state::BehaviourState behaviour,
+                            state::BehaviourState::Decode(record.behaviour));
+    Staged& staged = context.profiles[id];
+    staged.record = std::move(record);
+    staged.behaviour = std::move(behaviour);
+    return &staged;
+  }
+
+  Staged& CreateProfile(WriteContext& context, std::string_view external_id, bool anonymous) {
+    const ProfileId id = ids->Allocate();
+    Staged& staged = context.profiles[id];
+    staged.record.id = id;
+    staged.record.external_id = std::string(external_id);
+    staged.record.anonymous = anonymous;
+    staged.record.created_at = staged.record.updated_at = WallClockMillis();
+    staged.created = true;
+    staged.ids_loaded = true;  // a new profile has no stored events
+    ids->Link(context.batch,
+              anonymous ? store::AnonymousIdKey(external_id) : store::KnownIdKey(external_id), id);
+    (anonymous ? context.counters.anonymous_profiles : context.counters.profiles)++;
+    return staged;
+  }
+
+  // The known profile `external_id`, created when new.
+  Result<Staged*> KnownProfile(WriteContext& context, std::string_view external_id) {
+    TAILOR_ASSIGN_OR_RETURN(ProfileId id, ids->Lookup(store::KnownIdKey(external_id)));
+    if (id == kNoProfile) return &CreateProfile(context, external_id, /*anonymous=*/false);
+    return LoadProfile(context, id);
+  }
+
+  Status LoadEventIds(Staged& staged) {
+    if (staged.ids_loaded) return Status::Ok();
+    staged.ids_loaded = true;
+    if (staged.record.event_count == 0) return Status::Ok();
+    std::vector<uint64_t> hashes;
+    const ProfileId id = staged.record.id;
+    Status decode_status;
+    TAILOR_RETURN_IF_ERROR(store->Scan(
+        store::Table::kEvents, store::EventRangeBegin(id), store::EventRangeBegin(id + 1),
+        [&](std::string_view, std::string_view value) {
+          if (!store::DecodeEventBlockIds(value, hashes)) {
+            decode_status = Corruption("event block of profile {} is malformed", id);
+            return false;
+          }
+          return true;
+        }));
+    TAILOR_RETURN_IF_ERROR(decode_status);
+    staged.known_ids.insert(hashes.begin(), hashes.end());
+    return Status::Ok();
+  }
+
+  // Adds one event to `owner` unless it has the id already. Returns whether it was added.
+  Result<bool> AddEvent(WriteContext& context, Staged& owner, store::StoredEvent&& event) {
+    TAILOR_RETURN_IF_ERROR(LoadEventIds(owner));
+    if (!owner.known_ids.insert(event.id_hash).second) return false;
+    owner.behaviour.Apply(event.type, event.category, event.time, event.EffectiveValue());
+    owner.record.event_count++;
+    context.counters.events++;
+    owner.new_events.push_back(std::move(event));
+    return true;
+  }
+
+  // Moves everything of `from` into `into`; `from` is deleted.
+  Status MergeInto(WriteContext& context, Staged& into, Staged& from) {
+    const ProfileId from_id = from.record.id;
+    if (from.record.next_event_block > 0) {
+      std::vector<store::StoredEvent> moved;
+      Status decode_status;
+      TAILOR_RETURN_IF_ERROR(store->Scan(
+          store::Table::kEvents, store::EventRangeBegin(from_id),
+          store::EventRangeBegin(from_id + 1), [&](std::string_view, std::string_view value) {
+            auto events = store::DecodeEventBlock(value);
+            if (!events.ok()) {
+              decode_status = events.status();
+              return false;
+            }
+            for (auto& event : *events) moved.push_back(std::move(event));
+            return true;
+          }));
+      TAILOR_RETURN_IF_ERROR(decode_status);
+      context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(from_id),
+                                store::EventRangeBegin(from_id + 1));
+      // Events are re-added below; take them out of the global count first.
+      context.counters.events -= moved.size();
+      for (auto& event : moved) {
+        TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, std::move(event)));
+        (void)added;
+      }
+    }
+    context.counters.events -= from.new_events.size();
+    for (auto& event : from.new_events) {
+      TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, std::move(event)));
+      (void)added;
+    }
+    from.new_events.clear();
+    for (auto& [slot, value] : from.record.traits) {
+      if (into.record.Trait(slot) == nullptr) into.record.SetTrait(slot, std::move(value));
+    }
+    std::vector<std::string> moved_ids = std::move(from.record.aliases);
+    moved_ids.push_back(from.record.anonymous ? store::AnonymousIdKey(from.record.external_id)
+                                              : store::KnownIdKey(from.record.external_id));
+    for (std::string& key : moved_ids) {
+      ids->Link(context.batch, key, into.record.id);
+      into.record.aliases.push_back(std::move(key));
+    }
+    into.record.updated_at = WallClockMillis();
+    from.deleted = true;
+    (from.record.anonymous ? context.counters.anonymous_profiles : context.counters.profiles)--;
+    return Status::Ok();
+  }
+
+  // Links anonymous_id to `known`, merging an anonymous profile that holds its history.
+  Status Link(WriteContext& context, Staged& known, std::string_view anonymous_id) {
+    const std::string key = store::AnonymousIdKey(anonymous_id);
+    TAILOR_ASSIGN_OR_RETURN(ProfileId current, ids->Lookup(key));
+    if (current == known.record.id) return Status::Ok();
+    if (current == kNoProfile) {
+      ids->Link(context.batch, key, known.record.id);
+      known.record.aliases.push_back(key);
+      return Status::Ok();
+    }
+    TAILOR_ASSIGN_OR_RETURN(Staged * holder, LoadProfile(context, current));
+    if (!holder->record.anonymous) return Status::Ok();  // first link wins
+    return MergeInto(context, known, *holder);
+  }
+
+  Result<Staged*> ResolveOwner(WriteContext& context, const EventInput& event) {
+    if (!event.profile_id.empty()) {
+      TAILOR_ASSIGN_OR_RETURN(Staged * owner, KnownProfile(context, event.profile_id));
+      if (!event.anonymous_id.empty()) TAILOR_RETURN_IF_ERROR(Link(context, *owner, event.anonymous_id));
+      return owner;
+    }
+    TAILOR_ASSIGN_OR_RETURN(ProfileId id, ids->Lookup(store::AnonymousIdKey(event.anonymous_id)));
+    if (id == kNoProfile) return &CreateProfile(context, event.anonymous_id, /*anonymous=*/true);
+    return LoadProfile(context, id);
+  }
+
+  WriteContext Begin() {
+    WriteContext context;
+    context.counters = counters;
+    return context;
+  }
+
+  // Writes the staged profiles and events into the batch and commits it.
+  Status Commit(WriteContext& context) {
+    std::vector<const store::StoredEvent*> sorted;
+    for (auto& [id, staged] : context.profiles) {
+      const std::string key = store::ProfileKey(id);
+      if (staged.deleted) {
+        context.batch.Delete(store::Table::kProfiles, key);
+        continue;
+      }
+      if (!staged.new_events.empty()) {
+        sorted.clear();
+        for (const auto& event : staged.new_events) sorted.push_back(&event);
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const auto* a, const auto* b) { return a->time < b->time; });
+        context.batch.Put(store::Table::kEvents,
+                          store::EventBlockKey(id, staged.record.next_event_block++),
+                          store::EncodeEventBlock(sorted));
+      }
+      staged.record.behaviour = staged.behaviour.Encode();
+      context.batch.Put(store::Table::kProfiles, key, store::EncodeProfile(staged.record));
+    }
+    context.counters.next_profile_id = ids->next_id();
+    context.batch.Put(store::Table::kMeta, kCountersKey, context.counters.Encode());
+    if (context.schema_changed) context.batch.Put(store::Table::kMeta, kSchemaKey, schema.Encode());
+    Status status = store->Commit(context.batch);
+    if (!status.ok()) {
+      ids->Abort();
+      return status;
+    }
+    ids->Commit();
+    counters = context.counters;
+    return Status::Ok();
+  }
+
+  Status Abort(WriteContext&, Status status) {
+    ids->Abort();
+    return status;
+  }
+};
+
+Engine::Engine() : impl_(std::make_unique<Impl>()) {}
+Engine::~Engine() = default;
+
+store::Store& Engine::store() { return *impl_->store; }
+
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
+                                             const EngineOptions& options) {
+  std::unique_ptr<Engine> engine(new Engine());
+  TAILOR_ASSIGN_OR_RETURN(engine->impl_->store, store::Store::Open(data_dir, options.store));
+  std::string bytes;
+  Status status = engine->impl_->store->Get(store::Table::kMeta, kSchemaKey, bytes);
+  if (status.ok()) {
+    TAILOR_ASSIGN_OR_RETURN(engine->impl_->schema, Schema::Decode(bytes));
+  } else if (status.code() != StatusCode::kNotFound) {
+    return status;
+  }
+  status = engine->impl_->store->Get(store::Table::kMeta, kCountersKey, bytes);
+  if (status.ok()) {
+    if (!engine->impl_->counters.Decode(bytes)) return Corruption("store counters are malformed");
+  } else if (status.code() != StatusCode::kNotFound) {
+    return status;
+  }
+  engine->impl_->ids = std::make_unique<identity::IdMap>(*engine->impl_->store,
+                                                         engine->impl_->counters.next_profile_id);
+  return engine;
+}
+
+Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report) {
+  std::lock_guard lock(impl_->writer);
+  auto context = impl_->Begin();
+  const Schema schema_before = impl_->schema;
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    const ProfileInput& input = profiles[i];
+    if (input.external_id.empty() || input.external_id.size() > kMaxIdBytes) {
+      report.rejected.push_back({i, input.external_id.empty()
+                                        ? "the profile id is missing"
+                                        : fmt::format("ids are limited to {} bytes", kMaxIdBytes)});
+      continue;
+    }
+    // Check every trait before changing anything, so a bad row changes nothing.
+    std::string problem;
+    for (const auto& [name, value] : input.traits) {
+      const TraitDef* trait = impl_->schema.Find(name);
+      if (trait == nullptr) {
+        if (IsMissing(value)) continue;
+        auto added = impl_->schema.Add(name, value.type, GuessTraitCategory(name));
+        if (!added.ok()) {
+          problem = added.status().message();
+          break;
+        }
+        context.schema_changed = true;
+        continue;
+      }
+      Status check = impl_->schema.Check(name, value);
+      if (!check.ok()) {
+        problem = check.message();
+        break;
+      }
+    }
+    if (!problem.empty()) {
+      report.rejected.push_back({i, std::move(problem)});
+      continue;
+    }
+    auto staged = impl_->KnownProfile(context, input.external_id);
+    if (!staged.ok()) {
+      impl_->schema = schema_before;
+      return impl_->Abort(context, staged.status());
+    }
+    for (const auto& [name, value] : input.traits) {
+      if (IsMissing(value)) continue;
+      (*staged)->record.SetTrait(impl_->schema.Find(name)->slot, value);
+    }
+    (*staged)->record.updated_at = WallClockMillis();
+    ++report.accepted;
+  }
+  Status status = impl_->Commit(context);
+  if (!status.ok()) impl_->schema = schema_before;
+  return status;
+}
+
+Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& report) {
+  std::lock_guard lock(impl_->writer);
+  auto context = impl_->Begin();
+  for (size_t i = 0; i < events.size(); ++i) {
+    const EventInput& input = events[i];
+    std::string problem = CheckEvent(input);
+    if (!problem.empty()) {
+      report.rejected.push_back({i, std::move(problem)});
+      continue;
+    }
+    auto owner = impl_->ResolveOwner(context, input);
+    if (!owner.ok()) return impl_->Abort(context, owner.status());
+    store::StoredEvent event;
+    event.id_hash = IdHash(input);
+    event.time = input.time;
+    event.id = input.id;
+    event.type = input.type;
+    event.item_id = input.item_id;
+    event.category = input.category;
+    event.order_id = input.order_id;
+    event.price = input.price;
+    event.quantity = input.quantity;
+    event.value = input.value;
+    event.context = input.context;
+    event.properties = input.properties;
+    auto added = impl_->AddEvent(context, **owner, std::move(event));
+    if (!added.ok()) return impl_->Abort(context, added.status());
+    ++(*added ? report.accepted : report.duplicates);
+  }
+  return impl_->Commit(context);
+}
+
+Status Engine::UpsertItems(std::span<const ItemInput> items, BatchReport& report) {
+  std::lock_guard lock(impl_->writer);
+  auto context = impl_->Begin();
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ItemInput& input = items[i];
+    if (input.id.empty() || input.id.size() > kMaxIdBytes) {
+      report.rejected.push_back({i, input.id.empty() ? "the item id is missing" : "item id too long"});
+      continue;
+    }
+    std::string existing;
+    Status found = impl_->store->Get(store::Table::kItems, input.id, existing);
+    if (found.code() == StatusCode::kNotFound && seen.insert(input.id).second) {
+      context.counters.items++;
+    } else if (!found.ok() && found.code() != StatusCode::kNotFound) {
+      return impl_->Abort(context, found);
+    }
+    store::ItemRecord record{input.id, input.name, input.category, input.price, input.attributes};
+    context.batch.Put(store::Table::kItems, input.id, store::EncodeItem(record));
+    ++report.accepted;
+  }
+  return impl_->Commit(context);
+}
+
+Status Engine::Identify(std::string_view anonymous_id, std::string_view profile_id) {
+  if (anonymous_id.empty() || profile_id.empty()) {
+    return InvalidArgument("identify needs both an anonymous id and a profile id");
+  }
+  std::lock_guard lock(impl_->writer);
+  auto context = impl_->Begin();
+  auto known = impl_->KnownProfile(context, profile_id);
+  if (!known.ok()) return impl_->Abort(context, known.status());
+  Status status = impl_->Link(context, **known, anonymous_id);
+  if (!status.ok()) return impl_->Abort(context, status);
+  return impl_->Commit(context);
+}
+
+Status Engine::MergeProfiles(std::string_view into, std::string_view from) {
+  std::lock_guard lock(impl_->writer);
+  auto context = impl_->Begin();
+  auto into_id = impl_->ids->Lookup(store::KnownIdKey(into));
+  auto from_id = impl_->ids->Lookup(store::KnownIdKey(from));
+  if (!into_id.ok()) return into_id.status();
+  if (!from_id.ok()) return from_id.status();
+  if (*into_id == kNoProfile) return NotFound("no profile '{}'", into);
+  if (*from_id == kNoProfile) return NotFound("no profile '{}'", from);
+  if (*into_id == *from_id) return Status::Ok();  // already one profile
+  auto into_staged = impl_->LoadProfile(context, *into_id);
+  if (!into_staged.ok()) return impl_->Abort(context, into_staged.status());
+  auto from_staged = impl_->LoadProfile(context, *from_id);
+  if (!from_staged.ok()) return impl_->Abort(context, from_staged.status());
+  Status status = impl_->MergeInto(context, **into_staged, **from_staged);
+  if (!status.ok()) return impl_->Abort(context, status);
+  return impl_->Commit(context);
+}
+
+Status Engine::DeleteProfile(std::string_view external_id) {
+  std::lock_guard lock(impl_->writer);
+  auto context = impl_->Begin();
+  auto id = impl_->ids->Lookup(store::KnownIdKey(external_id));
+  if (!id.ok()) return id.status();
+  if (*id == kNoProfile) {
+    id = impl_->ids->Lookup(store::AnonymousIdKey(external_id));
+    if (!id.ok()) return id.status();
+  }
+  if (*id == kNoProfile) return NotFound("no profile '{}'", external_id);
+  auto staged = impl_->LoadProfile(context, *id);
+  if (!staged.ok()) return impl_->Abort(context, staged.status());
+  Impl::Staged& profile = **staged;
+  context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(*id),
+                            store::EventRangeBegin(*id + 1));
+  impl_->ids->Unlink(context.batch, profile.record.anonymous
+                                        ? store::AnonymousIdKey(profile.record.external_id)
+                                        : store::KnownIdKey(profile.record.external_id));
+  for (const std::string& alias : profile.record.aliases) impl_->ids->Unlink(context.batch, alias);
+  context.counters.events -= profile.record.event_count;
+  (profile.record.anonymous ? context.counters.anonymous_profiles : context.counters.profiles)--;
+  profile.deleted = true;
+  return impl_->Commit(context);
+}
+
+Result<ProfileId> Engine::Resolve(std::string_view id) {
+  std::lock_guard lock(impl_->writer);
+  for (const std::string& key : {store::KnownIdKey(id), store::AnonymousIdKey(id)}) {
+    TAILOR_ASSIGN_OR_RETURN(ProfileId profile, impl_->ids->Lookup(key));
+    if (profile != kNoProfile) return profile;
+  }
+  return NotFound("no profile '{}'", id);
+}
+
+Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
+  std::vector<StoredEventView> events;
+  Status decode_status;
+  TAILOR_RETURN_IF_ERROR(impl_->store->Scan(
+      store::Table::kEvents, store::EventRangeBegin(profile), store::EventRangeBegin(profile + 1),
+      [&](std::string_view, std::string_view value) {
+        auto block = store::DecodeEventBlock(value);
+        if (!block.ok()) {
+          decode_status = block.status();
+          return false;
+        }
+        for (auto& event : *block) events.push_back(ToView(std::move(event)));
+        return true;
+      }));
+  TAILOR_RETURN_IF_ERROR(decode_status);
+  // Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties.
+  std::stable_sort(events.begin(), events.end(),
+                   [](const auto& a, const auto& b) { return a.time < b.time; });
+  return events;
+}
+
+Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events) {
+  TAILOR_ASSIGN_OR_RETURN(ProfileId profile, Resolve(id));
+  std::string bytes;
+  TAILOR_RETURN_IF_ERROR(impl_->store->Get(store::Table::kProfiles, store::ProfileKey(profile), bytes));
+  TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(profile, bytes));
+  ProfileView view;
+  view.id = profile;
+  view.external_id = record.external_id;
+  view.anonymous = record.anonymous;
+  view.aliases = record.aliases;
+  view.created_at = record.created_at;
+  view.updated_at = record.updated_at;
+  view.event_count = record.event_count;
+  TAILOR_ASSIGN_OR_RETURN(view.behaviour, state::BehaviourState::Decode(record.behaviour));
+  const Schema current = schema();
+  for (const auto& [slot, value] : record.traits) {
+    if (const TraitDef* trait = current.FindSlot(slot)) view.traits.emplace_back(trait->name, value);
+  }
+  TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, Events(profile));
+  const size_t keep = std::min(latest_events, events.size());
+  for (size_t i = 0; i < keep; ++i) view.latest_events.push_back(std::move(events[events.size() - 1 - i]));
+  return view;
+}
+
+Schema Engine::schema() const {
+  std::lock_guard lock(impl_->writer);
+  return impl_->schema;
+}
+
+Status Engine::DeclareTraits(const std::vector<TraitDef>& traits) {
+  std::lock_guard lock(impl_->writer);
+  const Schema before = impl_->schema;
+  bool changed = false;
+  for (const TraitDef& trait : traits) {
+    if (impl_->schema.Find(trait.name) != nullptr) continue;
+    auto added = impl_->schema.Add(trait.name, trait.type, trait.category);
+    if (!added.ok()) {
+      impl_->schema = before;
+      return added.status();
+    }
+    changed = true;
+  }
+  if (!changed) return Status::Ok();
+  store::Batch batch;
+  batch.Put(store::Table::kMeta, kSchemaKey, impl_->schema.Encode());
+  Status status = impl_->store->Commit(batch);
+  if (!status.ok()) impl_->schema = before;
+  return status;
+}
+
+Status Engine::SetTraitCategory(std::string_view name, TraitCategory category) {
+  std::lock_guard lock(impl_->writer);
+  const Schema before = impl_->schema;
+  TAILOR_RETURN_IF_ERROR(impl_->schema.SetCategory(name, category));
+  store::Batch batch;
+  batch.Put(store::Table::kMeta, kSchemaKey, impl_->schema.Encode());
+  Status status = impl_->store->Commit(batch);
+  if (!status.ok()) impl_->schema = before;
+  return status;
+}
+
+EngineStats Engine::Stats() const {
+  EngineStats stats;
+  {
+    std::lock_guard lock(impl_->writer);
+    stats.profiles = impl_->counters.profiles;
+    stats.anonymous_profiles = impl_->counters.anonymous_profiles;
+    stats.events = impl_->counters.events;
+    stats.items = impl_->counters.items;
+  }
+  for (int i = 0; i < store::kTableCount; ++i) {
+    const auto table = static_cast<store::Table>(i);
+    const store::TableSize size = impl_->store->Size(table);
+    stats.bytes_on_disk += size.live_bytes_on_disk;
+    stats.memtable_bytes += size.memtable_bytes;
+    stats.tables.emplace_back(std::string(i == 0 ? "meta" : store::TableName(table)), size);
+  }
+  stats.bytes_on_disk += impl_->store->WalBytes();
+  return stats;
+}
+
+Status Engine::Flush() { return impl_->store->Flush(); }
+
+}  // namespace tailor

@@ -1,0 +1,43 @@
+#pragma once
+
+// Maps the ids users know (external profile ids, anonymous ids) to dense ProfileIds, and hands
+// out new dense ids. The mapping lives in the store's ids table; this class caches lookups and
+// stages new entries until the caller's batch commits. Not thread-safe: the engine's writer lock
+// guards it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "tailor/store.h"
+#include "tailor/types.h"
+
+namespace tailor::identity {
+
+class IdMap {
+ public:
+  IdMap(store::Store& store, ProfileId next_id) : store_(store), next_id_(next_id) {}
+
+  // The profile an id key (store::KnownIdKey / AnonymousIdKey) resolves to, or kNoProfile.
+  Result<ProfileId> Lookup(const std::string& id_key);
+  // Stages id_key -> profile in `batch` and in the cache.
+  void Link(store::Batch& batch, const std::string& id_key, ProfileId profile);
+  void Unlink(store::Batch& batch, const std::string& id_key);
+  ProfileId Allocate() { return next_id_++; }
+  ProfileId next_id() const { return next_id_; }
+
+  // The batch committed: staged entries become plain cache entries.
+  void Commit();
+  // The batch failed: forget what it staged (ids allocated by it are skipped, never reused).
+  void Abort();
+
+ private:
+  static constexpr size_t kMaxCacheEntries = 2'000'000;
+  store::Store& store_;
+  ProfileId next_id_;
+  std::unordered_map<std::string, ProfileId> cache_;
+  std::unordered_map<std::string, ProfileId> staged_;  // kNoProfile: unlinked in this batch
+};
+
+}  // namespace tailor::identity

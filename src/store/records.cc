@@ -1,0 +1,306 @@
+#include "store/records.h"
+
+#include <algorithm>
+
+#include "common/coding.h"
+#include "common/value_coding.h"
+
+namespace tailor::store {
+namespace {
+
+constexpr uint8_t kProfileFormat = 1;
+constexpr uint8_t kItemFormat = 1;
+constexpr uint8_t kBlockFormat = 1;
+
+// Bits of the event field mask: which optional fields follow, in this order.
+enum EventField : uint32_t {
+  kId = 1u << 0, kItem = 1u << 1, kCategory = 1u << 2, kOrder = 1u << 3, kPrice = 1u << 4,
+  kQuantity = 1u << 5, kValue = 1u << 6, kChannel = 1u << 7, kPageUrl = 1u << 8,
+  kReferrer = 1u << 9, kUtmSource = 1u << 10, kUtmMedium = 1u << 11, kUtmCampaign = 1u << 12,
+  kUserAgent = 1u << 13, kIp = 1u << 14, kCountry = 1u << 15, kCity = 1u << 16,
+  kProperties = 1u << 17,
+};
+
+struct StringField {
+  EventField bit;
+  std::string StoredEvent::*member;
+};
+struct ContextField {
+  EventField bit;
+  std::string EventContext::*member;
+};
+constexpr ContextField kContextFields[] = {
+    {kChannel, &EventContext::channel},       {kPageUrl, &EventContext::page_url},
+    {kReferrer, &EventContext::referrer},     {kUtmSource, &EventContext::utm_source},
+    {kUtmMedium, &EventContext::utm_medium},  {kUtmCampaign, &EventContext::utm_campaign},
+    {kUserAgent, &EventContext::user_agent},  {kIp, &EventContext::ip},
+    {kCountry, &EventContext::country},       {kCity, &EventContext::city},
+};
+
+void EncodeEvent(std::string& out, const StoredEvent& event, Timestamp previous_time) {
+  uint32_t mask = 0;
+  if (!event.id.empty()) mask |= kId;
+  if (!event.item_id.empty()) mask |= kItem;
+  if (!event.category.empty()) mask |= kCategory;
+  if (!event.order_id.empty()) mask |= kOrder;
+  if (event.price) mask |= kPrice;
+  if (event.quantity) mask |= kQuantity;
+  if (event.value) mask |= kValue;
+  for (const ContextField& field : kContextFields) {
+    if (!(event.context.*field.member).empty()) mask |= field.bit;
+  }
+  if (!event.properties.empty()) mask |= kProperties;
+  // Times are deltas from the previous event of the block: small varints.
+  coding::PutSignedVarint64(out, event.time - previous_time);
+  coding::PutString(out, event.type);
+  coding::PutVarint64(out, mask);
+  if (mask & kId) coding::PutString(out, event.id);
+  if (mask & kItem) coding::PutString(out, event.item_id);
+  if (mask & kCategory) coding::PutString(out, event.category);
+  if (mask & kOrder) coding::PutString(out, event.order_id);
+  if (mask & kPrice) coding::PutDouble(out, *event.price);
+  if (mask & kQuantity) coding::PutSignedVarint64(out, *event.quantity);
+  if (mask & kValue) coding::PutDouble(out, *event.value);
+  for (const ContextField& field : kContextFields) {
+    if (mask & field.bit) coding::PutString(out, event.context.*field.member);
+  }
+  if (mask & kProperties) {
+    coding::PutVarint64(out, event.properties.size());
+    for (const auto& [name, value] : event.properties) {
+      coding::PutString(out, name);
+      coding::PutString(out, value);
+    }
+  }
+}
+
+bool DecodeEvent(coding::Reader& reader, StoredEvent& event, Timestamp previous_time) {
+  int64_t delta = 0;
+  uint64_t mask = 0;
+  if (!reader.GetSignedVarint64(delta) || !reader.GetString(event.type) ||
+      !reader.GetVarint64(mask)) {
+    return false;
+  }
+  event.time = previous_time + delta;
+  if ((mask & kId) && !reader.GetString(event.id)) return false;
+  if ((mask & kItem) && !reader.GetString(event.item_id)) return false;
+  if ((mask & kCategory) && !reader.GetString(event.category)) return false;
+  if ((mask & kOrder) && !reader.GetString(event.order_id)) return false;
+  if (mask & kPrice) {
+    double price = 0;
+    if (!reader.GetDouble(price)) return false;
+    event.price = price;
+  }
+  if (mask & kQuantity) {
+    int64_t quantity = 0;
+    if (!reader.GetSignedVarint64(quantity)) return false;
+    event.quantity = quantity;
+  }
+  if (mask & kValue) {
+    double value = 0;
+    if (!reader.GetDouble(value)) return false;
+    event.value = value;
+  }
+  for (const ContextField& field : kContextFields) {
+    if ((mask & field.bit) && !reader.GetString(event.context.*field.member)) return false;
+  }
+  if (mask & kProperties) {
+    uint64_t count = 0;
+    if (!reader.GetVarint64(count) || count > reader.remaining().size()) return false;
+    event.properties.resize(count);
+    for (auto& [name, value] : event.properties) {
+      if (!reader.GetString(name) || !reader.GetString(value)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const TypedValue* ProfileRecord::Trait(uint32_t slot) const {
+  auto it = std::lower_bound(traits.begin(), traits.end(), slot,
+                             [](const auto& entry, uint32_t key) { return entry.first < key; });
+  return it != traits.end() && it->first == slot ? &it->second : nullptr;
+}
+
+void ProfileRecord::SetTrait(uint32_t slot, TypedValue value) {
+  auto it = std::lower_bound(traits.begin(), traits.end(), slot,
+                             [](const auto& entry, uint32_t key) { return entry.first < key; });
+  if (it != traits.end() && it->first == slot) {
+    it->second = std::move(value);
+  } else {
+    traits.insert(it, {slot, std::move(value)});
+  }
+}
+
+std::optional<double> StoredEvent::EffectiveValue() const {
+  if (value) return value;
+  if (price) return *price * static_cast<double>(quantity.value_or(1));
+  return std::nullopt;
+}
+
+std::string EncodeProfile(const ProfileRecord& record) {
+  std::string out;
+  out.reserve(256 + record.behaviour.size());
+  out.push_back(static_cast<char>(kProfileFormat));
+  out.push_back(record.anonymous ? 1 : 0);
+  coding::PutString(out, record.external_id);
+  coding::PutVarint64(out, record.next_event_block);
+  coding::PutVarint64(out, record.event_count);
+  coding::PutSignedVarint64(out, record.created_at);
+  coding::PutSignedVarint64(out, record.updated_at);
+  coding::PutVarint64(out, record.traits.size());
+  for (const auto& [slot, value] : record.traits) {
+    coding::PutVarint64(out, slot);
+    EncodeTypedValue(out, value);
+  }
+  coding::PutVarint64(out, record.aliases.size());
+  for (const std::string& alias : record.aliases) coding::PutString(out, alias);
+  coding::PutString(out, record.behaviour);
+  return out;
+}
+
+Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
+  coding::Reader reader(bytes);
+  ProfileRecord record;
+  record.id = id;
+  uint8_t format = 0, anonymous = 0;
+  uint64_t next_block = 0, trait_count = 0, alias_count = 0;
+  bool ok = reader.GetByte(format) && format == kProfileFormat && reader.GetByte(anonymous) &&
+            reader.GetString(record.external_id) && reader.GetVarint64(next_block) &&
+            reader.GetVarint64(record.event_count) && reader.GetSignedVarint64(record.created_at) &&
+            reader.GetSignedVarint64(record.updated_at) && reader.GetVarint64(trait_count) &&
+            trait_count <= bytes.size();
+  record.anonymous = anonymous != 0;
+  record.next_event_block = static_cast<uint32_t>(next_block);
+  for (uint64_t i = 0; ok && i < trait_count; ++i) {
+    uint64_t slot = 0;
+    TypedValue value;
+    ok = reader.GetVarint64(slot) && DecodeTypedValue(reader, value);
+    record.traits.emplace_back(static_cast<uint32_t>(slot), std::move(value));
+  }
+  ok = ok && reader.GetVarint64(alias_count) && alias_count <= bytes.size();
+  for (uint64_t i = 0; ok && i < alias_count; ++i) {
+    ok = reader.GetString(record.aliases.emplace_back());
+  }
+  ok = ok && reader.GetString(record.behaviour);
+  if (!ok) return Corruption("profile record {} is malformed", id);
+  return record;
+}
+
+std::string EncodeEventBlock(const std::vector<const StoredEvent*>& events) {
+  std::string out;
+  out.reserve(16 + events.size() * 72);
+  out.push_back(static_cast<char>(kBlockFormat));
+  coding::PutVarint64(out, events.size());
+  for (const StoredEvent* event : events) coding::PutFixed64(out, event->id_hash);
+  Timestamp previous = 0;
+  for (const StoredEvent* event : events) {
+    EncodeEvent(out, *event, previous);
+    previous = event->time;
+  }
+  return out;
+}
+
+bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids) {
+  coding::Reader reader(bytes);
+  uint8_t format = 0;
+  uint64_t count = 0;
+  if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
+      count * 8 > reader.remaining().size()) {
+    return false;
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t id = 0;
+    reader.GetFixed64(id);
+    ids.push_back(id);
+  }
+  return true;
+}
+
+Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes) {
+  coding::Reader reader(bytes);
+  uint8_t format = 0;
+  uint64_t count = 0;
+  if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
+      count * 8 > reader.remaining().size()) {
+    return Corruption("event block header is malformed");
+  }
+  std::vector<StoredEvent> events(count);
+  for (StoredEvent& event : events) reader.GetFixed64(event.id_hash);
+  Timestamp previous = 0;
+  for (StoredEvent& event : events) {
+    if (!DecodeEvent(reader, event, previous)) return Corruption("event block is truncated");
+    previous = event.time;
+  }
+  return events;
+}
+
+std::string EncodeItem(const ItemRecord& item) {
+  std::string out;
+  out.push_back(static_cast<char>(kItemFormat));
+  coding::PutString(out, item.name);
+  coding::PutString(out, item.category);
+  out.push_back(item.price ? 1 : 0);
+  if (item.price) coding::PutDouble(out, *item.price);
+  coding::PutVarint64(out, item.attributes.size());
+  for (const auto& [name, value] : item.attributes) {
+    coding::PutString(out, name);
+    EncodeTypedValue(out, value);
+  }
+  return out;
+}
+
+Result<ItemRecord> DecodeItem(std::string_view id, std::string_view bytes) {
+  coding::Reader reader(bytes);
+  ItemRecord item;
+  item.id = std::string(id);
+  uint8_t format = 0, has_price = 0;
+  uint64_t count = 0;
+  bool ok = reader.GetByte(format) && format == kItemFormat && reader.GetString(item.name) &&
+            reader.GetString(item.category) && reader.GetByte(has_price);
+  if (ok && has_price) {
+    double price = 0;
+    ok = reader.GetDouble(price);
+    item.price = price;
+  }
+  ok = ok && reader.GetVarint64(count) && count <= bytes.size();
+  for (uint64_t i = 0; ok && i < count; ++i) {
+    auto& [name, value] = item.attributes.emplace_back();
+    ok = reader.GetString(name) && DecodeTypedValue(reader, value);
+  }
+  if (!ok) return Corruption("item record '{}' is malformed", id);
+  return item;
+}
+
+std::string ProfileKey(ProfileId id) {
+  std::string key;
+  coding::PutBigEndian32(key, id);
+  return key;
+}
+ProfileId ProfileIdFromKey(std::string_view key) {
+  return key.size() >= 4 ? coding::ReadBigEndian32(key.data()) : kNoProfile;
+}
+std::string EventBlockKey(ProfileId owner, uint32_t block) {
+  std::string key;
+  coding::PutBigEndian32(key, owner);
+  coding::PutBigEndian32(key, block);
+  return key;
+}
+std::string EventRangeBegin(ProfileId owner) { return ProfileKey(owner); }
+std::string KnownIdKey(std::string_view external_id) {
+  std::string key("p:");
+  key.append(external_id);
+  return key;
+}
+std::string AnonymousIdKey(std::string_view anonymous_id) {
+  std::string key("a:");
+  key.append(anonymous_id);
+  return key;
+}
+std::string EncodeProfileId(ProfileId id) { return ProfileKey(id); }
+std::optional<ProfileId> DecodeProfileId(std::string_view bytes) {
+  if (bytes.size() != 4) return std::nullopt;
+  return coding::ReadBigEndian32(bytes.data());
+}
+
+}  // namespace tailor::store

@@ -1,0 +1,89 @@
+#pragma once
+
+// The records the store holds and their byte layouts (docs/storage_format.md). Pure functions:
+// encoding and decoding never touch RocksDB.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/status.h"
+#include "tailor/types.h"
+
+namespace tailor::store {
+
+// profiles table: key = ProfileKey(id).
+struct ProfileRecord {
+  ProfileId id = kNoProfile;
+  std::string external_id;  // anonymous profiles: the anonymous id
+  bool anonymous = false;
+  // Traits by schema slot, sorted by slot.
+  std::vector<std::pair<uint32_t, TypedValue>> traits;
+  // Other ids that resolve to this profile: anonymous ids ("a:"...) and merged profile ids ("p:"...),
+  // as IdKey()s, so that deleting the profile can remove them.
+  std::vector<std::string> aliases;
+  uint32_t next_event_block = 0;  // events table: blocks 0..next_event_block-1 may exist
+  uint64_t event_count = 0;
+  Timestamp created_at = 0;
+  Timestamp updated_at = 0;
+  std::string behaviour;  // encoded by the state module; opaque here
+
+  const TypedValue* Trait(uint32_t slot) const;
+  void SetTrait(uint32_t slot, TypedValue value);
+};
+
+std::string EncodeProfile(const ProfileRecord& record);
+Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes);
+
+// One stored event. Owner and block are in the key, not here.
+struct StoredEvent {
+  uint64_t id_hash = 0;  // xxh64 of the id (or of the content when no id was given)
+  Timestamp time = 0;
+  std::string id;  // caller's id; empty when derived from the content
+  std::string type;
+  std::string item_id;
+  std::string category;
+  std::string order_id;
+  std::optional<double> price;
+  std::optional<int64_t> quantity;
+  std::optional<double> value;
+  EventContext context;
+  std::vector<std::pair<std::string, std::string>> properties;
+
+  // value, else price * quantity (quantity 1 when absent), else nullopt.
+  std::optional<double> EffectiveValue() const;
+};
+
+// events table: key = EventBlockKey(owner, block). A block holds events of one profile sorted by
+// time: varint count, count fixed64 id hashes (read alone for de-duplication), then each event.
+std::string EncodeEventBlock(const std::vector<const StoredEvent*>& events_sorted_by_time);
+Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes);
+// Only the id hashes, without decoding the events.
+bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids);
+
+// items table: key = item id.
+struct ItemRecord {
+  std::string id;
+  std::string name;
+  std::string category;
+  std::optional<double> price;
+  TraitMap attributes;
+};
+std::string EncodeItem(const ItemRecord& item);
+Result<ItemRecord> DecodeItem(std::string_view id, std::string_view bytes);
+
+// Keys.
+std::string ProfileKey(ProfileId id);
+ProfileId ProfileIdFromKey(std::string_view key);
+std::string EventBlockKey(ProfileId owner, uint32_t block);
+// [EventRangeBegin(owner), EventRangeBegin(owner + 1)) holds all of owner's blocks.
+std::string EventRangeBegin(ProfileId owner);
+// ids table: "p:" + external profile id, "a:" + anonymous id -> 4-byte big-endian ProfileId.
+std::string KnownIdKey(std::string_view external_id);
+std::string AnonymousIdKey(std::string_view anonymous_id);
+std::string EncodeProfileId(ProfileId id);
+std::optional<ProfileId> DecodeProfileId(std::string_view bytes);
+
+}  // namespace tailor::store

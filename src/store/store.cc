@@ -1,0 +1,297 @@
+#include "tailor/store.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+namespace tailor::store {
+namespace {
+
+constexpr std::string_view kTableNames[kTableCount] = {"default", "profiles", "ids", "events",
+                                                       "items"};
+constexpr std::string_view kFormatKey = "format_version";
+
+Status FromRocks(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return Status::Ok();
+  if (status.IsNotFound()) return NotFound("{}: {}", what, status.ToString());
+  if (status.IsCorruption()) return Corruption("{}: {}", what, status.ToString());
+  if (status.IsInvalidArgument()) return FailedPrecondition("{}: {}", what, status.ToString());
+  if (status.IsIOError()) return IoError("{}: {}", what, status.ToString());
+  return Internal("{}: {}", what, status.ToString());
+}
+
+rocksdb::Slice ToSlice(std::string_view text) { return rocksdb::Slice(text.data(), text.size()); }
+
+rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions options;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = cache;
+  table_options.block_size = 16 << 10;
+  table_options.format_version = 5;
+  if (table != Table::kEvents) {
+    // Point lookups by id dominate these tables; a filter answers most misses without I/O.
+    table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  }
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  options.compression = rocksdb::kLZ4Compression;
+  options.bottommost_compression = rocksdb::kZSTD;
+  options.level_compaction_dynamic_level_bytes = true;
+  options.write_buffer_size = table == Table::kEvents ? (128 << 20) : (64 << 20);
+  options.max_write_buffer_number = 4;
+  options.target_file_size_base = 64 << 20;
+  options.max_bytes_for_level_base = 512 << 20;
+  return options;
+}
+
+}  // namespace
+
+std::optional<SyncPolicy> ParseSyncPolicy(std::string_view name) {
+  if (name == "every-write" || name == "always") return SyncPolicy::kEveryWrite;
+  if (name == "group-commit" || name == "group") return SyncPolicy::kGroupCommit;
+  if (name == "periodic") return SyncPolicy::kPeriodic;
+  return std::nullopt;
+}
+
+std::string_view TableName(Table table) { return kTableNames[static_cast<int>(table)]; }
+
+struct Batch::Impl {
+  // Column family handles are bound at Commit; ops are recorded against table numbers.
+  struct Op {
+    enum Kind : uint8_t { kPut, kDelete, kDeleteRange } kind;
+    Table table;
+    size_t first_offset, first_size, second_offset, second_size;
+  };
+  std::vector<Op> pending;
+  std::string arena;
+  size_t count = 0;
+};
+
+Batch::Batch() : impl_(std::make_unique<Impl>()) {}
+Batch::~Batch() = default;
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+
+void Batch::Put(Table table, std::string_view key, std::string_view value) {
+  Impl::Op op{Impl::Op::kPut, table, impl_->arena.size(), key.size(), 0, value.size()};
+  impl_->arena.append(key);
+  op.second_offset = impl_->arena.size();
+  impl_->arena.append(value);
+  impl_->pending.push_back(op);
+}
+void Batch::Delete(Table table, std::string_view key) {
+  Impl::Op op{Impl::Op::kDelete, table, impl_->arena.size(), key.size(), 0, 0};
+  impl_->arena.append(key);
+  impl_->pending.push_back(op);
+}
+void Batch::DeleteRange(Table table, std::string_view begin, std::string_view end) {
+  Impl::Op op{Impl::Op::kDeleteRange, table, impl_->arena.size(), begin.size(), 0, end.size()};
+  impl_->arena.append(begin);
+  op.second_offset = impl_->arena.size();
+  impl_->arena.append(end);
+  impl_->pending.push_back(op);
+}
+size_t Batch::bytes() const { return impl_->arena.size(); }
+size_t Batch::count() const { return impl_->pending.size(); }
+void Batch::Clear() {
+  impl_->pending.clear();
+  impl_->arena.clear();
+}
+
+struct Store::Impl {
+  StoreOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  std::thread syncer;
+  std::mutex syncer_mutex;
+  std::condition_variable syncer_wake;
+  bool stopping = false;
+
+  rocksdb::ColumnFamilyHandle* handle(Table table) const {
+    return handles[static_cast<int>(table)];
+  }
+};
+
+Store::Store(std::string dir) : dir_(std::move(dir)), impl_(std::make_unique<Impl>()) {}
+
+Store::~Store() {
+  if (impl_->syncer.joinable()) {
+    {
+      std::lock_guard lock(impl_->syncer_mutex);
+      impl_->stopping = true;
+    }
+    impl_->syncer_wake.notify_all();
+    impl_->syncer.join();
+  }
+  if (impl_->db) {
+    if (!impl_->options.read_only) impl_->db->SyncWAL().PermitUncheckedError();
+    for (auto* handle : impl_->handles) impl_->db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    impl_->db->Close().PermitUncheckedError();
+  }
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+  std::unique_ptr<Store> store(new Store(dir));
+  store->impl_->options = options;
+  std::error_code error;
+  const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", error);
+  if (!exists && (!options.create_if_missing || options.read_only)) {
+    return NotFound("no tailor store in '{}' (import data first, or check --data-dir)", dir);
+  }
+  if (!exists) {
+    std::filesystem::create_directories(dir, error);
+    if (error) return IoError("cannot create '{}': {}", dir, error.message());
+  }
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 4;
+  db_options.bytes_per_sync = 4 << 20;
+  db_options.max_total_wal_size = 1ull << 30;
+  db_options.keep_log_file_num = 3;
+  db_options.max_open_files = 1000;
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (int i = 0; i < kTableCount; ++i) {
+    families.emplace_back(std::string(kTableNames[i]), TableOptions(static_cast<Table>(i), cache));
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status status =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &store->impl_->handles, &raw)
+          : rocksdb::DB::Open(db_options, dir, families, &store->impl_->handles, &raw);
+  if (!status.ok()) {
+    if (status.IsIOError() && status.ToString().find("lock") != std::string::npos) {
+      return FailedPrecondition("store '{}' is in use by another tailor process: {}", dir,
+                                status.ToString());
+    }
+    return FromRocks(status, fmt::format("opening store '{}'", dir));
+  }
+  store->impl_->db.reset(raw);
+
+  // The format version is written once, when the store is created, and checked at every open.
+  std::string version;
+  Status found = store->Get(Table::kMeta, kFormatKey, version);
+  if (found.code() == StatusCode::kNotFound) {
+    if (options.read_only) return FailedPrecondition("store '{}' has no format version", dir);
+    Batch batch;
+    batch.Put(Table::kMeta, kFormatKey, std::to_string(kFormatVersion));
+    TAILOR_RETURN_IF_ERROR(store->Commit(batch));
+  } else if (!found.ok()) {
+    return found;
+  } else if (version != std::to_string(kFormatVersion)) {
+    return FailedPrecondition(
+        "store '{}' has on-disk format {}, this tailor reads format {}: use a matching tailor "
+        "or export and re-import the data",
+        dir, version, kFormatVersion);
+  }
+  if (options.sync == SyncPolicy::kPeriodic && !options.read_only) {
+    Impl* impl = store->impl_.get();
+    impl->syncer = std::thread([impl] {
+      std::unique_lock lock(impl->syncer_mutex);
+      while (!impl->stopping) {
+        impl->syncer_wake.wait_for(lock, std::chrono::milliseconds(impl->options.sync_interval_ms));
+        impl->db->SyncWAL().PermitUncheckedError();
+      }
+    });
+  }
+  return store;
+}
+
+Status Store::Get(Table table, std::string_view key, std::string& value) const {
+  rocksdb::Status status =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(table), ToSlice(key), &value);
+  if (status.IsNotFound()) return Status(StatusCode::kNotFound, "");
+  return FromRocks(status, "reading the store");
+}
+
+Status Store::Commit(Batch& batch) {
+  if (impl_->options.read_only) return FailedPrecondition("the store is open read-only");
+  rocksdb::WriteBatch write_batch(batch.bytes() + batch.count() * 16 + 64);
+  const std::string& arena = batch.impl_->arena;
+  for (const Batch::Impl::Op& op : batch.impl_->pending) {
+    const rocksdb::Slice first(arena.data() + op.first_offset, op.first_size);
+    const rocksdb::Slice second(arena.data() + op.second_offset, op.second_size);
+    rocksdb::Status status;
+    switch (op.kind) {
+      case Batch::Impl::Op::kPut: status = write_batch.Put(impl_->handle(op.table), first, second); break;
+      case Batch::Impl::Op::kDelete: status = write_batch.Delete(impl_->handle(op.table), first); break;
+      case Batch::Impl::Op::kDeleteRange:
+        status = write_batch.DeleteRange(impl_->handle(op.table), first, second);
+        break;
+    }
+    TAILOR_RETURN_IF_ERROR(FromRocks(status, "building a write batch"));
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = impl_->options.sync != SyncPolicy::kPeriodic;
+  return FromRocks(impl_->db->Write(write_options, &write_batch), "writing to the store");
+}
+
+Status Store::Scan(Table table, std::string_view begin, std::string_view end,
+                   const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  rocksdb::ReadOptions read_options;
+  rocksdb::Slice upper;
+  if (!end.empty()) {
+    upper = ToSlice(end);
+    read_options.iterate_upper_bound = &upper;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(read_options, impl_->handle(table)));
+  for (it->Seek(ToSlice(begin)); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    if (!visit(std::string_view(key.data(), key.size()),
+               std::string_view(value.data(), value.size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scanning the store");
+}
+
+Status Store::Flush() {
+  if (impl_->options.read_only) return Status::Ok();
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  TAILOR_RETURN_IF_ERROR(FromRocks(impl_->db->Flush(flush_options, impl_->handles), "flushing"));
+  return FromRocks(impl_->db->SyncWAL(), "syncing the log");
+}
+
+Status Store::CompactAll() {
+  for (auto* handle : impl_->handles) {
+    rocksdb::CompactRangeOptions compact_options;
+    TAILOR_RETURN_IF_ERROR(FromRocks(impl_->db->CompactRange(compact_options, handle, nullptr, nullptr),
+                                     "compacting"));
+  }
+  return Status::Ok();
+}
+
+TableSize Store::Size(Table table) const {
+  TableSize size;
+  auto* handle = impl_->handle(table);
+  impl_->db->GetIntProperty(handle, rocksdb::DB::Properties::kLiveSstFilesSize,
+                            &size.live_bytes_on_disk);
+  impl_->db->GetIntProperty(handle, rocksdb::DB::Properties::kCurSizeAllMemTables,
+                            &size.memtable_bytes);
+  impl_->db->GetIntProperty(handle, rocksdb::DB::Properties::kEstimateNumKeys,
+                            &size.estimated_keys);
+  return size;
+}
+
+uint64_t Store::WalBytes() const {
+  std::error_code error;
+  uint64_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
+    if (entry.path().extension() == ".log") bytes += entry.file_size(error);
+  }
+  return bytes;
+}
+
+}  // namespace tailor::store

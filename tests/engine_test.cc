@@ -1,0 +1,258 @@
+#include <gtest/gtest.h>
+
+#include "common/time.h"
+#include "tailor/engine.h"
+#include "tailor/import.h"
+#include "tailor/store.h"
+#include "test_util.h"
+
+namespace tailor {
+namespace {
+
+using ::tailor::testing::TempDir;
+
+EventInput Event(std::string id, std::string profile, std::string anonymous, std::string type,
+                 std::string_view time, std::optional<double> price = std::nullopt) {
+  EventInput event;
+  event.id = std::move(id);
+  event.profile_id = std::move(profile);
+  event.anonymous_id = std::move(anonymous);
+  event.type = std::move(type);
+  event.time = *ParseIsoTimestamp(time);
+  event.price = price;
+  return event;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+  void Reopen() {
+    engine_.reset();
+    auto engine = Engine::Open(dir_.path(), EngineOptions{});
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    engine_ = std::move(engine).value();
+  }
+  BatchReport Ingest(std::vector<EventInput> events) {
+    BatchReport report;
+    EXPECT_OK(engine_->IngestEvents(events, report));
+    return report;
+  }
+  std::vector<std::string> EventIds(std::string_view profile) {
+    auto id = engine_->Resolve(profile);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    std::vector<std::string> ids;
+    if (!id.ok()) return ids;
+    auto events = engine_->Events(*id);
+    EXPECT_TRUE(events.ok());
+    for (const auto& event : *events) ids.push_back(event.id);
+    return ids;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, EventsSurviveReopenInTimeOrder) {
+  Ingest({Event("e2", "c1", "", "page_view", "2026-01-02T00:00:00Z"),
+          Event("e1", "c1", "", "page_view", "2026-01-01T00:00:00Z")});
+  Ingest({Event("e0", "c1", "", "purchase", "2025-12-31T00:00:00Z", 10.5)});
+  Reopen();
+  EXPECT_EQ(EventIds("c1"), (std::vector<std::string>{"e0", "e1", "e2"}));
+  const EngineStats stats = engine_->Stats();
+  EXPECT_EQ(stats.profiles, 1u);
+  EXPECT_EQ(stats.events, 3u);
+  ASSERT_OK_AND_ASSIGN(ProfileView profile, engine_->GetProfile("c1"));
+  EXPECT_EQ(profile.behaviour.event_count, 3u);
+  ASSERT_NE(profile.behaviour.ForType("purchase"), nullptr);
+  EXPECT_EQ(profile.behaviour.ForType("purchase")->value_sum, 10.5);
+  EXPECT_EQ(profile.behaviour.first_seen, *ParseIsoTimestamp("2025-12-31T00:00:00Z"));
+  EXPECT_EQ(profile.latest_events.front().id, "e2");
+}
+
+TEST_F(EngineTest, ResentEventIdIsStoredOnceAndCountedOnce) {
+  Ingest({Event("e1", "c1", "", "purchase", "2026-01-01T00:00:00Z", 5)});
+  Reopen();
+  const BatchReport report = Ingest({Event("e1", "c1", "", "purchase", "2026-01-01T00:00:00Z", 5),
+                                     Event("e1", "c1", "", "purchase", "2026-01-01T00:00:00Z", 5)});
+  EXPECT_EQ(report.accepted, 0u);
+  EXPECT_EQ(report.duplicates, 2u);
+  EXPECT_EQ(EventIds("c1").size(), 1u);
+  ASSERT_OK_AND_ASSIGN(ProfileView profile, engine_->GetProfile("c1"));
+  EXPECT_EQ(profile.behaviour.ForType("purchase")->count, 1u);
+  EXPECT_EQ(engine_->Stats().events, 1u);
+}
+
+TEST_F(EngineTest, EventsWithoutIdsAreDeduplicatedByContent) {
+  Ingest({Event("", "u1", "", "rate", "2016-01-01T00:00:00Z", 4.0),
+          Event("", "u1", "", "rate", "2016-01-02T00:00:00Z", 4.0)});
+  const BatchReport again = Ingest({Event("", "u1", "", "rate", "2016-01-01T00:00:00Z", 4.0)});
+  EXPECT_EQ(again.duplicates, 1u);
+  EXPECT_EQ(engine_->Stats().events, 2u);
+}
+
+TEST_F(EngineTest, InvalidEventsAreRejectedAndTheRestStored) {
+  EventInput no_owner = Event("e2", "", "", "view", "2026-01-01T00:00:00Z");
+  EventInput no_type = Event("e3", "c1", "", "", "2026-01-01T00:00:00Z");
+  EventInput far_future = Event("e4", "c1", "", "view", "2026-01-01T00:00:00Z");
+  far_future.time = int64_t{1} << 60;
+  const BatchReport report =
+      Ingest({Event("e1", "c1", "", "view", "2026-01-01T00:00:00Z"), no_owner, no_type, far_future});
+  EXPECT_EQ(report.accepted, 1u);
+  ASSERT_EQ(report.rejected.size(), 3u);
+  EXPECT_EQ(report.rejected[0].index, 1u);
+  EXPECT_EQ(report.rejected[0].reason, "the event has neither a profile_id nor an anonymous_id");
+  EXPECT_EQ(report.rejected[1].reason, "the event type is missing");
+  EXPECT_NE(report.rejected[2].reason.find("outside 1970..2200"), std::string::npos);
+}
+
+TEST_F(EngineTest, LinkEventMergesAnonymousHistoryIntoTheKnownProfile) {
+  Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z"),
+          Event("e2", "", "a1", "product_view", "2026-01-01T00:01:00Z")});
+  EXPECT_EQ(engine_->Stats().anonymous_profiles, 1u);
+  Reopen();
+  Ingest({Event("e3", "c1", "a1", "page_view", "2026-01-01T00:02:00Z"),
+          Event("e4", "", "a1", "page_view", "2026-01-01T00:03:00Z")});
+  EXPECT_EQ(EventIds("c1"), (std::vector<std::string>{"e1", "e2", "e3", "e4"}));
+  const EngineStats stats = engine_->Stats();
+  EXPECT_EQ(stats.profiles, 1u);
+  EXPECT_EQ(stats.anonymous_profiles, 0u);
+  EXPECT_EQ(stats.events, 4u);
+  ASSERT_OK_AND_ASSIGN(ProfileView by_anonymous_id, engine_->GetProfile("a1"));
+  EXPECT_EQ(by_anonymous_id.external_id, "c1");
+  EXPECT_EQ(by_anonymous_id.behaviour.event_count, 4u);
+  // Re-sending the anonymous events after the merge adds nothing.
+  EXPECT_EQ(Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z")}).duplicates, 1u);
+}
+
+TEST_F(EngineTest, FirstLinkOfAnAnonymousIdWins) {
+  ASSERT_OK(engine_->Identify("a1", "c1"));
+  ASSERT_OK(engine_->Identify("a1", "c2"));
+  Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z")});
+  EXPECT_EQ(EventIds("c1"), (std::vector<std::string>{"e1"}));
+  EXPECT_TRUE(EventIds("c2").empty());
+}
+
+TEST_F(EngineTest, MergeKeepsEveryEventAndTheMergedIdResolves) {
+  Ingest({Event("e1", "c1", "", "purchase", "2026-01-01T00:00:00Z", 3),
+          Event("e2", "c2", "", "purchase", "2026-01-02T00:00:00Z", 4),
+          Event("e3", "c2", "a9", "page_view", "2026-01-03T00:00:00Z")});
+  BatchReport report;
+  ASSERT_OK(engine_->UpsertProfiles(
+      std::vector<ProfileInput>{{"c2", {{"city", {TraitType::kString, std::string("Madrid")}}}}},
+      report));
+  ASSERT_OK(engine_->MergeProfiles("c1", "c2"));
+  Reopen();
+  EXPECT_EQ(EventIds("c1"), (std::vector<std::string>{"e1", "e2", "e3"}));
+  ASSERT_OK_AND_ASSIGN(ProfileView merged, engine_->GetProfile("c2"));
+  EXPECT_EQ(merged.external_id, "c1");
+  EXPECT_EQ(merged.behaviour.ForType("purchase")->count, 2u);
+  EXPECT_EQ(merged.behaviour.ForType("purchase")->value_sum, 7);
+  ASSERT_EQ(merged.traits.size(), 1u);
+  EXPECT_EQ(std::get<std::string>(merged.traits[0].second.value), "Madrid");
+  ASSERT_OK_AND_ASSIGN(ProfileView by_anonymous, engine_->GetProfile("a9"));
+  EXPECT_EQ(by_anonymous.external_id, "c1");
+  EXPECT_EQ(engine_->Stats().profiles, 1u);
+  EXPECT_EQ(engine_->Stats().events, 3u);
+}
+
+TEST_F(EngineTest, DeleteForgetsTheProfileItsEventsAndItsIds) {
+  Ingest({Event("e1", "c1", "a1", "page_view", "2026-01-01T00:00:00Z"),
+          Event("e2", "c2", "", "page_view", "2026-01-01T00:00:00Z")});
+  ASSERT_OK(engine_->DeleteProfile("c1"));
+  Reopen();
+  EXPECT_EQ(engine_->GetProfile("c1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine_->GetProfile("a1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(engine_->Stats().profiles, 1u);
+  EXPECT_EQ(engine_->Stats().events, 1u);
+  EXPECT_EQ(engine_->DeleteProfile("c1").code(), StatusCode::kNotFound);
+  // Nothing of c1 is left anywhere in the store: scan every table for its ids.
+  for (int table = 0; table < store::kTableCount; ++table) {
+    ASSERT_OK(engine_->store().Scan(static_cast<store::Table>(table), "", "",
+                                    [&](std::string_view key, std::string_view value) {
+                                      EXPECT_EQ(key.find("c1"), std::string_view::npos);
+                                      EXPECT_EQ(value.find("c1"), std::string_view::npos);
+                                      EXPECT_EQ(value.find("e1"), std::string_view::npos);
+                                      return true;
+                                    }));
+  }
+  // The id can come back as a new person.
+  Ingest({Event("e1", "c1", "", "page_view", "2026-01-01T00:00:00Z")});
+  EXPECT_EQ(EventIds("c1"), (std::vector<std::string>{"e1"}));
+}
+
+TEST_F(EngineTest, TraitOfTheWrongTypeIsRejectedWithItsName) {
+  BatchReport report;
+  ASSERT_OK(engine_->UpsertProfiles(
+      std::vector<ProfileInput>{{"c1", {{"age", {TraitType::kInt, int64_t{41}}}}},
+                                {"c2", {{"age", {TraitType::kString, std::string("old")}}}},
+                                {"c3", {{"age", {TraitType::kInt, int64_t{30}}}}}},
+      report));
+  EXPECT_EQ(report.accepted, 2u);
+  ASSERT_EQ(report.rejected.size(), 1u);
+  EXPECT_EQ(report.rejected[0].index, 1u);
+  EXPECT_EQ(report.rejected[0].reason, "trait 'age' is int, got a string value 'old'");
+  Reopen();
+  EXPECT_EQ(engine_->schema().Find("age")->type, TraitType::kInt);
+  EXPECT_EQ(engine_->Stats().profiles, 2u);
+}
+
+TEST(StoreFormat, RefusesAStoreWrittenWithAnotherFormat) {
+  TempDir dir;
+  {
+    auto store = store::Store::Open(dir.path(), store::StoreOptions{});
+    ASSERT_TRUE(store.ok());
+    store::Batch batch;
+    batch.Put(store::Table::kMeta, "format_version", "999");
+    ASSERT_OK((*store)->Commit(batch));
+  }
+  auto reopened = store::Store::Open(dir.path(), store::StoreOptions{});
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(reopened.status().message().find("format 999"), std::string::npos);
+}
+
+TEST(StoreFormat, ReadOnlyOpenOfAMissingStoreSaysWhatToDo) {
+  TempDir dir;
+  store::StoreOptions options;
+  options.create_if_missing = false;
+  auto store = store::Store::Open(dir.File("nothing"), options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kNotFound);
+}
+
+TEST(Import, BadRowsAreRejectedWithLinesAndReimportAddsNothing) {
+  TempDir dir;
+  const auto path = dir.Write("events.csv",
+                              "event_id,profile_id,anonymous_id,type,ts,price\n"
+                              "e1,c1,,purchase,2026-01-01T00:00:00Z,10\n"
+                              "e2,c1,,purchase,not-a-time,10\n"
+                              "e3,,,page_view,2026-01-01T00:00:00Z,\n"
+                              "e4,c2,,purchase,2026-01-01T00:00:00Z,abc\n"
+                              "e5,c2,,page_view,2026-01-02T00:00:00Z,,extra\n"
+                              "e6,c2,,page_view,2026-01-03T00:00:00Z,\n");
+  auto engine = Engine::Open(dir.File("store"), EngineOptions{});
+  ASSERT_TRUE(engine.ok());
+  ImportOptions options;
+  options.kind = ingest::RecordKind::kEvents;
+  options.batch_rows = 2;
+  options.reject_path = dir.File("rejects.tsv");
+  ASSERT_OK_AND_ASSIGN(ImportSummary first, ImportFile(**engine, path, options));
+  EXPECT_EQ(first.rows, 6u);
+  EXPECT_EQ(first.accepted, 2u);
+  EXPECT_EQ(first.rejected, 4u);
+  std::ifstream rejects(options.reject_path);
+  std::string text((std::istreambuf_iterator<char>(rejects)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text,
+            "line\treason\n"
+            "3\tcolumn 'ts': 'not-a-time' is not a valid time\n"
+            "4\tthe event has neither a profile_id nor an anonymous_id\n"
+            "5\tcolumn 'price': 'abc' is not a number\n"
+            "6\texpected 6 fields, found 7\n");
+  ASSERT_OK_AND_ASSIGN(ImportSummary second, ImportFile(**engine, path, options));
+  EXPECT_EQ(second.accepted, 0u);
+  EXPECT_EQ(second.duplicates, 2u);
+  EXPECT_EQ((*engine)->Stats().events, 2u);
+}
+
+}  // namespace
+}  // namespace tailor

@@ -1,0 +1,309 @@
+// tailor stats | profile show|delete|merge | identify | schema show|set-category
+
+#include <cstdio>
+
+#include "commands.h"
+#include "json_writer.h"
+#include "progress.h"
+
+namespace tailor::cli {
+namespace {
+
+std::string TimeText(Timestamp time);
+
+void WriteValue(JsonWriter& json, const TypedValue& value) {
+  if (std::holds_alternative<std::monostate>(value.value)) {
+    json.Null();
+    return;
+  }
+  switch (value.type) {
+    case TraitType::kString: json.String(std::get<std::string>(value.value)); break;
+    case TraitType::kInt: json.Int(std::get<int64_t>(value.value)); break;
+    case TraitType::kDouble: json.Double(std::get<double>(value.value)); break;
+    case TraitType::kBool: json.Bool(std::get<bool>(value.value)); break;
+    case TraitType::kTimestamp: json.String(TimeText(std::get<int64_t>(value.value))); break;
+    case TraitType::kStringList:
+      json.BeginArray();
+      for (const std::string& element : std::get<StringList>(value.value)) json.String(element);
+      json.EndArray();
+      break;
+  }
+}
+
+std::string TimeText(Timestamp time) {
+  // Same text as the store's FormatTimestamp, without reaching into src/.
+  const std::time_t seconds = time / 1000;
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+std::string ValueText(const TypedValue& value) {
+  JsonWriter json;
+  WriteValue(json, value);
+  return json.str();
+}
+
+void WriteAggregate(JsonWriter& json, const state::Aggregate& aggregate) {
+  json.BeginObject()
+      .Key("count").Uint(aggregate.count)
+      .Key("value_sum").Double(aggregate.value_sum)
+      .Key("first").String(TimeText(aggregate.first))
+      .Key("last").String(TimeText(aggregate.last))
+      .EndObject();
+}
+
+void WriteEvent(JsonWriter& json, const StoredEventView& event) {
+  json.BeginObject().Key("time").String(TimeText(event.time)).Key("type").String(event.type);
+  if (!event.id.empty()) json.Key("id").String(event.id);
+  if (!event.item_id.empty()) json.Key("item_id").String(event.item_id);
+  if (!event.category.empty()) json.Key("category").String(event.category);
+  if (!event.order_id.empty()) json.Key("order_id").String(event.order_id);
+  if (event.price) json.Key("price").Double(*event.price);
+  if (event.quantity) json.Key("quantity").Int(*event.quantity);
+  if (event.value) json.Key("value").Double(*event.value);
+  const EventContext& c = event.context;
+  const std::pair<const char*, const std::string*> context_fields[] = {
+      {"channel", &c.channel},         {"page_url", &c.page_url},
+      {"referrer", &c.referrer},       {"utm_source", &c.utm_source},
+      {"utm_medium", &c.utm_medium},   {"utm_campaign", &c.utm_campaign},
+      {"user_agent", &c.user_agent},   {"ip", &c.ip},
+      {"country", &c.country},         {"city", &c.city}};
+  for (const auto& [name, field] : context_fields) {
+    if (!field->empty()) json.Key(name).String(*field);
+  }
+  if (!event.properties.empty()) {
+    json.Key("properties").BeginObject();
+    for (const auto& [name, value] : event.properties) json.Key(name).String(value);
+    json.EndObject();
+  }
+  json.EndObject();
+}
+
+int RunStats(const GlobalOptions& global) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  const EngineStats stats = engine->Stats();
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("data_dir").String(global.data_dir)
+        .Key("profiles").Uint(stats.profiles)
+        .Key("anonymous_profiles").Uint(stats.anonymous_profiles)
+        .Key("events").Uint(stats.events)
+        .Key("items").Uint(stats.items)
+        .Key("traits").Uint(engine->schema().traits().size())
+        .Key("bytes_on_disk").Uint(stats.bytes_on_disk)
+        .Key("memtable_bytes").Uint(stats.memtable_bytes)
+        .Key("process_peak_rss_bytes").Uint(PeakRssBytes())
+        .Key("tables").BeginObject();
+    for (const auto& [name, size] : stats.tables) {
+      json.Key(name).BeginObject()
+          .Key("sst_bytes").Uint(size.live_bytes_on_disk)
+          .Key("memtable_bytes").Uint(size.memtable_bytes)
+          .Key("estimated_keys").Uint(size.estimated_keys)
+          .EndObject();
+    }
+    json.EndObject().EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("store        %s\n", global.data_dir.c_str());
+  std::printf("profiles     %llu known, %llu anonymous\n",
+              static_cast<unsigned long long>(stats.profiles),
+              static_cast<unsigned long long>(stats.anonymous_profiles));
+  std::printf("events       %llu\n", static_cast<unsigned long long>(stats.events));
+  std::printf("items        %llu\n", static_cast<unsigned long long>(stats.items));
+  std::printf("traits       %zu\n", engine->schema().traits().size());
+  std::printf("on disk      %.1f MiB (+ %.1f MiB in memtables)\n", stats.bytes_on_disk / 1048576.0,
+              stats.memtable_bytes / 1048576.0);
+  std::printf("memory       %.1f MiB peak resident\n", PeakRssBytes() / 1048576.0);
+  return 0;
+}
+
+int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t events) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  auto profile = engine->GetProfile(id, events);
+  if (!profile.ok()) return ReportError(global, profile.status());
+  const ProfileView& view = *profile;
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("id").String(view.external_id)
+        .Key("internal_id").Uint(view.id)
+        .Key("anonymous").Bool(view.anonymous)
+        .Key("created_at").String(TimeText(view.created_at))
+        .Key("updated_at").String(TimeText(view.updated_at))
+        .Key("traits").BeginObject();
+    for (const auto& [name, value] : view.traits) {
+      json.Key(name);
+      WriteValue(json, value);
+    }
+    json.EndObject().Key("aliases").BeginArray();
+    for (const std::string& alias : view.aliases) json.String(alias);
+    json.EndArray().Key("behaviour").BeginObject()
+        .Key("event_count").Uint(view.behaviour.event_count);
+    if (view.behaviour.event_count > 0) {
+      json.Key("first_seen").String(TimeText(view.behaviour.first_seen))
+          .Key("last_seen").String(TimeText(view.behaviour.last_seen));
+    }
+    json.Key("by_type").BeginObject();
+    for (const auto& [type, aggregate] : view.behaviour.by_type) {
+      json.Key(type);
+      WriteAggregate(json, aggregate);
+    }
+    json.EndObject().Key("by_type_category").BeginObject();
+    for (const auto& [key, aggregate] : view.behaviour.by_type_category) {
+      json.Key(key);
+      WriteAggregate(json, aggregate);
+    }
+    json.EndObject().EndObject().Key("latest_events").BeginArray();
+    for (const auto& event : view.latest_events) WriteEvent(json, event);
+    json.EndArray().EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("profile %s%s (internal id %u)\n", view.external_id.c_str(),
+              view.anonymous ? " [anonymous]" : "", view.id);
+  std::printf("\ntraits\n");
+  for (const auto& [name, value] : view.traits) {
+    std::printf("  %-20s %s\n", name.c_str(), ValueText(value).c_str());
+  }
+  if (!view.aliases.empty()) {
+    std::printf("\naliases\n");
+    for (const std::string& alias : view.aliases) std::printf("  %s\n", alias.c_str());
+  }
+  std::printf("\nbehaviour: %llu events", static_cast<unsigned long long>(view.behaviour.event_count));
+  if (view.behaviour.event_count > 0) {
+    std::printf(", first %s, last %s", TimeText(view.behaviour.first_seen).c_str(),
+                TimeText(view.behaviour.last_seen).c_str());
+  }
+  std::printf("\n");
+  for (const auto& [type, aggregate] : view.behaviour.by_type) {
+    std::printf("  %-18s %6llu  value %10.2f  last %s\n", type.c_str(),
+                static_cast<unsigned long long>(aggregate.count), aggregate.value_sum,
+                TimeText(aggregate.last).c_str());
+  }
+  std::printf("\nlatest events\n");
+  for (const auto& event : view.latest_events) {
+    std::printf("  %s  %-16s %s %s%s\n", TimeText(event.time).c_str(), event.type.c_str(),
+                event.item_id.c_str(), event.category.c_str(),
+                event.context.page_url.empty() ? "" : (" " + event.context.page_url).c_str());
+  }
+  return 0;
+}
+
+int RunSimpleWrite(const GlobalOptions& global, const std::function<Status(Engine&)>& action,
+                   const std::string& done) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  Status status = action(*engine);
+  if (!status.ok()) return ReportError(global, status);
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject().Key("ok").Bool(true).Key("message").String(done).EndObject();
+    std::printf("%s\n", json.str().c_str());
+  } else {
+    std::printf("%s\n", done.c_str());
+  }
+  return 0;
+}
+
+int RunSchemaShow(const GlobalOptions& global) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  const Schema schema = engine->schema();
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject().Key("traits").BeginArray();
+    for (const TraitDef& trait : schema.traits()) {
+      json.BeginObject()
+          .Key("name").String(trait.name)
+          .Key("type").String(TraitTypeName(trait.type))
+          .Key("category").String(TraitCategoryName(trait.category))
+          .EndObject();
+    }
+    json.EndArray().EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  for (const TraitDef& trait : schema.traits()) {
+    std::printf("%-22s %-10s %s\n", trait.name.c_str(), std::string(TraitTypeName(trait.type)).c_str(),
+                std::string(TraitCategoryName(trait.category)).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterInspect(CLI::App& app, GlobalOptions& global, int& exit_code) {
+  app.add_subcommand("stats", "counts and sizes of the store")->callback([&] {
+    exit_code = RunStats(global);
+  });
+
+  CLI::App* profile = app.add_subcommand("profile", "show, delete or merge profiles");
+  profile->require_subcommand(1);
+  auto show_id = std::make_shared<std::string>();
+  auto show_events = std::make_shared<size_t>(10);
+  CLI::App* show = profile->add_subcommand("show", "traits, behaviour and latest events");
+  show->add_option("id", *show_id, "profile id (or an anonymous id linked to it)")->required();
+  show->add_option("--events", *show_events, "how many latest events")->capture_default_str();
+  show->callback([&, show_id, show_events] {
+    exit_code = RunProfileShow(global, *show_id, *show_events);
+  });
+  auto delete_id = std::make_shared<std::string>();
+  CLI::App* remove = profile->add_subcommand("delete", "forget a profile and all its events");
+  remove->add_option("id", *delete_id)->required();
+  remove->callback([&, delete_id] {
+    exit_code = RunSimpleWrite(
+        global, [&](Engine& engine) { return engine.DeleteProfile(*delete_id); },
+        fmt::format("deleted {}", *delete_id));
+  });
+  auto merge_into = std::make_shared<std::string>();
+  auto merge_from = std::make_shared<std::string>();
+  CLI::App* merge = profile->add_subcommand("merge", "merge profile FROM into INTO");
+  merge->add_option("into", *merge_into)->required();
+  merge->add_option("from", *merge_from)->required();
+  merge->callback([&, merge_into, merge_from] {
+    exit_code = RunSimpleWrite(
+        global, [&](Engine& engine) { return engine.MergeProfiles(*merge_into, *merge_from); },
+        fmt::format("merged {} into {}", *merge_from, *merge_into));
+  });
+
+  auto anonymous_id = std::make_shared<std::string>();
+  auto known_id = std::make_shared<std::string>();
+  CLI::App* identify = app.add_subcommand("identify", "link an anonymous id to a known profile");
+  identify->add_option("anonymous_id", *anonymous_id)->required();
+  identify->add_option("profile_id", *known_id)->required();
+  identify->callback([&, anonymous_id, known_id] {
+    exit_code = RunSimpleWrite(
+        global, [&](Engine& engine) { return engine.Identify(*anonymous_id, *known_id); },
+        fmt::format("{} is now {}", *anonymous_id, *known_id));
+  });
+
+  CLI::App* schema = app.add_subcommand("schema", "show traits or change a trait's category");
+  schema->require_subcommand(1);
+  schema->add_subcommand("show", "traits with type and category")->callback([&] {
+    exit_code = RunSchemaShow(global);
+  });
+  auto trait_name = std::make_shared<std::string>();
+  auto category_name = std::make_shared<std::string>();
+  CLI::App* set_category = schema->add_subcommand("set-category", "change a trait's category");
+  set_category->add_option("trait", *trait_name)->required();
+  set_category->add_option("category", *category_name)->required();
+  set_category->callback([&, trait_name, category_name] {
+    const auto category = ParseTraitCategory(*category_name);
+    if (!category) {
+      exit_code = ReportError(global, InvalidArgument("unknown category '{}'", *category_name));
+      return;
+    }
+    exit_code = RunSimpleWrite(
+        global, [&](Engine& engine) { return engine.SetTraitCategory(*trait_name, *category); },
+        fmt::format("{} is {}", *trait_name, *category_name));
+  });
+}
+
+}  // namespace tailor::cli

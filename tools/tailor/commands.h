@@ -1,0 +1,32 @@
+#pragma once
+
+// The `tailor` CLI: each cmd_*.cc registers its verbs on the CLI11 app. Verbs print text for
+// people, or one JSON object with --json, and return the process exit code.
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "tailor/engine.h"
+
+namespace tailor::cli {
+
+struct GlobalOptions {
+  std::string data_dir = "./tailor-data";
+  std::string sync = "group-commit";
+  bool json = false;
+};
+
+// Opens the engine of --data-dir; prints the error and returns nullptr on failure.
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing);
+// Prints `status` as "error: ..." (or as {"error": ...} with --json) and returns exit code 1.
+int ReportError(const GlobalOptions& global, const Status& status);
+
+// Each registration adds a subcommand whose callback stores its exit code in `exit_code`.
+void RegisterImport(CLI::App& app, GlobalOptions& global, int& exit_code);
+void RegisterInspect(CLI::App& app, GlobalOptions& global, int& exit_code);
+void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code);
+void RegisterDemo(CLI::App& app, GlobalOptions& global, int& exit_code);
+
+}  // namespace tailor::cli

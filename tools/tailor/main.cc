@@ -1,0 +1,75 @@
+// tailor: customer segmentation and real-time personalization. See README.md.
+
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "json_writer.h"
+
+namespace tailor::cli {
+
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing) {
+  EngineOptions options;
+  options.store.create_if_missing = create_if_missing;
+  const auto sync = store::ParseSyncPolicy(global.sync);
+  if (!sync) {
+    ReportError(global, InvalidArgument("--sync must be every-write, group-commit or periodic, not '{}'",
+                                        global.sync));
+    return nullptr;
+  }
+  options.store.sync = *sync;
+  auto engine = Engine::Open(global.data_dir, options);
+  if (!engine.ok()) {
+    ReportError(global, engine.status());
+    return nullptr;
+  }
+  return std::move(engine).value();
+}
+
+int ReportError(const GlobalOptions& global, const Status& status) {
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("error")
+        .BeginObject()
+        .Key("code")
+        .String(StatusCodeName(status.code()))
+        .Key("message")
+        .String(status.message())
+        .EndObject()
+        .EndObject();
+    std::printf("%s\n", json.str().c_str());
+  } else {
+    std::fprintf(stderr, "error: %s\n", status.message().c_str());
+  }
+  return 1;
+}
+
+}  // namespace tailor::cli
+
+int main(int argc, char** argv) {
+  using namespace tailor::cli;  // NOLINT(google-build-using-namespace): main only
+  CLI::App app{"tailor: customer segmentation and real-time personalization"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --data-dir and --json may also follow the verb
+  GlobalOptions global;
+  app.add_option("--data-dir", global.data_dir, "store directory")->capture_default_str();
+  app.add_option("--sync", global.sync, "durability: every-write, group-commit, periodic")
+      ->capture_default_str();
+  app.add_flag("--json", global.json, "print one JSON object");
+  int exit_code = 0;
+  RegisterImport(app, global, exit_code);
+  RegisterInspect(app, global, exit_code);
+  RegisterBench(app, global, exit_code);
+  RegisterDemo(app, global, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const std::exception& error) {
+    // Last resort: tailor code does not throw, but a library might.
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return 2;
+  }
+  return exit_code;
+}
