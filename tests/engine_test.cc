@@ -201,7 +201,7 @@ TEST(StoreFormat, RefusesAStoreWrittenWithAnotherFormat) {
   {
     auto store = store::Store::Open(dir.path(), store::StoreOptions{});
     ASSERT_TRUE(store.ok());
-    store::Batch batch;
+    store::Batch batch = (*store)->NewBatch();
     batch.Put(store::Table::kMeta, "format_version", "999");
     ASSERT_OK((*store)->Commit(batch));
   }

@@ -34,16 +34,8 @@ struct BatchReport {
   std::vector<Rejection> rejected;
 };
 
-struct StoredEventView {
-  std::string id;
-  std::string type;
-  Timestamp time = 0;
-  std::string item_id, category, order_id;
-  std::optional<double> price, value;
-  std::optional<int64_t> quantity;
-  EventContext context;
-  std::vector<std::pair<std::string, std::string>> properties;
-};
+// An event as stored: what arrived, without profile_id / anonymous_id (the owner says who).
+using StoredEventView = EventInput;
 
 struct ProfileView {
   ProfileId id = kNoProfile;
@@ -99,6 +91,8 @@ class Engine {
   Result<ProfileId> Resolve(std::string_view id);
   // All events of a profile in time order.
   Result<std::vector<StoredEventView>> Events(ProfileId profile);
+  // A catalogue item; kNotFound if absent.
+  Result<ItemInput> GetItem(std::string_view item_id);
 
   // Schema: declare traits ahead of data, or change a category.
   Schema schema() const;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tailor/status.h"
@@ -41,6 +42,7 @@ class Schema {
 
  private:
   std::vector<TraitDef> traits_;
+  std::unordered_map<std::string, uint32_t> slot_by_name_;
 };
 
 // Category a trait most likely belongs to, from its name (country -> geographic, device_os ->

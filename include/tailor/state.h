@@ -4,6 +4,7 @@
 // personalization decision asks about a person without reading their whole history.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,8 @@ struct BehaviourState {
   Timestamp first_seen = 0;
   Timestamp last_seen = 0;
   std::vector<std::pair<std::string, Aggregate>> by_type;  // sorted by type
-  // "type/category" -> aggregate, sorted.
+  // "type/category" -> aggregate; sorted after Decode, in insertion order after Apply (sorting
+  // there would move strings on every new category).
   std::vector<std::pair<std::string, Aggregate>> by_type_category;
 
   // Folds one event in.
@@ -39,6 +41,15 @@ struct BehaviourState {
 
   std::string Encode() const;
   static Result<BehaviourState> Decode(std::string_view bytes);
+};
+
+// What the state table holds for one profile (key: the profile's id, as in the profiles table).
+struct ProfileState {
+  uint32_t next_event_block = 0;  // events table: blocks 0..next_event_block-1 may exist
+  BehaviourState behaviour;
+
+  std::string Encode() const;
+  static Result<ProfileState> Decode(std::string_view bytes);
 };
 
 }  // namespace tailor::state

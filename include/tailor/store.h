@@ -35,14 +35,15 @@ struct StoreOptions {
 // kFailedPrecondition rather than misreading it.
 inline constexpr int kFormatVersion = 1;
 
-enum class Table : uint8_t { kMeta = 0, kProfiles, kIds, kEvents, kItems };
-inline constexpr int kTableCount = 5;
+enum class Table : uint8_t { kMeta = 0, kProfiles, kIds, kEvents, kItems, kState };
+inline constexpr int kTableCount = 6;
 std::string_view TableName(Table table);
 
-// A set of writes applied atomically by Store::Commit.
+// A set of writes applied atomically by Store::Commit. Made by Store::NewBatch (it writes
+// straight into RocksDB's batch format, with no copy in between).
 class Batch {
  public:
-  Batch();
+  Batch();  // an empty batch; assign one from Store::NewBatch before use
   ~Batch();
   Batch(Batch&&) noexcept;
   Batch& operator=(Batch&&) noexcept;
@@ -75,6 +76,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  Batch NewBatch() const;
   // kNotFound when absent.
   Status Get(Table table, std::string_view key, std::string& value) const;
   // Applies `batch` atomically; when it returns ok the writes are durable as the sync policy says.

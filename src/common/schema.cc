@@ -42,10 +42,9 @@ std::optional<TraitCategory> ParseTraitCategory(std::string_view name) {
 }
 
 const TraitDef* Schema::Find(std::string_view name) const {
-  for (const TraitDef& trait : traits_) {
-    if (trait.name == name) return &trait;
-  }
-  return nullptr;
+  // Looked up for every trait of every profile written: a hash lookup, not a scan.
+  auto it = slot_by_name_.find(std::string(name));
+  return it == slot_by_name_.end() ? nullptr : &traits_[it->second];
 }
 
 const TraitDef* Schema::FindSlot(uint32_t slot) const {
@@ -62,19 +61,17 @@ Result<const TraitDef*> Schema::Add(std::string_view name, TraitType type, Trait
     }
     return existing;
   }
-  traits_.push_back(
-      TraitDef{std::string(name), type, category, static_cast<uint32_t>(traits_.size())});
+  const auto slot = static_cast<uint32_t>(traits_.size());
+  traits_.push_back(TraitDef{std::string(name), type, category, slot});
+  slot_by_name_.emplace(traits_.back().name, slot);
   return &traits_.back();
 }
 
 Status Schema::SetCategory(std::string_view name, TraitCategory category) {
-  for (TraitDef& trait : traits_) {
-    if (trait.name == name) {
-      trait.category = category;
-      return Status::Ok();
-    }
-  }
-  return NotFound("no trait named '{}'", name);
+  const TraitDef* trait = Find(name);
+  if (trait == nullptr) return NotFound("no trait named '{}'", name);
+  traits_[trait->slot].category = category;
+  return Status::Ok();
 }
 
 Status Schema::Check(std::string_view name, const TypedValue& value) const {
@@ -115,6 +112,7 @@ Result<Schema> Schema::Decode(std::string_view bytes) {
     trait.type = static_cast<TraitType>(type);
     trait.category = static_cast<TraitCategory>(category);
     trait.slot = static_cast<uint32_t>(i);
+    schema.slot_by_name_.emplace(trait.name, trait.slot);
     schema.traits_.push_back(std::move(trait));
   }
   return schema;

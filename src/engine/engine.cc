@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <optional>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -123,21 +125,28 @@ std::string CheckEvent(const EventInput& event) {
   return {};
 }
 
-StoredEventView ToView(store::StoredEvent&& event) {
-  StoredEventView view;
-  view.id = std::move(event.id);
-  view.type = std::move(event.type);
-  view.time = event.time;
-  view.item_id = std::move(event.item_id);
-  view.category = std::move(event.category);
-  view.order_id = std::move(event.order_id);
-  view.price = event.price;
-  view.value = event.value;
-  view.quantity = event.quantity;
-  view.context = std::move(event.context);
-  view.properties = std::move(event.properties);
-  return view;
-}
+// Event id hashes of one profile: a short vector while small (most profiles), a hash set beyond.
+class IdSet {
+ public:
+  // Returns false when `id` was there already.
+  bool Insert(uint64_t id) {
+    if (large_.empty()) {
+      if (std::find(small_.begin(), small_.end(), id) != small_.end()) return false;
+      if (small_.size() < kSmallLimit) {
+        small_.push_back(id);
+        return true;
+      }
+      large_.insert(small_.begin(), small_.end());
+      small_.clear();
+    }
+    return large_.insert(id).second;
+  }
+
+ private:
+  static constexpr size_t kSmallLimit = 48;
+  std::vector<uint64_t> small_;
+  std::unordered_set<uint64_t> large_;
+};
 
 }  // namespace
 
@@ -148,45 +157,71 @@ struct Engine::Impl {
   Counters counters;
   std::unique_ptr<identity::IdMap> ids;
 
-  // Everything one write batch touches, staged in memory until it commits.
+  // Everything one write batch does to one profile, staged in memory until it commits.
   struct Staged {
-    store::ProfileRecord record;
-    state::BehaviourState behaviour;
-    std::vector<store::StoredEvent> new_events;
-    std::unordered_set<uint64_t> known_ids;  // loaded lazily: existing + new event id hashes
+    ProfileId id = kNoProfile;
+    // The profile record (ids, traits): read only when a change needs it, since ingesting
+    // events does not.
+    std::optional<store::ProfileRecord> record;
+    bool record_dirty = false;
+    state::ProfileState state;
+    bool state_dirty = false;
+    // Events added by this batch; they point into the caller's input or into owned_events.
+    std::vector<std::pair<uint64_t, const EventInput*>> new_events;
+    IdSet known_ids;  // loaded lazily: existing + new event id hashes
     bool ids_loaded = false;
-    bool created = false;
     bool deleted = false;
   };
   struct WriteContext {
     store::Batch batch;
     std::unordered_map<ProfileId, Staged> profiles;
+    std::deque<EventInput> owned_events;  // events read back from the store (merges)
     Counters counters;
     bool schema_changed = false;
   };
 
+  // The staged profile `id` with its state loaded; the id must exist (it came from the id map).
   Result<Staged*> LoadProfile(WriteContext& context, ProfileId id) {
     auto it = context.profiles.find(id);
     if (it != context.profiles.end()) return &it->second;
     std::string bytes;
-    TAILOR_RETURN_IF_ERROR(store->Get(store::Table::kProfiles, store::ProfileKey(id), bytes));
-    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(id, bytes));
-    TAILOR_ASSIGN_OR_RETURN(state::BehaviourState behaviour,
-                            state::BehaviourState::Decode(record.behaviour));
+    state::ProfileState profile_state;
+    Status found = store->Get(store::Table::kState, store::ProfileKey(id), bytes);
+    if (found.ok()) {
+      TAILOR_ASSIGN_OR_RETURN(profile_state, state::ProfileState::Decode(bytes));
+    } else if (found.code() != StatusCode::kNotFound) {
+      return found;  // kNotFound: a profile that never had an event has no state yet
+    }
     Staged& staged = context.profiles[id];
-    staged.record = std::move(record);
-    staged.behaviour = std::move(behaviour);
+    staged.id = id;
+    staged.state = std::move(profile_state);
     return &staged;
+  }
+
+  Result<store::ProfileRecord*> Record(Staged& staged) {
+    if (!staged.record) {
+      std::string bytes;
+      Status found = store->Get(store::Table::kProfiles, store::ProfileKey(staged.id), bytes);
+      if (!found.ok()) {
+        return found.code() == StatusCode::kNotFound
+                   ? Corruption("profile {} is in the id map but has no record", staged.id)
+                   : found;
+      }
+      TAILOR_ASSIGN_OR_RETURN(staged.record, store::DecodeProfile(staged.id, bytes));
+    }
+    return &*staged.record;
   }
 
   Staged& CreateProfile(WriteContext& context, std::string_view external_id, bool anonymous) {
     const ProfileId id = ids->Allocate();
     Staged& staged = context.profiles[id];
-    staged.record.id = id;
-    staged.record.external_id = std::string(external_id);
-    staged.record.anonymous = anonymous;
-    staged.record.created_at = staged.record.updated_at = WallClockMillis();
-    staged.created = true;
+    staged.id = id;
+    staged.record.emplace();
+    staged.record->id = id;
+    staged.record->external_id = std::string(external_id);
+    staged.record->anonymous = anonymous;
+    staged.record->created_at = staged.record->updated_at = WallClockMillis();
+    staged.record_dirty = true;
     staged.ids_loaded = true;  // a new profile has no stored events
     ids->Link(context.batch,
               anonymous ? store::AnonymousIdKey(external_id) : store::KnownIdKey(external_id), id);
@@ -204,44 +239,47 @@ struct Engine::Impl {
   Status LoadEventIds(Staged& staged) {
     if (staged.ids_loaded) return Status::Ok();
     staged.ids_loaded = true;
-    if (staged.record.event_count == 0) return Status::Ok();
+    if (staged.state.next_event_block == 0) return Status::Ok();
     std::vector<uint64_t> hashes;
-    const ProfileId id = staged.record.id;
     Status decode_status;
     TAILOR_RETURN_IF_ERROR(store->Scan(
-        store::Table::kEvents, store::EventRangeBegin(id), store::EventRangeBegin(id + 1),
-        [&](std::string_view, std::string_view value) {
+        store::Table::kEvents, store::EventRangeBegin(staged.id),
+        store::EventRangeBegin(staged.id + 1), [&](std::string_view, std::string_view value) {
           if (!store::DecodeEventBlockIds(value, hashes)) {
-            decode_status = Corruption("event block of profile {} is malformed", id);
+            decode_status = Corruption("event block of profile {} is malformed", staged.id);
             return false;
           }
           return true;
         }));
     TAILOR_RETURN_IF_ERROR(decode_status);
-    staged.known_ids.insert(hashes.begin(), hashes.end());
+    for (uint64_t hash : hashes) staged.known_ids.Insert(hash);
     return Status::Ok();
   }
 
   // Adds one event to `owner` unless it has the id already. Returns whether it was added.
-  Result<bool> AddEvent(WriteContext& context, Staged& owner, store::StoredEvent&& event) {
+  // `event` must outlive the batch.
+  Result<bool> AddEvent(WriteContext& context, Staged& owner, uint64_t id_hash,
+                        const EventInput* event) {
     TAILOR_RETURN_IF_ERROR(LoadEventIds(owner));
-    if (!owner.known_ids.insert(event.id_hash).second) return false;
-    owner.behaviour.Apply(event.type, event.category, event.time, event.EffectiveValue());
-    owner.record.event_count++;
+    if (!owner.known_ids.Insert(id_hash)) return false;
+    owner.state.behaviour.Apply(event->type, event->category, event->time,
+                                store::EventValue(*event));
+    owner.state_dirty = true;
     context.counters.events++;
-    owner.new_events.push_back(std::move(event));
+    owner.new_events.emplace_back(id_hash, event);
     return true;
   }
 
   // Moves everything of `from` into `into`; `from` is deleted.
   Status MergeInto(WriteContext& context, Staged& into, Staged& from) {
-    const ProfileId from_id = from.record.id;
-    if (from.record.next_event_block > 0) {
+    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * into_record, Record(into));
+    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * from_record, Record(from));
+    if (from.state.next_event_block > 0) {
       std::vector<store::StoredEvent> moved;
       Status decode_status;
       TAILOR_RETURN_IF_ERROR(store->Scan(
-          store::Table::kEvents, store::EventRangeBegin(from_id),
-          store::EventRangeBegin(from_id + 1), [&](std::string_view, std::string_view value) {
+          store::Table::kEvents, store::EventRangeBegin(from.id), store::EventRangeBegin(from.id + 1),
+          [&](std::string_view, std::string_view value) {
             auto events = store::DecodeEventBlock(value);
             if (!events.ok()) {
               decode_status = events.status();
@@ -251,34 +289,36 @@ struct Engine::Impl {
             return true;
           }));
       TAILOR_RETURN_IF_ERROR(decode_status);
-      context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(from_id),
-                                store::EventRangeBegin(from_id + 1));
+      context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(from.id),
+                                store::EventRangeBegin(from.id + 1));
       // Events are re-added below; take them out of the global count first.
       context.counters.events -= moved.size();
-      for (auto& event : moved) {
-        TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, std::move(event)));
+      for (auto& stored : moved) {
+        const EventInput* event = &context.owned_events.emplace_back(std::move(stored.event));
+        TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, stored.id_hash, event));
         (void)added;
       }
     }
     context.counters.events -= from.new_events.size();
-    for (auto& event : from.new_events) {
-      TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, std::move(event)));
+    for (const auto& [id_hash, event] : from.new_events) {
+      TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, id_hash, event));
       (void)added;
     }
     from.new_events.clear();
-    for (auto& [slot, value] : from.record.traits) {
-      if (into.record.Trait(slot) == nullptr) into.record.SetTrait(slot, std::move(value));
+    for (auto& [slot, value] : from_record->traits) {
+      if (into_record->Trait(slot) == nullptr) into_record->SetTrait(slot, std::move(value));
     }
-    std::vector<std::string> moved_ids = std::move(from.record.aliases);
-    moved_ids.push_back(from.record.anonymous ? store::AnonymousIdKey(from.record.external_id)
-                                              : store::KnownIdKey(from.record.external_id));
+    std::vector<std::string> moved_ids = std::move(from_record->aliases);
+    moved_ids.push_back(from_record->anonymous ? store::AnonymousIdKey(from_record->external_id)
+                                               : store::KnownIdKey(from_record->external_id));
     for (std::string& key : moved_ids) {
-      ids->Link(context.batch, key, into.record.id);
-      into.record.aliases.push_back(std::move(key));
+      ids->Link(context.batch, key, into.id);
+      into_record->aliases.push_back(std::move(key));
     }
-    into.record.updated_at = WallClockMillis();
+    into_record->updated_at = WallClockMillis();
+    into.record_dirty = true;
     from.deleted = true;
-    (from.record.anonymous ? context.counters.anonymous_profiles : context.counters.profiles)--;
+    (from_record->anonymous ? context.counters.anonymous_profiles : context.counters.profiles)--;
     return Status::Ok();
   }
 
@@ -286,21 +326,26 @@ struct Engine::Impl {
   Status Link(WriteContext& context, Staged& known, std::string_view anonymous_id) {
     const std::string key = store::AnonymousIdKey(anonymous_id);
     TAILOR_ASSIGN_OR_RETURN(ProfileId current, ids->Lookup(key));
-    if (current == known.record.id) return Status::Ok();
+    if (current == known.id) return Status::Ok();
     if (current == kNoProfile) {
-      ids->Link(context.batch, key, known.record.id);
-      known.record.aliases.push_back(key);
+      TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * record, Record(known));
+      ids->Link(context.batch, key, known.id);
+      record->aliases.push_back(key);
+      known.record_dirty = true;
       return Status::Ok();
     }
     TAILOR_ASSIGN_OR_RETURN(Staged * holder, LoadProfile(context, current));
-    if (!holder->record.anonymous) return Status::Ok();  // first link wins
+    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * holder_record, Record(*holder));
+    if (!holder_record->anonymous) return Status::Ok();  // first link wins
     return MergeInto(context, known, *holder);
   }
 
   Result<Staged*> ResolveOwner(WriteContext& context, const EventInput& event) {
     if (!event.profile_id.empty()) {
       TAILOR_ASSIGN_OR_RETURN(Staged * owner, KnownProfile(context, event.profile_id));
-      if (!event.anonymous_id.empty()) TAILOR_RETURN_IF_ERROR(Link(context, *owner, event.anonymous_id));
+      if (!event.anonymous_id.empty()) {
+        TAILOR_RETURN_IF_ERROR(Link(context, *owner, event.anonymous_id));
+      }
       return owner;
     }
     TAILOR_ASSIGN_OR_RETURN(ProfileId id, ids->Lookup(store::AnonymousIdKey(event.anonymous_id)));
@@ -310,30 +355,33 @@ struct Engine::Impl {
 
   WriteContext Begin() {
     WriteContext context;
+    context.batch = store->NewBatch();
     context.counters = counters;
     return context;
   }
 
   // Writes the staged profiles and events into the batch and commits it.
   Status Commit(WriteContext& context) {
-    std::vector<const store::StoredEvent*> sorted;
     for (auto& [id, staged] : context.profiles) {
       const std::string key = store::ProfileKey(id);
       if (staged.deleted) {
         context.batch.Delete(store::Table::kProfiles, key);
+        context.batch.Delete(store::Table::kState, key);
         continue;
       }
       if (!staged.new_events.empty()) {
-        sorted.clear();
-        for (const auto& event : staged.new_events) sorted.push_back(&event);
-        std::stable_sort(sorted.begin(), sorted.end(),
-                         [](const auto* a, const auto* b) { return a->time < b->time; });
+        std::stable_sort(staged.new_events.begin(), staged.new_events.end(),
+                         [](const auto& a, const auto& b) { return a.second->time < b.second->time; });
         context.batch.Put(store::Table::kEvents,
-                          store::EventBlockKey(id, staged.record.next_event_block++),
-                          store::EncodeEventBlock(sorted));
+                          store::EventBlockKey(id, staged.state.next_event_block++),
+                          store::EncodeEventBlock(staged.new_events));
       }
-      staged.record.behaviour = staged.behaviour.Encode();
-      context.batch.Put(store::Table::kProfiles, key, store::EncodeProfile(staged.record));
+      if (staged.state_dirty) {
+        context.batch.Put(store::Table::kState, key, staged.state.Encode());
+      }
+      if (staged.record_dirty) {
+        context.batch.Put(store::Table::kProfiles, key, store::EncodeProfile(*staged.record));
+      }
     }
     context.counters.next_profile_id = ids->next_id();
     context.batch.Put(store::Table::kMeta, kCountersKey, context.counters.Encode());
@@ -418,15 +466,18 @@ Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepor
       continue;
     }
     auto staged = impl_->KnownProfile(context, input.external_id);
-    if (!staged.ok()) {
+    Result<store::ProfileRecord*> record =
+        staged.ok() ? impl_->Record(**staged) : Result<store::ProfileRecord*>(staged.status());
+    if (!record.ok()) {
       impl_->schema = schema_before;
-      return impl_->Abort(context, staged.status());
+      return impl_->Abort(context, record.status());
     }
     for (const auto& [name, value] : input.traits) {
       if (IsMissing(value)) continue;
-      (*staged)->record.SetTrait(impl_->schema.Find(name)->slot, value);
+      (*record)->SetTrait(impl_->schema.Find(name)->slot, value);
     }
-    (*staged)->record.updated_at = WallClockMillis();
+    (*record)->updated_at = WallClockMillis();
+    (*staged)->record_dirty = true;
     ++report.accepted;
   }
   Status status = impl_->Commit(context);
@@ -437,6 +488,10 @@ Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepor
 Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& report) {
   std::lock_guard lock(impl_->writer);
   auto context = impl_->Begin();
+  // Events of one profile usually come together: the previous event's owner is reused when the
+  // ids are the same, skipping the id lookups.
+  const EventInput* previous = nullptr;
+  Impl::Staged* previous_owner = nullptr;
   for (size_t i = 0; i < events.size(); ++i) {
     const EventInput& input = events[i];
     std::string problem = CheckEvent(input);
@@ -444,22 +499,20 @@ Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& rep
       report.rejected.push_back({i, std::move(problem)});
       continue;
     }
-    auto owner = impl_->ResolveOwner(context, input);
-    if (!owner.ok()) return impl_->Abort(context, owner.status());
-    store::StoredEvent event;
-    event.id_hash = IdHash(input);
-    event.time = input.time;
-    event.id = input.id;
-    event.type = input.type;
-    event.item_id = input.item_id;
-    event.category = input.category;
-    event.order_id = input.order_id;
-    event.price = input.price;
-    event.quantity = input.quantity;
-    event.value = input.value;
-    event.context = input.context;
-    event.properties = input.properties;
-    auto added = impl_->AddEvent(context, **owner, std::move(event));
+    Impl::Staged* owner = nullptr;
+    if (previous != nullptr && input.profile_id == previous->profile_id &&
+        input.anonymous_id == previous->anonymous_id) {
+      owner = previous_owner;
+    } else {
+      auto resolved = impl_->ResolveOwner(context, input);
+      if (!resolved.ok()) return impl_->Abort(context, resolved.status());
+      owner = *resolved;
+    }
+    // Resolving the same ids again cannot merge their owner away, so it is still live.
+    assert(!owner->deleted);
+    previous = &input;
+    previous_owner = owner;
+    auto added = impl_->AddEvent(context, *owner, IdHash(input), &input);
     if (!added.ok()) return impl_->Abort(context, added.status());
     ++(*added ? report.accepted : report.duplicates);
   }
@@ -535,14 +588,16 @@ Status Engine::DeleteProfile(std::string_view external_id) {
   auto staged = impl_->LoadProfile(context, *id);
   if (!staged.ok()) return impl_->Abort(context, staged.status());
   Impl::Staged& profile = **staged;
+  auto record = impl_->Record(profile);
+  if (!record.ok()) return impl_->Abort(context, record.status());
   context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(*id),
                             store::EventRangeBegin(*id + 1));
-  impl_->ids->Unlink(context.batch, profile.record.anonymous
-                                        ? store::AnonymousIdKey(profile.record.external_id)
-                                        : store::KnownIdKey(profile.record.external_id));
-  for (const std::string& alias : profile.record.aliases) impl_->ids->Unlink(context.batch, alias);
-  context.counters.events -= profile.record.event_count;
-  (profile.record.anonymous ? context.counters.anonymous_profiles : context.counters.profiles)--;
+  impl_->ids->Unlink(context.batch, (*record)->anonymous
+                                        ? store::AnonymousIdKey((*record)->external_id)
+                                        : store::KnownIdKey((*record)->external_id));
+  for (const std::string& alias : (*record)->aliases) impl_->ids->Unlink(context.batch, alias);
+  context.counters.events -= profile.state.behaviour.event_count;
+  ((*record)->anonymous ? context.counters.anonymous_profiles : context.counters.profiles)--;
   profile.deleted = true;
   return impl_->Commit(context);
 }
@@ -567,7 +622,7 @@ Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
           decode_status = block.status();
           return false;
         }
-        for (auto& event : *block) events.push_back(ToView(std::move(event)));
+        for (auto& stored : *block) events.push_back(std::move(stored.event));
         return true;
       }));
   TAILOR_RETURN_IF_ERROR(decode_status);
@@ -575,6 +630,16 @@ Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
   std::stable_sort(events.begin(), events.end(),
                    [](const auto& a, const auto& b) { return a.time < b.time; });
   return events;
+}
+
+Result<ItemInput> Engine::GetItem(std::string_view item_id) {
+  std::string bytes;
+  Status found = impl_->store->Get(store::Table::kItems, item_id, bytes);
+  if (found.code() == StatusCode::kNotFound) return NotFound("no item '{}'", item_id);
+  TAILOR_RETURN_IF_ERROR(found);
+  TAILOR_ASSIGN_OR_RETURN(store::ItemRecord record, store::DecodeItem(item_id, bytes));
+  return ItemInput{std::move(record.id), std::move(record.name), std::move(record.category),
+                   record.price, std::move(record.attributes)};
 }
 
 Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events) {
@@ -589,8 +654,14 @@ Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events
   view.aliases = record.aliases;
   view.created_at = record.created_at;
   view.updated_at = record.updated_at;
-  view.event_count = record.event_count;
-  TAILOR_ASSIGN_OR_RETURN(view.behaviour, state::BehaviourState::Decode(record.behaviour));
+  Status found = impl_->store->Get(store::Table::kState, store::ProfileKey(profile), bytes);
+  if (found.ok()) {
+    TAILOR_ASSIGN_OR_RETURN(state::ProfileState profile_state, state::ProfileState::Decode(bytes));
+    view.behaviour = std::move(profile_state.behaviour);
+  } else if (found.code() != StatusCode::kNotFound) {
+    return found;
+  }
+  view.event_count = view.behaviour.event_count;
   const Schema current = schema();
   for (const auto& [slot, value] : record.traits) {
     if (const TraitDef* trait = current.FindSlot(slot)) view.traits.emplace_back(trait->name, value);
@@ -620,7 +691,7 @@ Status Engine::DeclareTraits(const std::vector<TraitDef>& traits) {
     changed = true;
   }
   if (!changed) return Status::Ok();
-  store::Batch batch;
+  store::Batch batch = impl_->store->NewBatch();
   batch.Put(store::Table::kMeta, kSchemaKey, impl_->schema.Encode());
   Status status = impl_->store->Commit(batch);
   if (!status.ok()) impl_->schema = before;
@@ -631,7 +702,7 @@ Status Engine::SetTraitCategory(std::string_view name, TraitCategory category) {
   std::lock_guard lock(impl_->writer);
   const Schema before = impl_->schema;
   TAILOR_RETURN_IF_ERROR(impl_->schema.SetCategory(name, category));
-  store::Batch batch;
+  store::Batch batch = impl_->store->NewBatch();
   batch.Put(store::Table::kMeta, kSchemaKey, impl_->schema.Encode());
   Status status = impl_->store->Commit(batch);
   if (!status.ok()) impl_->schema = before;

@@ -19,15 +19,30 @@ struct RowReject {
   std::string reason;
 };
 
-// One batch of parsed records with the file lines they came from.
+// One batch of parsed records with the file lines they came from. Batches are recycled: the
+// first `used` records are this batch's; the rest keep their buffers for the next one.
 struct ParsedBatch {
   std::vector<ProfileInput> profiles;
   std::vector<EventInput> events;
   std::vector<ItemInput> items;
+  size_t used = 0;
   std::vector<uint64_t> lines;  // line of each record
   std::vector<RowReject> rejects;
   uint64_t rows = 0;
   uint64_t bytes_read = 0;
+
+  template <typename T>
+  static T& Slot(std::vector<T>& records, size_t index) {
+    if (records.size() <= index) records.resize(index + 1);
+    return records[index];
+  }
+  void Reset() {
+    used = 0;
+    lines.clear();
+    rejects.clear();
+    rows = 0;
+    bytes_read = 0;
+  }
 };
 
 // A bounded hand-off between the parsing thread and the committing thread.
@@ -64,11 +79,25 @@ class BatchQueue {
     std::lock_guard lock(mutex_);
     return closed_;
   }
+  // A processed batch goes back for reuse, so its records keep their allocations.
+  void Recycle(ParsedBatch batch) {
+    std::lock_guard lock(mutex_);
+    if (free_.size() < kQueueDepth + 1) free_.push_back(std::move(batch));
+  }
+  ParsedBatch Fresh() {
+    std::lock_guard lock(mutex_);
+    if (free_.empty()) return ParsedBatch{};
+    ParsedBatch batch = std::move(free_.back());
+    free_.pop_back();
+    batch.Reset();
+    return batch;
+  }
 
  private:
   std::mutex mutex_;
   std::condition_variable ready_, space_;
   std::deque<ParsedBatch> queue_;
+  std::vector<ParsedBatch> free_;
   bool done_ = false, closed_ = false;
 };
 
@@ -138,19 +167,17 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
       Status status;
       switch (options.kind) {
         case ingest::RecordKind::kProfiles:
-          status = builder.BuildProfile(row, batch.profiles.emplace_back());
-          if (!status.ok()) batch.profiles.pop_back();
+          status = builder.BuildProfile(row, ParsedBatch::Slot(batch.profiles, batch.used));
           break;
         case ingest::RecordKind::kEvents:
-          status = builder.BuildEvent(row, batch.events.emplace_back());
-          if (!status.ok()) batch.events.pop_back();
+          status = builder.BuildEvent(row, ParsedBatch::Slot(batch.events, batch.used));
           break;
         case ingest::RecordKind::kItems:
-          status = builder.BuildItem(row, batch.items.emplace_back());
-          if (!status.ok()) batch.items.pop_back();
+          status = builder.BuildItem(row, ParsedBatch::Slot(batch.items, batch.used));
           break;
       }
       if (status.ok()) {
+        ++batch.used;
         batch.lines.push_back(row.line);
       } else {
         batch.rejects.push_back({row.line, status.message()});
@@ -159,7 +186,7 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
     auto ship = [&] {
       batch.bytes_read = reader->bytes_read();
       queue.Push(std::move(batch));
-      batch = ParsedBatch{};
+      batch = queue.Fresh();
     };
     for (size_t i = 0; i < sample.size(); ++i) {
       add_row(sample[i], sample_errors[i]);
@@ -192,9 +219,15 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
     BatchReport report;
     Status status;
     switch (options.kind) {
-      case ingest::RecordKind::kProfiles: status = engine.UpsertProfiles(batch.profiles, report); break;
-      case ingest::RecordKind::kEvents: status = engine.IngestEvents(batch.events, report); break;
-      case ingest::RecordKind::kItems: status = engine.UpsertItems(batch.items, report); break;
+      case ingest::RecordKind::kProfiles:
+        status = engine.UpsertProfiles(std::span(batch.profiles.data(), batch.used), report);
+        break;
+      case ingest::RecordKind::kEvents:
+        status = engine.IngestEvents(std::span(batch.events.data(), batch.used), report);
+        break;
+      case ingest::RecordKind::kItems:
+        status = engine.UpsertItems(std::span(batch.items.data(), batch.used), report);
+        break;
     }
     if (!status.ok()) {
       failure = status.WithContext(fmt::format("batch ending at line {}",
@@ -211,6 +244,7 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
       options.on_progress({batch.bytes_read, reader->total_bytes(), summary.batches, summary.rows,
                            summary.accepted, batch.lines.empty() ? 0 : batch.lines.back()});
     }
+    queue.Recycle(std::move(batch));
   }
   queue.Close();
   while (queue.Pop(batch)) {

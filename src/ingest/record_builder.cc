@@ -271,8 +271,25 @@ Status RecordBuilder::BuildItem(const Row& row, ItemInput& out) const {
   return ReadExtras(row, out.attributes);
 }
 
+// Empties `event` but keeps its strings' buffers: the importer reuses events batch after batch.
+void ResetKeepingCapacity(EventInput& event) {
+  for (std::string* field :
+       {&event.id, &event.profile_id, &event.anonymous_id, &event.type, &event.item_id,
+        &event.category, &event.order_id, &event.context.channel, &event.context.page_url,
+        &event.context.referrer, &event.context.utm_source, &event.context.utm_medium,
+        &event.context.utm_campaign, &event.context.user_agent, &event.context.ip,
+        &event.context.country, &event.context.city}) {
+    field->clear();
+  }
+  event.time = 0;
+  event.price.reset();
+  event.quantity.reset();
+  event.value.reset();
+  event.properties.clear();
+}
+
 Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
-  out = EventInput{};
+  ResetKeepingCapacity(out);
   for (const auto& [target, field] : fields_) {
     const auto text = Text(row, field);
     if (!text) continue;

@@ -15,6 +15,31 @@ Aggregate& Slot(std::vector<std::pair<std::string, Aggregate>>& table, std::stri
   return it->second;
 }
 
+// Compares `stored` with type + "/" + category without building that string (this runs per event).
+int CompareJoined(std::string_view stored, std::string_view type, std::string_view category) {
+  const size_t head = std::min(stored.size(), type.size());
+  if (int c = stored.substr(0, head).compare(type.substr(0, head)); c != 0) return c;
+  if (stored.size() == head) return -1;  // stored is a prefix of the type, so shorter than J
+  // Here head == type.size() and stored goes on: compare its next byte with '/' (unsigned, as
+  // std::string does).
+  const auto next = static_cast<unsigned char>(stored[head]);
+  if (next != '/') return next < '/' ? -1 : 1;
+  return stored.substr(head + 1).compare(category);
+}
+
+Aggregate& JoinedSlot(std::vector<std::pair<std::string, Aggregate>>& table, std::string_view type,
+                      std::string_view category) {
+  const size_t joined_size = type.size() + 1 + category.size();
+  for (auto& [key, aggregate] : table) {
+    if (key.size() == joined_size && CompareJoined(key, type, category) == 0) return aggregate;
+  }
+  std::string key;
+  key.reserve(joined_size);
+  key.append(type).push_back('/');
+  key.append(category);
+  return table.emplace_back(std::move(key), Aggregate{}).second;
+}
+
 void Fold(Aggregate& into, const Aggregate& from) {
   if (from.count == 0) return;
   if (into.count == 0 || from.first < into.first) into.first = from.first;
@@ -23,15 +48,22 @@ void Fold(Aggregate& into, const Aggregate& from) {
   into.value_sum += from.value_sum;
 }
 
+void PutEntry(std::string& out, const std::string& key, const Aggregate& aggregate) {
+  coding::PutString(out, key);
+  coding::PutVarint64(out, aggregate.count);
+  coding::PutDouble(out, aggregate.value_sum);
+  coding::PutSignedVarint64(out, aggregate.first);
+  coding::PutSignedVarint64(out, aggregate.last - aggregate.first);
+}
+
+void Put(std::string& out, const std::vector<const std::pair<std::string, Aggregate>*>& table) {
+  coding::PutVarint64(out, table.size());
+  for (const auto* entry : table) PutEntry(out, entry->first, entry->second);
+}
+
 void Put(std::string& out, const std::vector<std::pair<std::string, Aggregate>>& table) {
   coding::PutVarint64(out, table.size());
-  for (const auto& [key, aggregate] : table) {
-    coding::PutString(out, key);
-    coding::PutVarint64(out, aggregate.count);
-    coding::PutDouble(out, aggregate.value_sum);
-    coding::PutSignedVarint64(out, aggregate.first);
-    coding::PutSignedVarint64(out, aggregate.last - aggregate.first);
-  }
+  for (const auto& [key, aggregate] : table) PutEntry(out, key, aggregate);
 }
 
 bool Get(coding::Reader& reader, std::vector<std::pair<std::string, Aggregate>>& table) {
@@ -59,13 +91,7 @@ void BehaviourState::Apply(std::string_view type, std::string_view category, Tim
   if (event_count == 0 || time > last_seen) last_seen = time;
   ++event_count;
   Fold(Slot(by_type, type), single);
-  if (!category.empty()) {
-    std::string key;
-    key.reserve(type.size() + 1 + category.size());
-    key.append(type).push_back('/');
-    key.append(category);
-    Fold(Slot(by_type_category, key), single);
-  }
+  if (!category.empty()) Fold(JoinedSlot(by_type_category, type, category), single);
 }
 
 void BehaviourState::Merge(const BehaviourState& other) {
@@ -75,7 +101,10 @@ void BehaviourState::Merge(const BehaviourState& other) {
   event_count += other.event_count;
   for (const auto& [key, aggregate] : other.by_type) Fold(Slot(by_type, key), aggregate);
   for (const auto& [key, aggregate] : other.by_type_category) {
-    Fold(Slot(by_type_category, key), aggregate);
+    const size_t slash = key.find('/');
+    Fold(JoinedSlot(by_type_category, std::string_view(key).substr(0, slash),
+                    std::string_view(key).substr(slash + 1)),
+         aggregate);
   }
 }
 
@@ -92,8 +121,30 @@ std::string BehaviourState::Encode() const {
   coding::PutSignedVarint64(out, first_seen);
   coding::PutSignedVarint64(out, last_seen - first_seen);
   Put(out, by_type);
-  Put(out, by_type_category);
+  // Sorted on disk, so equal states encode to equal bytes.
+  std::vector<const std::pair<std::string, Aggregate>*> sorted;
+  sorted.reserve(by_type_category.size());
+  for (const auto& entry : by_type_category) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  Put(out, sorted);
   return out;
+}
+
+std::string ProfileState::Encode() const {
+  std::string out;
+  coding::PutVarint64(out, next_event_block);
+  out += behaviour.Encode();
+  return out;
+}
+
+Result<ProfileState> ProfileState::Decode(std::string_view bytes) {
+  ProfileState state;
+  coding::Reader reader(bytes);
+  uint64_t next_block = 0;
+  if (!reader.GetVarint64(next_block)) return Corruption("profile state is malformed");
+  state.next_event_block = static_cast<uint32_t>(next_block);
+  TAILOR_ASSIGN_OR_RETURN(state.behaviour, BehaviourState::Decode(reader.remaining()));
+  return state;
 }
 
 Result<BehaviourState> BehaviourState::Decode(std::string_view bytes) {

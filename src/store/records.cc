@@ -21,10 +21,6 @@ enum EventField : uint32_t {
   kProperties = 1u << 17,
 };
 
-struct StringField {
-  EventField bit;
-  std::string StoredEvent::*member;
-};
 struct ContextField {
   EventField bit;
   std::string EventContext::*member;
@@ -37,7 +33,7 @@ constexpr ContextField kContextFields[] = {
     {kCountry, &EventContext::country},       {kCity, &EventContext::city},
 };
 
-void EncodeEvent(std::string& out, const StoredEvent& event, Timestamp previous_time) {
+void EncodeEvent(std::string& out, const EventInput& event, Timestamp previous_time) {
   uint32_t mask = 0;
   if (!event.id.empty()) mask |= kId;
   if (!event.item_id.empty()) mask |= kItem;
@@ -73,7 +69,7 @@ void EncodeEvent(std::string& out, const StoredEvent& event, Timestamp previous_
   }
 }
 
-bool DecodeEvent(coding::Reader& reader, StoredEvent& event, Timestamp previous_time) {
+bool DecodeEvent(coding::Reader& reader, EventInput& event, Timestamp previous_time) {
   int64_t delta = 0;
   uint64_t mask = 0;
   if (!reader.GetSignedVarint64(delta) || !reader.GetString(event.type) ||
@@ -132,20 +128,18 @@ void ProfileRecord::SetTrait(uint32_t slot, TypedValue value) {
   }
 }
 
-std::optional<double> StoredEvent::EffectiveValue() const {
-  if (value) return value;
-  if (price) return *price * static_cast<double>(quantity.value_or(1));
+std::optional<double> EventValue(const EventInput& event) {
+  if (event.value) return event.value;
+  if (event.price) return *event.price * static_cast<double>(event.quantity.value_or(1));
   return std::nullopt;
 }
 
 std::string EncodeProfile(const ProfileRecord& record) {
   std::string out;
-  out.reserve(256 + record.behaviour.size());
+  out.reserve(256);
   out.push_back(static_cast<char>(kProfileFormat));
   out.push_back(record.anonymous ? 1 : 0);
   coding::PutString(out, record.external_id);
-  coding::PutVarint64(out, record.next_event_block);
-  coding::PutVarint64(out, record.event_count);
   coding::PutSignedVarint64(out, record.created_at);
   coding::PutSignedVarint64(out, record.updated_at);
   coding::PutVarint64(out, record.traits.size());
@@ -155,7 +149,6 @@ std::string EncodeProfile(const ProfileRecord& record) {
   }
   coding::PutVarint64(out, record.aliases.size());
   for (const std::string& alias : record.aliases) coding::PutString(out, alias);
-  coding::PutString(out, record.behaviour);
   return out;
 }
 
@@ -164,14 +157,12 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
   ProfileRecord record;
   record.id = id;
   uint8_t format = 0, anonymous = 0;
-  uint64_t next_block = 0, trait_count = 0, alias_count = 0;
+  uint64_t trait_count = 0, alias_count = 0;
   bool ok = reader.GetByte(format) && format == kProfileFormat && reader.GetByte(anonymous) &&
-            reader.GetString(record.external_id) && reader.GetVarint64(next_block) &&
-            reader.GetVarint64(record.event_count) && reader.GetSignedVarint64(record.created_at) &&
+            reader.GetString(record.external_id) && reader.GetSignedVarint64(record.created_at) &&
             reader.GetSignedVarint64(record.updated_at) && reader.GetVarint64(trait_count) &&
             trait_count <= bytes.size();
   record.anonymous = anonymous != 0;
-  record.next_event_block = static_cast<uint32_t>(next_block);
   for (uint64_t i = 0; ok && i < trait_count; ++i) {
     uint64_t slot = 0;
     TypedValue value;
@@ -182,19 +173,18 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
   for (uint64_t i = 0; ok && i < alias_count; ++i) {
     ok = reader.GetString(record.aliases.emplace_back());
   }
-  ok = ok && reader.GetString(record.behaviour);
-  if (!ok) return Corruption("profile record {} is malformed", id);
+  if (!ok || !reader.empty()) return Corruption("profile record {} is malformed", id);
   return record;
 }
 
-std::string EncodeEventBlock(const std::vector<const StoredEvent*>& events) {
+std::string EncodeEventBlock(const std::vector<std::pair<uint64_t, const EventInput*>>& events) {
   std::string out;
-  out.reserve(16 + events.size() * 72);
+  out.reserve(16 + events.size() * 128);
   out.push_back(static_cast<char>(kBlockFormat));
   coding::PutVarint64(out, events.size());
-  for (const StoredEvent* event : events) coding::PutFixed64(out, event->id_hash);
+  for (const auto& [id_hash, event] : events) coding::PutFixed64(out, id_hash);
   Timestamp previous = 0;
-  for (const StoredEvent* event : events) {
+  for (const auto& [id_hash, event] : events) {
     EncodeEvent(out, *event, previous);
     previous = event->time;
   }
@@ -226,11 +216,11 @@ Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes) {
     return Corruption("event block header is malformed");
   }
   std::vector<StoredEvent> events(count);
-  for (StoredEvent& event : events) reader.GetFixed64(event.id_hash);
+  for (StoredEvent& stored : events) reader.GetFixed64(stored.id_hash);
   Timestamp previous = 0;
-  for (StoredEvent& event : events) {
-    if (!DecodeEvent(reader, event, previous)) return Corruption("event block is truncated");
-    previous = event.time;
+  for (StoredEvent& stored : events) {
+    if (!DecodeEvent(reader, stored.event, previous)) return Corruption("event block is truncated");
+    previous = stored.event.time;
   }
   return events;
 }

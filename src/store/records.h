@@ -14,7 +14,8 @@
 
 namespace tailor::store {
 
-// profiles table: key = ProfileKey(id).
+// profiles table: key = ProfileKey(id). Who the profile is (ids, traits); what they did lives in
+// the state table (same key) and the events table, so that ingesting events never rewrites traits.
 struct ProfileRecord {
   ProfileId id = kNoProfile;
   std::string external_id;  // anonymous profiles: the anonymous id
@@ -24,11 +25,8 @@ struct ProfileRecord {
   // Other ids that resolve to this profile: anonymous ids ("a:"...) and merged profile ids ("p:"...),
   // as IdKey()s, so that deleting the profile can remove them.
   std::vector<std::string> aliases;
-  uint32_t next_event_block = 0;  // events table: blocks 0..next_event_block-1 may exist
-  uint64_t event_count = 0;
   Timestamp created_at = 0;
   Timestamp updated_at = 0;
-  std::string behaviour;  // encoded by the state module; opaque here
 
   const TypedValue* Trait(uint32_t slot) const;
   void SetTrait(uint32_t slot, TypedValue value);
@@ -37,28 +35,20 @@ struct ProfileRecord {
 std::string EncodeProfile(const ProfileRecord& record);
 Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes);
 
-// One stored event. Owner and block are in the key, not here.
+// One stored event: the event as it arrived (profile_id and anonymous_id are not stored; the
+// owner is in the key) and the hash that de-duplicates it.
 struct StoredEvent {
-  uint64_t id_hash = 0;  // xxh64 of the id (or of the content when no id was given)
-  Timestamp time = 0;
-  std::string id;  // caller's id; empty when derived from the content
-  std::string type;
-  std::string item_id;
-  std::string category;
-  std::string order_id;
-  std::optional<double> price;
-  std::optional<int64_t> quantity;
-  std::optional<double> value;
-  EventContext context;
-  std::vector<std::pair<std::string, std::string>> properties;
-
-  // value, else price * quantity (quantity 1 when absent), else nullopt.
-  std::optional<double> EffectiveValue() const;
+  uint64_t id_hash = 0;  // xxh3 of the id (or of the content when no id was given)
+  EventInput event;
 };
+
+// value, else price * quantity (quantity 1 when absent), else nullopt.
+std::optional<double> EventValue(const EventInput& event);
 
 // events table: key = EventBlockKey(owner, block). A block holds events of one profile sorted by
 // time: varint count, count fixed64 id hashes (read alone for de-duplication), then each event.
-std::string EncodeEventBlock(const std::vector<const StoredEvent*>& events_sorted_by_time);
+// `events` must be sorted by time.
+std::string EncodeEventBlock(const std::vector<std::pair<uint64_t, const EventInput*>>& events);
 Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes);
 // Only the id hashes, without decoding the events.
 bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids);

@@ -1,6 +1,7 @@
 #include "tailor/store.h"
 
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -17,8 +18,8 @@
 namespace tailor::store {
 namespace {
 
-constexpr std::string_view kTableNames[kTableCount] = {"default", "profiles", "ids", "events",
-                                                       "items"};
+constexpr std::string_view kTableNames[kTableCount] = {"default", "profiles", "ids",
+                                                       "events",  "items",    "state"};
 constexpr std::string_view kFormatKey = "format_version";
 
 Status FromRocks(const rocksdb::Status& status, std::string_view what) {
@@ -65,15 +66,16 @@ std::optional<SyncPolicy> ParseSyncPolicy(std::string_view name) {
 std::string_view TableName(Table table) { return kTableNames[static_cast<int>(table)]; }
 
 struct Batch::Impl {
-  // Column family handles are bound at Commit; ops are recorded against table numbers.
-  struct Op {
-    enum Kind : uint8_t { kPut, kDelete, kDeleteRange } kind;
-    Table table;
-    size_t first_offset, first_size, second_offset, second_size;
-  };
-  std::vector<Op> pending;
-  std::string arena;
-  size_t count = 0;
+  rocksdb::WriteBatch batch;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* handles = nullptr;
+  Status error;  // the first failed operation, reported at Commit
+
+  rocksdb::ColumnFamilyHandle* handle(Table table) const {
+    return (*handles)[static_cast<int>(table)];
+  }
+  void Check(const rocksdb::Status& status) {
+    if (!status.ok() && error.ok()) error = FromRocks(status, "building a write batch");
+  }
 };
 
 Batch::Batch() : impl_(std::make_unique<Impl>()) {}
@@ -82,29 +84,22 @@ Batch::Batch(Batch&&) noexcept = default;
 Batch& Batch::operator=(Batch&&) noexcept = default;
 
 void Batch::Put(Table table, std::string_view key, std::string_view value) {
-  Impl::Op op{Impl::Op::kPut, table, impl_->arena.size(), key.size(), 0, value.size()};
-  impl_->arena.append(key);
-  op.second_offset = impl_->arena.size();
-  impl_->arena.append(value);
-  impl_->pending.push_back(op);
+  assert(impl_->handles != nullptr && "a Batch must come from Store::NewBatch");
+  impl_->Check(impl_->batch.Put(impl_->handle(table), ToSlice(key), ToSlice(value)));
 }
 void Batch::Delete(Table table, std::string_view key) {
-  Impl::Op op{Impl::Op::kDelete, table, impl_->arena.size(), key.size(), 0, 0};
-  impl_->arena.append(key);
-  impl_->pending.push_back(op);
+  assert(impl_->handles != nullptr && "a Batch must come from Store::NewBatch");
+  impl_->Check(impl_->batch.Delete(impl_->handle(table), ToSlice(key)));
 }
 void Batch::DeleteRange(Table table, std::string_view begin, std::string_view end) {
-  Impl::Op op{Impl::Op::kDeleteRange, table, impl_->arena.size(), begin.size(), 0, end.size()};
-  impl_->arena.append(begin);
-  op.second_offset = impl_->arena.size();
-  impl_->arena.append(end);
-  impl_->pending.push_back(op);
+  assert(impl_->handles != nullptr && "a Batch must come from Store::NewBatch");
+  impl_->Check(impl_->batch.DeleteRange(impl_->handle(table), ToSlice(begin), ToSlice(end)));
 }
-size_t Batch::bytes() const { return impl_->arena.size(); }
-size_t Batch::count() const { return impl_->pending.size(); }
+size_t Batch::bytes() const { return impl_->batch.GetDataSize(); }
+size_t Batch::count() const { return impl_->batch.Count(); }
 void Batch::Clear() {
-  impl_->pending.clear();
-  impl_->arena.clear();
+  impl_->batch.Clear();
+  impl_->error = Status::Ok();
 }
 
 struct Store::Impl {
@@ -183,7 +178,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   Status found = store->Get(Table::kMeta, kFormatKey, version);
   if (found.code() == StatusCode::kNotFound) {
     if (options.read_only) return FailedPrecondition("store '{}' has no format version", dir);
-    Batch batch;
+    Batch batch = store->NewBatch();
     batch.Put(Table::kMeta, kFormatKey, std::to_string(kFormatVersion));
     TAILOR_RETURN_IF_ERROR(store->Commit(batch));
   } else if (!found.ok()) {
@@ -214,26 +209,21 @@ Status Store::Get(Table table, std::string_view key, std::string& value) const {
   return FromRocks(status, "reading the store");
 }
 
+Batch Store::NewBatch() const {
+  Batch batch;
+  batch.impl_->handles = &impl_->handles;
+  return batch;
+}
+
 Status Store::Commit(Batch& batch) {
   if (impl_->options.read_only) return FailedPrecondition("the store is open read-only");
-  rocksdb::WriteBatch write_batch(batch.bytes() + batch.count() * 16 + 64);
-  const std::string& arena = batch.impl_->arena;
-  for (const Batch::Impl::Op& op : batch.impl_->pending) {
-    const rocksdb::Slice first(arena.data() + op.first_offset, op.first_size);
-    const rocksdb::Slice second(arena.data() + op.second_offset, op.second_size);
-    rocksdb::Status status;
-    switch (op.kind) {
-      case Batch::Impl::Op::kPut: status = write_batch.Put(impl_->handle(op.table), first, second); break;
-      case Batch::Impl::Op::kDelete: status = write_batch.Delete(impl_->handle(op.table), first); break;
-      case Batch::Impl::Op::kDeleteRange:
-        status = write_batch.DeleteRange(impl_->handle(op.table), first, second);
-        break;
-    }
-    TAILOR_RETURN_IF_ERROR(FromRocks(status, "building a write batch"));
+  if (batch.impl_->handles != &impl_->handles) {
+    return Internal("a batch must be made by the store that commits it");
   }
+  TAILOR_RETURN_IF_ERROR(batch.impl_->error);
   rocksdb::WriteOptions write_options;
   write_options.sync = impl_->options.sync != SyncPolicy::kPeriodic;
-  return FromRocks(impl_->db->Write(write_options, &write_batch), "writing to the store");
+  return FromRocks(impl_->db->Write(write_options, &batch.impl_->batch), "writing to the store");
 }
 
 Status Store::Scan(Table table, std::string_view begin, std::string_view end,

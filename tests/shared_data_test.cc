@@ -1,0 +1,458 @@
+// Imports the real public data sets of ../shared/data through the mapping files shipped in
+// mappings/, each data set into its own fresh store, and checks the row and distinct counts that
+// ../shared/data/README.md documents. Skipped when the data folder is not there.
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/time.h"
+#include "tailor/engine.h"
+#include "tailor/import.h"
+#include "tailor/ingest.h"
+#include "test_util.h"
+
+#ifndef TAILOR_SHARED_DATA_DIR
+#error "TAILOR_SHARED_DATA_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+#ifndef TAILOR_MAPPINGS_DIR
+#error "TAILOR_MAPPINGS_DIR must be defined (tests/CMakeLists.txt)"
+#endif
+
+namespace tailor {
+namespace {
+
+using ::tailor::testing::TempDir;
+using ingest::RecordKind;
+
+std::string DataFile(const std::string& name) {
+  return (std::filesystem::path(TAILOR_SHARED_DATA_DIR) / name).string();
+}
+std::string MappingFile(const std::string& name) {
+  return (std::filesystem::path(TAILOR_MAPPINGS_DIR) / name).string();
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The first column of every data row of a plain (unquoted) CSV file.
+std::vector<std::string> FirstColumn(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> values;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    if (!line.empty()) values.push_back(line.substr(0, line.find(',')));
+  }
+  return values;
+}
+
+const TypedValue* FindValue(const TraitMap& values, std::string_view name) {
+  for (const auto& [key, value] : values) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+// Every event of every profile. Profile ids are dense (0, 1, 2, ... in order of creation) and
+// these stores never merge or delete, so 0 .. profiles-1 are all the profiles.
+std::vector<StoredEventView> AllEvents(Engine& engine) {
+  const EngineStats stats = engine.Stats();
+  std::vector<StoredEventView> all;
+  all.reserve(stats.events);
+  const uint64_t profiles = stats.profiles + stats.anonymous_profiles;
+  for (uint64_t id = 0; id < profiles; ++id) {
+    auto events = engine.Events(static_cast<ProfileId>(id));
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    if (!events.ok()) break;
+    for (auto& event : *events) all.push_back(std::move(event));
+  }
+  return all;
+}
+
+class SharedDataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::is_directory(TAILOR_SHARED_DATA_DIR)) {
+      GTEST_SKIP() << "shared data folder " << TAILOR_SHARED_DATA_DIR
+                   << " is missing: nothing to check";
+    }
+    ASSERT_TRUE(std::filesystem::is_directory(TAILOR_MAPPINGS_DIR)) << TAILOR_MAPPINGS_DIR;
+  }
+
+  // A fresh store in its own temporary directory.
+  std::unique_ptr<Engine> OpenStore(const TempDir& dir) {
+    auto engine = Engine::Open(dir.path(), EngineOptions{});
+    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+    return engine.ok() ? std::move(engine).value() : nullptr;
+  }
+
+  // Imports `data_file` with the mapping file `mapping_file`, read as `kind`.
+  static Result<ImportSummary> Import(Engine& engine, const std::string& data_file,
+                                      const std::string& mapping_file, RecordKind kind) {
+    const std::string path = DataFile(data_file);
+    if (!std::filesystem::exists(path)) return NotFound("data file {} is missing", path);
+    const std::string mapping_path = MappingFile(mapping_file);
+    if (!std::filesystem::exists(mapping_path)) return NotFound("mapping {} is missing", mapping_path);
+    TAILOR_ASSIGN_OR_RETURN(ingest::Mapping mapping, ingest::ParseMapping(ReadText(mapping_path), kind));
+    ImportOptions options;
+    options.kind = kind;
+    options.mapping = std::move(mapping);
+    return ImportFile(engine, path, options);
+  }
+};
+
+std::string DescribeRejects(const ImportSummary& summary) {
+  std::string out;
+  for (const auto& reject : summary.first_rejects) {
+    out += fmt::format("\n  line {}: {}", reject.line, reject.reason);
+  }
+  return out;
+}
+
+// A summary where every row was stored.
+void ExpectAllAccepted(const ImportSummary& summary, uint64_t rows) {
+  EXPECT_EQ(summary.rows, rows);
+  EXPECT_EQ(summary.accepted, rows);
+  EXPECT_EQ(summary.duplicates, 0u);
+  EXPECT_EQ(summary.rejected, 0u) << DescribeRejects(summary);
+}
+
+TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
+  TempDir dir;
+  auto engine = OpenStore(dir);
+  ASSERT_NE(engine, nullptr);
+  ASSERT_OK_AND_ASSIGN(ImportSummary ratings,
+                       Import(*engine, "movielens_small_ratings.csv", "movielens_ratings.json",
+                              RecordKind::kEvents));
+  ExpectAllAccepted(ratings, 100'004);
+  EngineStats stats = engine->Stats();
+  EXPECT_EQ(stats.profiles, 671u);
+  EXPECT_EQ(stats.anonymous_profiles, 0u);
+  EXPECT_EQ(stats.events, 100'004u);
+
+  const std::vector<StoredEventView> events = AllEvents(*engine);
+  ASSERT_EQ(events.size(), 100'004u);
+  std::map<std::string, uint64_t> per_item;
+  std::map<double, uint64_t> per_rating;
+  double rating_sum = 0;
+  Timestamp first = INT64_MAX, last = INT64_MIN;
+  for (const auto& event : events) {
+    EXPECT_EQ(event.type, "rate");
+    ++per_item[event.item_id];
+    ASSERT_TRUE(event.value.has_value());
+    ++per_rating[*event.value];
+    rating_sum += *event.value;
+    first = std::min(first, event.time);
+    last = std::max(last, event.time);
+  }
+  EXPECT_EQ(per_item.size(), 9'066u);
+  EXPECT_EQ(per_item["ml:356"], 341u);  // Forrest Gump
+  EXPECT_EQ(per_item["ml:296"], 324u);  // Pulp Fiction
+  EXPECT_EQ(per_item["ml:318"], 311u);  // Shawshank Redemption
+  const std::map<double, uint64_t> expected_ratings = {
+      {0.5, 1101}, {1, 3326},   {1.5, 1687}, {2, 7271},  {2.5, 4449},
+      {3, 20064},  {3.5, 10538}, {4, 28750}, {4.5, 7723}, {5, 15095}};
+  EXPECT_EQ(per_rating, expected_ratings);
+  EXPECT_NEAR(rating_sum / events.size(), 3.543608, 1e-6);
+  EXPECT_EQ(first, *ParseIsoTimestamp("1995-01-09T11:46:49Z"));
+  EXPECT_EQ(last, *ParseIsoTimestamp("2016-10-16T17:57:24Z"));
+
+  ASSERT_OK_AND_ASSIGN(ProfileView user1, engine->GetProfile("ml:1"));
+  EXPECT_EQ(user1.event_count, 20u);
+  EXPECT_EQ(user1.behaviour.event_count, 20u);
+  ASSERT_NE(user1.behaviour.ForType("rate"), nullptr);
+  EXPECT_EQ(user1.behaviour.ForType("rate")->count, 20u);
+
+  // The same file again adds nothing.
+  ASSERT_OK_AND_ASSIGN(ImportSummary again,
+                       Import(*engine, "movielens_small_ratings.csv", "movielens_ratings.json",
+                              RecordKind::kEvents));
+  EXPECT_EQ(again.rows, 100'004u);
+  EXPECT_EQ(again.accepted, 0u);
+  EXPECT_EQ(again.duplicates, 100'004u);
+  EXPECT_EQ(again.rejected, 0u) << DescribeRejects(again);
+  stats = engine->Stats();
+  EXPECT_EQ(stats.profiles, 671u);
+  EXPECT_EQ(stats.events, 100'004u);
+  ASSERT_OK_AND_ASSIGN(user1, engine->GetProfile("ml:1"));
+  EXPECT_EQ(user1.event_count, 20u);
+  EXPECT_EQ(user1.behaviour.ForType("rate")->count, 20u);
+
+  // The catalogue: one item per rated movie, and every rated item is in it.
+  ASSERT_OK_AND_ASSIGN(ImportSummary movies,
+                       Import(*engine, "movielens_small_movies.csv", "movielens_movies.json",
+                              RecordKind::kItems));
+  ExpectAllAccepted(movies, 9'066);
+  EXPECT_EQ(engine->Stats().items, 9'066u);
+  size_t missing = 0;
+  for (const auto& [item_id, count] : per_item) {
+    if (!engine->GetItem(item_id).ok()) ++missing;
+  }
+  EXPECT_EQ(missing, 0u);
+
+  ASSERT_OK_AND_ASSIGN(ItemInput toy_story, engine->GetItem("ml:1"));
+  EXPECT_EQ(toy_story.name, "Toy Story");
+  EXPECT_EQ(toy_story.category, "movie");
+  const TypedValue* genres = FindValue(toy_story.attributes, "genres");
+  ASSERT_NE(genres, nullptr);
+  EXPECT_EQ(genres->type, TraitType::kStringList);
+  EXPECT_EQ(std::get<StringList>(genres->value),
+            (StringList{"Adventure", "Animation", "Children", "Comedy", "Fantasy"}));
+  const TypedValue* year = FindValue(toy_story.attributes, "year");
+  ASSERT_NE(year, nullptr);
+  EXPECT_EQ(year->type, TraitType::kInt);
+  EXPECT_EQ(std::get<int64_t>(year->value), 1995);
+  // Quoted titles keep their commas and quotes.
+  ASSERT_OK_AND_ASSIGN(ItemInput president, engine->GetItem("ml:11"));
+  EXPECT_EQ(president.name, "American President, The");
+  ASSERT_OK_AND_ASSIGN(ItemInput cats, engine->GetItem("ml:51372"));
+  EXPECT_EQ(cats.name, "\"Great Performances\" Cats");
+  // A movie with one genre still has a list.
+  ASSERT_OK_AND_ASSIGN(ItemInput cry, engine->GetItem("ml:40"));
+  genres = FindValue(cry.attributes, "genres");
+  ASSERT_NE(genres, nullptr);
+  EXPECT_EQ(genres->type, TraitType::kStringList);
+  EXPECT_EQ(std::get<StringList>(genres->value), (StringList{"Drama"}));
+}
+
+TEST_F(SharedDataTest, SupermarketBaskets) {
+  TempDir dir;
+  auto engine = OpenStore(dir);
+  ASSERT_NE(engine, nullptr);
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary,
+                       Import(*engine, "supermarket_nz_baskets.csv", "supermarket_baskets.json",
+                              RecordKind::kEvents));
+  ExpectAllAccepted(summary, 85'762);
+  const EngineStats stats = engine->Stats();
+  EXPECT_EQ(stats.profiles, 4'627u);
+  EXPECT_EQ(stats.events, 85'762u);
+
+  std::map<std::string, uint64_t> per_department;
+  for (const auto& event : AllEvents(*engine)) ++per_department[event.category];
+  EXPECT_EQ(per_department.size(), 122u);
+  // One row per (basket, department): rows of a department = baskets holding it.
+  EXPECT_EQ(per_department["bread and cake"], 3'330u);
+  EXPECT_EQ(per_department["fruit"], 2'962u);
+  EXPECT_EQ(per_department["vegetables"], 2'961u);
+  EXPECT_EQ(per_department["milk-cream"], 2'939u);
+
+  // Baskets by total, from the basket_total property.
+  uint64_t low = 0, high = 0;
+  for (uint64_t id = 0; id < stats.profiles; ++id) {
+    ASSERT_OK_AND_ASSIGN(std::vector<StoredEventView> events,
+                         engine->Events(static_cast<ProfileId>(id)));
+    ASSERT_FALSE(events.empty());
+    std::string total;
+    for (const auto& [name, value] : events.front().properties) {
+      if (name == "basket_total") total = value;
+    }
+    if (total == "low") ++low;
+    if (total == "high") ++high;
+  }
+  EXPECT_EQ(low, 2'948u);
+  EXPECT_EQ(high, 1'679u);
+
+  ASSERT_OK_AND_ASSIGN(ProfileView basket1, engine->GetProfile("basket:1"));
+  ASSERT_NE(basket1.behaviour.ForType("purchase"), nullptr);
+}
+
+// Checks the purchases of the margarine panel in `engine` (imported with the shipped mapping).
+void ExpectMargarinePurchases(Engine& engine, const std::vector<std::string>& households) {
+  std::map<std::string, uint64_t> per_product;
+  double price_sum = 0;
+  for (const auto& event : AllEvents(engine)) {
+    ++per_product[event.item_id];
+    ASSERT_TRUE(event.price.has_value());
+    price_sum += *event.price;
+  }
+  const std::map<std::string, uint64_t> expected = {
+      {"Pk_Stk", 1766}, {"BB_Stk", 699}, {"Hse_Stk", 593}, {"SS_Tub", 319}, {"Gen_Stk", 315},
+      {"Fl_Stk", 243},  {"Fl_Tub", 225}, {"Pk_Tub", 203},  {"Imp_Stk", 74}, {"Hse_Tub", 33}};
+  EXPECT_EQ(per_product, expected);
+  EXPECT_NEAR(price_sum, 2484.51, 0.01);
+
+  // The same through the behaviour state of each household.
+  double value_sum = 0;
+  uint64_t purchases = 0, with_five = 0;
+  for (const std::string& hhid : households) {
+    auto profile = engine.GetProfile("hh:" + hhid);
+    ASSERT_TRUE(profile.ok()) << hhid << ": " << profile.status().ToString();
+    const state::Aggregate* purchase = profile->behaviour.ForType("purchase");
+    ASSERT_NE(purchase, nullptr) << hhid;
+    value_sum += purchase->value_sum;
+    purchases += purchase->count;
+    if (purchase->count >= 5) ++with_five;
+  }
+  EXPECT_NEAR(value_sum, 2484.51, 0.01);
+  EXPECT_EQ(purchases, 4'470u);
+  EXPECT_EQ(with_five, 356u);
+}
+
+void ExpectMargarineDemographics(Engine& engine, const std::vector<std::string>& households) {
+  ASSERT_OK_AND_ASSIGN(ProfileView first, engine.GetProfile("hh:2100016"));
+  // 2100016,32.5,0,0,2,1,0,1
+  const TypedValue* income = FindValue(first.traits, "income");
+  ASSERT_NE(income, nullptr);
+  EXPECT_EQ(income->type, TraitType::kDouble);
+  EXPECT_EQ(std::get<double>(income->value), 32.5);
+  const TypedValue* family_size = FindValue(first.traits, "family_size");
+  ASSERT_NE(family_size, nullptr);
+  EXPECT_EQ(family_size->type, TraitType::kInt);
+  EXPECT_EQ(std::get<int64_t>(family_size->value), 2);
+  for (const auto& [name, expected] : std::vector<std::pair<std::string, bool>>{
+           {"family_size_3_4", false},
+           {"family_size_5_plus", false},
+           {"college", true},
+           {"white_collar", false},
+           {"retired", true}}) {
+    const TypedValue* value = FindValue(first.traits, name);
+    ASSERT_NE(value, nullptr) << name;
+    EXPECT_EQ(value->type, TraitType::kBool) << name;
+    EXPECT_EQ(std::get<bool>(value->value), expected) << name;
+  }
+  const Schema schema = engine.schema();
+  ASSERT_NE(schema.Find("income"), nullptr);
+  EXPECT_EQ(schema.Find("income")->type, TraitType::kDouble);
+  EXPECT_EQ(schema.Find("income")->category, TraitCategory::kDemographic);
+  ASSERT_NE(schema.Find("college"), nullptr);
+  EXPECT_EQ(schema.Find("college")->type, TraitType::kBool);
+
+  // README: Income mean 27.56, Fam_Size mean 2.922, college 0.3004, whtcollar 0.5814,
+  // retired 0.2306.
+  double income_sum = 0, size_sum = 0, college = 0, white_collar = 0, retired = 0;
+  for (const std::string& hhid : households) {
+    auto profile = engine.GetProfile("hh:" + hhid, 0);
+    ASSERT_TRUE(profile.ok()) << hhid << ": " << profile.status().ToString();
+    const auto& traits = profile->traits;
+    ASSERT_NE(FindValue(traits, "income"), nullptr) << hhid;
+    income_sum += std::get<double>(FindValue(traits, "income")->value);
+    size_sum += static_cast<double>(std::get<int64_t>(FindValue(traits, "family_size")->value));
+    college += std::get<bool>(FindValue(traits, "college")->value);
+    white_collar += std::get<bool>(FindValue(traits, "white_collar")->value);
+    retired += std::get<bool>(FindValue(traits, "retired")->value);
+  }
+  const double n = static_cast<double>(households.size());
+  EXPECT_NEAR(income_sum / n, 27.56, 0.005);
+  EXPECT_NEAR(size_sum / n, 2.922, 0.0005);
+  EXPECT_NEAR(college / n, 0.3004, 0.00005);
+  EXPECT_NEAR(white_collar / n, 0.5814, 0.00005);
+  EXPECT_NEAR(retired / n, 0.2306, 0.00005);
+}
+
+TEST_F(SharedDataTest, MargarinePanel) {
+  const std::vector<std::string> households =
+      FirstColumn(DataFile("margarine_household_demographics.csv"));
+  ASSERT_EQ(households.size(), 516u);
+  ASSERT_EQ(std::set<std::string>(households.begin(), households.end()).size(), 516u);
+
+  // Purchases alone.
+  TempDir purchases_dir;
+  auto purchases = OpenStore(purchases_dir);
+  ASSERT_NE(purchases, nullptr);
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary,
+                       Import(*purchases, "margarine_household_purchases.csv",
+                              "margarine_purchases.json", RecordKind::kEvents));
+  ExpectAllAccepted(summary, 4'470);
+  EXPECT_EQ(purchases->Stats().profiles, 516u);
+  EXPECT_EQ(purchases->Stats().events, 4'470u);
+  ExpectMargarinePurchases(*purchases, households);
+
+  // Demographics alone.
+  TempDir demographics_dir;
+  auto demographics = OpenStore(demographics_dir);
+  ASSERT_NE(demographics, nullptr);
+  ASSERT_OK_AND_ASSIGN(summary, Import(*demographics, "margarine_household_demographics.csv",
+                                       "margarine_demographics.json", RecordKind::kProfiles));
+  ExpectAllAccepted(summary, 516);
+  EXPECT_EQ(demographics->Stats().profiles, 516u);
+  EXPECT_EQ(demographics->Stats().events, 0u);
+  ExpectMargarineDemographics(*demographics, households);
+
+  // Both into one store, in either order: the households join on hh:<hhid>.
+  for (const bool demographics_first : {false, true}) {
+    SCOPED_TRACE(demographics_first ? "demographics first" : "purchases first");
+    TempDir dir;
+    auto engine = OpenStore(dir);
+    ASSERT_NE(engine, nullptr);
+    for (int step = 0; step < 2; ++step) {
+      if ((step == 0) == demographics_first) {
+        ASSERT_OK_AND_ASSIGN(summary, Import(*engine, "margarine_household_demographics.csv",
+                                             "margarine_demographics.json", RecordKind::kProfiles));
+        ExpectAllAccepted(summary, 516);
+      } else {
+        ASSERT_OK_AND_ASSIGN(summary, Import(*engine, "margarine_household_purchases.csv",
+                                             "margarine_purchases.json", RecordKind::kEvents));
+        ExpectAllAccepted(summary, 4'470);
+      }
+      EXPECT_EQ(engine->Stats().profiles, 516u);
+    }
+    EXPECT_EQ(engine->Stats().events, 4'470u);
+    EXPECT_EQ(engine->Stats().anonymous_profiles, 0u);
+    ExpectMargarinePurchases(*engine, households);
+    ExpectMargarineDemographics(*engine, households);
+  }
+}
+
+TEST_F(SharedDataTest, ScotchBrands) {
+  TempDir dir;
+  auto engine = OpenStore(dir);
+  ASSERT_NE(engine, nullptr);
+  ASSERT_OK_AND_ASSIGN(ImportSummary consumed,
+                       Import(*engine, "scotch_brands_consumed.csv", "scotch_consumed.json",
+                              RecordKind::kEvents));
+  ExpectAllAccepted(consumed, 5'085);
+  EXPECT_EQ(engine->Stats().profiles, 2'218u);
+  EXPECT_EQ(engine->Stats().events, 5'085u);
+
+  std::map<std::string, uint64_t> per_brand;
+  for (const auto& event : AllEvents(*engine)) {
+    EXPECT_EQ(event.type, "brand_used");
+    ++per_brand[event.item_id];
+  }
+  EXPECT_EQ(per_brand.size(), 21u);
+  EXPECT_EQ(per_brand["Chivas Regal"], 806u);
+  EXPECT_EQ(per_brand["Dewar's White Label"], 517u);
+  EXPECT_EQ(per_brand["J&B"], 458u);
+  EXPECT_EQ(per_brand["Other brands"], 414u);
+  EXPECT_EQ(per_brand["Singleton"], 31u);
+
+  ASSERT_OK_AND_ASSIGN(ImportSummary brands, Import(*engine, "scotch_brands.csv",
+                                                    "scotch_brands.json", RecordKind::kItems));
+  ExpectAllAccepted(brands, 21);
+  EXPECT_EQ(engine->Stats().items, 21u);
+  // Every brand named in the survey is in the catalogue, and its n_respondents attribute is the
+  // number of respondents naming it.
+  for (const auto& [brand, count] : per_brand) {
+    auto item = engine->GetItem(brand);
+    ASSERT_TRUE(item.ok()) << brand << ": " << item.status().ToString();
+    EXPECT_EQ(item->name, brand);
+    EXPECT_EQ(item->category, "scotch");
+    const TypedValue* respondents = FindValue(item->attributes, "n_respondents");
+    ASSERT_NE(respondents, nullptr) << brand;
+    EXPECT_EQ(respondents->type, TraitType::kInt) << brand;
+    EXPECT_EQ(std::get<int64_t>(respondents->value), static_cast<int64_t>(count)) << brand;
+  }
+  ASSERT_OK_AND_ASSIGN(ItemInput chivas, engine->GetItem("Chivas Regal"));
+  ASSERT_NE(FindValue(chivas.attributes, "type"), nullptr);
+  EXPECT_EQ(std::get<std::string>(FindValue(chivas.attributes, "type")->value), "Blend");
+  EXPECT_EQ(std::get<std::string>(FindValue(chivas.attributes, "bottled")->value), "Foreign");
+  // "Other brands" has no type and no bottling: empty cells are missing, not "".
+  ASSERT_OK_AND_ASSIGN(ItemInput other, engine->GetItem("Other brands"));
+  EXPECT_EQ(FindValue(other.attributes, "type"), nullptr);
+  EXPECT_EQ(FindValue(other.attributes, "bottled"), nullptr);
+}
+
+}  // namespace
+}  // namespace tailor
