@@ -267,7 +267,7 @@ class Model {
                                   fmt::join(ids, ",")));
     }
     lines.push_back(fmt::format("storage: profile_records={} unreachable_records=0 id_entries={} "
-                                "event_blocks_of_missing_profiles=0",
+                                "event_blocks_of_missing_profiles=0 states_of_missing_profiles=0",
                                 profiles_.size(), known_ids_.size() + anonymous_ids_.size()));
     return lines;
   }
@@ -404,8 +404,10 @@ std::vector<std::string> DescribeEngine(Engine& engine, const std::vector<std::s
                                 view->behaviour.event_count, fmt::join(event_ids, ",")));
   }
 
-  // Leftovers no id reaches: profile records, id entries and event blocks of deleted profiles.
-  uint64_t profile_records = 0, unreachable_records = 0, id_entries = 0, orphan_blocks = 0;
+  // Leftovers no id reaches: profile records, id entries, event blocks and behavioural states of
+  // deleted profiles.
+  uint64_t profile_records = 0, unreachable_records = 0, id_entries = 0, orphan_blocks = 0,
+           orphan_states = 0;
   std::set<ProfileId> record_ids;
   std::string scan_errors;
   auto note = [&](const Status& status) {
@@ -428,10 +430,16 @@ std::vector<std::string> DescribeEngine(Engine& engine, const std::vector<std::s
                              if (!record_ids.contains(BigEndian32(key))) ++orphan_blocks;
                              return true;
                            }));
+  note(engine.store().Scan(store::Table::kState, "", "",
+                           [&](std::string_view key, std::string_view) {
+                             if (!record_ids.contains(BigEndian32(key))) ++orphan_states;
+                             return true;
+                           }));
   lines.push_back(fmt::format("storage: profile_records={} unreachable_records={} id_entries={} "
-                              "event_blocks_of_missing_profiles={}{}",
+                              "event_blocks_of_missing_profiles={} "
+                              "states_of_missing_profiles={}{}",
                               profile_records, unreachable_records, id_entries, orphan_blocks,
-                              scan_errors));
+                              orphan_states, scan_errors));
   return lines;
 }
 
@@ -465,7 +473,9 @@ class OperationGenerator {
     if (dice < 72) {
       operation.kind = OpKind::kIngest;
       const int count = Uniform(1, kMaxBatchEvents);
-      for (int i = 0; i < count; ++i) operation.events.push_back(NextEvent());
+      for (int i = 0; i < count; ++i) {
+        operation.events.push_back(NextEvent(i > 0 ? &operation.events.back() : nullptr));
+      }
     } else if (dice < 84) {
       operation.kind = OpKind::kIdentify;
       operation.first = AnonymousName(Uniform(0, kAnonymousUniverse - 1));
@@ -496,7 +506,8 @@ class OperationGenerator {
     if (dice >= 4) event.anonymous_id = AnonymousName(Uniform(0, kAnonymousUniverse - 1));
   }
 
-  EventInput NextEvent() {
+  // `previous`: the event before this one in the batch, if any.
+  EventInput NextEvent(const EventInput* previous) {
     const int dice = Uniform(0, 99);
     if (dice < 8 && !sent_.empty()) {
       // Re-sent exactly as before: a duplicate unless a merge or delete came in between.
@@ -511,7 +522,13 @@ class OperationGenerator {
     } else {
       event.id = fmt::format("r{}e{}", round_, next_event_++);
     }
-    ChooseOwner(event);
+    if (previous != nullptr && Uniform(0, 3) == 0) {
+      // Events of one visitor often arrive together (the engine takes a shortcut for them).
+      event.profile_id = previous->profile_id;
+      event.anonymous_id = previous->anonymous_id;
+    } else {
+      ChooseOwner(event);
+    }
     event.type = kEventTypes[Uniform(0, std::size(kEventTypes) - 1)];
     event.time = kFirstEventTime +
                  std::uniform_int_distribution<Timestamp>(0, kEventTimeSpan)(rng_);

@@ -15,7 +15,7 @@ namespace tailor {
 struct ImportOptions {
   ingest::RecordKind kind = ingest::RecordKind::kEvents;
   std::optional<ingest::Mapping> mapping;  // nullopt: the file is in tailor's reference shape
-  size_t batch_rows = 20000;
+  size_t batch_rows = 10000;
   // One line per rejected row ("line<TAB>reason"); empty: no reject file.
   std::string reject_path;
   // Called after each batch is committed (durable), with the totals so far.

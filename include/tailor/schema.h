@@ -41,8 +41,13 @@ class Schema {
   static Result<Schema> Decode(std::string_view bytes);
 
  private:
+  // Transparent hashing: Find(string_view) looks up without building a std::string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+  };
   std::vector<TraitDef> traits_;
-  std::unordered_map<std::string, uint32_t> slot_by_name_;
+  std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>> slot_by_name_;
 };
 
 // Category a trait most likely belongs to, from its name (country -> geographic, device_os ->

@@ -43,7 +43,7 @@ std::optional<TraitCategory> ParseTraitCategory(std::string_view name) {
 
 const TraitDef* Schema::Find(std::string_view name) const {
   // Looked up for every trait of every profile written: a hash lookup, not a scan.
-  auto it = slot_by_name_.find(std::string(name));
+  auto it = slot_by_name_.find(name);
   return it == slot_by_name_.end() ? nullptr : &traits_[it->second];
 }
 

@@ -433,6 +433,7 @@ Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepor
   std::lock_guard lock(impl_->writer);
   auto context = impl_->Begin();
   const Schema schema_before = impl_->schema;
+  std::vector<std::pair<uint32_t, const TypedValue*>> slots;  // the row's traits, checked
   for (size_t i = 0; i < profiles.size(); ++i) {
     const ProfileInput& input = profiles[i];
     if (input.external_id.empty() || input.external_id.size() > kMaxIdBytes) {
@@ -443,6 +444,7 @@ Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepor
     }
     // Check every trait before changing anything, so a bad row changes nothing.
     std::string problem;
+    slots.clear();
     for (const auto& [name, value] : input.traits) {
       const TraitDef* trait = impl_->schema.Find(name);
       if (trait == nullptr) {
@@ -453,13 +455,12 @@ Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepor
           break;
         }
         context.schema_changed = true;
-        continue;
-      }
-      Status check = impl_->schema.Check(name, value);
-      if (!check.ok()) {
-        problem = check.message();
+        trait = *added;
+      } else if (!IsMissing(value) && value.type != trait->type) {
+        problem = impl_->schema.Check(name, value).message();
         break;
       }
+      if (!IsMissing(value)) slots.emplace_back(trait->slot, &value);
     }
     if (!problem.empty()) {
       report.rejected.push_back({i, std::move(problem)});
@@ -472,10 +473,7 @@ Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepor
       impl_->schema = schema_before;
       return impl_->Abort(context, record.status());
     }
-    for (const auto& [name, value] : input.traits) {
-      if (IsMissing(value)) continue;
-      (*record)->SetTrait(impl_->schema.Find(name)->slot, value);
-    }
+    for (const auto& [slot, value] : slots) (*record)->SetTrait(slot, *value);
     (*record)->updated_at = WallClockMillis();
     (*staged)->record_dirty = true;
     ++report.accepted;

@@ -17,7 +17,7 @@ struct BenchArgs {
   std::string data;
   std::string store_dir;
   bool keep = false;
-  size_t batch_rows = 20000;
+  size_t batch_rows = 10000;
 };
 
 int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
@@ -76,8 +76,8 @@ int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
     json.Key("flush_seconds").Double(flush_seconds)
         .Key("total_seconds").Double(total_seconds)
         .Key("events_per_second").Double(events.accepted / events.seconds)
-        .Key("profiles").Uint(stats.profiles)
-        .Key("events").Uint(stats.events)
+        .Key("stored_profiles").Uint(stats.profiles)
+        .Key("stored_events").Uint(stats.events)
         .Key("bytes_on_disk").Uint(stats.bytes_on_disk)
         .Key("peak_rss_bytes").Uint(PeakRssBytes())
         .EndObject();

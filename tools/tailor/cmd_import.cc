@@ -18,7 +18,7 @@ struct ImportArgs {
   std::string file;
   std::string mapping_path;
   std::string reject_path;
-  size_t batch_rows = 20000;
+  size_t batch_rows = 10000;
   bool log_batches = false;
   uint64_t stop_after_batches = 0;
 };
