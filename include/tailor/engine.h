@@ -21,6 +21,10 @@ namespace tailor {
 
 struct EngineOptions {
   store::StoreOptions store;
+  // Bulk load: writes skip the write-ahead log; Flush() makes them durable. Only for a process
+  // that owns the store for a load it can re-run (the CLI import): an API write acknowledged
+  // in this mode would not survive a crash until the next Flush.
+  bool bulk_load = false;
 };
 
 // Outcome of one batch: which inputs were stored, which were already there, which were refused.
@@ -102,6 +106,8 @@ class Engine {
   EngineStats Stats() const;
   // Memtables to disk and the log synced (e.g. at the end of a bulk import).
   Status Flush();
+  // True when commits are durable as they return; false in bulk-load mode (durable at Flush).
+  bool durable_on_commit() const;
   store::Store& store();
 
  private:

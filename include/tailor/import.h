@@ -18,7 +18,11 @@ struct ImportOptions {
   size_t batch_rows = 10000;
   // One line per rejected row ("line<TAB>reason"); empty: no reject file.
   std::string reject_path;
-  // Called after each batch is committed (durable), with the totals so far.
+  // In bulk-load mode (Engine::durable_on_commit() false) the engine is flushed every this many
+  // batches, and progress is reported only then, when the batches are durable.
+  size_t checkpoint_batches = 200;
+  // Called when batches have become durable (after each commit, or at each bulk-load
+  // checkpoint), with the totals so far.
   struct Progress {
     uint64_t bytes_read, total_bytes, batches, rows, accepted, last_line;
   };

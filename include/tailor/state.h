@@ -27,7 +27,7 @@ struct BehaviourState {
   uint64_t event_count = 0;
   Timestamp first_seen = 0;
   Timestamp last_seen = 0;
-  std::vector<std::pair<std::string, Aggregate>> by_type;  // sorted by type
+  std::vector<std::pair<std::string, Aggregate>> by_type;  // sorted after Decode (see below)
   // "type/category" -> aggregate; sorted after Decode, in insertion order after Apply (sorting
   // there would move strings on every new category).
   std::vector<std::pair<std::string, Aggregate>> by_type_category;

@@ -25,6 +25,10 @@ std::optional<SyncPolicy> ParseSyncPolicy(std::string_view name);
 
 struct StoreOptions {
   SyncPolicy sync = SyncPolicy::kGroupCommit;
+  // false: commits skip the write-ahead log and become durable only at Flush() (bulk loads,
+  // where one process owns the store and re-running the load repairs a crash). Tables are
+  // flushed atomically, so a crash leaves the state of some earlier Flush or later, never a mix.
+  bool write_ahead_log = true;
   int sync_interval_ms = 100;
   bool create_if_missing = true;
   bool read_only = false;

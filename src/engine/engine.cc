@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 #include <xxhash.h>
 
 #include "common/coding.h"
@@ -20,6 +22,8 @@ namespace {
 
 constexpr std::string_view kSchemaKey = "schema";
 constexpr std::string_view kCountersKey = "counters";
+// Profiles per parallel task when applying a batch: enough to amortize scheduling.
+constexpr size_t kApplyGrain = 32;
 // Limits on what one event or profile may carry; larger input is refused, not truncated.
 constexpr size_t kMaxIdBytes = 512;
 constexpr size_t kMaxFieldBytes = 8192;
@@ -156,6 +160,7 @@ struct Engine::Impl {
   Schema schema;
   Counters counters;
   std::unique_ptr<identity::IdMap> ids;
+  bool bulk_load = false;
 
   // Everything one write batch does to one profile, staged in memory until it commits.
   struct Staged {
@@ -164,13 +169,26 @@ struct Engine::Impl {
     // events does not.
     std::optional<store::ProfileRecord> record;
     bool record_dirty = false;
+    // Behavioural state, read when first needed (for most profiles in ApplyPending, in parallel).
     state::ProfileState state;
+    bool state_loaded = false;
     bool state_dirty = false;
-    // Events added by this batch; they point into the caller's input or into owned_events.
+    // Events routed here by this batch, not yet checked for duplicates. They point into the
+    // caller's input or into owned_events; `from_store` marks events moved by a merge.
+    struct Pending {
+      uint64_t id_hash;
+      const EventInput* event;
+      bool from_store;
+    };
+    std::vector<Pending> pending;
+    // Events this batch stores, sorted by time before encoding.
     std::vector<std::pair<uint64_t, const EventInput*>> new_events;
     IdSet known_ids;  // loaded lazily: existing + new event id hashes
     bool ids_loaded = false;
     bool deleted = false;
+    // Filled by ApplyPending: what Commit writes.
+    std::string encoded_block, encoded_state;
+    uint64_t accepted = 0, duplicates = 0, stored_events_added = 0;
   };
   struct WriteContext {
     store::Batch batch;
@@ -178,24 +196,29 @@ struct Engine::Impl {
     std::deque<EventInput> owned_events;  // events read back from the store (merges)
     Counters counters;
     bool schema_changed = false;
+    // Totals over the caller's events, known after ApplyPending.
+    uint64_t accepted = 0, duplicates = 0;
   };
 
-  // The staged profile `id` with its state loaded; the id must exist (it came from the id map).
-  Result<Staged*> LoadProfile(WriteContext& context, ProfileId id) {
-    auto it = context.profiles.find(id);
-    if (it != context.profiles.end()) return &it->second;
+  // The staged profile `id`; the id must exist (it came from the id map). Nothing is read yet.
+  Staged* LoadProfile(WriteContext& context, ProfileId id) {
+    auto [it, inserted] = context.profiles.try_emplace(id);
+    if (inserted) it->second.id = id;
+    return &it->second;
+  }
+
+  // Reads the profile's behavioural state if not read yet. Thread-safe for distinct profiles.
+  Status LoadState(Staged& staged) const {
+    if (staged.state_loaded) return Status::Ok();
     std::string bytes;
-    state::ProfileState profile_state;
-    Status found = store->Get(store::Table::kState, store::ProfileKey(id), bytes);
+    Status found = store->Get(store::Table::kState, store::ProfileKey(staged.id), bytes);
     if (found.ok()) {
-      TAILOR_ASSIGN_OR_RETURN(profile_state, state::ProfileState::Decode(bytes));
+      TAILOR_ASSIGN_OR_RETURN(staged.state, state::ProfileState::Decode(bytes));
     } else if (found.code() != StatusCode::kNotFound) {
       return found;  // kNotFound: a profile that never had an event has no state yet
     }
-    Staged& staged = context.profiles[id];
-    staged.id = id;
-    staged.state = std::move(profile_state);
-    return &staged;
+    staged.state_loaded = true;
+    return Status::Ok();
   }
 
   Result<store::ProfileRecord*> Record(Staged& staged) {
@@ -222,7 +245,8 @@ struct Engine::Impl {
     staged.record->anonymous = anonymous;
     staged.record->created_at = staged.record->updated_at = WallClockMillis();
     staged.record_dirty = true;
-    staged.ids_loaded = true;  // a new profile has no stored events
+    staged.state_loaded = true;  // a new profile has no state and no stored events
+    staged.ids_loaded = true;
     ids->Link(context.batch,
               anonymous ? store::AnonymousIdKey(external_id) : store::KnownIdKey(external_id), id);
     (anonymous ? context.counters.anonymous_profiles : context.counters.profiles)++;
@@ -236,8 +260,9 @@ struct Engine::Impl {
     return LoadProfile(context, id);
   }
 
-  Status LoadEventIds(Staged& staged) {
+  Status LoadEventIds(Staged& staged) const {
     if (staged.ids_loaded) return Status::Ok();
+    TAILOR_RETURN_IF_ERROR(LoadState(staged));
     staged.ids_loaded = true;
     if (staged.state.next_event_block == 0) return Status::Ok();
     std::vector<uint64_t> hashes;
@@ -256,24 +281,41 @@ struct Engine::Impl {
     return Status::Ok();
   }
 
-  // Adds one event to `owner` unless it has the id already. Returns whether it was added.
-  // `event` must outlive the batch.
-  Result<bool> AddEvent(WriteContext& context, Staged& owner, uint64_t id_hash,
-                        const EventInput* event) {
-    TAILOR_RETURN_IF_ERROR(LoadEventIds(owner));
-    if (!owner.known_ids.Insert(id_hash)) return false;
-    owner.state.behaviour.Apply(event->type, event->category, event->time,
-                                store::EventValue(*event));
-    owner.state_dirty = true;
-    context.counters.events++;
-    owner.new_events.emplace_back(id_hash, event);
-    return true;
+  // Checks the pending events of one profile against the ids it has, folds the new ones into
+  // its state and encodes what Commit writes. Touches only `staged` and the store (reads), so
+  // distinct profiles run in parallel.
+  Status ApplyPending(Staged& staged) const {
+    if (staged.deleted) return Status::Ok();
+    if (!staged.pending.empty()) {
+      TAILOR_RETURN_IF_ERROR(LoadEventIds(staged));
+      for (const Staged::Pending& pending : staged.pending) {
+        if (!staged.known_ids.Insert(pending.id_hash)) {
+          if (!pending.from_store) ++staged.duplicates;
+          continue;
+        }
+        staged.state.behaviour.Apply(pending.event->type, pending.event->category,
+                                     pending.event->time, store::EventValue(*pending.event));
+        staged.new_events.emplace_back(pending.id_hash, pending.event);
+        ++(pending.from_store ? staged.stored_events_added : staged.accepted);
+      }
+      staged.pending.clear();
+    }
+    if (!staged.new_events.empty()) {
+      staged.state_dirty = true;
+      std::stable_sort(staged.new_events.begin(), staged.new_events.end(),
+                       [](const auto& a, const auto& b) { return a.second->time < b.second->time; });
+      staged.encoded_block = store::EncodeEventBlock(staged.new_events);
+      staged.state.next_event_block++;
+    }
+    if (staged.state_dirty) staged.encoded_state = staged.state.Encode();
+    return Status::Ok();
   }
 
   // Moves everything of `from` into `into`; `from` is deleted.
   Status MergeInto(WriteContext& context, Staged& into, Staged& from) {
     TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * into_record, Record(into));
     TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * from_record, Record(from));
+    TAILOR_RETURN_IF_ERROR(LoadState(from));
     if (from.state.next_event_block > 0) {
       std::vector<store::StoredEvent> moved;
       Status decode_status;
@@ -291,20 +333,17 @@ struct Engine::Impl {
       TAILOR_RETURN_IF_ERROR(decode_status);
       context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(from.id),
                                 store::EventRangeBegin(from.id + 1));
-      // Events are re-added below; take them out of the global count first.
+      // Events are re-added to `into` when its pending events are applied; take them out of the
+      // global count now.
       context.counters.events -= moved.size();
       for (auto& stored : moved) {
         const EventInput* event = &context.owned_events.emplace_back(std::move(stored.event));
-        TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, stored.id_hash, event));
-        (void)added;
+        into.pending.push_back({stored.id_hash, event, /*from_store=*/true});
       }
     }
-    context.counters.events -= from.new_events.size();
-    for (const auto& [id_hash, event] : from.new_events) {
-      TAILOR_ASSIGN_OR_RETURN(bool added, AddEvent(context, into, id_hash, event));
-      (void)added;
-    }
-    from.new_events.clear();
+    // Events of this batch that were routed to `from` go to `into` instead.
+    into.pending.insert(into.pending.end(), from.pending.begin(), from.pending.end());
+    from.pending.clear();
     for (auto& [slot, value] : from_record->traits) {
       if (into_record->Trait(slot) == nullptr) into_record->SetTrait(slot, std::move(value));
     }
@@ -334,7 +373,7 @@ struct Engine::Impl {
       known.record_dirty = true;
       return Status::Ok();
     }
-    TAILOR_ASSIGN_OR_RETURN(Staged * holder, LoadProfile(context, current));
+    Staged* holder = LoadProfile(context, current);
     TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * holder_record, Record(*holder));
     if (!holder_record->anonymous) return Status::Ok();  // first link wins
     return MergeInto(context, known, *holder);
@@ -360,8 +399,28 @@ struct Engine::Impl {
     return context;
   }
 
-  // Writes the staged profiles and events into the batch and commits it.
+  // Applies the pending events of every staged profile (in parallel: this is most of the work
+  // of an ingest), writes everything into the batch and commits it.
   Status Commit(WriteContext& context) {
+    std::vector<Staged*> work;
+    work.reserve(context.profiles.size());
+    for (auto& [id, staged] : context.profiles) work.push_back(&staged);
+    std::mutex error_mutex;
+    Status apply_error;
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, work.size(), kApplyGrain),
+                      [&](const tbb::blocked_range<size_t>& range) {
+                        for (size_t i = range.begin(); i != range.end(); ++i) {
+                          Status status = ApplyPending(*work[i]);
+                          if (!status.ok()) {
+                            std::lock_guard lock(error_mutex);
+                            if (apply_error.ok()) apply_error = status;
+                          }
+                        }
+                      });
+    if (!apply_error.ok()) {
+      ids->Abort();
+      return apply_error;
+    }
     for (auto& [id, staged] : context.profiles) {
       const std::string key = store::ProfileKey(id);
       if (staged.deleted) {
@@ -369,15 +428,16 @@ struct Engine::Impl {
         context.batch.Delete(store::Table::kState, key);
         continue;
       }
-      if (!staged.new_events.empty()) {
-        std::stable_sort(staged.new_events.begin(), staged.new_events.end(),
-                         [](const auto& a, const auto& b) { return a.second->time < b.second->time; });
+      context.accepted += staged.accepted;
+      context.duplicates += staged.duplicates;
+      context.counters.events += staged.accepted + staged.stored_events_added;
+      if (!staged.encoded_block.empty()) {
         context.batch.Put(store::Table::kEvents,
-                          store::EventBlockKey(id, staged.state.next_event_block++),
-                          store::EncodeEventBlock(staged.new_events));
+                          store::EventBlockKey(id, staged.state.next_event_block - 1),
+                          staged.encoded_block);
       }
       if (staged.state_dirty) {
-        context.batch.Put(store::Table::kState, key, staged.state.Encode());
+        context.batch.Put(store::Table::kState, key, staged.encoded_state);
       }
       if (staged.record_dirty) {
         context.batch.Put(store::Table::kProfiles, key, store::EncodeProfile(*staged.record));
@@ -410,7 +470,10 @@ store::Store& Engine::store() { return *impl_->store; }
 Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
                                              const EngineOptions& options) {
   std::unique_ptr<Engine> engine(new Engine());
-  TAILOR_ASSIGN_OR_RETURN(engine->impl_->store, store::Store::Open(data_dir, options.store));
+  store::StoreOptions store_options = options.store;
+  if (options.bulk_load) store_options.write_ahead_log = false;
+  TAILOR_ASSIGN_OR_RETURN(engine->impl_->store, store::Store::Open(data_dir, store_options));
+  engine->impl_->bulk_load = options.bulk_load;
   std::string bytes;
   Status status = engine->impl_->store->Get(store::Table::kMeta, kSchemaKey, bytes);
   if (status.ok()) {
@@ -510,11 +573,12 @@ Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& rep
     assert(!owner->deleted);
     previous = &input;
     previous_owner = owner;
-    auto added = impl_->AddEvent(context, *owner, IdHash(input), &input);
-    if (!added.ok()) return impl_->Abort(context, added.status());
-    ++(*added ? report.accepted : report.duplicates);
+    owner->pending.push_back({IdHash(input), &input, /*from_store=*/false});
   }
-  return impl_->Commit(context);
+  TAILOR_RETURN_IF_ERROR(impl_->Commit(context));
+  report.accepted += context.accepted;
+  report.duplicates += context.duplicates;
+  return Status::Ok();
 }
 
 Status Engine::UpsertItems(std::span<const ItemInput> items, BatchReport& report) {
@@ -564,11 +628,9 @@ Status Engine::MergeProfiles(std::string_view into, std::string_view from) {
   if (*into_id == kNoProfile) return NotFound("no profile '{}'", into);
   if (*from_id == kNoProfile) return NotFound("no profile '{}'", from);
   if (*into_id == *from_id) return Status::Ok();  // already one profile
-  auto into_staged = impl_->LoadProfile(context, *into_id);
-  if (!into_staged.ok()) return impl_->Abort(context, into_staged.status());
-  auto from_staged = impl_->LoadProfile(context, *from_id);
-  if (!from_staged.ok()) return impl_->Abort(context, from_staged.status());
-  Status status = impl_->MergeInto(context, **into_staged, **from_staged);
+  Impl::Staged* into_staged = impl_->LoadProfile(context, *into_id);
+  Impl::Staged* from_staged = impl_->LoadProfile(context, *from_id);
+  Status status = impl_->MergeInto(context, *into_staged, *from_staged);
   if (!status.ok()) return impl_->Abort(context, status);
   return impl_->Commit(context);
 }
@@ -583,11 +645,11 @@ Status Engine::DeleteProfile(std::string_view external_id) {
     if (!id.ok()) return id.status();
   }
   if (*id == kNoProfile) return NotFound("no profile '{}'", external_id);
-  auto staged = impl_->LoadProfile(context, *id);
-  if (!staged.ok()) return impl_->Abort(context, staged.status());
-  Impl::Staged& profile = **staged;
+  Impl::Staged& profile = *impl_->LoadProfile(context, *id);
   auto record = impl_->Record(profile);
   if (!record.ok()) return impl_->Abort(context, record.status());
+  Status loaded = impl_->LoadState(profile);
+  if (!loaded.ok()) return impl_->Abort(context, loaded);
   context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(*id),
                             store::EventRangeBegin(*id + 1));
   impl_->ids->Unlink(context.batch, (*record)->anonymous
@@ -728,5 +790,7 @@ EngineStats Engine::Stats() const {
 }
 
 Status Engine::Flush() { return impl_->store->Flush(); }
+
+bool Engine::durable_on_commit() const { return !impl_->bulk_load; }
 
 }  // namespace tailor

@@ -205,6 +205,7 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
   ImportSummary summary;
   Status failure;
   ParsedBatch batch;
+  uint64_t last_line = 0, bytes_read = 0;
   auto record_reject = [&](uint64_t line, const std::string& reason) {
     ++summary.rejected;
     if (summary.first_rejects.size() < kFirstRejectsKept) summary.first_rejects.push_back({line, reason});
@@ -240,9 +241,19 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
     summary.duplicates += report.duplicates;
     for (const RowReject& reject : batch.rejects) record_reject(reject.line, reject.reason);
     for (const auto& rejection : report.rejected) record_reject(batch.lines[rejection.index], rejection.reason);
-    if (options.on_progress) {
-      options.on_progress({batch.bytes_read, reader->total_bytes(), summary.batches, summary.rows,
-                           summary.accepted, batch.lines.empty() ? 0 : batch.lines.back()});
+    if (!batch.lines.empty()) last_line = batch.lines.back();
+    bytes_read = batch.bytes_read;
+    if (!engine.durable_on_commit() && summary.batches % options.checkpoint_batches == 0) {
+      Status flushed = engine.Flush();
+      if (!flushed.ok()) {
+        failure = flushed;
+        break;
+      }
+    }
+    if (options.on_progress &&
+        (engine.durable_on_commit() || summary.batches % options.checkpoint_batches == 0)) {
+      options.on_progress({bytes_read, reader->total_bytes(), summary.batches, summary.rows,
+                           summary.accepted, last_line});
     }
     queue.Recycle(std::move(batch));
   }
@@ -252,6 +263,13 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
   parser.join();
   if (reject_file != nullptr) std::fclose(reject_file);
   if (!failure.ok()) return failure;
+  if (!engine.durable_on_commit()) {
+    TAILOR_RETURN_IF_ERROR(engine.Flush());
+    if (options.on_progress) {
+      options.on_progress({bytes_read, reader->total_bytes(), summary.batches, summary.rows,
+                           summary.accepted, last_line});
+    }
+  }
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;

@@ -8,11 +8,12 @@ namespace {
 
 constexpr uint8_t kStateFormat = 1;
 
+// Tables are short (a dozen event types): a scan with a size check beats keeping them sorted.
 Aggregate& Slot(std::vector<std::pair<std::string, Aggregate>>& table, std::string_view key) {
-  auto it = std::lower_bound(table.begin(), table.end(), key,
-                             [](const auto& entry, std::string_view k) { return entry.first < k; });
-  if (it == table.end() || it->first != key) it = table.insert(it, {std::string(key), Aggregate{}});
-  return it->second;
+  for (auto& [name, aggregate] : table) {
+    if (name.size() == key.size() && name == key) return aggregate;
+  }
+  return table.emplace_back(std::string(key), Aggregate{}).second;
 }
 
 // Compares `stored` with type + "/" + category without building that string (this runs per event).
@@ -61,11 +62,6 @@ void Put(std::string& out, const std::vector<const std::pair<std::string, Aggreg
   for (const auto* entry : table) PutEntry(out, entry->first, entry->second);
 }
 
-void Put(std::string& out, const std::vector<std::pair<std::string, Aggregate>>& table) {
-  coding::PutVarint64(out, table.size());
-  for (const auto& [key, aggregate] : table) PutEntry(out, key, aggregate);
-}
-
 bool Get(coding::Reader& reader, std::vector<std::pair<std::string, Aggregate>>& table) {
   uint64_t size = 0;
   if (!reader.GetVarint64(size) || size > reader.remaining().size()) return false;
@@ -109,9 +105,10 @@ void BehaviourState::Merge(const BehaviourState& other) {
 }
 
 const Aggregate* BehaviourState::ForType(std::string_view type) const {
-  auto it = std::lower_bound(by_type.begin(), by_type.end(), type,
-                             [](const auto& entry, std::string_view k) { return entry.first < k; });
-  return it != by_type.end() && it->first == type ? &it->second : nullptr;
+  for (const auto& [name, aggregate] : by_type) {
+    if (name == type) return &aggregate;
+  }
+  return nullptr;
 }
 
 std::string BehaviourState::Encode() const {
@@ -120,13 +117,15 @@ std::string BehaviourState::Encode() const {
   coding::PutVarint64(out, event_count);
   coding::PutSignedVarint64(out, first_seen);
   coding::PutSignedVarint64(out, last_seen - first_seen);
-  Put(out, by_type);
   // Sorted on disk, so equal states encode to equal bytes.
   std::vector<const std::pair<std::string, Aggregate>*> sorted;
-  sorted.reserve(by_type_category.size());
-  for (const auto& entry : by_type_category) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-  Put(out, sorted);
+  for (const auto* table : {&by_type, &by_type_category}) {
+    sorted.clear();
+    for (const auto& entry : *table) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    Put(out, sorted);
+  }
   return out;
 }
 

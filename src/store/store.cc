@@ -33,15 +33,19 @@ Status FromRocks(const rocksdb::Status& status, std::string_view what) {
 
 rocksdb::Slice ToSlice(std::string_view text) { return rocksdb::Slice(text.data(), text.size()); }
 
-rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<rocksdb::Cache>& cache,
+                                          bool bulk_load) {
   rocksdb::ColumnFamilyOptions options;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = cache;
   table_options.block_size = 16 << 10;
   table_options.format_version = 5;
   if (table != Table::kEvents) {
-    // Point lookups by id dominate these tables; a filter answers most misses without I/O.
+    // Point lookups by id dominate these tables, and many miss (a new id, a profile without
+    // state): filters in files and in memtables answer most misses without a search.
     table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    options.memtable_prefix_bloom_size_ratio = 0.05;
+    options.memtable_whole_key_filtering = true;
   }
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
   options.compression = rocksdb::kLZ4Compression;
@@ -51,6 +55,17 @@ rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<roc
   options.max_write_buffer_number = 4;
   options.target_file_size_base = 64 << 20;
   options.max_bytes_for_level_base = 512 << 20;
+  if (bulk_load) {
+    // A bulk load writes each key once, in key order per table: compacting while loading
+    // only rewrites data. Files stay in level 0 (disjoint, so reads stay cheap) until the next
+    // normal open compacts them in the background.
+    options.disable_auto_compactions = true;
+    options.level0_file_num_compaction_trigger = 1 << 30;
+    options.level0_slowdown_writes_trigger = 1 << 30;
+    options.level0_stop_writes_trigger = 1 << 30;
+    options.soft_pending_compaction_bytes_limit = 0;
+    options.hard_pending_compaction_bytes_limit = 0;
+  }
   return options;
 }
 
@@ -128,6 +143,11 @@ Store::~Store() {
     impl_->syncer.join();
   }
   if (impl_->db) {
+    if (!impl_->options.read_only && !impl_->options.write_ahead_log) {
+      // Without the log, unflushed commits would be lost at close.
+      rocksdb::FlushOptions flush_options;
+      impl_->db->Flush(flush_options, impl_->handles).PermitUncheckedError();
+    }
     if (!impl_->options.read_only) impl_->db->SyncWAL().PermitUncheckedError();
     for (auto* handle : impl_->handles) impl_->db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
     impl_->db->Close().PermitUncheckedError();
@@ -154,10 +174,14 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   db_options.max_total_wal_size = 1ull << 30;
   db_options.keep_log_file_num = 3;
   db_options.max_open_files = 1000;
+  // Tables are flushed together, so a store written without the log (bulk import) is always a
+  // consistent cut across them.
+  db_options.atomic_flush = true;
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int i = 0; i < kTableCount; ++i) {
-    families.emplace_back(std::string(kTableNames[i]), TableOptions(static_cast<Table>(i), cache));
+    families.emplace_back(std::string(kTableNames[i]),
+                          TableOptions(static_cast<Table>(i), cache, !options.write_ahead_log));
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status =
@@ -222,7 +246,8 @@ Status Store::Commit(Batch& batch) {
   }
   TAILOR_RETURN_IF_ERROR(batch.impl_->error);
   rocksdb::WriteOptions write_options;
-  write_options.sync = impl_->options.sync != SyncPolicy::kPeriodic;
+  write_options.disableWAL = !impl_->options.write_ahead_log;
+  write_options.sync = impl_->options.write_ahead_log && impl_->options.sync != SyncPolicy::kPeriodic;
   return FromRocks(impl_->db->Write(write_options, &batch.impl_->batch), "writing to the store");
 }
 

@@ -17,6 +17,7 @@ struct BenchArgs {
   std::string data;
   std::string store_dir;
   bool keep = false;
+  bool wal = false;
   size_t batch_rows = 10000;
 };
 
@@ -29,7 +30,7 @@ int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
   fs::remove_all(store_dir, error);
   global.data_dir = store_dir;
   const auto start = std::chrono::steady_clock::now();
-  auto engine = OpenEngine(global, /*create_if_missing=*/true);
+  auto engine = OpenEngine(global, /*create_if_missing=*/true, /*bulk_load=*/!args.wal);
   if (!engine) return 1;
   struct Step {
     const char* kind;
@@ -73,7 +74,8 @@ int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
           .Key("seconds").Double(step.summary.seconds)
           .EndObject();
     }
-    json.Key("flush_seconds").Double(flush_seconds)
+    json.Key("mode").String(args.wal ? "wal" : "bulk")
+        .Key("flush_seconds").Double(flush_seconds)
         .Key("total_seconds").Double(total_seconds)
         .Key("events_per_second").Double(events.accepted / events.seconds)
         .Key("stored_profiles").Uint(stats.profiles)
@@ -108,6 +110,7 @@ void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->check(CLI::ExistingDirectory);
   ingest->add_option("--store", args->store_dir, "store to create (default: a temp folder)");
   ingest->add_flag("--keep", args->keep, "keep the store afterwards");
+  ingest->add_flag("--wal", args->wal, "every batch durable through the log (default: bulk load)");
   ingest->add_option("--batch-rows", args->batch_rows)->capture_default_str();
   ingest->callback([&global, &exit_code, args] { exit_code = RunBenchIngest(global, *args); });
 }

@@ -23,7 +23,7 @@ int RunDemo(const GlobalOptions& global, uint32_t profiles) {
               static_cast<unsigned long long>(generated->profiles),
               static_cast<unsigned long long>(generated->events),
               static_cast<unsigned long long>(generated->items), source.c_str());
-  auto engine = OpenEngine(global, /*create_if_missing=*/true);
+  auto engine = OpenEngine(global, /*create_if_missing=*/true, /*bulk_load=*/true);
   if (!engine) return 1;
   for (const auto& [kind, name] : {std::pair{ingest::RecordKind::kItems, "items"},
                                   std::pair{ingest::RecordKind::kProfiles, "profiles"},

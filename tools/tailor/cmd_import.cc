@@ -20,6 +20,7 @@ struct ImportArgs {
   std::string reject_path;
   size_t batch_rows = 10000;
   bool log_batches = false;
+  bool wal = false;
   uint64_t stop_after_batches = 0;
 };
 
@@ -51,12 +52,12 @@ int RunImport(const GlobalOptions& global, const ImportArgs& args) {
                             ? std::filesystem::path(args.file).filename().string() + ".rejects.tsv"
                             : args.reject_path;
   if (args.stop_after_batches > 0) options.stop_after_batches = args.stop_after_batches;
-  auto engine = OpenEngine(global, /*create_if_missing=*/true);
+  auto engine = OpenEngine(global, /*create_if_missing=*/true, /*bulk_load=*/!args.wal);
   if (!engine) return 1;
   ProgressBar progress(fmt::format("import {}", args.kind));
   options.on_progress = [&](const ImportOptions::Progress& p) {
     if (args.log_batches) {
-      // One line per durable batch: a crash test knows what must survive a kill -9.
+      // One line each time batches become durable: what must survive a kill -9.
       std::printf("committed batch=%llu rows=%llu accepted=%llu last_line=%llu\n",
                   static_cast<unsigned long long>(p.batches),
                   static_cast<unsigned long long>(p.rows),
@@ -123,7 +124,11 @@ void RegisterImport(CLI::App& app, GlobalOptions& global, int& exit_code) {
                       "where rejected rows go (default: FILE.rejects.tsv in the current directory)");
   command->add_option("--batch-rows", args->batch_rows, "rows per atomic, durable batch")
       ->capture_default_str();
-  command->add_flag("--log-batches", args->log_batches, "print a line per committed batch");
+  command->add_flag("--log-batches", args->log_batches,
+                    "print a line each time batches become durable");
+  command->add_flag("--wal", args->wal,
+                    "make every batch durable through the write-ahead log as it commits (default: "
+                    "bulk load, durable at checkpoints every 200 batches and at the end)");
   command->add_option("--stop-after-batches", args->stop_after_batches)->group("");
   command->callback([&global, &exit_code, args] { exit_code = RunImport(global, *args); });
 }

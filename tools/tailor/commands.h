@@ -19,7 +19,9 @@ struct GlobalOptions {
 };
 
 // Opens the engine of --data-dir; prints the error and returns nullptr on failure.
-std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing);
+// `bulk_load`: commits skip the log and become durable at flushes (EngineOptions::bulk_load).
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing,
+                                   bool bulk_load = false);
 // Prints `status` as "error: ..." (or as {"error": ...} with --json) and returns exit code 1.
 int ReportError(const GlobalOptions& global, const Status& status);
 

@@ -8,9 +8,11 @@
 
 namespace tailor::cli {
 
-std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing) {
+std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing,
+                                   bool bulk_load) {
   EngineOptions options;
   options.store.create_if_missing = create_if_missing;
+  options.bulk_load = bulk_load;
   const auto sync = store::ParseSyncPolicy(global.sync);
   if (!sync) {
     ReportError(global, InvalidArgument("--sync must be every-write, group-commit or periodic, not '{}'",
