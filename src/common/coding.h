@@ -49,6 +49,41 @@ inline uint32_t ReadBigEndian32(const char* bytes) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
 }
 
+// Writes into memory the caller has sized (hot encoders: no capacity check per field). The
+// caller guarantees room for everything it writes; UpperBound* below helps size it.
+class RawWriter {
+ public:
+  explicit RawWriter(char* out) : out_(out) {}
+  void PutVarint64(uint64_t value) {
+    while (value >= 0x80) {
+      *out_++ = static_cast<char>(value | 0x80);
+      value >>= 7;
+    }
+    *out_++ = static_cast<char>(value);
+  }
+  void PutSignedVarint64(int64_t value) { PutVarint64(ZigZag(value)); }
+  void PutString(std::string_view text) {
+    PutVarint64(text.size());
+    std::memcpy(out_, text.data(), text.size());
+    out_ += text.size();
+  }
+  void PutDouble(double value) {
+    std::memcpy(out_, &value, 8);
+    out_ += 8;
+  }
+  void PutFixed64(uint64_t value) {
+    std::memcpy(out_, &value, 8);
+    out_ += 8;
+  }
+  void PutByte(uint8_t value) { *out_++ = static_cast<char>(value); }
+  char* position() const { return out_; }
+
+ private:
+  char* out_;
+};
+inline constexpr size_t kMaxVarintBytes = 10;
+inline size_t UpperBoundString(std::string_view text) { return kMaxVarintBytes + text.size(); }
+
 // Reads from a byte range; every Get returns false (and leaves the reader failed) when the input
 // is too short or malformed, so decoders check once at the end.
 class Reader {

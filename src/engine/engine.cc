@@ -161,6 +161,11 @@ struct Engine::Impl {
   Counters counters;
   std::unique_ptr<identity::IdMap> ids;
   bool bulk_load = false;
+  // Profiles created since Open have ids from first_session_id on; the bit says whether their
+  // state was ever written. A profile without it has no state to read: skipping that Get is most
+  // of what a bulk load of fresh profiles would otherwise spend looking up absent keys.
+  ProfileId first_session_id = 0;
+  std::vector<bool> session_state_written;
 
   // Everything one write batch does to one profile, staged in memory until it commits.
   struct Staged {
@@ -210,6 +215,13 @@ struct Engine::Impl {
   // Reads the profile's behavioural state if not read yet. Thread-safe for distinct profiles.
   Status LoadState(Staged& staged) const {
     if (staged.state_loaded) return Status::Ok();
+    if (staged.id >= first_session_id) {
+      const size_t index = staged.id - first_session_id;
+      if (index >= session_state_written.size() || !session_state_written[index]) {
+        staged.state_loaded = true;
+        return Status::Ok();
+      }
+    }
     std::string bytes;
     Status found = store->Get(store::Table::kState, store::ProfileKey(staged.id), bytes);
     if (found.ok()) {
@@ -453,6 +465,12 @@ struct Engine::Impl {
     }
     ids->Commit();
     counters = context.counters;
+    for (const auto& [id, staged] : context.profiles) {
+      if (!staged.state_dirty || id < first_session_id) continue;
+      const size_t index = id - first_session_id;
+      if (index >= session_state_written.size()) session_state_written.resize(index + 1);
+      session_state_written[index] = true;
+    }
     return Status::Ok();
   }
 
@@ -489,6 +507,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
   }
   engine->impl_->ids = std::make_unique<identity::IdMap>(*engine->impl_->store,
                                                          engine->impl_->counters.next_profile_id);
+  engine->impl_->first_session_id = engine->impl_->counters.next_profile_id;
   return engine;
 }
 

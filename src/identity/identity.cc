@@ -5,7 +5,9 @@
 namespace tailor::identity {
 
 Result<ProfileId> IdMap::Lookup(const std::string& id_key) {
-  if (auto it = staged_.find(id_key); it != staged_.end()) return it->second;
+  if (!staged_.empty()) {
+    if (auto it = staged_.find(id_key); it != staged_.end()) return it->second;
+  }
   if (auto it = cache_.find(id_key); it != cache_.end()) return it->second;
   std::string value;
   Status status = store_.Get(store::Table::kIds, id_key, value);

@@ -33,7 +33,20 @@ constexpr ContextField kContextFields[] = {
     {kCountry, &EventContext::country},       {kCity, &EventContext::city},
 };
 
-void EncodeEvent(std::string& out, const EventInput& event, Timestamp previous_time) {
+size_t UpperBoundEvent(const EventInput& event) {
+  size_t bound = 4 * coding::kMaxVarintBytes + 3 * 8 + coding::UpperBoundString(event.type) +
+                 coding::UpperBoundString(event.id) + coding::UpperBoundString(event.item_id) +
+                 coding::UpperBoundString(event.category) + coding::UpperBoundString(event.order_id);
+  for (const ContextField& field : kContextFields) {
+    bound += coding::UpperBoundString(event.context.*field.member);
+  }
+  for (const auto& [name, value] : event.properties) {
+    bound += coding::UpperBoundString(name) + coding::UpperBoundString(value);
+  }
+  return bound;
+}
+
+void EncodeEvent(coding::RawWriter& out, const EventInput& event, Timestamp previous_time) {
   uint32_t mask = 0;
   if (!event.id.empty()) mask |= kId;
   if (!event.item_id.empty()) mask |= kItem;
@@ -47,24 +60,24 @@ void EncodeEvent(std::string& out, const EventInput& event, Timestamp previous_t
   }
   if (!event.properties.empty()) mask |= kProperties;
   // Times are deltas from the previous event of the block: small varints.
-  coding::PutSignedVarint64(out, event.time - previous_time);
-  coding::PutString(out, event.type);
-  coding::PutVarint64(out, mask);
-  if (mask & kId) coding::PutString(out, event.id);
-  if (mask & kItem) coding::PutString(out, event.item_id);
-  if (mask & kCategory) coding::PutString(out, event.category);
-  if (mask & kOrder) coding::PutString(out, event.order_id);
-  if (mask & kPrice) coding::PutDouble(out, *event.price);
-  if (mask & kQuantity) coding::PutSignedVarint64(out, *event.quantity);
-  if (mask & kValue) coding::PutDouble(out, *event.value);
+  out.PutSignedVarint64(event.time - previous_time);
+  out.PutString(event.type);
+  out.PutVarint64(mask);
+  if (mask & kId) out.PutString(event.id);
+  if (mask & kItem) out.PutString(event.item_id);
+  if (mask & kCategory) out.PutString(event.category);
+  if (mask & kOrder) out.PutString(event.order_id);
+  if (mask & kPrice) out.PutDouble(*event.price);
+  if (mask & kQuantity) out.PutSignedVarint64(*event.quantity);
+  if (mask & kValue) out.PutDouble(*event.value);
   for (const ContextField& field : kContextFields) {
-    if (mask & field.bit) coding::PutString(out, event.context.*field.member);
+    if (mask & field.bit) out.PutString(event.context.*field.member);
   }
   if (mask & kProperties) {
-    coding::PutVarint64(out, event.properties.size());
+    out.PutVarint64(event.properties.size());
     for (const auto& [name, value] : event.properties) {
-      coding::PutString(out, name);
-      coding::PutString(out, value);
+      out.PutString(name);
+      out.PutString(value);
     }
   }
 }
@@ -178,25 +191,20 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
 }
 
 std::string EncodeEventBlock(const std::vector<std::pair<uint64_t, const EventInput*>>& events) {
-  // Size the block up front: growing the string while encoding copied it over and over.
-  size_t estimate = 16 + events.size() * 64;
-  for (const auto& [id_hash, event] : events) {
-    estimate += event->id.size() + event->type.size() + event->item_id.size() +
-                event->category.size() + event->order_id.size() + event->context.page_url.size() +
-                event->context.referrer.size() + event->context.utm_campaign.size() +
-                event->context.user_agent.size();
-    for (const auto& [name, value] : event->properties) estimate += name.size() + value.size() + 4;
-  }
-  std::string out;
-  out.reserve(estimate);
-  out.push_back(static_cast<char>(kBlockFormat));
-  coding::PutVarint64(out, events.size());
-  for (const auto& [id_hash, event] : events) coding::PutFixed64(out, id_hash);
+  // Size for the worst case once, write without checks, then trim: this runs for every event.
+  size_t bound = 1 + coding::kMaxVarintBytes + events.size() * 8;
+  for (const auto& [id_hash, event] : events) bound += UpperBoundEvent(*event);
+  std::string out(bound, '\0');
+  coding::RawWriter writer(out.data());
+  writer.PutByte(kBlockFormat);
+  writer.PutVarint64(events.size());
+  for (const auto& [id_hash, event] : events) writer.PutFixed64(id_hash);
   Timestamp previous = 0;
   for (const auto& [id_hash, event] : events) {
-    EncodeEvent(out, *event, previous);
+    EncodeEvent(writer, *event, previous);
     previous = event->time;
   }
+  out.resize(writer.position() - out.data());
   return out;
 }
 
