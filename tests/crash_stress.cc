@@ -25,6 +25,8 @@
 // writes the full operation history to <dir>/history.txt, keeps <dir> and exits 1.
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -49,9 +51,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "tailor/engine.h"
 #include "tailor/status.h"
@@ -221,7 +220,7 @@ class Model {
           const Serial owner = OwnerOf(event);
           // Event ids are de-duplicated per owner profile.
           ++(profiles_[owner].event_ids.insert(event.id).second ? outcome.accepted
-                                                                  : outcome.duplicates);
+                                                                : outcome.duplicates);
         }
         break;
       case OpKind::kIdentify:
@@ -281,9 +280,10 @@ class Model {
                                   first_name.at(*owner), ids.size(), ids.size(),
                                   fmt::join(ids, ",")));
     }
-    lines.push_back(fmt::format("storage: profile_records={} unreachable_records=0 id_entries={} "
-                                "event_blocks_of_missing_profiles=0 states_of_missing_profiles=0",
-                                profiles_.size(), known_ids_.size() + anonymous_ids_.size()));
+    lines.push_back(
+        fmt::format("storage: profile_records={} unreachable_records=0 id_entries={} "
+                    "event_blocks_of_missing_profiles=0 states_of_missing_profiles=0",
+                    profiles_.size(), known_ids_.size() + anonymous_ids_.size()));
     return lines;
   }
 
@@ -322,8 +322,7 @@ class Model {
       return known;
     }
     auto it = anonymous_ids_.find(event.anonymous_id);
-    return it != anonymous_ids_.end() ? it->second
-                                      : Create(event.anonymous_id, /*anonymous=*/true);
+    return it != anonymous_ids_.end() ? it->second : Create(event.anonymous_id, /*anonymous=*/true);
   }
 
   // First link of an anonymous id to a known profile wins; an anonymous profile holding the id
@@ -450,11 +449,11 @@ std::vector<std::string> DescribeEngine(Engine& engine, const std::vector<std::s
                              if (!record_ids.contains(BigEndian32(key))) ++orphan_states;
                              return true;
                            }));
-  lines.push_back(fmt::format("storage: profile_records={} unreachable_records={} id_entries={} "
-                              "event_blocks_of_missing_profiles={} "
-                              "states_of_missing_profiles={}{}",
-                              profile_records, unreachable_records, id_entries, orphan_blocks,
-                              orphan_states, scan_errors));
+  lines.push_back(fmt::format(
+      "storage: profile_records={} unreachable_records={} id_entries={} "
+      "event_blocks_of_missing_profiles={} "
+      "states_of_missing_profiles={}{}",
+      profile_records, unreachable_records, id_entries, orphan_blocks, orphan_states, scan_errors));
   return lines;
 }
 
@@ -500,8 +499,8 @@ class OperationGenerator {
       // Now and then an anonymous id or the same profile twice: NotFound and a no-op.
       operation.first = Uniform(0, 19) == 0 ? AnonymousName(Uniform(0, kAnonymousUniverse - 1))
                                             : ProfileName(Uniform(0, kProfileUniverse - 1));
-      operation.second = Uniform(0, 19) == 0 ? operation.first
-                                             : ProfileName(Uniform(0, kProfileUniverse - 1));
+      operation.second =
+          Uniform(0, 19) == 0 ? operation.first : ProfileName(Uniform(0, kProfileUniverse - 1));
     } else if (dice < 99) {
       operation.kind = OpKind::kDelete;
       operation.first = Uniform(0, 6) == 0 ? AnonymousName(Uniform(0, kAnonymousUniverse - 1))
@@ -547,8 +546,8 @@ class OperationGenerator {
       ChooseOwner(event);
     }
     event.type = kEventTypes[Uniform(0, std::size(kEventTypes) - 1)];
-    event.time = kFirstEventTime +
-                 std::uniform_int_distribution<Timestamp>(0, kEventTimeSpan)(rng_);
+    event.time =
+        kFirstEventTime + std::uniform_int_distribution<Timestamp>(0, kEventTimeSpan)(rng_);
     sent_.push_back(event);
     return event;
   }
@@ -750,7 +749,9 @@ struct KillPlan {
 };
 
 KillPlan ChooseKillPlan(std::mt19937_64& rng, int max_ops) {
-  auto uniform = [&](int low, int high) { return std::uniform_int_distribution<int>(low, high)(rng); };
+  auto uniform = [&](int low, int high) {
+    return std::uniform_int_distribution<int>(low, high)(rng);
+  };
   KillPlan plan;
   const int dice = uniform(0, 99);
   if (dice < 8) {
@@ -790,17 +791,20 @@ class Stress {
     for (int round = 0; round < options_.rounds; ++round) {
       if (!RunRound(round)) {
         WriteHistory();
-        fmt::print(stderr, "FAILED: seed {} round {}; full history in {}/history.txt, store kept "
-                   "in {}\n", options_.seed, round, options_.dir, data_dir_);
+        fmt::print(stderr,
+                   "FAILED: seed {} round {}; full history in {}/history.txt, store kept "
+                   "in {}\n",
+                   options_.seed, round, options_.dir, data_dir_);
         return 1;
       }
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    fmt::print("crash_stress OK: seed {} rounds {} acknowledged_ops {} kills {} "
-               "in_flight_applied {} in_flight_not_applied {} ({:.1f} s)\n",
-               options_.seed, options_.rounds, acknowledged_ops_, kills_, in_flight_applied_,
-               in_flight_not_applied_, seconds);
+    fmt::print(
+        "crash_stress OK: seed {} rounds {} acknowledged_ops {} kills {} "
+        "in_flight_applied {} in_flight_not_applied {} ({:.1f} s)\n",
+        options_.seed, options_.rounds, acknowledged_ops_, kills_, in_flight_applied_,
+        in_flight_not_applied_, seconds);
     if (remove_dir_on_success_) std::filesystem::remove_all(options_.dir, error);
     return 0;
   }
@@ -838,14 +842,15 @@ class Stress {
         break;
       }
       const Outcome expected = model_.Apply(entry.operation);
-      history_.push_back(fmt::format("round {} op {}: {} => {}", round, history_.size(),
-                                     entry.text, entry.outcome->ToText()));
+      history_.push_back(fmt::format("round {} op {}: {} => {}", round, history_.size(), entry.text,
+                                     entry.outcome->ToText()));
       ++acknowledged_ops_;
       if (expected != *entry.outcome) {
         PrintRecentHistory();
-        fmt::print(stderr, "seed {} round {}: the engine answered {} but the model expects {} "
-                   "for: {}\n", options_.seed, round, entry.outcome->ToText(),
-                   expected.ToText(), entry.text);
+        fmt::print(stderr,
+                   "seed {} round {}: the engine answered {} but the model expects {} "
+                   "for: {}\n",
+                   options_.seed, round, entry.outcome->ToText(), expected.ToText(), entry.text);
         return false;
       }
     }
@@ -877,9 +882,10 @@ class Stress {
       with = Difference(applied.Describe(universe_), found);
       if (with.empty()) {
         model_ = std::move(applied);
-        history_.push_back(fmt::format("round {} op {}: {} => (in flight at the kill; committed, "
-                                       "model says {})",
-                                       round, history_.size(), in_flight->text, outcome.ToText()));
+        history_.push_back(
+            fmt::format("round {} op {}: {} => (in flight at the kill; committed, "
+                        "model says {})",
+                        round, history_.size(), in_flight->text, outcome.ToText()));
         ++in_flight_applied_;
         return true;
       }
@@ -887,9 +893,10 @@ class Stress {
                                      history_.size(), in_flight->text));
     }
     PrintRecentHistory();
-    fmt::print(stderr, "seed {} round {}: the reopened store differs from the model "
-               "(- model, + engine).\nWithout the in-flight operation:\n{}", options_.seed, round,
-               without);
+    fmt::print(stderr,
+               "seed {} round {}: the reopened store differs from the model "
+               "(- model, + engine).\nWithout the in-flight operation:\n{}",
+               options_.seed, round, without);
     if (in_flight != nullptr) {
       fmt::print(stderr, "With the in-flight operation ({}):\n{}", in_flight->text, with);
     } else {
@@ -899,10 +906,12 @@ class Stress {
   }
 
   pid_t StartChild(int round, const std::string& log_path) {
-    const std::vector<std::string> args = {
-        "crash_stress",      "--child",       "--dir",    data_dir_,
-        "--log",             log_path,        "--seed",   std::to_string(options_.seed),
-        "--round",           std::to_string(round), "--ops", std::to_string(options_.max_ops)};
+    const std::vector<std::string> args = {"crash_stress", "--child",
+                                           "--dir",        data_dir_,
+                                           "--log",        log_path,
+                                           "--seed",       std::to_string(options_.seed),
+                                           "--round",      std::to_string(round),
+                                           "--ops",        std::to_string(options_.max_ops)};
     const pid_t pid = fork();
     if (pid < 0) {
       fmt::print(stderr, "fork failed: {}\n", std::strerror(errno));
@@ -960,11 +969,10 @@ class Stress {
   }
 
   void PrintRecentHistory() const {
-    const size_t first = history_.size() > kReportedOperations
-                             ? history_.size() - kReportedOperations
-                             : 0;
-    fmt::print(stderr, "seed {}: last {} of {} operations:\n",
-               options_.seed, history_.size() - first, history_.size());
+    const size_t first =
+        history_.size() > kReportedOperations ? history_.size() - kReportedOperations : 0;
+    fmt::print(stderr, "seed {}: last {} of {} operations:\n", options_.seed,
+               history_.size() - first, history_.size());
     for (size_t i = first; i < history_.size(); ++i) fmt::print(stderr, "  {}\n", history_[i]);
   }
 

@@ -555,6 +555,7 @@ Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepor
       impl_->schema = schema_before;
       return impl_->Abort(context, record.status());
     }
+    (*record)->traits.reserve((*record)->traits.size() + slots.size());
     for (const auto& [slot, value] : slots) (*record)->SetTrait(slot, *value);
     (*record)->updated_at = WallClockMillis();
     (*staged)->record_dirty = true;

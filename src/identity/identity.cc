@@ -9,6 +9,7 @@ Result<ProfileId> IdMap::Lookup(const std::string& id_key) {
     if (auto it = staged_.find(id_key); it != staged_.end()) return it->second;
   }
   if (auto it = cache_.find(id_key); it != cache_.end()) return it->second;
+  if (cache_is_complete_) return kNoProfile;
   std::string value;
   Status status = store_.Get(store::Table::kIds, id_key, value);
   ProfileId profile = kNoProfile;
@@ -35,7 +36,10 @@ void IdMap::Unlink(store::Batch& batch, const std::string& id_key) {
 }
 
 void IdMap::Commit() {
-  if (cache_.size() + staged_.size() >= kMaxCacheEntries) cache_.clear();
+  if (cache_.size() + staged_.size() >= kMaxCacheEntries) {
+    cache_.clear();
+    cache_is_complete_ = false;
+  }
   for (auto& [key, profile] : staged_) cache_[key] = profile;
   staged_.clear();
 }

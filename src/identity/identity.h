@@ -18,7 +18,10 @@ namespace tailor::identity {
 
 class IdMap {
  public:
-  IdMap(store::Store& store, ProfileId next_id) : store_(store), next_id_(next_id) {}
+  // `next_id` is the first id to hand out. When it is 0 the store holds no ids yet, and as long
+  // as the cache keeps every id created since, a cache miss needs no read (a fresh bulk load).
+  IdMap(store::Store& store, ProfileId next_id)
+      : store_(store), next_id_(next_id), cache_is_complete_(next_id == 0) {}
 
   // The profile an id key (store::KnownIdKey / AnonymousIdKey) resolves to, or kNoProfile.
   Result<ProfileId> Lookup(const std::string& id_key);
@@ -34,9 +37,10 @@ class IdMap {
   void Abort();
 
  private:
-  static constexpr size_t kMaxCacheEntries = 2'000'000;
+  static constexpr size_t kMaxCacheEntries = 4'000'000;
   store::Store& store_;
   ProfileId next_id_;
+  bool cache_is_complete_;  // every id in the store is in cache_ (false once it is trimmed)
   // Flat (open addressing) maps: a lookup is one probe into contiguous slots, which matters with
   // millions of cached ids.
   absl::flat_hash_map<std::string, ProfileId> cache_;
