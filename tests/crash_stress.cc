@@ -4,7 +4,8 @@
 // The parent process loops over rounds. Each round it starts a child (fork + exec of this very
 // program with --child, so the child never inherits RocksDB threads from the parent) that opens
 // the engine on one data directory with sync = every-write and applies random operations:
-// IngestEvents batches, Identify, MergeProfiles and DeleteProfile over a small universe of ids.
+// IngestEvents batches, Identify, MergeProfiles and DeleteProfile over a small universe of ids,
+// plus now and then Flush and CompactAll, so kills also land in flushes and compactions.
 // Before each operation the child appends an "intent" line (the operation as text) to a log and
 // fsyncs it; after the call returns it appends an "ack" line with the outcome. The parent
 // SIGKILLs the child at a random moment, reopens the engine itself and checks it against a
@@ -18,6 +19,9 @@
 // Long run (minutes to hours; vary the seed between runs):
 //   crash_stress --seed 7 --rounds 500 --max-ops 5000
 // Other flags: --dir PATH (work directory; kept afterwards), --round-timeout SECONDS.
+// Replaying a cut-down history in one process, without kills (to minimize a failure):
+//   crash_stress --replay ops.txt   (one operation per line, e.g. "merge p1 p2"; lines copied
+//                                    from history.txt are accepted as they are)
 //
 // Determinism: the operations of round r depend only on --seed and r, and the kill plan of each
 // round only on --seed; where exactly the kill lands inside an operation is up to the scheduler.
@@ -208,7 +212,7 @@ struct Outcome {
 
 // ---------------------------------------------------------------------------------------------
 // The model: what the engine must show, kept in plain containers. It implements the engine's
-// documented semantics directly (engine.h, docs/storage_format.md), not its code.
+// semantics (engine.h, docs/storage_format.md) directly, without its storage or its caching.
 
 class Model {
  public:
@@ -217,10 +221,7 @@ class Model {
     switch (operation.kind) {
       case OpKind::kIngest:
         for (const EventInput& event : operation.events) {
-          const Serial owner = OwnerOf(event);
-          // Event ids are de-duplicated per owner profile.
-          ++(profiles_[owner].event_ids.insert(event.id).second ? outcome.accepted
-                                                                : outcome.duplicates);
+          pending_[OwnerOf(event)].push_back({event.id, /*from_store=*/false});
         }
         break;
       case OpKind::kIdentify:
@@ -249,6 +250,7 @@ class Model {
       case OpKind::kCompact:
         break;
     }
+    ApplyPending(outcome);
     return outcome;
   }
 
@@ -336,11 +338,16 @@ class Model {
     }
   }
 
-  // Every id that resolved to `from` resolves to `into`; the union of the events stays.
+  // Every id that resolved to `from` resolves to `into`, and `into` is handed the events of
+  // `from`: the stored ones, then those this batch routed to `from`.
   void MergeInto(Serial into, Serial from) {
-    Profile& target = profiles_.at(into);
+    std::vector<PendingEvent>& target = pending_[into];
     for (const std::string& event_id : profiles_.at(from).event_ids) {
-      target.event_ids.insert(event_id);
+      target.push_back({event_id, /*from_store=*/true});
+    }
+    if (auto it = pending_.find(from); it != pending_.end()) {
+      target.insert(target.end(), it->second.begin(), it->second.end());
+      pending_.erase(it);
     }
     for (auto* ids : {&known_ids_, &anonymous_ids_}) {
       for (auto& [id, owner] : *ids) {
@@ -348,6 +355,21 @@ class Model {
       }
     }
     profiles_.erase(from);
+  }
+
+  // As the engine, a batch routes each event to its owner first and de-duplicates at the end,
+  // against the owner the batch leaves it with, in the order the events reached that owner.
+  // So an event sent to an anonymous profile that the same batch then merges into a profile
+  // already holding its id counts as a duplicate, not as accepted.
+  void ApplyPending(Outcome& outcome) {
+    for (const auto& [owner, events] : pending_) {
+      std::set<std::string>& event_ids = profiles_.at(owner).event_ids;
+      for (const PendingEvent& event : events) {
+        const bool added = event_ids.insert(event.id).second;
+        if (!event.from_store) ++(added ? outcome.accepted : outcome.duplicates);
+      }
+    }
+    pending_.clear();
   }
 
   // Right to be forgotten: the profile, its events and every id resolving to it.
@@ -358,7 +380,14 @@ class Model {
     profiles_.erase(profile);
   }
 
+  struct PendingEvent {
+    std::string id;
+    bool from_store;  // moved by a merge (never counted), or sent by the caller
+  };
+
   std::map<Serial, Profile> profiles_;
+  // Events routed by the operation being applied, by owner, not yet de-duplicated.
+  std::map<Serial, std::vector<PendingEvent>> pending_;
   std::map<std::string, Serial> known_ids_;      // external id -> profile
   std::map<std::string, Serial> anonymous_ids_;  // anonymous id -> profile
   Serial next_serial_ = 0;
@@ -992,10 +1021,64 @@ class Stress {
   uint64_t acknowledged_ops_ = 0, kills_ = 0, in_flight_applied_ = 0, in_flight_not_applied_ = 0;
 };
 
+// Applies the operations of `path` (one per line, in the log's text form, e.g. "merge p1 p2";
+// blank lines and "#" comments skipped) to a fresh store in this process, checking the outcome
+// and the whole state after each one. For cutting a failure down to a minimal reproduction.
+int Replay(const std::string& path) {
+  std::random_device random;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      fmt::format("tailor-crash-stress-replay-{}-{}", getpid(), random());
+  Result<std::unique_ptr<Engine>> engine = Engine::Open(dir.string(), StressOptions());
+  if (!engine.ok()) {
+    fmt::print(stderr, "opening the engine failed: {}\n", engine.status().ToString());
+    return 1;
+  }
+  const std::vector<std::string> universe = UniverseIds();
+  Model model;
+  std::ifstream in(path);
+  std::string line;
+  int line_number = 0, failures = 0;
+  while (failures == 0 && std::getline(in, line)) {
+    ++line_number;
+    if (line.empty() || line[0] == '#') continue;
+    if (line.starts_with("round ")) {
+      // A history line, "round R op N: <operation> => <outcome>": keep the operation.
+      const size_t begin = line.find(": "), end = line.find(" => ");
+      if (begin != std::string::npos && end != std::string::npos && begin < end) {
+        line = line.substr(begin + 2, end - begin - 2);
+      }
+    }
+    const std::optional<Operation> operation = ParseOperation(line);
+    if (!operation) {
+      fmt::print(stderr, "{}:{}: cannot parse '{}'\n", path, line_number, line);
+      ++failures;
+      break;
+    }
+    const Outcome expected = model.Apply(*operation);
+    const Outcome found = Execute(**engine, *operation);
+    fmt::print("{}: {} => engine {}, model {}\n", line_number, line, found.ToText(),
+               expected.ToText());
+    if (found != expected) ++failures;
+    const std::string difference =
+        Difference(model.Describe(universe), DescribeEngine(**engine, universe));
+    if (!difference.empty()) {
+      fmt::print("state differs (- model, + engine):\n{}", difference);
+      ++failures;
+    }
+  }
+  engine->reset();
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  fmt::print("{}\n", failures == 0 ? "replay OK" : "replay FAILED");
+  return failures == 0 ? 0 : 1;
+}
+
 int Usage() {
   fmt::print(stderr,
              "usage: crash_stress [--seed N] [--rounds N] [--max-ops N] [--dir PATH] "
-             "[--round-timeout SECONDS]\n");
+             "[--round-timeout SECONDS]\n"
+             "       crash_stress --replay FILE\n");
   return 2;
 }
 
@@ -1003,6 +1086,7 @@ int Main(int argc, char** argv) {
   Options options;
   ChildArgs child;
   bool is_child = false;
+  std::string replay_path;
   for (int i = 1; i < argc; ++i) {
     const std::string_view flag = argv[i];
     if (flag == "--child") {
@@ -1019,6 +1103,8 @@ int Main(int argc, char** argv) {
     if (flag == "--dir") {
       options.dir = value;
       child.data_dir = value;
+    } else if (flag == "--replay") {
+      replay_path = value;
     } else if (flag == "--log") {
       child.log_path = value;
     } else if (flag == "--seed") {
@@ -1041,6 +1127,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (is_child) return RunChild(child);
+  if (!replay_path.empty()) return Replay(replay_path);
   return Stress(std::move(options)).Run();
 }
 

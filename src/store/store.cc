@@ -65,6 +65,7 @@ rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<roc
     options.level0_stop_writes_trigger = 1 << 30;
     options.soft_pending_compaction_bytes_limit = 0;
     options.hard_pending_compaction_bytes_limit = 0;
+
   }
   return options;
 }
