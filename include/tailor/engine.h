@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tailor/schema.h"
+#include "tailor/snapshot.h"
 #include "tailor/state.h"
 #include "tailor/status.h"
 #include "tailor/store.h"
@@ -102,6 +103,11 @@ class Engine {
   Schema schema() const;
   Status DeclareTraits(const std::vector<TraitDef>& traits);
   Status SetTraitCategory(std::string_view name, TraitCategory category);
+
+  // A columnar copy of everything committed so far (profiles that exist when it starts; later
+  // writes are not in it). Takes seconds for millions of profiles; writes go on meanwhile.
+  Result<std::unique_ptr<snapshot::Snapshot>> BuildSnapshot(
+      const snapshot::SnapshotOptions& options = {}) const;
 
   EngineStats Stats() const;
   // Memtables to disk and the log synced (e.g. at the end of a bulk import).

@@ -72,6 +72,13 @@ struct TableSize {
   uint64_t estimated_keys = 0;
 };
 
+// A point in time of the whole store: reads through it see exactly the commits made before it
+// was taken. Holds old data alive (RocksDB snapshot) until destroyed; keep it short-lived.
+class ReadPoint {
+ public:
+  virtual ~ReadPoint() = default;
+};
+
 // Thread-safe: any number of readers and committers may use one Store at once.
 class Store {
  public:
@@ -87,9 +94,12 @@ class Store {
   Status Commit(Batch& batch);
 
   // Calls `visit(key, value)` for every key in [begin, end) in key order (end empty: to the end
-  // of the table) until it returns false. Sees one consistent point in time.
+  // of the table) until it returns false. Sees one consistent point in time: `at` if given (and
+  // then bypasses the block cache, as bulk reads should), else the moment the scan starts.
   Status Scan(Table table, std::string_view begin, std::string_view end,
-              const std::function<bool(std::string_view, std::string_view)>& visit) const;
+              const std::function<bool(std::string_view, std::string_view)>& visit,
+              const ReadPoint* at = nullptr) const;
+  std::unique_ptr<ReadPoint> TakeReadPoint() const;
 
   // Writes memtables to files and syncs the log: after it returns, reopening needs no replay.
   Status Flush();

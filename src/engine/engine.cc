@@ -789,6 +789,20 @@ Status Engine::SetTraitCategory(std::string_view name, TraitCategory category) {
   return status;
 }
 
+Result<std::unique_ptr<snapshot::Snapshot>> Engine::BuildSnapshot(
+    const snapshot::SnapshotOptions& options) const {
+  Schema schema_now;
+  ProfileId profile_count = 0;
+  snapshot::SnapshotOptions sized = options;
+  {
+    std::lock_guard lock(impl_->writer);
+    schema_now = impl_->schema;
+    profile_count = impl_->counters.next_profile_id;
+    if (sized.expected_events == 0) sized.expected_events = impl_->counters.events;
+  }
+  return snapshot::Build(*impl_->store, schema_now, profile_count, sized);
+}
+
 EngineStats Engine::Stats() const {
   EngineStats stats;
   {

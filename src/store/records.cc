@@ -125,6 +125,72 @@ bool DecodeEvent(coding::Reader& reader, EventInput& event, Timestamp previous_t
 
 }  // namespace
 
+int ContextFieldIndex(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"channel",    "page_url",     "referrer",
+                                                "utm_source", "utm_medium",   "utm_campaign",
+                                                "user_agent", "ip",           "country",
+                                                "city"};
+  for (int i = 0; i < 10; ++i) {
+    if (kNames[i] == name) return i;
+  }
+  return -1;
+}
+
+bool DecodeBlockHeader(std::string_view& cursor, uint64_t& count, std::string_view& id_hashes) {
+  coding::Reader reader(cursor);
+  uint8_t format = 0;
+  if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
+      count * 8 > reader.remaining().size()) {
+    return false;
+  }
+  id_hashes = reader.remaining().substr(0, count * 8);
+  cursor = reader.remaining().substr(count * 8);
+  return true;
+}
+
+bool DecodeEventView(std::string_view& cursor, EventView& view, Timestamp previous_time) {
+  coding::Reader reader(cursor);
+  int64_t delta = 0;
+  uint64_t mask = 0;
+  if (!reader.GetSignedVarint64(delta) || !reader.GetString(view.type) ||
+      !reader.GetVarint64(mask)) {
+    return false;
+  }
+  view.time = previous_time + delta;
+  if ((mask & kId) && !reader.GetString(view.id)) return false;
+  if ((mask & kItem) && !reader.GetString(view.item_id)) return false;
+  if ((mask & kCategory) && !reader.GetString(view.category)) return false;
+  if ((mask & kOrder) && !reader.GetString(view.order_id)) return false;
+  if (mask & kPrice) {
+    double price = 0;
+    if (!reader.GetDouble(price)) return false;
+    view.price = price;
+  }
+  if (mask & kQuantity) {
+    int64_t quantity = 0;
+    if (!reader.GetSignedVarint64(quantity)) return false;
+    view.quantity = quantity;
+  }
+  if (mask & kValue) {
+    double value = 0;
+    if (!reader.GetDouble(value)) return false;
+    view.value = value;
+  }
+  for (int i = 0; i < 10; ++i) {
+    if ((mask & kContextFields[i].bit) && !reader.GetString(view.context[i])) return false;
+  }
+  if (mask & kProperties) {
+    uint64_t count = 0;
+    if (!reader.GetVarint64(count) || count > reader.remaining().size()) return false;
+    for (uint64_t i = 0; i < count; ++i) {
+      std::string_view name, value;
+      if (!reader.GetString(name) || !reader.GetString(value)) return false;
+    }
+  }
+  cursor = reader.remaining();
+  return true;
+}
+
 const TypedValue* ProfileRecord::Trait(uint32_t slot) const {
   auto it = std::lower_bound(traits.begin(), traits.end(), slot,
                              [](const auto& entry, uint32_t key) { return entry.first < key; });

@@ -4,6 +4,7 @@
 // encoding and decoding never touch RocksDB.
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,44 @@ std::string EncodeEventBlock(const std::vector<std::pair<uint64_t, const EventIn
 Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes);
 // Only the id hashes, without decoding the events.
 bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids);
+
+// One event of a block, decoded without copying: the views point into the block's bytes.
+struct EventView {
+  uint64_t id_hash = 0;
+  Timestamp time = 0;
+  std::string_view id, type, item_id, category, order_id;
+  std::optional<double> price, value;
+  std::optional<int64_t> quantity;
+  // Context fields in the order of EventContext: channel, page_url, referrer, utm_source,
+  // utm_medium, utm_campaign, user_agent, ip, country, city.
+  std::string_view context[10];
+};
+// Context field index by name (as in EventView::context), or -1.
+int ContextFieldIndex(std::string_view name);
+
+// Calls `visit` for each event of the block, in time order. kCorruption if malformed.
+template <typename Visit>
+Status ForEachEventInBlock(std::string_view bytes, Visit&& visit);
+// Non-template core of ForEachEventInBlock: decodes event `index` of `count` at `reader`.
+bool DecodeEventView(std::string_view& cursor, EventView& view, Timestamp previous_time);
+bool DecodeBlockHeader(std::string_view& cursor, uint64_t& count, std::string_view& id_hashes);
+
+template <typename Visit>
+Status ForEachEventInBlock(std::string_view bytes, Visit&& visit) {
+  uint64_t count = 0;
+  std::string_view id_hashes;
+  if (!DecodeBlockHeader(bytes, count, id_hashes)) return Corruption("event block header is malformed");
+  EventView view;
+  Timestamp previous = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    view = EventView{};
+    std::memcpy(&view.id_hash, id_hashes.data() + i * 8, 8);
+    if (!DecodeEventView(bytes, view, previous)) return Corruption("event block is truncated");
+    previous = view.time;
+    visit(view);
+  }
+  return Status::Ok();
+}
 
 // items table: key = item id.
 struct ItemRecord {

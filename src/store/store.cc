@@ -252,9 +252,33 @@ Status Store::Commit(Batch& batch) {
   return FromRocks(impl_->db->Write(write_options, &batch.impl_->batch), "writing to the store");
 }
 
+namespace {
+class RocksReadPoint final : public ReadPoint {
+ public:
+  RocksReadPoint(rocksdb::DB* db) : db_(db), snapshot_(db->GetSnapshot()) {}
+  ~RocksReadPoint() override { db_->ReleaseSnapshot(snapshot_); }
+  const rocksdb::Snapshot* snapshot() const { return snapshot_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+}  // namespace
+
+std::unique_ptr<ReadPoint> Store::TakeReadPoint() const {
+  return std::make_unique<RocksReadPoint>(impl_->db.get());
+}
+
 Status Store::Scan(Table table, std::string_view begin, std::string_view end,
-                   const std::function<bool(std::string_view, std::string_view)>& visit) const {
+                   const std::function<bool(std::string_view, std::string_view)>& visit,
+                   const ReadPoint* at) const {
   rocksdb::ReadOptions read_options;
+  if (at != nullptr) {
+    read_options.snapshot = static_cast<const RocksReadPoint*>(at)->snapshot();
+    // Point-in-time scans are bulk reads (snapshots) that touch each block once: keep them from
+    // evicting the blocks that point lookups need.
+    read_options.fill_cache = false;
+  }
   rocksdb::Slice upper;
   if (!end.empty()) {
     upper = ToSlice(end);

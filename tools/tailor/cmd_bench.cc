@@ -99,6 +99,45 @@ int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
   return 0;
 }
 
+int RunBenchSnapshot(const GlobalOptions& global, int threads) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  snapshot::SnapshotOptions options;
+  options.threads = threads;
+  const auto start = std::chrono::steady_clock::now();
+  auto snap = engine->BuildSnapshot(options);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!snap.ok()) return ReportError(global, snap.status());
+  const snapshot::Snapshot& built = **snap;
+  const size_t events = built.events().size();
+  const size_t known = built.known().Count();
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("benchmark").String("snapshot")
+        .Key("data_dir").String(global.data_dir)
+        .Key("seconds").Double(seconds)
+        .Key("profiles").Uint(known)
+        .Key("dense_ids").Uint(built.profile_count())
+        .Key("events").Uint(events)
+        .Key("traits").Uint(built.traits().size())
+        .Key("memory_bytes").Uint(built.memory_bytes())
+        .Key("bytes_per_event").Double(static_cast<double>(built.events().memory_bytes()) / std::max<size_t>(events, 1))
+        .Key("peak_rss_bytes").Uint(PeakRssBytes())
+        .EndObject();
+    std::printf("%s\n", json.str().c_str());
+  } else {
+    std::printf("snapshot of %zu profiles (%u dense ids), %zu events, %zu traits in %.2f s\n",
+                known, built.profile_count(), events, built.traits().size(), seconds);
+    std::printf("memory %.0f MiB (%.1f bytes per event in event columns), peak RSS %.0f MiB\n",
+                built.memory_bytes() / 1048576.0,
+                static_cast<double>(built.events().memory_bytes()) / std::max<size_t>(events, 1),
+                PeakRssBytes() / 1048576.0);
+  }
+  return 0;
+}
+
 }  // namespace
 
 void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code) {
@@ -113,6 +152,12 @@ void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code) {
   ingest->add_flag("--wal", args->wal, "every batch durable through the log (default: bulk load)");
   ingest->add_option("--batch-rows", args->batch_rows)->capture_default_str();
   ingest->callback([&global, &exit_code, args] { exit_code = RunBenchIngest(global, *args); });
+  auto threads = std::make_shared<int>(0);
+  CLI::App* snapshot_command =
+      bench->add_subcommand("snapshot", "build the columnar snapshot of --data-dir and time it");
+  snapshot_command->add_option("--threads", *threads, "worker threads (0: one per core)");
+  snapshot_command->callback(
+      [&global, &exit_code, threads] { exit_code = RunBenchSnapshot(global, *threads); });
 }
 
 }  // namespace tailor::cli

@@ -1,0 +1,143 @@
+#pragma once
+
+// A columnar, read-only copy of the store for the engines that scan every profile (segments,
+// analytics): dense profile ids, one struct-of-arrays column per trait, dictionary-encoded
+// strings, and each profile's events contiguous and in time order.
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tailor/schema.h"
+#include "tailor/status.h"
+#include "tailor/types.h"
+
+namespace tailor::store {
+class Store;
+}
+
+namespace tailor::snapshot {
+
+inline constexpr uint32_t kNullCode = UINT32_MAX;
+
+// The distinct strings of one column, each stored once; codes are 0..size()-1 in order of first
+// appearance (profile order, then time order).
+class Dictionary {
+ public:
+  Dictionary() = default;
+  Dictionary(Dictionary&&) noexcept;
+  Dictionary& operator=(Dictionary&&) noexcept;
+  ~Dictionary();
+
+  uint32_t Intern(std::string_view text);
+  // kNullCode when absent.
+  uint32_t Find(std::string_view text) const;
+  std::string_view operator[](uint32_t code) const { return values_[code]; }
+  size_t size() const { return values_.size(); }
+  size_t memory_bytes() const;
+
+ private:
+  struct Index;
+  std::vector<std::string> values_;
+  std::unique_ptr<Index> index_;
+};
+
+// A bitmap over dense profile ids.
+struct Bitmap {
+  std::vector<uint64_t> words;
+  void Resize(size_t bits) { words.assign((bits + 63) / 64, 0); }
+  void Set(size_t bit) { words[bit / 64] |= uint64_t{1} << (bit % 64); }
+  bool Test(size_t bit) const { return (words[bit / 64] >> (bit % 64)) & 1; }
+  size_t Count() const;
+};
+
+// One trait over all profiles. Only the arrays of its type are filled; a profile without a
+// value has its bit clear in `present` (and a zero / kNullCode in the array).
+struct TraitColumn {
+  std::string name;
+  TraitType type = TraitType::kString;
+  TraitCategory category = TraitCategory::kOther;
+  Bitmap present;
+  std::vector<int64_t> ints;      // kInt, kTimestamp (ms), kBool (0 / 1)
+  std::vector<double> doubles;    // kDouble
+  std::vector<uint32_t> codes;    // kString: code in `dictionary`
+  std::vector<uint32_t> list_offsets;  // kStringList: profile i has list_codes[off[i], off[i+1])
+  std::vector<uint32_t> list_codes;
+  Dictionary dictionary;          // kString, kStringList
+
+  size_t memory_bytes() const;
+};
+
+// A string field of events, dictionary-encoded (kNullCode: the event has none).
+struct EventStringColumn {
+  std::vector<uint32_t> codes;
+  Dictionary dictionary;
+};
+
+// Events of all profiles: profile p's events are [offsets[p], offsets[p+1]), sorted by time.
+struct EventColumns {
+  std::vector<uint64_t> offsets;
+  std::vector<Timestamp> time;
+  std::vector<uint32_t> type;      // code in `types`
+  std::vector<double> value;       // explicit value, else price * quantity; NaN when none
+  std::vector<double> price;       // NaN when none
+  std::vector<int32_t> quantity;   // 0 when none
+  EventStringColumn item;          // item_id
+  EventStringColumn category;
+  Dictionary types;
+  // Further string fields by name (order_id, channel, page_url, referrer, utm_source,
+  // utm_medium, utm_campaign, country, city), only those SnapshotOptions asked for.
+  std::unordered_map<std::string, EventStringColumn> extra;
+
+  size_t size() const { return time.size(); }
+  size_t memory_bytes() const;
+};
+
+struct SnapshotOptions {
+  // Extra event string fields to materialize (see EventColumns::extra).
+  std::vector<std::string> event_fields = {"order_id", "page_url", "utm_campaign"};
+  // Worker threads; 0 = one per core.
+  int threads = 0;
+  // How many events to expect (a capacity hint; Engine::BuildSnapshot fills it in).
+  uint64_t expected_events = 0;
+};
+
+// Immutable once built: safe to read from many threads.
+class Snapshot {
+ public:
+  // Dense ids 0..profile_count()-1; some are not live (deleted, merged away, anonymous).
+  uint32_t profile_count() const { return profile_count_; }
+  // Known (identified) profiles that exist.
+  const Bitmap& known() const { return known_; }
+  // Profiles still anonymous (visitors never identified).
+  const Bitmap& anonymous() const { return anonymous_; }
+  std::string_view external_id(ProfileId id) const;
+  // nullptr if the schema has no such trait.
+  const TraitColumn* trait(std::string_view name) const;
+  const std::vector<TraitColumn>& traits() const { return traits_; }
+  const EventColumns& events() const { return events_; }
+  size_t memory_bytes() const;
+
+ private:
+  friend Result<std::unique_ptr<Snapshot>> Build(const store::Store&, const Schema&, uint32_t,
+                                                 const SnapshotOptions&);
+  uint32_t profile_count_ = 0;
+  Bitmap known_, anonymous_;
+  std::string id_bytes_;
+  std::vector<uint64_t> id_offsets_;
+  std::vector<TraitColumn> traits_;
+  EventColumns events_;
+};
+
+// Reads `store` into a snapshot of dense ids [0, profile_count). Reads a consistent point in
+// time of each table; build from an engine (Engine::BuildSnapshot) to get all tables from one
+// point. Cost: one sequential scan of the profiles and events tables, on `threads` threads.
+Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema& schema,
+                                        uint32_t profile_count, const SnapshotOptions& options);
+
+}  // namespace tailor::snapshot
