@@ -21,6 +21,7 @@ struct ImportArgs {
   size_t batch_rows = 10000;
   bool log_batches = false;
   bool wal = false;
+  size_t checkpoint_batches = 200;
   uint64_t stop_after_batches = 0;
 };
 
@@ -52,6 +53,7 @@ int RunImport(const GlobalOptions& global, const ImportArgs& args) {
                             ? std::filesystem::path(args.file).filename().string() + ".rejects.tsv"
                             : args.reject_path;
   if (args.stop_after_batches > 0) options.stop_after_batches = args.stop_after_batches;
+  options.checkpoint_batches = std::max<size_t>(1, args.checkpoint_batches);
   auto engine = OpenEngine(global, /*create_if_missing=*/true, /*bulk_load=*/!args.wal);
   if (!engine) return 1;
   ProgressBar progress(fmt::format("import {}", args.kind));
@@ -129,6 +131,9 @@ void RegisterImport(CLI::App& app, GlobalOptions& global, int& exit_code) {
   command->add_flag("--wal", args->wal,
                     "make every batch durable through the write-ahead log as it commits (default: "
                     "bulk load, durable at checkpoints every 200 batches and at the end)");
+  command->add_option("--checkpoint-batches", args->checkpoint_batches,
+                      "bulk load: batches between durable checkpoints")
+      ->capture_default_str();
   command->add_option("--stop-after-batches", args->stop_after_batches)->group("");
   command->callback([&global, &exit_code, args] { exit_code = RunImport(global, *args); });
 }
