@@ -78,6 +78,8 @@ class Engine {
   // returns ok. Inputs that fail validation are listed in `report.rejected` and the rest are
   // stored; a non-ok Status means nothing of the batch was stored.
   Status UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report);
+  // The same, but moves trait values out of `profiles` instead of copying them (bulk import).
+  Status UpsertProfilesMoving(std::span<ProfileInput> profiles, BatchReport& report);
   Status IngestEvents(std::span<const EventInput> events, BatchReport& report);
   Status UpsertItems(std::span<const ItemInput> items, BatchReport& report);
 
@@ -119,6 +121,8 @@ class Engine {
  private:
   struct Impl;
   Engine();
+  Status UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_values,
+                            BatchReport& report);
   std::unique_ptr<Impl> impl_;
 };
 

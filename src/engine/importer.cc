@@ -221,7 +221,7 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
     Status status;
     switch (options.kind) {
       case ingest::RecordKind::kProfiles:
-        status = engine.UpsertProfiles(std::span(batch.profiles.data(), batch.used), report);
+        status = engine.UpsertProfilesMoving(std::span(batch.profiles.data(), batch.used), report);
         break;
       case ingest::RecordKind::kEvents:
         status = engine.IngestEvents(std::span(batch.events.data(), batch.used), report);
