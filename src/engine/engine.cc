@@ -166,6 +166,7 @@ struct Engine::Impl {
   // of what a bulk load of fresh profiles would otherwise spend looking up absent keys.
   ProfileId first_session_id = 0;
   std::vector<bool> session_state_written;
+  std::optional<store::Batch> spare_batch;
 
   // Everything one write batch does to one profile, staged in memory until it commits.
   struct Staged {
@@ -314,8 +315,13 @@ struct Engine::Impl {
     }
     if (!staged.new_events.empty()) {
       staged.state_dirty = true;
-      std::stable_sort(staged.new_events.begin(), staged.new_events.end(),
-                       [](const auto& a, const auto& b) { return a.second->time < b.second->time; });
+      const auto by_time = [](const auto& a, const auto& b) {
+        return a.second->time < b.second->time;
+      };
+      // Sources usually send a profile's events in time order; stable_sort would still allocate.
+      if (!std::is_sorted(staged.new_events.begin(), staged.new_events.end(), by_time)) {
+        std::stable_sort(staged.new_events.begin(), staged.new_events.end(), by_time);
+      }
       staged.encoded_block = store::EncodeEventBlock(staged.new_events);
       staged.state.next_event_block++;
     }
@@ -404,11 +410,24 @@ struct Engine::Impl {
     return LoadProfile(context, id);
   }
 
-  WriteContext Begin() {
+  WriteContext Begin(size_t expected_profiles = 0) {
     WriteContext context;
-    context.batch = store->NewBatch();
+    if (spare_batch) {
+      context.batch = std::move(*spare_batch);
+      spare_batch.reset();
+    } else {
+      context.batch = store->NewBatch();
+    }
+    context.profiles.reserve(expected_profiles);
     context.counters = counters;
     return context;
+  }
+
+  // Keeps the batch's buffer for the next write: a bulk import would otherwise grow a fresh
+  // multi-megabyte buffer by doubling for every batch.
+  void Recycle(WriteContext& context) {
+    context.batch.Clear();
+    spare_batch = std::move(context.batch);
   }
 
   // Applies the pending events of every staged profile (in parallel: this is most of the work
@@ -459,6 +478,7 @@ struct Engine::Impl {
     context.batch.Put(store::Table::kMeta, kCountersKey, context.counters.Encode());
     if (context.schema_changed) context.batch.Put(store::Table::kMeta, kSchemaKey, schema.Encode());
     Status status = store->Commit(context.batch);
+    Recycle(context);
     if (!status.ok()) {
       ids->Abort();
       return status;
@@ -525,7 +545,7 @@ Status Engine::UpsertProfilesMoving(std::span<ProfileInput> profiles, BatchRepor
 Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_values,
                                   BatchReport& report) {
   std::lock_guard lock(impl_->writer);
-  auto context = impl_->Begin();
+  auto context = impl_->Begin(profiles.size());
   const Schema schema_before = impl_->schema;
   std::vector<std::pair<uint32_t, TypedValue*>> slots;  // the row's traits, checked
   // Rows of one file name the same traits in the same order: the previous row's names and slots
@@ -593,7 +613,8 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
 
 Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& report) {
   std::lock_guard lock(impl_->writer);
-  auto context = impl_->Begin();
+  // Profiles' events usually arrive together: a batch touches far fewer profiles than events.
+  auto context = impl_->Begin(events.size() / 8 + 1);
   // Events of one profile usually come together: the previous event's owner is reused when the
   // ids are the same, skipping the id lookups.
   const EventInput* previous = nullptr;
