@@ -29,10 +29,12 @@ test: build
 
 demo: build
 	rm -rf $(DEMO_DIR)
-	$(BUILD_DIR)/tailor demo --data-dir $(DEMO_DIR) --profiles $(DEMO_PROFILES)
+	$(BUILD_DIR)/tailor --data-dir $(DEMO_DIR) demo --profiles $(DEMO_PROFILES)
+	$(BUILD_DIR)/tailor --data-dir $(DEMO_DIR) profile show c0000001 --events 8
 
+# Ingest of the 1M-profile generated set against DuckDB's load, same run (docs/benchmarks.md).
 bench: build
-	$(BUILD_DIR)/tailor bench ingest --help
+	bench/ingest_vs_duckdb.sh 1000000
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')

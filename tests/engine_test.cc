@@ -23,12 +23,16 @@ EventInput Event(std::string id, std::string profile, std::string anonymous, std
   return event;
 }
 
-class EngineTest : public ::testing::Test {
+// Every scenario runs with the write-ahead log and in bulk-load mode (no log, batches written
+// by a background thread while the next is prepared), whose results must be the same.
+class EngineTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { Reopen(); }
   void Reopen() {
     engine_.reset();
-    auto engine = Engine::Open(dir_.path(), EngineOptions{});
+    EngineOptions options;
+    options.bulk_load = GetParam();
+    auto engine = Engine::Open(dir_.path(), options);
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     engine_ = std::move(engine).value();
   }
@@ -52,7 +56,7 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
 };
 
-TEST_F(EngineTest, EventsSurviveReopenInTimeOrder) {
+TEST_P(EngineTest, EventsSurviveReopenInTimeOrder) {
   Ingest({Event("e2", "c1", "", "page_view", "2026-01-02T00:00:00Z"),
           Event("e1", "c1", "", "page_view", "2026-01-01T00:00:00Z")});
   Ingest({Event("e0", "c1", "", "purchase", "2025-12-31T00:00:00Z", 10.5)});
@@ -69,7 +73,7 @@ TEST_F(EngineTest, EventsSurviveReopenInTimeOrder) {
   EXPECT_EQ(profile.latest_events.front().id, "e2");
 }
 
-TEST_F(EngineTest, ResentEventIdIsStoredOnceAndCountedOnce) {
+TEST_P(EngineTest, ResentEventIdIsStoredOnceAndCountedOnce) {
   Ingest({Event("e1", "c1", "", "purchase", "2026-01-01T00:00:00Z", 5)});
   Reopen();
   const BatchReport report = Ingest({Event("e1", "c1", "", "purchase", "2026-01-01T00:00:00Z", 5),
@@ -82,7 +86,7 @@ TEST_F(EngineTest, ResentEventIdIsStoredOnceAndCountedOnce) {
   EXPECT_EQ(engine_->Stats().events, 1u);
 }
 
-TEST_F(EngineTest, EventsWithoutIdsAreDeduplicatedByContent) {
+TEST_P(EngineTest, EventsWithoutIdsAreDeduplicatedByContent) {
   Ingest({Event("", "u1", "", "rate", "2016-01-01T00:00:00Z", 4.0),
           Event("", "u1", "", "rate", "2016-01-02T00:00:00Z", 4.0)});
   const BatchReport again = Ingest({Event("", "u1", "", "rate", "2016-01-01T00:00:00Z", 4.0)});
@@ -90,7 +94,7 @@ TEST_F(EngineTest, EventsWithoutIdsAreDeduplicatedByContent) {
   EXPECT_EQ(engine_->Stats().events, 2u);
 }
 
-TEST_F(EngineTest, InvalidEventsAreRejectedAndTheRestStored) {
+TEST_P(EngineTest, InvalidEventsAreRejectedAndTheRestStored) {
   EventInput no_owner = Event("e2", "", "", "view", "2026-01-01T00:00:00Z");
   EventInput no_type = Event("e3", "c1", "", "", "2026-01-01T00:00:00Z");
   EventInput far_future = Event("e4", "c1", "", "view", "2026-01-01T00:00:00Z");
@@ -105,7 +109,7 @@ TEST_F(EngineTest, InvalidEventsAreRejectedAndTheRestStored) {
   EXPECT_NE(report.rejected[2].reason.find("outside 1970..2200"), std::string::npos);
 }
 
-TEST_F(EngineTest, LinkEventMergesAnonymousHistoryIntoTheKnownProfile) {
+TEST_P(EngineTest, LinkEventMergesAnonymousHistoryIntoTheKnownProfile) {
   Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z"),
           Event("e2", "", "a1", "product_view", "2026-01-01T00:01:00Z")});
   EXPECT_EQ(engine_->Stats().anonymous_profiles, 1u);
@@ -124,7 +128,7 @@ TEST_F(EngineTest, LinkEventMergesAnonymousHistoryIntoTheKnownProfile) {
   EXPECT_EQ(Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z")}).duplicates, 1u);
 }
 
-TEST_F(EngineTest, FirstLinkOfAnAnonymousIdWins) {
+TEST_P(EngineTest, FirstLinkOfAnAnonymousIdWins) {
   ASSERT_OK(engine_->Identify("a1", "c1"));
   ASSERT_OK(engine_->Identify("a1", "c2"));
   Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z")});
@@ -132,7 +136,7 @@ TEST_F(EngineTest, FirstLinkOfAnAnonymousIdWins) {
   EXPECT_TRUE(EventIds("c2").empty());
 }
 
-TEST_F(EngineTest, MergeKeepsEveryEventAndTheMergedIdResolves) {
+TEST_P(EngineTest, MergeKeepsEveryEventAndTheMergedIdResolves) {
   Ingest({Event("e1", "c1", "", "purchase", "2026-01-01T00:00:00Z", 3),
           Event("e2", "c2", "", "purchase", "2026-01-02T00:00:00Z", 4),
           Event("e3", "c2", "a9", "page_view", "2026-01-03T00:00:00Z")});
@@ -155,7 +159,7 @@ TEST_F(EngineTest, MergeKeepsEveryEventAndTheMergedIdResolves) {
   EXPECT_EQ(engine_->Stats().events, 3u);
 }
 
-TEST_F(EngineTest, DeleteForgetsTheProfileItsEventsAndItsIds) {
+TEST_P(EngineTest, DeleteForgetsTheProfileItsEventsAndItsIds) {
   Ingest({Event("e1", "c1", "a1", "page_view", "2026-01-01T00:00:00Z"),
           Event("e2", "c2", "", "page_view", "2026-01-01T00:00:00Z")});
   ASSERT_OK(engine_->DeleteProfile("c1"));
@@ -180,7 +184,7 @@ TEST_F(EngineTest, DeleteForgetsTheProfileItsEventsAndItsIds) {
   EXPECT_EQ(EventIds("c1"), (std::vector<std::string>{"e1"}));
 }
 
-TEST_F(EngineTest, TraitOfTheWrongTypeIsRejectedWithItsName) {
+TEST_P(EngineTest, TraitOfTheWrongTypeIsRejectedWithItsName) {
   BatchReport report;
   ASSERT_OK(engine_->UpsertProfiles(
       std::vector<ProfileInput>{{"c1", {{"age", {TraitType::kInt, int64_t{41}}}}},
@@ -195,6 +199,9 @@ TEST_F(EngineTest, TraitOfTheWrongTypeIsRejectedWithItsName) {
   EXPECT_EQ(engine_->schema().Find("age")->type, TraitType::kInt);
   EXPECT_EQ(engine_->Stats().profiles, 2u);
 }
+
+INSTANTIATE_TEST_SUITE_P(LogAndBulkLoad, EngineTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "BulkLoad" : "Log"; });
 
 TEST(StoreFormat, RefusesAStoreWrittenWithAnotherFormat) {
   TempDir dir;

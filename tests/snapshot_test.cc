@@ -14,10 +14,14 @@ using ::tailor::testing::TempDir;
 
 // Builds a store of random profiles and events (with identity links, merges and a delete),
 // then checks every column of the snapshot against what the engine returns row by row.
-TEST(Snapshot, EveryColumnMatchesTheStoreRowByRow) {
+class SnapshotTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SnapshotTest, EveryColumnMatchesTheStoreRowByRow) {
   std::mt19937_64 rng(20261123);  // fixed so that a failure replays exactly
   TempDir dir;
-  auto opened = Engine::Open(dir.path(), EngineOptions{});
+  EngineOptions engine_options;
+  engine_options.bulk_load = GetParam();  // bulk load: writes in flight must be seen too
+  auto opened = Engine::Open(dir.path(), engine_options);
   ASSERT_TRUE(opened.ok());
   Engine& engine = **opened;
   const std::vector<std::string> cities = {"Madrid", "London", "Paris", "Berlin"};
@@ -139,6 +143,9 @@ TEST(Snapshot, EveryColumnMatchesTheStoreRowByRow) {
   EXPECT_EQ(events.size(), engine.Stats().events);
   EXPECT_GT(snap->memory_bytes(), events.size() * 28);
 }
+
+INSTANTIATE_TEST_SUITE_P(LogAndBulkLoad, SnapshotTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "BulkLoad" : "Log"; });
 
 TEST(Snapshot, RejectsAnUnknownEventField) {
   TempDir dir;
