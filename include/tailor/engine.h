@@ -114,6 +114,9 @@ class Engine {
   EngineStats Stats() const;
   // Memtables to disk and the log synced (e.g. at the end of a bulk import).
   Status Flush();
+  // Rewrites every table into its final levels (after a bulk load, which leaves files in level
+  // 0; otherwise the first open compacts them in the background). Takes a while.
+  Status Compact();
   // True when commits are durable as they return; false in bulk-load mode (durable at Flush).
   bool durable_on_commit() const;
   store::Store& store();

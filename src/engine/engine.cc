@@ -871,6 +871,8 @@ EngineStats Engine::Stats() const {
 
 Status Engine::Flush() { return impl_->store->Flush(); }
 
+Status Engine::Compact() { return impl_->store->CompactAll(); }
+
 bool Engine::durable_on_commit() const { return !impl_->bulk_load; }
 
 }  // namespace tailor

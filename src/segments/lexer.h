@@ -61,8 +61,8 @@ bool IsReservedWord(std::string_view word);
 std::string DescribeToken(const Token& token);
 
 // Spells a name so that it lexes back as one name token with the same text: bare when it is a
-// plain word that is no keyword of the language (in any case), else in backticks with ` and \
-// escaped. `name` must not be empty.
+// plain word that is no keyword of the language (in any case), else in backticks, with backtick
+// and backslash escaped by a backslash. `name` must not be empty.
 std::string SpellName(std::string_view name);
 // Spells a dotted event field ("item.level") as names joined by '.', each part spelled alone.
 std::string SpellFieldPath(std::string_view path);

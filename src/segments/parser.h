@@ -13,6 +13,12 @@
 
 namespace tailor::segments {
 
+// The nesting the parser counts (and limits to kMaxRuleDepth) when it reads PrintRule's text
+// of `root` as a whole rule: 1, plus 1 per `not`, per parenthesized group and per `where`.
+// Defined in printer.cc, beside the choices it mirrors. RuleFromJson and CheckRule apply the
+// same limit, so that every rule they accept prints to text that parses.
+int NestingDepth(const Expr& root);
+
 class Parser {
  public:
   // `tokens` ends with a kEnd token (as Tokenize returns them) and must outlive the parser.

@@ -1,12 +1,15 @@
 // Canonical rule text. Every choice here is mirrored by the parser: PrintRule's output parses
 // back to an equal tree (tests/rule_test.cc checks this on thousands of random trees).
 
+#include <algorithm>
 #include <string>
+#include <type_traits>
 #include <variant>
 
 #include <fmt/format.h>
 
 #include "segments/lexer.h"
+#include "segments/parser.h"
 #include "tailor/rule.h"
 
 namespace tailor::segments {
@@ -212,7 +215,46 @@ class Printer {
   std::string out_;
 };
 
+bool IsGroup(const Expr& expr) {
+  return std::holds_alternative<And>(expr.node) || std::holds_alternative<Or>(expr.node);
+}
+
+int EventSetDepth(const EventSet& events);
+
+// Levels below the one `expr` is printed at, following Printer's parenthesization exactly.
+int InnerDepth(const Expr& expr) {
+  return std::visit(
+      [](const auto& node) -> int {
+        using T = std::decay_t<decltype(node)>;
+        int depth = 0;
+        if constexpr (std::is_same_v<T, And> || std::is_same_v<T, Or>) {
+          for (const Expr& operand : node.operands) {
+            const bool grouped = std::is_same_v<T, And>
+                                     ? IsGroup(operand)
+                                     : std::holds_alternative<Or>(operand.node);
+            depth = std::max(depth, (grouped ? 1 : 0) + InnerDepth(operand));
+          }
+        } else if constexpr (std::is_same_v<T, Not>) {
+          depth = 1 + (IsGroup(*node.operand) ? 1 : 0) + InnerDepth(*node.operand);
+        } else if constexpr (std::is_same_v<T, Comparison> || std::is_same_v<T, TimeCondition>) {
+          depth = EventSetDepth(node.subject.events);
+        } else if constexpr (std::is_same_v<T, Occurrence>) {
+          depth = EventSetDepth(node.events);
+        } else if constexpr (std::is_same_v<T, Sequence>) {
+          depth = std::max(EventSetDepth(node.anchor.events), EventSetDepth(node.next));
+        }
+        return depth;
+      },
+      expr.node);
+}
+
+int EventSetDepth(const EventSet& events) {
+  return events.filter ? 1 + InnerDepth(**events.filter) : 0;
+}
+
 }  // namespace
+
+int NestingDepth(const Expr& root) { return 1 + InnerDepth(root); }
 
 std::string PrintRule(const Rule& rule) { return Printer().Print(rule.root); }
 

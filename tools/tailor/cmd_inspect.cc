@@ -284,6 +284,12 @@ void RegisterInspect(CLI::App& app, GlobalOptions& global, int& exit_code) {
         fmt::format("{} is now {}", *anonymous_id, *known_id));
   });
 
+  app.add_subcommand("compact", "rewrite the store's files into their final levels")
+      ->callback([&] {
+        exit_code = RunSimpleWrite(
+            global, [](Engine& engine) { return engine.Compact(); }, "compacted");
+      });
+
   CLI::App* schema = app.add_subcommand("schema", "show traits or change a trait's category");
   schema->require_subcommand(1);
   schema->add_subcommand("show", "traits with type and category")->callback([&] {
