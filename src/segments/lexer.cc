@@ -428,6 +428,9 @@ std::string SpellDecimal(double value, bool mark_decimal) {
   std::array<char, 64> buffer;
   const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
   std::string spelled(buffer.data(), result.ptr);
+  // Unmarked, "-0" would read back as the integer 0, i.e. +0.0: print that from the start, so
+  // printing stays stable (the two zeros compare equal anyway).
+  if (!mark_decimal && spelled == "-0") spelled = "0";
   if (mark_decimal && spelled.find_first_of(".e") == std::string::npos) spelled += ".0";
   return spelled;
 }

@@ -97,6 +97,13 @@ Status Parser::Expected(std::string_view what) const {
                          DescribeToken(token));
 }
 
+Status Parser::TooDeep() const {
+  const SourcePos pos = Peek().pos;
+  return InvalidArgument("{}:{}: expected at most {} levels of nesting (parentheses, 'not', "
+                         "'where')",
+                         pos.line, pos.column, kMaxRuleDepth);
+}
+
 bool Parser::AtName(size_t ahead) const {
   const Token& token = Peek(ahead);
   return token.kind == TokenKind::kQuotedName ||
@@ -105,9 +112,7 @@ bool Parser::AtName(size_t ahead) const {
 
 Result<Expr> Parser::ParseOr(Context context) {
   DepthGuard guard(depth_);
-  if (guard.too_deep()) {
-    return Expected(fmt::format("at most {} levels of nesting", kMaxRuleDepth));
-  }
+  if (guard.too_deep()) return TooDeep();
   TAILOR_ASSIGN_OR_RETURN(Expr first, ParseAnd(context));
   if (!AtKeyword("or")) return first;
   Or node;
@@ -134,9 +139,7 @@ Result<Expr> Parser::ParseAnd(Context context) {
 Result<Expr> Parser::ParseUnary(Context context) {
   if (!AtKeyword("not")) return ParsePrimary(context);
   DepthGuard guard(depth_);
-  if (guard.too_deep()) {
-    return Expected(fmt::format("at most {} levels of nesting", kMaxRuleDepth));
-  }
+  if (guard.too_deep()) return TooDeep();
   const SourcePos pos = Take().pos;
   TAILOR_ASSIGN_OR_RETURN(Expr operand, ParseUnary(context));
   return Expr{Not{std::move(operand), pos}};

@@ -39,6 +39,7 @@ class Parser {
   Status Expect(TokenKind kind, std::string_view what);
   // "line:column: expected <what>, found <next token>".
   Status Expected(std::string_view what) const;
+  Status TooDeep() const;
   // A name at the current token: a bare word that is not reserved, or a `quoted name`.
   bool AtName(size_t ahead = 0) const;
 

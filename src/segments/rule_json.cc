@@ -379,7 +379,7 @@ class JsonReader {
       if (const element* name = members.Find("in_segment")) {
         TAILOR_RETURN_IF_ERROR(members.Allow({"in_segment"}));
         TAILOR_ASSIGN_OR_RETURN(std::string segment,
-                                ReadString(*name, members.Path("in_segment"), false));
+                                ReadString(*name, members.Path("in_segment"), true));
         return Expr{SegmentRef{std::move(segment), SourcePos{}}};
       }
       if (const element* geo = members.Find("geo")) {
@@ -469,7 +469,7 @@ class JsonReader {
       TAILOR_ASSIGN_OR_RETURN(subject.name, ReadFieldPath(name, members.Path("field")));
       return subject;
     }
-    if (members.Find("field")) {
+    if (members.Find("field") && !members.Find("aggregate")) {
       return InvalidArgument("{}: an event field can only be tested inside \"where\"", path);
     }
     if (const element* trait = members.Find("trait")) {
