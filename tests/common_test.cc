@@ -24,16 +24,16 @@ TEST(Time, ParsesFractionsZonesAndBareDates) {
 }
 
 TEST(Time, RejectsMalformedAndOutOfRange) {
-  for (const char* text : {"", "2026", "2026-13-01", "2026-02-30", "2025-02-29T00:00:00Z",
-                           "2026-01-01T24:00:00Z", "2026-01-01T00:00:00Q", "2026-01-01Tfoo",
-                           "2026-01-01T00:00:00Zjunk", "20260101"}) {
+  for (const char* text :
+       {"", "2026", "2026-13-01", "2026-02-30", "2025-02-29T00:00:00Z", "2026-01-01T24:00:00Z",
+        "2026-01-01T00:00:00Q", "2026-01-01Tfoo", "2026-01-01T00:00:00Zjunk", "20260101"}) {
     EXPECT_FALSE(ParseIsoTimestamp(text).has_value()) << text;
   }
 }
 
 TEST(Time, FormatRoundTrips) {
-  for (Timestamp time : {Timestamp{0}, Timestamp{1793491200000}, Timestamp{951827696123},
-                         Timestamp{-86400000}}) {
+  for (Timestamp time :
+       {Timestamp{0}, Timestamp{1793491200000}, Timestamp{951827696123}, Timestamp{-86400000}}) {
     EXPECT_EQ(ParseIsoTimestamp(FormatTimestamp(time)), time) << FormatTimestamp(time);
   }
   EXPECT_EQ(FormatTimestamp(1793491200000), "2026-11-01T00:00:00Z");

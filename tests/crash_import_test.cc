@@ -2,6 +2,7 @@
 // there, the store opens cleanly, and running the import again completes without duplicates.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <cstdio>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "tailor/engine.h"
 #include "tailor/import.h"
@@ -54,9 +53,18 @@ Child StartImport(const std::string& data_dir, const std::string& file, bool wal
     dup2(pipe_fds[1], STDOUT_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    std::vector<std::string> args = {TAILOR_CLI, "--data-dir", data_dir, "import", "events",
-                                     file, "--log-batches", "--batch-rows", "500",
-                                     "--checkpoint-batches", "4", "--reject-file",
+    std::vector<std::string> args = {TAILOR_CLI,
+                                     "--data-dir",
+                                     data_dir,
+                                     "import",
+                                     "events",
+                                     file,
+                                     "--log-batches",
+                                     "--batch-rows",
+                                     "500",
+                                     "--checkpoint-batches",
+                                     "4",
+                                     "--reject-file",
                                      data_dir + ".rejects"};
     if (wal) args.push_back("--wal");
     std::vector<char*> argv;

@@ -1,7 +1,8 @@
+#include "tailor/engine.h"
+
 #include <gtest/gtest.h>
 
 #include "common/time.h"
-#include "tailor/engine.h"
 #include "tailor/import.h"
 #include "tailor/store.h"
 #include "test_util.h"
@@ -99,8 +100,8 @@ TEST_P(EngineTest, InvalidEventsAreRejectedAndTheRestStored) {
   EventInput no_type = Event("e3", "c1", "", "", "2026-01-01T00:00:00Z");
   EventInput far_future = Event("e4", "c1", "", "view", "2026-01-01T00:00:00Z");
   far_future.time = int64_t{1} << 60;
-  const BatchReport report =
-      Ingest({Event("e1", "c1", "", "view", "2026-01-01T00:00:00Z"), no_owner, no_type, far_future});
+  const BatchReport report = Ingest(
+      {Event("e1", "c1", "", "view", "2026-01-01T00:00:00Z"), no_owner, no_type, far_future});
   EXPECT_EQ(report.accepted, 1u);
   ASSERT_EQ(report.rejected.size(), 3u);
   EXPECT_EQ(report.rejected[0].index, 1u);

@@ -1,7 +1,8 @@
+#include "tailor/ingest.h"
+
 #include <gtest/gtest.h>
 
 #include "ingest/csv_reader.h"
-#include "tailor/ingest.h"
 #include "test_util.h"
 
 namespace tailor::ingest {
@@ -40,7 +41,8 @@ ReadAll Read(const std::string& path, FileFormat format,
 TEST(CsvReader, HandlesQuotesEscapesEmbeddedNewlinesAndCrlf) {
   TempDir dir;
   const auto path = dir.Write(
-      "a.csv", "id,name,note\r\n1,\"Smith, J\",plain\r\n2,\"say \"\"hi\"\"\",\"two\nlines\"\r\n\n3,x,\n");
+      "a.csv",
+      "id,name,note\r\n1,\"Smith, J\",plain\r\n2,\"say \"\"hi\"\"\",\"two\nlines\"\r\n\n3,x,\n");
   const ReadAll all = Read(path, FileFormat::kCsv);
   EXPECT_EQ(all.columns, (std::vector<std::string>{"id", "name", "note"}));
   ASSERT_EQ(all.rows.size(), 3u);
@@ -85,10 +87,11 @@ TEST(CsvReader, ReadsRowsAcrossChunkBoundaries) {
 
 TEST(NdjsonReader, ExtractsNestedPathsListsAndReportsBadLines) {
   TempDir dir;
-  const auto path = dir.Write("e.ndjson",
-                              "{\"userId\":\"u1\",\"context\":{\"ip\":\"1.2.3.4\"},\"tags\":[\"a\",\"b\"],\"n\":3}\n"
-                              "{not json}\n"
-                              "{\"userId\":\"u2\",\"n\":2.5,\"flag\":true}\n");
+  const auto path = dir.Write(
+      "e.ndjson",
+      "{\"userId\":\"u1\",\"context\":{\"ip\":\"1.2.3.4\"},\"tags\":[\"a\",\"b\"],\"n\":3}\n"
+      "{not json}\n"
+      "{\"userId\":\"u2\",\"n\":2.5,\"flag\":true}\n");
   const ReadAll all = Read(path, FileFormat::kNdjson, {"context.ip"});
   ASSERT_EQ(all.rows.size(), 3u);
   const auto column = [&](const std::string& name) {
@@ -122,8 +125,8 @@ TEST(Mapping, RejectsUnknownKeysAndFieldsWithTheirNames) {
   auto unknown_field = ParseMapping(R"({"fields": {"colour": "c"}})", RecordKind::kEvents);
   ASSERT_FALSE(unknown_field.ok());
   EXPECT_NE(unknown_field.status().message().find("'colour'"), std::string::npos);
-  auto bad_format =
-      ParseMapping(R"({"fields": {"time": {"column": "t", "format": "unix"}}})", RecordKind::kEvents);
+  auto bad_format = ParseMapping(R"({"fields": {"time": {"column": "t", "format": "unix"}}})",
+                                 RecordKind::kEvents);
   ASSERT_FALSE(bad_format.ok());
   EXPECT_NE(bad_format.status().message().find("unknown time format 'unix'"), std::string::npos);
   EXPECT_FALSE(ParseMapping("{", RecordKind::kEvents).ok());
@@ -143,9 +146,9 @@ class BuilderTest : public ::testing::Test {
 };
 
 TEST_F(BuilderTest, BuildsReferenceShapeEventsWithoutAMapping) {
-  const std::vector<std::string> columns = {"event_id", "profile_id", "anonymous_id", "type", "ts",
-                                            "item_id", "category", "price", "quantity", "page_url",
-                                            "coupon"};
+  const std::vector<std::string> columns = {"event_id", "profile_id", "anonymous_id", "type",
+                                            "ts",       "item_id",    "category",     "price",
+                                            "quantity", "page_url",   "coupon"};
   auto builder = RecordBuilder::Create(DefaultMapping(RecordKind::kEvents), columns, schema_, {});
   ASSERT_TRUE(builder.ok()) << builder.status().ToString();
   EventInput event;
@@ -171,8 +174,8 @@ TEST_F(BuilderTest, BuildsReferenceShapeEventsWithoutAMapping) {
   const Status bad_time = builder->BuildEvent(
       MakeRow({"e3", "c1", "", "view", "yesterday", "", "", "", "", "", ""}), event);
   EXPECT_EQ(bad_time.message(), "column 'ts': 'yesterday' is not a valid time");
-  const Status no_owner =
-      builder->BuildEvent(MakeRow({"e4", "", "", "view", "2026-01-02", "", "", "", "", "", ""}), event);
+  const Status no_owner = builder->BuildEvent(
+      MakeRow({"e4", "", "", "view", "2026-01-02", "", "", "", "", "", ""}), event);
   EXPECT_FALSE(no_owner.ok());
 }
 
@@ -182,8 +185,8 @@ TEST_F(BuilderTest, MappingRenamesColumnsAndReadsEpochSeconds) {
       "time": {"column": "timestamp", "format": "epoch_seconds"}, "type": {"constant": "rate"}}})",
                               RecordKind::kEvents);
   ASSERT_TRUE(mapping.ok()) << mapping.status().ToString();
-  auto builder = RecordBuilder::Create(*mapping, {"userId", "movieId", "rating", "timestamp"},
-                                       schema_, {});
+  auto builder =
+      RecordBuilder::Create(*mapping, {"userId", "movieId", "rating", "timestamp"}, schema_, {});
   ASSERT_TRUE(builder.ok()) << builder.status().ToString();
   EventInput event;
   ASSERT_OK(builder->BuildEvent(MakeRow({"1", "31", "2.5", "1260759144"}), event));
@@ -199,7 +202,8 @@ TEST_F(BuilderTest, ProfileTraitsAreTypedFromTheSampleAndBadValuesNameTheColumn)
   const std::vector<std::string> columns = {"profile_id", "age", "interests", "vip"};
   std::vector<Row> sample = {MakeRow({"c1", "41", "golf;yoga", "true"}),
                              MakeRow({"c2", "", "travel", "false"})};
-  auto builder = RecordBuilder::Create(DefaultMapping(RecordKind::kProfiles), columns, schema_, sample);
+  auto builder =
+      RecordBuilder::Create(DefaultMapping(RecordKind::kProfiles), columns, schema_, sample);
   ASSERT_TRUE(builder.ok()) << builder.status().ToString();
   ASSERT_EQ(builder->extra_defs().size(), 3u);
   EXPECT_EQ(builder->extra_defs()[0].type, TraitType::kInt);

@@ -1,5 +1,7 @@
 #include "tailor/rule.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -12,8 +14,6 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "segments/parser.h"
 #include "tailor/schema.h"
 #include "test_util.h"
@@ -25,17 +25,28 @@ namespace {
 Schema BenchSchema() {
   Schema schema;
   const std::vector<std::pair<std::string, TraitType>> traits = {
-      {"email", TraitType::kString},         {"first_name", TraitType::kString},
-      {"age", TraitType::kInt},              {"gender", TraitType::kString},
-      {"income", TraitType::kInt},           {"marital_status", TraitType::kString},
-      {"occupation", TraitType::kString},    {"country", TraitType::kString},
-      {"region", TraitType::kString},        {"city", TraitType::kString},
-      {"lat", TraitType::kDouble},           {"lon", TraitType::kDouble},
-      {"signup_ts", TraitType::kTimestamp},  {"loyalty_tier", TraitType::kString},
-      {"interests", TraitType::kStringList}, {"price_sensitivity", TraitType::kDouble},
-      {"device_os", TraitType::kString},     {"browser", TraitType::kString},
-      {"email_opt_in", TraitType::kBool},    {"preferred_channel", TraitType::kString},
-      {"acquisition_source", TraitType::kString}, {"golf_level", TraitType::kString},
+      {"email", TraitType::kString},
+      {"first_name", TraitType::kString},
+      {"age", TraitType::kInt},
+      {"gender", TraitType::kString},
+      {"income", TraitType::kInt},
+      {"marital_status", TraitType::kString},
+      {"occupation", TraitType::kString},
+      {"country", TraitType::kString},
+      {"region", TraitType::kString},
+      {"city", TraitType::kString},
+      {"lat", TraitType::kDouble},
+      {"lon", TraitType::kDouble},
+      {"signup_ts", TraitType::kTimestamp},
+      {"loyalty_tier", TraitType::kString},
+      {"interests", TraitType::kStringList},
+      {"price_sensitivity", TraitType::kDouble},
+      {"device_os", TraitType::kString},
+      {"browser", TraitType::kString},
+      {"email_opt_in", TraitType::kBool},
+      {"preferred_channel", TraitType::kString},
+      {"acquisition_source", TraitType::kString},
+      {"golf_level", TraitType::kString},
   };
   for (const auto& [name, type] : traits) {
     EXPECT_TRUE(schema.Add(name, type, GuessTraitCategory(name)).ok());
@@ -177,7 +188,8 @@ TEST(RuleParse, ChainsFlattenButParenthesesNest) {
 }
 
 TEST(RuleParse, BuildsTheDocumentedTree) {
-  const Rule rule = MustParse(R"(count(purchase where category starts_with "golf", last 90 days) >= 2)");
+  const Rule rule =
+      MustParse(R"(count(purchase where category starts_with "golf", last 90 days) >= 2)");
   const auto& comparison = std::get<Comparison>(rule.root.node);
   EXPECT_EQ(comparison.subject.kind, SubjectKind::kCount);
   EXPECT_EQ(comparison.subject.events.event_type, "purchase");
@@ -228,8 +240,7 @@ TEST(RuleParse, FunctionWordsAreNamesUnlessCalled) {
   EXPECT_EQ(std::get<Comparison>(operands[0].node).subject.name, "count");
   EXPECT_EQ(std::get<TimeCondition>(operands[1].node).subject.name, "last");
   EXPECT_EQ(std::get<Comparison>(operands[2].node).subject.name, "location");
-  EXPECT_EQ(PrintRule(rule),
-            "`count` > 3 and `last` within last 2 days and `location` = \"x\"");
+  EXPECT_EQ(PrintRule(rule), "`count` > 3 and `last` within last 2 days and `location` = \"x\"");
 }
 
 TEST(RuleParse, SkipsCommentsAndNewlines) {
@@ -259,8 +270,7 @@ TEST(RuleParse, RecordsLineAndColumn) {
 TEST(RuleErrors, RejectsUnclosedParenthesis) {
   EXPECT_EQ(ParseError(R"((age > 30 and country = "ES")"),
             "1:29: expected 'and', 'or' or ')', found end of rule");
-  EXPECT_EQ(ParseError("count(purchase, last 7 days >= 2"),
-            "1:29: expected ')', found '>='");
+  EXPECT_EQ(ParseError("count(purchase, last 7 days >= 2"), "1:29: expected ')', found '>='");
 }
 
 TEST(RuleErrors, RejectsUnknownOperator) {
@@ -302,7 +312,7 @@ TEST(RuleErrors, PointsAtLineAndColumn) {
             "2:12: expected a value (a string, number, true or false), found end of rule");
   EXPECT_EQ(ParseError("signup_ts within 90 days"), "1:18: expected 'last', found '90'");
   EXPECT_EQ(ParseError("count(purchase where category = \"x\" last 30 days) > 1"),
-            "1:38: expected ',' or ')', found 'last'");
+            "1:37: expected ',' or ')', found 'last'");
   EXPECT_EQ(ParseError("sum(purchase, last 30 days) > 1"),
             "1:13: expected '.' and an event field, as in purchase.price, found ','");
   EXPECT_EQ(ParseError("age > 1 and"), "1:12: expected a condition, found end of rule");
@@ -315,8 +325,7 @@ TEST(RuleErrors, PointsAtLineAndColumn) {
   EXPECT_EQ(ParseError("in segment vip"), "1:12: expected a segment name in quotes, found 'vip'");
   EXPECT_EQ(ParseError("and = 1"), "1:1: expected a condition, found 'and'");
   EXPECT_EQ(ParseError("`` = 1"), "1:1: expected a name between the backticks");
-  EXPECT_EQ(ParseError("x = \"caf\xc3\""),
-            "1:9: expected UTF-8 text, found byte 0xc3");
+  EXPECT_EQ(ParseError("x = \"caf\xc3\""), "1:9: expected UTF-8 text, found byte 0xc3");
   EXPECT_EQ(ParseError("x = \"\xc3\xa9\" @"),
             "1:9: expected a name, value, operator or parenthesis, found '@'");
 }
@@ -442,8 +451,8 @@ TEST(RuleCheck, RejectsMalformedTreesBuiltInCode) {
 // ---- segment references ----
 
 TEST(RuleSegments, ListsReferencesOnceInOrder) {
-  const Rule rule = MustParse(
-      R"(in segment "b" and (not in segment "a" or in segment "b") and in segment "c")");
+  const Rule rule =
+      MustParse(R"(in segment "b" and (not in segment "a" or in segment "b") and in segment "c")");
   EXPECT_EQ(SegmentReferences(rule), (std::vector<std::string>{"b", "a", "c"}));
 }
 
@@ -527,8 +536,8 @@ TEST(ReferenceSegments, AllTwentyParseCheckAndRoundTrip) {
 }
 
 TEST(ReferenceSegments, SchemeMembersParse) {
-  const std::string text = ReadFile(std::filesystem::path(TAILOR_SEGMENT_RULES_DIR) /
-                                    "lifecycle_priority.scheme");
+  const std::string text =
+      ReadFile(std::filesystem::path(TAILOR_SEGMENT_RULES_DIR) / "lifecycle_priority.scheme");
   std::istringstream lines(WithoutComments(text));
   std::string line;
   std::vector<std::string> members;
@@ -543,9 +552,9 @@ TEST(ReferenceSegments, SchemeMembersParse) {
     for (const std::string& name : SegmentReferences(rule)) referenced.insert(name);
   }
   EXPECT_EQ(members, (std::vector<std::string>{"cart_abandoners", "new_customers", "golf_promo",
-                                                "reactivation", "everyone_else"}));
+                                               "reactivation", "everyone_else"}));
   EXPECT_EQ(referenced, (std::set<std::string>{"s15_cart_abandoners_7d", "s16_reactivation_180d",
-                                                "s17_new_customers_60d", "s18_golf_email_promo"}));
+                                               "s17_new_customers_60d", "s18_golf_email_promo"}));
 }
 
 // ---- JSON ----
@@ -555,12 +564,15 @@ TEST(RuleJson, WritesTheDocumentedForm) {
       RuleToJson(MustParse(
           R"(count(purchase where category starts_with "golf", last 90 days) >= 2 and not in segment "x")")),
       R"({"and":[{"subject":{"aggregate":"count","event":"purchase","where":{"subject":{"field":"category"},"op":"starts_with","values":["golf"]},"window":{"last":90,"unit":"days"}},"op":">=","values":[2]},{"not":{"in_segment":"x"}}]})");
-  EXPECT_EQ(RuleToJson(MustParse("last(add_to_cart, last 7 days) not followed by purchase")),
-            R"({"sequence":{"anchor":{"aggregate":"last","event":"add_to_cart","window":{"last":7,"unit":"days"}},"not_followed_by":{"event":"purchase"}}})");
-  EXPECT_EQ(RuleToJson(MustParse("location within 50 km of (40.4168, -3.7038) and ever(any)")),
-            R"({"and":[{"geo":{"lat_trait":"lat","lon_trait":"lon","radius_km":50,"center":[40.4168,-3.7038]}},{"ever":{}}]})");
-  EXPECT_EQ(RuleToJson(MustParse("signup_ts between 3 and 4 weeks ago and x = \"a\\\"\\x01\"")),
-            R"({"and":[{"subject":{"trait":"signup_ts"},"time":{"between":[3,4],"unit":"weeks"}},{"subject":{"trait":"x"},"op":"=","values":["a\"\u0001"]}]})");
+  EXPECT_EQ(
+      RuleToJson(MustParse("last(add_to_cart, last 7 days) not followed by purchase")),
+      R"({"sequence":{"anchor":{"aggregate":"last","event":"add_to_cart","window":{"last":7,"unit":"days"}},"not_followed_by":{"event":"purchase"}}})");
+  EXPECT_EQ(
+      RuleToJson(MustParse("location within 50 km of (40.4168, -3.7038) and ever(any)")),
+      R"({"and":[{"geo":{"lat_trait":"lat","lon_trait":"lon","radius_km":50,"center":[40.4168,-3.7038]}},{"ever":{}}]})");
+  EXPECT_EQ(
+      RuleToJson(MustParse("signup_ts between 3 and 4 weeks ago and x = \"a\\\"\\x01\"")),
+      R"({"and":[{"subject":{"trait":"signup_ts"},"time":{"between":[3,4],"unit":"weeks"}},{"subject":{"trait":"x"},"op":"=","values":["a\"\u0001"]}]})");
 }
 
 TEST(RuleJson, ReadsHandWrittenJson) {
@@ -602,8 +614,7 @@ TEST(RuleJson, RejectsBadJson) {
             "$.values[0]: expected a number in range, found 18446744073709551615");
   EXPECT_EQ(error(R"({"ever": {"window": {"last": -1, "unit": "days"}}})"),
             "$.ever.window.last: expected a whole number of 0 or more");
-  EXPECT_EQ(error(R"([1, 2])"),
-            "$: expected an object, found an array");
+  EXPECT_EQ(error(R"([1, 2])"), "$: expected an object, found an array");
   EXPECT_EQ(error(R"({"and": [)").substr(0, 20), "$: malformed JSON: T");
 }
 
@@ -636,9 +647,10 @@ class RandomRules {
 
   std::string Name() {
     static const std::vector<std::string> kNames = {
-        "age",    "country", "x",     "interests", "signup_ts", "a_b_1", "_lead", "Camel",
-        "count",  "last",    "where", "and",       "Or",        "days",  "any",   "location",
-        "with space", "dot.ted", "back`tick", "back\\slash", "ñandú", "日本", "1st", "-"};
+        "age",       "country",     "x",     "interests", "signup_ts",  "a_b_1",
+        "_lead",     "Camel",       "count", "last",      "where",      "and",
+        "Or",        "days",        "any",   "location",  "with space", "dot.ted",
+        "back`tick", "back\\slash", "ñandú", "日本",      "1st",        "-"};
     return kNames[Below(static_cast<int>(kNames.size()))];
   }
 
@@ -652,8 +664,8 @@ class RandomRules {
 
   std::string Text() {
     static const std::vector<std::string> kPieces = {
-        "", "golf", "ES", "\"", "\\", "\n", "\t", "\r", std::string(1, '\0'), "\x07", "\x7f",
-        "é", "🏌", " ", "nl_", "/p/", "`", "#", "2026-01-31"};
+        "",     "golf", "ES",   "\"", "\\",  "\n",  "\t", "\r", std::string(1, '\0'), "\x07",
+        "\x7f", "é",    "🏌", " ",  "nl_", "/p/", "`",  "#",  "2026-01-31"};
     std::string text;
     for (int i = Below(4); i > 0; --i) text += kPieces[Below(static_cast<int>(kPieces.size()))];
     return text;
@@ -661,25 +673,37 @@ class RandomRules {
 
   double Decimal() {
     switch (Below(6)) {
-      case 0: return 0.0;
-      case 1: return -0.0;
-      case 2: return std::ldexp(static_cast<double>(Below(1 << 20)) - (1 << 19), Below(40) - 20);
-      case 3: return std::uniform_real_distribution<double>(-1e6, 1e6)(rng_);
-      case 4: return OneIn(2) ? 5e-324 : std::numeric_limits<double>::max();
-      default: return static_cast<double>(Below(1000)) / 100;
+      case 0:
+        return 0.0;
+      case 1:
+        return -0.0;
+      case 2:
+        return std::ldexp(static_cast<double>(Below(1 << 20)) - (1 << 19), Below(40) - 20);
+      case 3:
+        return std::uniform_real_distribution<double>(-1e6, 1e6)(rng_);
+      case 4:
+        return OneIn(2) ? 5e-324 : std::numeric_limits<double>::max();
+      default:
+        return static_cast<double>(Below(1000)) / 100;
     }
   }
 
   Literal RandomLiteral() {
     Literal literal;
     switch (Below(4)) {
-      case 0: literal.value = Text(); break;
+      case 0:
+        literal.value = Text();
+        break;
       case 1:
         literal.value = OneIn(5) ? std::numeric_limits<int64_t>::min() + Below(2)
                                  : static_cast<int64_t>(Below(2001)) - 1000;
         break;
-      case 2: literal.value = Decimal(); break;
-      default: literal.value = OneIn(2); break;
+      case 2:
+        literal.value = Decimal();
+        break;
+      default:
+        literal.value = OneIn(2);
+        break;
     }
     return literal;
   }
@@ -716,10 +740,14 @@ class RandomRules {
   Expr Filter(int depth) {
     if (depth < kTreeDepth) {
       switch (Below(6)) {
-        case 0: return Expr{And{Operands(depth, /*filter=*/true)}};
-        case 1: return Expr{Or{Operands(depth, /*filter=*/true)}};
-        case 2: return Expr{Not{Filter(depth + 1), SourcePos{}}};
-        default: break;
+        case 0:
+          return Expr{And{Operands(depth, /*filter=*/true)}};
+        case 1:
+          return Expr{Or{Operands(depth, /*filter=*/true)}};
+        case 2:
+          return Expr{Not{Filter(depth + 1), SourcePos{}}};
+        default:
+          break;
       }
     }
     Subject field;
@@ -751,15 +779,19 @@ class RandomRules {
   Expr Profile(int depth) {
     const int choice = depth < kTreeDepth ? Below(12) : 3 + Below(9);
     switch (choice) {
-      case 0: return Expr{And{Operands(depth, /*filter=*/false)}};
-      case 1: return Expr{Or{Operands(depth, /*filter=*/false)}};
-      case 2: return Expr{Not{Profile(depth + 1), SourcePos{}}};
+      case 0:
+        return Expr{And{Operands(depth, /*filter=*/false)}};
+      case 1:
+        return Expr{Or{Operands(depth, /*filter=*/false)}};
+      case 2:
+        return Expr{Not{Profile(depth + 1), SourcePos{}}};
       case 3: {
         Subject trait;
         trait.name = Name();
         return Expr{RandomComparison(std::move(trait))};
       }
-      case 4: return Expr{RandomComparison(EventSubject(depth, /*occurrence_only=*/false))};
+      case 4:
+        return Expr{RandomComparison(EventSubject(depth, /*occurrence_only=*/false))};
       case 5: {
         Subject subject;
         if (OneIn(2)) {
@@ -781,7 +813,8 @@ class RandomRules {
         geo.center_lon = Decimal();
         return Expr{std::move(geo)};
       }
-      case 7: return Expr{Occurrence{OneIn(2), Events(depth, /*with_window=*/true), SourcePos{}}};
+      case 7:
+        return Expr{Occurrence{OneIn(2), Events(depth, /*with_window=*/true), SourcePos{}}};
       case 8: {
         Sequence sequence;
         sequence.anchor = EventSubject(depth, /*occurrence_only=*/true);
@@ -789,7 +822,8 @@ class RandomRules {
         sequence.next = Events(depth, /*with_window=*/false);
         return Expr{std::move(sequence)};
       }
-      case 9: return Expr{SegmentRef{Text(), SourcePos{}}};
+      case 9:
+        return Expr{SegmentRef{Text(), SourcePos{}}};
       default: {
         Subject trait;
         trait.name = Name();
@@ -825,9 +859,15 @@ TEST(RuleProperty, EveryParseErrorHasAPosition) {
     for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits) {
       const size_t at = rng() % text.size();
       switch (rng() % 3) {
-        case 0: text.erase(at, 1); break;
-        case 1: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-        default: text[at] = alphabet[rng() % alphabet.size()]; break;
+        case 0:
+          text.erase(at, 1);
+          break;
+        case 1:
+          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        default:
+          text[at] = alphabet[rng() % alphabet.size()];
+          break;
       }
     }
     const Result<Rule> rule = ParseRule(text);
@@ -839,7 +879,8 @@ TEST(RuleProperty, EveryParseErrorHasAPosition) {
       ASSERT_TRUE(colon != std::string::npos && colon > 0 &&
                   std::all_of(message.begin(), message.begin() + colon,
                               [](char c) { return c >= '0' && c <= '9'; }))
-          << text << "\n" << message;
+          << text << "\n"
+          << message;
     }
     if (::testing::Test::HasFailure()) break;
   }

@@ -2,6 +2,8 @@
 // mappings/, each data set into its own fresh store, and checks the row and distinct counts that
 // ../shared/data/README.md documents. Skipped when the data folder is not there.
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,8 +12,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/time.h"
 #include "tailor/engine.h"
@@ -29,8 +29,8 @@
 namespace tailor {
 namespace {
 
-using ::tailor::testing::TempDir;
 using ingest::RecordKind;
+using ::tailor::testing::TempDir;
 
 std::string DataFile(const std::string& name) {
   return (std::filesystem::path(TAILOR_SHARED_DATA_DIR) / name).string();
@@ -104,8 +104,10 @@ class SharedDataTest : public ::testing::Test {
     const std::string path = DataFile(data_file);
     if (!std::filesystem::exists(path)) return NotFound("data file {} is missing", path);
     const std::string mapping_path = MappingFile(mapping_file);
-    if (!std::filesystem::exists(mapping_path)) return NotFound("mapping {} is missing", mapping_path);
-    TAILOR_ASSIGN_OR_RETURN(ingest::Mapping mapping, ingest::ParseMapping(ReadText(mapping_path), kind));
+    if (!std::filesystem::exists(mapping_path))
+      return NotFound("mapping {} is missing", mapping_path);
+    TAILOR_ASSIGN_OR_RETURN(ingest::Mapping mapping,
+                            ingest::ParseMapping(ReadText(mapping_path), kind));
     ImportOptions options;
     options.kind = kind;
     options.mapping = std::move(mapping);
@@ -162,8 +164,8 @@ TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
   EXPECT_EQ(per_item["ml:296"], 324u);  // Pulp Fiction
   EXPECT_EQ(per_item["ml:318"], 311u);  // Shawshank Redemption
   const std::map<double, uint64_t> expected_ratings = {
-      {0.5, 1101}, {1, 3326},   {1.5, 1687}, {2, 7271},  {2.5, 4449},
-      {3, 20064},  {3.5, 10538}, {4, 28750}, {4.5, 7723}, {5, 15095}};
+      {0.5, 1101}, {1, 3326},    {1.5, 1687}, {2, 7271},   {2.5, 4449},
+      {3, 20064},  {3.5, 10538}, {4, 28750},  {4.5, 7723}, {5, 15095}};
   EXPECT_EQ(per_rating, expected_ratings);
   EXPECT_NEAR(rating_sum / events.size(), 3.543608, 1e-6);
   EXPECT_EQ(first, *ParseIsoTimestamp("1995-01-09T11:46:49Z"));
@@ -176,9 +178,8 @@ TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
   EXPECT_EQ(user1.behaviour.ForType("rate")->count, 20u);
 
   // The same file again adds nothing.
-  ASSERT_OK_AND_ASSIGN(ImportSummary again,
-                       Import(*engine, "movielens_small_ratings.csv", "movielens_ratings.json",
-                              RecordKind::kEvents));
+  ASSERT_OK_AND_ASSIGN(ImportSummary again, Import(*engine, "movielens_small_ratings.csv",
+                                                   "movielens_ratings.json", RecordKind::kEvents));
   EXPECT_EQ(again.rows, 100'004u);
   EXPECT_EQ(again.accepted, 0u);
   EXPECT_EQ(again.duplicates, 100'004u);
@@ -191,9 +192,8 @@ TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
   EXPECT_EQ(user1.behaviour.ForType("rate")->count, 20u);
 
   // The catalogue: one item per rated movie, and every rated item is in it.
-  ASSERT_OK_AND_ASSIGN(ImportSummary movies,
-                       Import(*engine, "movielens_small_movies.csv", "movielens_movies.json",
-                              RecordKind::kItems));
+  ASSERT_OK_AND_ASSIGN(ImportSummary movies, Import(*engine, "movielens_small_movies.csv",
+                                                    "movielens_movies.json", RecordKind::kItems));
   ExpectAllAccepted(movies, 9'066);
   EXPECT_EQ(engine->Stats().items, 9'066u);
   size_t missing = 0;
@@ -311,12 +311,12 @@ void ExpectMargarineDemographics(Engine& engine, const std::vector<std::string>&
   ASSERT_NE(family_size, nullptr);
   EXPECT_EQ(family_size->type, TraitType::kInt);
   EXPECT_EQ(std::get<int64_t>(family_size->value), 2);
-  for (const auto& [name, expected] : std::vector<std::pair<std::string, bool>>{
-           {"family_size_3_4", false},
-           {"family_size_5_plus", false},
-           {"college", true},
-           {"white_collar", false},
-           {"retired", true}}) {
+  for (const auto& [name, expected] :
+       std::vector<std::pair<std::string, bool>>{{"family_size_3_4", false},
+                                                 {"family_size_5_plus", false},
+                                                 {"college", true},
+                                                 {"white_collar", false},
+                                                 {"retired", true}}) {
     const TypedValue* value = FindValue(first.traits, name);
     ASSERT_NE(value, nullptr) << name;
     EXPECT_EQ(value->type, TraitType::kBool) << name;
@@ -409,9 +409,8 @@ TEST_F(SharedDataTest, ScotchBrands) {
   TempDir dir;
   auto engine = OpenStore(dir);
   ASSERT_NE(engine, nullptr);
-  ASSERT_OK_AND_ASSIGN(ImportSummary consumed,
-                       Import(*engine, "scotch_brands_consumed.csv", "scotch_consumed.json",
-                              RecordKind::kEvents));
+  ASSERT_OK_AND_ASSIGN(ImportSummary consumed, Import(*engine, "scotch_brands_consumed.csv",
+                                                      "scotch_consumed.json", RecordKind::kEvents));
   ExpectAllAccepted(consumed, 5'085);
   EXPECT_EQ(engine->Stats().profiles, 2'218u);
   EXPECT_EQ(engine->Stats().events, 5'085u);

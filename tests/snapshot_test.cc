@@ -1,10 +1,11 @@
-#include <cmath>
-#include <random>
+#include "tailor/snapshot.h"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <random>
+
 #include "tailor/engine.h"
-#include "tailor/snapshot.h"
 #include "test_util.h"
 
 namespace tailor {
@@ -32,10 +33,12 @@ TEST_P(SnapshotTest, EveryColumnMatchesTheStoreRowByRow) {
     ProfileInput profile{"c" + std::to_string(i), {}};
     if (rng() % 4) profile.traits.push_back({"age", {TraitType::kInt, int64_t(18 + rng() % 60)}});
     if (rng() % 3) profile.traits.push_back({"city", {TraitType::kString, cities[rng() % 4]}});
-    if (rng() % 2) profile.traits.push_back({"score", {TraitType::kDouble, double(rng() % 1000) / 8}});
+    if (rng() % 2)
+      profile.traits.push_back({"score", {TraitType::kDouble, double(rng() % 1000) / 8}});
     if (rng() % 2) profile.traits.push_back({"opt_in", {TraitType::kBool, bool(rng() % 2)}});
     if (rng() % 2) {
-      profile.traits.push_back({"signup", {TraitType::kTimestamp, int64_t(1700000000000 + rng() % 1000000)}});
+      profile.traits.push_back(
+          {"signup", {TraitType::kTimestamp, int64_t(1700000000000 + rng() % 1000000)}});
     }
     StringList list;
     for (const std::string& interest : interests) {
@@ -100,8 +103,12 @@ TEST_P(SnapshotTest, EveryColumnMatchesTheStoreRowByRow) {
         case TraitType::kTimestamp:
           EXPECT_EQ(column.ints[id], std::get<int64_t>(value->value));
           break;
-        case TraitType::kBool: EXPECT_EQ(column.ints[id], std::get<bool>(value->value)); break;
-        case TraitType::kDouble: EXPECT_EQ(column.doubles[id], std::get<double>(value->value)); break;
+        case TraitType::kBool:
+          EXPECT_EQ(column.ints[id], std::get<bool>(value->value));
+          break;
+        case TraitType::kDouble:
+          EXPECT_EQ(column.doubles[id], std::get<double>(value->value));
+          break;
         case TraitType::kString:
           EXPECT_EQ(column.dictionary[column.codes[id]], std::get<std::string>(value->value));
           break;
@@ -123,8 +130,9 @@ TEST_P(SnapshotTest, EveryColumnMatchesTheStoreRowByRow) {
       EXPECT_EQ(events.time[row], event.time);
       EXPECT_EQ(events.types[events.type[row]], event.type);
       const auto text = [](const snapshot::EventStringColumn& column, size_t at) {
-        return column.codes[at] == snapshot::kNullCode ? std::string()
-                                                       : std::string(column.dictionary[column.codes[at]]);
+        return column.codes[at] == snapshot::kNullCode
+                   ? std::string()
+                   : std::string(column.dictionary[column.codes[at]]);
       };
       EXPECT_EQ(text(events.item, row), event.item_id);
       EXPECT_EQ(text(events.category, row), event.category);

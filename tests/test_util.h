@@ -1,11 +1,11 @@
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tailor/status.h"
 
@@ -38,20 +38,20 @@ class TempDir {
 
 }  // namespace tailor::testing
 
-#define ASSERT_OK(expr)                                \
-  do {                                                 \
-    const ::tailor::Status assert_status_ = (expr);    \
+#define ASSERT_OK(expr)                                            \
+  do {                                                             \
+    const ::tailor::Status assert_status_ = (expr);                \
     ASSERT_TRUE(assert_status_.ok()) << assert_status_.ToString(); \
   } while (false)
 
-#define EXPECT_OK(expr)                                \
-  do {                                                 \
-    const ::tailor::Status expect_status_ = (expr);    \
+#define EXPECT_OK(expr)                                            \
+  do {                                                             \
+    const ::tailor::Status expect_status_ = (expr);                \
     EXPECT_TRUE(expect_status_.ok()) << expect_status_.ToString(); \
   } while (false)
 
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                      \
-  auto TAILOR_CONCAT(assign_result_, __LINE__) = (expr);                     \
-  ASSERT_TRUE(TAILOR_CONCAT(assign_result_, __LINE__).ok())                  \
-      << TAILOR_CONCAT(assign_result_, __LINE__).status().ToString();        \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                               \
+  auto TAILOR_CONCAT(assign_result_, __LINE__) = (expr);              \
+  ASSERT_TRUE(TAILOR_CONCAT(assign_result_, __LINE__).ok())           \
+      << TAILOR_CONCAT(assign_result_, __LINE__).status().ToString(); \
   lhs = std::move(TAILOR_CONCAT(assign_result_, __LINE__)).value()

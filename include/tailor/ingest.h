@@ -96,8 +96,9 @@ class RecordBuilder {
  public:
   // `columns` are the reader's columns; `schema` gives the types of known traits; `sample`
   // holds the first rows of the file, used to infer the types of traits the schema lacks.
-  static Result<RecordBuilder> Create(const Mapping& mapping, const std::vector<std::string>& columns,
-                                      const Schema& schema, const std::vector<Row>& sample);
+  static Result<RecordBuilder> Create(const Mapping& mapping,
+                                      const std::vector<std::string>& columns, const Schema& schema,
+                                      const std::vector<Row>& sample);
 
   // Each returns kInvalidArgument naming the column and the problem, e.g.
   // "column 'age': 'abc' is not an int".

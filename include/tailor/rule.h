@@ -46,7 +46,8 @@ struct SourcePos {
 template <typename T>
 class Box {
  public:
-  Box(T value) : ptr_(std::make_unique<T>(std::move(value))) {}  // NOLINT(google-explicit-constructor)
+  Box(T value)
+      : ptr_(std::make_unique<T>(std::move(value))) {}  // NOLINT(google-explicit-constructor)
   Box(const Box& other) : ptr_(std::make_unique<T>(*other.ptr_)) {}
   Box(Box&&) noexcept = default;
   Box& operator=(const Box& other) {
@@ -97,10 +98,14 @@ enum class TimeUnit : uint8_t { kMinute, kHour, kDay, kWeek };
 
 inline constexpr Timestamp TimeUnitMillis(TimeUnit unit) {
   switch (unit) {
-    case TimeUnit::kMinute: return 60'000;
-    case TimeUnit::kHour: return 3'600'000;
-    case TimeUnit::kDay: return 86'400'000;
-    case TimeUnit::kWeek: return 7 * 86'400'000LL;
+    case TimeUnit::kMinute:
+      return 60'000;
+    case TimeUnit::kHour:
+      return 3'600'000;
+    case TimeUnit::kDay:
+      return 86'400'000;
+    case TimeUnit::kWeek:
+      return 7 * 86'400'000LL;
   }
   return 0;
 }
@@ -127,9 +132,9 @@ struct Expr;
 // The events of a profile that a behavioural condition looks at: those of one type (or of any
 // type), that pass `filter`, inside `window`.
 struct EventSet {
-  std::string event_type;            // "" = events of any type (`any` in the text)
-  std::optional<Box<Expr>> filter;   // `where ...`: and/or/not over kField comparisons only
-  std::optional<TimeRange> window;   // none = the whole history
+  std::string event_type;           // "" = events of any type (`any` in the text)
+  std::optional<Box<Expr>> filter;  // `where ...`: and/or/not over kField comparisons only
+  std::optional<TimeRange> window;  // none = the whole history
   bool operator==(const EventSet&) const = default;
 };
 

@@ -63,12 +63,12 @@ struct TraitColumn {
   TraitType type = TraitType::kString;
   TraitCategory category = TraitCategory::kOther;
   Bitmap present;
-  std::vector<int64_t> ints;      // kInt, kTimestamp (ms), kBool (0 / 1)
-  std::vector<double> doubles;    // kDouble
-  std::vector<uint32_t> codes;    // kString: code in `dictionary`
+  std::vector<int64_t> ints;           // kInt, kTimestamp (ms), kBool (0 / 1)
+  std::vector<double> doubles;         // kDouble
+  std::vector<uint32_t> codes;         // kString: code in `dictionary`
   std::vector<uint32_t> list_offsets;  // kStringList: profile i has list_codes[off[i], off[i+1])
   std::vector<uint32_t> list_codes;
-  Dictionary dictionary;          // kString, kStringList
+  Dictionary dictionary;  // kString, kStringList
 
   size_t memory_bytes() const;
 };
@@ -83,11 +83,11 @@ struct EventStringColumn {
 struct EventColumns {
   std::vector<uint64_t> offsets;
   std::vector<Timestamp> time;
-  std::vector<uint32_t> type;      // code in `types`
-  std::vector<double> value;       // explicit value, else price * quantity; NaN when none
-  std::vector<double> price;       // NaN when none
-  std::vector<int32_t> quantity;   // 0 when none
-  EventStringColumn item;          // item_id
+  std::vector<uint32_t> type;     // code in `types`
+  std::vector<double> value;      // explicit value, else price * quantity; NaN when none
+  std::vector<double> price;      // NaN when none
+  std::vector<int32_t> quantity;  // 0 when none
+  EventStringColumn item;         // item_id
   EventStringColumn category;
   Dictionary types;
   // Further string fields by name (order_id, channel, page_url, referrer, utm_source,

@@ -10,9 +10,9 @@ namespace tailor {
 namespace {
 
 constexpr std::array<std::string_view, 6> kTypeNames = {"string", "int",       "double",
-                                                         "bool",   "timestamp", "list"};
+                                                        "bool",   "timestamp", "list"};
 constexpr std::array<std::string_view, 7> kCategoryNames = {
-    "demographic", "geographic", "psychographic", "behavioural",
+    "demographic",   "geographic", "psychographic", "behavioural",
     "technographic", "preference", "other"};
 constexpr uint8_t kMissingTag = 0xff;
 constexpr uint8_t kSchemaFormat = 1;
@@ -119,16 +119,16 @@ Result<Schema> Schema::Decode(std::string_view bytes) {
 }
 
 TraitCategory GuessTraitCategory(std::string_view name) {
-  static constexpr std::string_view kGeographic[] = {"country", "region", "city", "lat", "lon",
-                                                     "latitude", "longitude", "zip", "postcode",
-                                                     "postal_code", "state", "timezone"};
-  static constexpr std::string_view kTechnographic[] = {"device", "device_os", "os", "browser",
-                                                        "device_type", "app_version", "platform"};
-  static constexpr std::string_view kPsychographic[] = {"interests", "price_sensitivity",
-                                                        "lifestyle", "values", "personality",
-                                                        "golf_level", "hobbies"};
-  static constexpr std::string_view kPreference[] = {"email_opt_in", "sms_opt_in", "push_opt_in",
-                                                     "preferred_channel", "language", "locale"};
+  static constexpr std::string_view kGeographic[] = {
+      "country",   "region", "city",     "lat",         "lon",   "latitude",
+      "longitude", "zip",    "postcode", "postal_code", "state", "timezone"};
+  static constexpr std::string_view kTechnographic[] = {
+      "device", "device_os", "os", "browser", "device_type", "app_version", "platform"};
+  static constexpr std::string_view kPsychographic[] = {
+      "interests",   "price_sensitivity", "lifestyle", "values",
+      "personality", "golf_level",        "hobbies"};
+  static constexpr std::string_view kPreference[] = {
+      "email_opt_in", "sms_opt_in", "push_opt_in", "preferred_channel", "language", "locale"};
   static constexpr std::string_view kBehavioural[] = {"loyalty_tier", "acquisition_source",
                                                       "signup_ts", "last_seen", "first_seen"};
   auto in = [name](const auto& names) {
@@ -156,13 +156,19 @@ void EncodeTypedValue(std::string& out, const TypedValue& value) {
   }
   out.push_back(static_cast<char>(value.type));
   switch (value.type) {
-    case TraitType::kString: coding::PutString(out, std::get<std::string>(value.value)); break;
+    case TraitType::kString:
+      coding::PutString(out, std::get<std::string>(value.value));
+      break;
     case TraitType::kInt:
     case TraitType::kTimestamp:
       coding::PutSignedVarint64(out, std::get<int64_t>(value.value));
       break;
-    case TraitType::kDouble: coding::PutDouble(out, std::get<double>(value.value)); break;
-    case TraitType::kBool: out.push_back(std::get<bool>(value.value) ? 1 : 0); break;
+    case TraitType::kDouble:
+      coding::PutDouble(out, std::get<double>(value.value));
+      break;
+    case TraitType::kBool:
+      out.push_back(std::get<bool>(value.value) ? 1 : 0);
+      break;
     case TraitType::kStringList: {
       const auto& list = std::get<StringList>(value.value);
       coding::PutVarint64(out, list.size());
@@ -224,11 +230,16 @@ bool DecodeTypedValue(coding::Reader& reader, TypedValue& value) {
 std::string ValueToText(const TypedValue& value) {
   if (IsMissing(value)) return "";
   switch (value.type) {
-    case TraitType::kString: return std::get<std::string>(value.value);
-    case TraitType::kInt: return std::to_string(std::get<int64_t>(value.value));
-    case TraitType::kTimestamp: return FormatTimestamp(std::get<int64_t>(value.value));
-    case TraitType::kDouble: return fmt::format("{}", std::get<double>(value.value));
-    case TraitType::kBool: return std::get<bool>(value.value) ? "true" : "false";
+    case TraitType::kString:
+      return std::get<std::string>(value.value);
+    case TraitType::kInt:
+      return std::to_string(std::get<int64_t>(value.value));
+    case TraitType::kTimestamp:
+      return FormatTimestamp(std::get<int64_t>(value.value));
+    case TraitType::kDouble:
+      return fmt::format("{}", std::get<double>(value.value));
+    case TraitType::kBool:
+      return std::get<bool>(value.value) ? "true" : "false";
     case TraitType::kStringList: {
       std::string joined;
       for (const std::string& element : std::get<StringList>(value.value)) {

@@ -1,8 +1,8 @@
 #include "common/time.h"
 
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include <cstring>
 
 namespace tailor {
 namespace {
@@ -72,8 +72,8 @@ std::optional<Timestamp> ParseCanonicalUtc(std::string_view text) {
 }  // namespace
 
 std::optional<Timestamp> ParseIsoTimestamp(std::string_view text) {
-  if (text.size() == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' &&
-      text[13] == ':' && text[16] == ':' && text[19] == 'Z') {
+  if (text.size() == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':' &&
+      text[16] == ':' && text[19] == 'Z') {
     return ParseCanonicalUtc(text);
   }
   size_t pos = 0;
@@ -83,8 +83,7 @@ std::optional<Timestamp> ParseIsoTimestamp(std::string_view text) {
       !ReadDigits(text, pos, 2, day)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 ||
-      day > DaysInMonth(year, static_cast<unsigned>(month))) {
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, static_cast<unsigned>(month))) {
     return std::nullopt;
   }
   int64_t offset_minutes = 0;
@@ -129,7 +128,8 @@ std::optional<Timestamp> ParseIsoTimestamp(std::string_view text) {
     }
     if (pos != text.size()) return std::nullopt;
   }
-  const int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const int64_t days =
+      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   return seconds * kMillisPerSecond + millis;
 }
@@ -148,7 +148,8 @@ std::string FormatTimestamp(Timestamp time) {
   const unsigned year_of_era =
       (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
   int64_t year = static_cast<int64_t>(year_of_era) + era * 400;
-  const unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
   const unsigned mp = (5 * day_of_year + 2) / 153;
   const unsigned day = day_of_year - (153 * mp + 2) / 5 + 1;
   const unsigned month = mp < 10 ? mp + 3 : mp - 9;
@@ -159,8 +160,8 @@ std::string FormatTimestamp(Timestamp time) {
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year, month, day, seconds / 3600,
                        seconds / 60 % 60, seconds % 60);
   }
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, day,
-                     seconds / 3600, seconds / 60 % 60, seconds % 60, millis);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, day, seconds / 3600,
+                     seconds / 60 % 60, seconds % 60, millis);
 }
 
 }  // namespace tailor

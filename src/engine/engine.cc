@@ -1,16 +1,16 @@
 #include "tailor/engine.h"
 
-#include <algorithm>
-#include <chrono>
-#include <deque>
-#include <optional>
-#include <mutex>
-#include <unordered_map>
-#include <unordered_set>
-
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "common/coding.h"
 #include "common/value_coding.h"
@@ -84,9 +84,9 @@ uint64_t ContentHash(const EventInput& event) {
   add_number(event.quantity.value_or(INT64_MIN));
   add_number(event.value.value_or(-0.0));
   const EventContext& c = event.context;
-  for (const std::string* field : {&c.channel, &c.page_url, &c.referrer, &c.utm_source,
-                                   &c.utm_medium, &c.utm_campaign, &c.user_agent, &c.ip,
-                                   &c.country, &c.city}) {
+  for (const std::string* field :
+       {&c.channel, &c.page_url, &c.referrer, &c.utm_source, &c.utm_medium, &c.utm_campaign,
+        &c.user_agent, &c.ip, &c.country, &c.city}) {
     add(*field);
   }
   for (const auto& [name, value] : event.properties) {
@@ -116,9 +116,9 @@ std::string CheckEvent(const EventInput& event) {
     return fmt::format("event time {} ms is outside 1970..2200 (seconds given as milliseconds?)",
                        event.time);
   }
-  for (const std::string* field : {&event.type, &event.item_id, &event.category, &event.order_id,
-                                   &event.context.page_url, &event.context.referrer,
-                                   &event.context.user_agent}) {
+  for (const std::string* field :
+       {&event.type, &event.item_id, &event.category, &event.order_id, &event.context.page_url,
+        &event.context.referrer, &event.context.user_agent}) {
     if (field->size() > kMaxFieldBytes) {
       return fmt::format("a field is longer than {} bytes", kMaxFieldBytes);
     }
@@ -337,17 +337,18 @@ struct Engine::Impl {
     if (from.state.next_event_block > 0) {
       std::vector<store::StoredEvent> moved;
       Status decode_status;
-      TAILOR_RETURN_IF_ERROR(store->Scan(
-          store::Table::kEvents, store::EventRangeBegin(from.id), store::EventRangeBegin(from.id + 1),
-          [&](std::string_view, std::string_view value) {
-            auto events = store::DecodeEventBlock(value);
-            if (!events.ok()) {
-              decode_status = events.status();
-              return false;
-            }
-            for (auto& event : *events) moved.push_back(std::move(event));
-            return true;
-          }));
+      TAILOR_RETURN_IF_ERROR(store->Scan(store::Table::kEvents, store::EventRangeBegin(from.id),
+                                         store::EventRangeBegin(from.id + 1),
+                                         [&](std::string_view, std::string_view value) {
+                                           auto events = store::DecodeEventBlock(value);
+                                           if (!events.ok()) {
+                                             decode_status = events.status();
+                                             return false;
+                                           }
+                                           for (auto& event : *events)
+                                             moved.push_back(std::move(event));
+                                           return true;
+                                         }));
       TAILOR_RETURN_IF_ERROR(decode_status);
       context.batch.DeleteRange(store::Table::kEvents, store::EventRangeBegin(from.id),
                                 store::EventRangeBegin(from.id + 1));
@@ -654,7 +655,8 @@ Status Engine::UpsertItems(std::span<const ItemInput> items, BatchReport& report
   for (size_t i = 0; i < items.size(); ++i) {
     const ItemInput& input = items[i];
     if (input.id.empty() || input.id.size() > kMaxIdBytes) {
-      report.rejected.push_back({i, input.id.empty() ? "the item id is missing" : "item id too long"});
+      report.rejected.push_back(
+          {i, input.id.empty() ? "the item id is missing" : "item id too long"});
       continue;
     }
     std::string existing;
@@ -740,17 +742,18 @@ Result<ProfileId> Engine::Resolve(std::string_view id) {
 Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
   std::vector<StoredEventView> events;
   Status decode_status;
-  TAILOR_RETURN_IF_ERROR(impl_->store->Scan(
-      store::Table::kEvents, store::EventRangeBegin(profile), store::EventRangeBegin(profile + 1),
-      [&](std::string_view, std::string_view value) {
-        auto block = store::DecodeEventBlock(value);
-        if (!block.ok()) {
-          decode_status = block.status();
-          return false;
-        }
-        for (auto& stored : *block) events.push_back(std::move(stored.event));
-        return true;
-      }));
+  TAILOR_RETURN_IF_ERROR(impl_->store->Scan(store::Table::kEvents, store::EventRangeBegin(profile),
+                                            store::EventRangeBegin(profile + 1),
+                                            [&](std::string_view, std::string_view value) {
+                                              auto block = store::DecodeEventBlock(value);
+                                              if (!block.ok()) {
+                                                decode_status = block.status();
+                                                return false;
+                                              }
+                                              for (auto& stored : *block)
+                                                events.push_back(std::move(stored.event));
+                                              return true;
+                                            }));
   TAILOR_RETURN_IF_ERROR(decode_status);
   // Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties.
   std::stable_sort(events.begin(), events.end(),
@@ -771,7 +774,8 @@ Result<ItemInput> Engine::GetItem(std::string_view item_id) {
 Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events) {
   TAILOR_ASSIGN_OR_RETURN(ProfileId profile, Resolve(id));
   std::string bytes;
-  TAILOR_RETURN_IF_ERROR(impl_->store->Get(store::Table::kProfiles, store::ProfileKey(profile), bytes));
+  TAILOR_RETURN_IF_ERROR(
+      impl_->store->Get(store::Table::kProfiles, store::ProfileKey(profile), bytes));
   TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(profile, bytes));
   ProfileView view;
   view.id = profile;
@@ -790,11 +794,13 @@ Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events
   view.event_count = view.behaviour.event_count;
   const Schema current = schema();
   for (const auto& [slot, value] : record.traits) {
-    if (const TraitDef* trait = current.FindSlot(slot)) view.traits.emplace_back(trait->name, value);
+    if (const TraitDef* trait = current.FindSlot(slot))
+      view.traits.emplace_back(trait->name, value);
   }
   TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, Events(profile));
   const size_t keep = std::min(latest_events, events.size());
-  for (size_t i = 0; i < keep; ++i) view.latest_events.push_back(std::move(events[events.size() - 1 - i]));
+  for (size_t i = 0; i < keep; ++i)
+    view.latest_events.push_back(std::move(events[events.size() - 1 - i]));
   return view;
 }
 

@@ -150,7 +150,8 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
   std::FILE* reject_file = nullptr;
   if (!options.reject_path.empty()) {
     reject_file = std::fopen(options.reject_path.c_str(), "w");
-    if (reject_file == nullptr) return IoError("cannot write reject file '{}'", options.reject_path);
+    if (reject_file == nullptr)
+      return IoError("cannot write reject file '{}'", options.reject_path);
     std::fprintf(reject_file, "line\treason\n");
   }
 
@@ -208,9 +209,11 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
   uint64_t last_line = 0, bytes_read = 0;
   auto record_reject = [&](uint64_t line, const std::string& reason) {
     ++summary.rejected;
-    if (summary.first_rejects.size() < kFirstRejectsKept) summary.first_rejects.push_back({line, reason});
-    if (reject_file != nullptr) std::fprintf(reject_file, "%llu\t%s\n",
-                                             static_cast<unsigned long long>(line), reason.c_str());
+    if (summary.first_rejects.size() < kFirstRejectsKept)
+      summary.first_rejects.push_back({line, reason});
+    if (reject_file != nullptr)
+      std::fprintf(reject_file, "%llu\t%s\n", static_cast<unsigned long long>(line),
+                   reason.c_str());
   };
   while (queue.Pop(batch)) {
     if (options.stop_after_batches && summary.batches >= *options.stop_after_batches) {
@@ -231,8 +234,8 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
         break;
     }
     if (!status.ok()) {
-      failure = status.WithContext(fmt::format("batch ending at line {}",
-                                               batch.lines.empty() ? 0 : batch.lines.back()));
+      failure = status.WithContext(
+          fmt::format("batch ending at line {}", batch.lines.empty() ? 0 : batch.lines.back()));
       break;
     }
     ++summary.batches;
@@ -240,7 +243,8 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
     summary.accepted += report.accepted;
     summary.duplicates += report.duplicates;
     for (const RowReject& reject : batch.rejects) record_reject(reject.line, reject.reason);
-    for (const auto& rejection : report.rejected) record_reject(batch.lines[rejection.index], rejection.reason);
+    for (const auto& rejection : report.rejected)
+      record_reject(batch.lines[rejection.index], rejection.reason);
     if (!batch.lines.empty()) last_line = batch.lines.back();
     bytes_read = batch.bytes_read;
     if (!engine.durable_on_commit() && summary.batches % options.checkpoint_batches == 0) {
@@ -270,8 +274,7 @@ Result<ImportSummary> ImportFile(Engine& engine, const std::string& path,
                            summary.accepted, last_line});
     }
   }
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }
 

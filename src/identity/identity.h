@@ -5,11 +5,11 @@
 // stages new entries until the caller's batch commits. Not thread-safe: the engine's writer lock
 // guards it.
 
+#include <absl/container/flat_hash_map.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <absl/container/flat_hash_map.h>
 
 #include "tailor/store.h"
 #include "tailor/types.h"

@@ -1,8 +1,8 @@
 #include "ingest/csv_reader.h"
 
-#include <cstring>
-
 #include <sys/stat.h>
+
+#include <cstring>
 
 namespace tailor::ingest {
 namespace {
@@ -58,8 +58,8 @@ bool CsvReader::Refill() {
   return got > 0;
 }
 
-bool CsvReader::SplitRow(std::vector<std::string_view>& fields, size_t& row_end,
-                         uint64_t& newlines, std::string& error) {
+bool CsvReader::SplitRow(std::vector<std::string_view>& fields, size_t& row_end, uint64_t& newlines,
+                         std::string& error) {
   fields.clear();
   newlines = 0;
   const char* data = buffer_.data();

@@ -1,9 +1,9 @@
 #pragma once
 
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
-#include <deque>
 #include <vector>
 
 #include "tailor/ingest.h"
@@ -42,7 +42,8 @@ class CsvReader final : public RowReader {
   size_t pos_ = 0;
   size_t size_ = 0;
   std::vector<std::string> columns_;
-  std::deque<std::string> scratch_;  // unescaped quoted fields; a deque keeps views valid as it grows
+  std::deque<std::string>
+      scratch_;  // unescaped quoted fields; a deque keeps views valid as it grows
 };
 
 }  // namespace tailor::ingest

@@ -1,6 +1,6 @@
-#include <algorithm>
-
 #include <simdjson.h>
+
+#include <algorithm>
 
 #include "common/strings.h"
 #include "common/time.h"
@@ -11,10 +11,9 @@ namespace {
 
 const std::vector<std::string_view> kProfileFields = {"id"};
 const std::vector<std::string_view> kEventFields = {
-    "id",         "profile_id", "anonymous_id", "type",         "time",       "item_id",
-    "category",   "order_id",   "price",        "quantity",     "value",      "channel",
-    "page_url",   "referrer",   "utm_source",   "utm_medium",   "utm_campaign", "user_agent",
-    "ip",         "country",    "city"};
+    "id",         "profile_id", "anonymous_id", "type",       "time",    "item_id",  "category",
+    "order_id",   "price",      "quantity",     "value",      "channel", "page_url", "referrer",
+    "utm_source", "utm_medium", "utm_campaign", "user_agent", "ip",      "country",  "city"};
 const std::vector<std::string_view> kItemFields = {"id", "name", "category", "price"};
 
 Status ReadSource(simdjson::dom::element element, std::string_view key, FieldSource& source) {
@@ -69,8 +68,8 @@ Status ReadSource(simdjson::dom::element element, std::string_view key, FieldSou
     } else if (name == "type") {
       const auto type = is_string ? ParseTraitType(string_value) : std::nullopt;
       if (!type) {
-        return InvalidArgument("'{}.type': unknown type (string, int, double, bool, timestamp, list)",
-                               key);
+        return InvalidArgument(
+            "'{}.type': unknown type (string, int, double, bool, timestamp, list)", key);
       }
       source.type = type;
     } else if (name == "category") {
@@ -102,9 +101,12 @@ Status ReadSource(simdjson::dom::element element, std::string_view key, FieldSou
 
 std::string_view RecordKindName(RecordKind kind) {
   switch (kind) {
-    case RecordKind::kProfiles: return "profiles";
-    case RecordKind::kEvents: return "events";
-    case RecordKind::kItems: return "items";
+    case RecordKind::kProfiles:
+      return "profiles";
+    case RecordKind::kEvents:
+      return "events";
+    case RecordKind::kItems:
+      return "items";
   }
   return "?";
 }
@@ -118,9 +120,12 @@ std::optional<RecordKind> ParseRecordKind(std::string_view name) {
 
 const std::vector<std::string_view>& KnownFields(RecordKind kind) {
   switch (kind) {
-    case RecordKind::kProfiles: return kProfileFields;
-    case RecordKind::kEvents: return kEventFields;
-    case RecordKind::kItems: return kItemFields;
+    case RecordKind::kProfiles:
+      return kProfileFields;
+    case RecordKind::kEvents:
+      return kEventFields;
+    case RecordKind::kItems:
+      return kItemFields;
   }
   return kEventFields;
 }
@@ -173,11 +178,13 @@ Result<Mapping> ParseMapping(std::string_view json_text, RecordKind kind) {
       mapping.keep_other_columns = text == "keep";
     } else if (key == "fields") {
       simdjson::dom::object fields;
-      if (value.get_object().get(fields)) return InvalidArgument("mapping 'fields' must be an object");
+      if (value.get_object().get(fields))
+        return InvalidArgument("mapping 'fields' must be an object");
       for (auto [target, source_json] : fields) {
         if (std::find(known.begin(), known.end(), target) == known.end()) {
           std::string names;
-          for (std::string_view name : known) names += fmt::format("{}{}", names.empty() ? "" : ", ", name);
+          for (std::string_view name : known)
+            names += fmt::format("{}{}", names.empty() ? "" : ", ", name);
           return InvalidArgument("mapping 'fields': unknown field '{}' for {} (known: {})", target,
                                  RecordKindName(kind), names);
         }
@@ -187,7 +194,8 @@ Result<Mapping> ParseMapping(std::string_view json_text, RecordKind kind) {
       }
     } else if (key == "traits" || key == "attributes" || key == "properties") {
       simdjson::dom::object extras;
-      if (value.get_object().get(extras)) return InvalidArgument("mapping '{}' must be an object", key);
+      if (value.get_object().get(extras))
+        return InvalidArgument("mapping '{}' must be an object", key);
       for (auto [name, source_json] : extras) {
         FieldSource source;
         TAILOR_RETURN_IF_ERROR(ReadSource(source_json, fmt::format("{}.{}", key, name), source));

@@ -1,11 +1,11 @@
 // NDJSON: one JSON object per line. Columns are dotted paths into the object ("context.ip");
 // scalars become their text, arrays of scalars become their elements joined by ';'.
 
-#include <cstring>
-#include <deque>
-
 #include <simdjson.h>
 #include <sys/stat.h>
+
+#include <cstring>
+#include <deque>
 
 #include "ingest/row_readers.h"
 
@@ -108,7 +108,9 @@ class NdjsonReader final : public RowReader {
   bool ToText(simdjson::dom::element value, std::string_view& text, std::string& error) {
     using simdjson::dom::element_type;
     switch (value.type()) {
-      case element_type::STRING: text = value.get_string().value_unsafe(); return true;
+      case element_type::STRING:
+        text = value.get_string().value_unsafe();
+        return true;
       case element_type::BOOL:
         text = value.get_bool().value_unsafe() ? "true" : "false";
         return true;
@@ -140,7 +142,8 @@ class NdjsonReader final : public RowReader {
       case element_type::OBJECT:
         text = scratch_.emplace_back(simdjson::minify(value));
         return true;
-      case element_type::NULL_VALUE: return false;
+      case element_type::NULL_VALUE:
+        return false;
     }
     return false;
   }

@@ -30,9 +30,9 @@ std::vector<std::string_view> ColumnAliases(RecordKind kind, std::string_view ta
 }
 
 Status BadValue(std::string_view column, std::string_view text, std::string_view what) {
-  return InvalidArgument("column '{}': '{}' is not {}", column,
-                         text.size() > 80 ? std::string(text.substr(0, 80)) + "..." : std::string(text),
-                         what);
+  return InvalidArgument(
+      "column '{}': '{}' is not {}", column,
+      text.size() > 80 ? std::string(text.substr(0, 80)) + "..." : std::string(text), what);
 }
 
 }  // namespace
@@ -41,7 +41,9 @@ std::optional<TypedValue> ParseTypedValue(std::string_view text, TraitType type,
   TypedValue out;
   out.type = type;
   switch (type) {
-    case TraitType::kString: out.value = std::string(text); return out;
+    case TraitType::kString:
+      out.value = std::string(text);
+      return out;
     case TraitType::kInt: {
       auto number = ParseInt64(text);
       if (!number) {
@@ -123,8 +125,8 @@ Result<RecordBuilder> RecordBuilder::Create(const Mapping& mapping,
     if (!source.column.empty()) {
       resolved.column = find_column(source.column);
       if (resolved.column < 0) {
-        return InvalidArgument("mapping '{}' names column '{}', which the file does not have",
-                               key, source.column);
+        return InvalidArgument("mapping '{}' names column '{}', which the file does not have", key,
+                               source.column);
       }
       used[resolved.column] = true;
     }
@@ -159,7 +161,8 @@ Result<RecordBuilder> RecordBuilder::Create(const Mapping& mapping,
       FieldSource source;
       source.column = columns[i];
       builder.extras_.push_back(Resolved{static_cast<int>(i), source});
-      builder.extra_defs_.push_back(ExtraDef{columns[i], TraitType::kString, TraitCategory::kOther});
+      builder.extra_defs_.push_back(
+          ExtraDef{columns[i], TraitType::kString, TraitCategory::kOther});
     }
   }
   // Fix each extra's type: declared in the mapping, else known to the schema, else inferred
@@ -245,7 +248,9 @@ Status RecordBuilder::ReadExtras(const Row& row, TraitMap& out) const {
 
 Status RecordBuilder::BuildProfile(const Row& row, ProfileInput& out) const {
   const auto id = Text(row, fields_[id_].second);
-  if (!id) return InvalidArgument("column '{}': the profile id is missing", fields_[id_].second.source.column);
+  if (!id)
+    return InvalidArgument("column '{}': the profile id is missing",
+                           fields_[id_].second.source.column);
   out.external_id = fields_[id_].second.source.prefix;
   out.external_id.append(*id);
   return ReadExtras(row, out.traits);
@@ -267,7 +272,9 @@ Status RecordBuilder::BuildItem(const Row& row, ItemInput& out) const {
       if (!out.price) return BadValue(field.source.column, *text, "a number");
     }
   }
-  if (out.id.empty()) return InvalidArgument("column '{}': the item id is missing", fields_[id_].second.source.column);
+  if (out.id.empty())
+    return InvalidArgument("column '{}': the item id is missing",
+                           fields_[id_].second.source.column);
   return ReadExtras(row, out.attributes);
 }
 
@@ -301,9 +308,12 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
     // Dispatch on the first letters: this runs for every field of every event row.
     switch (target[0]) {
       case 'i':
-        if (target == "id") assign(out.id);
-        else if (target == "item_id") assign(out.item_id);
-        else assign(out.context.ip);
+        if (target == "id")
+          assign(out.id);
+        else if (target == "item_id")
+          assign(out.item_id);
+        else
+          assign(out.context.ip);
         break;
       case 'p':
         if (target == "profile_id") {
@@ -315,7 +325,9 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
           assign(out.context.page_url);
         }
         break;
-      case 'a': assign(out.anonymous_id); break;
+      case 'a':
+        assign(out.anonymous_id);
+        break;
       case 't': {
         if (target == "type") {
           assign(out.type);
@@ -323,30 +335,41 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
         }
         std::optional<Timestamp> time;
         switch (field.source.time_format) {
-          case TimeFormat::kIso: time = ParseIsoTimestamp(*text); break;
+          case TimeFormat::kIso:
+            time = ParseIsoTimestamp(*text);
+            break;
           case TimeFormat::kEpochSeconds:
           case TimeFormat::kOffsetSeconds: {
             const auto seconds = ParseDouble(*text);
             if (seconds && std::fabs(*seconds) < 1e13) {
-              time = static_cast<Timestamp>(std::llround(*seconds * 1000)) +
-                     (field.source.time_format == TimeFormat::kOffsetSeconds ? field.source.time_base
-                                                                             : 0);
+              time =
+                  static_cast<Timestamp>(std::llround(*seconds * 1000)) +
+                  (field.source.time_format == TimeFormat::kOffsetSeconds ? field.source.time_base
+                                                                          : 0);
             }
             break;
           }
-          case TimeFormat::kEpochMillis: time = ParseInt64(*text); break;
+          case TimeFormat::kEpochMillis:
+            time = ParseInt64(*text);
+            break;
         }
         if (!time) return BadValue(column.empty() ? "time" : column, *text, "a valid time");
         out.time = *time;
         break;
       }
       case 'c':
-        if (target == "category") assign(out.category);
-        else if (target == "channel") assign(out.context.channel);
-        else if (target == "country") assign(out.context.country);
-        else assign(out.context.city);
+        if (target == "category")
+          assign(out.category);
+        else if (target == "channel")
+          assign(out.context.channel);
+        else if (target == "country")
+          assign(out.context.country);
+        else
+          assign(out.context.city);
         break;
-      case 'o': assign(out.order_id); break;
+      case 'o':
+        assign(out.order_id);
+        break;
       case 'q': {
         auto quantity = ParseTypedValue(*text, TraitType::kInt, ';');
         if (!quantity) return BadValue(column, *text, "an integer");
@@ -357,14 +380,21 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
         out.value = ParseDouble(*text);
         if (!out.value) return BadValue(column, *text, "a number");
         break;
-      case 'r': assign(out.context.referrer); break;
-      case 'u':
-        if (target == "utm_source") assign(out.context.utm_source);
-        else if (target == "utm_medium") assign(out.context.utm_medium);
-        else if (target == "utm_campaign") assign(out.context.utm_campaign);
-        else assign(out.context.user_agent);
+      case 'r':
+        assign(out.context.referrer);
         break;
-      default: break;
+      case 'u':
+        if (target == "utm_source")
+          assign(out.context.utm_source);
+        else if (target == "utm_medium")
+          assign(out.context.utm_medium);
+        else if (target == "utm_campaign")
+          assign(out.context.utm_campaign);
+        else
+          assign(out.context.user_agent);
+        break;
+      default:
+        break;
     }
   }
   if (out.profile_id.empty() && out.anonymous_id.empty()) {

@@ -1,16 +1,16 @@
 // Names and types: everything about a rule that the schema and the other segments decide, so
 // that a bad rule fails when it is created, never while it is evaluated.
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <array>
 #include <cmath>
-#include <algorithm>
 #include <functional>
 #include <set>
 #include <string>
 #include <unordered_set>
 #include <variant>
-
-#include <fmt/format.h>
 
 #include "common/time.h"
 #include "segments/lexer.h"
@@ -31,24 +31,35 @@ enum class Kind { kString, kNumber, kBool, kTimestamp, kList, kAny };
 
 std::string_view KindName(Kind kind) {
   switch (kind) {
-    case Kind::kString: return "string";
-    case Kind::kNumber: return "number";
-    case Kind::kBool: return "bool";
-    case Kind::kTimestamp: return "timestamp";
-    case Kind::kList: return "list";
-    case Kind::kAny: return "value";
+    case Kind::kString:
+      return "string";
+    case Kind::kNumber:
+      return "number";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kTimestamp:
+      return "timestamp";
+    case Kind::kList:
+      return "list";
+    case Kind::kAny:
+      return "value";
   }
   return "value";
 }
 
 Kind KindOfTrait(TraitType type) {
   switch (type) {
-    case TraitType::kString: return Kind::kString;
+    case TraitType::kString:
+      return Kind::kString;
     case TraitType::kInt:
-    case TraitType::kDouble: return Kind::kNumber;
-    case TraitType::kBool: return Kind::kBool;
-    case TraitType::kTimestamp: return Kind::kTimestamp;
-    case TraitType::kStringList: return Kind::kList;
+    case TraitType::kDouble:
+      return Kind::kNumber;
+    case TraitType::kBool:
+      return Kind::kBool;
+    case TraitType::kTimestamp:
+      return Kind::kTimestamp;
+    case TraitType::kStringList:
+      return Kind::kList;
   }
   return Kind::kAny;
 }
@@ -58,23 +69,34 @@ struct EventField {
   Kind kind;
 };
 constexpr std::array<EventField, 15> kEventFields = {{
-    {"item_id", Kind::kString},      {"category", Kind::kString},   {"order_id", Kind::kString},
-    {"channel", Kind::kString},      {"page_url", Kind::kString},   {"referrer", Kind::kString},
-    {"utm_source", Kind::kString},   {"utm_medium", Kind::kString}, {"utm_campaign", Kind::kString},
-    {"country", Kind::kString},      {"city", Kind::kString},       {"price", Kind::kNumber},
-    {"quantity", Kind::kNumber},     {"value", Kind::kNumber},      {"spend", Kind::kNumber},
+    {"item_id", Kind::kString},
+    {"category", Kind::kString},
+    {"order_id", Kind::kString},
+    {"channel", Kind::kString},
+    {"page_url", Kind::kString},
+    {"referrer", Kind::kString},
+    {"utm_source", Kind::kString},
+    {"utm_medium", Kind::kString},
+    {"utm_campaign", Kind::kString},
+    {"country", Kind::kString},
+    {"city", Kind::kString},
+    {"price", Kind::kNumber},
+    {"quantity", Kind::kNumber},
+    {"value", Kind::kNumber},
+    {"spend", Kind::kNumber},
 }};
 constexpr std::string_view kItemPrefix = "item.";
 // Catalogue columns every item has; other item attributes have no declared type (there is no
 // item schema yet), so any operator and literal is accepted for them.
-constexpr std::array<EventField, 3> kItemFields = {{
-    {"item.name", Kind::kString}, {"item.category", Kind::kString}, {"item.price", Kind::kNumber}}};
+constexpr std::array<EventField, 3> kItemFields = {{{"item.name", Kind::kString},
+                                                    {"item.category", Kind::kString},
+                                                    {"item.price", Kind::kNumber}}};
 
 // Which operators apply to a kind, in the order messages list them.
 constexpr std::array<CompareOp, 13> kAllOps = {
-    CompareOp::kEq,      CompareOp::kNe,       CompareOp::kLt,         CompareOp::kLe,
-    CompareOp::kGt,      CompareOp::kGe,       CompareOp::kBetween,    CompareOp::kIn,
-    CompareOp::kNotIn,   CompareOp::kContains, CompareOp::kStartsWith, CompareOp::kExists,
+    CompareOp::kEq,     CompareOp::kNe,       CompareOp::kLt,         CompareOp::kLe,
+    CompareOp::kGt,     CompareOp::kGe,       CompareOp::kBetween,    CompareOp::kIn,
+    CompareOp::kNotIn,  CompareOp::kContains, CompareOp::kStartsWith, CompareOp::kExists,
     CompareOp::kMissing};
 
 bool OpApplies(CompareOp op, Kind kind) {
@@ -105,9 +127,12 @@ bool OpApplies(CompareOp op, Kind kind) {
 size_t ExpectedValueCount(CompareOp op) {
   switch (op) {
     case CompareOp::kExists:
-    case CompareOp::kMissing: return 0;
-    case CompareOp::kBetween: return 2;
-    default: return 1;
+    case CompareOp::kMissing:
+      return 0;
+    case CompareOp::kBetween:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -118,8 +143,7 @@ bool TakesField(SubjectKind kind) {
 
 // Aggregates that have a value even over no events (count 0, sum 0, distinct 0).
 bool NeverMissing(SubjectKind kind) {
-  return kind == SubjectKind::kCount || kind == SubjectKind::kSum ||
-         kind == SubjectKind::kDistinct;
+  return kind == SubjectKind::kCount || kind == SubjectKind::kSum || kind == SubjectKind::kDistinct;
 }
 
 std::string At(const SourcePos& pos) {
@@ -153,12 +177,8 @@ class Checker {
   }
 
  private:
-  Status Node(const And& node, bool in_filter) {
-    return Operands(node.operands, "and", in_filter);
-  }
-  Status Node(const Or& node, bool in_filter) {
-    return Operands(node.operands, "or", in_filter);
-  }
+  Status Node(const And& node, bool in_filter) { return Operands(node.operands, "and", in_filter); }
+  Status Node(const Or& node, bool in_filter) { return Operands(node.operands, "or", in_filter); }
   Status Operands(const std::vector<Expr>& operands, std::string_view word, bool in_filter) {
     if (operands.size() < 2) {
       return InvalidArgument("'{}' needs at least two operands, found {}", word, operands.size());
@@ -168,9 +188,7 @@ class Checker {
     }
     return Status::Ok();
   }
-  Status Node(const Not& node, bool in_filter) {
-    return Check(*node.operand, in_filter);
-  }
+  Status Node(const Not& node, bool in_filter) { return Check(*node.operand, in_filter); }
 
   Status Node(const SegmentRef& node, bool in_filter) {
     if (in_filter) return OnlyFieldsInFilter(node.pos);
@@ -330,8 +348,7 @@ class Checker {
   Result<Kind> SubjectValueKind(const Subject& subject) {
     switch (subject.kind) {
       case SubjectKind::kTrait: {
-        if (!subject.events.event_type.empty() || subject.events.filter ||
-            subject.events.window) {
+        if (!subject.events.event_type.empty() || subject.events.filter || subject.events.window) {
           return InvalidArgument("{}a trait has no events", At(subject.pos));
         }
         TAILOR_ASSIGN_OR_RETURN(const TraitDef* trait, FindTrait(subject.name, subject.pos));
@@ -413,15 +430,24 @@ class Checker {
 
   static std::string_view FunctionName(SubjectKind kind) {
     switch (kind) {
-      case SubjectKind::kCount: return "count";
-      case SubjectKind::kSum: return "sum";
-      case SubjectKind::kAvg: return "avg";
-      case SubjectKind::kMin: return "min";
-      case SubjectKind::kMax: return "max";
-      case SubjectKind::kDistinct: return "distinct";
-      case SubjectKind::kFirst: return "first";
-      case SubjectKind::kLast: return "last";
-      default: return "";
+      case SubjectKind::kCount:
+        return "count";
+      case SubjectKind::kSum:
+        return "sum";
+      case SubjectKind::kAvg:
+        return "avg";
+      case SubjectKind::kMin:
+        return "min";
+      case SubjectKind::kMax:
+        return "max";
+      case SubjectKind::kDistinct:
+        return "distinct";
+      case SubjectKind::kFirst:
+        return "first";
+      case SubjectKind::kLast:
+        return "last";
+      default:
+        return "";
     }
   }
 
@@ -436,10 +462,10 @@ class Checker {
     if (subject.kind == SubjectKind::kField) {
       return fmt::format("{} event field '{}'", KindName(kind), subject.name);
     }
-    std::string text = fmt::format("{}({}", FunctionName(subject.kind),
-                                   subject.events.event_type.empty()
-                                       ? std::string("any")
-                                       : SpellName(subject.events.event_type));
+    std::string text =
+        fmt::format("{}({}", FunctionName(subject.kind),
+                    subject.events.event_type.empty() ? std::string("any")
+                                                      : SpellName(subject.events.event_type));
     if (TakesField(subject.kind)) text += "." + SpellFieldPath(subject.name);
     return text + ")";
   }
@@ -529,8 +555,8 @@ Status CheckNoCycles(std::string_view name, const Rule& rule, const SegmentResol
         }
         path += next;
         if (next == name) {
-          return InvalidArgument("{}segment '{}' would depend on itself: {}", At(start->pos),
-                                 name, path);
+          return InvalidArgument("{}segment '{}' would depend on itself: {}", At(start->pos), name,
+                                 path);
         }
         return InvalidArgument("{}segment references form a cycle: {}", At(start->pos), path);
       }

@@ -1,11 +1,11 @@
 #include "segments/lexer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <system_error>
-
-#include <fmt/format.h>
 
 namespace tailor::segments {
 namespace {
@@ -15,13 +15,13 @@ namespace {
 // stands.
 constexpr std::array<std::string_view, 6> kReservedWords = {"and", "or",   "not",
                                                             "in",  "true", "false"};
-constexpr auto kKeywords = std::to_array<std::string_view>({
-    "and",      "or",      "not",     "in",       "true",     "false",    "segment",
-    "between",  "contains", "starts_with", "exists", "missing", "within",  "last",
-    "first",    "before",  "after",   "ago",      "of",       "km",       "where",
-    "any",      "followed", "by",     "count",    "sum",      "avg",      "min",
-    "max",      "distinct", "ever",   "never",    "location", "minute",   "minutes",
-    "hour",     "hours",   "day",     "days",     "week",     "weeks"});
+constexpr auto kKeywords = std::to_array<std::string_view>(
+    {"and",     "or",       "not",         "in",     "true",     "false",  "segment",
+     "between", "contains", "starts_with", "exists", "missing",  "within", "last",
+     "first",   "before",   "after",       "ago",    "of",       "km",     "where",
+     "any",     "followed", "by",          "count",  "sum",      "avg",    "min",
+     "max",     "distinct", "ever",        "never",  "location", "minute", "minutes",
+     "hour",    "hours",    "day",         "days",   "week",     "weeks"});
 
 bool IsWordStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -141,13 +141,26 @@ class Lexer {
     if (c == '=' || c == '!' || c == '<' || c == '>') return Operator(token);
     TokenKind kind = TokenKind::kEnd;
     switch (c) {
-      case '(': kind = TokenKind::kLeftParen; break;
-      case ')': kind = TokenKind::kRightParen; break;
-      case '[': kind = TokenKind::kLeftBracket; break;
-      case ']': kind = TokenKind::kRightBracket; break;
-      case ',': kind = TokenKind::kComma; break;
-      case '.': kind = TokenKind::kDot; break;
-      default: return UnexpectedCharacter();
+      case '(':
+        kind = TokenKind::kLeftParen;
+        break;
+      case ')':
+        kind = TokenKind::kRightParen;
+        break;
+      case '[':
+        kind = TokenKind::kLeftBracket;
+        break;
+      case ']':
+        kind = TokenKind::kRightBracket;
+        break;
+      case ',':
+        kind = TokenKind::kComma;
+        break;
+      case '.':
+        kind = TokenKind::kDot;
+        break;
+      default:
+        return UnexpectedCharacter();
     }
     token.kind = kind;
     token.text = std::string(1, c);
@@ -164,8 +177,9 @@ class Lexer {
     if (c == '-') {
       return InvalidArgument("{}:{}: expected a digit after '-'", line_, column_);
     }
-    const std::string shown = c < 0x20 || c == 0x7f ? fmt::format("byte 0x{:02x}", c)
-                                                    : fmt::format("'{}'", text_.substr(at_, length));
+    const std::string shown = c < 0x20 || c == 0x7f
+                                  ? fmt::format("byte 0x{:02x}", c)
+                                  : fmt::format("'{}'", text_.substr(at_, length));
     return InvalidArgument("{}:{}: expected a name, value, operator or parenthesis, found {}",
                            line_, column_, shown);
   }
@@ -217,8 +231,8 @@ class Lexer {
       result = std::from_chars(first, last, token.integer);
     }
     if (result.ec != std::errc() || result.ptr != last) {
-      return InvalidArgument("{}:{}: expected a number in range, found '{}'", pos.line,
-                             pos.column, token.text);
+      return InvalidArgument("{}:{}: expected a number in range, found '{}'", pos.line, pos.column,
+                             token.text);
     }
     return Status::Ok();
   }
@@ -246,11 +260,21 @@ class Lexer {
       const SourcePos escape = Here();
       Skip();
       switch (Peek()) {
-        case '"': token.text.push_back('"'); break;
-        case '\\': token.text.push_back('\\'); break;
-        case 'n': token.text.push_back('\n'); break;
-        case 't': token.text.push_back('\t'); break;
-        case 'r': token.text.push_back('\r'); break;
+        case '"':
+          token.text.push_back('"');
+          break;
+        case '\\':
+          token.text.push_back('\\');
+          break;
+        case 'n':
+          token.text.push_back('\n');
+          break;
+        case 't':
+          token.text.push_back('\t');
+          break;
+        case 'r':
+          token.text.push_back('\r');
+          break;
         case 'x': {
           // Only ASCII, so that a string always stays valid UTF-8 (and representable in JSON).
           const auto hex = [](char h) {
@@ -293,8 +317,7 @@ class Lexer {
       }
       if (c == '\\') {
         if (Peek(1) != '`' && Peek(1) != '\\') {
-          return InvalidArgument("{}:{}: expected an escape \\` or \\\\ in a name", line_,
-                                 column_);
+          return InvalidArgument("{}:{}: expected an escape \\` or \\\\ in a name", line_, column_);
         }
         token.text.push_back(Peek(1));
         Skip(2);
@@ -407,11 +430,21 @@ std::string SpellString(std::string_view text) {
   std::string spelled = "\"";
   for (const char c : text) {
     switch (c) {
-      case '"': spelled += "\\\""; break;
-      case '\\': spelled += "\\\\"; break;
-      case '\n': spelled += "\\n"; break;
-      case '\t': spelled += "\\t"; break;
-      case '\r': spelled += "\\r"; break;
+      case '"':
+        spelled += "\\\"";
+        break;
+      case '\\':
+        spelled += "\\\\";
+        break;
+      case '\n':
+        spelled += "\\n";
+        break;
+      case '\t':
+        spelled += "\\t";
+        break;
+      case '\r':
+        spelled += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           spelled += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
@@ -438,10 +471,14 @@ std::string SpellDecimal(double value, bool mark_decimal) {
 std::string_view TimeUnitWord(TimeUnit unit, int64_t amount) {
   const bool one = amount == 1;
   switch (unit) {
-    case TimeUnit::kMinute: return one ? "minute" : "minutes";
-    case TimeUnit::kHour: return one ? "hour" : "hours";
-    case TimeUnit::kDay: return one ? "day" : "days";
-    case TimeUnit::kWeek: return one ? "week" : "weeks";
+    case TimeUnit::kMinute:
+      return one ? "minute" : "minutes";
+    case TimeUnit::kHour:
+      return one ? "hour" : "hours";
+    case TimeUnit::kDay:
+      return one ? "day" : "days";
+    case TimeUnit::kWeek:
+      return one ? "week" : "weeks";
   }
   return "days";
 }

@@ -15,12 +15,12 @@
 namespace tailor::segments {
 
 enum class TokenKind : uint8_t {
-  kEnd,               // after the last token
-  kWord,              // bare name or keyword: [A-Za-z_][A-Za-z0-9_]*
-  kQuotedName,        // `any text`: always a name, never a keyword
-  kString,            // "text" (text holds the decoded bytes)
-  kInteger,           // 42, -7 (integer holds the value)
-  kDecimal,           // 0.3, -3.7038, 1e6 (decimal holds the value)
+  kEnd,         // after the last token
+  kWord,        // bare name or keyword: [A-Za-z_][A-Za-z0-9_]*
+  kQuotedName,  // `any text`: always a name, never a keyword
+  kString,      // "text" (text holds the decoded bytes)
+  kInteger,     // 42, -7 (integer holds the value)
+  kDecimal,     // 0.3, -3.7038, 1e6 (decimal holds the value)
   kLeftParen,
   kRightParen,
   kLeftBracket,

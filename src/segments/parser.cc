@@ -1,10 +1,10 @@
 #include "segments/parser.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace tailor::segments {
 namespace {
@@ -99,9 +99,10 @@ Status Parser::Expected(std::string_view what) const {
 
 Status Parser::TooDeep() const {
   const SourcePos pos = Peek().pos;
-  return InvalidArgument("{}:{}: expected at most {} levels of nesting (parentheses, 'not', "
-                         "'where')",
-                         pos.line, pos.column, kMaxRuleDepth);
+  return InvalidArgument(
+      "{}:{}: expected at most {} levels of nesting (parentheses, 'not', "
+      "'where')",
+      pos.line, pos.column, kMaxRuleDepth);
 }
 
 bool Parser::AtName(size_t ahead) const {
@@ -185,8 +186,7 @@ Result<Expr> Parser::ParsePrimary(Context context) {
     }
   }
   if (!AtName()) {
-    return Expected(context == Context::kProfile ? "a condition"
-                                                 : "a condition on an event field");
+    return Expected(context == Context::kProfile ? "a condition" : "a condition on an event field");
   }
   Subject subject;
   subject.pos = token.pos;
@@ -207,13 +207,26 @@ Result<Expr> Parser::ParseConditionTail(Subject subject, Context context) {
   comparison.op_pos = token.pos;
   bool parsed = true;
   switch (token.kind) {
-    case TokenKind::kEq: comparison.op = CompareOp::kEq; break;
-    case TokenKind::kNe: comparison.op = CompareOp::kNe; break;
-    case TokenKind::kLt: comparison.op = CompareOp::kLt; break;
-    case TokenKind::kLe: comparison.op = CompareOp::kLe; break;
-    case TokenKind::kGt: comparison.op = CompareOp::kGt; break;
-    case TokenKind::kGe: comparison.op = CompareOp::kGe; break;
-    default: parsed = false;
+    case TokenKind::kEq:
+      comparison.op = CompareOp::kEq;
+      break;
+    case TokenKind::kNe:
+      comparison.op = CompareOp::kNe;
+      break;
+    case TokenKind::kLt:
+      comparison.op = CompareOp::kLt;
+      break;
+    case TokenKind::kLe:
+      comparison.op = CompareOp::kLe;
+      break;
+    case TokenKind::kGt:
+      comparison.op = CompareOp::kGt;
+      break;
+    case TokenKind::kGe:
+      comparison.op = CompareOp::kGe;
+      break;
+    default:
+      parsed = false;
   }
   if (parsed) {
     Take();
@@ -223,7 +236,7 @@ Result<Expr> Parser::ParseConditionTail(Subject subject, Context context) {
     TimeUnit unit = TimeUnit::kDay;
     if (profile && Peek(1).kind == TokenKind::kInteger && AtKeyword("and", 2) &&
         Peek(3).kind == TokenKind::kInteger && ParseTimeUnitWord(Peek(4), &unit)) {
-        TAILOR_ASSIGN_OR_RETURN(TimeRange range, ParseWindow());
+      TAILOR_ASSIGN_OR_RETURN(TimeRange range, ParseWindow());
       return Expr{TimeCondition{std::move(subject), range}};
     }
     Take();
@@ -263,7 +276,8 @@ Result<Expr> Parser::ParseConditionTail(Subject subject, Context context) {
     range.pos = pos;
     return Expr{TimeCondition{std::move(subject), range}};
   } else {
-    std::string operators = "=, !=, <, <=, >, >=, between, in, not in, contains, starts_with, exists";
+    std::string operators =
+        "=, !=, <, <=, >, >=, between, in, not in, contains, starts_with, exists";
     if (!profile) {
       operators += " or missing";
     } else if (IsOccurrenceTime(subject.kind)) {
@@ -283,8 +297,8 @@ Result<Subject> Parser::ParseEventFunction(SubjectKind kind) {
   subject.pos = Take().pos;  // the function word
   Take();                    // '('
   std::string* field = TakesField(kind) ? &subject.name : nullptr;
-  TAILOR_RETURN_IF_ERROR(ParseEventSetBody(field != nullptr, /*with_window=*/true,
-                                           subject.events, field));
+  TAILOR_RETURN_IF_ERROR(
+      ParseEventSetBody(field != nullptr, /*with_window=*/true, subject.events, field));
   return subject;
 }
 
@@ -314,7 +328,8 @@ Status Parser::ParseEventSetBody(bool with_field, bool with_window, EventSet& ev
     return Status::Ok();
   }
   std::string what;
-  if (!events.filter) what += "'where', ";
+  // `where` comes before the window, so once a window is read only ')' can follow.
+  if (!events.filter && !events.window) what += "'where', ";
   if (with_window && !events.window) what += "',', ";
   return Expected(what.empty() ? "')'" : what.substr(0, what.size() - 2) + " or ')'");
 }
@@ -324,8 +339,8 @@ Result<Expr> Parser::ParseOccurrence(bool ever) {
   occurrence.ever = ever;
   occurrence.pos = Take().pos;  // ever / never
   Take();                       // '('
-  TAILOR_RETURN_IF_ERROR(ParseEventSetBody(/*with_field=*/false, /*with_window=*/true,
-                                           occurrence.events, nullptr));
+  TAILOR_RETURN_IF_ERROR(
+      ParseEventSetBody(/*with_field=*/false, /*with_window=*/true, occurrence.events, nullptr));
   return Expr{std::move(occurrence)};
 }
 
@@ -360,8 +375,8 @@ Result<Expr> Parser::ParseSequenceTail(Subject anchor, bool negated) {
   sequence.negated = negated;
   if (Peek().kind == TokenKind::kLeftParen) {
     Take();
-    TAILOR_RETURN_IF_ERROR(ParseEventSetBody(/*with_field=*/false, /*with_window=*/false,
-                                             sequence.next, nullptr));
+    TAILOR_RETURN_IF_ERROR(
+        ParseEventSetBody(/*with_field=*/false, /*with_window=*/false, sequence.next, nullptr));
   } else if (TakeKeyword("any")) {
     sequence.next.event_type.clear();
   } else if (AtName()) {
@@ -393,9 +408,15 @@ Result<Literal> Parser::ParseLiteral() {
   Literal literal;
   literal.pos = token.pos;
   switch (token.kind) {
-    case TokenKind::kString: literal.value = token.text; break;
-    case TokenKind::kInteger: literal.value = token.integer; break;
-    case TokenKind::kDecimal: literal.value = token.decimal; break;
+    case TokenKind::kString:
+      literal.value = token.text;
+      break;
+    case TokenKind::kInteger:
+      literal.value = token.integer;
+      break;
+    case TokenKind::kDecimal:
+      literal.value = token.decimal;
+      break;
     default:
       if (IsKeyword(token, "true") || IsKeyword(token, "false")) {
         literal.value = IsKeyword(token, "true");

@@ -52,8 +52,7 @@ class Parser {
   Result<Subject> ParseEventFunction(SubjectKind kind);
   // Inside the parentheses of count(...), ever(...), ...: event type, `.field` when
   // `with_field`, `where` filter, `, window` when `with_window`; consumes the closing ')'.
-  Status ParseEventSetBody(bool with_field, bool with_window, EventSet& events,
-                           std::string* field);
+  Status ParseEventSetBody(bool with_field, bool with_window, EventSet& events, std::string* field);
   Result<Expr> ParseOccurrence(bool ever);
   Result<Expr> ParseGeo();
   Result<Expr> ParseSequenceTail(Subject anchor, bool negated);

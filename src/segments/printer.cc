@@ -1,12 +1,12 @@
 // Canonical rule text. Every choice here is mirrored by the parser: PrintRule's output parses
 // back to an equal tree (tests/rule_test.cc checks this on thousands of random trees).
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <string>
 #include <type_traits>
 #include <variant>
-
-#include <fmt/format.h>
 
 #include "segments/lexer.h"
 #include "segments/parser.h"
@@ -17,16 +17,25 @@ namespace {
 
 std::string_view FunctionWord(SubjectKind kind) {
   switch (kind) {
-    case SubjectKind::kCount: return "count";
-    case SubjectKind::kSum: return "sum";
-    case SubjectKind::kAvg: return "avg";
-    case SubjectKind::kMin: return "min";
-    case SubjectKind::kMax: return "max";
-    case SubjectKind::kDistinct: return "distinct";
-    case SubjectKind::kFirst: return "first";
-    case SubjectKind::kLast: return "last";
+    case SubjectKind::kCount:
+      return "count";
+    case SubjectKind::kSum:
+      return "sum";
+    case SubjectKind::kAvg:
+      return "avg";
+    case SubjectKind::kMin:
+      return "min";
+    case SubjectKind::kMax:
+      return "max";
+    case SubjectKind::kDistinct:
+      return "distinct";
+    case SubjectKind::kFirst:
+      return "first";
+    case SubjectKind::kLast:
+      return "last";
     case SubjectKind::kTrait:
-    case SubjectKind::kField: break;
+    case SubjectKind::kField:
+      break;
   }
   return "";
 }
@@ -50,8 +59,8 @@ class Printer {
     for (size_t i = 0; i < operands.size(); ++i) {
       if (i > 0) out_ += separator;
       const Expr& operand = operands[i];
-      const bool group = std::holds_alternative<And>(operand.node) ||
-                         std::holds_alternative<Or>(operand.node);
+      const bool group =
+          std::holds_alternative<And>(operand.node) || std::holds_alternative<Or>(operand.node);
       Grouped(operand, group);
     }
   }
@@ -229,9 +238,8 @@ int InnerDepth(const Expr& expr) {
         int depth = 0;
         if constexpr (std::is_same_v<T, And> || std::is_same_v<T, Or>) {
           for (const Expr& operand : node.operands) {
-            const bool grouped = std::is_same_v<T, And>
-                                     ? IsGroup(operand)
-                                     : std::holds_alternative<Or>(operand.node);
+            const bool grouped = std::is_same_v<T, And> ? IsGroup(operand)
+                                                        : std::holds_alternative<Or>(operand.node);
             depth = std::max(depth, (grouped ? 1 : 0) + InnerDepth(operand));
           }
         } else if constexpr (std::is_same_v<T, Not>) {
@@ -260,19 +268,32 @@ std::string PrintRule(const Rule& rule) { return Printer().Print(rule.root); }
 
 std::string_view CompareOpText(CompareOp op) {
   switch (op) {
-    case CompareOp::kEq: return "=";
-    case CompareOp::kNe: return "!=";
-    case CompareOp::kLt: return "<";
-    case CompareOp::kLe: return "<=";
-    case CompareOp::kGt: return ">";
-    case CompareOp::kGe: return ">=";
-    case CompareOp::kBetween: return "between";
-    case CompareOp::kIn: return "in";
-    case CompareOp::kNotIn: return "not in";
-    case CompareOp::kContains: return "contains";
-    case CompareOp::kStartsWith: return "starts_with";
-    case CompareOp::kExists: return "exists";
-    case CompareOp::kMissing: return "missing";
+    case CompareOp::kEq:
+      return "=";
+    case CompareOp::kNe:
+      return "!=";
+    case CompareOp::kLt:
+      return "<";
+    case CompareOp::kLe:
+      return "<=";
+    case CompareOp::kGt:
+      return ">";
+    case CompareOp::kGe:
+      return ">=";
+    case CompareOp::kBetween:
+      return "between";
+    case CompareOp::kIn:
+      return "in";
+    case CompareOp::kNotIn:
+      return "not in";
+    case CompareOp::kContains:
+      return "contains";
+    case CompareOp::kStartsWith:
+      return "starts_with";
+    case CompareOp::kExists:
+      return "exists";
+    case CompareOp::kMissing:
+      return "missing";
   }
   return "?";
 }

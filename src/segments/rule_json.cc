@@ -2,6 +2,9 @@
 // Reading is as strict as the text parser: every object has exactly one shape, unknown and
 // repeated keys are errors, and the tree has the same nesting limit.
 
+#include <fmt/format.h>
+#include <simdjson.h>
+
 #include <array>
 #include <initializer_list>
 #include <string>
@@ -9,9 +12,6 @@
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 #include "segments/lexer.h"
 #include "segments/parser.h"
@@ -58,8 +58,7 @@ constexpr std::array<std::pair<TimeUnit, std::string_view>, 4> kUnitNames = {{
 }};
 
 template <typename Enum, size_t N>
-std::string_view NameOf(const std::array<std::pair<Enum, std::string_view>, N>& names,
-                        Enum value) {
+std::string_view NameOf(const std::array<std::pair<Enum, std::string_view>, N>& names, Enum value) {
   for (const auto& [candidate, name] : names) {
     if (candidate == value) return name;
   }
@@ -84,13 +83,27 @@ std::string JsonString(std::string_view text) {
   std::string out = "\"";
   for (const char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
@@ -255,14 +268,20 @@ class JsonWriter {
 
 std::string_view TypeName(element value) {
   switch (value.type()) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "a value";
 }
@@ -301,7 +320,8 @@ class Members {
       for (const std::string_view key : keys) allowed = allowed || key == name;
       if (!allowed) {
         std::string list;
-        for (const std::string_view key : keys) list += fmt::format("{}\"{}\"", list.empty() ? "" : ", ", key);
+        for (const std::string_view key : keys)
+          list += fmt::format("{}\"{}\"", list.empty() ? "" : ", ", key);
         return InvalidArgument("{}: unexpected key \"{}\" (expected {})", path_, name, list);
       }
     }
@@ -329,10 +349,14 @@ Result<std::string> ReadString(element value, const std::string& path, bool allo
 
 Result<double> ReadNumber(element value, const std::string& path) {
   switch (value.type()) {
-    case element_type::INT64: return static_cast<double>(value.get_int64().value_unsafe());
-    case element_type::UINT64: return static_cast<double>(value.get_uint64().value_unsafe());
-    case element_type::DOUBLE: return value.get_double().value_unsafe();
-    default: return Mismatch(path, "a number", value);
+    case element_type::INT64:
+      return static_cast<double>(value.get_int64().value_unsafe());
+    case element_type::UINT64:
+      return static_cast<double>(value.get_uint64().value_unsafe());
+    case element_type::DOUBLE:
+      return value.get_double().value_unsafe();
+    default:
+      return Mismatch(path, "a number", value);
   }
 }
 
@@ -360,7 +384,8 @@ class JsonReader {
       size_t index = 0;
       for (const element operand : array) {
         TAILOR_ASSIGN_OR_RETURN(
-            Expr expr, ReadExpr(operand, fmt::format("{}[{}]", members.Path(key), index++), in_filter));
+            Expr expr,
+            ReadExpr(operand, fmt::format("{}[{}]", members.Path(key), index++), in_filter));
         operands.push_back(std::move(expr));
       }
       if (operands.size() < 2) {
@@ -446,11 +471,18 @@ class JsonReader {
     size_t want = 1;
     switch (comparison.op) {
       case CompareOp::kExists:
-      case CompareOp::kMissing: want = 0; break;
-      case CompareOp::kBetween: want = 2; break;
+      case CompareOp::kMissing:
+        want = 0;
+        break;
+      case CompareOp::kBetween:
+        want = 2;
+        break;
       case CompareOp::kIn:
-      case CompareOp::kNotIn: want = count == 0 ? 1 : count; break;
-      default: break;
+      case CompareOp::kNotIn:
+        want = count == 0 ? 1 : count;
+        break;
+      default:
+        break;
     }
     if (count != want) {
       return InvalidArgument("{}: expected {} value(s) for \"{}\", found {}",
@@ -553,13 +585,14 @@ class JsonReader {
         return InvalidArgument("{}: expected an array of two whole numbers",
                                members.Path("between"));
       }
-      TAILOR_ASSIGN_OR_RETURN(range.amount, ReadAmount(array.at(0).value_unsafe(), members.Path("between")));
+      TAILOR_ASSIGN_OR_RETURN(range.amount,
+                              ReadAmount(array.at(0).value_unsafe(), members.Path("between")));
       TAILOR_ASSIGN_OR_RETURN(range.far_amount,
                               ReadAmount(array.at(1).value_unsafe(), members.Path("between")));
       return range;
     }
-    constexpr std::array<std::pair<RangeKind, std::string_view>, 3> kKinds = {{
-        {RangeKind::kLast, "last"}, {RangeKind::kBefore, "before"}, {RangeKind::kAfter, "after"}}};
+    constexpr std::array<std::pair<RangeKind, std::string_view>, 3> kKinds = {
+        {{RangeKind::kLast, "last"}, {RangeKind::kBefore, "before"}, {RangeKind::kAfter, "after"}}};
     for (const auto& [kind, key] : kKinds) {
       const element* amount = members.Find(key);
       if (amount == nullptr) continue;
@@ -589,8 +622,10 @@ class JsonReader {
     if (center.get_array().get(array) || array.size() != 2) {
       return InvalidArgument("{}: expected [latitude, longitude]", members.Path("center"));
     }
-    TAILOR_ASSIGN_OR_RETURN(geo.center_lat, ReadNumber(array.at(0).value_unsafe(), members.Path("center")));
-    TAILOR_ASSIGN_OR_RETURN(geo.center_lon, ReadNumber(array.at(1).value_unsafe(), members.Path("center")));
+    TAILOR_ASSIGN_OR_RETURN(geo.center_lat,
+                            ReadNumber(array.at(0).value_unsafe(), members.Path("center")));
+    TAILOR_ASSIGN_OR_RETURN(geo.center_lon,
+                            ReadNumber(array.at(1).value_unsafe(), members.Path("center")));
     return Expr{std::move(geo)};
   }
 

@@ -1,12 +1,12 @@
 #include "tailor/snapshot.h"
 
+#include <absl/container/flat_hash_map.h>
+#include <tbb/task_group.h>
+
 #include <algorithm>
 #include <bit>
 #include <deque>
 #include <thread>
-
-#include <absl/container/flat_hash_map.h>
-#include <tbb/task_group.h>
 
 #include "common/coding.h"
 #include "store/records.h"
@@ -128,10 +128,18 @@ void BuildProfiles(const store::Store& store, const Schema& schema, const store:
     switch (def.type) {
       case TraitType::kInt:
       case TraitType::kTimestamp:
-      case TraitType::kBool: column.ints.assign(count, 0); break;
-      case TraitType::kDouble: column.doubles.assign(count, 0); break;
-      case TraitType::kString: column.codes.assign(count, kNullCode); break;
-      case TraitType::kStringList: column.list_offsets.assign(count + 1, 0); break;
+      case TraitType::kBool:
+        column.ints.assign(count, 0);
+        break;
+      case TraitType::kDouble:
+        column.doubles.assign(count, 0);
+        break;
+      case TraitType::kString:
+        column.codes.assign(count, kNullCode);
+        break;
+      case TraitType::kStringList:
+        column.list_offsets.assign(count + 1, 0);
+        break;
     }
   }
   // Ids without a record (deleted, merged away) keep an empty external id and no traits.
@@ -157,9 +165,15 @@ void BuildProfiles(const store::Store& store, const Schema& schema, const store:
           column.present.Set(index);
           switch (column.type) {
             case TraitType::kInt:
-            case TraitType::kTimestamp: column.ints[index] = std::get<int64_t>(value.value); break;
-            case TraitType::kBool: column.ints[index] = std::get<bool>(value.value) ? 1 : 0; break;
-            case TraitType::kDouble: column.doubles[index] = std::get<double>(value.value); break;
+            case TraitType::kTimestamp:
+              column.ints[index] = std::get<int64_t>(value.value);
+              break;
+            case TraitType::kBool:
+              column.ints[index] = std::get<bool>(value.value) ? 1 : 0;
+              break;
+            case TraitType::kDouble:
+              column.doubles[index] = std::get<double>(value.value);
+              break;
             case TraitType::kString:
               column.codes[index] = column.dictionary.Intern(std::get<std::string>(value.value));
               break;
@@ -188,8 +202,9 @@ void BuildProfiles(const store::Store& store, const Schema& schema, const store:
 }
 
 // Sorts events [begin, end) of every column by time, keeping arrival order on ties.
-void SortRangeByTime(EventColumns& events, std::vector<std::pair<std::string, EventStringColumn*>>& extra,
-                     size_t begin, size_t end) {
+void SortRangeByTime(EventColumns& events,
+                     std::vector<std::pair<std::string, EventStringColumn*>>& extra, size_t begin,
+                     size_t end) {
   std::vector<size_t> order(end - begin);
   for (size_t i = 0; i < order.size(); ++i) order[i] = begin + i;
   std::stable_sort(order.begin(), order.end(),
@@ -229,8 +244,7 @@ void BuildEvents(const store::Store& store, const store::ReadPoint& at, Part& pa
   // Each block is sorted; a profile with several blocks gets its range sorted once at the end.
   auto finish_owner = [&] {
     if (owner == kNoProfile) return;
-    if (owner_blocks > 1 &&
-        !std::is_sorted(events.time.begin() + owner_begin, events.time.end())) {
+    if (owner_blocks > 1 && !std::is_sorted(events.time.begin() + owner_begin, events.time.end())) {
       SortRangeByTime(events, part.extra_columns, owner_begin, events.time.size());
     }
     events.offsets[owner - part.begin + 1] = events.time.size();
@@ -240,9 +254,10 @@ void BuildEvents(const store::Store& store, const store::ReadPoint& at, Part& pa
     events.type.push_back(events.types.Intern(view.type));
     events.price.push_back(view.price.value_or(std::nan("")));
     events.quantity.push_back(static_cast<int32_t>(view.quantity.value_or(0)));
-    events.value.push_back(view.value   ? *view.value
-                           : view.price ? *view.price * static_cast<double>(view.quantity.value_or(1))
-                                        : std::nan(""));
+    events.value.push_back(view.value ? *view.value
+                           : view.price
+                               ? *view.price * static_cast<double>(view.quantity.value_or(1))
+                               : std::nan(""));
     events.item.codes.push_back(CodeOrNull(events.item, view.item_id));
     events.category.codes.push_back(CodeOrNull(events.category, view.category));
     for (size_t i = 0; i < part.extra_columns.size(); ++i) {
@@ -289,9 +304,8 @@ void AppendRemapped(const std::vector<uint32_t>& codes, const Dictionary& from, 
 
 Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema& schema,
                                         uint32_t profile_count, const SnapshotOptions& options) {
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : std::max(1u, std::thread::hardware_concurrency());
+  const int threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<int> extra_index;
   for (const std::string& field : options.event_fields) {
     const int index = field == "order_id" ? -1 : store::ContextFieldIndex(field);
@@ -345,7 +359,8 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
   events.quantity.reserve(total_events);
   events.item.codes.reserve(total_events);
   events.category.codes.reserve(total_events);
-  for (const std::string& field : options.event_fields) events.extra[field].codes.reserve(total_events);
+  for (const std::string& field : options.event_fields)
+    events.extra[field].codes.reserve(total_events);
   for (size_t slot = 0; slot < schema.traits().size(); ++slot) {
     TraitColumn& column = snapshot->traits_[slot];
     const TraitDef& def = schema.traits()[slot];
@@ -410,7 +425,8 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
   concat(&EventColumns::price);
   concat(&EventColumns::quantity);
   tasks.run([&] {
-    for (Part& part : parts) AppendRemapped(part.events.type, part.events.types, events.types, events.type);
+    for (Part& part : parts)
+      AppendRemapped(part.events.type, part.events.types, events.types, events.type);
   });
   auto remap_strings = [&](EventStringColumn& into, auto column_of) {
     tasks.run([&into, column_of, &parts] {
@@ -422,7 +438,8 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
     });
   };
   remap_strings(events.item, [](Part& part) -> EventStringColumn& { return part.events.item; });
-  remap_strings(events.category, [](Part& part) -> EventStringColumn& { return part.events.category; });
+  remap_strings(events.category,
+                [](Part& part) -> EventStringColumn& { return part.events.category; });
   for (const std::string& field : options.event_fields) {
     remap_strings(events.extra[field],
                   [field](Part& part) -> EventStringColumn& { return part.events.extra[field]; });

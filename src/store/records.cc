@@ -14,10 +14,23 @@ constexpr uint8_t kBlockFormat = 1;
 
 // Bits of the event field mask: which optional fields follow, in this order.
 enum EventField : uint32_t {
-  kId = 1u << 0, kItem = 1u << 1, kCategory = 1u << 2, kOrder = 1u << 3, kPrice = 1u << 4,
-  kQuantity = 1u << 5, kValue = 1u << 6, kChannel = 1u << 7, kPageUrl = 1u << 8,
-  kReferrer = 1u << 9, kUtmSource = 1u << 10, kUtmMedium = 1u << 11, kUtmCampaign = 1u << 12,
-  kUserAgent = 1u << 13, kIp = 1u << 14, kCountry = 1u << 15, kCity = 1u << 16,
+  kId = 1u << 0,
+  kItem = 1u << 1,
+  kCategory = 1u << 2,
+  kOrder = 1u << 3,
+  kPrice = 1u << 4,
+  kQuantity = 1u << 5,
+  kValue = 1u << 6,
+  kChannel = 1u << 7,
+  kPageUrl = 1u << 8,
+  kReferrer = 1u << 9,
+  kUtmSource = 1u << 10,
+  kUtmMedium = 1u << 11,
+  kUtmCampaign = 1u << 12,
+  kUserAgent = 1u << 13,
+  kIp = 1u << 14,
+  kCountry = 1u << 15,
+  kCity = 1u << 16,
   kProperties = 1u << 17,
 };
 
@@ -26,17 +39,18 @@ struct ContextField {
   std::string EventContext::*member;
 };
 constexpr ContextField kContextFields[] = {
-    {kChannel, &EventContext::channel},       {kPageUrl, &EventContext::page_url},
-    {kReferrer, &EventContext::referrer},     {kUtmSource, &EventContext::utm_source},
-    {kUtmMedium, &EventContext::utm_medium},  {kUtmCampaign, &EventContext::utm_campaign},
-    {kUserAgent, &EventContext::user_agent},  {kIp, &EventContext::ip},
-    {kCountry, &EventContext::country},       {kCity, &EventContext::city},
+    {kChannel, &EventContext::channel},      {kPageUrl, &EventContext::page_url},
+    {kReferrer, &EventContext::referrer},    {kUtmSource, &EventContext::utm_source},
+    {kUtmMedium, &EventContext::utm_medium}, {kUtmCampaign, &EventContext::utm_campaign},
+    {kUserAgent, &EventContext::user_agent}, {kIp, &EventContext::ip},
+    {kCountry, &EventContext::country},      {kCity, &EventContext::city},
 };
 
 size_t UpperBoundEvent(const EventInput& event) {
   size_t bound = 4 * coding::kMaxVarintBytes + 3 * 8 + coding::UpperBoundString(event.type) +
                  coding::UpperBoundString(event.id) + coding::UpperBoundString(event.item_id) +
-                 coding::UpperBoundString(event.category) + coding::UpperBoundString(event.order_id);
+                 coding::UpperBoundString(event.category) +
+                 coding::UpperBoundString(event.order_id);
   for (const ContextField& field : kContextFields) {
     bound += coding::UpperBoundString(event.context.*field.member);
   }
@@ -126,10 +140,9 @@ bool DecodeEvent(coding::Reader& reader, EventInput& event, Timestamp previous_t
 }  // namespace
 
 int ContextFieldIndex(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"channel",    "page_url",     "referrer",
-                                                "utm_source", "utm_medium",   "utm_campaign",
-                                                "user_agent", "ip",           "country",
-                                                "city"};
+  static constexpr std::string_view kNames[] = {
+      "channel",      "page_url",   "referrer", "utm_source", "utm_medium",
+      "utm_campaign", "user_agent", "ip",       "country",    "city"};
   for (int i = 0; i < 10; ++i) {
     if (kNames[i] == name) return i;
   }

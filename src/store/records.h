@@ -23,8 +23,8 @@ struct ProfileRecord {
   bool anonymous = false;
   // Traits by schema slot, sorted by slot.
   std::vector<std::pair<uint32_t, TypedValue>> traits;
-  // Other ids that resolve to this profile: anonymous ids ("a:"...) and merged profile ids ("p:"...),
-  // as IdKey()s, so that deleting the profile can remove them.
+  // Other ids that resolve to this profile: anonymous ids ("a:"...) and merged profile ids
+  // ("p:"...), as IdKey()s, so that deleting the profile can remove them.
   std::vector<std::string> aliases;
   Timestamp created_at = 0;
   Timestamp updated_at = 0;
@@ -79,7 +79,8 @@ template <typename Visit>
 Status ForEachEventInBlock(std::string_view bytes, Visit&& visit) {
   uint64_t count = 0;
   std::string_view id_hashes;
-  if (!DecodeBlockHeader(bytes, count, id_hashes)) return Corruption("event block header is malformed");
+  if (!DecodeBlockHeader(bytes, count, id_hashes))
+    return Corruption("event block header is malformed");
   EventView view;
   Timestamp previous = 0;
   for (uint64_t i = 0; i < count; ++i) {

@@ -1,5 +1,11 @@
 #include "tailor/store.h"
 
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
 #include <atomic>
 #include <cassert>
 #include <chrono>
@@ -8,12 +14,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/slice_transform.h>
-#include <rocksdb/table.h>
-#include <rocksdb/write_batch.h>
 
 namespace tailor::store {
 namespace {
@@ -65,7 +65,6 @@ rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<roc
     options.level0_stop_writes_trigger = 1 << 30;
     options.soft_pending_compaction_bytes_limit = 0;
     options.hard_pending_compaction_bytes_limit = 0;
-
   }
   return options;
 }
@@ -150,7 +149,8 @@ Store::~Store() {
       impl_->db->Flush(flush_options, impl_->handles).PermitUncheckedError();
     }
     if (!impl_->options.read_only) impl_->db->SyncWAL().PermitUncheckedError();
-    for (auto* handle : impl_->handles) impl_->db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    for (auto* handle : impl_->handles)
+      impl_->db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
     impl_->db->Close().PermitUncheckedError();
   }
 }
@@ -248,7 +248,8 @@ Status Store::Commit(Batch& batch) {
   TAILOR_RETURN_IF_ERROR(batch.impl_->error);
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = !impl_->options.write_ahead_log;
-  write_options.sync = impl_->options.write_ahead_log && impl_->options.sync != SyncPolicy::kPeriodic;
+  write_options.sync =
+      impl_->options.write_ahead_log && impl_->options.sync != SyncPolicy::kPeriodic;
   return FromRocks(impl_->db->Write(write_options, &batch.impl_->batch), "writing to the store");
 }
 
@@ -307,8 +308,8 @@ Status Store::Flush() {
 Status Store::CompactAll() {
   for (auto* handle : impl_->handles) {
     rocksdb::CompactRangeOptions compact_options;
-    TAILOR_RETURN_IF_ERROR(FromRocks(impl_->db->CompactRange(compact_options, handle, nullptr, nullptr),
-                                     "compacting"));
+    TAILOR_RETURN_IF_ERROR(FromRocks(
+        impl_->db->CompactRange(compact_options, handle, nullptr, nullptr), "compacting"));
   }
   return Status::Ok();
 }

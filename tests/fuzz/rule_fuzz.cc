@@ -38,12 +38,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string printed = PrintRule(*parsed);
   const tailor::Result<Rule> reparsed = ParseRule(printed);
-  if (!reparsed.ok()) Fail("printed rule does not parse", printed + "\n" + reparsed.status().message());
+  if (!reparsed.ok())
+    Fail("printed rule does not parse", printed + "\n" + reparsed.status().message());
   if (!(*reparsed == *parsed)) Fail("printed rule parses to another rule", printed);
   if (PrintRule(*reparsed) != printed) Fail("printing is not stable", printed);
   const std::string json = RuleToJson(*parsed);
   const tailor::Result<Rule> from_json = RuleFromJson(json);
-  if (!from_json.ok()) Fail("JSON form does not read back", json + "\n" + from_json.status().message());
+  if (!from_json.ok())
+    Fail("JSON form does not read back", json + "\n" + from_json.status().message());
   if (!(*from_json == *parsed)) Fail("JSON form reads back to another rule", json);
   return 0;
 }

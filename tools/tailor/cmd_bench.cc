@@ -23,9 +23,9 @@ struct BenchArgs {
 
 int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
   namespace fs = std::filesystem;
-  const std::string store_dir =
-      args.store_dir.empty() ? (fs::temp_directory_path() / "tailor-bench-ingest").string()
-                             : args.store_dir;
+  const std::string store_dir = args.store_dir.empty()
+                                    ? (fs::temp_directory_path() / "tailor-bench-ingest").string()
+                                    : args.store_dir;
   std::error_code error;
   fs::remove_all(store_dir, error);
   global.data_dir = store_dir;
@@ -44,13 +44,14 @@ int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
     ImportOptions options;
     options.kind = step.record_kind;
     options.batch_rows = args.batch_rows;
-    options.reject_path = (fs::path(store_dir) / (std::string(step.kind) + ".rejects.tsv")).string();
+    options.reject_path =
+        (fs::path(store_dir) / (std::string(step.kind) + ".rejects.tsv")).string();
     ProgressBar progress(fmt::format("bench {}", step.kind));
     options.on_progress = [&](const ImportOptions::Progress& p) {
       progress.Update(p.bytes_read, p.total_bytes, p.rows);
     };
-    auto summary = ImportFile(*engine, (fs::path(args.data) / (std::string(step.kind) + ".csv")).string(),
-                              options);
+    auto summary = ImportFile(
+        *engine, (fs::path(args.data) / (std::string(step.kind) + ".csv")).string(), options);
     progress.Finish();
     if (!summary.ok()) return ReportError(global, summary.status());
     step.summary = *summary;
@@ -67,21 +68,34 @@ int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
     JsonWriter json;
     json.BeginObject().Key("benchmark").String("ingest").Key("data").String(args.data);
     for (const Step& step : steps) {
-      json.Key(step.kind).BeginObject()
-          .Key("rows").Uint(step.summary.rows)
-          .Key("accepted").Uint(step.summary.accepted)
-          .Key("rejected").Uint(step.summary.rejected)
-          .Key("seconds").Double(step.summary.seconds)
+      json.Key(step.kind)
+          .BeginObject()
+          .Key("rows")
+          .Uint(step.summary.rows)
+          .Key("accepted")
+          .Uint(step.summary.accepted)
+          .Key("rejected")
+          .Uint(step.summary.rejected)
+          .Key("seconds")
+          .Double(step.summary.seconds)
           .EndObject();
     }
-    json.Key("mode").String(args.wal ? "wal" : "bulk")
-        .Key("flush_seconds").Double(flush_seconds)
-        .Key("total_seconds").Double(total_seconds)
-        .Key("events_per_second").Double(events.accepted / events.seconds)
-        .Key("stored_profiles").Uint(stats.profiles)
-        .Key("stored_events").Uint(stats.events)
-        .Key("bytes_on_disk").Uint(stats.bytes_on_disk)
-        .Key("peak_rss_bytes").Uint(PeakRssBytes())
+    json.Key("mode")
+        .String(args.wal ? "wal" : "bulk")
+        .Key("flush_seconds")
+        .Double(flush_seconds)
+        .Key("total_seconds")
+        .Double(total_seconds)
+        .Key("events_per_second")
+        .Double(events.accepted / events.seconds)
+        .Key("stored_profiles")
+        .Uint(stats.profiles)
+        .Key("stored_events")
+        .Uint(stats.events)
+        .Key("bytes_on_disk")
+        .Uint(stats.bytes_on_disk)
+        .Key("peak_rss_bytes")
+        .Uint(PeakRssBytes())
         .EndObject();
     std::printf("%s\n", json.str().c_str());
   } else {
@@ -90,9 +104,11 @@ int RunBenchIngest(GlobalOptions global, const BenchArgs& args) {
                   static_cast<unsigned long long>(step.summary.rows), step.summary.seconds,
                   step.summary.rows / std::max(step.summary.seconds, 1e-9));
     }
-    std::printf("flush     %.2f s\ntotal     %.2f s, %.0f events/s, peak memory %.0f MiB, %.0f MiB on disk\n",
-                flush_seconds, total_seconds, events.accepted / events.seconds,
-                PeakRssBytes() / 1048576.0, stats.bytes_on_disk / 1048576.0);
+    std::printf(
+        "flush     %.2f s\ntotal     %.2f s, %.0f events/s, peak memory %.0f MiB, %.0f MiB on "
+        "disk\n",
+        flush_seconds, total_seconds, events.accepted / events.seconds, PeakRssBytes() / 1048576.0,
+        stats.bytes_on_disk / 1048576.0);
   }
   engine.reset();
   if (!args.keep) fs::remove_all(store_dir, error);
@@ -115,16 +131,26 @@ int RunBenchSnapshot(const GlobalOptions& global, int threads) {
   if (global.json) {
     JsonWriter json;
     json.BeginObject()
-        .Key("benchmark").String("snapshot")
-        .Key("data_dir").String(global.data_dir)
-        .Key("seconds").Double(seconds)
-        .Key("profiles").Uint(known)
-        .Key("dense_ids").Uint(built.profile_count())
-        .Key("events").Uint(events)
-        .Key("traits").Uint(built.traits().size())
-        .Key("memory_bytes").Uint(built.memory_bytes())
-        .Key("bytes_per_event").Double(static_cast<double>(built.events().memory_bytes()) / std::max<size_t>(events, 1))
-        .Key("peak_rss_bytes").Uint(PeakRssBytes())
+        .Key("benchmark")
+        .String("snapshot")
+        .Key("data_dir")
+        .String(global.data_dir)
+        .Key("seconds")
+        .Double(seconds)
+        .Key("profiles")
+        .Uint(known)
+        .Key("dense_ids")
+        .Uint(built.profile_count())
+        .Key("events")
+        .Uint(events)
+        .Key("traits")
+        .Uint(built.traits().size())
+        .Key("memory_bytes")
+        .Uint(built.memory_bytes())
+        .Key("bytes_per_event")
+        .Double(static_cast<double>(built.events().memory_bytes()) / std::max<size_t>(events, 1))
+        .Key("peak_rss_bytes")
+        .Uint(PeakRssBytes())
         .EndObject();
     std::printf("%s\n", json.str().c_str());
   } else {
@@ -141,11 +167,14 @@ int RunBenchSnapshot(const GlobalOptions& global, int threads) {
 }  // namespace
 
 void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code) {
-  CLI::App* bench = app.add_subcommand("bench", "benchmarks on generated data (docs/benchmarks.md)");
+  CLI::App* bench =
+      app.add_subcommand("bench", "benchmarks on generated data (docs/benchmarks.md)");
   bench->require_subcommand(1);
   auto args = std::make_shared<BenchArgs>();
-  CLI::App* ingest = bench->add_subcommand("ingest", "import DIR/{items,profiles,events}.csv into a fresh store");
-  ingest->add_option("--data", args->data, "folder with the generator's CSVs")->required()
+  CLI::App* ingest =
+      bench->add_subcommand("ingest", "import DIR/{items,profiles,events}.csv into a fresh store");
+  ingest->add_option("--data", args->data, "folder with the generator's CSVs")
+      ->required()
       ->check(CLI::ExistingDirectory);
   ingest->add_option("--store", args->store_dir, "store to create (default: a temp folder)");
   ingest->add_flag("--keep", args->keep, "keep the store afterwards");

@@ -26,13 +26,13 @@ int RunDemo(const GlobalOptions& global, uint32_t profiles) {
   auto engine = OpenEngine(global, /*create_if_missing=*/true, /*bulk_load=*/true);
   if (!engine) return 1;
   for (const auto& [kind, name] : {std::pair{ingest::RecordKind::kItems, "items"},
-                                  std::pair{ingest::RecordKind::kProfiles, "profiles"},
-                                  std::pair{ingest::RecordKind::kEvents, "events"}}) {
+                                   std::pair{ingest::RecordKind::kProfiles, "profiles"},
+                                   std::pair{ingest::RecordKind::kEvents, "events"}}) {
     ImportOptions options;
     options.kind = kind;
     options.reject_path = (fs::path(source) / (std::string(name) + ".rejects.tsv")).string();
-    auto summary = ImportFile(*engine, (fs::path(source) / (std::string(name) + ".csv")).string(),
-                              options);
+    auto summary =
+        ImportFile(*engine, (fs::path(source) / (std::string(name) + ".csv")).string(), options);
     if (!summary.ok()) return ReportError(global, summary.status());
     std::printf("imported %-8s %8llu rows, %8llu accepted, %llu rejected in %.2f s\n", name,
                 static_cast<unsigned long long>(summary->rows),
@@ -42,15 +42,18 @@ int RunDemo(const GlobalOptions& global, uint32_t profiles) {
   Status flushed = engine->Flush();
   if (!flushed.ok()) return ReportError(global, flushed);
   const EngineStats stats = engine->Stats();
-  std::printf("\nstore %s: %llu profiles (%llu anonymous visitors), %llu events, %llu items, "
-              "%.1f MiB on disk\n\n",
-              global.data_dir.c_str(), static_cast<unsigned long long>(stats.profiles),
-              static_cast<unsigned long long>(stats.anonymous_profiles),
-              static_cast<unsigned long long>(stats.events),
-              static_cast<unsigned long long>(stats.items), stats.bytes_on_disk / 1048576.0);
+  std::printf(
+      "\nstore %s: %llu profiles (%llu anonymous visitors), %llu events, %llu items, "
+      "%.1f MiB on disk\n\n",
+      global.data_dir.c_str(), static_cast<unsigned long long>(stats.profiles),
+      static_cast<unsigned long long>(stats.anonymous_profiles),
+      static_cast<unsigned long long>(stats.events), static_cast<unsigned long long>(stats.items),
+      stats.bytes_on_disk / 1048576.0);
   engine.reset();
-  std::printf("try:\n  build/tailor --data-dir %s stats\n  build/tailor --data-dir %s profile show c0000001\n",
-              global.data_dir.c_str(), global.data_dir.c_str());
+  std::printf(
+      "try:\n  build/tailor --data-dir %s stats\n  build/tailor --data-dir %s profile show "
+      "c0000001\n",
+      global.data_dir.c_str(), global.data_dir.c_str());
   return 0;
 }
 

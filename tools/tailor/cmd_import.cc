@@ -36,8 +36,8 @@ Result<std::string> ReadWholeFile(const std::string& path) {
 int RunImport(const GlobalOptions& global, const ImportArgs& args) {
   const auto kind = ingest::ParseRecordKind(args.kind);
   if (!kind) {
-    return ReportError(global, InvalidArgument("import what? '{}' is not profiles, events or items",
-                                               args.kind));
+    return ReportError(
+        global, InvalidArgument("import what? '{}' is not profiles, events or items", args.kind));
   }
   ImportOptions options;
   options.kind = *kind;
@@ -76,14 +76,22 @@ int RunImport(const GlobalOptions& global, const ImportArgs& args) {
   if (global.json) {
     JsonWriter json;
     json.BeginObject()
-        .Key("kind").String(args.kind)
-        .Key("file").String(args.file)
-        .Key("rows").Uint(summary->rows)
-        .Key("accepted").Uint(summary->accepted)
-        .Key("duplicates").Uint(summary->duplicates)
-        .Key("rejected").Uint(summary->rejected)
-        .Key("batches").Uint(summary->batches)
-        .Key("seconds").Double(summary->seconds)
+        .Key("kind")
+        .String(args.kind)
+        .Key("file")
+        .String(args.file)
+        .Key("rows")
+        .Uint(summary->rows)
+        .Key("accepted")
+        .Uint(summary->accepted)
+        .Key("duplicates")
+        .Uint(summary->duplicates)
+        .Key("rejected")
+        .Uint(summary->rejected)
+        .Key("batches")
+        .Uint(summary->batches)
+        .Key("seconds")
+        .Double(summary->seconds)
         .Key("reject_file");
     if (summary->rejected > 0) {
       json.String(options.reject_path);
@@ -92,7 +100,12 @@ int RunImport(const GlobalOptions& global, const ImportArgs& args) {
     }
     json.Key("first_rejects").BeginArray();
     for (const auto& reject : summary->first_rejects) {
-      json.BeginObject().Key("line").Uint(reject.line).Key("reason").String(reject.reason).EndObject();
+      json.BeginObject()
+          .Key("line")
+          .Uint(reject.line)
+          .Key("reason")
+          .String(reject.reason)
+          .EndObject();
     }
     json.EndArray().EndObject();
     std::printf("%s\n", json.str().c_str());
@@ -107,7 +120,8 @@ int RunImport(const GlobalOptions& global, const ImportArgs& args) {
                   reject.reason.c_str());
     }
     if (summary->rejected > 0) {
-      std::printf("every rejected row, with its line and reason: %s\n", options.reject_path.c_str());
+      std::printf("every rejected row, with its line and reason: %s\n",
+                  options.reject_path.c_str());
     }
   }
   return 0;
@@ -117,13 +131,17 @@ int RunImport(const GlobalOptions& global, const ImportArgs& args) {
 
 void RegisterImport(CLI::App& app, GlobalOptions& global, int& exit_code) {
   auto args = std::make_shared<ImportArgs>();
-  CLI::App* command = app.add_subcommand("import", "import profiles, events or items from CSV/NDJSON");
+  CLI::App* command =
+      app.add_subcommand("import", "import profiles, events or items from CSV/NDJSON");
   command->add_option("kind", args->kind, "profiles | events | items")->required();
-  command->add_option("file", args->file, "CSV or NDJSON file")->required()->check(CLI::ExistingFile);
+  command->add_option("file", args->file, "CSV or NDJSON file")
+      ->required()
+      ->check(CLI::ExistingFile);
   command->add_option("--mapping", args->mapping_path, "mapping file (JSON), see docs/mapping.md")
       ->check(CLI::ExistingFile);
-  command->add_option("--reject-file", args->reject_path,
-                      "where rejected rows go (default: FILE.rejects.tsv in the current directory)");
+  command->add_option(
+      "--reject-file", args->reject_path,
+      "where rejected rows go (default: FILE.rejects.tsv in the current directory)");
   command->add_option("--batch-rows", args->batch_rows, "rows per atomic, durable batch")
       ->capture_default_str();
   command->add_flag("--log-batches", args->log_batches,
@@ -131,8 +149,9 @@ void RegisterImport(CLI::App& app, GlobalOptions& global, int& exit_code) {
   command->add_flag("--wal", args->wal,
                     "make every batch durable through the write-ahead log as it commits (default: "
                     "bulk load, durable at checkpoints every 200 batches and at the end)");
-  command->add_option("--checkpoint-batches", args->checkpoint_batches,
-                      "bulk load: batches between durable checkpoints")
+  command
+      ->add_option("--checkpoint-batches", args->checkpoint_batches,
+                   "bulk load: batches between durable checkpoints")
       ->capture_default_str();
   command->add_option("--stop-after-batches", args->stop_after_batches)->group("");
   command->callback([&global, &exit_code, args] { exit_code = RunImport(global, *args); });

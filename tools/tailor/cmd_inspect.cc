@@ -17,11 +17,21 @@ void WriteValue(JsonWriter& json, const TypedValue& value) {
     return;
   }
   switch (value.type) {
-    case TraitType::kString: json.String(std::get<std::string>(value.value)); break;
-    case TraitType::kInt: json.Int(std::get<int64_t>(value.value)); break;
-    case TraitType::kDouble: json.Double(std::get<double>(value.value)); break;
-    case TraitType::kBool: json.Bool(std::get<bool>(value.value)); break;
-    case TraitType::kTimestamp: json.String(TimeText(std::get<int64_t>(value.value))); break;
+    case TraitType::kString:
+      json.String(std::get<std::string>(value.value));
+      break;
+    case TraitType::kInt:
+      json.Int(std::get<int64_t>(value.value));
+      break;
+    case TraitType::kDouble:
+      json.Double(std::get<double>(value.value));
+      break;
+    case TraitType::kBool:
+      json.Bool(std::get<bool>(value.value));
+      break;
+    case TraitType::kTimestamp:
+      json.String(TimeText(std::get<int64_t>(value.value)));
+      break;
     case TraitType::kStringList:
       json.BeginArray();
       for (const std::string& element : std::get<StringList>(value.value)) json.String(element);
@@ -48,10 +58,14 @@ std::string ValueText(const TypedValue& value) {
 
 void WriteAggregate(JsonWriter& json, const state::Aggregate& aggregate) {
   json.BeginObject()
-      .Key("count").Uint(aggregate.count)
-      .Key("value_sum").Double(aggregate.value_sum)
-      .Key("first").String(TimeText(aggregate.first))
-      .Key("last").String(TimeText(aggregate.last))
+      .Key("count")
+      .Uint(aggregate.count)
+      .Key("value_sum")
+      .Double(aggregate.value_sum)
+      .Key("first")
+      .String(TimeText(aggregate.first))
+      .Key("last")
+      .String(TimeText(aggregate.last))
       .EndObject();
 }
 
@@ -66,11 +80,11 @@ void WriteEvent(JsonWriter& json, const StoredEventView& event) {
   if (event.value) json.Key("value").Double(*event.value);
   const EventContext& c = event.context;
   const std::pair<const char*, const std::string*> context_fields[] = {
-      {"channel", &c.channel},         {"page_url", &c.page_url},
-      {"referrer", &c.referrer},       {"utm_source", &c.utm_source},
-      {"utm_medium", &c.utm_medium},   {"utm_campaign", &c.utm_campaign},
-      {"user_agent", &c.user_agent},   {"ip", &c.ip},
-      {"country", &c.country},         {"city", &c.city}};
+      {"channel", &c.channel},       {"page_url", &c.page_url},
+      {"referrer", &c.referrer},     {"utm_source", &c.utm_source},
+      {"utm_medium", &c.utm_medium}, {"utm_campaign", &c.utm_campaign},
+      {"user_agent", &c.user_agent}, {"ip", &c.ip},
+      {"country", &c.country},       {"city", &c.city}};
   for (const auto& [name, field] : context_fields) {
     if (!field->empty()) json.Key(name).String(*field);
   }
@@ -89,21 +103,35 @@ int RunStats(const GlobalOptions& global) {
   if (global.json) {
     JsonWriter json;
     json.BeginObject()
-        .Key("data_dir").String(global.data_dir)
-        .Key("profiles").Uint(stats.profiles)
-        .Key("anonymous_profiles").Uint(stats.anonymous_profiles)
-        .Key("events").Uint(stats.events)
-        .Key("items").Uint(stats.items)
-        .Key("traits").Uint(engine->schema().traits().size())
-        .Key("bytes_on_disk").Uint(stats.bytes_on_disk)
-        .Key("memtable_bytes").Uint(stats.memtable_bytes)
-        .Key("process_peak_rss_bytes").Uint(PeakRssBytes())
-        .Key("tables").BeginObject();
+        .Key("data_dir")
+        .String(global.data_dir)
+        .Key("profiles")
+        .Uint(stats.profiles)
+        .Key("anonymous_profiles")
+        .Uint(stats.anonymous_profiles)
+        .Key("events")
+        .Uint(stats.events)
+        .Key("items")
+        .Uint(stats.items)
+        .Key("traits")
+        .Uint(engine->schema().traits().size())
+        .Key("bytes_on_disk")
+        .Uint(stats.bytes_on_disk)
+        .Key("memtable_bytes")
+        .Uint(stats.memtable_bytes)
+        .Key("process_peak_rss_bytes")
+        .Uint(PeakRssBytes())
+        .Key("tables")
+        .BeginObject();
     for (const auto& [name, size] : stats.tables) {
-      json.Key(name).BeginObject()
-          .Key("sst_bytes").Uint(size.live_bytes_on_disk)
-          .Key("memtable_bytes").Uint(size.memtable_bytes)
-          .Key("estimated_keys").Uint(size.estimated_keys)
+      json.Key(name)
+          .BeginObject()
+          .Key("sst_bytes")
+          .Uint(size.live_bytes_on_disk)
+          .Key("memtable_bytes")
+          .Uint(size.memtable_bytes)
+          .Key("estimated_keys")
+          .Uint(size.estimated_keys)
           .EndObject();
     }
     json.EndObject().EndObject();
@@ -132,23 +160,34 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
   if (global.json) {
     JsonWriter json;
     json.BeginObject()
-        .Key("id").String(view.external_id)
-        .Key("internal_id").Uint(view.id)
-        .Key("anonymous").Bool(view.anonymous)
-        .Key("created_at").String(TimeText(view.created_at))
-        .Key("updated_at").String(TimeText(view.updated_at))
-        .Key("traits").BeginObject();
+        .Key("id")
+        .String(view.external_id)
+        .Key("internal_id")
+        .Uint(view.id)
+        .Key("anonymous")
+        .Bool(view.anonymous)
+        .Key("created_at")
+        .String(TimeText(view.created_at))
+        .Key("updated_at")
+        .String(TimeText(view.updated_at))
+        .Key("traits")
+        .BeginObject();
     for (const auto& [name, value] : view.traits) {
       json.Key(name);
       WriteValue(json, value);
     }
     json.EndObject().Key("aliases").BeginArray();
     for (const std::string& alias : view.aliases) json.String(alias);
-    json.EndArray().Key("behaviour").BeginObject()
-        .Key("event_count").Uint(view.behaviour.event_count);
+    json.EndArray()
+        .Key("behaviour")
+        .BeginObject()
+        .Key("event_count")
+        .Uint(view.behaviour.event_count);
     if (view.behaviour.event_count > 0) {
-      json.Key("first_seen").String(TimeText(view.behaviour.first_seen))
-          .Key("last_seen").String(TimeText(view.behaviour.last_seen));
+      json.Key("first_seen")
+          .String(TimeText(view.behaviour.first_seen))
+          .Key("last_seen")
+          .String(TimeText(view.behaviour.last_seen));
     }
     json.Key("by_type").BeginObject();
     for (const auto& [type, aggregate] : view.behaviour.by_type) {
@@ -176,7 +215,8 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
     std::printf("\naliases\n");
     for (const std::string& alias : view.aliases) std::printf("  %s\n", alias.c_str());
   }
-  std::printf("\nbehaviour: %llu events", static_cast<unsigned long long>(view.behaviour.event_count));
+  std::printf("\nbehaviour: %llu events",
+              static_cast<unsigned long long>(view.behaviour.event_count));
   if (view.behaviour.event_count > 0) {
     std::printf(", first %s, last %s", TimeText(view.behaviour.first_seen).c_str(),
                 TimeText(view.behaviour.last_seen).c_str());
@@ -221,9 +261,12 @@ int RunSchemaShow(const GlobalOptions& global) {
     json.BeginObject().Key("traits").BeginArray();
     for (const TraitDef& trait : schema.traits()) {
       json.BeginObject()
-          .Key("name").String(trait.name)
-          .Key("type").String(TraitTypeName(trait.type))
-          .Key("category").String(TraitCategoryName(trait.category))
+          .Key("name")
+          .String(trait.name)
+          .Key("type")
+          .String(TraitTypeName(trait.type))
+          .Key("category")
+          .String(TraitCategoryName(trait.category))
           .EndObject();
     }
     json.EndArray().EndObject();
@@ -231,7 +274,8 @@ int RunSchemaShow(const GlobalOptions& global) {
     return 0;
   }
   for (const TraitDef& trait : schema.traits()) {
-    std::printf("%-22s %-10s %s\n", trait.name.c_str(), std::string(TraitTypeName(trait.type)).c_str(),
+    std::printf("%-22s %-10s %s\n", trait.name.c_str(),
+                std::string(TraitTypeName(trait.type)).c_str(),
                 std::string(TraitCategoryName(trait.category)).c_str());
   }
   return 0;
@@ -251,9 +295,8 @@ void RegisterInspect(CLI::App& app, GlobalOptions& global, int& exit_code) {
   CLI::App* show = profile->add_subcommand("show", "traits, behaviour and latest events");
   show->add_option("id", *show_id, "profile id (or an anonymous id linked to it)")->required();
   show->add_option("--events", *show_events, "how many latest events")->capture_default_str();
-  show->callback([&, show_id, show_events] {
-    exit_code = RunProfileShow(global, *show_id, *show_events);
-  });
+  show->callback(
+      [&, show_id, show_events] { exit_code = RunProfileShow(global, *show_id, *show_events); });
   auto delete_id = std::make_shared<std::string>();
   CLI::App* remove = profile->add_subcommand("delete", "forget a profile and all its events");
   remove->add_option("id", *delete_id)->required();
@@ -284,11 +327,10 @@ void RegisterInspect(CLI::App& app, GlobalOptions& global, int& exit_code) {
         fmt::format("{} is now {}", *anonymous_id, *known_id));
   });
 
-  app.add_subcommand("compact", "rewrite the store's files into their final levels")
-      ->callback([&] {
-        exit_code = RunSimpleWrite(
-            global, [](Engine& engine) { return engine.Compact(); }, "compacted");
-      });
+  app.add_subcommand("compact", "rewrite the store's files into their final levels")->callback([&] {
+    exit_code = RunSimpleWrite(
+        global, [](Engine& engine) { return engine.Compact(); }, "compacted");
+  });
 
   CLI::App* schema = app.add_subcommand("schema", "show traits or change a trait's category");
   schema->require_subcommand(1);

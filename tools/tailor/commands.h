@@ -3,10 +3,9 @@
 // The `tailor` CLI: each cmd_*.cc registers its verbs on the CLI11 app. Verbs print text for
 // people, or one JSON object with --json, and return the process exit code.
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "tailor/engine.h"
 

@@ -15,8 +15,9 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_m
   options.bulk_load = bulk_load;
   const auto sync = store::ParseSyncPolicy(global.sync);
   if (!sync) {
-    ReportError(global, InvalidArgument("--sync must be every-write, group-commit or periodic, not '{}'",
-                                        global.sync));
+    ReportError(global,
+                InvalidArgument("--sync must be every-write, group-commit or periodic, not '{}'",
+                                global.sync));
     return nullptr;
   }
   options.store.sync = *sync;

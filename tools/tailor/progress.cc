@@ -1,14 +1,15 @@
 #include "progress.h"
 
-#include <cstdio>
-
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 namespace tailor::cli {
 
 ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO) != 0),
+    : label_(std::move(label)),
+      enabled_(::isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()) {}
 
 void ProgressBar::Update(uint64_t done_bytes, uint64_t total_bytes, uint64_t rows) {
