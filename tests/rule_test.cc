@@ -143,6 +143,8 @@ TEST(RuleParse, ExamplesRoundTrip) {
       R"(`count` = 1 and `last` != 2 and `first name` = "Ann" and `a\`b` exists)",
       R"(`in` = "x" and `weird\`name\\` contains "q\"uote\\ tab\t newline\n bell\x07")",
       R"(count(`Order Completed` where `item`.`sub category` = "x") > 0)",
+      // Integral beyond int64: printed as 9223372036854775808.0, or it would not lex back.
+      R"(location within 9223372036854775807 km of (-0.0, 0))",
   };
   for (const std::string& text : examples) {
     SCOPED_TRACE(text);
@@ -398,6 +400,9 @@ TEST(RuleCheck, RejectsOtherTypeErrors) {
             "first(...) or last(...)");
   EXPECT_EQ(CheckError("age between 34 and 25"),
             "1:13: expected the lower bound first, found number 34 above number 25");
+  EXPECT_EQ(CheckError("income between 9007199254740993 and 9007199254740992"),
+            "1:16: expected the lower bound first, found number 9007199254740993 above number "
+            "9007199254740992");
   EXPECT_EQ(CheckError("count(purchase where catgory = \"x\") > 1"),
             "1:22: unknown event field 'catgory'; expected one of item_id, category, order_id, "
             "channel, page_url, referrer, utm_source, utm_medium, utm_campaign, country, city, "
@@ -442,6 +447,20 @@ TEST(RuleCheck, RejectsMalformedTreesBuiltInCode) {
   Rule no_values = MustParse("age > 1");
   std::get<Comparison>(no_values.root.node).values.clear();
   EXPECT_EQ(CheckRule(no_values, schema, segments).message(), "1:5: '>' takes 1 value(s), found 0");
+  Rule field_events = MustParse("count(purchase where price > 1) > 0");
+  auto& count = std::get<Comparison>(field_events.root.node);
+  std::get<Comparison>((*count.subject.events.filter)->node).subject.events.event_type = "x";
+  EXPECT_EQ(CheckRule(field_events, schema, segments).message(),
+            "1:22: an event field has no events of its own");
+  Rule empty_part = MustParse("count(purchase where item.a = 1) > 0");
+  std::get<Comparison>((*std::get<Comparison>(empty_part.root.node).subject.events.filter)->node)
+      .subject.name = "item.a..b";
+  EXPECT_EQ(CheckRule(empty_part, schema, segments).message().substr(0, 38),
+            "1:22: unknown event field 'item.a..b';");
+  Rule bad_utf8 = MustParse(R"(country = "x")");
+  std::get<Comparison>(bad_utf8.root.node).values[0].value = std::string("\xff");
+  EXPECT_EQ(CheckRule(bad_utf8, schema, segments).message(),
+            "1:11: expected UTF-8 text in names and strings");
   Rule infinite = MustParse("age > 1.5");
   std::get<Comparison>(infinite.root.node).values[0].value =
       std::numeric_limits<double>::infinity();

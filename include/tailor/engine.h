@@ -100,6 +100,8 @@ class Engine {
   Result<std::vector<StoredEventView>> Events(ProfileId profile);
   // A catalogue item; kNotFound if absent.
   Result<ItemInput> GetItem(std::string_view item_id);
+  // The whole catalogue, in item id order.
+  Result<std::vector<ItemInput>> ListItems();
 
   // Schema: declare traits ahead of data, or change a category.
   Schema schema() const;

@@ -771,6 +771,25 @@ Result<ItemInput> Engine::GetItem(std::string_view item_id) {
                    record.price, std::move(record.attributes)};
 }
 
+Result<std::vector<ItemInput>> Engine::ListItems() {
+  std::vector<ItemInput> items;
+  Status decode_status;
+  TAILOR_RETURN_IF_ERROR(impl_->store->Scan(
+      store::Table::kItems, "", "", [&](std::string_view key, std::string_view value) {
+        auto record = store::DecodeItem(key, value);
+        if (!record.ok()) {
+          decode_status = record.status();
+          return false;
+        }
+        items.push_back(ItemInput{std::move(record->id), std::move(record->name),
+                                  std::move(record->category), record->price,
+                                  std::move(record->attributes)});
+        return true;
+      }));
+  TAILOR_RETURN_IF_ERROR(decode_status);
+  return items;
+}
+
 Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events) {
   TAILOR_ASSIGN_OR_RETURN(ProfileId profile, Resolve(id));
   std::string bytes;

@@ -167,6 +167,13 @@ std::string DescribeLiteral(const Literal& literal) {
       literal.value);
 }
 
+// Trees from the parser and from JSON hold only UTF-8; trees built in code are checked, so that
+// everything CheckRule accepts can be printed and parsed back.
+Status RequireUtf8(std::string_view text, const SourcePos& pos) {
+  if (IsValidUtf8(text)) return Status::Ok();
+  return InvalidArgument("{}expected UTF-8 text in names and strings", At(pos));
+}
+
 class Checker {
  public:
   Checker(const Schema& schema, const SegmentResolver& segments)
@@ -192,6 +199,7 @@ class Checker {
 
   Status Node(const SegmentRef& node, bool in_filter) {
     if (in_filter) return OnlyFieldsInFilter(node.pos);
+    TAILOR_RETURN_IF_ERROR(RequireUtf8(node.segment, node.pos));
     if (!segments_.Exists(node.segment)) {
       return InvalidArgument("{}unknown segment {}", At(node.pos), SpellString(node.segment));
     }
@@ -285,6 +293,9 @@ class Checker {
   }
 
   Status CheckLiteral(const Literal& literal, Kind kind, const std::string& what) {
+    if (const std::string* text = std::get_if<std::string>(&literal.value)) {
+      TAILOR_RETURN_IF_ERROR(RequireUtf8(*text, literal.pos));
+    }
     if (const double* decimal = std::get_if<double>(&literal.value)) {
       if (!std::isfinite(*decimal)) {
         return InvalidArgument("{}expected a finite number", At(literal.pos));
@@ -322,21 +333,26 @@ class Checker {
                            what, DescribeLiteral(literal));
   }
 
-  static Result<double> Ordered(const Literal& literal, Kind kind) {
+  // Whether `low` is above `high`; both are numbers, or both ISO strings for a timestamp.
+  static bool Above(const Literal& low, const Literal& high, Kind kind) {
     if (kind == Kind::kTimestamp) {
-      return static_cast<double>(*ParseIsoTimestamp(std::get<std::string>(literal.value)));
+      return *ParseIsoTimestamp(std::get<std::string>(low.value)) >
+             *ParseIsoTimestamp(std::get<std::string>(high.value));
     }
-    if (const int64_t* integer = std::get_if<int64_t>(&literal.value)) {
-      return static_cast<double>(*integer);
-    }
-    return std::get<double>(literal.value);
+    const int64_t* low_integer = std::get_if<int64_t>(&low.value);
+    const int64_t* high_integer = std::get_if<int64_t>(&high.value);
+    // Two integers compare exactly; past 2^53 a double would round them together.
+    if (low_integer != nullptr && high_integer != nullptr) return *low_integer > *high_integer;
+    const auto as_double = [](const Literal& literal) {
+      const int64_t* integer = std::get_if<int64_t>(&literal.value);
+      return integer != nullptr ? static_cast<double>(*integer) : std::get<double>(literal.value);
+    };
+    return as_double(low) > as_double(high);
   }
 
   Status BetweenOrder(const Comparison& node, Kind kind) {
     if (kind != Kind::kNumber && kind != Kind::kTimestamp) return Status::Ok();
-    TAILOR_ASSIGN_OR_RETURN(const double low, Ordered(node.values[0], kind));
-    TAILOR_ASSIGN_OR_RETURN(const double high, Ordered(node.values[1], kind));
-    if (low > high) {
+    if (Above(node.values[0], node.values[1], kind)) {
       return InvalidArgument("{}expected the lower bound first, found {} above {}",
                              At(node.values[0].pos), DescribeLiteral(node.values[0]),
                              DescribeLiteral(node.values[1]));
@@ -355,6 +371,10 @@ class Checker {
         return KindOfTrait(trait->type);
       }
       case SubjectKind::kField:
+        if (!subject.events.event_type.empty() || subject.events.filter ||
+            subject.events.window) {
+          return InvalidArgument("{}an event field has no events of its own", At(subject.pos));
+        }
         return FieldKind(subject.name, subject.pos);
       default:
         break;
@@ -378,6 +398,7 @@ class Checker {
   }
 
   Status Events(const EventSet& events, bool window_allowed) {
+    TAILOR_RETURN_IF_ERROR(RequireUtf8(events.event_type, SourcePos{}));
     if (events.window) {
       if (!window_allowed) {
         return InvalidArgument("{}the events after 'followed by' take no time window",
@@ -409,19 +430,27 @@ class Checker {
   }
 
   Result<const TraitDef*> FindTrait(const std::string& name, const SourcePos& pos) {
+    TAILOR_RETURN_IF_ERROR(RequireUtf8(name, pos));
     const TraitDef* trait = schema_.Find(name);
     if (trait == nullptr) return InvalidArgument("{}unknown trait '{}'", At(pos), name);
     return trait;
   }
 
   static Result<Kind> FieldKind(std::string_view name, const SourcePos& pos) {
+    TAILOR_RETURN_IF_ERROR(RequireUtf8(name, pos));
     for (const EventField& field : kEventFields) {
       if (field.name == name) return field.kind;
     }
     for (const EventField& field : kItemFields) {
       if (field.name == name) return field.kind;
     }
-    if (name.starts_with(kItemPrefix) && name.size() > kItemPrefix.size()) return Kind::kAny;
+    // Any item attribute, as long as the name can be written: no empty part between dots.
+    const std::string_view attribute =
+        name.starts_with(kItemPrefix) ? name.substr(kItemPrefix.size()) : std::string_view();
+    if (!attribute.empty() && attribute.front() != '.' && attribute.back() != '.' &&
+        attribute.find("..") == std::string_view::npos) {
+      return Kind::kAny;
+    }
     std::string known;
     for (const EventField& field : kEventFields) known += std::string(field.name) + ", ";
     return InvalidArgument("{}unknown event field '{}'; expected one of {}or item.<attribute>",

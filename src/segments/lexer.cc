@@ -371,6 +371,15 @@ bool IsPlainWord(std::string_view name) {
 
 }  // namespace
 
+bool IsValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = Utf8SequenceLength(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
 Result<std::vector<Token>> Tokenize(std::string_view text) { return Lexer(text).Run(); }
 
 bool IsKeyword(const Token& token, std::string_view keyword) {
@@ -464,7 +473,13 @@ std::string SpellDecimal(double value, bool mark_decimal) {
   // Unmarked, "-0" would read back as the integer 0, i.e. +0.0: print that from the start, so
   // printing stays stable (the two zeros compare equal anyway).
   if (!mark_decimal && spelled == "-0") spelled = "0";
-  if (mark_decimal && spelled.find_first_of(".e") == std::string::npos) spelled += ".0";
+  if (spelled.find_first_of(".e") == std::string::npos) {
+    // Integer-looking: fine unmarked only while it also lexes as an integer, i.e. fits int64
+    // (2^63 prints as "9223372036854775808").
+    int64_t integer = 0;
+    const auto parsed = std::from_chars(spelled.data(), spelled.data() + spelled.size(), integer);
+    if (mark_decimal || parsed.ec != std::errc()) spelled += ".0";
+  }
   return spelled;
 }
 

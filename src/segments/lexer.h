@@ -49,6 +49,9 @@ struct Token {
 // `==`, invalid UTF-8, or a character that starts no token.
 Result<std::vector<Token>> Tokenize(std::string_view text);
 
+// Whether `text` is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(std::string_view text);
+
 // Whether `token` is the bare word `keyword` (lower case), in any letter case: `AND` is `and`.
 // A quoted name is never a keyword.
 bool IsKeyword(const Token& token, std::string_view keyword);
@@ -69,7 +72,9 @@ std::string SpellFieldPath(std::string_view path);
 // "text" with ", \ and control characters escaped; other bytes (UTF-8) as they are.
 std::string SpellString(std::string_view text);
 // Shortest text that reads back as exactly `value` (std::to_chars). With `mark_decimal`, adds
-// ".0" when that text would otherwise lex as an integer. `value` must be finite.
+// ".0" when that text would otherwise lex as an integer, so it reads back as a decimal;
+// without, only when it would not lex at all (past int64), and -0 is written 0. `value` must
+// be finite.
 std::string SpellDecimal(double value, bool mark_decimal);
 
 // "minute"/"minutes", ... by amount; and the unit a word names (singular or plural).
