@@ -1,0 +1,258 @@
+// tailor bench segments: evaluates a folder of segment rules (default: the 20 reference segments
+// in bench/segments) and its priority schemes on the store, timing the snapshot and each rule.
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "commands.h"
+#include "json_writer.h"
+#include "progress.h"
+#include "tailor/rule.h"
+#include "tailor/segments.h"
+
+namespace tailor::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Result<std::string> ReadText(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return IoError("cannot read '{}'", path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct SchemeMember {
+  std::string name;
+  std::optional<segments::Rule> rule;  // nullopt: otherwise
+};
+
+// docs/rule_language.md#schemes: `member: rule` lines in priority order, `otherwise` last.
+Result<std::vector<SchemeMember>> ParseScheme(const std::string& text, const std::string& file) {
+  std::vector<SchemeMember> members;
+  std::istringstream lines(text);
+  std::string line;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) {
+      return InvalidArgument("{}:{}: expected 'member: rule'", file, number);
+    }
+    SchemeMember member;
+    member.name = line.substr(start, colon - start);
+    const std::string rule_text = line.substr(colon + 1);
+    if (rule_text.find_first_not_of(" \t") != std::string::npos &&
+        rule_text.substr(rule_text.find_first_not_of(" \t")) == "otherwise") {
+      members.push_back(std::move(member));
+      continue;
+    }
+    auto rule = segments::ParseRule(rule_text);
+    if (!rule.ok()) return rule.status().WithContext(fmt::format("{}:{}", file, number));
+    member.rule = std::move(rule).value();
+    members.push_back(std::move(member));
+  }
+  return members;
+}
+
+int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
+                     const std::string& now_text) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  // Rules, by file name.
+  std::map<std::string, segments::Rule> rules;
+  std::vector<std::pair<std::string, std::vector<SchemeMember>>> schemes;
+  std::vector<std::string> fields;
+  std::vector<fs::path> paths;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(rules_dir, error)) paths.push_back(entry.path());
+  if (error) return ReportError(global, IoError("cannot list '{}': {}", rules_dir, error.message()));
+  std::sort(paths.begin(), paths.end());
+  for (const fs::path& path : paths) {
+    auto text = ReadText(path);
+    if (!text.ok()) return ReportError(global, text.status());
+    if (path.extension() == ".rule") {
+      auto rule = segments::ParseRule(*text);
+      if (!rule.ok()) return ReportError(global, rule.status().WithContext(path.string()));
+      for (const std::string& field : segments::RequiredEventFields(*rule)) {
+        if (std::find(fields.begin(), fields.end(), field) == fields.end()) fields.push_back(field);
+      }
+      rules.emplace(path.stem().string(), std::move(rule).value());
+    } else if (path.extension() == ".scheme") {
+      auto members = ParseScheme(*text, path.string());
+      if (!members.ok()) return ReportError(global, members.status());
+      schemes.emplace_back(path.stem().string(), std::move(members).value());
+    }
+  }
+  Timestamp now_millis = 0;
+  {
+    // The reference data's clock, unless given.
+    const std::string text = now_text.empty() ? "2026-11-01T00:00:00Z" : now_text;
+    std::tm parts{};
+    if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &parts) == nullptr) {
+      return ReportError(global, InvalidArgument("--now must look like 2026-11-01T00:00:00Z"));
+    }
+    now_millis = static_cast<Timestamp>(timegm(&parts)) * 1000;
+  }
+
+  const auto snapshot_start = Clock::now();
+  snapshot::SnapshotOptions options;
+  options.event_fields = fields;
+  auto snap = engine->BuildSnapshot(options);
+  if (!snap.ok()) return ReportError(global, snap.status());
+  auto items = engine->ListItems();
+  if (!items.ok()) return ReportError(global, items.status());
+  segments::ItemCatalog catalog;
+  for (ItemInput& item : *items) catalog.emplace(item.id, std::move(item));
+  const double snapshot_seconds = SecondsSince(snapshot_start);
+
+  std::map<std::string, segments::ProfileSet> members;
+  segments::EvalContext context;
+  context.snapshot = snap->get();
+  context.now = now_millis;
+  context.items = &catalog;
+  context.segment = [&](std::string_view name) -> const segments::ProfileSet* {
+    auto it = members.find(std::string(name));
+    return it == members.end() ? nullptr : &it->second;
+  };
+  struct Timing {
+    std::string name;
+    uint64_t count;
+    double seconds;
+  };
+  std::vector<Timing> timings;
+  double total_seconds = 0;
+  // Evaluate in rounds: a rule whose references are all evaluated goes next.
+  while (members.size() < rules.size()) {
+    bool progressed = false;
+    for (const auto& [name, rule] : rules) {
+      if (members.count(name)) continue;
+      bool ready = true;
+      for (const std::string& reference : segments::SegmentReferences(rule)) {
+        ready = ready && members.count(reference) > 0;
+      }
+      if (!ready) continue;
+      const auto start = Clock::now();
+      auto set = segments::Evaluate(rule, context);
+      const double seconds = SecondsSince(start);
+      if (!set.ok()) return ReportError(global, set.status().WithContext(name));
+      total_seconds += seconds;
+      timings.push_back({name, set->cardinality(), seconds});
+      members.emplace(name, std::move(set).value());
+      progressed = true;
+    }
+    if (!progressed) {
+      return ReportError(global, InvalidArgument("segments refer to unknown or cyclic segments"));
+    }
+  }
+  std::sort(timings.begin(), timings.end(),
+            [](const Timing& a, const Timing& b) { return a.name < b.name; });
+
+  // Schemes: each profile goes to its first matching member.
+  struct MemberCount {
+    std::string name;
+    uint64_t count, unprioritized;
+  };
+  std::vector<std::pair<std::string, std::vector<MemberCount>>> scheme_counts;
+  double scheme_seconds = 0;
+  for (const auto& [scheme, scheme_members] : schemes) {
+    const auto start = Clock::now();
+    segments::ProfileSet assigned;
+    std::vector<MemberCount> counts;
+    segments::ProfileSet everyone;
+    for (size_t word = 0; word < (*snap)->known().words.size(); ++word) {
+      for (int bit = 0; bit < 64; ++bit) {
+        if (((*snap)->known().words[word] >> bit) & 1) everyone.add(word * 64 + bit);
+      }
+    }
+    for (const SchemeMember& member : scheme_members) {
+      segments::ProfileSet set = everyone;
+      if (member.rule) {
+        auto evaluated = segments::Evaluate(*member.rule, context);
+        if (!evaluated.ok()) return ReportError(global, evaluated.status().WithContext(member.name));
+        set = std::move(evaluated).value();
+      }
+      const uint64_t unprioritized = set.cardinality();
+      set -= assigned;
+      counts.push_back({member.name, set.cardinality(), unprioritized});
+      assigned |= set;
+    }
+    scheme_seconds += SecondsSince(start);
+    scheme_counts.emplace_back(scheme, std::move(counts));
+  }
+
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("benchmark").String("segments")
+        .Key("profiles").Uint((*snap)->known().Count())
+        .Key("events").Uint((*snap)->events().size())
+        .Key("snapshot_seconds").Double(snapshot_seconds)
+        .Key("total_query_s").Double(total_seconds)
+        .Key("snapshot_memory_bytes").Uint((*snap)->memory_bytes())
+        .Key("queries").BeginArray();
+    for (const Timing& timing : timings) {
+      json.BeginObject().Key("name").String(timing.name).Key("count").Uint(timing.count)
+          .Key("seconds").Double(timing.seconds).EndObject();
+    }
+    json.EndArray().Key("scheme_seconds").Double(scheme_seconds).Key("schemes").BeginArray();
+    for (const auto& [scheme, counts] : scheme_counts) {
+      json.BeginObject().Key("name").String(scheme).Key("members").BeginArray();
+      for (const MemberCount& member : counts) {
+        json.BeginObject().Key("member").String(member.name).Key("count").Uint(member.count)
+            .Key("unprioritized").Uint(member.unprioritized).EndObject();
+      }
+      json.EndArray().EndObject();
+    }
+    json.EndArray().Key("peak_rss_bytes").Uint(PeakRssBytes()).EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("snapshot of %zu profiles, %zu events in %.2f s\n", (*snap)->known().Count(),
+              (*snap)->events().size(), snapshot_seconds);
+  for (const Timing& timing : timings) {
+    std::printf("  %-40s %9llu  %8.4f s\n", timing.name.c_str(),
+                static_cast<unsigned long long>(timing.count), timing.seconds);
+  }
+  std::printf("%zu segments in %.3f s\n", timings.size(), total_seconds);
+  for (const auto& [scheme, counts] : scheme_counts) {
+    std::printf("scheme %s\n", scheme.c_str());
+    for (const MemberCount& member : counts) {
+      std::printf("  %-20s %9llu  (%llu without priority)\n", member.name.c_str(),
+                  static_cast<unsigned long long>(member.count),
+                  static_cast<unsigned long long>(member.unprioritized));
+    }
+  }
+  std::printf("schemes in %.3f s, peak memory %.0f MiB\n", scheme_seconds,
+              PeakRssBytes() / 1048576.0);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterBenchSegments(CLI::App& bench, GlobalOptions& global, int& exit_code) {
+  auto rules_dir = std::make_shared<std::string>("bench/segments");
+  auto now = std::make_shared<std::string>();
+  CLI::App* command = bench.add_subcommand(
+      "segments", "evaluate the segments (.rule) and schemes (.scheme) of a folder on the store");
+  command->add_option("--rules", *rules_dir, "folder of .rule and .scheme files")
+      ->capture_default_str();
+  command->add_option("--now", *now, "evaluation time (default 2026-11-01T00:00:00Z, the data's)");
+  command->callback([&global, &exit_code, rules_dir, now] {
+    exit_code = RunBenchSegments(global, *rules_dir, *now);
+  });
+}
+
+}  // namespace tailor::cli
