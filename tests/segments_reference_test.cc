@@ -2,15 +2,14 @@
 // bench/segments/, evaluated on generated data: the counts must equal DuckDB's, stored with the
 // generator's arguments in ../shared/bench/reference_counts.json (10k profiles, seed 42).
 
+#include <gtest/gtest.h>
+#include <simdjson.h>
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include "common/time.h"
 #include "tailor/engine.h"
@@ -38,8 +37,8 @@ class SegmentsReferenceTest : public ::testing::Test {
     if (!fs::exists(TAILOR_GENERATOR)) return;
     dir_ = new TempDir();
     const std::string data = dir_->File("data");
-    const std::string command =
-        std::string(TAILOR_GENERATOR) + " --profiles 10000 --seed 42 --out " + data + " > /dev/null";
+    const std::string command = std::string(TAILOR_GENERATOR) +
+                                " --profiles 10000 --seed 42 --out " + data + " > /dev/null";
     ASSERT_EQ(std::system(command.c_str()), 0);
     EngineOptions options;
     options.bulk_load = true;

@@ -4,12 +4,11 @@
 // the set of profiles that match, as a roaring bitmap over dense profile ids.
 
 #include <functional>
+#include <roaring/roaring.hh>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <roaring/roaring.hh>
 
 #include "tailor/rule.h"
 #include "tailor/snapshot.h"
@@ -25,7 +24,7 @@ using ItemCatalog = std::unordered_map<std::string, ItemInput>;
 
 struct EvalContext {
   const snapshot::Snapshot* snapshot = nullptr;
-  Timestamp now = 0;  // "last 30 days" ends here
+  Timestamp now = 0;                   // "last 30 days" ends here
   const ItemCatalog* items = nullptr;  // needed only by rules with item.* fields
   // The members of another segment (`in segment "x"`), evaluated on the same snapshot; nullptr
   // when unknown. Callers evaluate referenced segments first (SegmentReferences).

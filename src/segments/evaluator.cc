@@ -3,12 +3,12 @@
 // per rule, so that a scan of a million profiles or twenty million events does one table
 // lookup per value.
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
 
 #include "common/time.h"
 #include "tailor/segments.h"
@@ -85,18 +85,26 @@ struct NumericTest {
 
   bool operator()(double x) const {
     switch (op) {
-      case CompareOp::kEq: return x == values[0];
-      case CompareOp::kNe: return x != values[0];
-      case CompareOp::kLt: return x < values[0];
-      case CompareOp::kLe: return x <= values[0];
-      case CompareOp::kGt: return x > values[0];
-      case CompareOp::kGe: return x >= values[0];
-      case CompareOp::kBetween: return values[0] <= x && x <= values[1];
+      case CompareOp::kEq:
+        return x == values[0];
+      case CompareOp::kNe:
+        return x != values[0];
+      case CompareOp::kLt:
+        return x < values[0];
+      case CompareOp::kLe:
+        return x <= values[0];
+      case CompareOp::kGt:
+        return x > values[0];
+      case CompareOp::kGe:
+        return x >= values[0];
+      case CompareOp::kBetween:
+        return values[0] <= x && x <= values[1];
       case CompareOp::kIn:
         return std::find(values.begin(), values.end(), x) != values.end();
       case CompareOp::kNotIn:
         return std::find(values.begin(), values.end(), x) == values.end();
-      default: return false;
+      default:
+        return false;
     }
   }
 };
@@ -107,7 +115,9 @@ Result<NumericTest> MakeNumericTest(const Comparison& comparison, bool timestamp
   for (const Literal& literal : comparison.values) {
     if (timestamp && std::holds_alternative<std::string>(literal.value)) {
       const auto time = ParseIsoTimestamp(std::get<std::string>(literal.value));
-      if (!time) return InvalidArgument("'{}' is not an ISO 8601 time", std::get<std::string>(literal.value));
+      if (!time)
+        return InvalidArgument("'{}' is not an ISO 8601 time",
+                               std::get<std::string>(literal.value));
       test.values.push_back(static_cast<double>(*time));
     } else if (IsNumber(literal.value) || std::holds_alternative<bool>(literal.value)) {
       test.values.push_back(AsDouble(literal.value));
@@ -125,10 +135,14 @@ bool StringPasses(std::string_view text, CompareOp op, const std::vector<Literal
            std::get<std::string>(literal.value) == text;
   };
   switch (op) {
-    case CompareOp::kEq: return equals(values[0]);
-    case CompareOp::kNe: return !equals(values[0]);
-    case CompareOp::kIn: return std::any_of(values.begin(), values.end(), equals);
-    case CompareOp::kNotIn: return std::none_of(values.begin(), values.end(), equals);
+    case CompareOp::kEq:
+      return equals(values[0]);
+    case CompareOp::kNe:
+      return !equals(values[0]);
+    case CompareOp::kIn:
+      return std::any_of(values.begin(), values.end(), equals);
+    case CompareOp::kNotIn:
+      return std::none_of(values.begin(), values.end(), equals);
     case CompareOp::kContains:
       return std::holds_alternative<std::string>(values[0].value) &&
              text.find(std::get<std::string>(values[0].value)) != std::string_view::npos;
@@ -155,7 +169,8 @@ bool StringPasses(std::string_view text, CompareOp op, const std::vector<Literal
       const int high = cmp(values[1]);
       return c >= 0 && high != 2 && high <= 0;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -184,8 +199,12 @@ Window MakeWindow(const TimeRange& range, Timestamp now) {
       window.low = now - range.amount * unit;
       window.high = now;
       break;
-    case RangeKind::kBefore: window.high = now - range.amount * unit; break;
-    case RangeKind::kAfter: window.low = now - range.amount * unit + 1; break;
+    case RangeKind::kBefore:
+      window.high = now - range.amount * unit;
+      break;
+    case RangeKind::kAfter:
+      window.low = now - range.amount * unit + 1;
+      break;
     case RangeKind::kBetween:
       window.low = now - range.far_amount * unit;
       window.high = now - range.amount * unit;
@@ -209,6 +228,7 @@ struct EventFilter {
   std::vector<EventFilter> children;
   const std::vector<uint32_t>* codes = nullptr;  // kCodes, kPresent on strings: the code column
   std::vector<uint8_t> accept;                   // kCodes: by code
+  bool null_result = false;                      // kCodes: the answer for kNullCode
   FieldRef::Kind number_kind = FieldRef::Kind::kPrice;  // kNumber, kPresent on numbers
   NumericTest test;
   bool want_present = true;  // kPresent
@@ -218,20 +238,25 @@ struct EventFilter {
 
 double NumberAt(const EventColumns& events, FieldRef::Kind kind, size_t row) {
   switch (kind) {
-    case FieldRef::Kind::kPrice: return events.price[row];
-    case FieldRef::Kind::kValue: return events.value[row];
+    case FieldRef::Kind::kPrice:
+      return events.price[row];
+    case FieldRef::Kind::kValue:
+      return events.value[row];
     case FieldRef::Kind::kQuantity:
       // The snapshot keeps 0 for "no quantity".
       return events.quantity[row] == 0 ? std::nan("") : static_cast<double>(events.quantity[row]);
     case FieldRef::Kind::kSpend:
-      return events.price[row] * static_cast<double>(events.quantity[row] == 0 ? 1 : events.quantity[row]);
-    default: return std::nan("");
+      return events.price[row] *
+             static_cast<double>(events.quantity[row] == 0 ? 1 : events.quantity[row]);
+    default:
+      return std::nan("");
   }
 }
 
 bool EventFilter::Match(const EventColumns& events, size_t row) const {
   switch (kind) {
-    case Kind::kAll: return true;
+    case Kind::kAll:
+      return true;
     case Kind::kAnd:
       for (const EventFilter& child : children) {
         if (!child.Match(events, row)) return false;
@@ -242,10 +267,11 @@ bool EventFilter::Match(const EventColumns& events, size_t row) const {
         if (child.Match(events, row)) return true;
       }
       return false;
-    case Kind::kNot: return !children[0].Match(events, row);
+    case Kind::kNot:
+      return !children[0].Match(events, row);
     case Kind::kCodes: {
       const uint32_t code = (*codes)[row];
-      return code != kNullCode && accept[code];
+      return code == kNullCode ? null_result : accept[code] != 0;
     }
     case Kind::kNumber: {
       const double x = NumberAt(events, number_kind, row);
@@ -296,9 +322,8 @@ class Evaluator {
     // Cheap conditions (traits) first: every later operand only looks at what is left.
     std::vector<const Expr*> order;
     for (const Expr& operand : node.operands) order.push_back(&operand);
-    std::stable_sort(order.begin(), order.end(), [](const Expr* a, const Expr* b) {
-      return Cost(*a) < Cost(*b);
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [](const Expr* a, const Expr* b) { return Cost(*a) < Cost(*b); });
     Bits result = candidates;
     for (const Expr* operand : order) {
       if (result.Empty()) break;
@@ -436,11 +461,13 @@ class Evaluator {
       case TraitType::kStringList: {
         // contains / = / in: some element passes; not in / !=: present and no element is equal.
         const bool negative = op == CompareOp::kNotIn || op == CompareOp::kNe;
-        const CompareOp element_op = op == CompareOp::kContains || op == CompareOp::kEq ? CompareOp::kEq
-                                      : op == CompareOp::kNotIn ? CompareOp::kIn
-                                      : op == CompareOp::kNe    ? CompareOp::kEq
-                                                                : op;
-        const std::vector<uint8_t> accept = AcceptTable(column->dictionary, element_op, node.values);
+        const CompareOp element_op = op == CompareOp::kContains || op == CompareOp::kEq
+                                         ? CompareOp::kEq
+                                     : op == CompareOp::kNotIn ? CompareOp::kIn
+                                     : op == CompareOp::kNe    ? CompareOp::kEq
+                                                               : op;
+        const std::vector<uint8_t> accept =
+            AcceptTable(column->dictionary, element_op, node.values);
         return Select(candidates, [&](ProfileId id) {
           if (!column->present.Test(id)) return false;
           bool any = false;
@@ -475,7 +502,8 @@ class Evaluator {
   Result<Bits> AggregateComparison(const Comparison& node, const Bits& candidates) {
     const Subject& subject = node.subject;
     TAILOR_ASSIGN_OR_RETURN(CompiledEventSet set, CompileSet(subject.events));
-    const bool time_subject = subject.kind == SubjectKind::kFirst || subject.kind == SubjectKind::kLast;
+    const bool time_subject =
+        subject.kind == SubjectKind::kFirst || subject.kind == SubjectKind::kLast;
     TAILOR_ASSIGN_OR_RETURN(NumericTest test, MakeNumericTest(node, time_subject));
     if (node.op == CompareOp::kExists || node.op == CompareOp::kMissing) {
       test.op = node.op;
@@ -511,8 +539,8 @@ class Evaluator {
           ++count;
           if (kind == SubjectKind::kDistinct && field->kind == FieldRef::Kind::kString) {
             const uint32_t code = field->strings->codes[row];
-            if (code != kNullCode &&
-                std::find(distinct_codes.begin(), distinct_codes.end(), code) == distinct_codes.end()) {
+            if (code != kNullCode && std::find(distinct_codes.begin(), distinct_codes.end(),
+                                               code) == distinct_codes.end()) {
               distinct_codes.push_back(code);
             }
           } else if (field) {
@@ -523,7 +551,8 @@ class Evaluator {
             low = std::min(low, x);
             high = std::max(high, x);
             if (kind == SubjectKind::kDistinct &&
-                std::find(distinct_numbers.begin(), distinct_numbers.end(), x) == distinct_numbers.end()) {
+                std::find(distinct_numbers.begin(), distinct_numbers.end(), x) ==
+                    distinct_numbers.end()) {
               distinct_numbers.push_back(x);
             }
           }
@@ -531,17 +560,32 @@ class Evaluator {
       }
       std::optional<double> value;
       switch (kind) {
-        case SubjectKind::kCount: value = static_cast<double>(count); break;
-        case SubjectKind::kSum: value = sum; break;
-        case SubjectKind::kAvg: if (present > 0) value = sum / static_cast<double>(present); break;
-        case SubjectKind::kMin: if (present > 0) value = low; break;
-        case SubjectKind::kMax: if (present > 0) value = high; break;
+        case SubjectKind::kCount:
+          value = static_cast<double>(count);
+          break;
+        case SubjectKind::kSum:
+          value = sum;
+          break;
+        case SubjectKind::kAvg:
+          if (present > 0) value = sum / static_cast<double>(present);
+          break;
+        case SubjectKind::kMin:
+          if (present > 0) value = low;
+          break;
+        case SubjectKind::kMax:
+          if (present > 0) value = high;
+          break;
         case SubjectKind::kDistinct:
           value = static_cast<double>(distinct_codes.size() + distinct_numbers.size());
           break;
-        case SubjectKind::kFirst: if (count > 0) value = static_cast<double>(first); break;
-        case SubjectKind::kLast: if (count > 0) value = static_cast<double>(last); break;
-        default: break;
+        case SubjectKind::kFirst:
+          if (count > 0) value = static_cast<double>(first);
+          break;
+        case SubjectKind::kLast:
+          if (count > 0) value = static_cast<double>(last);
+          break;
+        default:
+          break;
       }
       if (test.op == CompareOp::kExists) return value.has_value();
       if (test.op == CompareOp::kMissing) return !value.has_value();
@@ -632,6 +676,8 @@ class Evaluator {
       }
       filter.kind = EventFilter::Kind::kCodes;
       filter.codes = &events_.item.codes;
+      // An event without an item has every item attribute missing.
+      filter.null_result = op == CompareOp::kMissing;
       const snapshot::Dictionary& items = events_.item.dictionary;
       filter.accept.assign(items.size(), 0);
       for (uint32_t code = 0; code < items.size(); ++code) {
@@ -680,8 +726,9 @@ class Evaluator {
       const bool negative = comparison.op == CompareOp::kNotIn || comparison.op == CompareOp::kNe;
       const CompareOp element_op =
           comparison.op == CompareOp::kNotIn ? CompareOp::kIn
-          : (comparison.op == CompareOp::kContains || comparison.op == CompareOp::kNe) ? CompareOp::kEq
-                                                                                        : comparison.op;
+          : (comparison.op == CompareOp::kContains || comparison.op == CompareOp::kNe)
+              ? CompareOp::kEq
+              : comparison.op;
       const bool any = std::any_of(list->begin(), list->end(), [&](const std::string& element) {
         return StringPasses(element, element_op, comparison.values);
       });
@@ -698,7 +745,8 @@ class Evaluator {
 
   // A numeric item attribute by item code (NaN when missing), for sum/avg/... of item.<x>.
   Result<std::vector<double>> ItemNumbers(const std::string& attribute) const {
-    if (context_.items == nullptr) return FailedPrecondition("item.{} needs the item catalogue", attribute);
+    if (context_.items == nullptr)
+      return FailedPrecondition("item.{} needs the item catalogue", attribute);
     const snapshot::Dictionary& items = events_.item.dictionary;
     std::vector<double> numbers(items.size(), std::nan(""));
     for (uint32_t code = 0; code < items.size(); ++code) {
@@ -710,7 +758,8 @@ class Evaluator {
       }
       for (const auto& [name, value] : it->second.attributes) {
         if (name != attribute) continue;
-        if (const auto* number = std::get_if<int64_t>(&value.value)) numbers[code] = double(*number);
+        if (const auto* number = std::get_if<int64_t>(&value.value))
+          numbers[code] = double(*number);
         if (const auto* number = std::get_if<double>(&value.value)) numbers[code] = *number;
       }
     }
@@ -731,8 +780,8 @@ class Evaluator {
     }
     auto it = events_.extra.find(name);
     if (it == events_.extra.end()) {
-      return FailedPrecondition(
-          "the snapshot has no event field '{}': rebuild it with that field", name);
+      return FailedPrecondition("the snapshot has no event field '{}': rebuild it with that field",
+                                name);
     }
     return FieldRef{FieldRef::Kind::kString, &it->second};
   }
@@ -789,8 +838,8 @@ void CollectSetFields(const EventSet& events, std::vector<std::string>& fields) 
 }
 
 void AddField(const std::string& name, std::vector<std::string>& fields) {
-  static const std::vector<std::string> kBuiltIn = {"price", "value", "quantity", "spend",
-                                                    "item_id", "category"};
+  static const std::vector<std::string> kBuiltIn = {"price", "value",   "quantity",
+                                                    "spend", "item_id", "category"};
   if (name.empty() || name.starts_with("item.")) return;
   if (std::find(kBuiltIn.begin(), kBuiltIn.end(), name) != kBuiltIn.end()) return;
   if (std::find(fields.begin(), fields.end(), name) == fields.end()) fields.push_back(name);

@@ -78,7 +78,8 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   std::vector<fs::path> paths;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(rules_dir, error)) paths.push_back(entry.path());
-  if (error) return ReportError(global, IoError("cannot list '{}': {}", rules_dir, error.message()));
+  if (error)
+    return ReportError(global, IoError("cannot list '{}': {}", rules_dir, error.message()));
   std::sort(paths.begin(), paths.end());
   for (const fs::path& path : paths) {
     auto text = ReadText(path);
@@ -181,7 +182,8 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
       segments::ProfileSet set = everyone;
       if (member.rule) {
         auto evaluated = segments::Evaluate(*member.rule, context);
-        if (!evaluated.ok()) return ReportError(global, evaluated.status().WithContext(member.name));
+        if (!evaluated.ok())
+          return ReportError(global, evaluated.status().WithContext(member.name));
         set = std::move(evaluated).value();
       }
       const uint64_t unprioritized = set.cardinality();
@@ -196,23 +198,42 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   if (global.json) {
     JsonWriter json;
     json.BeginObject()
-        .Key("benchmark").String("segments")
-        .Key("profiles").Uint((*snap)->known().Count())
-        .Key("events").Uint((*snap)->events().size())
-        .Key("snapshot_seconds").Double(snapshot_seconds)
-        .Key("total_query_s").Double(total_seconds)
-        .Key("snapshot_memory_bytes").Uint((*snap)->memory_bytes())
-        .Key("queries").BeginArray();
+        .Key("benchmark")
+        .String("segments")
+        .Key("profiles")
+        .Uint((*snap)->known().Count())
+        .Key("events")
+        .Uint((*snap)->events().size())
+        .Key("snapshot_seconds")
+        .Double(snapshot_seconds)
+        .Key("total_query_s")
+        .Double(total_seconds)
+        .Key("snapshot_memory_bytes")
+        .Uint((*snap)->memory_bytes())
+        .Key("queries")
+        .BeginArray();
     for (const Timing& timing : timings) {
-      json.BeginObject().Key("name").String(timing.name).Key("count").Uint(timing.count)
-          .Key("seconds").Double(timing.seconds).EndObject();
+      json.BeginObject()
+          .Key("name")
+          .String(timing.name)
+          .Key("count")
+          .Uint(timing.count)
+          .Key("seconds")
+          .Double(timing.seconds)
+          .EndObject();
     }
     json.EndArray().Key("scheme_seconds").Double(scheme_seconds).Key("schemes").BeginArray();
     for (const auto& [scheme, counts] : scheme_counts) {
       json.BeginObject().Key("name").String(scheme).Key("members").BeginArray();
       for (const MemberCount& member : counts) {
-        json.BeginObject().Key("member").String(member.name).Key("count").Uint(member.count)
-            .Key("unprioritized").Uint(member.unprioritized).EndObject();
+        json.BeginObject()
+            .Key("member")
+            .String(member.name)
+            .Key("count")
+            .Uint(member.count)
+            .Key("unprioritized")
+            .Uint(member.unprioritized)
+            .EndObject();
       }
       json.EndArray().EndObject();
     }
