@@ -96,6 +96,8 @@ class Engine {
   // Looks a profile up by external id (or an anonymous id / merged id that resolves to it).
   Result<ProfileView> GetProfile(std::string_view id, size_t latest_events = 10);
   Result<ProfileId> Resolve(std::string_view id);
+  // The external id of dense id `profile` (kNotFound if it was deleted or merged away).
+  Result<std::string> ExternalId(ProfileId profile);
   // All events of a profile in time order.
   Result<std::vector<StoredEventView>> Events(ProfileId profile);
   // A catalogue item; kNotFound if absent.

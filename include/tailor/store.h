@@ -39,8 +39,9 @@ struct StoreOptions {
 // kFailedPrecondition rather than misreading it.
 inline constexpr int kFormatVersion = 1;
 
-enum class Table : uint8_t { kMeta = 0, kProfiles, kIds, kEvents, kItems, kState };
-inline constexpr int kTableCount = 6;
+// kDefinitions: segment and scheme definitions, their versions, sizes and members (segments).
+enum class Table : uint8_t { kMeta = 0, kProfiles, kIds, kEvents, kItems, kState, kDefinitions };
+inline constexpr int kTableCount = 7;
 std::string_view TableName(Table table);
 
 // A set of writes applied atomically by Store::Commit. Made by Store::NewBatch (it writes

@@ -771,6 +771,16 @@ Result<ItemInput> Engine::GetItem(std::string_view item_id) {
                    record.price, std::move(record.attributes)};
 }
 
+Result<std::string> Engine::ExternalId(ProfileId profile) {
+  std::string bytes;
+  Status found = impl_->store->Get(store::Table::kProfiles, store::ProfileKey(profile), bytes);
+  if (found.code() == StatusCode::kNotFound)
+    return NotFound("no profile with internal id {}", profile);
+  TAILOR_RETURN_IF_ERROR(found);
+  TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(profile, bytes));
+  return std::move(record.external_id);
+}
+
 Result<std::vector<ItemInput>> Engine::ListItems() {
   std::vector<ItemInput> items;
   Status decode_status;

@@ -18,8 +18,8 @@
 namespace tailor::store {
 namespace {
 
-constexpr std::string_view kTableNames[kTableCount] = {"default", "profiles", "ids",
-                                                       "events",  "items",    "state"};
+constexpr std::string_view kTableNames[kTableCount] = {
+    "default", "profiles", "ids", "events", "items", "state", "definitions"};
 constexpr std::string_view kFormatKey = "format_version";
 
 Status FromRocks(const rocksdb::Status& status, std::string_view what) {

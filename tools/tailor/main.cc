@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   RegisterInspect(app, global, exit_code);
   RegisterBench(app, global, exit_code);
   RegisterDemo(app, global, exit_code);
+  RegisterSegments(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,0 +1,98 @@
+#pragma once
+
+// The segment catalogue: named, versioned segment definitions with their objective, channels
+// and exclusions (anti-segment), priority schemes, and what each evaluation found (members and
+// size history). Durable in the store's definitions table (docs/storage_format.md).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/rule.h"
+#include "tailor/schema.h"
+#include "tailor/segments.h"
+#include "tailor/status.h"
+#include "tailor/store.h"
+
+namespace tailor::segments {
+
+enum class Objective : uint8_t { kAcquire, kEngage, kReactivate, kRetain };
+std::string_view ObjectiveName(Objective objective);
+std::optional<Objective> ParseObjective(std::string_view name);
+
+// Channels a segment is addressed on.
+inline constexpr std::string_view kChannels[] = {"email", "web", "app", "sms", "push", "store"};
+
+struct SegmentDefinition {
+  std::string name;
+  std::string description;
+  Objective objective = Objective::kEngage;
+  std::string owner;
+  std::vector<std::string> tags;
+  std::vector<std::string> channels;  // from kChannels
+  std::string rule;                   // rule text (docs/rule_language.md)
+  std::string exclude;                // anti-segment: who is never in it; "" = nobody
+  uint32_t version = 0;               // 1 for a new segment, +1 per update
+  Timestamp updated_at = 0;
+};
+
+struct SchemeDefinition {
+  std::string name;
+  std::string description;
+  // Segment names in priority order: a profile belongs to the first it is a member of.
+  std::vector<std::string> members;
+  bool otherwise = false;  // a last member, "everyone_else", takes every other profile
+  uint32_t version = 0;
+};
+
+// What one evaluation of a segment found.
+struct SegmentResult {
+  ProfileSet members;     // matched by the rule and not excluded
+  uint64_t matched = 0;   // matched by the rule, before the exclusions
+  uint64_t excluded = 0;  // of those, removed by the anti-segment
+  Timestamp evaluated_at = 0;
+};
+
+struct SizePoint {
+  Timestamp evaluated_at;
+  uint32_t version;
+  uint64_t size, matched, excluded;
+};
+
+// Not thread-safe; callers serialize (the CLI runs one command; the server will hold a lock).
+class SegmentCatalog {
+ public:
+  explicit SegmentCatalog(store::Store& store) : store_(store) {}
+
+  // Creates or replaces `definition.name` (a new version). The rule and the exclusions must
+  // parse, check against `schema` and keep segment references acyclic.
+  Status Put(SegmentDefinition definition, const Schema& schema);
+  Status Delete(std::string_view name);
+  Result<SegmentDefinition> Get(std::string_view name) const;
+  // Version `version` of a segment (its history).
+  Result<SegmentDefinition> GetVersion(std::string_view name, uint32_t version) const;
+  Result<std::vector<SegmentDefinition>> List() const;
+
+  Status PutScheme(SchemeDefinition scheme);
+  Result<SchemeDefinition> GetScheme(std::string_view name) const;
+  Result<std::vector<SchemeDefinition>> ListSchemes() const;
+
+  // Evaluates every segment on `context.snapshot` (dependencies first), stores members and a
+  // size-history point for each, and returns them by name.
+  Result<std::vector<std::pair<std::string, SegmentResult>>> EvaluateAll(EvalContext context);
+  // Members stored by the last evaluation; kNotFound before the first.
+  Result<ProfileSet> Members(std::string_view name) const;
+  Result<std::vector<SizePoint>> History(std::string_view name) const;
+
+ private:
+  store::Store& store_;
+};
+
+// Evaluates `definition` (rule minus exclusions) with `context`.
+Result<SegmentResult> EvaluateDefinition(const SegmentDefinition& definition,
+                                         const EvalContext& context);
+
+}  // namespace tailor::segments
