@@ -8,6 +8,7 @@
 
 #include "common/time.h"
 #include "tailor/engine.h"
+#include "tailor/explain.h"
 #include "tailor/rule.h"
 #include "tailor/segments.h"
 #include "test_util.h"
@@ -598,6 +599,11 @@ TEST(SegmentsProperty, BitmapEvaluationMatchesRowByRowEvaluation) {
     for (size_t i = 0; i < views.size(); ++i) {
       const Row row{&views[i], &histories[i], &catalog};
       ASSERT_EQ(fast.contains(views[i].id), NaiveMatch(row, rule.root)) << "profile c" << i;
+      // The library's row evaluator (explain) decides the same.
+      const ProfileRow profile_row{views[i].id, &views[i].traits, &histories[i], &catalog, kNow,
+                                   {}};
+      ASSERT_EQ(fast.contains(views[i].id), Matches(rule, profile_row))
+          << "explain, profile c" << i;
     }
     nonempty += fast.cardinality() > 0 && fast.cardinality() < views.size();
     total += fast.cardinality();

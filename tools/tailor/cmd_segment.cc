@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "commands.h"
 #include "json_writer.h"
+#include "tailor/explain.h"
 #include "tailor/segment_catalog.h"
 
 namespace tailor::cli {
@@ -451,6 +453,87 @@ int RunHistory(const GlobalOptions& global, const std::string& name) {
   return 0;
 }
 
+void WriteExplanation(JsonWriter& json, const segments::Explanation& node) {
+  json.BeginObject()
+      .Key("matched")
+      .Bool(node.matched)
+      .Key("condition")
+      .String(node.condition)
+      .Key("seen")
+      .String(node.seen)
+      .Key("children")
+      .BeginArray();
+  for (const auto& child : node.children) WriteExplanation(json, child);
+  json.EndArray().EndObject();
+}
+
+int RunExplain(const GlobalOptions& global, const std::string& name, const std::string& profile,
+               const std::string& now_text) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  SegmentCatalog catalog(engine->store());
+  auto definition = catalog.Get(name);
+  if (!definition.ok()) return ReportError(global, definition.status());
+  auto view = engine->GetProfile(profile, 0);
+  if (!view.ok()) return ReportError(global, view.status());
+  auto events = engine->Events(view->id);
+  if (!events.ok()) return ReportError(global, events.status());
+  auto items = engine->ListItems();
+  if (!items.ok()) return ReportError(global, items.status());
+  auto now = ParseNow(now_text);
+  if (!now.ok()) return ReportError(global, now.status());
+  segments::ItemCatalog catalog_items;
+  for (ItemInput& item : *items) catalog_items.emplace(item.id, std::move(item));
+  std::map<std::string, ProfileSet> stored;
+  segments::ProfileRow row{view->id, &view->traits, &*events, &catalog_items, *now, {}};
+  row.in_segment = [&](std::string_view segment) {
+    auto it = stored.find(std::string(segment));
+    if (it == stored.end()) {
+      auto members = catalog.Members(segment);
+      it = stored.emplace(std::string(segment), members.ok() ? *members : ProfileSet()).first;
+    }
+    return it->second.contains(view->id);
+  };
+  auto rule = segments::ParseRule(definition->rule);
+  if (!rule.ok()) return ReportError(global, rule.status());
+  const segments::Explanation because = segments::Explain(*rule, row);
+  std::optional<segments::Explanation> excluded;
+  if (!definition->exclude.empty()) {
+    auto exclude = segments::ParseRule(definition->exclude);
+    if (!exclude.ok()) return ReportError(global, exclude.status());
+    excluded = segments::Explain(*exclude, row);
+  }
+  const bool member = because.matched && !(excluded && excluded->matched);
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("segment")
+        .String(name)
+        .Key("profile")
+        .String(view->external_id)
+        .Key("member")
+        .Bool(member)
+        .Key("rule");
+    WriteExplanation(json, because);
+    json.Key("exclude");
+    if (excluded) {
+      WriteExplanation(json, *excluded);
+    } else {
+      json.Null();
+    }
+    json.EndObject();
+    PrintJson(json);
+    return 0;
+  }
+  std::printf("%s is %sin %s (evaluated at %s)\n\nrule:\n%s", view->external_id.c_str(),
+              member ? "" : "not ", name.c_str(), TimeText(*now).c_str(),
+              segments::ExplanationText(because).c_str());
+  if (excluded) {
+    std::printf("\nexclusions (anti-segment):\n%s", segments::ExplanationText(*excluded).c_str());
+  }
+  return 0;
+}
+
 int RunSchemeCreate(const GlobalOptions& global, const std::string& name,
                     const std::vector<std::string>& members, bool otherwise,
                     const std::string& description) {
@@ -604,6 +687,17 @@ void RegisterSegments(CLI::App& app, GlobalOptions& global, int& exit_code) {
   preview->add_option("--now", *preview_now, "evaluation time, ISO 8601 (default: the clock)");
   preview->callback([&, preview_rule, preview_file, preview_exclude, preview_now] {
     exit_code = RunPreview(global, *preview_rule, *preview_file, *preview_exclude, *preview_now);
+  });
+
+  auto explain_name = std::make_shared<std::string>();
+  auto explain_profile = std::make_shared<std::string>();
+  auto explain_now = std::make_shared<std::string>();
+  CLI::App* explain = segment->add_subcommand("explain", "why a profile is or is not in a segment");
+  explain->add_option("name", *explain_name)->required();
+  explain->add_option("profile", *explain_profile)->required();
+  explain->add_option("--now", *explain_now, "evaluation time, ISO 8601 (default: the clock)");
+  explain->callback([&, explain_name, explain_profile, explain_now] {
+    exit_code = RunExplain(global, *explain_name, *explain_profile, *explain_now);
   });
 
   auto history_name = std::make_shared<std::string>();
