@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -640,10 +641,14 @@ TEST(RuleJson, RejectsBadJson) {
 TEST(RuleJson, SameNestingLimitAsText) {
   // kMaxRuleDepth - 1 nots fit (the rule itself is a level); one more does not, in both forms.
   std::string json = R"({"in_segment": "a"})";
-  for (int i = 0; i < kMaxRuleDepth - 1; ++i) json = R"({"not": )" + json + "}";
+  const auto wrap_in_not = [&json] {
+    json.insert(0, R"({"not": )");
+    json += '}';
+  };
+  for (int i = 0; i < kMaxRuleDepth - 1; ++i) wrap_in_not();
   ASSERT_OK_AND_ASSIGN(const Rule deepest, RuleFromJson(json));
   ExpectRoundTrips(deepest);
-  json = R"({"not": )" + json + "}";
+  wrap_in_not();
   EXPECT_EQ(RuleFromJson(json).status().message(),
             fmt::format("$: rule nested too deeply: expected at most {} levels, found {}",
                         kMaxRuleDepth, kMaxRuleDepth + 1));
@@ -665,12 +670,12 @@ class RandomRules {
   bool OneIn(int n) { return Below(n) == 0; }
 
   std::string Name() {
-    static const std::vector<std::string> kNames = {
-        "age",       "country",     "x",     "interests", "signup_ts",  "a_b_1",
-        "_lead",     "Camel",       "count", "last",      "where",      "and",
-        "Or",        "days",        "any",   "location",  "with space", "dot.ted",
-        "back`tick", "back\\slash", "ñandú", "日本",      "1st",        "-"};
-    return kNames[Below(static_cast<int>(kNames.size()))];
+    static constexpr auto kNames = std::to_array<std::string_view>(
+        {"age",       "country",     "x",     "interests", "signup_ts",  "a_b_1",
+         "_lead",     "Camel",       "count", "last",      "where",      "and",
+         "Or",        "days",        "any",   "location",  "with space", "dot.ted",
+         "back`tick", "back\\slash", "ñandú", "日本",      "1st",        "-"});
+    return std::string(kNames[Below(static_cast<int>(kNames.size()))]);
   }
 
   std::string EventType() { return OneIn(5) ? std::string() : Name(); }
@@ -682,9 +687,9 @@ class RandomRules {
   }
 
   std::string Text() {
-    static const std::vector<std::string> kPieces = {
-        "",     "golf", "ES",   "\"", "\\",  "\n",  "\t", "\r", std::string(1, '\0'), "\x07",
-        "\x7f", "é",    "🏌", " ",  "nl_", "/p/", "`",  "#",  "2026-01-31"};
+    static constexpr auto kPieces = std::to_array<std::string_view>(
+        {"", "golf", "ES", "\"", "\\", "\n", "\t", "\r", std::string_view("\0", 1), "\x07", "\x7f",
+         "é", "🏌", " ", "nl_", "/p/", "`", "#", "2026-01-31"});
     std::string text;
     for (int i = Below(4); i > 0; --i) text += kPieces[Below(static_cast<int>(kPieces.size()))];
     return text;

@@ -46,8 +46,9 @@ struct SourcePos {
 template <typename T>
 class Box {
  public:
-  Box(T value)
-      : ptr_(std::make_unique<T>(std::move(value))) {}  // NOLINT(google-explicit-constructor)
+  // Implicit, so that a node is built as plainly as the struct it stands for: Not{expr, pos}.
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  Box(T value) : ptr_(std::make_unique<T>(std::move(value))) {}
   Box(const Box& other) : ptr_(std::make_unique<T>(*other.ptr_)) {}
   Box(Box&&) noexcept = default;
   Box& operator=(const Box& other) {

@@ -371,8 +371,7 @@ class Checker {
         return KindOfTrait(trait->type);
       }
       case SubjectKind::kField:
-        if (!subject.events.event_type.empty() || subject.events.filter ||
-            subject.events.window) {
+        if (!subject.events.event_type.empty() || subject.events.filter || subject.events.window) {
           return InvalidArgument("{}an event field has no events of its own", At(subject.pos));
         }
         return FieldKind(subject.name, subject.pos);

@@ -40,7 +40,7 @@ class DepthGuard {
   ~DepthGuard() { --depth_; }
   DepthGuard(const DepthGuard&) = delete;
   DepthGuard& operator=(const DepthGuard&) = delete;
-  bool too_deep() const { return depth_ > kMaxRuleDepth; }
+  bool Exceeded() const { return depth_ > kMaxRuleDepth; }
 
  private:
   int& depth_;
@@ -113,7 +113,7 @@ bool Parser::AtName(size_t ahead) const {
 
 Result<Expr> Parser::ParseOr(Context context) {
   DepthGuard guard(depth_);
-  if (guard.too_deep()) return TooDeep();
+  if (guard.Exceeded()) return TooDeep();
   TAILOR_ASSIGN_OR_RETURN(Expr first, ParseAnd(context));
   if (!AtKeyword("or")) return first;
   Or node;
@@ -140,7 +140,7 @@ Result<Expr> Parser::ParseAnd(Context context) {
 Result<Expr> Parser::ParseUnary(Context context) {
   if (!AtKeyword("not")) return ParsePrimary(context);
   DepthGuard guard(depth_);
-  if (guard.too_deep()) return TooDeep();
+  if (guard.Exceeded()) return TooDeep();
   const SourcePos pos = Take().pos;
   TAILOR_ASSIGN_OR_RETURN(Expr operand, ParseUnary(context));
   return Expr{Not{std::move(operand), pos}};
