@@ -29,7 +29,8 @@ inline constexpr uint32_t kNullCode = UINT32_MAX;
 // appearance (profile order, then time order).
 class Dictionary {
  public:
-  Dictionary() = default;
+  // Out of line, like the rest: Index is complete only in snapshot.cc.
+  Dictionary();
   Dictionary(Dictionary&&) noexcept;
   Dictionary& operator=(Dictionary&&) noexcept;
   ~Dictionary();

@@ -21,6 +21,7 @@ struct Dictionary::Index {
   std::deque<std::string> arena;
 };
 
+Dictionary::Dictionary() = default;
 Dictionary::Dictionary(Dictionary&&) noexcept = default;
 Dictionary& Dictionary::operator=(Dictionary&&) noexcept = default;
 Dictionary::~Dictionary() = default;
