@@ -160,6 +160,23 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   }
   std::sort(timings.begin(), timings.end(),
             [](const Timing& a, const Timing& b) { return a.name < b.name; });
+  size_t bitmap_bytes = 0;
+  for (const auto& [name, set] : members) bitmap_bytes += set.getSizeInBytes();
+
+  // Baseline: one pass reading the event columns an event rule reads first (time, type and
+  // the per-profile offsets), doing nothing but summing them: how long a scan bound by memory
+  // bandwidth takes on this machine.
+  const auto scan_start = Clock::now();
+  const snapshot::EventColumns& columns = (*snap)->events();
+  uint64_t checksum = 0;
+  for (uint32_t profile = 0; profile < (*snap)->profile_count(); ++profile) {
+    for (size_t row = columns.offsets[profile]; row < columns.offsets[profile + 1]; ++row) {
+      checksum += static_cast<uint64_t>(columns.time[row]) + columns.type[row];
+    }
+  }
+  const double scan_seconds = SecondsSince(scan_start);
+  const double scan_gib_per_second =
+      static_cast<double>(columns.size() * 12) / (1 << 30) / std::max(scan_seconds, 1e-9);
 
   // Schemes: each profile goes to its first matching member.
   struct MemberCount {
@@ -248,6 +265,18 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
                 static_cast<unsigned long long>(timing.count), timing.seconds);
   }
   std::printf("%zu segments in %.3f s\n", timings.size(), total_seconds);
+  std::printf(
+      "one pass over the event time and type columns (single thread): %.3f s, %.1f GiB/s "
+      "(checksum %llu)\n",
+      scan_seconds, scan_gib_per_second, static_cast<unsigned long long>(checksum));
+  std::printf(
+      "memory: snapshot %.0f MiB (%.0f bytes per profile), segment bitmaps %.1f MiB "
+      "(%.2f bytes per profile per segment)\n",
+      (*snap)->memory_bytes() / 1048576.0,
+      static_cast<double>((*snap)->memory_bytes()) / std::max<size_t>((*snap)->known().Count(), 1),
+      bitmap_bytes / 1048576.0,
+      static_cast<double>(bitmap_bytes) /
+          std::max<size_t>((*snap)->known().Count() * std::max<size_t>(members.size(), 1), 1));
   for (const auto& [scheme, counts] : scheme_counts) {
     std::printf("scheme %s\n", scheme.c_str());
     for (const MemberCount& member : counts) {
