@@ -32,11 +32,11 @@ class SegmentCatalogTest : public ::testing::Test {
     BatchReport report;
     ASSERT_OK(engine_->UpsertProfiles(profiles, report));
   }
-  Result<std::vector<std::pair<std::string, SegmentResult>>> EvaluateAll() {
+  Result<std::vector<std::pair<std::string, SegmentResult>>> EvaluateAll(Timestamp now = kNow) {
     TAILOR_ASSIGN_OR_RETURN(snapshot_, engine_->BuildSnapshot());
     EvalContext context;
     context.snapshot = snapshot_.get();
-    context.now = kNow;
+    context.now = now;
     return catalog_->EvaluateAll(context);
   }
   SegmentDefinition Define(std::string name, std::string rule, std::string exclude = "") {
@@ -121,6 +121,81 @@ TEST_F(SegmentCatalogTest, SchemesNeedExistingDistinctMembers) {
   ASSERT_OK_AND_ASSIGN(SchemeDefinition scheme, catalog_->GetScheme("s"));
   EXPECT_TRUE(scheme.otherwise);
   EXPECT_EQ(scheme.version, 1u);
+}
+
+}  // namespace
+}  // namespace tailor::segments
+
+namespace tailor::segments {
+namespace {
+
+TEST_F(SegmentCatalogTest, ChangeFeedRecordsEntriesAndExitsDurably) {
+  AddData();  // ages 20..29
+  ASSERT_OK(catalog_->Put(Define("young", "age < 22"), engine_->schema()));
+  ASSERT_OK(EvaluateAll().status());
+  ASSERT_OK_AND_ASSIGN(std::vector<MembershipChange> first, catalog_->ReadChanges(0, 100));
+  ASSERT_EQ(first.size(), 2u);  // c0 and c1 entered
+  EXPECT_TRUE(first[0].entered && first[1].entered);
+  EXPECT_EQ(first[0].sequence, 1u);
+  EXPECT_EQ(first[0].segment, "young");
+  EXPECT_EQ(first[0].version, 1u);
+  // c1 turns 30, c9 turns 21: one exit, one entry. Nothing changes for the others.
+  BatchReport report;
+  ASSERT_OK(engine_->UpsertProfiles(
+      std::vector<ProfileInput>{{"c1", {{"age", {TraitType::kInt, int64_t{30}}}}},
+                                {"c9", {{"age", {TraitType::kInt, int64_t{21}}}}}},
+      report));
+  ASSERT_OK(EvaluateAll().status());
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(std::vector<MembershipChange> second,
+                       catalog_->ReadChanges(first.back().sequence, 100));
+  ASSERT_EQ(second.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(std::string entered, engine_->ExternalId(second[0].profile));
+  ASSERT_OK_AND_ASSIGN(std::string exited, engine_->ExternalId(second[1].profile));
+  EXPECT_TRUE(second[0].entered);
+  EXPECT_EQ(entered, "c9");
+  EXPECT_FALSE(second[1].entered);
+  EXPECT_EQ(exited, "c1");
+  EXPECT_EQ(second[0].sequence, 3u);
+  // A cursor past the end reads nothing; a limit pages.
+  EXPECT_TRUE(catalog_->ReadChanges(4, 100)->empty());
+  EXPECT_EQ(catalog_->ReadChanges(0, 3)->size(), 3u);
+}
+
+}  // namespace
+}  // namespace tailor::segments
+
+namespace tailor::segments {
+namespace {
+
+TEST_F(SegmentCatalogTest, WindowedMembershipExpiresAsTimePasses) {
+  AddData();
+  constexpr Timestamp kDay = 86'400'000;
+  EventInput purchase;
+  purchase.id = "e1";
+  purchase.profile_id = "c2";
+  purchase.type = "purchase";
+  purchase.time = kNow - 10 * kDay;
+  BatchReport report;
+  ASSERT_OK(engine_->IngestEvents(std::vector<EventInput>{purchase}, report));
+  ASSERT_OK(catalog_->Put(Define("recent_buyers", "count(purchase, last 30 days) >= 1"),
+                          engine_->schema()));
+  ASSERT_OK_AND_ASSIGN(auto day0, EvaluateAll(kNow));
+  EXPECT_EQ(day0[0].second.members.cardinality(), 1u);
+  // 20 days later the purchase is exactly 30 days old: still in (now - 30 days <= t). One
+  // millisecond later it has left the window.
+  ASSERT_OK_AND_ASSIGN(auto day20, EvaluateAll(kNow + 20 * kDay));
+  EXPECT_EQ(day20[0].second.members.cardinality(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto later, EvaluateAll(kNow + 20 * kDay + 1));
+  EXPECT_EQ(later[0].second.members.cardinality(), 0u);
+  ASSERT_OK_AND_ASSIGN(std::vector<MembershipChange> changes, catalog_->ReadChanges(0, 10));
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_TRUE(changes[0].entered);
+  EXPECT_FALSE(changes[1].entered);
+  ASSERT_OK_AND_ASSIGN(std::string who, engine_->ExternalId(changes[1].profile));
+  EXPECT_EQ(who, "c2");
+  ASSERT_OK_AND_ASSIGN(std::vector<SizePoint> history, catalog_->History("recent_buyers"));
+  EXPECT_EQ(history.size(), 3u);
 }
 
 }  // namespace

@@ -62,6 +62,16 @@ struct SizePoint {
   uint64_t size, matched, excluded;
 };
 
+// One membership change: a profile entered or left a segment.
+struct MembershipChange {
+  uint64_t sequence = 0;  // position in the feed, from 1; read on with ReadChanges(sequence)
+  std::string segment;
+  uint32_t version = 0;  // the segment definition's version that decided it
+  ProfileId profile = kNoProfile;
+  bool entered = true;
+  Timestamp at = 0;  // the evaluation's `now`
+};
+
 // Not thread-safe; callers serialize (the CLI runs one command; the server will hold a lock).
 class SegmentCatalog {
  public:
@@ -81,11 +91,16 @@ class SegmentCatalog {
   Result<std::vector<SchemeDefinition>> ListSchemes() const;
 
   // Evaluates every segment on `context.snapshot` (dependencies first), stores members and a
-  // size-history point for each, and returns them by name.
+  // size-history point for each, appends every entry and exit since the last evaluation to the
+  // change feed (in the same atomic write), and returns the results by name.
   Result<std::vector<std::pair<std::string, SegmentResult>>> EvaluateAll(EvalContext context);
   // Members stored by the last evaluation; kNotFound before the first.
   Result<ProfileSet> Members(std::string_view name) const;
   Result<std::vector<SizePoint>> History(std::string_view name) const;
+
+  // The change feed: up to `limit` changes after sequence `after` (0: from the start), in order.
+  // Durable; a consumer keeps the last sequence it processed as its cursor.
+  Result<std::vector<MembershipChange>> ReadChanges(uint64_t after, size_t limit) const;
 
  private:
   store::Store& store_;

@@ -23,6 +23,10 @@ std::string VersionKey(std::string_view name, uint32_t version) {
 std::string MembersKey(std::string_view name) { return fmt::format("members/{}", name); }
 std::string SizePrefix(std::string_view name) { return fmt::format("size/{}/", name); }
 std::string SchemeKey(std::string_view name) { return fmt::format("scheme/{}", name); }
+//   feed/<sequence:020>            one membership change
+//   feed_next                      the next sequence number (varint)
+std::string FeedKey(uint64_t sequence) { return fmt::format("feed/{:020}", sequence); }
+constexpr std::string_view kFeedNextKey = "feed_next";
 
 // The end of the key range that starts with `prefix`.
 std::string PrefixEnd(std::string prefix) {
@@ -325,7 +329,32 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
   };
   std::vector<std::pair<std::string, SegmentResult>> results;
   store::Batch batch = store_.NewBatch();
-  const Timestamp evaluated_at = NowMillis();
+  // Results are as of the evaluation's `now`, so that replays and back-dated runs line up.
+  const Timestamp evaluated_at = context.now;
+  uint64_t next_sequence = 1;
+  {
+    std::string bytes;
+    Status found = store_.Get(store::Table::kDefinitions, kFeedNextKey, bytes);
+    if (found.ok()) {
+      coding::Reader reader(bytes);
+      if (!reader.GetVarint64(next_sequence)) return Corruption("feed_next is malformed");
+    } else if (found.code() != StatusCode::kNotFound) {
+      return found;
+    }
+  }
+  auto append_changes = [&](const SegmentDefinition& d, const ProfileSet& from,
+                            const ProfileSet& to, bool entered) {
+    const ProfileSet changed = to - from;
+    for (uint32_t profile : changed) {
+      std::string entry;
+      coding::PutString(entry, d.name);
+      coding::PutVarint64(entry, d.version);
+      coding::PutVarint64(entry, profile);
+      entry.push_back(entered ? 1 : 0);
+      coding::PutSignedVarint64(entry, evaluated_at);
+      batch.Put(store::Table::kDefinitions, FeedKey(next_sequence++), entry);
+    }
+  };
   while (done.size() < all.size()) {
     bool progressed = false;
     for (const SegmentDefinition& d : all) {
@@ -336,6 +365,12 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
       if (!ready) continue;
       TAILOR_ASSIGN_OR_RETURN(SegmentResult result, EvaluateDefinition(d, context));
       result.evaluated_at = evaluated_at;
+      auto previous = Members(d.name);
+      if (!previous.ok() && previous.status().code() != StatusCode::kNotFound)
+        return previous.status();
+      const ProfileSet before = previous.ok() ? std::move(previous).value() : ProfileSet();
+      append_changes(d, before, result.members, /*entered=*/true);
+      append_changes(d, result.members, before, /*entered=*/false);
       std::string bitmap(result.members.getSizeInBytes(/*portable=*/true), '\0');
       result.members.write(bitmap.data(), /*portable=*/true);
       batch.Put(store::Table::kDefinitions, MembersKey(d.name), bitmap);
@@ -352,8 +387,40 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
     }
     if (!progressed) return FailedPrecondition("segments refer to missing or cyclic segments");
   }
+  std::string next;
+  coding::PutVarint64(next, next_sequence);
+  batch.Put(store::Table::kDefinitions, kFeedNextKey, next);
   TAILOR_RETURN_IF_ERROR(store_.Commit(batch));
   return results;
+}
+
+Result<std::vector<MembershipChange>> SegmentCatalog::ReadChanges(uint64_t after,
+                                                                  size_t limit) const {
+  std::vector<MembershipChange> changes;
+  Status decode_status;
+  TAILOR_RETURN_IF_ERROR(
+      store_.Scan(store::Table::kDefinitions, FeedKey(after + 1), PrefixEnd("feed/"),
+                  [&](std::string_view key, std::string_view value) {
+                    if (changes.size() >= limit) return false;
+                    MembershipChange change;
+                    change.sequence = std::stoull(std::string(key.substr(5)));
+                    coding::Reader reader(value);
+                    uint64_t version = 0, profile = 0;
+                    uint8_t entered = 0;
+                    if (!reader.GetString(change.segment) || !reader.GetVarint64(version) ||
+                        !reader.GetVarint64(profile) || !reader.GetByte(entered) ||
+                        !reader.GetSignedVarint64(change.at)) {
+                      decode_status = Corruption("feed entry {} is malformed", change.sequence);
+                      return false;
+                    }
+                    change.version = static_cast<uint32_t>(version);
+                    change.profile = static_cast<ProfileId>(profile);
+                    change.entered = entered != 0;
+                    changes.push_back(std::move(change));
+                    return true;
+                  }));
+  TAILOR_RETURN_IF_ERROR(decode_status);
+  return changes;
 }
 
 Result<ProfileSet> SegmentCatalog::Members(std::string_view name) const {

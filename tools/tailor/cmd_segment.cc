@@ -534,6 +534,45 @@ int RunExplain(const GlobalOptions& global, const std::string& name, const std::
   return 0;
 }
 
+int RunChanges(const GlobalOptions& global, uint64_t after, size_t limit) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  SegmentCatalog catalog(engine->store());
+  auto changes = catalog.ReadChanges(after, limit);
+  if (!changes.ok()) return ReportError(global, changes.status());
+  JsonWriter json;
+  json.BeginObject().Key("changes").BeginArray();
+  for (const segments::MembershipChange& change : *changes) {
+    auto external = engine->ExternalId(change.profile);
+    const std::string profile = external.ok() ? *external : "(deleted)";
+    if (global.json) {
+      json.BeginObject()
+          .Key("sequence")
+          .Uint(change.sequence)
+          .Key("segment")
+          .String(change.segment)
+          .Key("version")
+          .Uint(change.version)
+          .Key("profile")
+          .String(profile)
+          .Key("change")
+          .String(change.entered ? "entered" : "exited")
+          .Key("at")
+          .String(TimeText(change.at))
+          .EndObject();
+    } else {
+      std::printf("%8llu  %s  %-7s %-32s %s (v%u)\n",
+                  static_cast<unsigned long long>(change.sequence), TimeText(change.at).c_str(),
+                  change.entered ? "entered" : "exited", change.segment.c_str(), profile.c_str(),
+                  change.version);
+    }
+  }
+  const uint64_t cursor = changes->empty() ? after : changes->back().sequence;
+  json.EndArray().Key("cursor").Uint(cursor).EndObject();
+  if (global.json) PrintJson(json);
+  return 0;
+}
+
 int RunSchemeCreate(const GlobalOptions& global, const std::string& name,
                     const std::vector<std::string>& members, bool otherwise,
                     const std::string& description) {
@@ -698,6 +737,16 @@ void RegisterSegments(CLI::App& app, GlobalOptions& global, int& exit_code) {
   explain->add_option("--now", *explain_now, "evaluation time, ISO 8601 (default: the clock)");
   explain->callback([&, explain_name, explain_profile, explain_now] {
     exit_code = RunExplain(global, *explain_name, *explain_profile, *explain_now);
+  });
+
+  auto changes_after = std::make_shared<uint64_t>(0);
+  auto changes_limit = std::make_shared<size_t>(100);
+  CLI::App* changes = segment->add_subcommand("changes", "the membership change feed, by cursor");
+  changes->add_option("--after", *changes_after, "the last sequence already read (0: start)")
+      ->capture_default_str();
+  changes->add_option("--limit", *changes_limit)->capture_default_str();
+  changes->callback([&, changes_after, changes_limit] {
+    exit_code = RunChanges(global, *changes_after, *changes_limit);
   });
 
   auto history_name = std::make_shared<std::string>();
