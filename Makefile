@@ -27,10 +27,19 @@ build: deps $(BUILD_DIR)/build.ninja
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+DEMO_NOW := 2026-11-01T00:00:00Z
+TAILOR_DEMO = $(BUILD_DIR)/tailor --data-dir $(DEMO_DIR)
+
 demo: build
 	rm -rf $(DEMO_DIR)
-	$(BUILD_DIR)/tailor --data-dir $(DEMO_DIR) demo --profiles $(DEMO_PROFILES)
-	$(BUILD_DIR)/tailor --data-dir $(DEMO_DIR) profile show c0000001 --events 8
+	$(TAILOR_DEMO) demo --profiles $(DEMO_PROFILES)
+	$(TAILOR_DEMO) profile show c0000001 --events 8
+	@echo; echo "== the 20 reference segments (bench/segments) on the demo data, as of $(DEMO_NOW)"
+	@for f in bench/segments/s*.rule; do $(TAILOR_DEMO) segment create $$(basename $$f .rule) --rule-file $$f > /dev/null || exit 1; done
+	$(TAILOR_DEMO) segment eval --now $(DEMO_NOW)
+	$(TAILOR_DEMO) scheme create lifecycle --member s15_cart_abandoners_7d --member s17_new_customers_60d --member s18_golf_email_promo --member s16_reactivation_180d --otherwise > /dev/null
+	$(TAILOR_DEMO) scheme show lifecycle
+	$(TAILOR_DEMO) segment explain s18_golf_email_promo c0000001 --now $(DEMO_NOW)
 
 # Ingest of the 1M-profile generated set against DuckDB's load, same run (docs/benchmarks.md).
 bench: build
