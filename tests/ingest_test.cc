@@ -107,6 +107,19 @@ TEST(NdjsonReader, ExtractsNestedPathsListsAndReportsBadLines) {
   EXPECT_EQ(all.rows[2][column("context.ip")], "<absent>");
 }
 
+TEST(NdjsonReader, RejectsAHugeLineAndReadsOn) {
+  TempDir dir;
+  const std::string huge = "{\"userId\":\"" + std::string(17 << 20, 'x') + "\"}\n";
+  const auto path = dir.Write("e.ndjson", "{\"userId\":\"u1\"}\n" + huge + "{\"userId\":\"u3\"}\n");
+  const ReadAll all = Read(path, FileFormat::kNdjson);
+  ASSERT_EQ(all.rows.size(), 3u);
+  EXPECT_EQ(all.errors[0], "");
+  EXPECT_NE(all.errors[1].find("a record is limited to"), std::string::npos) << all.errors[1];
+  EXPECT_EQ(all.lines[1], 2u);
+  EXPECT_EQ(all.errors[2], "");
+  EXPECT_EQ(all.rows[2][0], "u3");
+}
+
 TEST(Inference, PicksTheNarrowestTypeThatReadsEverySample) {
   EXPECT_EQ(InferTraitType({"1", "2", ""}, ';'), TraitType::kInt);
   EXPECT_EQ(InferTraitType({"1", "2.5"}, ';'), TraitType::kDouble);

@@ -75,6 +75,11 @@ class NdjsonReader final : public RowReader {
     row.values.assign(columns_.size(), std::string_view());
     row.present.assign(columns_.size(), false);
     scratch_.clear();
+    if (line.size() > kMaxLineBytes) {
+      error = fmt::format("line of {} bytes: a record is limited to {} bytes", line.size(),
+                          kMaxLineBytes);
+      return true;
+    }
     simdjson::dom::element root;
     if (auto code = parser_.parse(line.data(), line.size(), true).get(root)) {
       error = fmt::format("malformed JSON: {}", simdjson::error_message(code));
@@ -160,7 +165,7 @@ class NdjsonReader final : public RowReader {
         pos_ += length + (newline ? 1 : 0);
         consumed_ += length + (newline ? 1 : 0);
         ++line_;
-        if (length > kMaxLineBytes) line = "{\"__too_long__\": true";  // malformed on purpose
+
         return true;
       }
       if (eof_) return false;
