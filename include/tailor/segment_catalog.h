@@ -5,6 +5,7 @@
 // size history). Durable in the store's definitions table (docs/storage_format.md).
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,7 +97,15 @@ class SegmentCatalog {
   Result<std::vector<std::pair<std::string, SegmentResult>>> EvaluateAll(EvalContext context);
   // Members stored by the last evaluation; kNotFound before the first.
   Result<ProfileSet> Members(std::string_view name) const;
+  // Members now: those of the last evaluation with the changes fed since (live updates) applied.
+  // Segments never evaluated have none.
+  Result<std::map<std::string, ProfileSet>> CurrentMembers() const;
   Result<std::vector<SizePoint>> History(std::string_view name) const;
+
+  // Appends `changes` to the feed in one atomic write and sets their sequence numbers.
+  Status AppendChanges(std::vector<MembershipChange>& changes);
+  // The feed sequence the stored members of `name` include (members/<name> is as of it).
+  Result<uint64_t> MembersSequence(std::string_view name) const;
 
   // The change feed: up to `limit` changes after sequence `after` (0: from the start), in order.
   // Durable; a consumer keeps the last sequence it processed as its cursor.

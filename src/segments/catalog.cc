@@ -26,6 +26,20 @@ std::string SchemeKey(std::string_view name) { return fmt::format("scheme/{}", n
 //   feed/<sequence:020>            one membership change
 //   feed_next                      the next sequence number (varint)
 std::string FeedKey(uint64_t sequence) { return fmt::format("feed/{:020}", sequence); }
+//   members_sequence/<name>        the feed sequence members/<name> includes (varint)
+std::string MembersSequenceKey(std::string_view name) {
+  return fmt::format("members_sequence/{}", name);
+}
+
+std::string EncodeChange(const MembershipChange& change) {
+  std::string entry;
+  coding::PutString(entry, change.segment);
+  coding::PutVarint64(entry, change.version);
+  coding::PutVarint64(entry, change.profile);
+  entry.push_back(change.entered ? 1 : 0);
+  coding::PutSignedVarint64(entry, change.at);
+  return entry;
+}
 constexpr std::string_view kFeedNextKey = "feed_next";
 
 // The end of the key range that starts with `prefix`.
@@ -328,6 +342,8 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
     return it == done.end() ? nullptr : &it->second.members;
   };
   std::vector<std::pair<std::string, SegmentResult>> results;
+  // Changes are relative to the members now, live updates included, so none is fed twice.
+  TAILOR_ASSIGN_OR_RETURN(auto current, CurrentMembers());
   store::Batch batch = store_.NewBatch();
   // Results are as of the evaluation's `now`, so that replays and back-dated runs line up.
   const Timestamp evaluated_at = context.now;
@@ -346,13 +362,8 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
                             const ProfileSet& to, bool entered) {
     const ProfileSet changed = to - from;
     for (uint32_t profile : changed) {
-      std::string entry;
-      coding::PutString(entry, d.name);
-      coding::PutVarint64(entry, d.version);
-      coding::PutVarint64(entry, profile);
-      entry.push_back(entered ? 1 : 0);
-      coding::PutSignedVarint64(entry, evaluated_at);
-      batch.Put(store::Table::kDefinitions, FeedKey(next_sequence++), entry);
+      const MembershipChange change{0, d.name, d.version, profile, entered, evaluated_at};
+      batch.Put(store::Table::kDefinitions, FeedKey(next_sequence++), EncodeChange(change));
     }
   };
   while (done.size() < all.size()) {
@@ -365,15 +376,15 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
       if (!ready) continue;
       TAILOR_ASSIGN_OR_RETURN(SegmentResult result, EvaluateDefinition(d, context));
       result.evaluated_at = evaluated_at;
-      auto previous = Members(d.name);
-      if (!previous.ok() && previous.status().code() != StatusCode::kNotFound)
-        return previous.status();
-      const ProfileSet before = previous.ok() ? std::move(previous).value() : ProfileSet();
+      const ProfileSet& before = current[d.name];
       append_changes(d, before, result.members, /*entered=*/true);
       append_changes(d, result.members, before, /*entered=*/false);
       std::string bitmap(result.members.getSizeInBytes(/*portable=*/true), '\0');
       result.members.write(bitmap.data(), /*portable=*/true);
       batch.Put(store::Table::kDefinitions, MembersKey(d.name), bitmap);
+      std::string sequence;
+      coding::PutVarint64(sequence, next_sequence - 1);
+      batch.Put(store::Table::kDefinitions, MembersSequenceKey(d.name), sequence);
       std::string point;
       coding::PutVarint64(point, d.version);
       coding::PutVarint64(point, result.members.cardinality());
@@ -392,6 +403,72 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
   batch.Put(store::Table::kDefinitions, kFeedNextKey, next);
   TAILOR_RETURN_IF_ERROR(store_.Commit(batch));
   return results;
+}
+
+Result<std::map<std::string, ProfileSet>> SegmentCatalog::CurrentMembers() const {
+  TAILOR_ASSIGN_OR_RETURN(std::vector<SegmentDefinition> all, List());
+  std::map<std::string, ProfileSet> current;
+  std::map<std::string, uint64_t> as_of;
+  uint64_t oldest = UINT64_MAX;
+  for (const SegmentDefinition& d : all) {
+    auto members = Members(d.name);
+    if (!members.ok() && members.status().code() != StatusCode::kNotFound) return members.status();
+    current[d.name] = members.ok() ? std::move(members).value() : ProfileSet();
+    TAILOR_ASSIGN_OR_RETURN(as_of[d.name], MembersSequence(d.name));
+    oldest = std::min(oldest, as_of[d.name]);
+  }
+  if (all.empty()) return current;
+  // Replay what was fed after each segment's stored members, in order.
+  uint64_t cursor = oldest;
+  while (true) {
+    TAILOR_ASSIGN_OR_RETURN(std::vector<MembershipChange> changes, ReadChanges(cursor, 100000));
+    if (changes.empty()) break;
+    for (const MembershipChange& change : changes) {
+      auto it = current.find(change.segment);
+      if (it == current.end() || change.sequence <= as_of[change.segment]) continue;
+      if (change.entered) {
+        it->second.add(change.profile);
+      } else {
+        it->second.remove(change.profile);
+      }
+    }
+    cursor = changes.back().sequence;
+  }
+  return current;
+}
+
+Status SegmentCatalog::AppendChanges(std::vector<MembershipChange>& changes) {
+  if (changes.empty()) return Status::Ok();
+  uint64_t next_sequence = 1;
+  std::string bytes;
+  Status found = store_.Get(store::Table::kDefinitions, kFeedNextKey, bytes);
+  if (found.ok()) {
+    coding::Reader reader(bytes);
+    if (!reader.GetVarint64(next_sequence)) return Corruption("feed_next is malformed");
+  } else if (found.code() != StatusCode::kNotFound) {
+    return found;
+  }
+  store::Batch batch = store_.NewBatch();
+  for (MembershipChange& change : changes) {
+    change.sequence = next_sequence++;
+    batch.Put(store::Table::kDefinitions, FeedKey(change.sequence), EncodeChange(change));
+  }
+  std::string next;
+  coding::PutVarint64(next, next_sequence);
+  batch.Put(store::Table::kDefinitions, kFeedNextKey, next);
+  return store_.Commit(batch);
+}
+
+Result<uint64_t> SegmentCatalog::MembersSequence(std::string_view name) const {
+  std::string bytes;
+  Status found = store_.Get(store::Table::kDefinitions, MembersSequenceKey(name), bytes);
+  if (found.code() == StatusCode::kNotFound) return uint64_t{0};
+  TAILOR_RETURN_IF_ERROR(found);
+  coding::Reader reader(bytes);
+  uint64_t sequence = 0;
+  if (!reader.GetVarint64(sequence))
+    return Corruption("members_sequence of '{}' is malformed", name);
+  return sequence;
 }
 
 Result<std::vector<MembershipChange>> SegmentCatalog::ReadChanges(uint64_t after,

@@ -148,11 +148,12 @@ bool InRange(Timestamp t, const TimeRange& range, Timestamp now) {
 
 class RowEvaluator {
  public:
-  explicit RowEvaluator(const ProfileRow& row) : row_(row) {}
+  // `explain`: also record each node's text and the values seen (slow: prints every node).
+  RowEvaluator(const ProfileRow& row, bool explain) : row_(row), explain_(explain) {}
 
   Explanation Eval(const Expr& expr) {
     Explanation out;
-    out.condition = Text(expr);
+    if (explain_) out.condition = Text(expr);
     if (const auto* node = std::get_if<And>(&expr.node)) {
       out.matched = true;
       for (const Expr& operand : node->operands) {
@@ -169,11 +170,11 @@ class RowEvaluator {
       out.matched = !out.children.back().matched;
     } else if (const auto* node = std::get_if<SegmentRef>(&expr.node)) {
       out.matched = row_.in_segment && row_.in_segment(node->segment);
-      out.seen = out.matched ? "member" : "not a member";
+      if (explain_) out.seen = out.matched ? "member" : "not a member";
     } else if (const auto* node = std::get_if<GeoCondition>(&expr.node)) {
       const auto lat = Trait(node->lat_trait), lon = Trait(node->lon_trait);
       if (!lat || !lon || lat->type != TraitType::kDouble || lon->type != TraitType::kDouble) {
-        out.seen = "location missing";
+        if (explain_) out.seen = "location missing";
       } else {
         const double r = M_PI / 180, la = std::get<double>(lat->value) * r;
         const double lo = std::get<double>(lon->value) * r, la0 = node->center_lat * r;
@@ -182,7 +183,7 @@ class RowEvaluator {
             std::cos(la0) * std::cos(la) * std::pow(std::sin((lo - node->center_lon * r) / 2), 2);
         const double km = 2 * 6371.0088 * std::asin(std::sqrt(a));
         out.matched = km <= node->radius_km;
-        out.seen = fmt::format("{:.1f} km away", km);
+        if (explain_) out.seen = fmt::format("{:.1f} km away", km);
       }
     } else if (const auto* node = std::get_if<TimeCondition>(&expr.node)) {
       std::optional<double> time;
@@ -194,11 +195,11 @@ class RowEvaluator {
         time = Aggregate(node->subject);
       }
       out.matched = time && InRange(static_cast<Timestamp>(*time), node->range, row_.now);
-      out.seen = time ? FormatTimestamp(static_cast<Timestamp>(*time)) : "missing";
+      if (explain_) out.seen = time ? FormatTimestamp(static_cast<Timestamp>(*time)) : "missing";
     } else if (const auto* node = std::get_if<Occurrence>(&expr.node)) {
       const size_t count = Select(node->events).size();
       out.matched = (count > 0) == node->ever;
-      out.seen = fmt::format("{} matching events", count);
+      if (explain_) out.seen = fmt::format("{} matching events", count);
     } else if (const auto* node = std::get_if<Sequence>(&expr.node)) {
       const auto anchor = Aggregate(node->anchor);
       bool followed = false;
@@ -207,9 +208,10 @@ class RowEvaluator {
           followed = followed || double(e->time) > *anchor;
       }
       out.matched = anchor && followed != node->negated;
-      out.seen = anchor ? fmt::format("anchor at {}, {}followed",
-                                      FormatTimestamp(Timestamp(*anchor)), followed ? "" : "not ")
-                        : "no anchor event";
+      if (explain_)
+        out.seen = anchor ? fmt::format("anchor at {}, {}followed",
+                                        FormatTimestamp(Timestamp(*anchor)), followed ? "" : "not ")
+                          : "no anchor event";
     } else {
       const auto& c = std::get<Comparison>(expr.node);
       std::optional<TypedValue> value;
@@ -225,7 +227,7 @@ class RowEvaluator {
         }
       }
       out.matched = CompareValue(value, c);
-      out.seen = Show(value);
+      if (explain_) out.seen = Show(value);
     }
     return out;
   }
@@ -363,6 +365,7 @@ class RowEvaluator {
   }
 
   const ProfileRow& row_;
+  bool explain_;
 };
 
 void AppendText(const Explanation& node, int depth, std::string& out) {
@@ -375,10 +378,12 @@ void AppendText(const Explanation& node, int depth, std::string& out) {
 }  // namespace
 
 Explanation Explain(const Rule& rule, const ProfileRow& row) {
-  return RowEvaluator(row).Eval(rule.root);
+  return RowEvaluator(row, /*explain=*/true).Eval(rule.root);
 }
 
-bool Matches(const Rule& rule, const ProfileRow& row) { return Explain(rule, row).matched; }
+bool Matches(const Rule& rule, const ProfileRow& row) {
+  return RowEvaluator(row, /*explain=*/false).Eval(rule.root).matched;
+}
 
 std::string ExplanationText(const Explanation& explanation) {
   std::string out;

@@ -1,0 +1,42 @@
+#pragma once
+
+// Segment membership kept current between full evaluations: after a profile changes, only that
+// profile is re-decided, for every segment, and whoever entered or left goes to the change feed.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tailor/explain.h"
+#include "tailor/segment_catalog.h"
+
+namespace tailor::segments {
+
+// Not thread-safe: one writer applies updates (the engine's write path will own it).
+class LiveSegments {
+ public:
+  // The catalogue's segments with the members of their last evaluation, brought up to date with
+  // the change feed written since.
+  static Result<std::unique_ptr<LiveSegments>> Load(const SegmentCatalog& catalog);
+
+  // Re-decides every segment (dependencies first) for the profile in `row` (its traits and all
+  // its events) and returns who entered or left, with sequence 0: SegmentCatalog::AppendChanges
+  // makes them durable. The members here change at once.
+  std::vector<MembershipChange> Update(const ProfileRow& row);
+
+  const ProfileSet* members(std::string_view segment) const;
+  size_t segment_count() const { return segments_.size(); }
+
+ private:
+  struct Live {
+    SegmentDefinition definition;
+    Rule rule;
+    std::optional<Rule> exclude;
+    ProfileSet members;
+  };
+  std::vector<Live> segments_;  // dependencies first
+  std::map<std::string, size_t, std::less<>> index_;
+};
+
+}  // namespace tailor::segments
