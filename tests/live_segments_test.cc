@@ -75,7 +75,9 @@ TEST(LiveSegments, PerProfileUpdatesMatchFullEvaluation) {
     ASSERT_OK_AND_ASSIGN(ProfileView view, engine.GetProfile(event.profile_id, 0));
     ASSERT_OK_AND_ASSIGN(std::vector<StoredEventView> history, engine.Events(view.id));
     const ProfileRow row{view.id, &view.traits, &history, nullptr, kNow, {}};
-    std::vector<MembershipChange> changes = live->Update(row);
+    // Only the segments that read this event's type (or refer to one that changed) re-decide.
+    std::vector<MembershipChange> changes =
+        live->Update(row, ProfileChange{{}, {event.type}, false});
     fed += changes.size();
     ASSERT_OK(catalog.AppendChanges(changes));
     ASSERT_OK_AND_ASSIGN(auto so_far, catalog.ReadChanges(0, 1'000'000));

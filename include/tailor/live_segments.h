@@ -13,6 +13,13 @@
 
 namespace tailor::segments {
 
+// What changed about a profile: only segments whose rules read it are re-decided.
+struct ProfileChange {
+  std::vector<std::string> traits;       // trait names set or cleared
+  std::vector<std::string> event_types;  // types of the events added
+  bool everything = false;               // re-decide every segment (merges, deletes, unknown)
+};
+
 // Not thread-safe: one writer applies updates (the engine's write path will own it).
 class LiveSegments {
  public:
@@ -24,6 +31,9 @@ class LiveSegments {
   // its events) and returns who entered or left, with sequence 0: SegmentCatalog::AppendChanges
   // makes them durable. The members here change at once.
   std::vector<MembershipChange> Update(const ProfileRow& row);
+  // The same, re-deciding only the segments that read what `change` names, and those that refer
+  // to a segment whose membership just changed.
+  std::vector<MembershipChange> Update(const ProfileRow& row, const ProfileChange& change);
 
   const ProfileSet* members(std::string_view segment) const;
   size_t segment_count() const { return segments_.size(); }
@@ -34,6 +44,11 @@ class LiveSegments {
     Rule rule;
     std::optional<Rule> exclude;
     ProfileSet members;
+    // What the rule and the exclusions read.
+    std::vector<std::string> traits;
+    std::vector<std::string> event_types;
+    bool any_event_type = false;
+    std::vector<size_t> references;  // indexes of the segments it refers to (earlier in order)
   };
   std::vector<Live> segments_;  // dependencies first
   std::map<std::string, size_t, std::less<>> index_;

@@ -313,7 +313,8 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
   const Timestamp now = static_cast<Timestamp>(timegm(&parts)) * 1000;
   const uint64_t profiles = engine->Stats().profiles;
   if (profiles == 0) return ReportError(global, FailedPrecondition("the store has no profiles"));
-  uint64_t state = 88172645463325252ull;  // xorshift: fixed, so runs compare
+  // xorshift seeded by --now: the same run picks the same profiles, another now others.
+  uint64_t state = 88172645463325252ull ^ static_cast<uint64_t>(now);
   auto next = [&] {
     state ^= state << 13;
     state ^= state >> 7;
@@ -342,7 +343,8 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
     if (!history.ok()) return ReportError(global, history.status());
     const segments::ProfileRow row{view->id, &view->traits, &*history, &item_catalog, now, {}};
     const auto update_start = Clock::now();
-    std::vector<segments::MembershipChange> changes = (*live)->Update(row);
+    std::vector<segments::MembershipChange> changes =
+        (*live)->Update(row, segments::ProfileChange{{}, {event.type}, false});
     update_us.push_back(SecondsSince(update_start) * 1e6);
     Status fed = catalog.AppendChanges(changes);
     if (!fed.ok()) return ReportError(global, fed);
