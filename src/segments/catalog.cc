@@ -127,6 +127,27 @@ Result<SchemeDefinition> DecodeScheme(std::string_view bytes) {
   return s;
 }
 
+// Every value under `prefix` of the definitions table, decoded; the first malformed one fails.
+template <typename DecodeFn>
+auto ScanDecoded(const store::Store& store, const std::string& prefix, DecodeFn decode)
+    -> Result<std::vector<typename decltype(decode(std::string_view()))::value_type>> {
+  using Value = typename decltype(decode(std::string_view()))::value_type;
+  std::vector<Value> all;
+  Status decode_status;
+  TAILOR_RETURN_IF_ERROR(store.Scan(store::Table::kDefinitions, prefix, PrefixEnd(prefix),
+                                    [&](std::string_view, std::string_view bytes) {
+                                      auto value = decode(bytes);
+                                      if (!value.ok()) {
+                                        decode_status = value.status();
+                                        return false;
+                                      }
+                                      all.push_back(std::move(value).value());
+                                      return true;
+                                    }));
+  TAILOR_RETURN_IF_ERROR(decode_status);
+  return all;
+}
+
 // Segment names must be usable in rule text (`in segment "x"`) and in keys.
 Status CheckName(std::string_view name) {
   if (name.empty() || name.size() > 128) return InvalidArgument("a name has 1 to 128 characters");
@@ -259,20 +280,7 @@ Result<SegmentDefinition> SegmentCatalog::GetVersion(std::string_view name,
 }
 
 Result<std::vector<SegmentDefinition>> SegmentCatalog::List() const {
-  std::vector<SegmentDefinition> all;
-  Status decode_status;
-  TAILOR_RETURN_IF_ERROR(store_.Scan(store::Table::kDefinitions, "segment/", PrefixEnd("segment/"),
-                                     [&](std::string_view, std::string_view value) {
-                                       auto d = Decode(value);
-                                       if (!d.ok()) {
-                                         decode_status = d.status();
-                                         return false;
-                                       }
-                                       all.push_back(std::move(d).value());
-                                       return true;
-                                     }));
-  TAILOR_RETURN_IF_ERROR(decode_status);
-  return all;
+  return ScanDecoded(store_, "segment/", Decode);
 }
 
 Status SegmentCatalog::PutScheme(SchemeDefinition scheme) {
@@ -300,20 +308,7 @@ Result<SchemeDefinition> SegmentCatalog::GetScheme(std::string_view name) const 
 }
 
 Result<std::vector<SchemeDefinition>> SegmentCatalog::ListSchemes() const {
-  std::vector<SchemeDefinition> all;
-  Status decode_status;
-  TAILOR_RETURN_IF_ERROR(store_.Scan(store::Table::kDefinitions, "scheme/", PrefixEnd("scheme/"),
-                                     [&](std::string_view, std::string_view value) {
-                                       auto s = DecodeScheme(value);
-                                       if (!s.ok()) {
-                                         decode_status = s.status();
-                                         return false;
-                                       }
-                                       all.push_back(std::move(s).value());
-                                       return true;
-                                     }));
-  TAILOR_RETURN_IF_ERROR(decode_status);
-  return all;
+  return ScanDecoded(store_, "scheme/", DecodeScheme);
 }
 
 Result<SegmentResult> EvaluateDefinition(const SegmentDefinition& definition,
