@@ -299,5 +299,8 @@ Status CheckNoCycles(std::string_view name, const Rule& rule, const SegmentResol
 
 // Spelling of an operator in rule text: "=", "not in", "starts_with", ...
 std::string_view CompareOpText(CompareOp op);
+// Spelling of an event function (kCount..kLast) in rule text: "count", "distinct", ...; "" for
+// kTrait and kField.
+std::string_view SubjectFunctionText(SubjectKind kind);
 
 }  // namespace tailor::segments

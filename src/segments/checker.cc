@@ -382,7 +382,7 @@ class Checker {
     if (!TakesField(subject.kind)) {
       if (!subject.name.empty()) {
         return InvalidArgument("{}{}(...) takes no event field", At(subject.pos),
-                               FunctionName(subject.kind));
+                               SubjectFunctionText(subject.kind));
       }
       return subject.kind == SubjectKind::kCount ? Kind::kNumber : Kind::kTimestamp;
     }
@@ -390,7 +390,7 @@ class Checker {
     if (subject.kind == SubjectKind::kDistinct) return Kind::kNumber;
     if (field != Kind::kNumber && field != Kind::kAny) {
       return InvalidArgument("{}expected a number field for {}(...), found {} field '{}'",
-                             At(subject.pos), FunctionName(subject.kind), KindName(field),
+                             At(subject.pos), SubjectFunctionText(subject.kind), KindName(field),
                              subject.name);
     }
     return Kind::kNumber;
@@ -456,29 +456,6 @@ class Checker {
                            At(pos), name, known);
   }
 
-  static std::string_view FunctionName(SubjectKind kind) {
-    switch (kind) {
-      case SubjectKind::kCount:
-        return "count";
-      case SubjectKind::kSum:
-        return "sum";
-      case SubjectKind::kAvg:
-        return "avg";
-      case SubjectKind::kMin:
-        return "min";
-      case SubjectKind::kMax:
-        return "max";
-      case SubjectKind::kDistinct:
-        return "distinct";
-      case SubjectKind::kFirst:
-        return "first";
-      case SubjectKind::kLast:
-        return "last";
-      default:
-        return "";
-    }
-  }
-
   // "string trait 'country'", "number event field 'price'", "count(purchase)".
   std::string Describe(const Subject& subject, Kind kind) const {
     if (subject.kind == SubjectKind::kTrait) {
@@ -491,7 +468,7 @@ class Checker {
       return fmt::format("{} event field '{}'", KindName(kind), subject.name);
     }
     std::string text =
-        fmt::format("{}({}", FunctionName(subject.kind),
+        fmt::format("{}({}", SubjectFunctionText(subject.kind),
                     subject.events.event_type.empty() ? std::string("any")
                                                       : SpellName(subject.events.event_type));
     if (TakesField(subject.kind)) text += "." + SpellFieldPath(subject.name);

@@ -9,20 +9,10 @@
 namespace tailor::segments {
 namespace {
 
-struct EventFunction {
-  std::string_view word;
-  SubjectKind kind;
-};
-constexpr std::array<EventFunction, 8> kEventFunctions = {{
-    {"count", SubjectKind::kCount},
-    {"sum", SubjectKind::kSum},
-    {"avg", SubjectKind::kAvg},
-    {"min", SubjectKind::kMin},
-    {"max", SubjectKind::kMax},
-    {"distinct", SubjectKind::kDistinct},
-    {"first", SubjectKind::kFirst},
-    {"last", SubjectKind::kLast},
-}};
+// The event functions, in the order of SubjectKind (their words come from SubjectFunctionText).
+constexpr std::array<SubjectKind, 8> kEventFunctions = {
+    SubjectKind::kCount, SubjectKind::kSum,      SubjectKind::kAvg,   SubjectKind::kMin,
+    SubjectKind::kMax,   SubjectKind::kDistinct, SubjectKind::kFirst, SubjectKind::kLast};
 
 bool TakesField(SubjectKind kind) {
   return kind == SubjectKind::kSum || kind == SubjectKind::kAvg || kind == SubjectKind::kMin ||
@@ -165,9 +155,9 @@ Result<Expr> Parser::ParsePrimary(Context context) {
     // a trait may still be called `count` or `last`.
     const bool call = token.kind == TokenKind::kWord && Peek(1).kind == TokenKind::kLeftParen;
     if (call) {
-      for (const EventFunction& function : kEventFunctions) {
-        if (!IsKeyword(token, function.word)) continue;
-        TAILOR_ASSIGN_OR_RETURN(Subject subject, ParseEventFunction(function.kind));
+      for (SubjectKind function : kEventFunctions) {
+        if (!IsKeyword(token, SubjectFunctionText(function))) continue;
+        TAILOR_ASSIGN_OR_RETURN(Subject subject, ParseEventFunction(function));
         return ParseConditionTail(std::move(subject), context);
       }
       if (AtKeyword("ever")) return ParseOccurrence(/*ever=*/true);

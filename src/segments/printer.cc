@@ -15,31 +15,6 @@
 namespace tailor::segments {
 namespace {
 
-std::string_view FunctionWord(SubjectKind kind) {
-  switch (kind) {
-    case SubjectKind::kCount:
-      return "count";
-    case SubjectKind::kSum:
-      return "sum";
-    case SubjectKind::kAvg:
-      return "avg";
-    case SubjectKind::kMin:
-      return "min";
-    case SubjectKind::kMax:
-      return "max";
-    case SubjectKind::kDistinct:
-      return "distinct";
-    case SubjectKind::kFirst:
-      return "first";
-    case SubjectKind::kLast:
-      return "last";
-    case SubjectKind::kTrait:
-    case SubjectKind::kField:
-      break;
-  }
-  return "";
-}
-
 class Printer {
  public:
   std::string Print(const Expr& expr) {
@@ -163,7 +138,7 @@ class Printer {
       default:
         break;
     }
-    out_ += FunctionWord(subject.kind);
+    out_ += SubjectFunctionText(subject.kind);
     out_ += '(';
     const bool with_field = subject.kind != SubjectKind::kCount &&
                             subject.kind != SubjectKind::kFirst &&
@@ -261,6 +236,31 @@ int EventSetDepth(const EventSet& events) {
 }
 
 }  // namespace
+
+std::string_view SubjectFunctionText(SubjectKind kind) {
+  switch (kind) {
+    case SubjectKind::kCount:
+      return "count";
+    case SubjectKind::kSum:
+      return "sum";
+    case SubjectKind::kAvg:
+      return "avg";
+    case SubjectKind::kMin:
+      return "min";
+    case SubjectKind::kMax:
+      return "max";
+    case SubjectKind::kDistinct:
+      return "distinct";
+    case SubjectKind::kFirst:
+      return "first";
+    case SubjectKind::kLast:
+      return "last";
+    case SubjectKind::kTrait:
+    case SubjectKind::kField:
+      break;
+  }
+  return "";
+}
 
 int NestingDepth(const Expr& root) { return 1 + InnerDepth(root); }
 

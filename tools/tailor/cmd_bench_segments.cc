@@ -21,6 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+// The clock of the generated reference data (../shared/bench, --now of gen_customers).
+constexpr const char* kReferenceNow = "2026-11-01T00:00:00Z";
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -99,16 +101,10 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
       schemes.emplace_back(path.stem().string(), std::move(members).value());
     }
   }
-  Timestamp now_millis = 0;
-  {
-    // The reference data's clock, unless given.
-    const std::string text = now_text.empty() ? "2026-11-01T00:00:00Z" : now_text;
-    std::tm parts{};
-    if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &parts) == nullptr) {
-      return ReportError(global, InvalidArgument("--now must look like 2026-11-01T00:00:00Z"));
-    }
-    now_millis = static_cast<Timestamp>(timegm(&parts)) * 1000;
-  }
+  // The reference data's clock, unless given.
+  auto parsed_now = ParseNow(now_text, kReferenceNow);
+  if (!parsed_now.ok()) return ReportError(global, parsed_now.status());
+  const Timestamp now_millis = *parsed_now;
 
   const auto snapshot_start = Clock::now();
   snapshot::SnapshotOptions options;
@@ -305,12 +301,9 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
   if (!items.ok()) return ReportError(global, items.status());
   segments::ItemCatalog item_catalog;
   for (ItemInput& item : *items) item_catalog.emplace(item.id, std::move(item));
-  std::tm parts{};
-  const std::string text = now_text.empty() ? "2026-11-01T00:00:00Z" : now_text;
-  if (strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &parts) == nullptr) {
-    return ReportError(global, InvalidArgument("--now must look like 2026-11-01T00:00:00Z"));
-  }
-  const Timestamp now = static_cast<Timestamp>(timegm(&parts)) * 1000;
+  auto parsed_now = ParseNow(now_text, kReferenceNow);
+  if (!parsed_now.ok()) return ReportError(global, parsed_now.status());
+  const Timestamp now = *parsed_now;
   const uint64_t profiles = engine->Stats().profiles;
   if (profiles == 0) return ReportError(global, FailedPrecondition("the store has no profiles"));
   // xorshift seeded by --now: the same run picks the same profiles, another now others.

@@ -20,20 +20,6 @@ using segments::ProfileSet;
 using segments::SegmentCatalog;
 using segments::SegmentDefinition;
 
-Result<Timestamp> ParseNow(const std::string& text) {
-  if (text.empty()) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-  std::tm parts{};
-  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
-  if (end == nullptr || (*end != '\0' && std::string_view(end) != "Z")) {
-    return InvalidArgument("--now must look like 2026-11-01T00:00:00Z, not '{}'", text);
-  }
-  return static_cast<Timestamp>(timegm(&parts)) * 1000;
-}
-
 std::string TimeText(Timestamp time) {
   const std::time_t seconds = time / 1000;
   std::tm parts{};

@@ -1,6 +1,8 @@
 // tailor: customer segmentation and real-time personalization. See README.md.
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 
 #include "commands.h"
@@ -27,6 +29,21 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_m
     return nullptr;
   }
   return std::move(engine).value();
+}
+
+Result<Timestamp> ParseNow(const std::string& text, const std::string& fallback) {
+  const std::string& given = text.empty() ? fallback : text;
+  if (given.empty()) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  std::tm parts{};
+  const char* end = strptime(given.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
+  if (end == nullptr || (*end != '\0' && std::string_view(end) != "Z")) {
+    return InvalidArgument("--now must look like 2026-11-01T00:00:00Z, not '{}'", given);
+  }
+  return static_cast<Timestamp>(timegm(&parts)) * 1000;
 }
 
 int ReportError(const GlobalOptions& global, const Status& status) {
