@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,26 @@ class LiveSegments {
   // to a segment whose membership just changed.
   std::vector<MembershipChange> Update(const ProfileRow& row, const ProfileChange& change);
 
+  // Whether any segment reads what `change` names (if not, the profile need not be loaded).
+  bool Affects(const ProfileChange& change) const;
+
+  // Window edges: the earliest time after `row.now` at which some segment's decision for this
+  // profile can change with no new data, because one of its events or timestamp traits crosses
+  // the edge of a time window ("purchased in the last 30 days" expires); nullopt if never.
+  // Re-deciding the profile at that time keeps windowed segments exact without a full scan.
+  std::optional<Timestamp> NextChange(const ProfileRow& row) const;
+  // The same for every known profile of `snapshot` that has one (timers after a full
+  // evaluation): (profile, time) pairs in profile order.
+  std::vector<std::pair<ProfileId, Timestamp>> NextChanges(const snapshot::Snapshot& snapshot,
+                                                           Timestamp now) const;
+  // Takes `profile` out of every segment (deleted or merged away) and returns the exits.
+  std::vector<MembershipChange> Remove(ProfileId profile, Timestamp now);
+
   const ProfileSet* members(std::string_view segment) const;
+  // Segments `profile` is a member of now, in dependency order.
+  std::vector<std::string> SegmentsOf(ProfileId profile) const;
   size_t segment_count() const { return segments_.size(); }
+  std::vector<SegmentDefinition> definitions() const;
 
  private:
   struct Live {
@@ -52,6 +71,13 @@ class LiveSegments {
   };
   std::vector<Live> segments_;  // dependencies first
   std::map<std::string, size_t, std::less<>> index_;
+  // Window edges of all segments: an event of type T at time t (or a timestamp trait with value
+  // t) may change a decision at t + d for each d here. "" = events of any type.
+  std::map<std::string, std::vector<Timestamp>, std::less<>> event_edges_;
+  std::map<std::string, std::vector<Timestamp>, std::less<>> trait_edges_;
+  // Union of every segment's reads, for Affects.
+  bool any_event_type_ = false;
+  std::vector<std::string> all_traits_, all_event_types_;
 };
 
 }  // namespace tailor::segments

@@ -15,6 +15,7 @@
 
 #include "segments/lexer.h"
 #include "segments/parser.h"
+#include "tailor/json_writer.h"
 #include "tailor/rule.h"
 
 namespace tailor::segments {
@@ -80,39 +81,8 @@ bool ValueOf(const std::array<std::pair<Enum, std::string_view>, N>& names, std:
 // ---- writing ----
 
 std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+  std::string out;
+  AppendJsonString(out, text);
   return out;
 }
 

@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "commands.h"
-#include "json_writer.h"
 #include "progress.h"
 #include "tailor/import.h"
+#include "tailor/json_writer.h"
 
 namespace tailor::cli {
 namespace {

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "commands.h"
-#include "json_writer.h"
 #include "progress.h"
+#include "tailor/json_writer.h"
 #include "tailor/live_segments.h"
 #include "tailor/rule.h"
 #include "tailor/segment_catalog.h"

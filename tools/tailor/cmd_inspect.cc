@@ -3,52 +3,14 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "json_writer.h"
 #include "progress.h"
+#include "tailor/json_writer.h"
 
 namespace tailor::cli {
 namespace {
 
-std::string TimeText(Timestamp time);
-
-void WriteValue(JsonWriter& json, const TypedValue& value) {
-  if (std::holds_alternative<std::monostate>(value.value)) {
-    json.Null();
-    return;
-  }
-  switch (value.type) {
-    case TraitType::kString:
-      json.String(std::get<std::string>(value.value));
-      break;
-    case TraitType::kInt:
-      json.Int(std::get<int64_t>(value.value));
-      break;
-    case TraitType::kDouble:
-      json.Double(std::get<double>(value.value));
-      break;
-    case TraitType::kBool:
-      json.Bool(std::get<bool>(value.value));
-      break;
-    case TraitType::kTimestamp:
-      json.String(TimeText(std::get<int64_t>(value.value)));
-      break;
-    case TraitType::kStringList:
-      json.BeginArray();
-      for (const std::string& element : std::get<StringList>(value.value)) json.String(element);
-      json.EndArray();
-      break;
-  }
-}
-
-std::string TimeText(Timestamp time) {
-  // Same text as the store's FormatTimestamp, without reaching into src/.
-  const std::time_t seconds = time / 1000;
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
+std::string TimeText(Timestamp time) { return IsoTime(time); }
+void WriteValue(JsonWriter& json, const TypedValue& value) { WriteTypedValue(json, value); }
 
 std::string ValueText(const TypedValue& value) {
   JsonWriter json;
@@ -67,33 +29,6 @@ void WriteAggregate(JsonWriter& json, const state::Aggregate& aggregate) {
       .Key("last")
       .String(TimeText(aggregate.last))
       .EndObject();
-}
-
-void WriteEvent(JsonWriter& json, const StoredEventView& event) {
-  json.BeginObject().Key("time").String(TimeText(event.time)).Key("type").String(event.type);
-  if (!event.id.empty()) json.Key("id").String(event.id);
-  if (!event.item_id.empty()) json.Key("item_id").String(event.item_id);
-  if (!event.category.empty()) json.Key("category").String(event.category);
-  if (!event.order_id.empty()) json.Key("order_id").String(event.order_id);
-  if (event.price) json.Key("price").Double(*event.price);
-  if (event.quantity) json.Key("quantity").Int(*event.quantity);
-  if (event.value) json.Key("value").Double(*event.value);
-  const EventContext& c = event.context;
-  const std::pair<const char*, const std::string*> context_fields[] = {
-      {"channel", &c.channel},       {"page_url", &c.page_url},
-      {"referrer", &c.referrer},     {"utm_source", &c.utm_source},
-      {"utm_medium", &c.utm_medium}, {"utm_campaign", &c.utm_campaign},
-      {"user_agent", &c.user_agent}, {"ip", &c.ip},
-      {"country", &c.country},       {"city", &c.city}};
-  for (const auto& [name, field] : context_fields) {
-    if (!field->empty()) json.Key(name).String(*field);
-  }
-  if (!event.properties.empty()) {
-    json.Key("properties").BeginObject();
-    for (const auto& [name, value] : event.properties) json.Key(name).String(value);
-    json.EndObject();
-  }
-  json.EndObject();
 }
 
 int RunStats(const GlobalOptions& global) {

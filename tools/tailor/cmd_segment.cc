@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "commands.h"
-#include "json_writer.h"
 #include "tailor/explain.h"
+#include "tailor/json_writer.h"
 #include "tailor/segment_catalog.h"
 
 namespace tailor::cli {
@@ -20,14 +20,7 @@ using segments::ProfileSet;
 using segments::SegmentCatalog;
 using segments::SegmentDefinition;
 
-std::string TimeText(Timestamp time) {
-  const std::time_t seconds = time / 1000;
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
+std::string TimeText(Timestamp time) { return IsoTime(time); }
 
 void PrintJson(const JsonWriter& json) { std::printf("%s\n", json.str().c_str()); }
 

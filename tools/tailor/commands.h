@@ -33,6 +33,7 @@ void RegisterInspect(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterDemo(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterSegments(CLI::App& app, GlobalOptions& global, int& exit_code);
+void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code);
 // Adds `segments` under the `bench` command.
 void RegisterBenchSegments(CLI::App& bench, GlobalOptions& global, int& exit_code);
 

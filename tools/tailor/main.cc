@@ -6,7 +6,7 @@
 #include <exception>
 
 #include "commands.h"
-#include "json_writer.h"
+#include "tailor/json_writer.h"
 
 namespace tailor::cli {
 
@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   RegisterBench(app, global, exit_code);
   RegisterDemo(app, global, exit_code);
   RegisterSegments(app, global, exit_code);
+  RegisterServe(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

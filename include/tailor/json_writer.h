@@ -1,14 +1,16 @@
 #pragma once
 
-// A small streaming JSON writer for `--json` output: keys and values in order, commas and
-// escaping handled, no DOM.
+// A small streaming JSON writer (CLI `--json` output, the HTTP API): keys and values in order,
+// commas and escaping handled, no DOM.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace tailor::cli {
+#include "tailor/types.h"
+
+namespace tailor {
 
 class JsonWriter {
  public:
@@ -37,4 +39,11 @@ class JsonWriter {
 
 void AppendJsonString(std::string& out, std::string_view text);
 
-}  // namespace tailor::cli
+// ISO 8601 UTC text of a timestamp: "2026-11-01T09:30:00Z" (".123Z" when it has milliseconds).
+std::string IsoTime(Timestamp time);
+// A trait value as JSON (timestamps as ISO text, missing as null).
+void WriteTypedValue(JsonWriter& json, const TypedValue& value);
+// A stored event as a JSON object: time, type, id and every field that is set.
+void WriteEvent(JsonWriter& json, const EventInput& event);
+
+}  // namespace tailor

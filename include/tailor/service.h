@@ -1,0 +1,120 @@
+#pragma once
+
+// The service: the engine with the segment catalogue kept live. Every write goes through here,
+// stores its data, re-decides segment membership for the profiles it changed (only the segments
+// that read what changed) and feeds who entered or left; window edges ("purchased in the last
+// 30 days") are timers that re-decide a profile when time passes, with no full scan. What
+// `tailor serve` and other long-running front ends hold.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/collect.h"
+#include "tailor/engine.h"
+#include "tailor/live_segments.h"
+#include "tailor/segment_catalog.h"
+
+namespace tailor {
+
+struct ServiceOptions {
+  EngineOptions engine;
+  // The time windows are measured against; default the system clock. Tests and demos pin it.
+  std::function<Timestamp()> clock;
+  collect::Limits limits;
+  // Event types a collected message may have; empty = any.
+  std::vector<std::string> allowed_event_types;
+  // A session ends after this much inactivity (the `sessions` trait counts them).
+  Timestamp session_gap_ms = 30 * 60 * 1000;
+  // Evaluate every segment at open. A crash between storing a write and feeding its membership
+  // changes loses those feed entries; this full evaluation finds and feeds them.
+  bool evaluate_on_open = true;
+};
+
+// What a collect call did, message by message.
+struct CollectReport {
+  size_t received = 0;    // messages in the request
+  size_t accepted = 0;    // stored now
+  size_t duplicates = 0;  // already stored before (same messageId): nothing written
+  std::vector<collect::MessageError> errors;
+  size_t membership_changes = 0;
+};
+
+class Service {
+ public:
+  static Result<std::unique_ptr<Service>> Open(const std::string& data_dir, ServiceOptions options);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  Engine& engine() { return *engine_; }
+  Timestamp now() const { return clock_(); }
+
+  // --- Writes: each is stored (durable per the engine's sync policy), then membership follows.
+  // A request of the Segment HTTP Tracking API (collect.h): identify traits, enrichment
+  // (technographics, touch points, sessions), identity links and events, in message order.
+  Result<CollectReport> Collect(std::string_view body, std::optional<collect::MessageKind> kind);
+  Status IngestEvents(std::span<const EventInput> events, BatchReport& report);
+  Status UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report);
+  Status Identify(std::string_view anonymous_id, std::string_view profile_id);
+  Status MergeProfiles(std::string_view into, std::string_view from);
+  Status DeleteProfile(std::string_view external_id);
+  // Catalogue items; segments reading item attributes see them at once.
+  Status UpsertItems(std::span<const ItemInput> items, BatchReport& report);
+
+  // --- Segments and schemes. A new or changed segment is evaluated at once (a full evaluation).
+  Status PutSegment(segments::SegmentDefinition definition);
+  Status DeleteSegment(std::string_view name);
+  Status PutScheme(segments::SchemeDefinition scheme);
+  // Read-only access for queries (definitions, history, feed); safe from any thread.
+  const segments::SegmentCatalog& catalog() const { return *catalog_; }
+
+  // Evaluates every segment on a fresh snapshot at now(), feeds the differences and restarts
+  // the window timers from it.
+  Result<std::vector<std::pair<std::string, segments::SegmentResult>>> EvaluateAll();
+  // Re-decides every profile whose next window edge is at or before now(); returns how many
+  // membership changes that fed.
+  Result<size_t> AdvanceTime();
+  // Profiles with a pending window-edge timer, and the earliest one.
+  size_t timer_count() const;
+  std::optional<Timestamp> next_timer() const;
+
+  // --- Live membership (current, including changes since the last full evaluation).
+  std::vector<std::string> SegmentsOf(ProfileId profile) const;
+  // kNotFound for an unknown segment.
+  Result<bool> IsMember(std::string_view segment, ProfileId profile) const;
+  Result<segments::ProfileSet> Members(std::string_view segment) const;
+  // The row evaluator's view of one profile at now() (for explain).
+  Result<segments::Explanation> Explain(std::string_view segment, std::string_view profile);
+
+  // --- The change feed. Blocks up to `timeout` until an entry after `after` exists; returns
+  // whether one does (for long polls and Server-Sent Events).
+  bool WaitForChanges(uint64_t after, std::chrono::milliseconds timeout) const;
+  uint64_t last_sequence() const;
+
+  // Store statistics and timings for /metrics.
+  struct Counters {
+    uint64_t membership_changes = 0;
+    uint64_t live_updates = 0;  // profiles re-decided after a write or a timer
+    uint64_t timer_updates = 0;
+    uint64_t evaluations = 0;
+    double last_evaluation_seconds = 0;
+  };
+  Counters counters() const;
+
+ private:
+  struct Impl;
+  Service();
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<segments::SegmentCatalog> catalog_;
+  std::function<Timestamp()> clock_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tailor

@@ -1,0 +1,181 @@
+#include "tailor/json_writer.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "common/time.h"
+
+namespace tailor {
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void JsonWriter::Separate() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!first_.empty()) {
+    if (!first_.back()) out_.push_back(',');
+    first_.back() = false;
+  }
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Separate();
+  out_.push_back('{');
+  first_.push_back(true);
+  return *this;
+}
+JsonWriter& JsonWriter::EndObject() {
+  out_.push_back('}');
+  first_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::BeginArray() {
+  Separate();
+  out_.push_back('[');
+  first_.push_back(true);
+  return *this;
+}
+JsonWriter& JsonWriter::EndArray() {
+  out_.push_back(']');
+  first_.pop_back();
+  return *this;
+}
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  Separate();
+  AppendJsonString(out_, key);
+  out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+JsonWriter& JsonWriter::String(std::string_view value) {
+  Separate();
+  AppendJsonString(out_, value);
+  return *this;
+}
+JsonWriter& JsonWriter::Int(int64_t value) {
+  Separate();
+  out_ += std::to_string(value);
+  return *this;
+}
+JsonWriter& JsonWriter::Uint(uint64_t value) {
+  Separate();
+  out_ += std::to_string(value);
+  return *this;
+}
+JsonWriter& JsonWriter::Double(double value) {
+  Separate();
+  out_ += std::isfinite(value) ? fmt::format("{}", value) : "null";
+  return *this;
+}
+JsonWriter& JsonWriter::Bool(bool value) {
+  Separate();
+  out_ += value ? "true" : "false";
+  return *this;
+}
+JsonWriter& JsonWriter::Null() {
+  Separate();
+  out_ += "null";
+  return *this;
+}
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  Separate();
+  out_.append(json);
+  return *this;
+}
+
+std::string IsoTime(Timestamp time) { return FormatTimestamp(time); }
+
+void WriteTypedValue(JsonWriter& json, const TypedValue& value) {
+  if (std::holds_alternative<std::monostate>(value.value)) {
+    json.Null();
+    return;
+  }
+  switch (value.type) {
+    case TraitType::kString:
+      json.String(std::get<std::string>(value.value));
+      break;
+    case TraitType::kInt:
+      json.Int(std::get<int64_t>(value.value));
+      break;
+    case TraitType::kDouble:
+      json.Double(std::get<double>(value.value));
+      break;
+    case TraitType::kBool:
+      json.Bool(std::get<bool>(value.value));
+      break;
+    case TraitType::kTimestamp:
+      json.String(IsoTime(std::get<int64_t>(value.value)));
+      break;
+    case TraitType::kStringList:
+      json.BeginArray();
+      for (const std::string& element : std::get<StringList>(value.value)) json.String(element);
+      json.EndArray();
+      break;
+  }
+}
+
+void WriteEvent(JsonWriter& json, const EventInput& event) {
+  json.BeginObject().Key("time").String(IsoTime(event.time)).Key("type").String(event.type);
+  if (!event.id.empty()) json.Key("id").String(event.id);
+  if (!event.item_id.empty()) json.Key("item_id").String(event.item_id);
+  if (!event.category.empty()) json.Key("category").String(event.category);
+  if (!event.order_id.empty()) json.Key("order_id").String(event.order_id);
+  if (event.price) json.Key("price").Double(*event.price);
+  if (event.quantity) json.Key("quantity").Int(*event.quantity);
+  if (event.value) json.Key("value").Double(*event.value);
+  const EventContext& c = event.context;
+  const std::pair<const char*, const std::string*> context_fields[] = {
+      {"channel", &c.channel},       {"page_url", &c.page_url},
+      {"referrer", &c.referrer},     {"utm_source", &c.utm_source},
+      {"utm_medium", &c.utm_medium}, {"utm_campaign", &c.utm_campaign},
+      {"user_agent", &c.user_agent}, {"ip", &c.ip},
+      {"country", &c.country},       {"city", &c.city}};
+  bool any_context = false;
+  for (const auto& [name, field] : context_fields) any_context = any_context || !field->empty();
+  if (any_context) {
+    json.Key("context").BeginObject();
+    for (const auto& [name, field] : context_fields) {
+      if (!field->empty()) json.Key(name).String(*field);
+    }
+    json.EndObject();
+  }
+  if (!event.properties.empty()) {
+    json.Key("properties").BeginObject();
+    for (const auto& [name, value] : event.properties) json.Key(name).String(value);
+    json.EndObject();
+  }
+  json.EndObject();
+}
+
+}  // namespace tailor

@@ -1,0 +1,91 @@
+#pragma once
+
+// Internals of the API shared by its handler files: the route table, the request context
+// handed to handlers, JSON helpers and metrics.
+
+#include <simdjson.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/metrics.h"
+#include "tailor/json_writer.h"
+#include "tailor/server.h"
+
+namespace tailor::server {
+
+// A handler's view of one request after routing and authentication.
+struct Call {
+  const Request& request;
+  std::vector<std::string> params;           // {parameters} of the route, percent-decoded
+  std::map<std::string, std::string> query;  // decoded query string
+  const access::ApiKey* key = nullptr;       // nullptr when keys are not required
+  std::string_view Query(std::string_view name, std::string_view fallback = "") const {
+    auto it = query.find(std::string(name));
+    return it == query.end() ? fallback : std::string_view(it->second);
+  }
+};
+
+using Handler = std::function<Response(Call&)>;
+
+struct Route {
+  std::string method;
+  std::string path;                    // "/v1/profiles/{id}"
+  std::optional<access::Scope> scope;  // nullopt: open (health, tracker, OpenAPI)
+  Handler handler;
+  std::vector<std::string> parts;  // path split on '/'
+  RouteStats* stats = nullptr;
+  bool collect = false;  // event collection: the only routes a public (website) key may call
+};
+
+// Error responses: {"error": {"code", "message", "path"?}} with the status the code implies.
+Response ErrorResponse(const Status& status, std::string_view path = "");
+Response ErrorResponse(int http_status, std::string_view code, std::string_view message,
+                       std::string_view path = "");
+Response JsonResponse(int http_status, const JsonWriter& json);
+int HttpStatusOf(StatusCode code);
+
+// Parses a JSON request body with the API's depth limit; errors name the byte offset.
+Result<simdjson::dom::element> ParseBody(simdjson::dom::parser& parser, const std::string& body,
+                                         size_t max_depth);
+// A JSON value as a trait value (typed by the schema when the trait is declared).
+Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* declared,
+                                 std::string_view path);
+
+struct Api::Impl {
+  Service& service;
+  access::KeyStore& keys;
+  ApiOptions options;
+  std::vector<Route> routes;
+  Metrics metrics;
+  std::atomic<bool> draining{false};
+  std::atomic<size_t> open_streams{0};
+
+  // Per-key token buckets for rate limits.
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point refilled;
+  };
+  std::mutex buckets_mutex;
+  std::map<std::string, Bucket> buckets;
+
+  Impl(Service& s, access::KeyStore& k, ApiOptions o);
+  void Add(std::string method, std::string path, std::optional<access::Scope> scope,
+           Handler handler);
+  void AddCollectRoutes();
+  void AddProfileRoutes();
+  void AddSegmentRoutes();
+  void AddChangeRoutes();
+  void AddOpenRoutes();
+  // Seconds to wait when `key` is over its rate, else 0 (and a token is taken).
+  double RateLimitWait(const access::ApiKey& key);
+  std::string MetricsText() const;
+};
+
+}  // namespace tailor::server

@@ -1,0 +1,356 @@
+// Handlers: event collection (the Segment tracking API), profiles and items.
+
+#include "common/time.h"
+#include "server/api_impl.h"
+
+namespace tailor::server {
+namespace {
+
+thread_local simdjson::dom::parser json_parser;
+
+std::optional<collect::MessageKind> KindOfPath(std::string_view name) {
+  using collect::MessageKind;
+  if (name == "track") return MessageKind::kTrack;
+  if (name == "identify") return MessageKind::kIdentify;
+  if (name == "page") return MessageKind::kPage;
+  if (name == "screen") return MessageKind::kScreen;
+  if (name == "group") return MessageKind::kGroup;
+  if (name == "alias") return MessageKind::kAlias;
+  return std::nullopt;
+}
+
+size_t ParseSize(std::string_view text, size_t fallback, size_t limit) {
+  size_t value = 0;
+  if (text.empty()) return fallback;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > limit) return fallback;
+    value = value * 10 + static_cast<size_t>(c - '0');
+  }
+  return std::min(value, limit);
+}
+
+void WriteProfile(JsonWriter& json, const ProfileView& view,
+                  const std::vector<std::string>& segments, const std::vector<EventInput>& events) {
+  json.BeginObject()
+      .Key("id")
+      .String(view.external_id)
+      .Key("anonymous")
+      .Bool(view.anonymous)
+      .Key("created_at")
+      .String(IsoTime(view.created_at))
+      .Key("updated_at")
+      .String(IsoTime(view.updated_at))
+      .Key("aliases")
+      .BeginArray();
+  // Stored as "a:<anonymous id>" / "p:<merged profile id>"; the API shows the ids.
+  for (const std::string& alias : view.aliases) {
+    json.String(alias.size() > 2 && alias[1] == ':' ? std::string_view(alias).substr(2) : alias);
+  }
+  json.EndArray().Key("traits").BeginObject();
+  for (const auto& [name, value] : view.traits) {
+    json.Key(name);
+    WriteTypedValue(json, value);
+  }
+  json.EndObject().Key("segments").BeginArray();
+  for (const std::string& segment : segments) json.String(segment);
+  json.EndArray().Key("event_count").Uint(view.event_count);
+  const state::BehaviourState& behaviour = view.behaviour;
+  json.Key("behaviour").BeginObject();
+  if (behaviour.event_count > 0) {
+    json.Key("first_seen").String(IsoTime(behaviour.first_seen));
+    json.Key("last_seen").String(IsoTime(behaviour.last_seen));
+  }
+  json.Key("by_type").BeginObject();
+  for (const auto& [type, aggregate] : behaviour.by_type) {
+    json.Key(type)
+        .BeginObject()
+        .Key("count")
+        .Uint(aggregate.count)
+        .Key("value_sum")
+        .Double(aggregate.value_sum)
+        .Key("last")
+        .String(IsoTime(aggregate.last))
+        .EndObject();
+  }
+  json.EndObject().EndObject().Key("events").BeginArray();
+  for (const EventInput& event : events) WriteEvent(json, event);
+  json.EndArray().EndObject();
+}
+
+Result<ItemInput> ItemFromJson(simdjson::dom::element body, std::string id) {
+  ItemInput item;
+  item.id = std::move(id);
+  simdjson::dom::object object;
+  if (body.get_object().get(object)) return InvalidArgument("$: expected an object");
+  for (auto field : object) {
+    const std::string_view key = field.key;
+    if (key == "name" || key == "category") {
+      std::string_view text;
+      if (field.value.get_string().get(text))
+        return InvalidArgument("$.{}: expected a string", key);
+      (key == "name" ? item.name : item.category) = std::string(text);
+    } else if (key == "price") {
+      double price = 0;
+      if (field.value.get_double().get(price)) return InvalidArgument("$.price: expected a number");
+      item.price = price;
+    } else if (key == "attributes") {
+      simdjson::dom::object attributes;
+      if (field.value.get_object().get(attributes)) {
+        return InvalidArgument("$.attributes: expected an object");
+      }
+      for (auto attribute : attributes) {
+        const std::string path = fmt::format("$.attributes.{}", attribute.key);
+        TAILOR_ASSIGN_OR_RETURN(TypedValue value, TraitFromJson(attribute.value, nullptr, path));
+        item.attributes.emplace_back(std::string(attribute.key), std::move(value));
+      }
+    } else if (key != "id") {
+      return InvalidArgument("$.{}: unknown field (expected name, category, price, attributes)",
+                             key);
+    }
+  }
+  return item;
+}
+
+void WriteItem(JsonWriter& json, const ItemInput& item) {
+  json.BeginObject().Key("id").String(item.id);
+  if (!item.name.empty()) json.Key("name").String(item.name);
+  if (!item.category.empty()) json.Key("category").String(item.category);
+  if (item.price) json.Key("price").Double(*item.price);
+  json.Key("attributes").BeginObject();
+  for (const auto& [name, value] : item.attributes) {
+    json.Key(name);
+    WriteTypedValue(json, value);
+  }
+  json.EndObject().EndObject();
+}
+
+}  // namespace
+
+Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* declared,
+                                 std::string_view path) {
+  using simdjson::dom::element_type;
+  switch (value.type()) {
+    case element_type::STRING: {
+      std::string text(value.get_string().value_unsafe());
+      if (declared != nullptr && declared->type == TraitType::kTimestamp) {
+        auto time = ParseIsoTimestamp(text);
+        if (!time) return InvalidArgument("{}: '{}' is not an ISO 8601 time", path, text);
+        return TypedValue{TraitType::kTimestamp, *time};
+      }
+      return TypedValue{TraitType::kString, std::move(text)};
+    }
+    case element_type::INT64:
+    case element_type::UINT64: {
+      int64_t number = 0;
+      if (value.get_int64().get(number)) return InvalidArgument("{}: integer out of range", path);
+      if (declared != nullptr && declared->type == TraitType::kDouble) {
+        return TypedValue{TraitType::kDouble, static_cast<double>(number)};
+      }
+      return TypedValue{TraitType::kInt, number};
+    }
+    case element_type::DOUBLE:
+      return TypedValue{TraitType::kDouble, value.get_double().value_unsafe()};
+    case element_type::BOOL:
+      return TypedValue{TraitType::kBool, value.get_bool().value_unsafe()};
+    case element_type::NULL_VALUE:
+      return TypedValue{declared != nullptr ? declared->type : TraitType::kString,
+                        std::monostate{}};
+    case element_type::ARRAY: {
+      StringList list;
+      for (auto element : value.get_array().value_unsafe()) {
+        std::string_view text;
+        if (element.get_string().get(text)) {
+          return InvalidArgument("{}: a list trait holds strings only", path);
+        }
+        list.emplace_back(text);
+      }
+      return TypedValue{TraitType::kStringList, std::move(list)};
+    }
+    case element_type::OBJECT:
+      return InvalidArgument("{}: expected a value, found an object", path);
+  }
+  return InvalidArgument("{}: unsupported JSON value", path);
+}
+
+// --- Events: the Segment HTTP Tracking API ------------------------------------------------------
+
+void Api::Impl::AddCollectRoutes() {
+  auto collect = [this](std::optional<collect::MessageKind> kind) {
+    return [this, kind](Call& call) -> Response {
+      auto report = service.Collect(call.request.body, kind);
+      if (!report.ok()) {
+        ++metrics.events_rejected;
+        return ErrorResponse(report.status());
+      }
+      metrics.events_accepted += report->accepted;
+      metrics.events_duplicate += report->duplicates;
+      metrics.events_rejected += report->errors.size();
+      JsonWriter json;
+      json.BeginObject()
+          .Key("received")
+          .Uint(report->received)
+          .Key("accepted")
+          .Uint(report->accepted)
+          .Key("duplicates")
+          .Uint(report->duplicates)
+          .Key("rejected")
+          .Uint(report->errors.size())
+          .Key("membership_changes")
+          .Uint(report->membership_changes)
+          .Key("errors")
+          .BeginArray();
+      for (const collect::MessageError& error : report->errors) {
+        json.BeginObject()
+            .Key("index")
+            .Uint(error.index)
+            .Key("path")
+            .String(error.path)
+            .Key("message")
+            .String(error.message)
+            .EndObject();
+      }
+      json.EndArray().EndObject();
+      // Every message refused: the request as a whole failed. Some stored: 200 with the list.
+      const bool nothing_stored =
+          !report->errors.empty() && report->accepted + report->duplicates == 0;
+      return JsonResponse(nothing_stored ? 400 : 200, json);
+    };
+  };
+  Add("POST", "/v1/batch", access::Scope::kWrite, collect(std::nullopt));
+  for (const char* name : {"track", "identify", "page", "screen", "group", "alias"}) {
+    Add("POST", fmt::format("/v1/{}", name), access::Scope::kWrite, collect(KindOfPath(name)));
+  }
+  for (Route& route : routes) route.collect = true;  // only these so far
+}
+
+// --- Profiles and items -------------------------------------------------------------------------
+
+void Api::Impl::AddProfileRoutes() {
+  auto get_profile = [this](Call& call, size_t default_events, bool all_events) -> Response {
+    const size_t limit = ParseSize(call.Query("events"), default_events, options.max_page_size);
+    auto view = service.engine().GetProfile(call.params[0], all_events ? 0 : limit);
+    if (!view.ok()) return ErrorResponse(view.status());
+    std::vector<EventInput> events;
+    if (all_events) {
+      auto stored = service.engine().Events(view->id);
+      if (!stored.ok()) return ErrorResponse(stored.status());
+      events = std::move(stored).value();
+    } else {
+      events = std::move(view->latest_events);
+    }
+    JsonWriter json;
+    WriteProfile(json, *view, service.SegmentsOf(view->id), events);
+    return JsonResponse(200, json);
+  };
+  Add("GET", "/v1/profiles/{id}", access::Scope::kRead,
+      [get_profile](Call& call) { return get_profile(call, 20, false); });
+  // Everything held about one person (right of access): all events, oldest first.
+  Add("GET", "/v1/profiles/{id}/export", access::Scope::kRead,
+      [get_profile](Call& call) { return get_profile(call, 0, true); });
+  Add("GET", "/v1/profiles/{id}/segments", access::Scope::kRead, [this](Call& call) -> Response {
+    auto profile = service.engine().Resolve(call.params[0]);
+    if (!profile.ok()) return ErrorResponse(profile.status());
+    JsonWriter json;
+    json.BeginObject().Key("id").String(call.params[0]).Key("segments").BeginArray();
+    for (const std::string& segment : service.SegmentsOf(*profile)) json.String(segment);
+    json.EndArray().EndObject();
+    return JsonResponse(200, json);
+  });
+  Add("PUT", "/v1/profiles/{id}", access::Scope::kWrite, [this](Call& call) -> Response {
+    auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
+    if (!body.ok()) return ErrorResponse(body.status());
+    simdjson::dom::object traits;
+    if ((*body)["traits"].get_object().get(traits)) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", "expected {\"traits\": {...}}", "$.traits");
+    }
+    const Schema schema = service.engine().schema();
+    ProfileInput profile{call.params[0], {}};
+    for (auto field : traits) {
+      const std::string path = fmt::format("$.traits.{}", field.key);
+      auto value = TraitFromJson(field.value, schema.Find(field.key), path);
+      if (!value.ok()) return ErrorResponse(value.status(), path);
+      profile.traits.emplace_back(std::string(field.key), std::move(value).value());
+    }
+    BatchReport report;
+    Status stored = service.UpsertProfiles(std::span(&profile, 1), report);
+    if (!stored.ok()) return ErrorResponse(stored);
+    if (!report.rejected.empty()) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", report.rejected.front().reason, "$.traits");
+    }
+    JsonWriter json;
+    json.BeginObject()
+        .Key("id")
+        .String(profile.external_id)
+        .Key("traits_set")
+        .Uint(profile.traits.size());
+    json.EndObject();
+    return JsonResponse(200, json);
+  });
+  Add("DELETE", "/v1/profiles/{id}", access::Scope::kAdmin, [this](Call& call) -> Response {
+    Status deleted = service.DeleteProfile(call.params[0]);
+    if (!deleted.ok()) return ErrorResponse(deleted);
+    JsonWriter json;
+    json.BeginObject().Key("deleted").String(call.params[0]).EndObject();
+    return JsonResponse(200, json);
+  });
+  Add("POST", "/v1/profiles/{id}/merge", access::Scope::kAdmin, [this](Call& call) -> Response {
+    auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
+    if (!body.ok()) return ErrorResponse(body.status());
+    std::string_view from;
+    if ((*body)["from"].get_string().get(from)) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", "expected {\"from\": \"<profile id>\"}",
+                           "$.from");
+    }
+    Status merged = service.MergeProfiles(call.params[0], from);
+    if (!merged.ok()) return ErrorResponse(merged);
+    JsonWriter json;
+    json.BeginObject().Key("id").String(call.params[0]).Key("merged").String(from).EndObject();
+    return JsonResponse(200, json);
+  });
+
+  Add("PUT", "/v1/items/{id}", access::Scope::kWrite, [this](Call& call) -> Response {
+    auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
+    if (!body.ok()) return ErrorResponse(body.status());
+    auto item = ItemFromJson(*body, call.params[0]);
+    if (!item.ok()) return ErrorResponse(item.status());
+    BatchReport report;
+    Status stored = service.UpsertItems(std::span(&*item, 1), report);
+    if (!stored.ok()) return ErrorResponse(stored);
+    if (!report.rejected.empty()) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", report.rejected.front().reason);
+    }
+    JsonWriter json;
+    WriteItem(json, *item);
+    return JsonResponse(200, json);
+  });
+  Add("GET", "/v1/items/{id}", access::Scope::kRead, [this](Call& call) -> Response {
+    auto item = service.engine().GetItem(call.params[0]);
+    if (!item.ok()) return ErrorResponse(item.status());
+    JsonWriter json;
+    WriteItem(json, *item);
+    return JsonResponse(200, json);
+  });
+  Add("GET", "/v1/items", access::Scope::kRead, [this](Call& call) -> Response {
+    auto items = service.engine().ListItems();
+    if (!items.ok()) return ErrorResponse(items.status());
+    const std::string_view after = call.Query("after");
+    const size_t limit = ParseSize(call.Query("limit"), 100, options.max_page_size);
+    JsonWriter json;
+    json.BeginObject().Key("items").BeginArray();
+    size_t written = 0;
+    std::string last;
+    for (const ItemInput& item : *items) {
+      if (!after.empty() && item.id <= after) continue;
+      if (written == limit) break;
+      WriteItem(json, item);
+      last = item.id;
+      ++written;
+    }
+    json.EndArray();
+    if (written == limit && !last.empty()) json.Key("next_after").String(last);
+    json.EndObject();
+    return JsonResponse(200, json);
+  });
+}
+
+}  // namespace tailor::server

@@ -1,0 +1,331 @@
+// The HTTP/1.1 transport: Boost.Beast on Asio, one io_context run by a thread per core.
+// Requests are handled on the io threads (handlers are short); change-feed requests that wait
+// (long polls, Server-Sent Events) get a thread of their own so that they never hold an io
+// thread. SIGINT/SIGTERM: stop accepting, close idle connections, finish in-flight requests,
+// flush the store.
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/version.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "tailor/server.h"
+
+namespace tailor::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+class Session;
+
+// Live sessions, so that shutdown can close the idle ones.
+struct Registry {
+  std::mutex mutex;
+  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
+  std::atomic<bool> stopping{false};
+  std::atomic<size_t> waiting_threads{0};
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Api& api, const ServerOptions& options, Registry& registry)
+      : stream_(std::move(socket)), api_(api), options_(options), registry_(registry) {}
+
+  void Start() {
+    {
+      std::lock_guard lock(registry_.mutex);
+      registry_.sessions.insert(weak_from_this());
+    }
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+  // From shutdown: close now if waiting for a request; else after the current response.
+  void CloseIfIdle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->Close();
+    });
+  }
+
+  ~Session() {
+    std::lock_guard lock(registry_.mutex);
+    registry_.sessions.erase(weak_from_this());
+  }
+
+ private:
+  void Read() {
+    if (registry_.stopping) return Close();
+    busy_ = false;
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(options_.api.max_body_bytes);
+    stream_.expires_after(options_.read_timeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code error, size_t) { self->OnRead(error); });
+  }
+
+  void OnRead(beast::error_code error) {
+    if (error == http::error::end_of_stream || error == asio::error::operation_aborted ||
+        error == beast::error::timeout) {
+      return Close();
+    }
+    if (error == http::error::body_limit) {
+      return Fail(413, fmt::format("{{\"error\":{{\"code\":\"RESOURCE_EXHAUSTED\",\"message\":"
+                                   "\"the body is larger than {} bytes\"}}}}\n",
+                                   options_.api.max_body_bytes));
+    }
+    if (error == http::error::header_limit) {
+      return Fail(431,
+                  "{\"error\":{\"code\":\"RESOURCE_EXHAUSTED\",\"message\":"
+                  "\"request headers are too large\"}}\n");
+    }
+    if (error) {
+      if (buffer_.size() == 0 && !parser_->got_some()) return Close();
+      return Fail(400, fmt::format("{{\"error\":{{\"code\":\"INVALID_ARGUMENT\",\"message\":"
+                                   "\"malformed HTTP request: {}\"}}}}\n",
+                                   error.message()));
+    }
+    busy_ = true;
+    http::request<http::string_body> message = parser_->release();
+    Request request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers[std::move(name)] = std::string(field.value());
+    }
+    request.body = std::move(message.body());
+    beast::error_code ignored;
+    auto endpoint = stream_.socket().remote_endpoint(ignored);
+    if (!ignored) request.remote = endpoint.address().to_string();
+    keep_alive_ = message.keep_alive();
+    stream_.expires_never();
+    const bool may_wait = request.target.starts_with("/v1/changes/stream") ||
+                          (request.target.starts_with("/v1/changes?") &&
+                           request.target.find("wait_ms=") != std::string::npos);
+    if (may_wait && registry_.waiting_threads >= options_.api.max_streams) {
+      return Fail(503,
+                  "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":"
+                  "\"too many waiting change-feed requests\"}}\n");
+    }
+    if (may_wait) {
+      // May wait: off the io threads.
+      ++registry_.waiting_threads;
+      std::thread([self = shared_from_this(), request = std::move(request)] {
+        self->HandleBlocking(request);
+        --self->registry_.waiting_threads;
+      }).detach();
+      return;
+    }
+    Write(api_.Handle(request));
+  }
+
+  // Runs on its own thread; the socket has no pending operation meanwhile.
+  void HandleBlocking(const Request& request) {
+    Response response = api_.Handle(request);
+    if (!response.stream) {
+      asio::post(stream_.get_executor(),
+                 [self = shared_from_this(), response = std::move(response)]() mutable {
+                   self->Write(std::move(response));
+                 });
+      return;
+    }
+    std::string head =
+        fmt::format("HTTP/1.1 {} OK\r\nServer: tailor\r\nContent-Type: {}\r\nConnection: close\r\n",
+                    response.status, response.content_type);
+    for (const auto& [name, value] : response.headers)
+      head += fmt::format("{}: {}\r\n", name, value);
+    head += "\r\n";
+    tcp::socket& socket = stream_.socket();
+    auto write = [&socket](std::string_view text) {
+      beast::error_code error;
+      asio::write(socket, asio::buffer(text.data(), text.size()), error);
+      return !error;
+    };
+    if (write(head)) response.stream(write);
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+  }
+
+  void Write(Response response) {
+    auto message = std::make_shared<http::response<http::string_body>>();
+    message->result(static_cast<http::status>(response.status));
+    message->version(11);
+    message->set(http::field::server, "tailor");
+    if (!response.content_type.empty()) {
+      message->set(http::field::content_type, response.content_type);
+    }
+    for (auto& [name, value] : response.headers) message->insert(name, value);
+    message->body() = std::move(response.body);
+    message->keep_alive(keep_alive_ && !registry_.stopping);
+    message->prepare_payload();
+    stream_.expires_after(options_.read_timeout);
+    http::async_write(stream_, *message,
+                      [self = shared_from_this(), message](beast::error_code error, size_t) {
+                        if (error || !message->keep_alive()) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  // A request that could not be parsed: answer and close (the stream is out of step).
+  void Fail(int status, std::string body) {
+    busy_ = true;
+    keep_alive_ = false;
+    Response response;
+    response.status = status;
+    response.body = std::move(body);
+    Write(std::move(response));
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Api& api_;
+  const ServerOptions& options_;
+  Registry& registry_;
+  bool keep_alive_ = true;
+  bool busy_ = false;
+};
+
+Result<tcp::endpoint> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return InvalidArgument("--listen '{}': expected host:port", listen);
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  for (char c : listen.substr(colon + 1)) {
+    if (c < '0' || c > '9' || port > 65535)
+      return InvalidArgument("--listen '{}': bad port", listen);
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port > 65535 || colon + 1 == listen.size()) {
+    return InvalidArgument("--listen '{}': bad port", listen);
+  }
+  beast::error_code error;
+  auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, error);
+  if (error) return InvalidArgument("--listen '{}': '{}' is not an IP address", listen, host);
+  return tcp::endpoint(address, static_cast<uint16_t>(port));
+}
+
+}  // namespace
+
+Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& options,
+             const std::function<void(uint16_t)>& on_ready) {
+  TAILOR_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseListen(options.listen));
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  Api api(service, keys, options.api);
+  asio::io_context io(threads);
+  tcp::acceptor acceptor(io);
+  beast::error_code error;
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) return IoError("cannot listen on {}: {}", options.listen, error.message());
+  const uint16_t port = acceptor.local_endpoint().port();
+
+  Registry registry;
+  std::function<void()> accept = [&] {
+    acceptor.async_accept(asio::make_strand(io), [&](beast::error_code error, tcp::socket socket) {
+      if (error) return;  // closed at shutdown
+      socket.set_option(tcp::no_delay(true), error);
+      std::make_shared<Session>(std::move(socket), api, options, registry)->Start();
+      accept();
+    });
+  };
+  accept();
+
+  // Time passes for windowed segments; full evaluations now and then.
+  std::mutex ticker_mutex;
+  std::condition_variable ticker_wake;
+  bool ticker_stop = false;
+  std::thread ticker([&] {
+    auto last_evaluation = std::chrono::steady_clock::now();
+    std::unique_lock lock(ticker_mutex);
+    while (!ticker_wake.wait_for(lock, std::chrono::seconds(1), [&] { return ticker_stop; })) {
+      lock.unlock();
+      auto advanced = service.AdvanceTime();
+      if (!advanced.ok()) {
+        std::fprintf(stderr, "tailor serve: window timers: %s\n",
+                     advanced.status().ToString().c_str());
+      }
+      if (options.evaluate_every.count() > 0 &&
+          std::chrono::steady_clock::now() - last_evaluation >= options.evaluate_every) {
+        auto evaluated = service.EvaluateAll();
+        if (!evaluated.ok()) {
+          std::fprintf(stderr, "tailor serve: evaluation: %s\n",
+                       evaluated.status().ToString().c_str());
+        }
+        last_evaluation = std::chrono::steady_clock::now();
+      }
+      lock.lock();
+    }
+  });
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](beast::error_code, int) {
+    registry.stopping = true;
+    api.SetDraining();
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    std::vector<std::shared_ptr<Session>> live;
+    {
+      std::lock_guard lock(registry.mutex);
+      for (const auto& weak : registry.sessions) {
+        if (auto session = weak.lock()) live.push_back(std::move(session));
+      }
+    }
+    for (auto& session : live) session->CloseIfIdle();
+  });
+
+  if (!options.port_file.empty()) {
+    const std::string temporary = options.port_file + ".tmp";
+    {
+      std::ofstream out(temporary);
+      out << port << "\n";
+    }
+    std::rename(temporary.c_str(), options.port_file.c_str());  // readers never see half a file
+  }
+  if (on_ready) on_ready(port);
+
+  std::vector<std::thread> workers;
+  for (int i = 1; i < threads; ++i) workers.emplace_back([&] { io.run(); });
+  io.run();
+  for (std::thread& worker : workers) worker.join();
+  {
+    std::lock_guard lock(ticker_mutex);
+    ticker_stop = true;
+  }
+  ticker_wake.notify_all();
+  ticker.join();
+  // Detached change-feed threads notice draining within a second.
+  for (int i = 0; i < 50 && registry.waiting_threads > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return service.engine().Flush();
+}
+
+}  // namespace tailor::server

@@ -1,0 +1,305 @@
+// Service::Collect: applies the messages of a Segment-style request in order, with the
+// enrichment that needs a profile's stored state (sessions, first touch).
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "service/service_impl.h"
+
+namespace tailor {
+namespace {
+
+const TypedValue* FindTrait(const TraitMap& traits, std::string_view name) {
+  for (const auto& [key, value] : traits) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+void SetTrait(TraitMap& traits, std::string_view name, TypedValue value) {
+  for (auto& [key, existing] : traits) {
+    if (key == name) {
+      existing = std::move(value);
+      return;
+    }
+  }
+  traits.emplace_back(std::string(name), std::move(value));
+}
+
+bool SameValue(const TypedValue* stored, const TypedValue& value) {
+  return stored != nullptr && stored->type == value.type && stored->value == value.value;
+}
+
+// Applies messages in order: runs of events are stored as one batch; identify and alias are
+// applied between runs so that identity follows the order the client sent.
+class Applier {
+ public:
+  Applier(Service& service, const ServiceOptions& options, CollectReport& report)
+      : service_(service), options_(options), report_(report) {}
+
+  Status Apply(std::vector<collect::Message>& messages) {
+    for (collect::Message& message : messages) {
+      switch (message.kind) {
+        case collect::MessageKind::kTrack:
+        case collect::MessageKind::kPage:
+        case collect::MessageKind::kScreen:
+        case collect::MessageKind::kGroup:
+          if (!Allowed(message.event.type)) {
+            Refuse(message.index, "event",
+                   fmt::format("event type '{}' is not allowed", message.event.type));
+            break;
+          }
+          if (!message.user_id.empty()) {
+            MergeTraits(pending_traits_[message.user_id], message.enriched_traits);
+          }
+          pending_indexes_.push_back(message.index);
+          pending_.push_back(std::move(message.event));
+          break;
+        case collect::MessageKind::kIdentify:
+          TAILOR_RETURN_IF_ERROR(Flush());
+          TAILOR_RETURN_IF_ERROR(ApplyIdentify(message));
+          break;
+        case collect::MessageKind::kAlias:
+          TAILOR_RETURN_IF_ERROR(Flush());
+          TAILOR_RETURN_IF_ERROR(ApplyAlias(message));
+          break;
+      }
+    }
+    return Flush();
+  }
+
+ private:
+  bool Allowed(std::string_view type) const {
+    const auto& allowed = options_.allowed_event_types;
+    return allowed.empty() || std::find(allowed.begin(), allowed.end(), type) != allowed.end();
+  }
+
+  void Refuse(size_t index, std::string_view field, std::string message) {
+    report_.errors.push_back(
+        {index, fmt::format("batch[{}].{}", index, field), std::move(message)});
+  }
+
+  static void MergeTraits(TraitMap& into, const TraitMap& from) {
+    for (const auto& [name, value] : from) SetTrait(into, name, value);
+  }
+
+  Status ApplyIdentify(collect::Message& message) {
+    if (message.user_id.empty()) {
+      // Traits of a visitor not yet known have nowhere to live: profiles are keyed by user id.
+      if (!message.traits.empty()) {
+        Refuse(message.index, "userId",
+               "identify with traits needs a userId (anonymous traits are not stored)");
+      } else {
+        ++report_.accepted;
+      }
+      return Status::Ok();
+    }
+    ProfileInput profile{message.user_id, std::move(message.traits)};
+    MergeTraits(profile.traits, message.enriched_traits);
+    BatchReport batch;
+    TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(std::span(&profile, 1), batch));
+    if (!batch.rejected.empty()) {
+      Refuse(message.index, "traits", batch.rejected.front().reason);
+      return Status::Ok();
+    }
+    if (!message.anonymous_id.empty()) {
+      Status linked = service_.Identify(message.anonymous_id, message.user_id);
+      if (!linked.ok()) {
+        if (linked.code() != StatusCode::kInvalidArgument) return linked;
+        Refuse(message.index, "anonymousId", linked.message());
+        return Status::Ok();
+      }
+    }
+    TAILOR_RETURN_IF_ERROR(EnrichAfterIdentify(message.user_id));
+    ++report_.accepted;
+    return Status::Ok();
+  }
+
+  // alias(previousId -> userId): an anonymous (or unseen) previous id is linked; a known
+  // profile is merged into userId's.
+  Status ApplyAlias(const collect::Message& message) {
+    Engine& engine = service_.engine();
+    auto previous = engine.GetProfile(message.previous_id, 0);
+    Status status;
+    if (!previous.ok() && previous.status().code() != StatusCode::kNotFound) {
+      return previous.status();
+    }
+    if (!previous.ok() || previous->anonymous) {
+      status = service_.Identify(message.previous_id, message.user_id);
+    } else {
+      if (!engine.Resolve(message.user_id).ok()) {
+        ProfileInput created{message.user_id, {}};
+        BatchReport batch;
+        TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(std::span(&created, 1), batch));
+      }
+      status = service_.MergeProfiles(message.user_id, message.previous_id);
+    }
+    if (!status.ok()) {
+      if (status.code() != StatusCode::kInvalidArgument && status.code() != StatusCode::kNotFound) {
+        return status;
+      }
+      Refuse(message.index, "previousId", status.message());
+      return Status::Ok();
+    }
+    ++report_.accepted;
+    return Status::Ok();
+  }
+
+  // Sessions and touch points of the known users in the pending run, from their stored state.
+  Status Enrich() {
+    std::map<std::string, std::vector<size_t>> by_user;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (!pending_[i].profile_id.empty()) by_user[pending_[i].profile_id].push_back(i);
+    }
+    for (auto& [user, positions] : by_user) TAILOR_RETURN_IF_ERROR(EnrichUser(user, positions));
+    return Status::Ok();
+  }
+
+  // `sessions`, `last_session_at` and first touch for `user`, given its pending events. When
+  // the profile has history but no session count yet (its first identified visit, perhaps with
+  // merged anonymous history), both are computed from the whole history once.
+  Status EnrichUser(const std::string& user, std::vector<size_t>& positions) {
+    Engine& engine = service_.engine();
+    Timestamp last_seen = 0, session_start = 0;
+    int64_t sessions = 0;
+    TraitMap stored;
+    auto view = engine.GetProfile(user, 0);
+    if (!view.ok() && view.status().code() != StatusCode::kNotFound) return view.status();
+    TraitMap& traits = pending_traits_[user];
+    if (view.ok()) {
+      stored = std::move(view->traits);
+      const TypedValue* count = FindTrait(stored, "sessions");
+      const bool needs_first_touch = FindTrait(stored, "first_touch_source") == nullptr;
+      if (count != nullptr && std::holds_alternative<int64_t>(count->value)) {
+        sessions = std::get<int64_t>(count->value);
+        last_seen = view->behaviour.last_seen;
+      }
+      if ((count == nullptr && view->behaviour.event_count > 0) || needs_first_touch) {
+        TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> history, engine.Events(view->id));
+        if (count == nullptr) {
+          for (const EventInput& event : history) {
+            if (last_seen == 0 || event.time - last_seen > options_.session_gap_ms) {
+              ++sessions;
+              session_start = event.time;
+            }
+            last_seen = std::max(last_seen, event.time);
+          }
+        }
+        if (needs_first_touch) {
+          for (const EventInput& event : history) {  // time order: the earliest touch wins
+            const EventContext& c = event.context;
+            if (c.utm_source.empty() && c.referrer.empty()) continue;
+            const collect::TouchPoint touch =
+                collect::ClassifyTouch(c.referrer, c.utm_source, c.utm_medium, c.utm_campaign);
+            SetTrait(traits, "first_touch_source", {TraitType::kString, touch.source});
+            SetTrait(traits, "first_touch_medium", {TraitType::kString, touch.medium});
+            SetTrait(traits, "first_touch_campaign", {TraitType::kString, touch.campaign});
+            break;
+          }
+        }
+      }
+    }
+    std::sort(positions.begin(), positions.end(),
+              [&](size_t a, size_t b) { return pending_[a].time < pending_[b].time; });
+    for (size_t position : positions) {
+      const EventInput& event = pending_[position];
+      if (event.time <= last_seen) continue;  // late or re-sent: no new session
+      if (last_seen == 0 || event.time - last_seen > options_.session_gap_ms) {
+        ++sessions;
+        session_start = event.time;
+      }
+      last_seen = event.time;
+    }
+    if (sessions > 0) {
+      SetTrait(traits, "sessions", {TraitType::kInt, sessions});
+      if (session_start != 0) {
+        SetTrait(traits, "last_session_at", {TraitType::kTimestamp, session_start});
+      }
+    }
+    // First touch from this run when the history had none.
+    if (FindTrait(stored, "first_touch_source") == nullptr &&
+        FindTrait(traits, "first_touch_source") == nullptr) {
+      for (const char* field : {"source", "medium", "campaign"}) {
+        if (const TypedValue* value = FindTrait(traits, fmt::format("last_touch_{}", field))) {
+          SetTrait(traits, fmt::format("first_touch_{}", field), *value);
+        }
+      }
+    }
+    // Only what differs from the stored profile is written.
+    TraitMap changed;
+    for (auto& [name, value] : traits) {
+      if (!SameValue(FindTrait(stored, name), value)) changed.emplace_back(name, value);
+    }
+    traits = std::move(changed);
+    return Status::Ok();
+  }
+
+  // After identify merged anonymous history into `user`: sessions and first touch from it.
+  Status EnrichAfterIdentify(const std::string& user) {
+    std::vector<size_t> none;
+    TAILOR_RETURN_IF_ERROR(EnrichUser(user, none));
+    auto traits = std::move(pending_traits_[user]);
+    pending_traits_.erase(user);
+    if (traits.empty()) return Status::Ok();
+    ProfileInput profile{user, std::move(traits)};
+    BatchReport batch;
+    return service_.UpsertProfiles(std::span(&profile, 1), batch);
+  }
+
+  Status Flush() {
+    if (pending_.empty()) return Status::Ok();
+    TAILOR_RETURN_IF_ERROR(Enrich());
+    BatchReport batch;
+    TAILOR_RETURN_IF_ERROR(service_.IngestEvents(pending_, batch));
+    report_.accepted += batch.accepted;
+    report_.duplicates += batch.duplicates;
+    for (const BatchReport::Rejection& rejection : batch.rejected) {
+      Refuse(pending_indexes_[rejection.index], "event", rejection.reason);
+    }
+    std::vector<ProfileInput> profiles;
+    for (auto& [user, traits] : pending_traits_) {
+      if (!traits.empty()) profiles.push_back({user, std::move(traits)});
+    }
+    if (!profiles.empty()) {
+      BatchReport traits_report;
+      TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(profiles, traits_report));
+    }
+    pending_.clear();
+    pending_indexes_.clear();
+    pending_traits_.clear();
+    return Status::Ok();
+  }
+
+  Service& service_;
+  const ServiceOptions& options_;
+  CollectReport& report_;
+  std::vector<EventInput> pending_;
+  std::vector<size_t> pending_indexes_;             // message index of each pending event
+  std::map<std::string, TraitMap> pending_traits_;  // enrichment per user id
+};
+
+}  // namespace
+
+Result<CollectReport> Service::Collect(std::string_view body,
+                                       std::optional<collect::MessageKind> kind) {
+  collect::ParseOptions parse_options;
+  parse_options.limits = impl_->options.limits;
+  parse_options.now = now();
+  const Schema schema = engine_->schema();
+  parse_options.schema = &schema;
+  TAILOR_ASSIGN_OR_RETURN(collect::ParseResult parsed,
+                          collect::ParseRequest(body, kind, parse_options));
+  CollectReport report;
+  report.received = parsed.messages.size() + parsed.errors.size();
+  report.errors = std::move(parsed.errors);
+  const uint64_t changes_before = impl_->membership_changes;
+  Applier applier(*this, impl_->options, report);
+  TAILOR_RETURN_IF_ERROR(applier.Apply(parsed.messages));
+  std::sort(report.errors.begin(), report.errors.end(),
+            [](const auto& a, const auto& b) { return a.index < b.index; });
+  report.membership_changes = impl_->membership_changes - changes_before;
+  return report;
+}
+
+}  // namespace tailor

@@ -1,0 +1,366 @@
+#include "tailor/service.h"
+
+#include <algorithm>
+#include <mutex>
+#include <shared_mutex>
+
+#include "service/service_impl.h"
+
+namespace tailor {
+
+namespace {
+
+Timestamp SystemClockMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Service::Service() : impl_(std::make_unique<Impl>()) {}
+Service::~Service() = default;
+
+Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
+                                               ServiceOptions options) {
+  auto service = std::unique_ptr<Service>(new Service());
+  TAILOR_ASSIGN_OR_RETURN(service->engine_, Engine::Open(data_dir, options.engine));
+  service->catalog_ = std::make_unique<segments::SegmentCatalog>(service->engine_->store());
+  service->clock_ = options.clock ? options.clock : SystemClockMillis;
+  Impl& impl = *service->impl_;
+  impl.options = std::move(options);
+  TAILOR_RETURN_IF_ERROR(impl.ReloadItems(*service->engine_));
+  TAILOR_ASSIGN_OR_RETURN(impl.live, segments::LiveSegments::Load(*service->catalog_));
+  TAILOR_RETURN_IF_ERROR(impl.RefreshLastSequence(*service->catalog_));
+  if (impl.options.evaluate_on_open && impl.live->segment_count() > 0) {
+    TAILOR_RETURN_IF_ERROR(service->EvaluateAll().status());
+  }
+  return service;
+}
+
+// --- Re-deciding membership -------------------------------------------------------------------
+
+Status Service::Impl::Redecide(Engine& engine, ProfileId profile,
+                               const segments::ProfileChange& change, Timestamp now,
+                               std::vector<segments::MembershipChange>& out) {
+  auto external = engine.ExternalId(profile);
+  if (!external.ok()) {
+    if (external.status().code() != StatusCode::kNotFound) return external.status();
+    std::unique_lock lock(live_mutex);  // deleted or merged away: out of every segment
+    auto removed = live->Remove(profile, now);
+    out.insert(out.end(), removed.begin(), removed.end());
+    timers.Cancel(profile);
+    return Status::Ok();
+  }
+  auto view = engine.GetProfile(*external, 0);
+  if (!view.ok()) return view.status();
+  if (view->anonymous) return Status::Ok();  // segments hold known profiles only
+  TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> events, engine.Events(profile));
+  segments::ProfileRow row{profile, &view->traits, &events, &items, now, {}};
+  std::vector<segments::MembershipChange> changes;
+  {
+    std::unique_lock lock(live_mutex);
+    changes = live->Update(row, change);
+    if (auto next = live->NextChange(row)) {
+      timers.Schedule(profile, *next);
+    } else {
+      timers.Cancel(profile);
+    }
+  }
+  ++live_updates;
+  out.insert(out.end(), changes.begin(), changes.end());
+  return Status::Ok();
+}
+
+Status Service::Impl::Feed(segments::SegmentCatalog& catalog,
+                           std::vector<segments::MembershipChange>& changes) {
+  if (changes.empty()) return Status::Ok();
+  TAILOR_RETURN_IF_ERROR(catalog.AppendChanges(changes));
+  membership_changes += changes.size();
+  PublishSequence(changes.back().sequence);
+  return Status::Ok();
+}
+
+void Service::Impl::PublishSequence(uint64_t sequence) {
+  {
+    std::lock_guard lock(feed_mutex);
+    last_sequence = std::max(last_sequence, sequence);
+  }
+  feed_changed.notify_all();
+}
+
+Status Service::Impl::RefreshLastSequence(const segments::SegmentCatalog& catalog) {
+  // The feed's end: read forward from the last known sequence.
+  uint64_t after = last_sequence;
+  for (;;) {
+    TAILOR_ASSIGN_OR_RETURN(auto changes, catalog.ReadChanges(after, 4096));
+    if (changes.empty()) break;
+    after = changes.back().sequence;
+  }
+  PublishSequence(after);
+  return Status::Ok();
+}
+
+Status Service::Impl::ReloadItems(Engine& engine) {
+  TAILOR_ASSIGN_OR_RETURN(std::vector<ItemInput> all, engine.ListItems());
+  segments::ItemCatalog catalog;
+  for (ItemInput& item : all) catalog.emplace(item.id, std::move(item));
+  items = std::move(catalog);
+  return Status::Ok();
+}
+
+// Re-decides the owners of `events` after they were stored.
+Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
+                                  std::span<const EventInput> events, Timestamp now) {
+  if (live->segment_count() == 0) return Status::Ok();
+  std::vector<std::pair<ProfileId, segments::ProfileChange>> touched;
+  for (const EventInput& event : events) {
+    std::string_view owner = event.profile_id.empty() ? event.anonymous_id : event.profile_id;
+    auto profile = engine.Resolve(owner);
+    if (!profile.ok()) continue;  // rejected event
+    auto it = std::find_if(touched.begin(), touched.end(),
+                           [&](const auto& entry) { return entry.first == *profile; });
+    if (it == touched.end()) {
+      touched.push_back({*profile, {}});
+      it = touched.end() - 1;
+    }
+    auto& types = it->second.event_types;
+    if (std::find(types.begin(), types.end(), event.type) == types.end()) {
+      types.push_back(event.type);
+    }
+  }
+  std::vector<segments::MembershipChange> changes;
+  for (auto& [profile, change] : touched) {
+    if (!live->Affects(change)) continue;
+    TAILOR_RETURN_IF_ERROR(Redecide(engine, profile, change, now, changes));
+  }
+  return Feed(catalog, changes);
+}
+
+Status Service::Impl::AfterProfile(Engine& engine, segments::SegmentCatalog& catalog,
+                                   std::string_view id, const segments::ProfileChange& change,
+                                   Timestamp now) {
+  if (live->segment_count() == 0 || !live->Affects(change)) return Status::Ok();
+  auto profile = engine.Resolve(id);
+  if (!profile.ok()) {
+    return profile.status().code() == StatusCode::kNotFound ? Status::Ok() : profile.status();
+  }
+  std::vector<segments::MembershipChange> changes;
+  TAILOR_RETURN_IF_ERROR(Redecide(engine, *profile, change, now, changes));
+  return Feed(catalog, changes);
+}
+
+// --- Writes -------------------------------------------------------------------------------------
+
+Status Service::IngestEvents(std::span<const EventInput> events, BatchReport& report) {
+  std::lock_guard lock(impl_->write_mutex);
+  TAILOR_RETURN_IF_ERROR(engine_->IngestEvents(events, report));
+  return impl_->AfterEvents(*engine_, *catalog_, events, now());
+}
+
+Status Service::UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report) {
+  std::lock_guard lock(impl_->write_mutex);
+  TAILOR_RETURN_IF_ERROR(engine_->UpsertProfiles(profiles, report));
+  const Timestamp at = now();
+  for (const ProfileInput& profile : profiles) {
+    segments::ProfileChange change;
+    for (const auto& [name, value] : profile.traits) change.traits.push_back(name);
+    TAILOR_RETURN_IF_ERROR(
+        impl_->AfterProfile(*engine_, *catalog_, profile.external_id, change, at));
+  }
+  return Status::Ok();
+}
+
+Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id) {
+  std::lock_guard lock(impl_->write_mutex);
+  TAILOR_RETURN_IF_ERROR(engine_->Identify(anonymous_id, profile_id));
+  return impl_->AfterProfile(*engine_, *catalog_, profile_id, {{}, {}, true}, now());
+}
+
+Status Service::MergeProfiles(std::string_view into, std::string_view from) {
+  std::lock_guard lock(impl_->write_mutex);
+  auto from_id = engine_->Resolve(from);
+  TAILOR_RETURN_IF_ERROR(engine_->MergeProfiles(into, from));
+  const Timestamp at = now();
+  if (from_id.ok()) {  // the merged-away id leaves every segment
+    std::vector<segments::MembershipChange> changes;
+    TAILOR_RETURN_IF_ERROR(impl_->Redecide(*engine_, *from_id, {{}, {}, true}, at, changes));
+    TAILOR_RETURN_IF_ERROR(impl_->Feed(*catalog_, changes));
+  }
+  return impl_->AfterProfile(*engine_, *catalog_, into, {{}, {}, true}, at);
+}
+
+Status Service::DeleteProfile(std::string_view external_id) {
+  std::lock_guard lock(impl_->write_mutex);
+  auto id = engine_->Resolve(external_id);
+  TAILOR_RETURN_IF_ERROR(engine_->DeleteProfile(external_id));
+  if (!id.ok()) return Status::Ok();
+  std::vector<segments::MembershipChange> changes;
+  TAILOR_RETURN_IF_ERROR(impl_->Redecide(*engine_, *id, {{}, {}, true}, now(), changes));
+  return impl_->Feed(*catalog_, changes);
+}
+
+Status Service::UpsertItems(std::span<const ItemInput> items, BatchReport& report) {
+  std::lock_guard lock(impl_->write_mutex);
+  TAILOR_RETURN_IF_ERROR(engine_->UpsertItems(items, report));
+  std::vector<bool> rejected(items.size(), false);
+  for (const BatchReport::Rejection& rejection : report.rejected) rejected[rejection.index] = true;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!rejected[i]) impl_->items.insert_or_assign(items[i].id, items[i]);
+  }
+  return Status::Ok();
+}
+
+// --- Segments -----------------------------------------------------------------------------------
+
+Status Service::PutSegment(segments::SegmentDefinition definition) {
+  std::lock_guard lock(impl_->write_mutex);
+  definition.updated_at = now();
+  TAILOR_RETURN_IF_ERROR(catalog_->Put(std::move(definition), engine_->schema()));
+  return impl_->EvaluateAllLocked(*this).status();
+}
+
+Status Service::DeleteSegment(std::string_view name) {
+  std::lock_guard lock(impl_->write_mutex);
+  TAILOR_RETURN_IF_ERROR(catalog_->Delete(name));
+  TAILOR_ASSIGN_OR_RETURN(auto live, segments::LiveSegments::Load(*catalog_));
+  std::unique_lock live_lock(impl_->live_mutex);
+  impl_->live = std::move(live);
+  return Status::Ok();
+}
+
+Status Service::PutScheme(segments::SchemeDefinition scheme) {
+  std::lock_guard lock(impl_->write_mutex);
+  return catalog_->PutScheme(std::move(scheme));
+}
+
+Result<std::vector<std::pair<std::string, segments::SegmentResult>>> Service::EvaluateAll() {
+  std::lock_guard lock(impl_->write_mutex);
+  return impl_->EvaluateAllLocked(*this);
+}
+
+Result<std::vector<std::pair<std::string, segments::SegmentResult>>>
+Service::Impl::EvaluateAllLocked(Service& service) {
+  const auto start = std::chrono::steady_clock::now();
+  const Timestamp at = service.now();
+  TAILOR_RETURN_IF_ERROR(ReloadItems(*service.engine_));
+  // Every event field any segment reads must be in the snapshot.
+  TAILOR_ASSIGN_OR_RETURN(auto definitions, service.catalog_->List());
+  snapshot::SnapshotOptions snapshot_options;
+  for (const auto& definition : definitions) {
+    for (const std::string* text : {&definition.rule, &definition.exclude}) {
+      if (text->empty()) continue;
+      auto rule = segments::ParseRule(*text);
+      if (!rule.ok()) return rule.status();
+      for (std::string& field : segments::RequiredEventFields(*rule)) {
+        auto& fields = snapshot_options.event_fields;
+        if (std::find(fields.begin(), fields.end(), field) == fields.end()) {
+          fields.push_back(std::move(field));
+        }
+      }
+    }
+  }
+  TAILOR_ASSIGN_OR_RETURN(auto snapshot, service.engine_->BuildSnapshot(snapshot_options));
+  segments::EvalContext context{snapshot.get(), at, &items, {}};
+  TAILOR_ASSIGN_OR_RETURN(auto results, service.catalog_->EvaluateAll(context));
+  TAILOR_ASSIGN_OR_RETURN(auto reloaded, segments::LiveSegments::Load(*service.catalog_));
+  auto timers_now = reloaded->NextChanges(*snapshot, at);
+  {
+    std::unique_lock lock(live_mutex);
+    live = std::move(reloaded);
+    timers.Reset(timers_now);
+  }
+  TAILOR_RETURN_IF_ERROR(RefreshLastSequence(*service.catalog_));
+  ++evaluations;
+  last_evaluation_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return results;
+}
+
+Result<size_t> Service::AdvanceTime() {
+  std::lock_guard lock(impl_->write_mutex);
+  const Timestamp at = now();
+  std::vector<ProfileId> due;
+  {
+    std::unique_lock live_lock(impl_->live_mutex);
+    due = impl_->timers.PopDue(at);
+  }
+  std::vector<segments::MembershipChange> changes;
+  for (ProfileId profile : due) {
+    TAILOR_RETURN_IF_ERROR(impl_->Redecide(*engine_, profile, {{}, {}, true}, at, changes));
+    ++impl_->timer_updates;
+  }
+  TAILOR_RETURN_IF_ERROR(impl_->Feed(*catalog_, changes));
+  return changes.size();
+}
+
+size_t Service::timer_count() const {
+  std::shared_lock lock(impl_->live_mutex);
+  return impl_->timers.size();
+}
+
+std::optional<Timestamp> Service::next_timer() const {
+  std::shared_lock lock(impl_->live_mutex);
+  return impl_->timers.Earliest();
+}
+
+// --- Reads --------------------------------------------------------------------------------------
+
+std::vector<std::string> Service::SegmentsOf(ProfileId profile) const {
+  std::shared_lock lock(impl_->live_mutex);
+  return impl_->live->SegmentsOf(profile);
+}
+
+Result<bool> Service::IsMember(std::string_view segment, ProfileId profile) const {
+  std::shared_lock lock(impl_->live_mutex);
+  const segments::ProfileSet* members = impl_->live->members(segment);
+  if (members == nullptr) return NotFound("no segment '{}'", segment);
+  return members->contains(profile);
+}
+
+Result<segments::ProfileSet> Service::Members(std::string_view segment) const {
+  std::shared_lock lock(impl_->live_mutex);
+  const segments::ProfileSet* members = impl_->live->members(segment);
+  if (members == nullptr) return NotFound("no segment '{}'", segment);
+  return *members;
+}
+
+Result<segments::Explanation> Service::Explain(std::string_view segment, std::string_view profile) {
+  TAILOR_ASSIGN_OR_RETURN(segments::SegmentDefinition definition, catalog_->Get(segment));
+  TAILOR_ASSIGN_OR_RETURN(ProfileView view, engine_->GetProfile(profile, 0));
+  TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> events, engine_->Events(view.id));
+  TAILOR_ASSIGN_OR_RETURN(segments::Rule rule, segments::ParseRule(definition.rule));
+  segments::ItemCatalog items;
+  {
+    std::lock_guard lock(impl_->write_mutex);
+    items = impl_->items;
+  }
+  segments::ProfileRow row{view.id, &view.traits, &events, &items, now(), {}};
+  row.in_segment = [this, id = view.id](std::string_view name) {
+    auto member = IsMember(name, id);
+    return member.ok() && *member;
+  };
+  return segments::Explain(rule, row);
+}
+
+bool Service::WaitForChanges(uint64_t after, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->feed_mutex);
+  return impl_->feed_changed.wait_for(lock, timeout, [&] { return impl_->last_sequence > after; });
+}
+
+uint64_t Service::last_sequence() const {
+  std::lock_guard lock(impl_->feed_mutex);
+  return impl_->last_sequence;
+}
+
+Service::Counters Service::counters() const {
+  Counters counters;
+  counters.membership_changes = impl_->membership_changes;
+  counters.live_updates = impl_->live_updates;
+  counters.timer_updates = impl_->timer_updates;
+  counters.evaluations = impl_->evaluations;
+  counters.last_evaluation_seconds = impl_->last_evaluation_seconds;
+  return counters;
+}
+
+}  // namespace tailor

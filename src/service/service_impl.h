@@ -1,0 +1,94 @@
+#pragma once
+
+// Service internals shared by service.cc (writes, segments, timers) and collect_apply.cc.
+
+#include <absl/container/flat_hash_map.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <shared_mutex>
+#include <span>
+#include <vector>
+
+#include "tailor/service.h"
+
+namespace tailor {
+
+// Window-edge timers: at most one pending time per profile (the earliest edge).
+class Timers {
+ public:
+  void Schedule(ProfileId profile, Timestamp at) {
+    scheduled_[profile] = at;
+    heap_.push({at, profile});
+  }
+  void Cancel(ProfileId profile) { scheduled_.erase(profile); }
+  void Reset(const std::vector<std::pair<ProfileId, Timestamp>>& timers) {
+    scheduled_.clear();
+    heap_ = {};
+    for (const auto& [profile, at] : timers) Schedule(profile, at);
+  }
+  // Profiles whose timer is at or before `now`, each once; their timers are removed.
+  std::vector<ProfileId> PopDue(Timestamp now) {
+    std::vector<ProfileId> due;
+    while (!heap_.empty() && heap_.top().first <= now) {
+      const auto [at, profile] = heap_.top();
+      heap_.pop();
+      auto it = scheduled_.find(profile);
+      if (it == scheduled_.end() || it->second != at) continue;  // superseded or cancelled
+      scheduled_.erase(it);
+      due.push_back(profile);
+    }
+    return due;
+  }
+  std::optional<Timestamp> Earliest() {
+    while (!heap_.empty()) {
+      auto it = scheduled_.find(heap_.top().second);
+      if (it != scheduled_.end() && it->second == heap_.top().first) return heap_.top().first;
+      heap_.pop();
+    }
+    return std::nullopt;
+  }
+  size_t size() const { return scheduled_.size(); }
+
+ private:
+  using Entry = std::pair<Timestamp, ProfileId>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+  absl::flat_hash_map<ProfileId, Timestamp> scheduled_;
+};
+
+struct Service::Impl {
+  ServiceOptions options;
+  // Writes (store + membership + feed) one at a time, so the feed follows the store's order.
+  std::mutex write_mutex;
+  // Guards `live` and `timers`: membership reads from many threads, updates from the writer.
+  mutable std::shared_mutex live_mutex;
+  std::unique_ptr<segments::LiveSegments> live;
+  Timers timers;
+  segments::ItemCatalog items;  // guarded by write_mutex
+
+  mutable std::mutex feed_mutex;
+  mutable std::condition_variable feed_changed;
+  uint64_t last_sequence = 0;
+
+  std::atomic<uint64_t> membership_changes{0}, live_updates{0}, timer_updates{0}, evaluations{0};
+  std::atomic<double> last_evaluation_seconds{0};
+
+  // With write_mutex held:
+  Status Redecide(Engine& engine, ProfileId profile, const segments::ProfileChange& change,
+                  Timestamp now, std::vector<segments::MembershipChange>& out);
+  Status Feed(segments::SegmentCatalog& catalog, std::vector<segments::MembershipChange>& changes);
+  Status AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
+                     std::span<const EventInput> events, Timestamp now);
+  Status AfterProfile(Engine& engine, segments::SegmentCatalog& catalog, std::string_view id,
+                      const segments::ProfileChange& change, Timestamp now);
+  Status ReloadItems(Engine& engine);
+  Status RefreshLastSequence(const segments::SegmentCatalog& catalog);
+  void PublishSequence(uint64_t sequence);
+  Result<std::vector<std::pair<std::string, segments::SegmentResult>>> EvaluateAllLocked(
+      Service& service);
+};
+
+}  // namespace tailor

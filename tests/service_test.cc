@@ -1,0 +1,268 @@
+// The service keeps segment membership live: writes re-decide the profiles they touch, and
+// window-edge timers expire windowed memberships as the clock moves, with no full evaluation.
+// Checked against independent full evaluations at every step.
+
+#include "tailor/service.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+
+#include "common/time.h"
+#include "test_util.h"
+
+namespace tailor {
+namespace {
+
+using ::tailor::testing::TempDir;
+
+constexpr Timestamp kStart = 1'800'000'000'000;
+constexpr Timestamp kHour = 3'600'000;
+constexpr Timestamp kDay = 24 * kHour;
+
+Timestamp ParseTime(std::string_view text) { return *ParseIsoTimestamp(text); }
+
+// The trait's value if it holds a T, else a description of what it holds.
+template <typename T>
+std::optional<T> TraitAs(const TraitMap& traits, std::string_view name) {
+  for (const auto& [key, value] : traits) {
+    if (key != name) continue;
+    if (const T* held = std::get_if<T>(&value.value)) return *held;
+    ADD_FAILURE() << "trait " << name << " has another type";
+    return std::nullopt;
+  }
+  ADD_FAILURE() << "no trait " << name;
+  return std::nullopt;
+}
+
+struct Clock {
+  std::shared_ptr<std::atomic<Timestamp>> now = std::make_shared<std::atomic<Timestamp>>(kStart);
+  std::function<Timestamp()> fn() const {
+    return [now = now] { return now->load(); };
+  }
+};
+
+std::unique_ptr<Service> OpenService(const std::string& dir, const Clock& clock) {
+  ServiceOptions options;
+  options.clock = clock.fn();
+  auto service = Service::Open(dir, std::move(options));
+  EXPECT_TRUE(service.ok()) << service.status().ToString();
+  return service.ok() ? std::move(service).value() : nullptr;
+}
+
+// Every segment's members by a fresh snapshot evaluation at `now`, independent of the service.
+std::map<std::string, segments::ProfileSet> FullEvaluation(Service& service, Timestamp now) {
+  auto snap = service.engine().BuildSnapshot();
+  EXPECT_TRUE(snap.ok());
+  std::map<std::string, segments::ProfileSet> sets;
+  auto definitions = service.catalog().List();
+  EXPECT_TRUE(definitions.ok());
+  // Dependencies first: the definitions here have none except the explicit reference below.
+  std::vector<segments::SegmentDefinition> ordered = *definitions;
+  std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    return a.rule.find("in segment") == std::string::npos &&
+           b.rule.find("in segment") != std::string::npos;
+  });
+  for (const auto& definition : ordered) {
+    segments::EvalContext context{snap->get(), now, nullptr,
+                                  [&](std::string_view name) -> const segments::ProfileSet* {
+                                    auto it = sets.find(std::string(name));
+                                    return it == sets.end() ? nullptr : &it->second;
+                                  }};
+    auto result = segments::EvaluateDefinition(definition, context);
+    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    sets[definition.name] = result->members;
+  }
+  return sets;
+}
+
+void ExpectLiveEqualsFull(Service& service, Timestamp now, const std::string& when) {
+  for (const auto& [name, expected] : FullEvaluation(service, now)) {
+    auto live = service.Members(name);
+    ASSERT_TRUE(live.ok());
+    EXPECT_EQ(live->cardinality(), expected.cardinality()) << name << " " << when;
+    EXPECT_TRUE(*live == expected) << name << " differs " << when;
+  }
+}
+
+TEST(Service, WindowTimersExpireMembershipsWithoutFullEvaluation) {
+  std::mt19937_64 rng(7);
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  // Profiles with signup times and a history spread over the last 40 days.
+  std::vector<ProfileInput> profiles;
+  std::vector<EventInput> events;
+  for (int i = 0; i < 120; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    profiles.push_back(
+        {id,
+         {{"signup_ts",
+           {TraitType::kTimestamp, kStart - static_cast<Timestamp>(rng() % (40 * kDay))}},
+          {"age", {TraitType::kInt, static_cast<int64_t>(18 + rng() % 50)}}}});
+    const int count = static_cast<int>(rng() % 5);
+    for (int e = 0; e < count; ++e) {
+      EventInput event;
+      event.id = id + "-e" + std::to_string(e);
+      event.profile_id = id;
+      event.type = rng() % 2 ? "purchase" : "add_to_cart";
+      event.time = kStart - static_cast<Timestamp>(rng() % (40 * kDay));
+      event.price = 10.0 + static_cast<double>(rng() % 100);
+      event.quantity = 1;
+      events.push_back(event);
+    }
+  }
+  BatchReport report;
+  ASSERT_OK(service->UpsertProfiles(profiles, report));
+  ASSERT_OK(service->IngestEvents(events, report));
+  auto define = [&](std::string name, std::string rule) {
+    segments::SegmentDefinition definition;
+    definition.name = std::move(name);
+    definition.rule = std::move(rule);
+    return service->PutSegment(definition);
+  };
+  ASSERT_OK(define("buyers_7d", "count(purchase, last 7 days) >= 1"));
+  ASSERT_OK(define("abandoners", "last(add_to_cart, last 3 days) not followed by purchase"));
+  ASSERT_OK(define("new_signups", "signup_ts within last 10 days"));
+  ASSERT_OK(
+      define("lapsed", "ever(purchase, before 14 days ago) and never(purchase, last 14 days)"));
+  ASSERT_OK(define("first_purchase_recent", "first(purchase) between 2 and 9 days ago"));
+  ASSERT_OK(define("young_buyers", "in segment \"buyers_7d\" and age < 40"));
+  const uint64_t evaluations = service->counters().evaluations;
+  EXPECT_GT(service->timer_count(), 0u);
+  ExpectLiveEqualsFull(*service, clock.now->load(), "at start");
+
+  // Move the clock in uneven steps over 30 days, with a few new events now and then.
+  int step = 0;
+  for (Timestamp now = kStart; now < kStart + 30 * kDay;) {
+    now += static_cast<Timestamp>(rng() % (2 * kDay)) + 1;
+    clock.now->store(now);
+    if (++step % 3 == 0) {
+      EventInput event;
+      event.id = "late-" + std::to_string(step);
+      event.profile_id = "c" + std::to_string(rng() % 120);
+      event.type = rng() % 2 ? "purchase" : "add_to_cart";
+      event.time = now - static_cast<Timestamp>(rng() % kDay);
+      ASSERT_OK(service->IngestEvents(std::vector<EventInput>{event}, report));
+    }
+    ASSERT_OK(service->AdvanceTime().status());
+    ExpectLiveEqualsFull(*service, now, "at step " + std::to_string(step));
+  }
+  EXPECT_EQ(service->counters().evaluations, evaluations) << "no full evaluation was needed";
+  EXPECT_GT(service->counters().timer_updates, 0u);
+
+  // The feed replayed on reopen gives the same members (with no evaluation at open).
+  const Timestamp end = clock.now->load();
+  std::map<std::string, segments::ProfileSet> before;
+  for (const auto& definition : *service->catalog().List()) {
+    before[definition.name] = *service->Members(definition.name);
+  }
+  service.reset();
+  ServiceOptions options;
+  options.clock = clock.fn();
+  options.evaluate_on_open = false;
+  auto reopened = Service::Open(dir.path(), options);
+  ASSERT_TRUE(reopened.ok());
+  for (const auto& [name, members] : before) {
+    EXPECT_TRUE(*(*reopened)->Members(name) == members) << name;
+  }
+  ExpectLiveEqualsFull(**reopened, end, "after reopen");
+}
+
+TEST(Service, WritesUpdateMembershipAndFeedEachChangeOnce) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  BatchReport report;
+  ASSERT_OK(service->UpsertProfiles(
+      std::vector<ProfileInput>{{"ada", {{"age", {TraitType::kInt, int64_t{36}}}}}}, report));
+  segments::SegmentDefinition over_40{
+      "over_40", "", segments::Objective::kEngage, "", {}, {}, "age > 40", "", 0, 0};
+  ASSERT_OK(service->PutSegment(over_40));
+  auto ada = service->engine().Resolve("ada");
+  ASSERT_TRUE(ada.ok());
+  EXPECT_FALSE(*service->IsMember("over_40", *ada));
+  const uint64_t before = service->last_sequence();
+  ASSERT_OK(service->UpsertProfiles(
+      std::vector<ProfileInput>{{"ada", {{"age", {TraitType::kInt, int64_t{41}}}}}}, report));
+  EXPECT_TRUE(*service->IsMember("over_40", *ada));
+  // Still over 40: no change, nothing fed.
+  ASSERT_OK(service->UpsertProfiles(
+      std::vector<ProfileInput>{{"ada", {{"age", {TraitType::kInt, int64_t{42}}}}}}, report));
+  auto changes = service->catalog().ReadChanges(before, 100);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_TRUE(changes->front().entered);
+  EXPECT_EQ(changes->front().segment, "over_40");
+  EXPECT_EQ(service->last_sequence(), changes->front().sequence);
+  // Deleting the profile feeds its exit.
+  ASSERT_OK(service->DeleteProfile("ada"));
+  changes = service->catalog().ReadChanges(before, 100);
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_FALSE(changes->back().entered);
+  EXPECT_EQ(service->Members("over_40")->cardinality(), 0u);
+}
+
+TEST(Service, CollectStoresSegmentMessagesOnceAndMergesIdentity) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  const std::string body = R"({"batch": [
+    {"type": "page", "messageId": "m1", "anonymousId": "anon-1", "timestamp": "2027-01-15T08:00:00Z",
+     "properties": {"url": "https://shop.example/p/1?utm_source=newsletter&utm_campaign=jan"},
+     "context": {"userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"}},
+    {"type": "track", "messageId": "m2", "anonymousId": "anon-1", "event": "Product Added",
+     "timestamp": "2027-01-15T08:01:00Z", "properties": {"product_id": "sku-9", "price": 30}},
+    {"type": "identify", "messageId": "m3", "anonymousId": "anon-1", "userId": "u-1",
+     "traits": {"plan": "pro", "age": 33}, "timestamp": "2027-01-15T08:02:00Z"},
+    {"type": "track", "messageId": "m4", "userId": "u-1", "event": "Order Completed",
+     "timestamp": "2027-01-15T08:03:00Z",
+     "properties": {"order_id": "o-1", "revenue": 30, "product_id": "sku-9"},
+     "context": {"userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"}},
+    {"type": "track", "messageId": "m5", "event": "No Owner"}
+  ], "sentAt": "2027-01-15T08:04:00Z"})";
+  clock.now->store(ParseTime("2027-01-15T08:04:00Z"));
+  auto report = service->Collect(body, std::nullopt);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->received, 5u);
+  EXPECT_EQ(report->accepted, 4u);
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_EQ(report->errors[0].index, 4u);
+
+  auto profile = service->engine().GetProfile("u-1", 10);
+  ASSERT_TRUE(profile.ok());
+  EXPECT_EQ(profile->event_count, 3u);  // page + add_to_cart (merged) + purchase
+  EXPECT_EQ(TraitAs<std::string>(profile->traits, "plan"), "pro");
+  EXPECT_EQ(TraitAs<int64_t>(profile->traits, "age"), 33);
+  EXPECT_EQ(TraitAs<int64_t>(profile->traits, "sessions"), 1);
+  EXPECT_EQ(TraitAs<std::string>(profile->traits, "device_type"), "mobile");
+  EXPECT_EQ(TraitAs<std::string>(profile->traits, "first_touch_source"), "newsletter");
+  auto events = service->engine().Events(profile->id);
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> types;
+  for (const auto& event : *events) types.push_back(event.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"page_view", "add_to_cart", "purchase"}));
+
+  // The same batch again: nothing new is stored.
+  auto again = service->Collect(body, std::nullopt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->accepted + again->duplicates, 4u);
+  EXPECT_EQ(service->engine().GetProfile("u-1", 0)->event_count, 3u);
+  // A later visit, an hour on, starts a second session.
+  clock.now->store(ParseTime("2027-01-15T09:30:00Z"));
+  auto later = service->Collect(
+      R"({"userId": "u-1", "event": "Product Viewed", "messageId": "m6",
+          "timestamp": "2027-01-15T09:30:00Z"})",
+      collect::MessageKind::kTrack);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->accepted, 1u);
+  profile = service->engine().GetProfile("u-1", 0);
+  EXPECT_EQ(TraitAs<int64_t>(profile->traits, "sessions"), 2);
+}
+
+}  // namespace
+}  // namespace tailor
