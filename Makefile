@@ -6,7 +6,7 @@ DEMO_PROFILES ?= 20000
 
 DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config librocksdb-dev libroaring-dev libsimdjson-dev \
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libtbb-dev \
-  libjemalloc-dev libabsl-dev libboost1.81-dev libssl-dev libmaxminddb-dev wrk
+  libjemalloc-dev libabsl-dev libboost1.81-dev libssl-dev libmaxminddb-dev zlib1g-dev wrk chromium
 
 .PHONY: deps build test demo bench clean format
 

@@ -9,6 +9,7 @@
 
 #include "common/strings.h"
 #include "server/api_impl.h"
+#include "server/gzip.h"
 
 namespace tailor::server {
 namespace {
@@ -173,13 +174,18 @@ Result<simdjson::dom::element> ParseBody(simdjson::dom::parser& parser, const st
   while (!stack.empty()) {
     auto [element, depth] = stack.back();
     stack.pop_back();
+    // Bound to locals: iterating a temporary simdjson_result's value would dangle.
+    simdjson::dom::object object;
+    simdjson::dom::array array;
+    const bool is_object = element.get_object().get(object) == simdjson::SUCCESS;
+    const bool is_array = !is_object && element.get_array().get(array) == simdjson::SUCCESS;
+    if (!is_object && !is_array) continue;  // only containers nest
     if (depth > max_depth)
       return InvalidArgument("the body nests deeper than {} levels", max_depth);
-    if (element.is_object()) {
-      for (auto field : element.get_object().value_unsafe())
-        stack.push_back({field.value, depth + 1});
-    } else if (element.is_array()) {
-      for (auto item : element.get_array().value_unsafe()) stack.push_back({item, depth + 1});
+    if (is_object) {
+      for (auto field : object) stack.push_back({field.value, depth + 1});
+    } else {
+      for (auto item : array) stack.push_back({item, depth + 1});
     }
   }
   return document;
@@ -257,8 +263,13 @@ Response Api::Handle(const Request& request) {
     Response response;
     response.status = 204;
     response.content_type.clear();
+    // Echo the headers asked for: SDKs add their own (analytics.js: X-Retry-Count).
+    std::string allowed_headers(request.Header("access-control-request-headers"));
+    if (allowed_headers.empty() || allowed_headers.size() > 1024) {
+      allowed_headers = "Authorization, Content-Type";
+    }
     response.headers = {{"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS"},
-                        {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                        {"Access-Control-Allow-Headers", std::move(allowed_headers)},
                         {"Access-Control-Max-Age", "600"}};
     return finish(std::move(response));
   }
@@ -352,8 +363,23 @@ Response Api::Handle(const Request& request) {
                                 fmt::format("the body is {} bytes; the limit is {}",
                                             request.body.size(), impl.options.max_body_bytes)));
   }
+  std::optional<Request> inflated;
+  if (std::string_view encoding = request.Header("content-encoding"); !encoding.empty()) {
+    if (encoding != "gzip" && encoding != "identity") {
+      return finish(
+          ErrorResponse(415, "INVALID_ARGUMENT",
+                        fmt::format("Content-Encoding '{}' is not supported (gzip is)", encoding)));
+    }
+    if (encoding == "gzip") {
+      auto body = Gunzip(request.body, impl.options.max_body_bytes);
+      if (!body.ok()) return finish(ErrorResponse(body.status()));
+      inflated = request;
+      inflated->body = std::move(body).value();
+    }
+  }
+  Call inflated_call{inflated ? *inflated : request, call.params, call.query, call.key};
   try {
-    return finish(matched->handler(call));
+    return finish(matched->handler(inflated_call));
   } catch (const std::exception& error) {
     return finish(ErrorResponse(500, "INTERNAL", error.what()));
   }

@@ -157,7 +157,8 @@ Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* d
                         std::monostate{}};
     case element_type::ARRAY: {
       StringList list;
-      for (auto element : value.get_array().value_unsafe()) {
+      simdjson::dom::array array = value.get_array().value_unsafe();
+      for (auto element : array) {
         std::string_view text;
         if (element.get_string().get(text)) {
           return InvalidArgument("{}: a list trait holds strings only", path);
@@ -219,6 +220,18 @@ void Api::Impl::AddCollectRoutes() {
   Add("POST", "/v1/batch", access::Scope::kWrite, collect(std::nullopt));
   for (const char* name : {"track", "identify", "page", "screen", "group", "alias"}) {
     Add("POST", fmt::format("/v1/{}", name), access::Scope::kWrite, collect(KindOfPath(name)));
+  }
+  // analytics.js (analytics-next) posts to one-letter paths under its apiHost.
+  const std::pair<const char*, std::optional<collect::MessageKind>> short_paths[] = {
+      {"b", std::nullopt},
+      {"t", collect::MessageKind::kTrack},
+      {"i", collect::MessageKind::kIdentify},
+      {"p", collect::MessageKind::kPage},
+      {"s", collect::MessageKind::kScreen},
+      {"g", collect::MessageKind::kGroup},
+      {"a", collect::MessageKind::kAlias}};
+  for (const auto& [path, kind] : short_paths) {
+    Add("POST", fmt::format("/v1/{}", path), access::Scope::kWrite, collect(kind));
   }
   for (Route& route : routes) route.collect = true;  // only these so far
 }

@@ -231,7 +231,7 @@ function checkAjs({ sent, profile, exchanges, pageErrors }) {
   assert.deepEqual(browserParts.outside, [], 'no request left this machine');
   assert.deepEqual(exactlyOnce(sent.ids, eventIds(profile)), [], 'each event stored once');
   assert.equal(profile.traits.plan, 'startup');
-  assert.equal(profile.traits.browser, 'Chrome');
+  assert.equal(profile.traits.browser, 'chrome');
   const types = Object.fromEntries(profile.events.map((e) => [e.id, e.type]));
   assert.equal(types[sent.ids[1]], 'page_view');
   assert.equal(types[sent.ids[2]], 'purchase', 'Order Completed is a purchase');

@@ -111,7 +111,7 @@ test('tracker events reach the identified profile exactly once', async () => {
   assert.equal(profile.id, 'u-1');
   assert.equal(profile.traits.plan, 'pro', 'identify traits stored');
   assert.equal(profile.traits.email, 'ada@example.com');
-  assert.equal(profile.traits.browser, 'Chrome', 'trait enriched from the user agent');
+  assert.equal(profile.traits.browser, 'chrome', 'trait enriched from the user agent');
   const types = profile.events.map((e) => e.type);
   assert.ok(types.includes('page_view'), `a page_view event among ${types}`);
   const cart = profile.events.find((e) => e.type === 'add_to_cart');

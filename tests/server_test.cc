@@ -1,0 +1,384 @@
+// The HTTP API: every route is in the OpenAPI document; keys, scopes, public origins, rate
+// limits and body limits are enforced; errors are JSON with the right status; collection,
+// profiles, segments and the change feed work through the API (in process, and over a socket).
+
+#include "tailor/server.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <csignal>
+#include <thread>
+
+#include "test_util.h"
+
+namespace tailor::server {
+namespace {
+
+using ::tailor::testing::TempDir;
+
+constexpr Timestamp kNow = 1'800'000'000'000;  // 2027-01-15T08:00:00Z
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServiceOptions options;
+    options.clock = [] { return kNow; };
+    auto service = Service::Open(dir_.path(), options);
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    service_ = std::move(service).value();
+    keys_ = std::make_unique<access::KeyStore>(service_->engine().store());
+    ASSERT_OK(keys_->Load());
+    admin_ = MakeKey("admin", {access::Scope::kAdmin});
+    reader_ = MakeKey("reader", {access::Scope::kRead});
+    access::ApiKey site;
+    site.name = "site";
+    site.scopes = {access::Scope::kWrite};
+    site.is_public = true;
+    site.origins = {"https://shop.example"};
+    site_ = *keys_->Create(site);
+    api_ = std::make_unique<Api>(*service_, *keys_, ApiOptions{});
+  }
+
+  std::string MakeKey(std::string name, std::vector<access::Scope> scopes, double rate = 0) {
+    access::ApiKey key;
+    key.name = std::move(name);
+    key.scopes = std::move(scopes);
+    key.rate_per_second = rate;
+    auto created = keys_->Create(key);
+    EXPECT_TRUE(created.ok());
+    return *created;
+  }
+
+  Response Call(std::string method, std::string target, std::string body = "", std::string key = "",
+                std::map<std::string, std::string> headers = {}) {
+    Request request;
+    request.method = std::move(method);
+    request.target = std::move(target);
+    request.body = std::move(body);
+    request.headers = std::move(headers);
+    if (!key.empty()) request.headers["authorization"] = "Bearer " + key;
+    return api_->Handle(request);
+  }
+  Response Admin(std::string method, std::string target, std::string body = "") {
+    return Call(std::move(method), std::move(target), std::move(body), admin_);
+  }
+
+  static simdjson::dom::element Json(simdjson::dom::parser& parser, const Response& response) {
+    simdjson::dom::element element;
+    EXPECT_EQ(parser.parse(response.body).get(element), simdjson::SUCCESS) << response.body;
+    return element;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<access::KeyStore> keys_;
+  std::unique_ptr<Api> api_;
+  std::string admin_, reader_, site_;
+};
+
+TEST_F(ApiTest, EveryRouteIsInTheOpenApiDocument) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element document;
+  ASSERT_EQ(parser.parse(std::string(OpenApiDocument())).get(document), simdjson::SUCCESS);
+  simdjson::dom::object paths;
+  ASSERT_EQ(document["paths"].get_object().get(paths), simdjson::SUCCESS);
+  size_t described = 0;
+  for (const Api::RouteInfo& route : api_->Routes()) {
+    std::string method = route.method;
+    for (char& c : method) c = static_cast<char>(std::tolower(c));
+    simdjson::dom::element operation;
+    EXPECT_EQ(paths[route.path][method].get(operation), simdjson::SUCCESS)
+        << route.method << " " << route.path << " is not in docs/openapi.json";
+    ++described;
+  }
+  // And nothing documented that does not exist.
+  size_t documented = 0;
+  for (auto path : paths) {
+    simdjson::dom::object operations;
+    ASSERT_EQ(path.value.get_object().get(operations), simdjson::SUCCESS);
+    for (auto operation : operations) {
+      const std::string_view method = operation.key;
+      if (method == "get" || method == "post" || method == "put" || method == "delete") {
+        ++documented;
+      }
+    }
+  }
+  EXPECT_EQ(documented, described);
+  EXPECT_GT(described, 40u);
+}
+
+TEST_F(ApiTest, KeysScopesAndOrigins) {
+  EXPECT_EQ(Call("GET", "/v1/segments").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/segments", "", "tk_nothere_000").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/segments", "", reader_).status, 200);
+  // A read key cannot write or delete.
+  EXPECT_EQ(Call("POST", "/v1/track", R"({"userId":"u","event":"x"})", reader_).status, 403);
+  EXPECT_EQ(Call("DELETE", "/v1/profiles/u", "", reader_).status, 403);
+  // The public key sends events only, only from its origin.
+  const std::string event = R"({"userId":"u1","event":"Product Viewed","messageId":"m1"})";
+  EXPECT_EQ(Call("POST", "/v1/track", event, site_, {{"origin", "https://evil.example"}}).status,
+            403);
+  EXPECT_EQ(Call("POST", "/v1/track", event, site_).status, 403);  // no origin at all
+  Response sent = Call("POST", "/v1/track", event, site_, {{"origin", "https://shop.example"}});
+  EXPECT_EQ(sent.status, 200) << sent.body;
+  bool cors = false;
+  for (const auto& [name, value] : sent.headers) {
+    cors = cors || (name == "Access-Control-Allow-Origin" && value == "https://shop.example");
+  }
+  EXPECT_TRUE(cors);
+  EXPECT_EQ(Call("PUT", "/v1/profiles/u1", R"({"traits":{"a":1}})", site_,
+                 {{"origin", "https://shop.example"}})
+                .status,
+            403);
+  EXPECT_EQ(Call("GET", "/v1/profiles/u1", "", site_, {{"origin", "https://shop.example"}}).status,
+            403);
+  // Segment's libraries send the write key as the Basic user name; beacons put it in the body.
+  Request basic;
+  basic.method = "POST";
+  basic.target = "/v1/track";
+  basic.body = R"({"userId":"u2","event":"Signed Up","messageId":"m2"})";
+  const std::string writer = MakeKey("writer", {access::Scope::kWrite});
+  std::string encoded(4 * ((writer.size() + 1 + 2) / 3), '\0');
+  const std::string plain = writer + ":";
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                  reinterpret_cast<const unsigned char*>(plain.data()),
+                  static_cast<int>(plain.size()));
+  basic.headers["authorization"] = "Basic " + encoded;
+  EXPECT_EQ(api_->Handle(basic).status, 200);
+  EXPECT_EQ(Call("POST", "/v1/batch",
+                 R"({"writeKey":")" + writer +
+                     R"(","batch":[{"type":"track","userId":"u3","event":"e","messageId":"m3"}]})")
+                .status,
+            200);
+  // A revoked key stops working.
+  const std::string id = writer.substr(3, writer.find('_', 3) - 3);
+  ASSERT_OK(keys_->Revoke(id));
+  EXPECT_EQ(Call("GET", "/v1/segments", "", writer).status, 401);
+}
+
+TEST_F(ApiTest, RateLimitAnswers429WithRetryAfter) {
+  const std::string limited = MakeKey("limited", {access::Scope::kRead}, 2);
+  int ok = 0, limited_count = 0;
+  std::string retry_after;
+  for (int i = 0; i < 6; ++i) {
+    Response response = Call("GET", "/v1/segments", "", limited);
+    if (response.status == 200) ++ok;
+    if (response.status == 429) {
+      ++limited_count;
+      for (const auto& [name, value] : response.headers) {
+        if (name == "Retry-After") retry_after = value;
+      }
+    }
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(limited_count, 4);
+  EXPECT_EQ(retry_after, "1");
+}
+
+TEST_F(ApiTest, ErrorsAreJsonWithStatusAndPath) {
+  simdjson::dom::parser parser;
+  Response missing = Admin("GET", "/v1/nothing");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(std::string_view(Json(parser, missing)["error"]["code"]), "NOT_FOUND");
+  EXPECT_EQ(Admin("PATCH", "/v1/segments").status, 405);
+  EXPECT_EQ(Admin("GET", "/v1/profiles/nobody").status, 404);
+  Response malformed = Admin("POST", "/v1/batch", "{\"batch\": [");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(malformed.body.find("byte"), std::string::npos) << malformed.body;
+  Response too_big = Admin("POST", "/v1/batch", std::string(600 * 1024, ' '));
+  EXPECT_EQ(too_big.status, 413);
+  std::string deep(40, '[');
+  deep += std::string(40, ']');
+  EXPECT_EQ(Admin("POST", "/v1/segments", deep).status, 400);
+  Response bad_rule = Admin("POST", "/v1/segments", R"({"name":"x","rule":"age >"})");
+  EXPECT_EQ(bad_rule.status, 400);
+  EXPECT_NE(bad_rule.body.find("1:"), std::string::npos) << bad_rule.body;
+  Response unknown_field =
+      Admin("POST", "/v1/segments", R"({"name":"x","rule":"age > 1","colour":"red"})");
+  EXPECT_EQ(unknown_field.status, 400);
+  EXPECT_EQ(std::string_view(Json(parser, unknown_field)["error"]["message"]).substr(0, 8),
+            "$.colour");
+  // A batch with one bad message stores the others and says which failed.
+  Response partial = Admin("POST", "/v1/batch", R"({"batch":[
+      {"type":"track","userId":"u","event":"ok","messageId":"a"},
+      {"type":"track","event":"no owner","messageId":"b"},
+      {"type":"track","userId":"u","event":"ok too","messageId":"c"}]})");
+  EXPECT_EQ(partial.status, 200);
+  auto report = Json(parser, partial);
+  EXPECT_EQ(uint64_t(report["accepted"]), 2u);
+  EXPECT_EQ(uint64_t(report["errors"].at(0)["index"]), 1u);
+}
+
+TEST_F(ApiTest, GzipBodiesAreInflatedWithinTheLimit) {
+  auto gzip = [](const std::string& text) {
+    z_stream stream{};
+    deflateInit2(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&stream, text.size()) + 32, '\0');
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    stream.avail_in = static_cast<uInt>(text.size());
+    stream.next_out = reinterpret_cast<Bytef*>(out.data());
+    stream.avail_out = static_cast<uInt>(out.size());
+    deflate(&stream, Z_FINISH);
+    out.resize(stream.total_out);
+    deflateEnd(&stream);
+    return out;
+  };
+  const std::map<std::string, std::string> gzipped = {{"content-encoding", "gzip"}};
+  Response ok =
+      Call("POST", "/v1/track", gzip(R"({"userId":"g","event":"Product Viewed","messageId":"z1"})"),
+           admin_, gzipped);
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  // A small body that expands past the limit is refused, not inflated.
+  Response bomb =
+      Call("POST", "/v1/track", gzip(std::string(2 * 1024 * 1024, ' ')), admin_, gzipped);
+  EXPECT_EQ(bomb.status, 413);
+  EXPECT_EQ(Call("POST", "/v1/track", "not gzip", admin_, gzipped).status, 400);
+}
+
+TEST_F(ApiTest, SegmentsProfilesAndTheChangeFeedThroughTheApi) {
+  simdjson::dom::parser parser;
+  for (int i = 0; i < 30; ++i) {
+    Response put = Admin("PUT", "/v1/profiles/c" + std::to_string(i),
+                         R"({"traits":{"age":)" + std::to_string(20 + i) + "}}");
+    ASSERT_EQ(put.status, 200) << put.body;
+  }
+  Response created = Admin("POST", "/v1/segments",
+                           R"({"name":"over_40","rule":"age > 40","objective":"engage",
+                               "channels":["email"],"exclude":"age > 48"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(uint64_t(Json(parser, created)["size"]), 8u);  // 41..48
+  EXPECT_EQ(Admin("POST", "/v1/segments", R"({"name":"over_40","rule":"age > 1"})").status, 409);
+  // Members, paged.
+  Response page = Admin("GET", "/v1/segments/over_40/members?limit=5");
+  auto first = Json(parser, page);
+  EXPECT_EQ(first["members"].get_array().size(), 5u);
+  const std::string cursor{std::string_view(first["next_cursor"])};
+  Response rest = Admin("GET", "/v1/segments/over_40/members?limit=5&cursor=" + cursor);
+  EXPECT_EQ(Json(parser, rest)["members"].get_array().size(), 3u);
+  // Membership follows a trait change at once, and the change is in the feed.
+  const uint64_t before = service_->last_sequence();
+  ASSERT_EQ(Admin("PUT", "/v1/profiles/c0", R"({"traits":{"age":45}})").status, 200);
+  Response member = Admin("GET", "/v1/segments/over_40/members/c0");
+  EXPECT_TRUE(bool(Json(parser, member)["member"]));
+  Response changes = Admin("GET", "/v1/changes?after=" + std::to_string(before));
+  auto feed = Json(parser, changes);
+  ASSERT_EQ(feed["changes"].get_array().size(), 1u);
+  EXPECT_EQ(std::string_view(feed["changes"].at(0)["profile"]), "c0");
+  EXPECT_EQ(std::string_view(feed["changes"].at(0)["change"]), "entered");
+  // Explain, overlap, preview, history.
+  EXPECT_EQ(Admin("GET", "/v1/segments/over_40/explain/c0").status, 200);
+  Response overlap = Admin("POST", "/v1/segments/overlap", R"({"segments":["over_40","over_40"]})");
+  EXPECT_EQ(uint64_t(Json(parser, overlap)["overlap"].at(0).at(1)), 9u);
+  Response preview = Admin("POST", "/v1/segments/preview", R"({"rule":"age < 25"})");
+  EXPECT_EQ(uint64_t(Json(parser, preview)["size"]), 4u);  // 21..24 (c0 is 45 now)
+  EXPECT_EQ(
+      Json(parser, Admin("GET", "/v1/segments/over_40/history"))["history"].get_array().size(), 1u);
+  // Profile read, export and delete (right to be forgotten) with the exit fed.
+  Response profile = Admin("GET", "/v1/profiles/c0");
+  EXPECT_EQ(std::string_view(Json(parser, profile)["segments"].at(0)), "over_40");
+  EXPECT_EQ(Admin("GET", "/v1/profiles/c0/export").status, 200);
+  EXPECT_EQ(Admin("DELETE", "/v1/profiles/c0").status, 200);
+  EXPECT_EQ(Admin("GET", "/v1/profiles/c0").status, 404);
+  feed = Json(parser, Admin("GET", "/v1/changes?after=" + std::to_string(before)));
+  EXPECT_EQ(feed["changes"].get_array().size(), 2u);
+  // Schemes: each profile in its first member.
+  ASSERT_EQ(Admin("POST", "/v1/segments", R"({"name":"over_30","rule":"age > 30"})").status, 201);
+  ASSERT_EQ(
+      Admin("PUT", "/v1/schemes/tiers", R"({"members":["over_40","over_30"],"otherwise":true})")
+          .status,
+      200);
+  auto scheme = Json(parser, Admin("GET", "/v1/schemes/tiers"));
+  EXPECT_EQ(uint64_t(scheme["members"].at(0)["count"]), 8u);
+  // 31..40 and 49 (over 30, and out of over_40 by its exclusion)
+  EXPECT_EQ(uint64_t(scheme["members"].at(1)["count"]), 11u);
+  EXPECT_EQ(uint64_t(scheme["duplicates_avoided"]), 8u);
+}
+
+TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
+  EXPECT_EQ(Call("GET", "/healthz").status, 200);
+  EXPECT_EQ(Call("GET", "/readyz").status, 200);
+  EXPECT_EQ(Call("GET", "/tailor.js").status, 200);
+  EXPECT_EQ(Call("GET", "/v1/openapi.json").status, 200);
+  Admin("GET", "/v1/segments");
+  Response metrics = Call("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("tailor_http_requests_total{method=\"GET\",route=\"/v1/segments\","
+                              "status=\"2xx\"} 1"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("tailor_http_request_duration_seconds_bucket"), std::string::npos);
+  api_->SetDraining();
+  EXPECT_EQ(Call("GET", "/readyz").status, 503);
+}
+
+// Over a real socket: keep-alive, a body over the limit, a malformed request.
+TEST(HttpServer, KeepAliveLimitsAndMalformedRequests) {
+  TempDir dir;
+  auto service = Service::Open(dir.path(), ServiceOptions{});
+  ASSERT_TRUE(service.ok());
+  access::KeyStore keys((*service)->engine().store());
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.api.require_keys = false;
+  std::atomic<uint16_t> port{0};
+  std::thread server([&] {
+    Status served = Serve(**service, keys, options, [&](uint16_t bound) { port = bound; });
+    EXPECT_TRUE(served.ok()) << served.ToString();
+  });
+  while (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto connect_socket = [&] {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    return fd;
+  };
+  auto send_all = [](int fd, const std::string& text) {
+    size_t sent = 0;
+    while (sent < text.size()) {
+      const ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<size_t>(n);
+    }
+  };
+  auto read_response = [](int fd) {
+    std::string in;
+    char buffer[4096];
+    while (true) {
+      const size_t head_end = in.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const size_t length_at = in.find("Content-Length: ");
+        const size_t length =
+            length_at == std::string::npos ? 0 : std::stoul(in.substr(length_at + 16));
+        if (in.size() >= head_end + 4 + length) return in.substr(0, head_end + 4 + length);
+      }
+      const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+      if (n <= 0) return in;
+      in.append(buffer, static_cast<size_t>(n));
+    }
+  };
+  const int fd = connect_socket();
+  for (int i = 0; i < 3; ++i) {  // three requests on one connection
+    send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(read_response(fd).substr(0, 15), "HTTP/1.1 200 OK");
+  }
+  send_all(fd, "POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 600000\r\n\r\n");
+  EXPECT_EQ(read_response(fd).substr(0, 12), "HTTP/1.1 413");
+  close(fd);
+  const int garbage = connect_socket();
+  send_all(garbage, "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(read_response(garbage).substr(0, 12), "HTTP/1.1 400");
+  close(garbage);
+  kill(getpid(), SIGTERM);  // the server's handler takes it: graceful stop
+  server.join();
+}
+
+}  // namespace
+}  // namespace tailor::server
