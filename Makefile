@@ -3,12 +3,13 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo-data
 DEMO_PROFILES ?= 20000
+FUZZ_SECONDS ?= 20
 
 DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config librocksdb-dev libroaring-dev libsimdjson-dev \
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libtbb-dev \
   libjemalloc-dev libabsl-dev libboost1.81-dev libssl-dev libmaxminddb-dev zlib1g-dev wrk chromium
 
-.PHONY: deps build test demo bench clean format
+.PHONY: deps build test fuzz demo bench clean format
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -26,6 +27,12 @@ build: deps $(BUILD_DIR)/build.ninja
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	tests/fuzz/run.sh 20
+
+# The libFuzzer targets in build-fuzz/ (clang, ASan+UBSan): regressions replayed, then
+# FUZZ_SECONDS of fuzzing each (docs/api.md#fuzzing).
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 DEMO_NOW := 2026-11-01T00:00:00Z
 TAILOR_DEMO = $(BUILD_DIR)/tailor --data-dir $(DEMO_DIR)

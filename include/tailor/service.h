@@ -62,6 +62,9 @@ class Service {
   Result<CollectReport> Collect(std::string_view body, std::optional<collect::MessageKind> kind);
   Status IngestEvents(std::span<const EventInput> events, BatchReport& report);
   Status UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report);
+  // Traits and events in one go: both stored, then each touched profile re-decided once.
+  Status Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
+               BatchReport& profile_report, BatchReport& event_report);
   Status Identify(std::string_view anonymous_id, std::string_view profile_id);
   Status MergeProfiles(std::string_view into, std::string_view from);
   Status DeleteProfile(std::string_view external_id);

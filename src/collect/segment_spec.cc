@@ -388,6 +388,7 @@ class MessageParser {
       case MessageKind::kAlias:
         if (!IdField(fields, "previousId", message.previous_id)) return false;
         if (message.previous_id.empty()) return Fail("previousId", "an alias needs a previousId");
+        if (message.user_id.empty()) return Fail("userId", "an alias needs the userId it joins");
         Enrich(context, message.enriched_traits);
         return true;
       case MessageKind::kTrack:

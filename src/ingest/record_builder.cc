@@ -301,8 +301,9 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
     const auto text = Text(row, field);
     if (!text) continue;
     const std::string& column = field.source.column;
+    const std::string& prefix = field.source.prefix;  // a structured binding is not capturable
     auto assign = [&](std::string& slot) {
-      slot.assign(field.source.prefix);
+      slot.assign(prefix);
       slot.append(*text);
     };
     // Dispatch on the first letters: this runs for every field of every event row.

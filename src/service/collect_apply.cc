@@ -250,20 +250,16 @@ class Applier {
   Status Flush() {
     if (pending_.empty()) return Status::Ok();
     TAILOR_RETURN_IF_ERROR(Enrich());
-    BatchReport batch;
-    TAILOR_RETURN_IF_ERROR(service_.IngestEvents(pending_, batch));
-    report_.accepted += batch.accepted;
-    report_.duplicates += batch.duplicates;
-    for (const BatchReport::Rejection& rejection : batch.rejected) {
-      Refuse(pending_indexes_[rejection.index], "event", rejection.reason);
-    }
     std::vector<ProfileInput> profiles;
     for (auto& [user, traits] : pending_traits_) {
       if (!traits.empty()) profiles.push_back({user, std::move(traits)});
     }
-    if (!profiles.empty()) {
-      BatchReport traits_report;
-      TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(profiles, traits_report));
+    BatchReport batch, traits_report;
+    TAILOR_RETURN_IF_ERROR(service_.Write(profiles, pending_, traits_report, batch));
+    report_.accepted += batch.accepted;
+    report_.duplicates += batch.duplicates;
+    for (const BatchReport::Rejection& rejection : batch.rejected) {
+      Refuse(pending_indexes_[rejection.index], "event", rejection.reason);
     }
     pending_.clear();
     pending_indexes_.clear();

@@ -1,5 +1,7 @@
 #include "tailor/service.h"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <mutex>
 #include <shared_mutex>
@@ -40,36 +42,116 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
 
 // --- Re-deciding membership -------------------------------------------------------------------
 
-Status Service::Impl::Redecide(Engine& engine, ProfileId profile,
-                               const segments::ProfileChange& change, Timestamp now,
-                               std::vector<segments::MembershipChange>& out) {
+Status Service::Impl::LoadRow(Engine& engine, ProfileId profile, LoadedRow& row) {
+  row.id = profile;
   auto external = engine.ExternalId(profile);
   if (!external.ok()) {
     if (external.status().code() != StatusCode::kNotFound) return external.status();
-    std::unique_lock lock(live_mutex);  // deleted or merged away: out of every segment
-    auto removed = live->Remove(profile, now);
-    out.insert(out.end(), removed.begin(), removed.end());
-    timers.Cancel(profile);
+    row.gone = true;  // deleted or merged away
     return Status::Ok();
   }
-  auto view = engine.GetProfile(*external, 0);
-  if (!view.ok()) return view.status();
-  if (view->anonymous) return Status::Ok();  // segments hold known profiles only
-  TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> events, engine.Events(profile));
-  segments::ProfileRow row{profile, &view->traits, &events, &items, now, {}};
-  std::vector<segments::MembershipChange> changes;
-  {
-    std::unique_lock lock(live_mutex);
-    changes = live->Update(row, change);
-    if (auto next = live->NextChange(row)) {
-      timers.Schedule(profile, *next);
-    } else {
-      timers.Cancel(profile);
-    }
+  TAILOR_ASSIGN_OR_RETURN(row.view, engine.GetProfile(*external, 0));
+  if (row.view.anonymous) return Status::Ok();  // segments hold known profiles only
+  TAILOR_ASSIGN_OR_RETURN(row.events, engine.Events(profile));
+  return Status::Ok();
+}
+
+void Service::Impl::ApplyRow(const LoadedRow& loaded, const segments::ProfileChange& change,
+                             Timestamp now, std::vector<segments::MembershipChange>& out) {
+  std::unique_lock lock(live_mutex);
+  if (loaded.gone) {
+    auto removed = live->Remove(loaded.id, now);
+    out.insert(out.end(), removed.begin(), removed.end());
+    timers.Cancel(loaded.id);
+    return;
+  }
+  if (loaded.view.anonymous) return;
+  segments::ProfileRow row{loaded.id, &loaded.view.traits, &loaded.events, &items, now, {}};
+  auto changes = live->Update(row, change);
+  if (auto next = live->NextChange(row)) {
+    timers.Schedule(loaded.id, *next);
+  } else {
+    timers.Cancel(loaded.id);
   }
   ++live_updates;
   out.insert(out.end(), changes.begin(), changes.end());
+}
+
+Status Service::Impl::Redecide(Engine& engine, ProfileId profile,
+                               const segments::ProfileChange& change, Timestamp now,
+                               std::vector<segments::MembershipChange>& out) {
+  LoadedRow row;
+  TAILOR_RETURN_IF_ERROR(LoadRow(engine, profile, row));
+  ApplyRow(row, change, now, out);
   return Status::Ok();
+}
+
+// Re-decides every touched profile whose change some segment reads: rows are read from the store
+// in parallel (the expensive part), then applied one by one.
+Status Service::Impl::AfterWrites(
+    Engine& engine, segments::SegmentCatalog& catalog,
+    std::vector<std::pair<ProfileId, segments::ProfileChange>> touched, Timestamp now) {
+  if (live->segment_count() == 0) return Status::Ok();
+  std::erase_if(touched, [&](const auto& entry) { return !live->Affects(entry.second); });
+  std::vector<LoadedRow> rows(touched.size());
+  std::vector<Status> statuses(touched.size());
+  tbb::parallel_for(size_t{0}, touched.size(),
+                    [&](size_t i) { statuses[i] = LoadRow(engine, touched[i].first, rows[i]); });
+  std::vector<segments::MembershipChange> changes;
+  for (size_t i = 0; i < touched.size(); ++i) {
+    TAILOR_RETURN_IF_ERROR(statuses[i]);
+    ApplyRow(rows[i], touched[i].second, now, changes);
+  }
+  return Feed(catalog, changes);
+}
+
+namespace {
+
+segments::ProfileChange& Touch(std::vector<std::pair<ProfileId, segments::ProfileChange>>& touched,
+                               ProfileId profile) {
+  auto it = std::find_if(touched.begin(), touched.end(),
+                         [&](const auto& entry) { return entry.first == profile; });
+  if (it != touched.end()) return it->second;
+  return touched.emplace_back(profile, segments::ProfileChange{}).second;
+}
+
+void AddName(std::vector<std::string>& names, const std::string& name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
+}  // namespace
+
+Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
+                                  std::span<const EventInput> events,
+                                  std::span<const ProfileInput> profiles, Timestamp now) {
+  if (live->segment_count() == 0) return Status::Ok();
+  std::vector<std::pair<ProfileId, segments::ProfileChange>> touched;
+  for (const ProfileInput& profile : profiles) {
+    auto id = engine.Resolve(profile.external_id);
+    if (!id.ok()) continue;  // rejected
+    auto& change = Touch(touched, *id);
+    for (const auto& [name, value] : profile.traits) AddName(change.traits, name);
+  }
+  for (const EventInput& event : events) {
+    const std::string& owner = event.profile_id.empty() ? event.anonymous_id : event.profile_id;
+    auto id = engine.Resolve(owner);
+    if (!id.ok()) continue;  // rejected
+    AddName(Touch(touched, *id).event_types, event.type);
+  }
+  return AfterWrites(engine, catalog, std::move(touched), now);
+}
+
+Status Service::Impl::AfterProfile(Engine& engine, segments::SegmentCatalog& catalog,
+                                   std::string_view id, const segments::ProfileChange& change,
+                                   Timestamp now) {
+  if (live->segment_count() == 0 || !live->Affects(change)) return Status::Ok();
+  auto profile = engine.Resolve(id);
+  if (!profile.ok()) {
+    return profile.status().code() == StatusCode::kNotFound ? Status::Ok() : profile.status();
+  }
+  std::vector<segments::MembershipChange> changes;
+  TAILOR_RETURN_IF_ERROR(Redecide(engine, *profile, change, now, changes));
+  return Feed(catalog, changes);
 }
 
 Status Service::Impl::Feed(segments::SegmentCatalog& catalog,
@@ -109,66 +191,24 @@ Status Service::Impl::ReloadItems(Engine& engine) {
   return Status::Ok();
 }
 
-// Re-decides the owners of `events` after they were stored.
-Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
-                                  std::span<const EventInput> events, Timestamp now) {
-  if (live->segment_count() == 0) return Status::Ok();
-  std::vector<std::pair<ProfileId, segments::ProfileChange>> touched;
-  for (const EventInput& event : events) {
-    std::string_view owner = event.profile_id.empty() ? event.anonymous_id : event.profile_id;
-    auto profile = engine.Resolve(owner);
-    if (!profile.ok()) continue;  // rejected event
-    auto it = std::find_if(touched.begin(), touched.end(),
-                           [&](const auto& entry) { return entry.first == *profile; });
-    if (it == touched.end()) {
-      touched.push_back({*profile, {}});
-      it = touched.end() - 1;
-    }
-    auto& types = it->second.event_types;
-    if (std::find(types.begin(), types.end(), event.type) == types.end()) {
-      types.push_back(event.type);
-    }
-  }
-  std::vector<segments::MembershipChange> changes;
-  for (auto& [profile, change] : touched) {
-    if (!live->Affects(change)) continue;
-    TAILOR_RETURN_IF_ERROR(Redecide(engine, profile, change, now, changes));
-  }
-  return Feed(catalog, changes);
-}
-
-Status Service::Impl::AfterProfile(Engine& engine, segments::SegmentCatalog& catalog,
-                                   std::string_view id, const segments::ProfileChange& change,
-                                   Timestamp now) {
-  if (live->segment_count() == 0 || !live->Affects(change)) return Status::Ok();
-  auto profile = engine.Resolve(id);
-  if (!profile.ok()) {
-    return profile.status().code() == StatusCode::kNotFound ? Status::Ok() : profile.status();
-  }
-  std::vector<segments::MembershipChange> changes;
-  TAILOR_RETURN_IF_ERROR(Redecide(engine, *profile, change, now, changes));
-  return Feed(catalog, changes);
-}
-
 // --- Writes -------------------------------------------------------------------------------------
 
 Status Service::IngestEvents(std::span<const EventInput> events, BatchReport& report) {
-  std::lock_guard lock(impl_->write_mutex);
-  TAILOR_RETURN_IF_ERROR(engine_->IngestEvents(events, report));
-  return impl_->AfterEvents(*engine_, *catalog_, events, now());
+  BatchReport no_profiles;
+  return Write({}, events, no_profiles, report);
 }
 
 Status Service::UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report) {
+  BatchReport no_events;
+  return Write(profiles, {}, report, no_events);
+}
+
+Status Service::Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
+                      BatchReport& profile_report, BatchReport& event_report) {
   std::lock_guard lock(impl_->write_mutex);
-  TAILOR_RETURN_IF_ERROR(engine_->UpsertProfiles(profiles, report));
-  const Timestamp at = now();
-  for (const ProfileInput& profile : profiles) {
-    segments::ProfileChange change;
-    for (const auto& [name, value] : profile.traits) change.traits.push_back(name);
-    TAILOR_RETURN_IF_ERROR(
-        impl_->AfterProfile(*engine_, *catalog_, profile.external_id, change, at));
-  }
-  return Status::Ok();
+  if (!profiles.empty()) TAILOR_RETURN_IF_ERROR(engine_->UpsertProfiles(profiles, profile_report));
+  if (!events.empty()) TAILOR_RETURN_IF_ERROR(engine_->IngestEvents(events, event_report));
+  return impl_->AfterEvents(*engine_, *catalog_, events, profiles, now());
 }
 
 Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id) {

@@ -76,12 +76,27 @@ struct Service::Impl {
   std::atomic<uint64_t> membership_changes{0}, live_updates{0}, timer_updates{0}, evaluations{0};
   std::atomic<double> last_evaluation_seconds{0};
 
+  // One profile as the row evaluator needs it, read from the store.
+  struct LoadedRow {
+    ProfileId id = kNoProfile;
+    bool gone = false;  // deleted or merged away
+    ProfileView view;
+    std::vector<EventInput> events;
+  };
+
   // With write_mutex held:
+  Status LoadRow(Engine& engine, ProfileId profile, LoadedRow& row);
+  void ApplyRow(const LoadedRow& row, const segments::ProfileChange& change, Timestamp now,
+                std::vector<segments::MembershipChange>& out);
+  Status AfterWrites(Engine& engine, segments::SegmentCatalog& catalog,
+                     std::vector<std::pair<ProfileId, segments::ProfileChange>> touched,
+                     Timestamp now);
   Status Redecide(Engine& engine, ProfileId profile, const segments::ProfileChange& change,
                   Timestamp now, std::vector<segments::MembershipChange>& out);
   Status Feed(segments::SegmentCatalog& catalog, std::vector<segments::MembershipChange>& changes);
   Status AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
-                     std::span<const EventInput> events, Timestamp now);
+                     std::span<const EventInput> events, std::span<const ProfileInput> profiles,
+                     Timestamp now);
   Status AfterProfile(Engine& engine, segments::SegmentCatalog& catalog, std::string_view id,
                       const segments::ProfileChange& change, Timestamp now);
   Status ReloadItems(Engine& engine);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# HTTP benchmarks of `tailor serve` with wrk on loopback (docs/benchmarks.md#server):
+#   1. batched event ingestion: POST /v1/batch, 100 events per request, all new messageIds,
+#      with the 20 reference segments live (every event re-decides its profile);
+#   2. GET /v1/profiles/{id} for random profiles;
+#   3. GET /v1/segments/{s}/members/{id}: a membership check.
+# Usage: bench/server_wrk.sh [PROFILES=100000] [SECONDS=20] [CONNECTIONS=32]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROFILES=${1:-100000}
+SECONDS_PER_RUN=${2:-20}
+CONNECTIONS=${3:-32}
+TAILOR=${TAILOR:-build/tailor}
+DIR=${BENCH_DIR:-/tmp/tailor-wrk-$PROFILES}
+NOW=2026-11-01T00:00:00Z
+
+if [ ! -d "$DIR" ]; then
+  $TAILOR --data-dir "$DIR" demo --profiles "$PROFILES" > /dev/null
+  for f in bench/segments/s*.rule; do
+    $TAILOR --data-dir "$DIR" segment create "$(basename "$f" .rule)" --rule-file "$f" > /dev/null
+  done
+  $TAILOR --data-dir "$DIR" compact > /dev/null
+fi
+KEY=$($TAILOR --data-dir "$DIR" --json keys create --name wrk --scope admin | sed 's/.*"key":"\([^"]*\)".*/\1/')
+rm -f "$DIR/port"
+$TAILOR --data-dir "$DIR" serve --listen 127.0.0.1:0 --port-file "$DIR/port" --now $NOW \
+  --evaluate-every 0 > "$DIR/serve.log" 2>&1 &
+SERVER=$!
+trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 600); do [ -s "$DIR/port" ] && break; sleep 0.1; done
+URL="http://127.0.0.1:$(cat "$DIR/port")"
+export TAILOR_KEY=$KEY PROFILES
+echo "tailor serve on $DIR ($PROFILES profiles, 20 segments), wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s"
+
+run() {
+  local name=$1 script=$2
+  echo "== $name"
+  wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -s "bench/wrk/$script" "$URL" |
+    grep -E "Requests/sec|Latency|50%|90%|99%|requests in|Non-2xx"
+}
+run "POST /v1/batch (100 events per request)" batch.lua
+curl -s "$URL/metrics" | grep -E "^tailor_(events_accepted_total|membership_changes_total|live_updates_total)"
+run "GET /v1/profiles/{id}" profile.lua
+run "GET /v1/segments/s01_golf_interest/members/{id}" member.lua
