@@ -3,6 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo-data
 DEMO_PROFILES ?= 20000
+DEMO_LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 20
 
 DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config librocksdb-dev libroaring-dev libsimdjson-dev \
@@ -47,6 +48,8 @@ demo: build
 	$(TAILOR_DEMO) scheme create lifecycle --member s15_cart_abandoners_7d --member s17_new_customers_60d --member s18_golf_email_promo --member s16_reactivation_180d --otherwise > /dev/null
 	$(TAILOR_DEMO) scheme show lifecycle
 	$(TAILOR_DEMO) segment explain s18_golf_email_promo c0000001 --now $(DEMO_NOW)
+	@echo; echo "== tailor serve on the demo data (segments live on the real clock; Ctrl-C stops it)"
+	$(TAILOR_DEMO) serve --listen $(DEMO_LISTEN)
 
 # Ingest of the 1M-profile generated set against DuckDB's load, same run (docs/benchmarks.md).
 bench: build

@@ -4,6 +4,7 @@
 #include "common/strings.h"
 #include "common/time.h"
 #include "common/value_coding.h"
+#include "tailor/json_writer.h"
 #include "tailor/schema.h"
 
 namespace tailor {
@@ -119,6 +120,28 @@ TEST(ValueCoding, EveryTypeRoundTrips) {
     EXPECT_EQ(decoded.value, value.value);
     if (!IsMissing(value)) EXPECT_EQ(decoded.type, value.type);
   }
+}
+
+}  // namespace
+}  // namespace tailor
+
+namespace tailor {
+namespace {
+
+TEST(JsonWriter, EscapesAndAlwaysWritesValidUtf8) {
+  auto quoted = [](std::string_view text) {
+    std::string out;
+    AppendJsonString(out, text);
+    return out;
+  };
+  EXPECT_EQ(quoted("plain"), "\"plain\"");
+  EXPECT_EQ(quoted("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+  EXPECT_EQ(quoted("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");  // 2-, 3-, 4-byte sequences kept
+  EXPECT_EQ(quoted("\xFF"), "\"\xEF\xBF\xBD\"");                    // not UTF-8
+  EXPECT_EQ(quoted("a\xC3"), "\"a\xEF\xBF\xBD\"");                  // truncated sequence
+  EXPECT_EQ(quoted("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");    // overlong form
+  EXPECT_EQ(quoted("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
 }
 
 }  // namespace

@@ -44,6 +44,18 @@ size_t Utf8SequenceLength(std::string_view text, size_t i) {
 void AppendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
   for (size_t i = 0; i < text.size(); ++i) {
+    // Plain ASCII runs (nearly everything) are appended at once.
+    size_t run = i;
+    while (run < text.size()) {
+      const auto byte = static_cast<unsigned char>(text[run]);
+      if (byte < 0x20 || byte >= 0x80 || byte == '"' || byte == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(text.data() + i, run - i);
+      i = run;
+      if (i == text.size()) break;
+    }
     const char c = text[i];
     switch (c) {
       case '"':
