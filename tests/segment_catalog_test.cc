@@ -200,3 +200,51 @@ TEST_F(SegmentCatalogTest, WindowedMembershipExpiresAsTimePasses) {
 
 }  // namespace
 }  // namespace tailor::segments
+
+namespace tailor::segments {
+namespace {
+
+// Conditions several segments contain are evaluated once per EvaluateAll, and the results are
+// the same as evaluating every rule on its own.
+TEST_F(SegmentCatalogTest, SharedConditionsAreEvaluatedOnceWithTheSameResults) {
+  AddData();
+  const std::vector<std::pair<std::string, std::string>> rules = {
+      {"a", "age >= 24 and opt_in = true"},
+      {"b", "age >= 24 and not (opt_in = true)"},
+      {"c", "opt_in = true or age < 22"},
+      {"d", "age < 22 and (age >= 24 or opt_in exists)"},
+  };
+  for (const auto& [name, rule] : rules) {
+    ASSERT_OK(catalog_->Put(Define(name, rule, name == "a" ? "age > 28" : ""), engine_->schema()));
+  }
+  ASSERT_OK_AND_ASSIGN(snapshot_, engine_->BuildSnapshot());
+  SharedConditions shared;
+  EvalContext context;
+  context.snapshot = snapshot_.get();
+  context.now = kNow;
+  context.shared = &shared;
+  ASSERT_OK_AND_ASSIGN(auto results, catalog_->EvaluateAll(context));
+  // "age >= 24" in a, b, d; "opt_in = true" in a, b, c; "age < 22" in c, d: 8 uses, 3 first
+  // evaluations, 5 answered from the cache.
+  EXPECT_EQ(shared.results.size(), 3u);
+  EXPECT_EQ(shared.reused, 5u);
+  for (const auto& [name, result] : results) {
+    auto it =
+        std::find_if(rules.begin(), rules.end(), [&](const auto& r) { return r.first == name; });
+    ASSERT_NE(it, rules.end());
+    EvalContext alone;
+    alone.snapshot = snapshot_.get();
+    alone.now = kNow;
+    ASSERT_OK_AND_ASSIGN(Rule rule, ParseRule(it->second));
+    ASSERT_OK_AND_ASSIGN(ProfileSet expected, Evaluate(rule, alone));
+    if (name == "a") {
+      ASSERT_OK_AND_ASSIGN(Rule exclude, ParseRule("age > 28"));
+      ASSERT_OK_AND_ASSIGN(ProfileSet excluded, Evaluate(exclude, alone));
+      expected -= excluded;
+    }
+    EXPECT_TRUE(result.members == expected) << name;
+  }
+}
+
+}  // namespace
+}  // namespace tailor::segments

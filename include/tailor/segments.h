@@ -22,6 +22,19 @@ using ProfileSet = Roaring;  // CRoaring 0.2 puts its C++ class in the global na
 // The catalogue, for `item.<attribute>` fields: each item by id.
 using ItemCatalog = std::unordered_map<std::string, ItemInput>;
 
+// Conditions that several rules contain, evaluated once per snapshot and reused: what lets a
+// whole catalogue share work (SegmentCatalog::EvaluateAll). Count every rule first, then
+// evaluate them all with the same object in EvalContext::shared, on one snapshot and one `now`.
+struct SharedConditions {
+  // Leaf condition text (canonical) -> how many rules contain it; 2+ are evaluated once.
+  std::unordered_map<std::string, int> uses;
+  // Leaf condition text -> its matches over every known profile (64 profiles per word).
+  std::unordered_map<std::string, std::vector<uint64_t>> results;
+  uint64_t reused = 0;  // evaluations answered from `results`
+
+  void Count(const Rule& rule);
+};
+
 struct EvalContext {
   const snapshot::Snapshot* snapshot = nullptr;
   Timestamp now = 0;                   // "last 30 days" ends here
@@ -29,6 +42,8 @@ struct EvalContext {
   // The members of another segment (`in segment "x"`), evaluated on the same snapshot; nullptr
   // when unknown. Callers evaluate referenced segments first (SegmentReferences).
   std::function<const ProfileSet*(std::string_view)> segment;
+  // Optional: share conditions between the rules evaluated with this context.
+  SharedConditions* shared = nullptr;
 };
 
 // The known (identified, live) profiles of `context.snapshot` that match `rule`. The rule must

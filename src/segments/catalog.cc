@@ -361,6 +361,16 @@ Result<std::vector<std::pair<std::string, SegmentResult>>> SegmentCatalog::Evalu
       batch.Put(store::Table::kDefinitions, FeedKey(next_sequence++), EncodeChange(change));
     }
   };
+  // Conditions several segments contain are evaluated once for the whole catalogue.
+  SharedConditions own_shared;
+  if (context.shared == nullptr) context.shared = &own_shared;
+  for (const SegmentDefinition& d : all) {
+    for (const std::string* text : {&d.rule, &d.exclude}) {
+      if (text->empty()) continue;
+      TAILOR_ASSIGN_OR_RETURN(Rule rule, ParseRule(*text));
+      context.shared->Count(rule);
+    }
+  }
   while (done.size() < all.size()) {
     bool progressed = false;
     for (const SegmentDefinition& d : all) {

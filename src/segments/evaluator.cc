@@ -301,13 +301,61 @@ struct CompiledEventSet {
   bool Impossible() const { return !any_type && type == kNullCode; }
 };
 
+// Leaves worth sharing between rules: everything but the connectives and segment references
+// (those depend on other segments' results).
+bool IsSharable(const Expr& expr) {
+  return !std::holds_alternative<And>(expr.node) && !std::holds_alternative<Or>(expr.node) &&
+         !std::holds_alternative<Not>(expr.node) && !std::holds_alternative<SegmentRef>(expr.node);
+}
+
+std::string LeafText(const Expr& expr) { return PrintRule(Rule{expr}); }
+
+void CountLeaves(const Expr& expr, std::unordered_map<std::string, int>& seen_in_rule) {
+  if (IsSharable(expr)) {
+    seen_in_rule.emplace(LeafText(expr), 1);
+    return;
+  }
+  if (const auto* node = std::get_if<And>(&expr.node)) {
+    for (const Expr& operand : node->operands) CountLeaves(operand, seen_in_rule);
+  } else if (const auto* node = std::get_if<Or>(&expr.node)) {
+    for (const Expr& operand : node->operands) CountLeaves(operand, seen_in_rule);
+  } else if (const auto* node = std::get_if<Not>(&expr.node)) {
+    CountLeaves(*node->operand, seen_in_rule);
+  }
+}
+
 class Evaluator {
  public:
   explicit Evaluator(const EvalContext& context)
       : context_(context), snapshot_(*context.snapshot), events_(snapshot_.events()) {}
 
   Result<Bits> Eval(const Expr& expr, const Bits& candidates) {
+    if (context_.shared != nullptr && IsSharable(expr)) return EvalShared(expr, candidates);
     return std::visit([&](const auto& node) { return EvalNode(node, candidates); }, expr.node);
+  }
+
+  // A leaf that several rules contain: evaluated once over every known profile, then answered
+  // from the cache (intersected with the candidates of each use).
+  Result<Bits> EvalShared(const Expr& expr, const Bits& candidates) {
+    SharedConditions& shared = *context_.shared;
+    const std::string key = LeafText(expr);
+    auto uses = shared.uses.find(key);
+    if (uses == shared.uses.end() || uses->second < 2) {
+      return std::visit([&](const auto& node) { return EvalNode(node, candidates); }, expr.node);
+    }
+    auto cached = shared.results.find(key);
+    if (cached == shared.results.end()) {
+      TAILOR_ASSIGN_OR_RETURN(
+          Bits all,
+          std::visit([&](const auto& node) { return EvalNode(node, Known()); }, expr.node));
+      cached = shared.results.emplace(key, std::move(all.words)).first;
+    } else {
+      ++shared.reused;
+    }
+    Bits result(snapshot_.profile_count());
+    result.words = cached->second;
+    result.And(candidates);
+    return result;
   }
 
   Bits Known() const {
@@ -871,6 +919,12 @@ void CollectFields(const Expr& expr, std::vector<std::string>& fields) {
 }
 
 }  // namespace
+
+void SharedConditions::Count(const Rule& rule) {
+  std::unordered_map<std::string, int> in_rule;  // each leaf once per rule
+  CountLeaves(rule.root, in_rule);
+  for (const auto& [text, one] : in_rule) uses[text] += one;
+}
 
 Result<ProfileSet> Evaluate(const Rule& rule, const EvalContext& context) {
   if (context.snapshot == nullptr) return InvalidArgument("no snapshot to evaluate on");
