@@ -204,6 +204,9 @@ TEST_F(ApiTest, ErrorsAreJsonWithStatusAndPath) {
   EXPECT_EQ(unknown_field.status, 400);
   EXPECT_EQ(std::string_view(Json(parser, unknown_field)["error"]["message"]).substr(0, 8),
             "$.colour");
+  Response unknown_profile_field = Admin("PUT", "/v1/profiles/x", R"({"traits":{},"trait":{}})");
+  EXPECT_EQ(unknown_profile_field.status, 400);
+  EXPECT_EQ(std::string_view(Json(parser, unknown_profile_field)["error"]["path"]), "$.trait");
   // A batch with one bad message stores the others and says which failed.
   Response partial = Admin("POST", "/v1/batch", R"({"batch":[
       {"type":"track","userId":"u","event":"ok","messageId":"a"},

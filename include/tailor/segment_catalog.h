@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/json_writer.h"
 #include "tailor/rule.h"
 #include "tailor/schema.h"
 #include "tailor/segments.h"
@@ -114,6 +115,11 @@ class SegmentCatalog {
  private:
   store::Store& store_;
 };
+
+// The fields of a definition as JSON keys (name, version, description, objective, owner, tags,
+// channels, rule, exclude, updated_at) into an object the caller opened: one spelling for the
+// CLI's --json and the HTTP API.
+void WriteDefinitionFields(JsonWriter& json, const SegmentDefinition& definition);
 
 // Evaluates `definition` (rule minus exclusions) with `context`.
 Result<SegmentResult> EvaluateDefinition(const SegmentDefinition& definition,

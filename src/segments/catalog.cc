@@ -311,6 +311,31 @@ Result<std::vector<SchemeDefinition>> SegmentCatalog::ListSchemes() const {
   return ScanDecoded(store_, "scheme/", DecodeScheme);
 }
 
+void WriteDefinitionFields(JsonWriter& json, const SegmentDefinition& d) {
+  json.Key("name")
+      .String(d.name)
+      .Key("version")
+      .Uint(d.version)
+      .Key("description")
+      .String(d.description)
+      .Key("objective")
+      .String(ObjectiveName(d.objective))
+      .Key("owner")
+      .String(d.owner)
+      .Key("tags")
+      .BeginArray();
+  for (const std::string& tag : d.tags) json.String(tag);
+  json.EndArray().Key("channels").BeginArray();
+  for (const std::string& channel : d.channels) json.String(channel);
+  json.EndArray()
+      .Key("rule")
+      .String(d.rule)
+      .Key("exclude")
+      .String(d.exclude)
+      .Key("updated_at")
+      .String(IsoTime(d.updated_at));
+}
+
 Result<SegmentResult> EvaluateDefinition(const SegmentDefinition& definition,
                                          const EvalContext& context) {
   TAILOR_ASSIGN_OR_RETURN(Rule rule, ParseRule(definition.rule));

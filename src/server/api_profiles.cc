@@ -272,7 +272,16 @@ void Api::Impl::AddProfileRoutes() {
   Add("PUT", "/v1/profiles/{id}", access::Scope::kWrite, [this](Call& call) -> Response {
     auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
     if (!body.ok()) return ErrorResponse(body.status());
-    simdjson::dom::object traits;
+    simdjson::dom::object fields, traits;
+    if (body->get_object().get(fields) == simdjson::SUCCESS) {
+      for (auto field : fields) {
+        if (field.key != "traits") {
+          return ErrorResponse(400, "INVALID_ARGUMENT",
+                               fmt::format("$.{}: unknown field (expected traits)", field.key),
+                               fmt::format("$.{}", field.key));
+        }
+      }
+    }
     if ((*body)["traits"].get_object().get(traits)) {
       return ErrorResponse(400, "INVALID_ARGUMENT", "expected {\"traits\": {...}}", "$.traits");
     }

@@ -92,29 +92,8 @@ Result<segments::SegmentDefinition> DefinitionFromJson(simdjson::dom::element bo
 
 void WriteDefinition(JsonWriter& json, const segments::SegmentDefinition& d,
                      std::optional<uint64_t> size) {
-  json.BeginObject()
-      .Key("name")
-      .String(d.name)
-      .Key("description")
-      .String(d.description)
-      .Key("objective")
-      .String(segments::ObjectiveName(d.objective))
-      .Key("owner")
-      .String(d.owner)
-      .Key("tags")
-      .BeginArray();
-  for (const std::string& tag : d.tags) json.String(tag);
-  json.EndArray().Key("channels").BeginArray();
-  for (const std::string& channel : d.channels) json.String(channel);
-  json.EndArray()
-      .Key("rule")
-      .String(d.rule)
-      .Key("exclude")
-      .String(d.exclude)
-      .Key("version")
-      .Uint(d.version)
-      .Key("updated_at")
-      .String(IsoTime(d.updated_at));
+  json.BeginObject();
+  segments::WriteDefinitionFields(json, d);
   if (size) json.Key("size").Uint(*size);
   json.EndObject();
 }

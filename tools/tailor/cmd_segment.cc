@@ -25,30 +25,9 @@ std::string TimeText(Timestamp time) { return IsoTime(time); }
 void PrintJson(const JsonWriter& json) { std::printf("%s\n", json.str().c_str()); }
 
 void WriteDefinition(JsonWriter& json, const SegmentDefinition& d) {
-  json.BeginObject()
-      .Key("name")
-      .String(d.name)
-      .Key("version")
-      .Uint(d.version)
-      .Key("description")
-      .String(d.description)
-      .Key("objective")
-      .String(segments::ObjectiveName(d.objective))
-      .Key("owner")
-      .String(d.owner)
-      .Key("tags")
-      .BeginArray();
-  for (const std::string& tag : d.tags) json.String(tag);
-  json.EndArray().Key("channels").BeginArray();
-  for (const std::string& channel : d.channels) json.String(channel);
-  json.EndArray()
-      .Key("rule")
-      .String(d.rule)
-      .Key("exclude")
-      .String(d.exclude)
-      .Key("updated_at")
-      .String(TimeText(d.updated_at))
-      .EndObject();
+  json.BeginObject();
+  WriteDefinitionFields(json, d);
+  json.EndObject();
 }
 
 // Everything evaluation needs: a snapshot with the fields the rules read, and the catalogue.
