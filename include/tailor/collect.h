@@ -48,6 +48,9 @@ struct Message {
   TraitMap enriched_traits;
   // kAlias: previousId (user_id holds userId).
   std::string previous_id;
+  // context.ip, any kind ("" if the message has none): the service locates it when a GeoIP
+  // database is configured.
+  std::string ip;
 };
 
 // One refused message: where and why.

@@ -23,7 +23,7 @@ struct Request {
   std::string target;                          // path and query, e.g. "/v1/changes?after=10"
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
-  std::string remote;  // peer address, for logs
+  std::string remote;  // peer address (logs; locating browser events by IP)
   std::string_view Header(std::string_view name) const;
 };
 
@@ -43,6 +43,8 @@ struct ApiOptions {
   size_t max_page_size = 10'000;  // members, changes, events per response
   bool require_keys = true;       // false: no key needed (tests, local demos)
   size_t max_streams = 64;        // concurrent Server-Sent Events clients
+  // Behind a reverse proxy: the client is the first address of X-Forwarded-For, not the peer.
+  bool trust_forwarded_for = false;
 };
 
 // Routes and handlers, independent of the transport (tests and fuzzers call Handle directly).

@@ -35,6 +35,16 @@ struct ServiceOptions {
   // Evaluate every segment at open. A crash between storing a write and feeding its membership
   // changes loses those feed entries; this full evaluation finds and feeds them.
   bool evaluate_on_open = true;
+  // A MaxMind-format database (GeoIP2/GeoLite2 City or Country .mmdb): collected messages are
+  // located by IP (geo_* traits, the event's country/city). Empty: no IP lookup.
+  std::string geoip_database;
+};
+
+// Where a collect request came from, as the transport saw it.
+struct CollectSource {
+  // The client's address, used to locate messages without a context.ip. Only for browser
+  // requests (public keys): a server-side SDK's request comes from the customer's server.
+  std::string client_ip;
 };
 
 // What a collect call did, message by message.
@@ -59,7 +69,9 @@ class Service {
   // --- Writes: each is stored (durable per the engine's sync policy), then membership follows.
   // A request of the Segment HTTP Tracking API (collect.h): identify traits, enrichment
   // (technographics, touch points, sessions), identity links and events, in message order.
-  Result<CollectReport> Collect(std::string_view body, std::optional<collect::MessageKind> kind);
+  // Messages are located by IP (context.ip, else `source.client_ip`) when a GeoIP database is set.
+  Result<CollectReport> Collect(std::string_view body, std::optional<collect::MessageKind> kind,
+                                const CollectSource& source = {});
   Status IngestEvents(std::span<const EventInput> events, BatchReport& report);
   Status UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report);
   // Traits and events in one go: both stored, then each touched profile re-decided once.

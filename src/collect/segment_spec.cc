@@ -369,6 +369,7 @@ class MessageParser {
 
     EventContext context;
     if (!MapContext(fields, message.kind, context)) return false;
+    message.ip = context.ip;
     Timestamp time = 0;
     if (!EventTime(fields, time)) return false;
 

@@ -79,6 +79,7 @@ struct Api::Impl {
   void Add(std::string method, std::string path, std::optional<access::Scope> scope,
            Handler handler);
   void AddCollectRoutes();
+  CollectSource CollectSourceOf(const Call& call) const;
   void AddProfileRoutes();
   void AddSegmentRoutes();
   void AddChangeRoutes();

@@ -175,10 +175,27 @@ Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* d
 
 // --- Events: the Segment HTTP Tracking API ------------------------------------------------------
 
+// A browser's request (public key, or no keys at all) comes from the visitor: its address locates
+// messages that carry no context.ip. A secret key's request comes from the customer's servers.
+CollectSource Api::Impl::CollectSourceOf(const Call& call) const {
+  CollectSource source;
+  if (call.key != nullptr && !call.key->is_public) return source;
+  std::string_view client = call.request.remote;
+  if (options.trust_forwarded_for) {
+    std::string_view forwarded = call.request.Header("x-forwarded-for");
+    forwarded = forwarded.substr(0, forwarded.find(','));
+    while (!forwarded.empty() && forwarded.front() == ' ') forwarded.remove_prefix(1);
+    while (!forwarded.empty() && forwarded.back() == ' ') forwarded.remove_suffix(1);
+    if (!forwarded.empty()) client = forwarded;
+  }
+  source.client_ip = std::string(client);
+  return source;
+}
+
 void Api::Impl::AddCollectRoutes() {
   auto collect = [this](std::optional<collect::MessageKind> kind) {
     return [this, kind](Call& call) -> Response {
-      auto report = service.Collect(call.request.body, kind);
+      auto report = service.Collect(call.request.body, kind, CollectSourceOf(call));
       if (!report.ok()) {
         ++metrics.events_rejected;
         return ErrorResponse(report.status());

@@ -275,10 +275,40 @@ class Applier {
   std::map<std::string, TraitMap> pending_traits_;  // enrichment per user id
 };
 
+// Where each message was sent from: geo_* traits (the last place a profile was seen, kept apart
+// from the address traits a customer gave) and the event's country and city.
+void Locate(const geo::GeoIpDatabase& database, std::string_view client_ip,
+            std::vector<collect::Message>& messages) {
+  std::map<std::string, std::optional<geo::Location>, std::less<>> seen;  // a batch has few IPs
+  for (collect::Message& message : messages) {
+    const std::string_view ip = message.ip.empty() ? client_ip : std::string_view(message.ip);
+    if (ip.empty()) continue;
+    auto it = seen.find(ip);
+    if (it == seen.end()) {
+      auto found = database.Lookup(ip);
+      // An address that is not one, or a damaged file: the message goes in unlocated.
+      it = seen.emplace(std::string(ip), found.ok() ? *found : std::nullopt).first;
+    }
+    if (!it->second) continue;
+    const geo::Location& location = *it->second;
+    auto add = [&message](std::string_view name, const std::string& value) {
+      if (!value.empty()) SetTrait(message.enriched_traits, name, {TraitType::kString, value});
+    };
+    add("geo_country", location.country);
+    add("geo_region", location.region);
+    add("geo_city", location.city);
+    add("geo_time_zone", location.time_zone);
+    EventContext& context = message.event.context;
+    if (context.country.empty()) context.country = location.country;
+    if (context.city.empty()) context.city = location.city;
+  }
+}
+
 }  // namespace
 
 Result<CollectReport> Service::Collect(std::string_view body,
-                                       std::optional<collect::MessageKind> kind) {
+                                       std::optional<collect::MessageKind> kind,
+                                       const CollectSource& source) {
   collect::ParseOptions parse_options;
   parse_options.limits = impl_->options.limits;
   parse_options.now = now();
@@ -289,6 +319,7 @@ Result<CollectReport> Service::Collect(std::string_view body,
   CollectReport report;
   report.received = parsed.messages.size() + parsed.errors.size();
   report.errors = std::move(parsed.errors);
+  if (impl_->geoip) Locate(*impl_->geoip, source.client_ip, parsed.messages);
   const uint64_t changes_before = impl_->membership_changes;
   Applier applier(*this, impl_->options, report);
   TAILOR_RETURN_IF_ERROR(applier.Apply(parsed.messages));

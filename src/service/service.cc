@@ -31,6 +31,9 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   service->clock_ = options.clock ? options.clock : SystemClockMillis;
   Impl& impl = *service->impl_;
   impl.options = std::move(options);
+  if (!impl.options.geoip_database.empty()) {
+    TAILOR_ASSIGN_OR_RETURN(impl.geoip, geo::GeoIpDatabase::Open(impl.options.geoip_database));
+  }
   TAILOR_RETURN_IF_ERROR(impl.ReloadItems(*service->engine_));
   TAILOR_ASSIGN_OR_RETURN(impl.live, segments::LiveSegments::Load(*service->catalog_));
   TAILOR_RETURN_IF_ERROR(impl.RefreshLastSequence(*service->catalog_));

@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "tailor/geo.h"
 #include "tailor/service.h"
 
 namespace tailor {
@@ -68,6 +69,7 @@ struct Service::Impl {
   std::unique_ptr<segments::LiveSegments> live;
   Timers timers;
   segments::ItemCatalog items;  // guarded by write_mutex
+  std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
   mutable std::mutex feed_mutex;
   mutable std::condition_variable feed_changed;

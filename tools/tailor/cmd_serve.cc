@@ -19,6 +19,11 @@ struct ServeFlags {
   int read_timeout = 30;
   bool no_auth = false;
   std::vector<std::string> allowed_event_types;
+  std::string geoip_database;
+  bool trust_forwarded_for = false;
+  size_t max_message_bytes = collect::Limits{}.max_message_bytes;
+  size_t max_batch_bytes = collect::Limits{}.max_batch_bytes;
+  size_t max_streams = server::ApiOptions{}.max_streams;
 };
 
 int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
@@ -29,6 +34,9 @@ int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
     return ReportError(global, InvalidArgument("--sync: unknown policy '{}'", global.sync));
   options.engine.store.sync = *sync;
   options.allowed_event_types = flags.allowed_event_types;
+  options.geoip_database = flags.geoip_database;
+  options.limits.max_message_bytes = flags.max_message_bytes;
+  options.limits.max_batch_bytes = flags.max_batch_bytes;
   if (!flags.now.empty()) {
     auto now = ParseNow(flags.now);
     if (!now.ok()) return ReportError(global, now.status());
@@ -56,6 +64,9 @@ int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
   server_options.evaluate_every = std::chrono::seconds(flags.evaluate_every);
   server_options.read_timeout = std::chrono::seconds(flags.read_timeout);
   server_options.api.require_keys = !flags.no_auth;
+  server_options.api.trust_forwarded_for = flags.trust_forwarded_for;
+  server_options.api.max_body_bytes = flags.max_batch_bytes;
+  server_options.api.max_streams = flags.max_streams;
   const EngineStats stats = (*service)->engine().Stats();
   auto segment_count = (*service)->catalog().List();
   Status served = server::Serve(**service, keys, server_options, [&](uint16_t port) {
@@ -195,6 +206,18 @@ void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code) {
   serve->add_option("--allow-event-type", flags->allowed_event_types,
                     "accept only these event types (repeat; default: any)");
   serve->add_flag("--no-auth", flags->no_auth, "serve without API keys (local experiments only)");
+  serve->add_option("--geoip-database", flags->geoip_database,
+                    "MaxMind-format .mmdb (GeoIP2/GeoLite2 City or Country): locate events by IP");
+  serve->add_flag("--trust-forwarded-for", flags->trust_forwarded_for,
+                  "behind a reverse proxy: the client is the first X-Forwarded-For address");
+  serve->add_option("--max-message-bytes", flags->max_message_bytes, "largest tracking message")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-batch-bytes", flags->max_batch_bytes,
+                   "largest request body (a batch), after gzip")
+      ->capture_default_str();
+  serve->add_option("--max-streams", flags->max_streams, "concurrent change-feed waiters")
+      ->capture_default_str();
   serve->callback([&global, &exit_code, flags] { exit_code = RunServe(global, *flags); });
 
   auto key_flags = std::make_shared<KeyFlags>();

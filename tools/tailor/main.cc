@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
   app.add_option("--sync", global.sync, "durability: every-write, group-commit, periodic")
       ->capture_default_str();
   app.add_flag("--json", global.json, "print one JSON object");
+  // Any option from a TOML file: top-level keys are the global options (data-dir = "..."),
+  // a [serve] table holds tailor serve's (docs/api.md#configuration). Flags given win.
+  app.set_config("--config", "", "read options from a TOML file (docs/api.md#configuration)");
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt setting is not ignored
   int exit_code = 0;
   RegisterImport(app, global, exit_code);
   RegisterInspect(app, global, exit_code);
