@@ -107,6 +107,8 @@ class Engine {
 
   // Schema: declare traits ahead of data, or change a category.
   Schema schema() const;
+  // The same, shared: no copy (the hot read paths). Replaced, never changed, when traits are added.
+  std::shared_ptr<const Schema> shared_schema() const;
   Status DeclareTraits(const std::vector<TraitDef>& traits);
   Status SetTraitCategory(std::string_view name, TraitCategory category);
 

@@ -123,8 +123,9 @@ class Service {
   };
   Counters counters() const;
 
+  struct Impl;  // src/service/service_impl.h; opaque to callers
+
  private:
-  struct Impl;
   Service();
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<segments::SegmentCatalog> catalog_;

@@ -157,7 +157,19 @@ class IdSet {
 struct Engine::Impl {
   std::unique_ptr<store::Store> store;
   mutable std::mutex writer;  // serializes every write and guards the members below
-  Schema schema;
+  Schema schema;  // guarded by `writer`
+  // A copy of `schema` as last committed, for readers: they share it without the writer lock.
+  mutable std::mutex published_mutex;
+  std::shared_ptr<const Schema> published = std::make_shared<const Schema>();
+  void PublishSchema() {
+    auto copy = std::make_shared<const Schema>(schema);
+    std::lock_guard lock(published_mutex);
+    published = std::move(copy);
+  }
+  std::shared_ptr<const Schema> PublishedSchema() const {
+    std::lock_guard lock(published_mutex);
+    return published;
+  }
   Counters counters;
   std::unique_ptr<identity::IdMap> ids;
   bool bulk_load = false;
@@ -486,6 +498,7 @@ struct Engine::Impl {
     }
     ids->Commit();
     counters = context.counters;
+    if (context.schema_changed) PublishSchema();
     for (const auto& [id, staged] : context.profiles) {
       if (!staged.state_dirty || id < first_session_id) continue;
       const size_t index = id - first_session_id;
@@ -517,6 +530,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
   Status status = engine->impl_->store->Get(store::Table::kMeta, kSchemaKey, bytes);
   if (status.ok()) {
     TAILOR_ASSIGN_OR_RETURN(engine->impl_->schema, Schema::Decode(bytes));
+    engine->impl_->PublishSchema();
   } else if (status.code() != StatusCode::kNotFound) {
     return status;
   }
@@ -547,7 +561,11 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
                                   BatchReport& report) {
   std::lock_guard lock(impl_->writer);
   auto context = impl_->Begin(profiles.size());
-  const Schema schema_before = impl_->schema;
+  // Copied only when a call adds traits (rare), to roll the schema back if the commit fails.
+  std::optional<Schema> schema_before;
+  const auto restore_schema = [&] {
+    if (schema_before) impl_->schema = std::move(*schema_before);
+  };
   std::vector<std::pair<uint32_t, TypedValue*>> slots;  // the row's traits, checked
   // Rows of one file name the same traits in the same order: the previous row's names and slots
   // answer most lookups with one string compare instead of a hash lookup.
@@ -573,6 +591,7 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
       }
       if (trait == nullptr) {
         if (IsMissing(value)) continue;
+        if (!schema_before) schema_before = impl_->schema;
         auto added = impl_->schema.Add(name, value.type, GuessTraitCategory(name));
         if (!added.ok()) {
           problem = added.status().message();
@@ -596,7 +615,7 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
     Result<store::ProfileRecord*> record =
         staged.ok() ? impl_->Record(**staged) : Result<store::ProfileRecord*>(staged.status());
     if (!record.ok()) {
-      impl_->schema = schema_before;
+      restore_schema();
       return impl_->Abort(context, record.status());
     }
     (*record)->traits.reserve((*record)->traits.size() + slots.size());
@@ -608,7 +627,7 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
     ++report.accepted;
   }
   Status status = impl_->Commit(context);
-  if (!status.ok()) impl_->schema = schema_before;
+  if (!status.ok()) restore_schema();
   return status;
 }
 
@@ -755,9 +774,13 @@ Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
                                               return true;
                                             }));
   TAILOR_RETURN_IF_ERROR(decode_status);
-  // Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties.
-  std::stable_sort(events.begin(), events.end(),
-                   [](const auto& a, const auto& b) { return a.time < b.time; });
+  // Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties. Most
+  // histories are already in order (one block, or blocks written as time went on), and sorting
+  // events (strings and all) is costly: check first.
+  const auto by_time = [](const auto& a, const auto& b) { return a.time < b.time; };
+  if (!std::is_sorted(events.begin(), events.end(), by_time)) {
+    std::stable_sort(events.begin(), events.end(), by_time);
+  }
   return events;
 }
 
@@ -821,11 +844,13 @@ Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events
     return found;
   }
   view.event_count = view.behaviour.event_count;
-  const Schema current = schema();
-  for (const auto& [slot, value] : record.traits) {
-    if (const TraitDef* trait = current.FindSlot(slot))
-      view.traits.emplace_back(trait->name, value);
+  const std::shared_ptr<const Schema> current = impl_->PublishedSchema();
+  view.traits.reserve(record.traits.size());
+  for (auto& [slot, value] : record.traits) {
+    if (const TraitDef* trait = current->FindSlot(slot))
+      view.traits.emplace_back(trait->name, std::move(value));
   }
+  if (latest_events == 0 || view.event_count == 0) return view;
   TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, Events(profile));
   const size_t keep = std::min(latest_events, events.size());
   for (size_t i = 0; i < keep; ++i)
@@ -833,10 +858,9 @@ Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events
   return view;
 }
 
-Schema Engine::schema() const {
-  std::lock_guard lock(impl_->writer);
-  return impl_->schema;
-}
+Schema Engine::schema() const { return *impl_->PublishedSchema(); }
+
+std::shared_ptr<const Schema> Engine::shared_schema() const { return impl_->PublishedSchema(); }
 
 Status Engine::DeclareTraits(const std::vector<TraitDef>& traits) {
   std::lock_guard lock(impl_->writer);
@@ -855,7 +879,11 @@ Status Engine::DeclareTraits(const std::vector<TraitDef>& traits) {
   store::Batch batch = impl_->store->NewBatch();
   batch.Put(store::Table::kMeta, kSchemaKey, impl_->schema.Encode());
   Status status = impl_->store->Commit(batch);
-  if (!status.ok()) impl_->schema = before;
+  if (!status.ok()) {
+    impl_->schema = before;
+    return status;
+  }
+  impl_->PublishSchema();
   return status;
 }
 
@@ -866,7 +894,11 @@ Status Engine::SetTraitCategory(std::string_view name, TraitCategory category) {
   store::Batch batch = impl_->store->NewBatch();
   batch.Put(store::Table::kMeta, kSchemaKey, impl_->schema.Encode());
   Status status = impl_->store->Commit(batch);
-  if (!status.ok()) impl_->schema = before;
+  if (!status.ok()) {
+    impl_->schema = before;
+    return status;
+  }
+  impl_->PublishSchema();
   return status;
 }
 

@@ -302,11 +302,11 @@ void Api::Impl::AddProfileRoutes() {
     if ((*body)["traits"].get_object().get(traits)) {
       return ErrorResponse(400, "INVALID_ARGUMENT", "expected {\"traits\": {...}}", "$.traits");
     }
-    const Schema schema = service.engine().schema();
+    const std::shared_ptr<const Schema> schema = service.engine().shared_schema();
     ProfileInput profile{call.params[0], {}};
     for (auto field : traits) {
       const std::string path = fmt::format("$.traits.{}", field.key);
-      auto value = TraitFromJson(field.value, schema.Find(field.key), path);
+      auto value = TraitFromJson(field.value, schema->Find(field.key), path);
       if (!value.ok()) return ErrorResponse(value.status(), path);
       profile.traits.emplace_back(std::string(field.key), std::move(value).value());
     }

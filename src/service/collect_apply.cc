@@ -35,8 +35,8 @@ bool SameValue(const TypedValue* stored, const TypedValue& value) {
 // applied between runs so that identity follows the order the client sent.
 class Applier {
  public:
-  Applier(Service& service, const ServiceOptions& options, CollectReport& report)
-      : service_(service), options_(options), report_(report) {}
+  Applier(Service& service, Service::Impl& impl, CollectReport& report)
+      : service_(service), impl_(impl), options_(impl.options), report_(report) {}
 
   Status Apply(std::vector<collect::Message>& messages) {
     for (collect::Message& message : messages) {
@@ -170,7 +170,8 @@ class Applier {
     if (view.ok()) {
       stored = std::move(view->traits);
       const TypedValue* count = FindTrait(stored, "sessions");
-      const bool needs_first_touch = FindTrait(stored, "first_touch_source") == nullptr;
+      const bool needs_first_touch =
+          FindTrait(stored, "first_touch_source") == nullptr && !impl_.IsUntouched(view->id);
       if (count != nullptr && std::holds_alternative<int64_t>(count->value)) {
         sessions = std::get<int64_t>(count->value);
         last_seen = view->behaviour.last_seen;
@@ -187,6 +188,7 @@ class Applier {
           }
         }
         if (needs_first_touch) {
+          bool found = false;
           for (const EventInput& event : history) {  // time order: the earliest touch wins
             const EventContext& c = event.context;
             if (c.utm_source.empty() && c.referrer.empty()) continue;
@@ -195,8 +197,11 @@ class Applier {
             SetTrait(traits, "first_touch_source", {TraitType::kString, touch.source});
             SetTrait(traits, "first_touch_medium", {TraitType::kString, touch.medium});
             SetTrait(traits, "first_touch_campaign", {TraitType::kString, touch.campaign});
+            found = true;
             break;
           }
+          // The history is only read again if a merge brings more of it.
+          if (!found) impl_.SetUntouched(view->id, true);
         }
       }
     }
@@ -268,6 +273,7 @@ class Applier {
   }
 
   Service& service_;
+  Service::Impl& impl_;
   const ServiceOptions& options_;
   CollectReport& report_;
   std::vector<EventInput> pending_;
@@ -312,8 +318,8 @@ Result<CollectReport> Service::Collect(std::string_view body,
   collect::ParseOptions parse_options;
   parse_options.limits = impl_->options.limits;
   parse_options.now = now();
-  const Schema schema = engine_->schema();
-  parse_options.schema = &schema;
+  const std::shared_ptr<const Schema> schema = engine_->shared_schema();
+  parse_options.schema = schema.get();
   TAILOR_ASSIGN_OR_RETURN(collect::ParseResult parsed,
                           collect::ParseRequest(body, kind, parse_options));
   CollectReport report;
@@ -321,7 +327,7 @@ Result<CollectReport> Service::Collect(std::string_view body,
   report.errors = std::move(parsed.errors);
   if (impl_->geoip) Locate(*impl_->geoip, source.client_ip, parsed.messages);
   const uint64_t changes_before = impl_->membership_changes;
-  Applier applier(*this, impl_->options, report);
+  Applier applier(*this, *impl_, report);
   TAILOR_RETURN_IF_ERROR(applier.Apply(parsed.messages));
   std::sort(report.errors.begin(), report.errors.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });

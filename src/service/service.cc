@@ -217,6 +217,8 @@ Status Service::Write(std::span<const ProfileInput> profiles, std::span<const Ev
 Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id) {
   std::lock_guard lock(impl_->write_mutex);
   TAILOR_RETURN_IF_ERROR(engine_->Identify(anonymous_id, profile_id));
+  // Merged anonymous history may hold the first touch.
+  if (auto id = engine_->Resolve(profile_id); id.ok()) impl_->SetUntouched(*id, false);
   return impl_->AfterProfile(*engine_, *catalog_, profile_id, {{}, {}, true}, now());
 }
 
@@ -224,6 +226,7 @@ Status Service::MergeProfiles(std::string_view into, std::string_view from) {
   std::lock_guard lock(impl_->write_mutex);
   auto from_id = engine_->Resolve(from);
   TAILOR_RETURN_IF_ERROR(engine_->MergeProfiles(into, from));
+  if (auto id = engine_->Resolve(into); id.ok()) impl_->SetUntouched(*id, false);
   const Timestamp at = now();
   if (from_id.ok()) {  // the merged-away id leaves every segment
     std::vector<segments::MembershipChange> changes;

@@ -3,6 +3,7 @@
 // Service internals shared by service.cc (writes, segments, timers) and collect_apply.cc.
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -70,6 +71,23 @@ struct Service::Impl {
   Timers timers;
   segments::ItemCatalog items;  // guarded by write_mutex
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
+
+  // Known profiles whose whole history was searched for a first touch and held none: later
+  // writes need not read it again. Forgotten at restart, and when a merge brings in history.
+  std::mutex untouched_mutex;
+  absl::flat_hash_set<ProfileId> untouched;
+  bool IsUntouched(ProfileId profile) {
+    std::lock_guard lock(untouched_mutex);
+    return untouched.contains(profile);
+  }
+  void SetUntouched(ProfileId profile, bool value) {
+    std::lock_guard lock(untouched_mutex);
+    if (value) {
+      untouched.insert(profile);
+    } else {
+      untouched.erase(profile);
+    }
+  }
 
   mutable std::mutex feed_mutex;
   mutable std::condition_variable feed_changed;
