@@ -186,7 +186,18 @@ TEST_F(ApiTest, ErrorsAreJsonWithStatusAndPath) {
   Response missing = Admin("GET", "/v1/nothing");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(std::string_view(Json(parser, missing)["error"]["code"]), "NOT_FOUND");
-  EXPECT_EQ(Admin("PATCH", "/v1/segments").status, 405);
+  Response wrong_method = Admin("PATCH", "/v1/segments");
+  EXPECT_EQ(wrong_method.status, 405);
+  std::string allow;
+  for (const auto& [name, value] : wrong_method.headers) {
+    if (name == "Allow") allow = value;
+  }
+  EXPECT_EQ(allow, "GET, POST, OPTIONS");
+  // A refusal on a single-message route names the field, not a batch position.
+  Response anonymous_traits =
+      Admin("POST", "/v1/identify", R"({"anonymousId":"a-1","traits":{"plan":"pro"}})");
+  EXPECT_EQ(anonymous_traits.status, 400) << anonymous_traits.body;  // nothing accepted
+  EXPECT_EQ(std::string_view(Json(parser, anonymous_traits)["errors"].at(0)["path"]), "userId");
   EXPECT_EQ(Admin("GET", "/v1/profiles/nobody").status, 404);
   Response malformed = Admin("POST", "/v1/batch", "{\"batch\": [");
   EXPECT_EQ(malformed.status, 400);
@@ -275,7 +286,20 @@ TEST_F(ApiTest, SegmentsProfilesAndTheChangeFeedThroughTheApi) {
   EXPECT_EQ(std::string_view(feed["changes"].at(0)["profile"]), "c0");
   EXPECT_EQ(std::string_view(feed["changes"].at(0)["change"]), "entered");
   // Explain, overlap, preview, history.
-  EXPECT_EQ(Admin("GET", "/v1/segments/over_40/explain/c0").status, 200);
+  auto explained = Json(parser, Admin("GET", "/v1/segments/over_40/explain/c0"));
+  EXPECT_TRUE(bool(explained["member"]));
+  EXPECT_TRUE(bool(explained["rule"]["matched"]));
+  EXPECT_FALSE(bool(explained["exclude"]["matched"]));
+  // Matched by the rule (age 49 > 40) but out by the exclusions (age > 48).
+  explained = Json(parser, Admin("GET", "/v1/segments/over_40/explain/c29"));
+  EXPECT_FALSE(bool(explained["member"]));
+  EXPECT_TRUE(bool(explained["rule"]["matched"]));
+  EXPECT_TRUE(bool(explained["exclude"]["matched"]));
+  EXPECT_EQ(std::string_view(explained["exclude"]["seen"]), "49");
+  // A profile's segments, under its own id.
+  auto segments_of = Json(parser, Admin("GET", "/v1/profiles/c0/segments"));
+  EXPECT_EQ(std::string_view(segments_of["id"]), "c0");
+  EXPECT_EQ(std::string_view(segments_of["segments"].at(0)), "over_40");
   Response overlap = Admin("POST", "/v1/segments/overlap", R"({"segments":["over_40","over_40"]})");
   EXPECT_EQ(uint64_t(Json(parser, overlap)["overlap"].at(0).at(1)), 9u);
   Response preview = Admin("POST", "/v1/segments/preview", R"({"rule":"age < 25"})");

@@ -18,6 +18,7 @@
 
 #include "tailor/collect.h"
 #include "tailor/engine.h"
+#include "tailor/explain.h"
 #include "tailor/live_segments.h"
 #include "tailor/segment_catalog.h"
 
@@ -54,6 +55,14 @@ struct CollectReport {
   size_t duplicates = 0;  // already stored before (same messageId): nothing written
   std::vector<collect::MessageError> errors;
   size_t membership_changes = 0;
+};
+
+// Why a profile is or is not in a segment: the rule, and the exclusions (anti-segment).
+struct SegmentExplanation {
+  std::string profile;  // the profile's own id (an alias resolves to it)
+  bool member = false;  // matched by the rule and not excluded
+  segments::Explanation rule;
+  std::optional<segments::Explanation> exclude;  // when the segment has exclusions
 };
 
 class Service {
@@ -106,7 +115,7 @@ class Service {
   Result<bool> IsMember(std::string_view segment, ProfileId profile) const;
   Result<segments::ProfileSet> Members(std::string_view segment) const;
   // The row evaluator's view of one profile at now() (for explain).
-  Result<segments::Explanation> Explain(std::string_view segment, std::string_view profile);
+  Result<SegmentExplanation> Explain(std::string_view segment, std::string_view profile);
 
   // --- The change feed. Blocks up to `timeout` until an entry after `after` exists; returns
   // whether one does (for long polls and Server-Sent Events).

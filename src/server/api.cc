@@ -1,6 +1,7 @@
 // The API's front door: routing, authentication (keys, scopes, origins), rate limits, CORS,
 // errors and metrics. Handlers live in api_*.cc.
 
+#include <fmt/ranges.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -277,6 +278,7 @@ Response Api::Handle(const Request& request) {
   const Route* matched = nullptr;
   bool path_matched = false;
   Call call{request, {}, {}, nullptr};
+  std::vector<std::string_view> allowed;  // methods of the path, for a 405's Allow header
   for (const Route& route : impl.routes) {
     if (route.parts.size() != parts.size()) continue;
     std::vector<std::string> params;
@@ -292,7 +294,10 @@ Response Api::Handle(const Request& request) {
     }
     if (!same) continue;
     path_matched = true;
-    if (route.method != request.method) continue;
+    if (route.method != request.method) {
+      allowed.push_back(route.method);
+      continue;
+    }
     matched = &route;
     call.params = std::move(params);
     break;
@@ -301,6 +306,8 @@ Response Api::Handle(const Request& request) {
     if (path_matched) {
       Response response = ErrorResponse(
           405, "METHOD_NOT_ALLOWED", fmt::format("{} is not allowed on {}", request.method, path));
+      allowed.push_back("OPTIONS");
+      response.headers.emplace_back("Allow", fmt::format("{}", fmt::join(allowed, ", ")));
       return finish(std::move(response));
     }
     return finish(ErrorResponse(404, "NOT_FOUND", fmt::format("no route {}", path)));

@@ -280,8 +280,11 @@ void Api::Impl::AddProfileRoutes() {
   Add("GET", "/v1/profiles/{id}/segments", access::Scope::kRead, [this](Call& call) -> Response {
     auto profile = service.engine().Resolve(call.params[0]);
     if (!profile.ok()) return ErrorResponse(profile.status());
+    // The profile's own id: an anonymous or merged-away id resolves to the profile it joined.
+    auto id = service.engine().ExternalId(*profile);
+    if (!id.ok()) return ErrorResponse(id.status());
     JsonWriter json;
-    json.BeginObject().Key("id").String(call.params[0]).Key("segments").BeginArray();
+    json.BeginObject().Key("id").String(*id).Key("segments").BeginArray();
     for (const std::string& segment : service.SegmentsOf(*profile)) json.String(segment);
     json.EndArray().EndObject();
     return JsonResponse(200, json);

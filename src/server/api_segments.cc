@@ -242,7 +242,22 @@ void Api::Impl::AddSegmentRoutes() {
     auto explanation = service.Explain(call.params[0], call.params[1]);
     if (!explanation.ok()) return ErrorResponse(explanation.status());
     JsonWriter json;
-    WriteExplanation(json, *explanation);
+    json.BeginObject()
+        .Key("segment")
+        .String(call.params[0])
+        .Key("profile")
+        .String(explanation->profile)
+        .Key("member")
+        .Bool(explanation->member)
+        .Key("rule");
+    WriteExplanation(json, explanation->rule);
+    json.Key("exclude");
+    if (explanation->exclude) {
+      WriteExplanation(json, *explanation->exclude);
+    } else {
+      json.Null();
+    }
+    json.EndObject();
     return JsonResponse(200, json);
   });
   Add("GET", "/v1/segments/{name}/history", Scope::kRead, [this](Call& call) -> Response {

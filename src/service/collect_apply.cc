@@ -35,8 +35,8 @@ bool SameValue(const TypedValue* stored, const TypedValue& value) {
 // applied between runs so that identity follows the order the client sent.
 class Applier {
  public:
-  Applier(Service& service, Service::Impl& impl, CollectReport& report)
-      : service_(service), impl_(impl), options_(impl.options), report_(report) {}
+  Applier(Service& service, Service::Impl& impl, bool batch, CollectReport& report)
+      : service_(service), impl_(impl), options_(impl.options), batch_(batch), report_(report) {}
 
   Status Apply(std::vector<collect::Message>& messages) {
     for (collect::Message& message : messages) {
@@ -77,7 +77,8 @@ class Applier {
 
   void Refuse(size_t index, std::string_view field, std::string message) {
     report_.errors.push_back(
-        {index, fmt::format("batch[{}].{}", index, field), std::move(message)});
+        {index, batch_ ? fmt::format("batch[{}].{}", index, field) : std::string(field),
+         std::move(message)});
   }
 
   static void MergeTraits(TraitMap& into, const TraitMap& from) {
@@ -275,6 +276,7 @@ class Applier {
   Service& service_;
   Service::Impl& impl_;
   const ServiceOptions& options_;
+  const bool batch_;  // /v1/batch: error paths start with batch[i]
   CollectReport& report_;
   std::vector<EventInput> pending_;
   std::vector<size_t> pending_indexes_;             // message index of each pending event
@@ -327,7 +329,7 @@ Result<CollectReport> Service::Collect(std::string_view body,
   report.errors = std::move(parsed.errors);
   if (impl_->geoip) Locate(*impl_->geoip, source.client_ip, parsed.messages);
   const uint64_t changes_before = impl_->membership_changes;
-  Applier applier(*this, *impl_, report);
+  Applier applier(*this, *impl_, /*batch=*/!kind.has_value(), report);
   TAILOR_RETURN_IF_ERROR(applier.Apply(parsed.messages));
   std::sort(report.errors.begin(), report.errors.end(),
             [](const auto& a, const auto& b) { return a.index < b.index; });

@@ -371,7 +371,7 @@ Result<segments::ProfileSet> Service::Members(std::string_view segment) const {
   return *members;
 }
 
-Result<segments::Explanation> Service::Explain(std::string_view segment, std::string_view profile) {
+Result<SegmentExplanation> Service::Explain(std::string_view segment, std::string_view profile) {
   TAILOR_ASSIGN_OR_RETURN(segments::SegmentDefinition definition, catalog_->Get(segment));
   TAILOR_ASSIGN_OR_RETURN(ProfileView view, engine_->GetProfile(profile, 0));
   TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> events, engine_->Events(view.id));
@@ -386,7 +386,16 @@ Result<segments::Explanation> Service::Explain(std::string_view segment, std::st
     auto member = IsMember(name, id);
     return member.ok() && *member;
   };
-  return segments::Explain(rule, row);
+  SegmentExplanation explanation;
+  explanation.profile = view.external_id;
+  explanation.rule = segments::Explain(rule, row);
+  if (!definition.exclude.empty()) {
+    TAILOR_ASSIGN_OR_RETURN(segments::Rule exclude, segments::ParseRule(definition.exclude));
+    explanation.exclude = segments::Explain(exclude, row);
+  }
+  explanation.member =
+      explanation.rule.matched && !(explanation.exclude && explanation.exclude->matched);
+  return explanation;
 }
 
 bool Service::WaitForChanges(uint64_t after, std::chrono::milliseconds timeout) const {
