@@ -2,6 +2,7 @@
 
 #include "common/time.h"
 #include "server/api_impl.h"
+#include "tailor/profile_json.h"
 
 namespace tailor::server {
 namespace {
@@ -27,54 +28,6 @@ size_t ParseSize(std::string_view text, size_t fallback, size_t limit) {
     value = value * 10 + static_cast<size_t>(c - '0');
   }
   return std::min(value, limit);
-}
-
-void WriteProfile(JsonWriter& json, const ProfileView& view,
-                  const std::vector<std::string>& segments, const std::vector<EventInput>& events) {
-  json.BeginObject()
-      .Key("id")
-      .String(view.external_id)
-      .Key("anonymous")
-      .Bool(view.anonymous)
-      .Key("created_at")
-      .String(IsoTime(view.created_at))
-      .Key("updated_at")
-      .String(IsoTime(view.updated_at))
-      .Key("aliases")
-      .BeginArray();
-  // Stored as "a:<anonymous id>" / "p:<merged profile id>"; the API shows the ids.
-  for (const std::string& alias : view.aliases) {
-    json.String(alias.size() > 2 && alias[1] == ':' ? std::string_view(alias).substr(2) : alias);
-  }
-  json.EndArray().Key("traits").BeginObject();
-  for (const auto& [name, value] : view.traits) {
-    json.Key(name);
-    WriteTypedValue(json, value);
-  }
-  json.EndObject().Key("segments").BeginArray();
-  for (const std::string& segment : segments) json.String(segment);
-  json.EndArray().Key("event_count").Uint(view.event_count);
-  const state::BehaviourState& behaviour = view.behaviour;
-  json.Key("behaviour").BeginObject();
-  if (behaviour.event_count > 0) {
-    json.Key("first_seen").String(IsoTime(behaviour.first_seen));
-    json.Key("last_seen").String(IsoTime(behaviour.last_seen));
-  }
-  json.Key("by_type").BeginObject();
-  for (const auto& [type, aggregate] : behaviour.by_type) {
-    json.Key(type)
-        .BeginObject()
-        .Key("count")
-        .Uint(aggregate.count)
-        .Key("value_sum")
-        .Double(aggregate.value_sum)
-        .Key("last")
-        .String(IsoTime(aggregate.last))
-        .EndObject();
-  }
-  json.EndObject().EndObject().Key("events").BeginArray();
-  for (const EventInput& event : events) WriteEvent(json, event);
-  json.EndArray().EndObject();
 }
 
 Result<ItemInput> ItemFromJson(simdjson::dom::element body, std::string id) {
@@ -269,7 +222,8 @@ void Api::Impl::AddProfileRoutes() {
       events = std::move(view->latest_events);
     }
     JsonWriter json;
-    WriteProfile(json, *view, service.SegmentsOf(view->id), events);
+    const std::vector<std::string> segments = service.SegmentsOf(view->id);
+    WriteProfileJson(json, *view, &segments, events);
     return JsonResponse(200, json);
   };
   Add("GET", "/v1/profiles/{id}", access::Scope::kRead,

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "progress.h"
 #include "tailor/json_writer.h"
+#include "tailor/profile_json.h"
 
 namespace tailor::cli {
 namespace {
@@ -16,19 +17,6 @@ std::string ValueText(const TypedValue& value) {
   JsonWriter json;
   WriteValue(json, value);
   return json.str();
-}
-
-void WriteAggregate(JsonWriter& json, const state::Aggregate& aggregate) {
-  json.BeginObject()
-      .Key("count")
-      .Uint(aggregate.count)
-      .Key("value_sum")
-      .Double(aggregate.value_sum)
-      .Key("first")
-      .String(TimeText(aggregate.first))
-      .Key("last")
-      .String(TimeText(aggregate.last))
-      .EndObject();
 }
 
 int RunStats(const GlobalOptions& global) {
@@ -94,49 +82,7 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
   const ProfileView& view = *profile;
   if (global.json) {
     JsonWriter json;
-    json.BeginObject()
-        .Key("id")
-        .String(view.external_id)
-        .Key("internal_id")
-        .Uint(view.id)
-        .Key("anonymous")
-        .Bool(view.anonymous)
-        .Key("created_at")
-        .String(TimeText(view.created_at))
-        .Key("updated_at")
-        .String(TimeText(view.updated_at))
-        .Key("traits")
-        .BeginObject();
-    for (const auto& [name, value] : view.traits) {
-      json.Key(name);
-      WriteValue(json, value);
-    }
-    json.EndObject().Key("aliases").BeginArray();
-    for (const std::string& alias : view.aliases) json.String(alias);
-    json.EndArray()
-        .Key("behaviour")
-        .BeginObject()
-        .Key("event_count")
-        .Uint(view.behaviour.event_count);
-    if (view.behaviour.event_count > 0) {
-      json.Key("first_seen")
-          .String(TimeText(view.behaviour.first_seen))
-          .Key("last_seen")
-          .String(TimeText(view.behaviour.last_seen));
-    }
-    json.Key("by_type").BeginObject();
-    for (const auto& [type, aggregate] : view.behaviour.by_type) {
-      json.Key(type);
-      WriteAggregate(json, aggregate);
-    }
-    json.EndObject().Key("by_type_category").BeginObject();
-    for (const auto& [key, aggregate] : view.behaviour.by_type_category) {
-      json.Key(key);
-      WriteAggregate(json, aggregate);
-    }
-    json.EndObject().EndObject().Key("latest_events").BeginArray();
-    for (const auto& event : view.latest_events) WriteEvent(json, event);
-    json.EndArray().EndObject();
+    WriteProfileJson(json, view, /*segments=*/nullptr, view.latest_events);
     std::printf("%s\n", json.str().c_str());
     return 0;
   }
