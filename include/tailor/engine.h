@@ -95,6 +95,8 @@ class Engine {
 
   // Looks a profile up by external id (or an anonymous id / merged id that resolves to it).
   Result<ProfileView> GetProfile(std::string_view id, size_t latest_events = 10);
+  // By dense id (kNotFound once deleted or merged away): no id lookup.
+  Result<ProfileView> GetProfile(ProfileId id, size_t latest_events);
   Result<ProfileId> Resolve(std::string_view id);
   // The external id of dense id `profile` (kNotFound if it was deleted or merged away).
   Result<std::string> ExternalId(ProfileId profile);

@@ -749,11 +749,17 @@ Status Engine::DeleteProfile(std::string_view external_id) {
   return impl_->Commit(context);
 }
 
+// Reads committed links straight from the store: no writer lock (the id map and its cache
+// belong to the writer), so reads never wait for a write in progress.
 Result<ProfileId> Engine::Resolve(std::string_view id) {
-  std::lock_guard lock(impl_->writer);
+  std::string value;
   for (const std::string& key : {store::KnownIdKey(id), store::AnonymousIdKey(id)}) {
-    TAILOR_ASSIGN_OR_RETURN(ProfileId profile, impl_->ids->Lookup(key));
-    if (profile != kNoProfile) return profile;
+    Status found = impl_->store->Get(store::Table::kIds, key, value);
+    if (found.code() == StatusCode::kNotFound) continue;
+    TAILOR_RETURN_IF_ERROR(found);
+    const std::optional<ProfileId> profile = store::DecodeProfileId(value);
+    if (!profile) return Corruption("ids entry '{}' is malformed", key);
+    return *profile;
   }
   return NotFound("no profile '{}'", id);
 }
@@ -825,9 +831,16 @@ Result<std::vector<ItemInput>> Engine::ListItems() {
 
 Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events) {
   TAILOR_ASSIGN_OR_RETURN(ProfileId profile, Resolve(id));
+  return GetProfile(profile, latest_events);
+}
+
+Result<ProfileView> Engine::GetProfile(ProfileId profile, size_t latest_events) {
   std::string bytes;
-  TAILOR_RETURN_IF_ERROR(
-      impl_->store->Get(store::Table::kProfiles, store::ProfileKey(profile), bytes));
+  Status found = impl_->store->Get(store::Table::kProfiles, store::ProfileKey(profile), bytes);
+  if (found.code() == StatusCode::kNotFound) {
+    return NotFound("no profile with internal id {}", profile);
+  }
+  TAILOR_RETURN_IF_ERROR(found);
   TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(profile, bytes));
   ProfileView view;
   view.id = profile;
@@ -836,7 +849,7 @@ Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events
   view.aliases = record.aliases;
   view.created_at = record.created_at;
   view.updated_at = record.updated_at;
-  Status found = impl_->store->Get(store::Table::kState, store::ProfileKey(profile), bytes);
+  found = impl_->store->Get(store::Table::kState, store::ProfileKey(profile), bytes);
   if (found.ok()) {
     TAILOR_ASSIGN_OR_RETURN(state::ProfileState profile_state, state::ProfileState::Decode(bytes));
     view.behaviour = std::move(profile_state.behaviour);

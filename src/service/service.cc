@@ -47,13 +47,13 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
 
 Status Service::Impl::LoadRow(Engine& engine, ProfileId profile, LoadedRow& row) {
   row.id = profile;
-  auto external = engine.ExternalId(profile);
-  if (!external.ok()) {
-    if (external.status().code() != StatusCode::kNotFound) return external.status();
+  auto view = engine.GetProfile(profile, 0);
+  if (!view.ok()) {
+    if (view.status().code() != StatusCode::kNotFound) return view.status();
     row.gone = true;  // deleted or merged away
     return Status::Ok();
   }
-  TAILOR_ASSIGN_OR_RETURN(row.view, engine.GetProfile(*external, 0));
+  row.view = std::move(view).value();
   if (row.view.anonymous) return Status::Ok();  // segments hold known profiles only
   TAILOR_ASSIGN_OR_RETURN(row.events, engine.Events(profile));
   return Status::Ok();
