@@ -129,6 +129,25 @@ TEST_P(EngineTest, LinkEventMergesAnonymousHistoryIntoTheKnownProfile) {
   EXPECT_EQ(Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z")}).duplicates, 1u);
 }
 
+TEST_P(EngineTest, ReportsTheOwnerOfEveryInputAfterTheBatchsMerges) {
+  // a2's first event makes an anonymous profile; the second event of the same batch links a2
+  // to c2 and merges it: both events end with c2. The invalid event goes nowhere.
+  BatchReport report = Ingest({Event("e1", "", "a2", "page_view", "2026-01-01T00:00:00Z"),
+                               Event("e2", "c2", "a2", "page_view", "2026-01-01T00:01:00Z"),
+                               Event("e3", "", "", "page_view", "2026-01-01T00:02:00Z"),
+                               Event("e4", "c3", "", "page_view", "2026-01-01T00:03:00Z")});
+  ASSERT_OK_AND_ASSIGN(ProfileId c2, engine_->Resolve("c2"));
+  ASSERT_OK_AND_ASSIGN(ProfileId c3, engine_->Resolve("c3"));
+  EXPECT_EQ(report.owners, (std::vector<ProfileId>{c2, c2, kNoProfile, c3}));
+  std::vector<ProfileInput> profiles = {{"c3", {{"age", {TraitType::kInt, int64_t{40}}}}},
+                                        {"", {}},
+                                        {"c4", {}}};
+  BatchReport upserted;
+  ASSERT_OK(engine_->UpsertProfiles(profiles, upserted));
+  ASSERT_OK_AND_ASSIGN(ProfileId c4, engine_->Resolve("c4"));
+  EXPECT_EQ(upserted.owners, (std::vector<ProfileId>{c3, kNoProfile, c4}));
+}
+
 TEST_P(EngineTest, FirstLinkOfAnAnonymousIdWins) {
   ASSERT_OK(engine_->Identify("a1", "c1"));
   ASSERT_OK(engine_->Identify("a1", "c2"));

@@ -37,6 +37,9 @@ struct BatchReport {
     std::string reason;
   };
   std::vector<Rejection> rejected;
+  // UpsertProfiles / IngestEvents: the dense id each input of the call went to (after any merge
+  // the call made), kNoProfile for rejected inputs. Callers re-deciding membership need no lookup.
+  std::vector<ProfileId> owners;
 };
 
 // An event as stored: what arrived, without profile_id / anonymous_id (the owner says who).

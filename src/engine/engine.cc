@@ -204,6 +204,7 @@ struct Engine::Impl {
     IdSet known_ids;  // loaded lazily: existing + new event id hashes
     bool ids_loaded = false;
     bool deleted = false;
+    ProfileId merged_into = kNoProfile;  // set when this batch merged the profile away
     // Filled by ApplyPending: what Commit writes.
     std::string encoded_block, encoded_state;
     uint64_t accepted = 0, duplicates = 0, stored_events_added = 0;
@@ -217,6 +218,16 @@ struct Engine::Impl {
     // Totals over the caller's events, known after ApplyPending.
     uint64_t accepted = 0, duplicates = 0;
   };
+
+  // Where `id` ended up after the merges of this batch.
+  static ProfileId FinalOwner(const WriteContext& context, ProfileId id) {
+    for (auto it = context.profiles.find(id);
+         it != context.profiles.end() && it->second.merged_into != kNoProfile;
+         it = context.profiles.find(id)) {
+      id = it->second.merged_into;
+    }
+    return id;
+  }
 
   // The staged profile `id`; the id must exist (it came from the id map). Nothing is read yet.
   Staged* LoadProfile(WriteContext& context, ProfileId id) {
@@ -388,6 +399,7 @@ struct Engine::Impl {
     into_record->updated_at = WallClockMillis();
     into.record_dirty = true;
     from.deleted = true;
+    from.merged_into = into.id;
     (from_record->anonymous ? context.counters.anonymous_profiles : context.counters.profiles)--;
     return Status::Ok();
   }
@@ -567,6 +579,7 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
     if (schema_before) impl_->schema = std::move(*schema_before);
   };
   std::vector<std::pair<uint32_t, TypedValue*>> slots;  // the row's traits, checked
+  std::vector<ProfileId> owners(profiles.size(), kNoProfile);
   // Rows of one file name the same traits in the same order: the previous row's names and slots
   // answer most lookups with one string compare instead of a hash lookup.
   std::vector<std::pair<std::string_view, uint32_t>> previous_names;
@@ -624,10 +637,15 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
     }
     (*record)->updated_at = WallClockMillis();
     (*staged)->record_dirty = true;
+    owners[i] = (*staged)->id;
     ++report.accepted;
   }
   Status status = impl_->Commit(context);
-  if (!status.ok()) restore_schema();
+  if (!status.ok()) {
+    restore_schema();
+    return status;
+  }
+  report.owners = std::move(owners);
   return status;
 }
 
@@ -639,6 +657,7 @@ Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& rep
   // ids are the same, skipping the id lookups.
   const EventInput* previous = nullptr;
   Impl::Staged* previous_owner = nullptr;
+  std::vector<ProfileId> owners(events.size(), kNoProfile);
   for (size_t i = 0; i < events.size(); ++i) {
     const EventInput& input = events[i];
     std::string problem = CheckEvent(input);
@@ -659,11 +678,16 @@ Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& rep
     assert(!owner->deleted);
     previous = &input;
     previous_owner = owner;
+    owners[i] = owner->id;
     owner->pending.push_back({IdHash(input), &input, /*from_store=*/false});
+  }
+  for (ProfileId& owner : owners) {
+    if (owner != kNoProfile) owner = Impl::FinalOwner(context, owner);
   }
   TAILOR_RETURN_IF_ERROR(impl_->Commit(context));
   report.accepted += context.accepted;
   report.duplicates += context.duplicates;
+  report.owners = std::move(owners);
   return Status::Ok();
 }
 

@@ -126,20 +126,21 @@ void AddName(std::vector<std::string>& names, const std::string& name) {
 
 Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
                                   std::span<const EventInput> events,
-                                  std::span<const ProfileInput> profiles, Timestamp now) {
+                                  std::span<const ProfileId> event_owners,
+                                  std::span<const ProfileInput> profiles,
+                                  std::span<const ProfileId> profile_owners, Timestamp now) {
   if (live->segment_count() == 0) return Status::Ok();
   std::vector<std::pair<ProfileId, segments::ProfileChange>> touched;
-  for (const ProfileInput& profile : profiles) {
-    auto id = engine.Resolve(profile.external_id);
-    if (!id.ok()) continue;  // rejected
-    auto& change = Touch(touched, *id);
-    for (const auto& [name, value] : profile.traits) AddName(change.traits, name);
+  // The engine says where each input went (merges included); rejected inputs went nowhere.
+  // Events are resolved after the profiles: an event's owner is the latest word.
+  for (size_t i = 0; i < profiles.size() && i < profile_owners.size(); ++i) {
+    if (profile_owners[i] == kNoProfile) continue;
+    auto& change = Touch(touched, profile_owners[i]);
+    for (const auto& [name, value] : profiles[i].traits) AddName(change.traits, name);
   }
-  for (const EventInput& event : events) {
-    const std::string& owner = event.profile_id.empty() ? event.anonymous_id : event.profile_id;
-    auto id = engine.Resolve(owner);
-    if (!id.ok()) continue;  // rejected
-    AddName(Touch(touched, *id).event_types, event.type);
+  for (size_t i = 0; i < events.size() && i < event_owners.size(); ++i) {
+    if (event_owners[i] == kNoProfile) continue;
+    AddName(Touch(touched, event_owners[i]).event_types, events[i].type);
   }
   return AfterWrites(engine, catalog, std::move(touched), now);
 }
@@ -211,7 +212,8 @@ Status Service::Write(std::span<const ProfileInput> profiles, std::span<const Ev
   std::lock_guard lock(impl_->write_mutex);
   if (!profiles.empty()) TAILOR_RETURN_IF_ERROR(engine_->UpsertProfiles(profiles, profile_report));
   if (!events.empty()) TAILOR_RETURN_IF_ERROR(engine_->IngestEvents(events, event_report));
-  return impl_->AfterEvents(*engine_, *catalog_, events, profiles, now());
+  return impl_->AfterEvents(*engine_, *catalog_, events, event_report.owners, profiles,
+                            profile_report.owners, now());
 }
 
 Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id) {

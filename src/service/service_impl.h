@@ -115,8 +115,9 @@ struct Service::Impl {
                   Timestamp now, std::vector<segments::MembershipChange>& out);
   Status Feed(segments::SegmentCatalog& catalog, std::vector<segments::MembershipChange>& changes);
   Status AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
-                     std::span<const EventInput> events, std::span<const ProfileInput> profiles,
-                     Timestamp now);
+                     std::span<const EventInput> events, std::span<const ProfileId> event_owners,
+                     std::span<const ProfileInput> profiles,
+                     std::span<const ProfileId> profile_owners, Timestamp now);
   Status AfterProfile(Engine& engine, segments::SegmentCatalog& catalog, std::string_view id,
                       const segments::ProfileChange& change, Timestamp now);
   Status ReloadItems(Engine& engine);
