@@ -396,6 +396,14 @@ TEST(HttpServer, KeepAliveLimitsAndMalformedRequests) {
     send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(read_response(fd).substr(0, 15), "HTTP/1.1 200 OK");
   }
+  // A segment write is evaluated off the io thread, then answered on the same connection.
+  const std::string segment = R"({"name":"viewers","rule":"count(page_view) >= 1"})";
+  send_all(fd, "POST /v1/segments HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                   std::to_string(segment.size()) + "\r\n\r\n" + segment);
+  const std::string created = read_response(fd);
+  EXPECT_EQ(created.substr(0, 12), "HTTP/1.1 201") << created;
+  send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_response(fd).substr(0, 15), "HTTP/1.1 200 OK");
   send_all(fd, "POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 600000\r\n\r\n");
   EXPECT_EQ(read_response(fd).substr(0, 12), "HTTP/1.1 413");
   close(fd);

@@ -1,13 +1,14 @@
 // The HTTP/1.1 transport: Boost.Beast on Asio, one io_context run by a thread per core.
 // Requests are handled on the io threads (handlers are short); change-feed requests that wait
-// (long polls, Server-Sent Events) get a thread of their own so that they never hold an io
-// thread. SIGINT/SIGTERM: stop accepting, close idle connections, finish in-flight requests,
+// (long polls, Server-Sent Events) get a thread of their own, and requests that evaluate segments
+// over the whole store run on an evaluation thread, so that neither holds an io thread. SIGINT/SIGTERM: stop accepting, close idle connections, finish in-flight requests,
 // flush the store.
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
@@ -37,7 +38,18 @@ struct Registry {
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
   std::atomic<bool> stopping{false};
   std::atomic<size_t> waiting_threads{0};
+  // Segment and scheme writes, previews and overlaps evaluate over every profile (seconds on
+  // millions): they run here, one at a time, never on an io thread.
+  asio::thread_pool* evaluation_pool = nullptr;
 };
+
+// Requests that evaluate segments over the whole store.
+bool Evaluates(const Request& request) {
+  if (request.method == "GET" || request.method == "OPTIONS" || request.method == "HEAD") {
+    return false;
+  }
+  return request.target.starts_with("/v1/segments") || request.target.starts_with("/v1/schemes");
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -129,6 +141,15 @@ class Session : public std::enable_shared_from_this<Session> {
         self->HandleBlocking(request);
         --self->registry_.waiting_threads;
       }).detach();
+      return;
+    }
+    if (Evaluates(request) && registry_.evaluation_pool != nullptr) {
+      // The guard keeps the io threads running until the answer is posted back.
+      asio::post(*registry_.evaluation_pool,
+                 [self = shared_from_this(), request = std::move(request),
+                  guard = asio::make_work_guard(stream_.get_executor())] {
+                   self->HandleBlocking(request);
+                 });
       return;
     }
     Write(api_.Handle(request));
@@ -311,10 +332,13 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
   }
   if (on_ready) on_ready(port);
 
+  asio::thread_pool evaluation_pool(1);
+  registry.evaluation_pool = &evaluation_pool;
   std::vector<std::thread> workers;
   for (int i = 1; i < threads; ++i) workers.emplace_back([&] { io.run(); });
   io.run();
   for (std::thread& worker : workers) worker.join();
+  evaluation_pool.join();
   {
     std::lock_guard lock(ticker_mutex);
     ticker_stop = true;
