@@ -139,9 +139,8 @@ TEST_P(EngineTest, ReportsTheOwnerOfEveryInputAfterTheBatchsMerges) {
   ASSERT_OK_AND_ASSIGN(ProfileId c2, engine_->Resolve("c2"));
   ASSERT_OK_AND_ASSIGN(ProfileId c3, engine_->Resolve("c3"));
   EXPECT_EQ(report.owners, (std::vector<ProfileId>{c2, c2, kNoProfile, c3}));
-  std::vector<ProfileInput> profiles = {{"c3", {{"age", {TraitType::kInt, int64_t{40}}}}},
-                                        {"", {}},
-                                        {"c4", {}}};
+  std::vector<ProfileInput> profiles = {
+      {"c3", {{"age", {TraitType::kInt, int64_t{40}}}}}, {"", {}}, {"c4", {}}};
   BatchReport upserted;
   ASSERT_OK(engine_->UpsertProfiles(profiles, upserted));
   ASSERT_OK_AND_ASSIGN(ProfileId c4, engine_->Resolve("c4"));

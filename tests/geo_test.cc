@@ -122,7 +122,8 @@ class GeoCollectTest : public ::testing::Test {
   }
 
   server::Response Send(server::Api& api, const std::string& key, const std::string& body,
-                        const std::string& remote, std::map<std::string, std::string> headers = {}) {
+                        const std::string& remote,
+                        std::map<std::string, std::string> headers = {}) {
     server::Request request;
     request.method = "POST";
     request.target = "/v1/track";
@@ -178,9 +179,9 @@ TEST_F(GeoCollectTest, ContextIpLocatesTheProfileAndTheEvent) {
   EXPECT_EQ(Trait("u1", "geo_country"), "GB");
   EXPECT_EQ(Trait("u1", "geo_city"), "London");
   // An address not in the database, or not an address, stores the event unlocated.
-  sent = Send(api, writer_,
-              R"({"userId":"u2","event":"Product Viewed","context":{"ip":"not-an-ip"}})",
-              "192.0.2.1");
+  sent =
+      Send(api, writer_, R"({"userId":"u2","event":"Product Viewed","context":{"ip":"not-an-ip"}})",
+           "192.0.2.1");
   ASSERT_EQ(sent.status, 200) << sent.body;
   EXPECT_EQ(Trait("u2", "geo_country"), "");
   EXPECT_EQ(EventCountry("u2"), "/");
@@ -216,7 +217,8 @@ TEST_F(GeoCollectTest, BrowserRequestsAreLocatedByTheirAddressServerRequestsAreN
 TEST(ServeConfig, SettingsComeFromTheTomlFileAndFlagsWin) {
   TempDir dir;
   const std::string port_file = dir.File("port");
-  const std::string config = dir.Write("tailor.toml", fmt::format(R"(# tailor serve settings
+  const std::string config =
+      dir.Write("tailor.toml", fmt::format(R"(# tailor serve settings
 data-dir = "{}"
 
 [serve]
@@ -228,8 +230,7 @@ geoip-database = "{}"
 allow-event-type = ["product_view", "order_completed"]
 max-batch-bytes = 4096
 )",
-                                                                  dir.File("data"), port_file,
-                                                                  TAILOR_GEO_TEST_DB));
+                                           dir.File("data"), port_file, TAILOR_GEO_TEST_DB));
   const pid_t server = fork();
   if (server == 0) {
     const std::string log = dir.File("serve.log");

@@ -16,7 +16,6 @@ namespace tailor {
 // `segments`: the profile's live segments, or nullptr to leave the key out (no service at hand).
 // `events`: written in the order given (the API's profile: newest first; export: oldest first).
 void WriteProfileJson(JsonWriter& json, const ProfileView& view,
-                      const std::vector<std::string>* segments,
-                      std::span<const EventInput> events);
+                      const std::vector<std::string>* segments, std::span<const EventInput> events);
 
 }  // namespace tailor

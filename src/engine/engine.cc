@@ -157,7 +157,7 @@ class IdSet {
 struct Engine::Impl {
   std::unique_ptr<store::Store> store;
   mutable std::mutex writer;  // serializes every write and guards the members below
-  Schema schema;  // guarded by `writer`
+  Schema schema;              // guarded by `writer`
   // A copy of `schema` as last committed, for readers: they share it without the writer lock.
   mutable std::mutex published_mutex;
   std::shared_ptr<const Schema> published = std::make_shared<const Schema>();

@@ -1,12 +1,12 @@
 // GeoIpDatabase on libmaxminddb: the file is memory-mapped once; a lookup walks the search tree
 // and reads the GeoIP2 record fields tailor keeps (country, first subdivision, city, location).
 
-#include "tailor/geo.h"
-
 #include <maxminddb.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "tailor/geo.h"
 
 namespace tailor::geo {
 
@@ -68,8 +68,7 @@ Result<std::optional<Location>> GeoIpDatabase::Lookup(std::string_view ip) const
   text[ip.size()] = '\0';
   int address_error = 0;
   int mmdb_error = MMDB_SUCCESS;
-  MMDB_lookup_result_s result =
-      MMDB_lookup_string(&impl_->mmdb, text, &address_error, &mmdb_error);
+  MMDB_lookup_result_s result = MMDB_lookup_string(&impl_->mmdb, text, &address_error, &mmdb_error);
   if (address_error != 0) return InvalidArgument("'{}' is not an IP address", ip);
   if (mmdb_error != MMDB_SUCCESS) {
     // An IPv6 address in an IPv4-only database is not there; anything else is a broken file.

@@ -1,8 +1,9 @@
 // The HTTP/1.1 transport: Boost.Beast on Asio, one io_context run by a thread per core.
 // Requests are handled on the io threads (handlers are short); change-feed requests that wait
 // (long polls, Server-Sent Events) get a thread of their own, and requests that evaluate segments
-// over the whole store run on an evaluation thread, so that neither holds an io thread. SIGINT/SIGTERM: stop accepting, close idle connections, finish in-flight requests,
-// flush the store.
+// over the whole store run on an evaluation thread, so that neither holds an io thread.
+// SIGINT/SIGTERM: stop accepting, close idle connections, finish in-flight requests, flush the
+// store.
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>

@@ -69,7 +69,7 @@ struct Service::Impl {
   mutable std::shared_mutex live_mutex;
   std::unique_ptr<segments::LiveSegments> live;
   Timers timers;
-  segments::ItemCatalog items;  // guarded by write_mutex
+  segments::ItemCatalog items;                // guarded by write_mutex
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
   // Known profiles whose whole history was searched for a first touch and held none: later
