@@ -264,5 +264,39 @@ TEST(Service, CollectStoresSegmentMessagesOnceAndMergesIdentity) {
   EXPECT_EQ(TraitAs<int64_t>(profile->traits, "sessions"), 2);
 }
 
+// A known profile whose history has no touch is searched once; a later identify that merges an
+// anonymous history holding a campaign visit still finds that first touch.
+TEST(Service, FirstTouchFromHistoryMergedAfterAnUntouchedWrite) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  clock.now->store(ParseTime("2027-01-15T10:00:00Z"));
+  for (const char* id : {"t1", "t2"}) {  // two writes: the second one trusts the first search
+    auto sent = service->Collect(R"({"userId":"u-9","event":"Product Viewed","messageId":")" +
+                                     std::string(id) + R"(","timestamp":"2027-01-15T09:00:00Z"})",
+                                 collect::MessageKind::kTrack);
+    ASSERT_TRUE(sent.ok() && sent->accepted == 1);
+  }
+  auto before = service->engine().GetProfile("u-9", 0);
+  ASSERT_TRUE(before.ok());
+  for (const auto& [name, value] : before->traits) EXPECT_NE(name, "first_touch_source");
+  // The visitor came earlier, anonymously, from a campaign; identifying merges that history.
+  auto visit = service->Collect(
+      R"({"anonymousId":"anon-9","messageId":"v1","timestamp":"2027-01-15T08:00:00Z",
+          "properties":{"url":"https://shop.example/?utm_source=spring_mail&utm_medium=email"}})",
+      collect::MessageKind::kPage);
+  ASSERT_TRUE(visit.ok() && visit->accepted == 1);
+  auto identified = service->Collect(
+      R"({"anonymousId":"anon-9","userId":"u-9","messageId":"i1","timestamp":"2027-01-15T10:00:00Z"})",
+      collect::MessageKind::kIdentify);
+  ASSERT_TRUE(identified.ok() && identified->accepted == 1);
+  auto after = service->engine().GetProfile("u-9", 0);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->event_count, 3u);
+  EXPECT_EQ(TraitAs<std::string>(after->traits, "first_touch_source"), "spring_mail");
+  EXPECT_EQ(TraitAs<std::string>(after->traits, "first_touch_medium"), "email");
+}
+
 }  // namespace
 }  // namespace tailor
