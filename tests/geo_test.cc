@@ -15,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "api_test_util.h"
 #include "http_client.h"
 #include "tailor/server.h"
 #include "test_util.h"
@@ -109,16 +110,9 @@ class GeoCollectTest : public ::testing::Test {
     service_ = std::move(service).value();
     keys_ = std::make_unique<access::KeyStore>(service_->engine().store());
     ASSERT_OK(keys_->Load());
-    access::ApiKey writer;
-    writer.name = "backend";
-    writer.scopes = {access::Scope::kWrite, access::Scope::kRead};
-    writer_ = *keys_->Create(writer);
-    access::ApiKey site;
-    site.name = "site";
-    site.scopes = {access::Scope::kWrite};
-    site.is_public = true;
-    site.origins = {"https://shop.example"};
-    site_ = *keys_->Create(site);
+    writer_ = ::tailor::testing::CreateKey(*keys_, "backend",
+                                           {access::Scope::kWrite, access::Scope::kRead});
+    site_ = ::tailor::testing::CreateSiteKey(*keys_);
   }
 
   server::Response Send(server::Api& api, const std::string& key, const std::string& body,

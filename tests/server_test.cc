@@ -15,6 +15,7 @@
 #include <csignal>
 #include <thread>
 
+#include "api_test_util.h"
 #include "test_util.h"
 
 namespace tailor::server {
@@ -36,23 +37,12 @@ class ApiTest : public ::testing::Test {
     ASSERT_OK(keys_->Load());
     admin_ = MakeKey("admin", {access::Scope::kAdmin});
     reader_ = MakeKey("reader", {access::Scope::kRead});
-    access::ApiKey site;
-    site.name = "site";
-    site.scopes = {access::Scope::kWrite};
-    site.is_public = true;
-    site.origins = {"https://shop.example"};
-    site_ = *keys_->Create(site);
+    site_ = ::tailor::testing::CreateSiteKey(*keys_);
     api_ = std::make_unique<Api>(*service_, *keys_, ApiOptions{});
   }
 
   std::string MakeKey(std::string name, std::vector<access::Scope> scopes, double rate = 0) {
-    access::ApiKey key;
-    key.name = std::move(name);
-    key.scopes = std::move(scopes);
-    key.rate_per_second = rate;
-    auto created = keys_->Create(key);
-    EXPECT_TRUE(created.ok());
-    return *created;
+    return ::tailor::testing::CreateKey(*keys_, std::move(name), std::move(scopes), rate);
   }
 
   Response Call(std::string method, std::string target, std::string body = "", std::string key = "",

@@ -110,13 +110,21 @@ Status Service::Impl::AfterWrites(
 
 namespace {
 
-segments::ProfileChange& Touch(std::vector<std::pair<ProfileId, segments::ProfileChange>>& touched,
-                               ProfileId profile) {
-  auto it = std::find_if(touched.begin(), touched.end(),
-                         [&](const auto& entry) { return entry.first == profile; });
-  if (it != touched.end()) return it->second;
-  return touched.emplace_back(profile, segments::ProfileChange{}).second;
-}
+// The profiles a write touched, in first-touch order, each with what changed (indexed: a batch
+// may touch thousands).
+class TouchedProfiles {
+ public:
+  segments::ProfileChange& operator[](ProfileId profile) {
+    auto [it, inserted] = index_.try_emplace(profile, touched_.size());
+    if (inserted) touched_.emplace_back(profile, segments::ProfileChange{});
+    return touched_[it->second].second;
+  }
+  std::vector<std::pair<ProfileId, segments::ProfileChange>> Take() { return std::move(touched_); }
+
+ private:
+  std::vector<std::pair<ProfileId, segments::ProfileChange>> touched_;
+  absl::flat_hash_map<ProfileId, size_t> index_;
+};
 
 void AddName(std::vector<std::string>& names, const std::string& name) {
   if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
@@ -130,19 +138,18 @@ Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& cata
                                   std::span<const ProfileInput> profiles,
                                   std::span<const ProfileId> profile_owners, Timestamp now) {
   if (live->segment_count() == 0) return Status::Ok();
-  std::vector<std::pair<ProfileId, segments::ProfileChange>> touched;
   // The engine says where each input went (merges included); rejected inputs went nowhere.
-  // Events are resolved after the profiles: an event's owner is the latest word.
+  TouchedProfiles touched;
   for (size_t i = 0; i < profiles.size() && i < profile_owners.size(); ++i) {
     if (profile_owners[i] == kNoProfile) continue;
-    auto& change = Touch(touched, profile_owners[i]);
+    auto& change = touched[profile_owners[i]];
     for (const auto& [name, value] : profiles[i].traits) AddName(change.traits, name);
   }
   for (size_t i = 0; i < events.size() && i < event_owners.size(); ++i) {
     if (event_owners[i] == kNoProfile) continue;
-    AddName(Touch(touched, event_owners[i]).event_types, events[i].type);
+    AddName(touched[event_owners[i]].event_types, events[i].type);
   }
-  return AfterWrites(engine, catalog, std::move(touched), now);
+  return AfterWrites(engine, catalog, touched.Take(), now);
 }
 
 Status Service::Impl::AfterProfile(Engine& engine, segments::SegmentCatalog& catalog,
