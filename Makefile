@@ -8,7 +8,8 @@ FUZZ_SECONDS ?= 20
 
 DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config librocksdb-dev libroaring-dev libsimdjson-dev \
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libtbb-dev \
-  libjemalloc-dev libabsl-dev libboost1.81-dev libssl-dev libmaxminddb-dev libmaxmind-db-writer-perl zlib1g-dev wrk chromium
+  libjemalloc-dev libabsl-dev libboost-dev libssl-dev libmaxminddb-dev libmaxmind-db-writer-perl zlib1g-dev wrk chromium \
+  python3-scipy python3-sklearn python3-statsmodels python3-pandas
 
 .PHONY: deps build test fuzz demo bench clean format
 
@@ -17,7 +18,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-remove $$missing; \
 	fi
 
 $(BUILD_DIR)/build.ninja: | deps
@@ -28,10 +29,10 @@ build: deps $(BUILD_DIR)/build.ninja
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
-	tests/fuzz/run.sh 20
 
 # The libFuzzer targets in build-fuzz/ (clang, ASan+UBSan): regressions replayed, then
-# FUZZ_SECONDS of fuzzing each (docs/api.md#fuzzing).
+# FUZZ_SECONDS of fuzzing each (docs/api.md#fuzzing). `make test` replays the kept inputs in the
+# ordinary build (fuzz_replay_* tests) and does not build this.
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 

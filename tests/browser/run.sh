@@ -13,7 +13,7 @@ if [ ! -x /usr/bin/chromium ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-remove chromium
 fi
 
 export TAILOR_BIN="${TAILOR_BIN:-$(cd ../.. && pwd)/build/tailor}"

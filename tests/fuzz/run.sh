@@ -33,9 +33,9 @@ if ! fuzzer_links; then
   echo "installing: $packages"
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q $packages
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-remove $packages
   # Some releases ship libFuzzer in a package of its own.
-  fuzzer_links || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
+  fuzzer_links || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-remove \
     "libfuzzer-$CLANG_VERSION-dev"
   fuzzer_links || { echo "clang++-$CLANG_VERSION cannot link a libFuzzer target" >&2; exit 1; }
 fi
