@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/time.h"
+#include "test_util.h"
 
 namespace tailor::collect {
 namespace {
@@ -113,7 +114,7 @@ TEST(Collect, TrackPropertiesMapToEventFields) {
   EXPECT_EQ(e.category, "Golf");
   EXPECT_EQ(e.order_id, "o-1");
   ASSERT_TRUE(e.price.has_value());
-  EXPECT_DOUBLE_EQ(*e.price, 19.9);
+  EXPECT_EQ(*e.price, testing::Money(19.9));
   ASSERT_TRUE(e.quantity.has_value());
   EXPECT_EQ(*e.quantity, 2);
   EXPECT_FALSE(e.value.has_value());
@@ -142,7 +143,7 @@ TEST(Collect, ItemAndValueSynonymsInOrderOfPreference) {
   EXPECT_EQ(m.event.item_id, "s1");  // sku before item_id
   EXPECT_EQ(Property(m.event, "item_id"), "i1");
   ASSERT_TRUE(m.event.value.has_value());
-  EXPECT_DOUBLE_EQ(*m.event.value, 25);  // revenue before total
+  EXPECT_EQ(*m.event.value, testing::Money(25));  // revenue before total
   EXPECT_EQ(Property(m.event, "total"), "30");
 
   m = One(R"({"userId":"u","event":"Survey Answered","properties":{"value":"7","revenue":25,
@@ -151,7 +152,7 @@ TEST(Collect, ItemAndValueSynonymsInOrderOfPreference) {
   EXPECT_EQ(m.event.type, "survey_answer");
   EXPECT_EQ(m.event.item_id, "12345");
   ASSERT_TRUE(m.event.value.has_value());
-  EXPECT_DOUBLE_EQ(*m.event.value, 7);
+  EXPECT_EQ(*m.event.value, testing::Money(7));
   EXPECT_EQ(Property(m.event, "revenue"), "25");
 }
 

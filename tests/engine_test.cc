@@ -20,7 +20,7 @@ EventInput Event(std::string id, std::string profile, std::string anonymous, std
   event.anonymous_id = std::move(anonymous);
   event.type = std::move(type);
   event.time = *ParseIsoTimestamp(time);
-  event.price = price;
+  if (price) event.price = testing::Money(*price);
   return event;
 }
 
@@ -69,7 +69,7 @@ TEST_P(EngineTest, EventsSurviveReopenInTimeOrder) {
   ASSERT_OK_AND_ASSIGN(ProfileView profile, engine_->GetProfile("c1"));
   EXPECT_EQ(profile.behaviour.event_count, 3u);
   ASSERT_NE(profile.behaviour.ForType("purchase"), nullptr);
-  EXPECT_EQ(profile.behaviour.ForType("purchase")->value_sum, 10.5);
+  EXPECT_EQ(profile.behaviour.ForType("purchase")->value_sum, testing::Money(10.5));
   EXPECT_EQ(profile.behaviour.first_seen, *ParseIsoTimestamp("2025-12-31T00:00:00Z"));
   EXPECT_EQ(profile.latest_events.front().id, "e2");
 }
@@ -169,7 +169,7 @@ TEST_P(EngineTest, MergeKeepsEveryEventAndTheMergedIdResolves) {
   ASSERT_OK_AND_ASSIGN(ProfileView merged, engine_->GetProfile("c2"));
   EXPECT_EQ(merged.external_id, "c1");
   EXPECT_EQ(merged.behaviour.ForType("purchase")->count, 2u);
-  EXPECT_EQ(merged.behaviour.ForType("purchase")->value_sum, 7);
+  EXPECT_EQ(merged.behaviour.ForType("purchase")->value_sum, testing::Money(7));
   ASSERT_EQ(merged.traits.size(), 1u);
   EXPECT_EQ(std::get<std::string>(merged.traits[0].second.value), "Madrid");
   ASSERT_OK_AND_ASSIGN(ProfileView by_anonymous, engine_->GetProfile("a9"));

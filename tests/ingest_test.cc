@@ -173,7 +173,7 @@ TEST_F(BuilderTest, BuildsReferenceShapeEventsWithoutAMapping) {
   EXPECT_EQ(event.anonymous_id, "");
   EXPECT_EQ(event.type, "purchase");
   EXPECT_EQ(event.time, 1767323045000);
-  EXPECT_EQ(event.price, 19.99);
+  EXPECT_EQ(event.price, testing::Money(19.99));
   EXPECT_EQ(event.quantity, 2);
   EXPECT_EQ(event.context.page_url, "/p/i9");
   ASSERT_EQ(event.properties.size(), 1u);
@@ -205,7 +205,7 @@ TEST_F(BuilderTest, MappingRenamesColumnsAndReadsEpochSeconds) {
   ASSERT_OK(builder->BuildEvent(MakeRow({"1", "31", "2.5", "1260759144"}), event));
   EXPECT_EQ(event.profile_id, "1");
   EXPECT_EQ(event.item_id, "31");
-  EXPECT_EQ(event.value, 2.5);
+  EXPECT_EQ(event.value, testing::Money(2.5));
   EXPECT_EQ(event.type, "rate");
   EXPECT_EQ(event.time, int64_t{1260759144} * 1000);
   EXPECT_TRUE(event.properties.empty());

@@ -67,7 +67,7 @@ TEST(LiveSegments, PerProfileUpdatesMatchFullEvaluation) {
     event.profile_id = "c" + std::to_string(rng() % 60);
     event.type = types[rng() % 3];
     event.time = kNow - int64_t(rng() % (40 * kDay));
-    event.price = double(rng() % 100);
+    event.price = Decimal::FromInteger(rng() % 100);
     event.quantity = int64_t(1 + rng() % 3);
     BatchReport events_report;
     ASSERT_OK(engine.IngestEvents(std::vector<EventInput>{event}, events_report));

@@ -139,8 +139,9 @@ std::optional<TypedValue> FieldOf(const Row& row, const StoredEventView& e,
   auto text = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<TypedValue>(TypedValue{TraitType::kString, s});
   };
-  auto number = [](std::optional<double> d) {
-    return d ? std::optional<TypedValue>(TypedValue{TraitType::kDouble, *d}) : std::nullopt;
+  auto number = [](std::optional<Decimal> d) {
+    return d ? std::optional<TypedValue>(TypedValue{TraitType::kDouble, d->ToDouble()})
+             : std::nullopt;
   };
   if (name == "item_id") return text(e.item_id);
   if (name == "category") return text(e.category);
@@ -148,15 +149,17 @@ std::optional<TypedValue> FieldOf(const Row& row, const StoredEventView& e,
   if (name == "order_id") return text(e.order_id);
   if (name == "price") return number(e.price);
   if (name == "quantity")
-    return number(e.quantity ? std::optional<double>(double(*e.quantity)) : std::nullopt);
+    return e.quantity ? std::optional<TypedValue>(TypedValue{TraitType::kInt, *e.quantity})
+                      : std::nullopt;
+  // value: explicit, else price * quantity, else price; spend: price * quantity or missing.
   if (name == "value") {
-    return number(e.value   ? e.value
-                  : e.price ? std::optional<double>(*e.price * double(e.quantity.value_or(1)))
-                            : std::nullopt);
+    if (e.value) return number(e.value);
+    if (!e.price) return std::nullopt;
+    return number(Decimal::FromMicros(e.price->micros() * e.quantity.value_or(1)));
   }
   if (name == "spend") {
-    return number(e.price ? std::optional<double>(*e.price * double(e.quantity.value_or(1)))
-                          : std::nullopt);
+    if (!e.price || !e.quantity) return std::nullopt;
+    return number(Decimal::FromMicros(e.price->micros() * *e.quantity));
   }
   if (name.rfind("item.", 0) == 0) {
     auto it = row.items->find(e.item_id);
@@ -166,6 +169,48 @@ std::optional<TypedValue> FieldOf(const Row& row, const StoredEventView& e,
     }
   }
   return std::nullopt;
+}
+
+// Amounts are exact decimals: a field's value in micros (nullopt: missing or not a number).
+std::optional<__int128> MicrosOf(const Row& row, const StoredEventView& e, const std::string& name) {
+  const auto value = FieldOf(row, e, name);
+  if (!value) return std::nullopt;
+  if (const auto* i = std::get_if<int64_t>(&value->value)) return __int128{*i} * 1'000'000;
+  if (const auto* d = std::get_if<double>(&value->value)) return __int128{std::llround(*d * 1e6)};
+  return std::nullopt;
+}
+
+bool IsAmount(const std::string& name) {
+  return name == "price" || name == "quantity" || name == "value" || name == "spend";
+}
+
+// x / n (micros) against the literals taken to 6 decimals, by cross-multiplication.
+bool CompareMicros(__int128 x, __int128 n, const Comparison& c) {
+  auto at = [&](size_t i) { return __int128{std::llround(Num(c.values[i].value) * 1e6)} * n; };
+  switch (c.op) {
+    case CompareOp::kEq:
+      return x == at(0);
+    case CompareOp::kNe:
+      return x != at(0);
+    case CompareOp::kLt:
+      return x < at(0);
+    case CompareOp::kLe:
+      return x <= at(0);
+    case CompareOp::kGt:
+      return x > at(0);
+    case CompareOp::kGe:
+      return x >= at(0);
+    case CompareOp::kBetween:
+      return at(0) <= x && x <= at(1);
+    case CompareOp::kIn:
+    case CompareOp::kNotIn: {
+      bool found = false;
+      for (size_t i = 0; i < c.values.size(); ++i) found = found || x == at(i);
+      return found == (c.op == CompareOp::kIn);
+    }
+    default:
+      return false;
+  }
 }
 
 bool MatchFilter(const Row& row, const StoredEventView& e, const Expr& expr) {
@@ -181,6 +226,10 @@ bool MatchFilter(const Row& row, const StoredEventView& e, const Expr& expr) {
   }
   if (const auto* n = std::get_if<Not>(&expr.node)) return !MatchFilter(row, e, *n->operand);
   const auto& c = std::get<Comparison>(expr.node);
+  if (IsAmount(c.subject.name) && c.op != CompareOp::kExists && c.op != CompareOp::kMissing) {
+    const auto x = MicrosOf(row, e, c.subject.name);
+    return x && CompareMicros(*x, 1, c);
+  }
   return CompareValue(FieldOf(row, e, c.subject.name), c);
 }
 
@@ -290,6 +339,27 @@ bool NaiveMatch(const Row& row, const Expr& expr) {
   if (c.subject.kind == SubjectKind::kTrait) {
     const TypedValue* v = TraitOf(row, c.subject.name);
     return CompareValue(v ? std::optional<TypedValue>(*v) : std::nullopt, c);
+  }
+  const SubjectKind kind = c.subject.kind;
+  if (kind == SubjectKind::kSum || kind == SubjectKind::kAvg || kind == SubjectKind::kMin ||
+      kind == SubjectKind::kMax) {
+    // Exact: the amounts in micros, an average as the ratio sum / count.
+    std::vector<__int128> amounts;
+    for (const StoredEventView* e : Select(row, c.subject.events)) {
+      if (auto x = MicrosOf(row, *e, c.subject.name)) amounts.push_back(*x);
+    }
+    __int128 sum = 0;
+    for (__int128 x : amounts) sum += x;
+    const bool present = kind == SubjectKind::kSum || !amounts.empty();
+    if (c.op == CompareOp::kExists) return present;
+    if (c.op == CompareOp::kMissing) return !present;
+    if (!present) return false;
+    if (kind == SubjectKind::kSum) return CompareMicros(sum, 1, c);
+    if (kind == SubjectKind::kAvg) return CompareMicros(sum, __int128(amounts.size()), c);
+    const __int128 pick = kind == SubjectKind::kMin
+                              ? *std::min_element(amounts.begin(), amounts.end())
+                              : *std::max_element(amounts.begin(), amounts.end());
+    return CompareMicros(pick, 1, c);
   }
   const auto value = Aggregate(row, c.subject);
   return CompareValue(
@@ -527,7 +597,7 @@ TEST(SegmentsProperty, BitmapEvaluationMatchesRowByRowEvaluation) {
   Engine& engine = **opened;
   std::vector<ItemInput> items;
   for (int i = 0; i < 30; ++i) {
-    ItemInput item{"i" + std::to_string(i), "item", kCategories[i % 4], 10.0 + i, {}};
+    ItemInput item{"i" + std::to_string(i), "item", kCategories[i % 4], Decimal::FromInteger(10 + i), {}};
     if (i % 3) item.attributes.push_back({"level", {TraitType::kString, kLevels[i % 3]}});
     items.push_back(item);
   }
@@ -563,9 +633,9 @@ TEST(SegmentsProperty, BitmapEvaluationMatchesRowByRowEvaluation) {
     e.time = kNow - int64_t(rng() % (120 * kDay));
     if (rng() % 3) e.item_id = "i" + std::to_string(rng() % 32);  // some unknown to the catalogue
     if (rng() % 2) e.category = kCategories[rng() % 4];
-    if (rng() % 2) e.price = double(rng() % 2000) / 20;
+    if (rng() % 2) e.price = Decimal::FromMicros(int64_t(rng() % 2000) * 50'000);
     if (rng() % 3) e.quantity = int64_t(1 + rng() % 3);
-    if (rng() % 4 == 0) e.value = double(rng() % 50);
+    if (rng() % 4 == 0) e.value = Decimal::FromInteger(rng() % 50);
     if (rng() % 3 == 0) e.context.page_url = rng() % 2 ? "/p/1" : "/c/golf";
     events.push_back(std::move(e));
   }

@@ -109,7 +109,7 @@ TEST(Service, WindowTimersExpireMembershipsWithoutFullEvaluation) {
       event.profile_id = id;
       event.type = rng() % 2 ? "purchase" : "add_to_cart";
       event.time = kStart - static_cast<Timestamp>(rng() % (40 * kDay));
-      event.price = 10.0 + static_cast<double>(rng() % 100);
+      event.price = Decimal::FromInteger(10 + rng() % 100);
       event.quantity = 1;
       events.push_back(event);
     }

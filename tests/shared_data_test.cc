@@ -154,8 +154,8 @@ TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
     EXPECT_EQ(event.type, "rate");
     ++per_item[event.item_id];
     ASSERT_TRUE(event.value.has_value());
-    ++per_rating[*event.value];
-    rating_sum += *event.value;
+    ++per_rating[event.value->ToDouble()];
+    rating_sum += event.value->ToDouble();
     first = std::min(first, event.time);
     last = std::max(last, event.time);
   }
@@ -275,7 +275,7 @@ void ExpectMargarinePurchases(Engine& engine, const std::vector<std::string>& ho
   for (const auto& event : AllEvents(engine)) {
     ++per_product[event.item_id];
     ASSERT_TRUE(event.price.has_value());
-    price_sum += *event.price;
+    price_sum += event.price->ToDouble();
   }
   const std::map<std::string, uint64_t> expected = {
       {"Pk_Stk", 1766}, {"BB_Stk", 699}, {"Hse_Stk", 593}, {"SS_Tub", 319}, {"Gen_Stk", 315},
@@ -291,7 +291,7 @@ void ExpectMargarinePurchases(Engine& engine, const std::vector<std::string>& ho
     ASSERT_TRUE(profile.ok()) << hhid << ": " << profile.status().ToString();
     const state::Aggregate* purchase = profile->behaviour.ForType("purchase");
     ASSERT_NE(purchase, nullptr) << hhid;
-    value_sum += purchase->value_sum;
+    value_sum += purchase->value_sum.ToDouble();
     purchases += purchase->count;
     if (purchase->count >= 5) ++with_five;
   }

@@ -61,7 +61,7 @@ TEST_P(SnapshotTest, EveryColumnMatchesTheStoreRowByRow) {
       event.time = 1700000000000 + static_cast<int64_t>(rng() % 100000000);
       if (rng() % 2) event.item_id = "i" + std::to_string(rng() % 50);
       if (rng() % 2) event.category = "cat" + std::to_string(rng() % 5);
-      if (rng() % 3 == 0) event.price = double(rng() % 10000) / 100;
+      if (rng() % 3 == 0) event.price = Decimal::FromMicros(int64_t(rng() % 10000) * 10000);
       if (rng() % 4 == 0) event.quantity = int64_t(1 + rng() % 3);
       if (rng() % 5 == 0) event.context.page_url = "/p/" + std::to_string(rng() % 9);
       if (rng() % 7 == 0) event.order_id = "o" + std::to_string(rng() % 20);
@@ -138,12 +138,15 @@ TEST_P(SnapshotTest, EveryColumnMatchesTheStoreRowByRow) {
       EXPECT_EQ(text(events.category, row), event.category);
       EXPECT_EQ(text(events.extra.at("order_id"), row), event.order_id);
       EXPECT_EQ(text(events.extra.at("page_url"), row), event.context.page_url);
-      EXPECT_EQ(std::isnan(events.price[row]), !event.price.has_value());
+      EXPECT_EQ(events.price[row] == snapshot::kNoAmount, !event.price.has_value());
       if (event.price) {
-        EXPECT_EQ(events.price[row], *event.price);
-        EXPECT_DOUBLE_EQ(events.value[row], *event.price * double(event.quantity.value_or(1)));
+        EXPECT_EQ(events.price[row], event.price->micros());
+        // value = price * quantity, or the price alone when there is no quantity.
+        const int64_t quantity = event.quantity.value_or(1);
+        EXPECT_EQ(events.value[row], event.price->micros() * quantity);
       }
-      EXPECT_EQ(events.quantity[row], event.quantity.value_or(0));
+      EXPECT_EQ(events.quantity[row],
+                event.quantity ? int32_t(*event.quantity) : snapshot::kNoQuantity);
     }
   }
   EXPECT_EQ(live, engine.Stats().profiles + engine.Stats().anonymous_profiles);

@@ -7,9 +7,13 @@
 #include <random>
 #include <string>
 
+#include "tailor/decimal.h"
 #include "tailor/status.h"
 
 namespace tailor::testing {
+
+// An exact amount from a literal that has at most 6 decimals (Money(19.99)).
+inline Decimal Money(double value) { return *Decimal::FromDouble(value); }
 
 // A fresh directory under the system temp folder, removed when the test ends.
 class TempDir {

@@ -33,6 +33,9 @@ class Decimal {
   // nullopt when it is not a number, has more than 6 decimals after the exponent is applied,
   // or is out of range.
   static std::optional<Decimal> Parse(std::string_view text);
+  // Parse, but a number with more than 6 decimals is rounded to 6 instead of refused (what a
+  // file's "12.3456789" means to a reader of money).
+  static std::optional<Decimal> ParseRounded(std::string_view text);
 
   constexpr int64_t micros() const { return micros_; }
   double ToDouble() const { return static_cast<double>(micros_) / kOne; }

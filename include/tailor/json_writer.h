@@ -23,6 +23,8 @@ class JsonWriter {
   JsonWriter& Int(int64_t value);
   JsonWriter& Uint(uint64_t value);
   JsonWriter& Double(double value);
+  // An exact decimal as a JSON number with its shortest exact digits ("12.3", not 12.300000001).
+  JsonWriter& Number(Decimal value);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
   // Writes pre-encoded JSON as one value.

@@ -24,6 +24,9 @@ class Store;
 namespace tailor::snapshot {
 
 inline constexpr uint32_t kNullCode = UINT32_MAX;
+// An event without that amount / quantity (an explicit 0 is a value like any other).
+inline constexpr int64_t kNoAmount = INT64_MIN;
+inline constexpr int32_t kNoQuantity = INT32_MIN;
 
 // The distinct strings of one column, each stored once; codes are 0..size()-1 in order of first
 // appearance (profile order, then time order).
@@ -85,9 +88,10 @@ struct EventColumns {
   std::vector<uint64_t> offsets;
   std::vector<Timestamp> time;
   std::vector<uint32_t> type;     // code in `types`
-  std::vector<double> value;      // explicit value, else price * quantity; NaN when none
-  std::vector<double> price;      // NaN when none
-  std::vector<int32_t> quantity;  // 0 when none
+  // Amounts in micros (exact decimals, tailor/decimal.h); kNoAmount when none.
+  std::vector<int64_t> value;     // EventValue: explicit, else price * quantity, else price
+  std::vector<int64_t> price;
+  std::vector<int32_t> quantity;  // kNoQuantity when none
   EventStringColumn item;         // item_id
   EventStringColumn category;
   Dictionary types;

@@ -16,13 +16,13 @@ namespace tailor::state {
 
 struct Aggregate {
   uint64_t count = 0;
-  double value_sum = 0;  // sum of event values (price * quantity, or the explicit value)
+  Decimal value_sum;  // sum of event values (EventValue: the explicit value, else price * quantity)
   Timestamp first = 0;
   Timestamp last = 0;
 };
 
 // Counts and sums per event type and per (event type, category). Deterministic: the same events in
-// any order give the same state (sums aside from floating-point rounding).
+// any order give the same state (sums are exact decimals).
 struct BehaviourState {
   uint64_t event_count = 0;
   Timestamp first_seen = 0;
@@ -34,7 +34,7 @@ struct BehaviourState {
 
   // Folds one event in.
   void Apply(std::string_view type, std::string_view category, Timestamp time,
-             std::optional<double> value);
+             std::optional<Decimal> value);
   // Folds another profile's state in (when profiles merge).
   void Merge(const BehaviourState& other);
   const Aggregate* ForType(std::string_view type) const;

@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "tailor/decimal.h"
+
 namespace tailor {
 
 // Dense internal id of a profile: 0, 1, 2, ... in order of creation, never reused. Columnar
@@ -80,21 +82,41 @@ struct EventInput {
   std::string item_id;
   std::string category;
   std::string order_id;
-  std::optional<double> price;
+  // Amounts are exact decimals (tailor/decimal.h). quantity fits in 32 bits (engine-checked).
+  std::optional<Decimal> price;
   std::optional<int64_t> quantity;
-  // Explicit numeric value (a rating, a score). Without it, value = price * quantity (or price).
-  std::optional<double> value;
+  // Explicit value (an order's revenue, a rating). Without it, value = price * quantity, or the
+  // price when there is no quantity (EventValue below); spend stays missing then (EventSpend).
+  std::optional<Decimal> value;
   EventContext context;
   // Free-form properties, string-valued, in arrival order.
   std::vector<std::pair<std::string, std::string>> properties;
 };
+
+// What an event's line costs: price * quantity; missing when either is missing or when the product
+// does not fit (the engine refuses such events).
+inline std::optional<Decimal> EventSpend(const std::optional<Decimal>& price,
+                                         const std::optional<int64_t>& quantity) {
+  if (!price || !quantity) return std::nullopt;
+  return Decimal::Multiply(*price, *quantity);
+}
+// The explicit value, else the spend, else the price (an event without a quantity).
+inline std::optional<Decimal> EventValue(const std::optional<Decimal>& value,
+                                         const std::optional<Decimal>& price,
+                                         const std::optional<int64_t>& quantity) {
+  if (value) return value;
+  return quantity ? EventSpend(price, quantity) : price;
+}
+inline std::optional<Decimal> EventValue(const EventInput& event) {
+  return EventValue(event.value, event.price, event.quantity);
+}
 
 // An entry of the product/content catalogue.
 struct ItemInput {
   std::string id;
   std::string name;
   std::string category;
-  std::optional<double> price;
+  std::optional<Decimal> price;
   TraitMap attributes;  // level, brand, genres (list), ...
 };
 

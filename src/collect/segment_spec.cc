@@ -655,6 +655,22 @@ class MessageParser {
     }
   }
 
+  // An amount (price, revenue): a number, or text holding one ("19.90"), as an exact decimal
+  // (6 decimals at most; more are rounded).
+  bool AmountField(element value, std::string_view path, std::optional<Decimal>& out) {
+    std::string_view text;
+    if (IsNumber(value)) {
+      out = Decimal::FromDouble(value.get_double().value_unsafe());
+    } else if (!value.get_string().get(text)) {
+      out = Decimal::ParseRounded(text);
+      if (!out && !ParseDouble(text)) return Fail(path, fmt::format("{} must be a number", path));
+    } else {
+      return Fail(path, fmt::format("{} must be a number", path));
+    }
+    if (!out) return Fail(path, fmt::format("{} is out of range", path));
+    return true;
+  }
+
   // Numbers, or text holding one ("19.90").
   bool NumberField(element value, std::string_view path, double& out) {
     if (IsNumber(value)) {
@@ -728,17 +744,13 @@ class MessageParser {
           event.context.referrer = std::move(text);
         }
       } else if (key == "price") {
-        double price = 0;
-        if (!NumberField(value, path, price)) return false;
-        event.price = price;
+        if (!AmountField(value, path, event.price)) return false;
       } else if (key == "quantity") {
         int64_t quantity = 0;
         if (!IntegerField(value, path, quantity)) return false;
         event.quantity = quantity;
       } else if (key == value_key) {
-        double number = 0;
-        if (!NumberField(value, path, number)) return false;
-        event.value = number;
+        if (!AmountField(value, path, event.value)) return false;
       } else if (key == "name" && has_name) {
         continue;  // the page's own top-level name wins over properties.name
       } else {

@@ -64,6 +64,19 @@ std::optional<Decimal> Decimal::Parse(std::string_view text) {
   return Decimal(static_cast<int64_t>(negative ? -digits : digits));
 }
 
+std::optional<Decimal> Decimal::ParseRounded(std::string_view text) {
+  if (auto exact = Parse(text)) return exact;
+  // Only text Parse takes apart from its decimals goes on to strtod (which accepts more).
+  if (text.empty() || text.size() > 64 || text.find_first_not_of("+-.0123456789eE") != text.npos) {
+    return std::nullopt;
+  }
+  const std::string copy(text);
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size()) return std::nullopt;
+  return FromDouble(value);
+}
+
 std::string Decimal::ToString() const {
   const bool negative = micros_ < 0;
   // Through unsigned: -INT64_MIN does not fit in int64_t.

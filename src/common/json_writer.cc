@@ -159,6 +159,8 @@ JsonWriter& JsonWriter::Null() {
   out_ += "null";
   return *this;
 }
+JsonWriter& JsonWriter::Number(Decimal value) { return Raw(value.ToString()); }
+
 JsonWriter& JsonWriter::Raw(std::string_view json) {
   Separate();
   out_.append(json);
@@ -202,9 +204,9 @@ void WriteEvent(JsonWriter& json, const EventInput& event) {
   if (!event.item_id.empty()) json.Key("item_id").String(event.item_id);
   if (!event.category.empty()) json.Key("category").String(event.category);
   if (!event.order_id.empty()) json.Key("order_id").String(event.order_id);
-  if (event.price) json.Key("price").Double(*event.price);
+  if (event.price) json.Key("price").Number(*event.price);
   if (event.quantity) json.Key("quantity").Int(*event.quantity);
-  if (event.value) json.Key("value").Double(*event.value);
+  if (event.value) json.Key("value").Number(*event.value);
   const EventContext& c = event.context;
   const std::pair<const char*, const std::string*> context_fields[] = {
       {"channel", &c.channel},       {"page_url", &c.page_url},

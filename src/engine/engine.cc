@@ -80,9 +80,11 @@ uint64_t ContentHash(const EventInput& event) {
   add(event.item_id);
   add(event.category);
   add(event.order_id);
-  add_number(event.price.value_or(-0.0));
+  // Amounts hash as the doubles they were stored as before exact amounts, so that a file imported
+  // then keeps its ids (the decimal's double is the one its text parsed to).
+  add_number(event.price ? event.price->ToDouble() : -0.0);
   add_number(event.quantity.value_or(INT64_MIN));
-  add_number(event.value.value_or(-0.0));
+  add_number(event.value ? event.value->ToDouble() : -0.0);
   const EventContext& c = event.context;
   for (const std::string* field :
        {&c.channel, &c.page_url, &c.referrer, &c.utm_source, &c.utm_medium, &c.utm_campaign,
@@ -125,6 +127,14 @@ std::string CheckEvent(const EventInput& event) {
   }
   if (event.properties.size() > kMaxProperties) {
     return fmt::format("more than {} properties", kMaxProperties);
+  }
+  // Columns hold quantities in 32 bits (INT32_MIN marks "none").
+  if (event.quantity && (*event.quantity <= INT32_MIN || *event.quantity > INT32_MAX)) {
+    return fmt::format("quantity {} is out of range", *event.quantity);
+  }
+  if (event.price && event.quantity && !EventSpend(event.price, event.quantity)) {
+    return fmt::format("price {} × quantity {} is out of range", event.price->ToString(),
+                       *event.quantity);
   }
   return {};
 }
@@ -330,7 +340,7 @@ struct Engine::Impl {
           continue;
         }
         staged.state.behaviour.Apply(pending.event->type, pending.event->category,
-                                     pending.event->time, store::EventValue(*pending.event));
+                                     pending.event->time, EventValue(*pending.event));
         staged.new_events.emplace_back(pending.id_hash, pending.event);
         ++(pending.from_store ? staged.stored_events_added : staged.accepted);
       }

@@ -8,7 +8,7 @@ void WriteAggregate(JsonWriter& json, const state::Aggregate& aggregate) {
       .Key("count")
       .Uint(aggregate.count)
       .Key("value_sum")
-      .Double(aggregate.value_sum)
+      .Number(aggregate.value_sum)
       .Key("first")
       .String(IsoTime(aggregate.first))
       .Key("last")

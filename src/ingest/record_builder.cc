@@ -268,8 +268,8 @@ Status RecordBuilder::BuildItem(const Row& row, ItemInput& out) const {
     } else if (target == "category") {
       out.category = field.source.prefix + std::string(*text);
     } else if (target == "price") {
-      out.price = ParseDouble(*text);
-      if (!out.price) return BadValue(field.source.column, *text, "a number");
+      out.price = Decimal::ParseRounded(*text);
+      if (!out.price) return BadValue(field.source.column, *text, "a decimal number");
     }
   }
   if (out.id.empty())
@@ -320,7 +320,7 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
         if (target == "profile_id") {
           assign(out.profile_id);
         } else if (target == "price") {
-          out.price = ParseDouble(*text);
+          out.price = Decimal::ParseRounded(*text);
           if (!out.price) return BadValue(column, *text, "a number");
         } else {
           assign(out.context.page_url);
@@ -378,7 +378,7 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
         break;
       }
       case 'v':
-        out.value = ParseDouble(*text);
+        out.value = Decimal::ParseRounded(*text);
         if (!out.value) return BadValue(column, *text, "a number");
         break;
       case 'r':

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 
+#include "segments/amounts.h"
 #include "common/time.h"
 #include "tailor/segments.h"
 
@@ -19,6 +20,8 @@ namespace {
 using snapshot::EventColumns;
 using snapshot::EventStringColumn;
 using snapshot::kNullCode;
+using snapshot::kNoAmount;
+using snapshot::kNoQuantity;
 using snapshot::Snapshot;
 using snapshot::TraitColumn;
 
@@ -213,6 +216,51 @@ Window MakeWindow(const TimeRange& range, Timestamp now) {
   return window;
 }
 
+// An exact test `x op values` on amounts (micros). `x` may be a ratio numerator / denominator
+// (an average), compared by cross-multiplication, so avg(...) >= 150 is exact as well.
+struct AmountTest {
+  CompareOp op = CompareOp::kEq;
+  std::vector<int64_t> values;
+
+  bool Match(__int128 numerator, int64_t denominator = 1) const {
+    auto order = [&](int64_t value) { return CompareRatio(numerator, denominator, value); };
+    switch (op) {
+      case CompareOp::kEq:
+        return order(values[0]) == 0;
+      case CompareOp::kNe:
+        return order(values[0]) != 0;
+      case CompareOp::kLt:
+        return order(values[0]) < 0;
+      case CompareOp::kLe:
+        return order(values[0]) <= 0;
+      case CompareOp::kGt:
+        return order(values[0]) > 0;
+      case CompareOp::kGe:
+        return order(values[0]) >= 0;
+      case CompareOp::kBetween:
+        return order(values[0]) >= 0 && order(values[1]) <= 0;
+      case CompareOp::kIn:
+        return std::any_of(values.begin(), values.end(), [&](int64_t v) { return order(v) == 0; });
+      case CompareOp::kNotIn:
+        return std::none_of(values.begin(), values.end(), [&](int64_t v) { return order(v) == 0; });
+      default:
+        return false;
+    }
+  }
+};
+
+Result<AmountTest> MakeAmountTest(const Comparison& comparison) {
+  AmountTest test;
+  test.op = comparison.op;
+  for (const Literal& literal : comparison.values) {
+    if (!IsNumber(literal.value) && !std::holds_alternative<bool>(literal.value)) {
+      return InvalidArgument("operator '{}' needs a number", CompareOpText(comparison.op));
+    }
+    test.values.push_back(*LiteralMicros(literal.value));
+  }
+  return test;
+}
+
 // An event field, resolved against the snapshot's columns.
 struct FieldRef {
   enum class Kind { kString, kPrice, kValue, kQuantity, kSpend, kItemAttribute } kind;
@@ -230,26 +278,32 @@ struct EventFilter {
   std::vector<uint8_t> accept;                   // kCodes: by code
   bool null_result = false;                      // kCodes: the answer for kNullCode
   FieldRef::Kind number_kind = FieldRef::Kind::kPrice;  // kNumber, kPresent on numbers
-  NumericTest test;
+  AmountTest test;
   bool want_present = true;  // kPresent
 
   bool Match(const EventColumns& events, size_t row) const;
 };
 
-double NumberAt(const EventColumns& events, FieldRef::Kind kind, size_t row) {
+// An event's number in micros (exact, tailor/decimal.h); kNoAmount when it has none.
+int64_t AmountAt(const EventColumns& events, FieldRef::Kind kind, size_t row) {
   switch (kind) {
     case FieldRef::Kind::kPrice:
       return events.price[row];
     case FieldRef::Kind::kValue:
       return events.value[row];
     case FieldRef::Kind::kQuantity:
-      // The snapshot keeps 0 for "no quantity".
-      return events.quantity[row] == 0 ? std::nan("") : static_cast<double>(events.quantity[row]);
-    case FieldRef::Kind::kSpend:
-      return events.price[row] *
-             static_cast<double>(events.quantity[row] == 0 ? 1 : events.quantity[row]);
+      return events.quantity[row] == kNoQuantity ? kNoAmount
+                                                 : int64_t{events.quantity[row]} * Decimal::kOne;
+    case FieldRef::Kind::kSpend: {
+      int64_t spend = 0;
+      if (events.price[row] == kNoAmount || events.quantity[row] == kNoQuantity ||
+          __builtin_mul_overflow(events.price[row], int64_t{events.quantity[row]}, &spend)) {
+        return kNoAmount;
+      }
+      return spend;
+    }
     default:
-      return std::nan("");
+      return kNoAmount;
   }
 }
 
@@ -274,12 +328,12 @@ bool EventFilter::Match(const EventColumns& events, size_t row) const {
       return code == kNullCode ? null_result : accept[code] != 0;
     }
     case Kind::kNumber: {
-      const double x = NumberAt(events, number_kind, row);
-      return !std::isnan(x) && test(x);
+      const int64_t x = AmountAt(events, number_kind, row);
+      return x != kNoAmount && test.Match(x);
     }
     case Kind::kPresent: {
       const bool present = codes != nullptr ? (*codes)[row] != kNullCode
-                                            : !std::isnan(NumberAt(events, number_kind, row));
+                                            : AmountAt(events, number_kind, row) != kNoAmount;
       return present == want_present;
     }
   }
@@ -560,25 +614,33 @@ class Evaluator {
     if (!subject.name.empty()) {
       TAILOR_ASSIGN_OR_RETURN(field, ResolveField(subject.name));
     }
-    std::vector<double> item_numbers;
+    std::vector<int64_t> item_amounts;
     if (field && field->kind == FieldRef::Kind::kItemAttribute) {
-      TAILOR_ASSIGN_OR_RETURN(item_numbers, ItemNumbers(field->attribute));
+      TAILOR_ASSIGN_OR_RETURN(item_amounts, ItemAmounts(field->attribute));
     }
-    auto number = [&](size_t row) {
+    auto amount = [&](size_t row) {
       if (field->kind == FieldRef::Kind::kItemAttribute) {
         const uint32_t code = events_.item.codes[row];
-        return code == kNullCode ? std::nan("") : item_numbers[code];
+        return code == kNullCode ? kNoAmount : item_amounts[code];
       }
-      return NumberAt(events_, field->kind, row);
+      return AmountAt(events_, field->kind, row);
     };
     const SubjectKind kind = subject.kind;
+    // sum, avg, min and max are exact (micros; avg as the ratio sum / present).
+    const bool exact = kind == SubjectKind::kSum || kind == SubjectKind::kAvg ||
+                       kind == SubjectKind::kMin || kind == SubjectKind::kMax;
+    AmountTest amount_test;
+    if (exact && test.op != CompareOp::kExists && test.op != CompareOp::kMissing) {
+      TAILOR_ASSIGN_OR_RETURN(amount_test, MakeAmountTest(node));
+    }
     return Select(candidates, [&](ProfileId id) {
       uint64_t count = 0;
-      double sum = 0, low = INFINITY, high = -INFINITY;
-      uint64_t present = 0;
+      __int128 sum = 0;
+      int64_t low = INT64_MAX, high = INT64_MIN;
+      int64_t present = 0;
       Timestamp first = 0, last = 0;
       std::vector<uint32_t> distinct_codes;
-      std::vector<double> distinct_numbers;
+      std::vector<int64_t> distinct_amounts;
       if (!set.Impossible()) {
         for (size_t row = events_.offsets[id]; row < events_.offsets[id + 1]; ++row) {
           if (!set.Match(events_, row)) continue;
@@ -592,18 +654,35 @@ class Evaluator {
               distinct_codes.push_back(code);
             }
           } else if (field) {
-            const double x = number(row);
-            if (std::isnan(x)) continue;
+            const int64_t x = amount(row);
+            if (x == kNoAmount) continue;
             ++present;
             sum += x;
             low = std::min(low, x);
             high = std::max(high, x);
             if (kind == SubjectKind::kDistinct &&
-                std::find(distinct_numbers.begin(), distinct_numbers.end(), x) ==
-                    distinct_numbers.end()) {
-              distinct_numbers.push_back(x);
+                std::find(distinct_amounts.begin(), distinct_amounts.end(), x) ==
+                    distinct_amounts.end()) {
+              distinct_amounts.push_back(x);
             }
           }
+        }
+      }
+      if (exact) {
+        // sum of nothing is 0; avg, min, max of nothing are missing.
+        const bool has_value = kind == SubjectKind::kSum || present > 0;
+        if (test.op == CompareOp::kExists) return has_value;
+        if (test.op == CompareOp::kMissing) return !has_value;
+        if (!has_value) return false;
+        switch (kind) {
+          case SubjectKind::kSum:
+            return amount_test.Match(sum);
+          case SubjectKind::kAvg:
+            return amount_test.Match(sum, present);
+          case SubjectKind::kMin:
+            return amount_test.Match(low);
+          default:
+            return amount_test.Match(high);
         }
       }
       std::optional<double> value;
@@ -611,20 +690,8 @@ class Evaluator {
         case SubjectKind::kCount:
           value = static_cast<double>(count);
           break;
-        case SubjectKind::kSum:
-          value = sum;
-          break;
-        case SubjectKind::kAvg:
-          if (present > 0) value = sum / static_cast<double>(present);
-          break;
-        case SubjectKind::kMin:
-          if (present > 0) value = low;
-          break;
-        case SubjectKind::kMax:
-          if (present > 0) value = high;
-          break;
         case SubjectKind::kDistinct:
-          value = static_cast<double>(distinct_codes.size() + distinct_numbers.size());
+          value = static_cast<double>(distinct_codes.size() + distinct_amounts.size());
           break;
         case SubjectKind::kFirst:
           if (count > 0) value = static_cast<double>(first);
@@ -740,7 +807,7 @@ class Evaluator {
       return filter;
     }
     filter.kind = EventFilter::Kind::kNumber;
-    TAILOR_ASSIGN_OR_RETURN(filter.test, MakeNumericTest(*comparison, false));
+    TAILOR_ASSIGN_OR_RETURN(filter.test, MakeAmountTest(*comparison));
     return filter;
   }
 
@@ -756,7 +823,7 @@ class Evaluator {
     } else if (attribute == "category") {
       if (!item.category.empty()) value = TypedValue{TraitType::kString, item.category};
     } else if (attribute == "price") {
-      if (item.price) value = TypedValue{TraitType::kDouble, *item.price};
+      if (item.price) value = TypedValue{TraitType::kDouble, item.price->ToDouble()};
     } else {
       for (const auto& [name, attribute_value] : item.attributes) {
         if (name == attribute && !std::holds_alternative<std::monostate>(attribute_value.value)) {
@@ -791,27 +858,21 @@ class Evaluator {
     return (*test)(x);
   }
 
-  // A numeric item attribute by item code (NaN when missing), for sum/avg/... of item.<x>.
-  Result<std::vector<double>> ItemNumbers(const std::string& attribute) const {
+  // A numeric item attribute by item code in micros (kNoAmount when missing), for sum/avg/... of
+  // item.<x>. Prices are exact; double attributes are taken at 6 decimals (ItemAmount).
+  Result<std::vector<int64_t>> ItemAmounts(const std::string& attribute) const {
     if (context_.items == nullptr)
       return FailedPrecondition("item.{} needs the item catalogue", attribute);
     const snapshot::Dictionary& items = events_.item.dictionary;
-    std::vector<double> numbers(items.size(), std::nan(""));
+    std::vector<int64_t> amounts(items.size(), kNoAmount);
     for (uint32_t code = 0; code < items.size(); ++code) {
       auto it = context_.items->find(std::string(items[code]));
       if (it == context_.items->end()) continue;
-      if (attribute == "price") {
-        if (it->second.price) numbers[code] = *it->second.price;
-        continue;
-      }
-      for (const auto& [name, value] : it->second.attributes) {
-        if (name != attribute) continue;
-        if (const auto* number = std::get_if<int64_t>(&value.value))
-          numbers[code] = double(*number);
-        if (const auto* number = std::get_if<double>(&value.value)) numbers[code] = *number;
+      if (const std::optional<Decimal> amount = ItemAmount(it->second, attribute)) {
+        amounts[code] = amount->micros();
       }
     }
-    return numbers;
+    return amounts;
   }
 
   Result<FieldRef> ResolveField(const std::string& name) const {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/time.h"
+#include "segments/amounts.h"
 
 namespace tailor::segments {
 namespace {
@@ -84,6 +85,56 @@ bool CompareString(const std::string& s, const Comparison& c) {
     default:
       return false;
   }
+}
+
+// numerator / denominator (micros) against the comparison's number literals, exactly.
+bool CompareExact(__int128 numerator, int64_t denominator, const Comparison& c) {
+  auto order = [&](size_t i) {
+    const std::optional<int64_t> literal = LiteralMicros(c.values[i].value);
+    return literal ? std::optional<int>(CompareRatio(numerator, denominator, *literal))
+                   : std::nullopt;
+  };
+  auto is = [&](size_t i, auto pass) {
+    const auto o = order(i);
+    return o && pass(*o);
+  };
+  switch (c.op) {
+    case CompareOp::kEq:
+      return is(0, [](int o) { return o == 0; });
+    case CompareOp::kNe:
+      return is(0, [](int o) { return o != 0; });
+    case CompareOp::kLt:
+      return is(0, [](int o) { return o < 0; });
+    case CompareOp::kLe:
+      return is(0, [](int o) { return o <= 0; });
+    case CompareOp::kGt:
+      return is(0, [](int o) { return o > 0; });
+    case CompareOp::kGe:
+      return is(0, [](int o) { return o >= 0; });
+    case CompareOp::kBetween:
+      return is(0, [](int o) { return o >= 0; }) && is(1, [](int o) { return o <= 0; });
+    case CompareOp::kIn:
+    case CompareOp::kNotIn: {
+      bool found = false;
+      for (size_t i = 0; i < c.values.size(); ++i) {
+        found = found || is(i, [](int o) { return o == 0; });
+      }
+      return found == (c.op == CompareOp::kIn);
+    }
+    default:
+      return false;
+  }
+}
+
+// An exact aggregate as text: a decimal when whole micros, else the average to 6 decimals.
+std::string ShowRatio(__int128 numerator, int64_t denominator) {
+  if (numerator % denominator == 0) {
+    const __int128 micros = numerator / denominator;
+    if (micros >= INT64_MIN && micros <= INT64_MAX) {
+      return Decimal::FromMicros(static_cast<int64_t>(micros)).ToString();
+    }
+  }
+  return fmt::format("{:.6f}", static_cast<double>(numerator) / Decimal::kOne / denominator);
 }
 
 bool CompareValue(const std::optional<TypedValue>& value, const Comparison& c) {
@@ -215,6 +266,18 @@ class RowEvaluator {
     } else {
       const auto& c = std::get<Comparison>(expr.node);
       std::optional<TypedValue> value;
+      const SubjectKind kind = c.subject.kind;
+      if (kind == SubjectKind::kSum || kind == SubjectKind::kAvg || kind == SubjectKind::kMin ||
+          kind == SubjectKind::kMax) {
+        const auto ratio = ExactAggregate(c.subject);
+        if (c.op == CompareOp::kExists || c.op == CompareOp::kMissing) {
+          out.matched = ratio.has_value() == (c.op == CompareOp::kExists);
+        } else {
+          out.matched = ratio && CompareExact(ratio->first, ratio->second, c);
+        }
+        if (explain_) out.seen = ratio ? ShowRatio(ratio->first, ratio->second) : "missing";
+        return out;
+      }
       if (c.subject.kind == SubjectKind::kTrait) {
         value = Trait(c.subject.name);
       } else {
@@ -265,18 +328,9 @@ class RowEvaluator {
     for (int i = 0; i < 10; ++i) {
       if (name == kContext[i]) return text(*context[i]);
     }
-    if (name == "price") return number(e.price);
-    if (name == "quantity") {
-      return number(e.quantity ? std::optional<double>(double(*e.quantity)) : std::nullopt);
-    }
-    if (name == "value") {
-      return number(e.value   ? e.value
-                    : e.price ? std::optional<double>(*e.price * double(e.quantity.value_or(1)))
-                              : std::nullopt);
-    }
-    if (name == "spend") {
-      return number(e.price ? std::optional<double>(*e.price * double(e.quantity.value_or(1)))
-                            : std::nullopt);
+    if (IsAmountField(name)) {
+      const std::optional<Decimal> amount = Amount(e, name);
+      return amount ? number(amount->ToDouble()) : std::nullopt;
     }
     if (name.rfind("item.", 0) == 0 && row_.items != nullptr) {
       auto it = row_.items->find(e.item_id);
@@ -285,10 +339,32 @@ class RowEvaluator {
       const ItemInput& item = it->second;
       if (attribute == "name") return text(item.name);
       if (attribute == "category") return text(item.category);
-      if (attribute == "price") return number(item.price);
+      if (attribute == "price") {
+        return item.price ? number(item.price->ToDouble()) : std::nullopt;
+      }
       for (const auto& [key, value] : item.attributes) {
         if (key == attribute && !std::holds_alternative<std::monostate>(value.value)) return value;
       }
+    }
+    return std::nullopt;
+  }
+
+  static bool IsAmountField(const std::string& name) {
+    return name == "price" || name == "quantity" || name == "value" || name == "spend";
+  }
+
+  // An event's amount exactly: price, quantity, value (explicit, else price * quantity, else
+  // price), spend (price * quantity; missing when either is), a numeric item attribute.
+  std::optional<Decimal> Amount(const EventInput& e, const std::string& name) const {
+    if (name == "price") return e.price;
+    if (name == "quantity") {
+      return e.quantity ? Decimal::Multiply(Decimal::FromInteger(1), *e.quantity) : std::nullopt;
+    }
+    if (name == "value") return EventValue(e);
+    if (name == "spend") return EventSpend(e.price, e.quantity);
+    if (name.rfind("item.", 0) == 0 && row_.items != nullptr) {
+      auto it = row_.items->find(e.item_id);
+      if (it != row_.items->end()) return ItemAmount(it->second, name.substr(5));
     }
     return std::nullopt;
   }
@@ -304,7 +380,15 @@ class RowEvaluator {
     }
     if (const auto* node = std::get_if<Not>(&expr.node)) return !Filter(e, *node->operand);
     const auto* c = std::get_if<Comparison>(&expr.node);
-    return c != nullptr && CompareValue(Field(e, c->subject.name), *c);
+    if (c == nullptr) return false;
+    if (IsAmountField(c->subject.name)) {
+      const std::optional<Decimal> amount = Amount(e, c->subject.name);
+      if (c->op == CompareOp::kExists || c->op == CompareOp::kMissing) {
+        return amount.has_value() == (c->op == CompareOp::kExists);
+      }
+      return amount && CompareExact(amount->micros(), 1, *c);
+    }
+    return CompareValue(Field(e, c->subject.name), *c);
   }
 
   std::vector<const EventInput*> Select(const EventSet& set) const {
@@ -316,6 +400,35 @@ class RowEvaluator {
       out.push_back(&e);
     }
     return out;
+  }
+
+  // sum / avg / min / max as an exact ratio numerator / denominator in micros (avg: sum / count);
+  // nullopt when missing (sum of nothing is 0).
+  std::optional<std::pair<__int128, int64_t>> ExactAggregate(const Subject& subject) const {
+    __int128 sum = 0;
+    int64_t count = 0;
+    std::optional<int64_t> low, high;
+    for (const EventInput* e : Select(subject.events)) {
+      const std::optional<Decimal> amount = Amount(*e, subject.name);
+      if (!amount) continue;
+      sum += amount->micros();
+      ++count;
+      low = std::min(low.value_or(INT64_MAX), amount->micros());
+      high = std::max(high.value_or(INT64_MIN), amount->micros());
+    }
+    switch (subject.kind) {
+      case SubjectKind::kSum:
+        return std::pair{sum, int64_t{1}};
+      case SubjectKind::kAvg:
+        if (count == 0) return std::nullopt;
+        return std::pair{sum, count};
+      case SubjectKind::kMin:
+        if (!low) return std::nullopt;
+        return std::pair{__int128{*low}, int64_t{1}};
+      default:
+        if (!high) return std::nullopt;
+        return std::pair{__int128{*high}, int64_t{1}};
+    }
   }
 
   std::optional<double> Aggregate(const Subject& subject) const {

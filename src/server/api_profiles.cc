@@ -45,7 +45,8 @@ Result<ItemInput> ItemFromJson(simdjson::dom::element body, std::string id) {
     } else if (key == "price") {
       double price = 0;
       if (field.value.get_double().get(price)) return InvalidArgument("$.price: expected a number");
-      item.price = price;
+      item.price = Decimal::FromDouble(price);
+      if (!item.price) return InvalidArgument("$.price: {} is out of range", price);
     } else if (key == "attributes") {
       simdjson::dom::object attributes;
       if (field.value.get_object().get(attributes)) {
@@ -68,7 +69,7 @@ void WriteItem(JsonWriter& json, const ItemInput& item) {
   json.BeginObject().Key("id").String(item.id);
   if (!item.name.empty()) json.Key("name").String(item.name);
   if (!item.category.empty()) json.Key("category").String(item.category);
-  if (item.price) json.Key("price").Double(*item.price);
+  if (item.price) json.Key("price").Number(*item.price);
   json.Key("attributes").BeginObject();
   for (const auto& [name, value] : item.attributes) {
     json.Key(name);

@@ -253,12 +253,11 @@ void BuildEvents(const store::Store& store, const store::ReadPoint& at, Part& pa
   auto append = [&](const store::EventView& view) {
     events.time.push_back(view.time);
     events.type.push_back(events.types.Intern(view.type));
-    events.price.push_back(view.price.value_or(std::nan("")));
-    events.quantity.push_back(static_cast<int32_t>(view.quantity.value_or(0)));
-    events.value.push_back(view.value ? *view.value
-                           : view.price
-                               ? *view.price * static_cast<double>(view.quantity.value_or(1))
-                               : std::nan(""));
+    events.price.push_back(view.price ? view.price->micros() : kNoAmount);
+    // The engine refuses quantities outside int32 (and kNoQuantity itself).
+    events.quantity.push_back(view.quantity ? static_cast<int32_t>(*view.quantity) : kNoQuantity);
+    const std::optional<Decimal> value = EventValue(view.value, view.price, view.quantity);
+    events.value.push_back(value ? value->micros() : kNoAmount);
     events.item.codes.push_back(CodeOrNull(events.item, view.item_id));
     events.category.codes.push_back(CodeOrNull(events.category, view.category));
     for (size_t i = 0; i < part.extra_columns.size(); ++i) {

@@ -6,7 +6,15 @@
 namespace tailor::state {
 namespace {
 
-constexpr uint8_t kStateFormat = 1;
+// 2: value sums as exact micros (signed varints). 1 (read only): value sums as doubles.
+constexpr uint8_t kStateFormat = 2;
+constexpr uint8_t kStateFormatDoubleSums = 1;
+
+// A profile's sum past +/- 9.2 trillion stays at the limit rather than wrapping around.
+Decimal SaturatingAdd(Decimal a, Decimal b) {
+  if (const std::optional<Decimal> sum = Decimal::Add(a, b)) return *sum;
+  return Decimal::FromMicros(b.micros() < 0 ? INT64_MIN + 1 : INT64_MAX);
+}
 
 // Tables are short (a dozen event types): a scan with a size check beats keeping them sorted.
 Aggregate& Slot(std::vector<std::pair<std::string, Aggregate>>& table, std::string_view key) {
@@ -46,13 +54,13 @@ void Fold(Aggregate& into, const Aggregate& from) {
   if (into.count == 0 || from.first < into.first) into.first = from.first;
   if (into.count == 0 || from.last > into.last) into.last = from.last;
   into.count += from.count;
-  into.value_sum += from.value_sum;
+  into.value_sum = SaturatingAdd(into.value_sum, from.value_sum);
 }
 
 void PutEntry(std::string& out, const std::string& key, const Aggregate& aggregate) {
   coding::PutString(out, key);
   coding::PutVarint64(out, aggregate.count);
-  coding::PutDouble(out, aggregate.value_sum);
+  coding::PutSignedVarint64(out, aggregate.value_sum.micros());
   coding::PutSignedVarint64(out, aggregate.first);
   coding::PutSignedVarint64(out, aggregate.last - aggregate.first);
 }
@@ -62,15 +70,31 @@ void Put(std::string& out, const std::vector<const std::pair<std::string, Aggreg
   for (const auto* entry : table) PutEntry(out, entry->first, entry->second);
 }
 
-bool Get(coding::Reader& reader, std::vector<std::pair<std::string, Aggregate>>& table) {
+bool GetSum(coding::Reader& reader, uint8_t format, Decimal& sum) {
+  if (format == kStateFormatDoubleSums) {
+    double value = 0;
+    if (!reader.GetDouble(value)) return false;
+    const std::optional<Decimal> decimal = Decimal::FromDouble(value);
+    if (!decimal) return false;
+    sum = *decimal;
+    return true;
+  }
+  int64_t micros = 0;
+  if (!reader.GetSignedVarint64(micros)) return false;
+  sum = Decimal::FromMicros(micros);
+  return true;
+}
+
+bool Get(coding::Reader& reader, uint8_t format,
+         std::vector<std::pair<std::string, Aggregate>>& table) {
   uint64_t size = 0;
   if (!reader.GetVarint64(size) || size > reader.remaining().size()) return false;
   table.resize(size);
   for (auto& [key, aggregate] : table) {
     int64_t span = 0;
     if (!reader.GetString(key) || !reader.GetVarint64(aggregate.count) ||
-        !reader.GetDouble(aggregate.value_sum) || !reader.GetSignedVarint64(aggregate.first) ||
-        !reader.GetSignedVarint64(span)) {
+        !GetSum(reader, format, aggregate.value_sum) ||
+        !reader.GetSignedVarint64(aggregate.first) || !reader.GetSignedVarint64(span)) {
       return false;
     }
     aggregate.last = aggregate.first + span;
@@ -81,8 +105,8 @@ bool Get(coding::Reader& reader, std::vector<std::pair<std::string, Aggregate>>&
 }  // namespace
 
 void BehaviourState::Apply(std::string_view type, std::string_view category, Timestamp time,
-                           std::optional<double> value) {
-  const Aggregate single{1, value.value_or(0), time, time};
+                           std::optional<Decimal> value) {
+  const Aggregate single{1, value.value_or(Decimal()), time, time};
   if (event_count == 0 || time < first_seen) first_seen = time;
   if (event_count == 0 || time > last_seen) last_seen = time;
   ++event_count;
@@ -152,9 +176,10 @@ Result<BehaviourState> BehaviourState::Decode(std::string_view bytes) {
   coding::Reader reader(bytes);
   uint8_t format = 0;
   int64_t span = 0;
-  if (!reader.GetByte(format) || format != kStateFormat || !reader.GetVarint64(state.event_count) ||
-      !reader.GetSignedVarint64(state.first_seen) || !reader.GetSignedVarint64(span) ||
-      !Get(reader, state.by_type) || !Get(reader, state.by_type_category)) {
+  if (!reader.GetByte(format) || (format != kStateFormat && format != kStateFormatDoubleSums) ||
+      !reader.GetVarint64(state.event_count) || !reader.GetSignedVarint64(state.first_seen) ||
+      !reader.GetSignedVarint64(span) || !Get(reader, format, state.by_type) ||
+      !Get(reader, format, state.by_type_category)) {
     return Corruption("behavioural state is malformed");
   }
   state.last_seen = state.first_seen + span;

@@ -32,7 +32,27 @@ enum EventField : uint32_t {
   kCountry = 1u << 15,
   kCity = 1u << 16,
   kProperties = 1u << 17,
+  // Amounts as exact decimals (signed varint of micros). kPrice / kValue (a double) are what
+  // stores written before exact amounts hold; they read back as the decimal they came from.
+  kPriceExact = 1u << 18,
+  kValueExact = 1u << 19,
 };
+
+// Reads the amount that `mask` says follows (as a double or exact); false when malformed.
+bool GetAmount(coding::Reader& reader, uint64_t mask, uint32_t double_bit, uint32_t exact_bit,
+               std::optional<Decimal>& out) {
+  if (mask & exact_bit) {
+    int64_t micros = 0;
+    if (!reader.GetSignedVarint64(micros)) return false;
+    out = Decimal::FromMicros(micros);
+  } else if (mask & double_bit) {
+    double value = 0;
+    if (!reader.GetDouble(value)) return false;
+    out = Decimal::FromDouble(value);
+    if (!out) return false;
+  }
+  return true;
+}
 
 struct ContextField {
   EventField bit;
@@ -66,9 +86,9 @@ void EncodeEvent(coding::RawWriter& out, const EventInput& event, Timestamp prev
   if (!event.item_id.empty()) mask |= kItem;
   if (!event.category.empty()) mask |= kCategory;
   if (!event.order_id.empty()) mask |= kOrder;
-  if (event.price) mask |= kPrice;
+  if (event.price) mask |= kPriceExact;
   if (event.quantity) mask |= kQuantity;
-  if (event.value) mask |= kValue;
+  if (event.value) mask |= kValueExact;
   for (const ContextField& field : kContextFields) {
     if (!(event.context.*field.member).empty()) mask |= field.bit;
   }
@@ -81,9 +101,9 @@ void EncodeEvent(coding::RawWriter& out, const EventInput& event, Timestamp prev
   if (mask & kItem) out.PutString(event.item_id);
   if (mask & kCategory) out.PutString(event.category);
   if (mask & kOrder) out.PutString(event.order_id);
-  if (mask & kPrice) out.PutDouble(*event.price);
+  if (mask & kPriceExact) out.PutSignedVarint64(event.price->micros());
   if (mask & kQuantity) out.PutSignedVarint64(*event.quantity);
-  if (mask & kValue) out.PutDouble(*event.value);
+  if (mask & kValueExact) out.PutSignedVarint64(event.value->micros());
   for (const ContextField& field : kContextFields) {
     if (mask & field.bit) out.PutString(event.context.*field.member);
   }
@@ -108,21 +128,13 @@ bool DecodeEvent(coding::Reader& reader, EventInput& event, Timestamp previous_t
   if ((mask & kItem) && !reader.GetString(event.item_id)) return false;
   if ((mask & kCategory) && !reader.GetString(event.category)) return false;
   if ((mask & kOrder) && !reader.GetString(event.order_id)) return false;
-  if (mask & kPrice) {
-    double price = 0;
-    if (!reader.GetDouble(price)) return false;
-    event.price = price;
-  }
+  if (!GetAmount(reader, mask, kPrice, kPriceExact, event.price)) return false;
   if (mask & kQuantity) {
     int64_t quantity = 0;
     if (!reader.GetSignedVarint64(quantity)) return false;
     event.quantity = quantity;
   }
-  if (mask & kValue) {
-    double value = 0;
-    if (!reader.GetDouble(value)) return false;
-    event.value = value;
-  }
+  if (!GetAmount(reader, mask, kValue, kValueExact, event.value)) return false;
   for (const ContextField& field : kContextFields) {
     if ((mask & field.bit) && !reader.GetString(event.context.*field.member)) return false;
   }
@@ -174,21 +186,13 @@ bool DecodeEventView(std::string_view& cursor, EventView& view, Timestamp previo
   if ((mask & kItem) && !reader.GetString(view.item_id)) return false;
   if ((mask & kCategory) && !reader.GetString(view.category)) return false;
   if ((mask & kOrder) && !reader.GetString(view.order_id)) return false;
-  if (mask & kPrice) {
-    double price = 0;
-    if (!reader.GetDouble(price)) return false;
-    view.price = price;
-  }
+  if (!GetAmount(reader, mask, kPrice, kPriceExact, view.price)) return false;
   if (mask & kQuantity) {
     int64_t quantity = 0;
     if (!reader.GetSignedVarint64(quantity)) return false;
     view.quantity = quantity;
   }
-  if (mask & kValue) {
-    double value = 0;
-    if (!reader.GetDouble(value)) return false;
-    view.value = value;
-  }
+  if (!GetAmount(reader, mask, kValue, kValueExact, view.value)) return false;
   for (int i = 0; i < 10; ++i) {
     if ((mask & kContextFields[i].bit) && !reader.GetString(view.context[i])) return false;
   }
@@ -218,12 +222,6 @@ void ProfileRecord::SetTrait(uint32_t slot, TypedValue value) {
   } else {
     traits.insert(it, {slot, std::move(value)});
   }
-}
-
-std::optional<double> EventValue(const EventInput& event) {
-  if (event.value) return event.value;
-  if (event.price) return *event.price * static_cast<double>(event.quantity.value_or(1));
-  return std::nullopt;
 }
 
 std::string EncodeProfile(const ProfileRecord& record) {
@@ -326,8 +324,9 @@ std::string EncodeItem(const ItemRecord& item) {
   out.push_back(static_cast<char>(kItemFormat));
   coding::PutString(out, item.name);
   coding::PutString(out, item.category);
-  out.push_back(item.price ? 1 : 0);
-  if (item.price) coding::PutDouble(out, *item.price);
+  // Price: 0 none, 1 a double (stores written before exact amounts), 2 exact micros.
+  out.push_back(item.price ? 2 : 0);
+  if (item.price) coding::PutSignedVarint64(out, item.price->micros());
   coding::PutVarint64(out, item.attributes.size());
   for (const auto& [name, value] : item.attributes) {
     coding::PutString(out, name);
@@ -344,10 +343,17 @@ Result<ItemRecord> DecodeItem(std::string_view id, std::string_view bytes) {
   uint64_t count = 0;
   bool ok = reader.GetByte(format) && format == kItemFormat && reader.GetString(item.name) &&
             reader.GetString(item.category) && reader.GetByte(has_price);
-  if (ok && has_price) {
+  if (ok && has_price == 2) {
+    int64_t micros = 0;
+    ok = reader.GetSignedVarint64(micros);
+    item.price = Decimal::FromMicros(micros);
+  } else if (ok && has_price == 1) {
     double price = 0;
     ok = reader.GetDouble(price);
-    item.price = price;
+    item.price = Decimal::FromDouble(price);
+    ok = ok && item.price.has_value();
+  } else {
+    ok = ok && has_price == 0;
   }
   ok = ok && reader.GetVarint64(count) && count <= bytes.size();
   for (uint64_t i = 0; ok && i < count; ++i) {

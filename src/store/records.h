@@ -43,9 +43,6 @@ struct StoredEvent {
   EventInput event;
 };
 
-// value, else price * quantity (quantity 1 when absent), else nullopt.
-std::optional<double> EventValue(const EventInput& event);
-
 // events table: key = EventBlockKey(owner, block). A block holds events of one profile sorted by
 // time: varint count, count fixed64 id hashes (read alone for de-duplication), then each event.
 // `events` must be sorted by time.
@@ -59,7 +56,7 @@ struct EventView {
   uint64_t id_hash = 0;
   Timestamp time = 0;
   std::string_view id, type, item_id, category, order_id;
-  std::optional<double> price, value;
+  std::optional<Decimal> price, value;
   std::optional<int64_t> quantity;
   // Context fields in the order of EventContext: channel, page_url, referrer, utm_source,
   // utm_medium, utm_campaign, user_agent, ip, country, city.
@@ -98,7 +95,7 @@ struct ItemRecord {
   std::string id;
   std::string name;
   std::string category;
-  std::optional<double> price;
+  std::optional<Decimal> price;
   TraitMap attributes;
 };
 std::string EncodeItem(const ItemRecord& item);

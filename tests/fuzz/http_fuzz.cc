@@ -145,7 +145,7 @@ void OpenWorld() {
       event.profile_id = id;
       event.type = e % 2 == 0 ? "purchase" : "page_view";
       event.time = kNow - static_cast<Timestamp>(i + 7 * e) * kDay;
-      event.price = 10.0 + static_cast<double>(e);
+      event.price = tailor::Decimal::FromInteger(10 + e);
       event.quantity = 1;
       events.push_back(event);
     }

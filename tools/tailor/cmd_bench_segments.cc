@@ -324,7 +324,7 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
     event.time = now - static_cast<Timestamp>(next() % 86'400'000);
     event.item_id = "i000001";
     event.category = "golf_clubs";
-    event.price = 99.5;
+    event.price = Decimal::FromMicros(99'500'000);
     event.quantity = 1;
     const auto start = Clock::now();
     BatchReport report;

@@ -104,9 +104,9 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
   }
   std::printf("\n");
   for (const auto& [type, aggregate] : view.behaviour.by_type) {
-    std::printf("  %-18s %6llu  value %10.2f  last %s\n", type.c_str(),
-                static_cast<unsigned long long>(aggregate.count), aggregate.value_sum,
-                TimeText(aggregate.last).c_str());
+    std::printf("  %-18s %6llu  value %10s  last %s\n", type.c_str(),
+                static_cast<unsigned long long>(aggregate.count),
+                aggregate.value_sum.ToString().c_str(), TimeText(aggregate.last).c_str());
   }
   std::printf("\nlatest events\n");
   for (const auto& event : view.latest_events) {
