@@ -156,6 +156,87 @@ TEST(Collect, ItemAndValueSynonymsInOrderOfPreference) {
   EXPECT_EQ(Property(m.event, "revenue"), "25");
 }
 
+// Segment's e-commerce spec: an order's items in properties.products become its lines.
+TEST(Collect, ProductsArrayBecomesTheOrdersLines) {
+  const Message m = One(R"({"userId":"u1","event":"Order Completed","messageId":"m-7",
+      "properties":{"order_id":"o-1","revenue":25.5,"currency":"EUR","coupon":"SPRING",
+      "products":[
+        {"product_id":"p1","sku":"S1","category":"golf_clubs","name":"7 iron","brand":"titleist",
+         "variant":"intermediate","price":19.99,"quantity":1,"coupon":"CLUB5","position":1},
+        {"sku":"S2","category":"golf_balls","price":"2.75","quantity":2,"position":2},
+        {"id":"p3"}]}})",
+                        MessageKind::kTrack);
+  ASSERT_EQ(m.lines.size(), 3u);
+  const EventInput& club = m.lines[0];
+  EXPECT_EQ(club.id, "m-7/0");
+  EXPECT_EQ(club.profile_id, "u1");
+  EXPECT_EQ(club.type, "purchase");
+  EXPECT_EQ(club.time, m.event.time);
+  EXPECT_EQ(club.context.channel, m.event.context.channel);
+  EXPECT_EQ(club.item_id, "p1");
+  EXPECT_EQ(club.category, "golf_clubs");
+  EXPECT_EQ(club.order_id, "o-1");
+  EXPECT_EQ(club.price, testing::Money(19.99));
+  EXPECT_EQ(club.quantity, 1);
+  // A line's value is its spend: the order's revenue is not on it as a number.
+  EXPECT_FALSE(club.value.has_value());
+  EXPECT_EQ(Property(club, "sku"), "S1");
+  EXPECT_EQ(Property(club, "name"), "7 iron");
+  EXPECT_EQ(Property(club, "brand"), "titleist");
+  EXPECT_EQ(Property(club, "variant"), "intermediate");
+  EXPECT_EQ(Property(club, "coupon"), "CLUB5");
+  EXPECT_EQ(Property(club, "position"), "1");
+  EXPECT_EQ(Property(club, "order.revenue"), "25.5");
+  EXPECT_EQ(Property(club, "order.currency"), "EUR");
+  EXPECT_EQ(Property(club, "order.coupon"), "SPRING");
+  EXPECT_FALSE(HasProperty(club, "products"));
+  EXPECT_FALSE(HasProperty(club, "order.products"));
+  const EventInput& balls = m.lines[1];
+  EXPECT_EQ(balls.id, "m-7/1");
+  EXPECT_EQ(balls.item_id, "S2");  // sku when there is no product_id
+  EXPECT_EQ(balls.price, testing::Money(2.75));
+  EXPECT_EQ(balls.quantity, 2);
+  EXPECT_EQ(m.lines[2].item_id, "p3");
+  EXPECT_FALSE(m.lines[2].price.has_value());
+
+  // Without an order_id, the checkout's (or the cart's) id ties the lines together.
+  const Message cart = One(R"({"anonymousId":"a1","event":"Cart Viewed","properties":{
+      "cart_id":"c-9","products":[{"product_id":"p1"}]}})",
+                           MessageKind::kTrack);
+  ASSERT_EQ(cart.lines.size(), 1u);
+  EXPECT_EQ(cart.lines[0].order_id, "c-9");
+  EXPECT_EQ(cart.lines[0].anonymous_id, "a1");
+  // No products (or an empty array): the message stays one event.
+  EXPECT_TRUE(One(R"({"userId":"u","event":"Order Completed","properties":{"products":[]}})",
+                  MessageKind::kTrack)
+                  .lines.empty());
+  // Pages keep a products property as text (the spec defines it for track only).
+  EXPECT_TRUE(One(R"({"userId":"u","name":"x","properties":{"products":[{"a":1}]}})",
+                  MessageKind::kPage)
+                  .lines.empty());
+}
+
+TEST(Collect, BadProductsRefuseTheMessageWithTheirPath) {
+  EXPECT_EQ(Refused(R"({"userId":"u","event":"Order Completed","properties":{"products":3}})",
+                    MessageKind::kTrack)
+                .path,
+            "properties.products");
+  EXPECT_EQ(Refused(R"({"userId":"u","event":"Order Completed","properties":{"products":[{},7]}})",
+                    MessageKind::kTrack)
+                .path,
+            "properties.products[1]");
+  EXPECT_EQ(Refused(R"({"userId":"u","event":"Order Completed","properties":{"products":[
+                      {"price":1},{"price":"cheap"}]}})",
+                    MessageKind::kTrack)
+                .path,
+            "properties.products[1].price");
+  EXPECT_EQ(Refused(R"({"userId":"u","event":"Order Completed","properties":{"products":[
+                      {"quantity":1.5}]}})",
+                    MessageKind::kTrack)
+                .path,
+            "properties.products[0].quantity");
+}
+
 TEST(Collect, BadNumericPropertiesRefuseTheMessage) {
   MessageError error =
       Refused(R"({"userId":"u","event":"x","properties":{"price":"cheap"}})", MessageKind::kTrack);

@@ -264,6 +264,50 @@ TEST(Service, CollectStoresSegmentMessagesOnceAndMergesIdentity) {
   EXPECT_EQ(TraitAs<int64_t>(profile->traits, "sessions"), 2);
 }
 
+// An order's products array is stored as its lines; the report counts messages, not lines: a
+// re-sent order is one duplicate, and a line the engine refuses refuses its message by path.
+TEST(Service, CollectStoresAnOrdersLinesAndReportsPerMessage) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  clock.now->store(ParseTime("2027-01-15T08:04:00Z"));
+  const std::string body = R"({"batch": [
+    {"type": "track", "messageId": "o1", "userId": "u-1", "event": "Order Completed",
+     "timestamp": "2027-01-15T08:03:00Z", "properties": {"order_id": "A", "revenue": 12,
+     "products": [{"product_id": "p1", "price": 0.1, "quantity": 3},
+                  {"product_id": "p2", "price": 0.7, "quantity": 1}]}},
+    {"type": "track", "messageId": "v1", "userId": "u-1", "event": "Product Viewed",
+     "timestamp": "2027-01-15T08:03:30Z", "properties": {"product_id": "p3"}},
+    {"type": "track", "messageId": "o2", "userId": "u-2", "event": "Order Completed",
+     "timestamp": "2027-01-15T08:03:00Z", "properties": {"order_id": "B",
+     "products": [{"product_id": "p1", "price": 1, "quantity": 1},
+                  {"product_id": "p2", "price": 1, "quantity": 99999999999}]}}
+  ]})";
+  auto report = service->Collect(body, std::nullopt);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->received, 3u);
+  EXPECT_EQ(report->accepted, 2u);
+  ASSERT_EQ(report->errors.size(), 1u);
+  EXPECT_EQ(report->errors[0].index, 2u);
+  EXPECT_EQ(report->errors[0].path, "batch[2].properties.products[1]");
+  EXPECT_NE(report->errors[0].message.find("quantity"), std::string::npos);
+  auto profile = service->engine().GetProfile("u-1", 0);
+  ASSERT_TRUE(profile.ok());
+  EXPECT_EQ(profile->event_count, 3u);  // two lines and the view
+  const state::Aggregate* purchases = profile->behaviour.ForType("purchase");
+  ASSERT_NE(purchases, nullptr);
+  EXPECT_EQ(purchases->count, 2u);
+  EXPECT_EQ(purchases->value_sum.ToString(), "1");  // 0.1 × 3 + 0.7: the revenue is not added
+
+  auto again = service->Collect(body, std::nullopt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->accepted, 0u);
+  EXPECT_EQ(again->duplicates, 2u);  // the order (both lines) and the view
+  EXPECT_EQ(again->errors.size(), 1u);
+  EXPECT_EQ(service->engine().GetProfile("u-1", 0)->event_count, 3u);
+}
+
 // A known profile whose history has no touch is searched once; a later identify that merges an
 // anonymous history holding a campaign visit still finds that first touch.
 TEST(Service, FirstTouchFromHistoryMergedAfterAnUntouchedWrite) {

@@ -39,6 +39,16 @@ struct Message {
   // kTrack / kPage / kScreen / kGroup: the event (profile_id = user_id, anonymous_id set,
   // id = message_id, type: see docs/api.md for names, time corrected for clock skew).
   EventInput event;
+  // kTrack with a `products` array (Segment's e-commerce spec: Order Completed, Cart Viewed,
+  // Checkout Started, Product List Viewed, ...): one event per product, stored instead of
+  // `event`. Each line has the message's type, time, owner and context, the order's order_id
+  // (else checkout_id, else cart_id), its own item_id (product_id, sku or id), category, price,
+  // quantity, and as properties its other fields (name, brand, variant, coupon, position, url,
+  // ...) and the order's, prefixed "order." (order.revenue, order.currency, order.coupon, ...).
+  // A line's value is its own spend (price * quantity), so summing lines never counts the order's
+  // revenue more than once; the revenue is still on every line as order.<revenue|total|value>.
+  // Line ids are "<messageId>/<position in the array>", so a re-sent message stores nothing twice.
+  std::vector<EventInput> lines;
   // kIdentify (traits) and kGroup (group traits are not profile traits; empty): the profile's
   // traits, typed as the JSON said (numbers: int when integral, else double; ISO-8601 strings
   // stay strings unless `schema` declares the trait a timestamp; arrays of strings: lists).

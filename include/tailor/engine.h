@@ -32,6 +32,7 @@ struct EngineOptions {
 struct BatchReport {
   uint64_t accepted = 0;
   uint64_t duplicates = 0;  // events whose id the profile already had (nothing written)
+  std::vector<size_t> duplicate_indexes;  // IngestEvents: their positions in the call, ascending
   struct Rejection {
     size_t index;  // position in the batch
     std::string reason;

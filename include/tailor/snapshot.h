@@ -96,7 +96,8 @@ struct EventColumns {
   EventStringColumn category;
   Dictionary types;
   // Further string fields by name (order_id, channel, page_url, referrer, utm_source,
-  // utm_medium, utm_campaign, country, city), only those SnapshotOptions asked for.
+  // utm_medium, utm_campaign, country, city, and properties.<name>: an event property, such as
+  // an order line's properties.brand), only those SnapshotOptions asked for.
   std::unordered_map<std::string, EventStringColumn> extra;
 
   size_t size() const { return time.size(); }

@@ -445,6 +445,14 @@ class MessageParser {
         return Fail("properties", "properties must be an object");
       }
       if (!MapProperties(properties_object, message.kind, event)) return false;
+      if (message.kind == MessageKind::kTrack) {
+        if (const std::optional<element> products = Member(properties_object, "products")) {
+          if (!products->is_array()) {
+            return Fail("properties.products", "properties.products must be an array");
+          }
+          if (!MapProducts(properties_object, *products, event, message.lines)) return false;
+        }
+      }
     }
     // Page URL and campaign from the properties may only be known now.
     if (event.context.utm_source.empty() || event.context.utm_medium.empty() ||
@@ -455,6 +463,7 @@ class MessageParser {
       if (event.context.utm_campaign.empty()) event.context.utm_campaign = std::move(utm.campaign);
     }
     Enrich(event.context, message.enriched_traits);
+    for (EventInput& line : message.lines) line.context = event.context;
     return true;
   }
 
@@ -753,9 +762,83 @@ class MessageParser {
         if (!AmountField(value, path, event.value)) return false;
       } else if (key == "name" && has_name) {
         continue;  // the page's own top-level name wins over properties.name
+      } else if (key == "products" && kind == MessageKind::kTrack && value.is_array()) {
+        continue;  // one event per product (MapProducts)
       } else {
         AppendProperty(std::string(key), value, event.properties);
       }
+    }
+    return true;
+  }
+
+  // The lines of an order (see Message::lines in collect.h). Called after MapProperties filled
+  // `order` from the same properties. An empty array leaves the message one event.
+  bool MapProducts(object properties, element products, const EventInput& order,
+                   std::vector<EventInput>& lines) {
+    array items;
+    if (products.get_array().get(items)) return true;  // cannot fail: the type was checked
+    // The order's id: order_id (already in `order`), else the checkout's or the cart's.
+    std::string order_id = order.order_id;
+    for (std::string_view key : {"checkout_id", "cart_id"}) {
+      if (!order_id.empty()) break;
+      if (const std::optional<element> id = Member(properties, key)) {
+        if (!id->is_array() && !id->is_object() && !id->is_null()) order_id = ScalarText(*id);
+      }
+    }
+    // The order's own fields, on every line under "order.": its properties as mapped, and its
+    // revenue (or total, or value) under the name it came with.
+    std::vector<std::pair<std::string, std::string>> order_fields;
+    for (const auto& [name, value] : order.properties) {
+      order_fields.emplace_back("order." + name, value);
+    }
+    for (std::string_view key : {"value", "revenue", "total"}) {
+      if (!order.value) break;
+      if (Member(properties, key)) {
+        order_fields.emplace_back(fmt::format("order.{}", key), order.value->ToString());
+        break;
+      }
+    }
+    size_t position = 0;
+    for (element product : items) {
+      const std::string path = fmt::format("properties.products[{}]", position);
+      object fields;
+      if (product.get_object().get(fields)) {
+        return Fail(path, fmt::format("{} must be an object", path));
+      }
+      EventInput line;
+      line.id = fmt::format("{}/{}", order.id, position);
+      line.profile_id = order.profile_id;
+      line.anonymous_id = order.anonymous_id;
+      line.type = order.type;
+      line.time = order.time;  // the context is the message's, copied when complete
+      line.order_id = order_id;
+      std::string_view item_key;
+      for (std::string_view key : {"product_id", "sku", "id", "item_id"}) {
+        if (item_key.empty() && Member(fields, key)) item_key = key;
+      }
+      for (auto field : fields) {
+        const std::string_view key = field.key;
+        const element value = field.value;
+        if (value.is_null()) continue;
+        const std::string field_path = fmt::format("{}.{}", path, key);
+        if (key == item_key || key == "category") {
+          if (value.is_array() || value.is_object()) {
+            return Fail(field_path, fmt::format("{} must be a string", field_path));
+          }
+          (key == item_key ? line.item_id : line.category) = ScalarText(value);
+        } else if (key == "price") {
+          if (!AmountField(value, field_path, line.price)) return false;
+        } else if (key == "quantity") {
+          int64_t quantity = 0;
+          if (!IntegerField(value, field_path, quantity)) return false;
+          line.quantity = quantity;
+        } else {
+          AppendProperty(std::string(key), value, line.properties);
+        }
+      }
+      line.properties.insert(line.properties.end(), order_fields.begin(), order_fields.end());
+      lines.push_back(std::move(line));
+      ++position;
     }
     return true;
   }

@@ -218,6 +218,7 @@ struct Engine::Impl {
     // Filled by ApplyPending: what Commit writes.
     std::string encoded_block, encoded_state;
     uint64_t accepted = 0, duplicates = 0, stored_events_added = 0;
+    std::vector<const EventInput*> duplicate_inputs;  // the caller's events among `duplicates`
   };
   struct WriteContext {
     store::Batch batch;
@@ -227,6 +228,7 @@ struct Engine::Impl {
     bool schema_changed = false;
     // Totals over the caller's events, known after ApplyPending.
     uint64_t accepted = 0, duplicates = 0;
+    std::vector<const EventInput*> duplicate_inputs;
   };
 
   // Where `id` ended up after the merges of this batch.
@@ -336,7 +338,10 @@ struct Engine::Impl {
       TAILOR_RETURN_IF_ERROR(LoadEventIds(staged));
       for (const Staged::Pending& pending : staged.pending) {
         if (!staged.known_ids.Insert(pending.id_hash)) {
-          if (!pending.from_store) ++staged.duplicates;
+          if (!pending.from_store) {
+            ++staged.duplicates;
+            staged.duplicate_inputs.push_back(pending.event);
+          }
           continue;
         }
         staged.state.behaviour.Apply(pending.event->type, pending.event->category,
@@ -496,6 +501,9 @@ struct Engine::Impl {
       }
       context.accepted += staged.accepted;
       context.duplicates += staged.duplicates;
+      context.duplicate_inputs.insert(context.duplicate_inputs.end(),
+                                      staged.duplicate_inputs.begin(),
+                                      staged.duplicate_inputs.end());
       context.counters.events += staged.accepted + staged.stored_events_added;
       if (!staged.encoded_block.empty()) {
         context.batch.Put(store::Table::kEvents,
@@ -697,6 +705,11 @@ Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& rep
   TAILOR_RETURN_IF_ERROR(impl_->Commit(context));
   report.accepted += context.accepted;
   report.duplicates += context.duplicates;
+  // They point into `events` (events moved by a merge are never counted as duplicates).
+  for (const EventInput* duplicate : context.duplicate_inputs) {
+    report.duplicate_indexes.push_back(static_cast<size_t>(duplicate - events.data()));
+  }
+  std::sort(report.duplicate_indexes.begin(), report.duplicate_indexes.end());
   report.owners = std::move(owners);
   return Status::Ok();
 }

@@ -86,6 +86,7 @@ constexpr std::array<EventField, 15> kEventFields = {{
     {"spend", Kind::kNumber},
 }};
 constexpr std::string_view kItemPrefix = "item.";
+constexpr std::string_view kPropertiesPrefix = "properties.";
 // Catalogue columns every item has; other item attributes have no declared type (there is no
 // item schema yet), so any operator and literal is accepted for them.
 constexpr std::array<EventField, 3> kItemFields = {{{"item.name", Kind::kString},
@@ -444,15 +445,21 @@ class Checker {
       if (field.name == name) return field.kind;
     }
     // Any item attribute, as long as the name can be written: no empty part between dots.
-    const std::string_view attribute =
-        name.starts_with(kItemPrefix) ? name.substr(kItemPrefix.size()) : std::string_view();
-    if (!attribute.empty() && attribute.front() != '.' && attribute.back() != '.' &&
-        attribute.find("..") == std::string_view::npos) {
+    auto writable = [](std::string_view part) {
+      return !part.empty() && part.front() != '.' && part.back() != '.' &&
+             part.find("..") == std::string_view::npos;
+    };
+    if (name.starts_with(kItemPrefix) && writable(name.substr(kItemPrefix.size()))) {
       return Kind::kAny;
+    }
+    // Any event property (an order line's brand, variant, coupon, position ...), as text.
+    if (name.starts_with(kPropertiesPrefix) && writable(name.substr(kPropertiesPrefix.size()))) {
+      return Kind::kString;
     }
     std::string known;
     for (const EventField& field : kEventFields) known += std::string(field.name) + ", ";
-    return InvalidArgument("{}unknown event field '{}'; expected one of {}or item.<attribute>",
+    return InvalidArgument(
+        "{}unknown event field '{}'; expected one of {}item.<attribute> or properties.<name>",
                            At(pos), name, known);
   }
 

@@ -332,6 +332,13 @@ class RowEvaluator {
       const std::optional<Decimal> amount = Amount(e, name);
       return amount ? number(amount->ToDouble()) : std::nullopt;
     }
+    if (name.rfind("properties.", 0) == 0) {
+      const std::string_view property = std::string_view(name).substr(11);
+      for (const auto& [key, value] : e.properties) {
+        if (key == property) return text(value);
+      }
+      return std::nullopt;
+    }
     if (name.rfind("item.", 0) == 0 && row_.items != nullptr) {
       auto it = row_.items->find(e.item_id);
       if (it == row_.items->end()) return std::nullopt;

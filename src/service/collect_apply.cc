@@ -53,8 +53,17 @@ class Applier {
           if (!message.user_id.empty()) {
             MergeTraits(pending_traits_[message.user_id], message.enriched_traits);
           }
-          pending_indexes_.push_back(message.index);
-          pending_.push_back(std::move(message.event));
+          if (message.lines.empty()) {
+            pending_indexes_.push_back(message.index);
+            pending_lines_.push_back(kNotALine);
+            pending_.push_back(std::move(message.event));
+          } else {
+            for (size_t line = 0; line < message.lines.size(); ++line) {
+              pending_indexes_.push_back(message.index);
+              pending_lines_.push_back(line);
+              pending_.push_back(std::move(message.lines[line]));
+            }
+          }
           break;
         case collect::MessageKind::kIdentify:
           TAILOR_RETURN_IF_ERROR(Flush());
@@ -262,13 +271,41 @@ class Applier {
     }
     BatchReport batch, traits_report;
     TAILOR_RETURN_IF_ERROR(service_.Write(profiles, pending_, traits_report, batch));
-    report_.accepted += batch.accepted;
-    report_.duplicates += batch.duplicates;
+    // Outcomes per message (an order's lines are events of one message): refused when one of its
+    // events was, a duplicate when all were, else accepted.
+    enum class Outcome : uint8_t { kStored, kDuplicate, kRefused };
+    std::vector<Outcome> outcome(pending_.size(), Outcome::kStored);
+    for (size_t index : batch.duplicate_indexes) outcome[index] = Outcome::kDuplicate;
     for (const BatchReport::Rejection& rejection : batch.rejected) {
-      Refuse(pending_indexes_[rejection.index], "event", rejection.reason);
+      outcome[rejection.index] = Outcome::kRefused;
+    }
+    for (size_t begin = 0; begin < pending_.size();) {
+      size_t end = begin + 1;
+      while (end < pending_.size() && pending_lines_[end] != kNotALine &&
+             pending_lines_[end] != 0 && pending_indexes_[end] == pending_indexes_[begin]) {
+        ++end;
+      }
+      bool refused = false, all_duplicates = true;
+      for (size_t i = begin; i < end && !refused; ++i) {
+        if (outcome[i] == Outcome::kRefused) {
+          const auto reason = std::find_if(
+              batch.rejected.begin(), batch.rejected.end(),
+              [i](const BatchReport::Rejection& rejection) { return rejection.index == i; });
+          Refuse(pending_indexes_[i],
+                 pending_lines_[i] == kNotALine
+                     ? std::string("event")
+                     : fmt::format("properties.products[{}]", pending_lines_[i]),
+                 reason->reason);
+          refused = true;
+        }
+        all_duplicates = all_duplicates && outcome[i] == Outcome::kDuplicate;
+      }
+      if (!refused) ++(all_duplicates ? report_.duplicates : report_.accepted);
+      begin = end;
     }
     pending_.clear();
     pending_indexes_.clear();
+    pending_lines_.clear();
     pending_traits_.clear();
     return Status::Ok();
   }
@@ -278,8 +315,10 @@ class Applier {
   const ServiceOptions& options_;
   const bool batch_;  // /v1/batch: error paths start with batch[i]
   CollectReport& report_;
+  static constexpr size_t kNotALine = SIZE_MAX;
   std::vector<EventInput> pending_;
   std::vector<size_t> pending_indexes_;             // message index of each pending event
+  std::vector<size_t> pending_lines_;               // its product line, or kNotALine
   std::map<std::string, TraitMap> pending_traits_;  // enrichment per user id
 };
 
@@ -306,9 +345,12 @@ void Locate(const geo::GeoIpDatabase& database, std::string_view client_ip,
     add("geo_region", location.region);
     add("geo_city", location.city);
     add("geo_time_zone", location.time_zone);
-    EventContext& context = message.event.context;
-    if (context.country.empty()) context.country = location.country;
-    if (context.city.empty()) context.city = location.city;
+    auto place = [&location](EventContext& context) {
+      if (context.country.empty()) context.country = location.country;
+      if (context.city.empty()) context.city = location.city;
+    };
+    place(message.event.context);
+    for (EventInput& line : message.lines) place(line.context);
   }
 }
 

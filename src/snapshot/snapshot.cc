@@ -94,6 +94,11 @@ size_t Snapshot::memory_bytes() const {
 
 namespace {
 
+// Sources of extra event columns other than context fields.
+constexpr int kOrderId = -2;
+constexpr int kProperty = -3;
+constexpr std::string_view kPropertyPrefix = "properties.";
+
 // What one worker builds for its range of profile ids, with dictionaries of its own; the
 // ranges are then concatenated in id order and the codes remapped to shared dictionaries.
 struct Part {
@@ -105,7 +110,7 @@ struct Part {
   std::vector<TraitColumn> traits;
   EventColumns events;
   std::vector<std::pair<std::string, EventStringColumn*>> extra_columns;
-  std::vector<int> extra_context_index;  // -1: order_id
+  std::vector<int> extra_context_index;  // context field index, kOrderId or kProperty
   Status status;
 };
 
@@ -261,9 +266,14 @@ void BuildEvents(const store::Store& store, const store::ReadPoint& at, Part& pa
     events.item.codes.push_back(CodeOrNull(events.item, view.item_id));
     events.category.codes.push_back(CodeOrNull(events.category, view.category));
     for (size_t i = 0; i < part.extra_columns.size(); ++i) {
-      const int context = part.extra_context_index[i];
-      part.extra_columns[i].second->codes.push_back(CodeOrNull(
-          *part.extra_columns[i].second, context < 0 ? view.order_id : view.context[context]));
+      const int source = part.extra_context_index[i];
+      const std::string_view text =
+          source == kOrderId    ? view.order_id
+          : source == kProperty ? store::FindProperty(
+                                      view, std::string_view(part.extra_columns[i].first)
+                                                .substr(kPropertyPrefix.size()))
+                                : view.context[source];
+      part.extra_columns[i].second->codes.push_back(CodeOrNull(*part.extra_columns[i].second, text));
     }
   };
   part.status = store.Scan(
@@ -306,12 +316,21 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
                                         uint32_t profile_count, const SnapshotOptions& options) {
   const int threads =
       options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  std::vector<int> extra_index;
+  // Where each extra field comes from: a context field (its index), order_id (kOrderId) or a
+  // property (kProperty, by the name after "properties.").
+  // A field asked for twice is one column (two would each get every event's code).
+  std::vector<std::string> fields;
   for (const std::string& field : options.event_fields) {
-    const int index = field == "order_id" ? -1 : store::ContextFieldIndex(field);
-    if (index < 0 && field != "order_id") {
-      return InvalidArgument("unknown event field '{}' for a snapshot", field);
+    if (std::find(fields.begin(), fields.end(), field) == fields.end()) fields.push_back(field);
+  }
+  std::vector<int> extra_index;
+  for (const std::string& field : fields) {
+    int index = store::ContextFieldIndex(field);
+    if (field == "order_id") index = kOrderId;
+    if (field.starts_with(kPropertyPrefix) && field.size() > kPropertyPrefix.size()) {
+      index = kProperty;
     }
+    if (index == -1) return InvalidArgument("unknown event field '{}' for a snapshot", field);
     extra_index.push_back(index);
   }
   std::unique_ptr<store::ReadPoint> at = store.TakeReadPoint();
@@ -321,9 +340,9 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
     parts[i].begin = static_cast<ProfileId>(uint64_t{profile_count} * i / part_count);
     parts[i].end = static_cast<ProfileId>(uint64_t{profile_count} * (i + 1) / part_count);
     parts[i].expected_events = options.expected_events / part_count + options.expected_events / 50;
-    for (size_t f = 0; f < options.event_fields.size(); ++f) {
-      parts[i].extra_columns.emplace_back(options.event_fields[f],
-                                          &parts[i].events.extra[options.event_fields[f]]);
+    for (size_t f = 0; f < fields.size(); ++f) {
+      parts[i].extra_columns.emplace_back(fields[f],
+                                          &parts[i].events.extra[fields[f]]);
       parts[i].extra_context_index.push_back(extra_index[f]);
     }
   }
@@ -359,7 +378,7 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
   events.quantity.reserve(total_events);
   events.item.codes.reserve(total_events);
   events.category.codes.reserve(total_events);
-  for (const std::string& field : options.event_fields)
+  for (const std::string& field : fields)
     events.extra[field].codes.reserve(total_events);
   for (size_t slot = 0; slot < schema.traits().size(); ++slot) {
     TraitColumn& column = snapshot->traits_[slot];
@@ -440,7 +459,7 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
   remap_strings(events.item, [](Part& part) -> EventStringColumn& { return part.events.item; });
   remap_strings(events.category,
                 [](Part& part) -> EventStringColumn& { return part.events.category; });
-  for (const std::string& field : options.event_fields) {
+  for (const std::string& field : fields) {
     remap_strings(events.extra[field],
                   [field](Part& part) -> EventStringColumn& { return part.events.extra[field]; });
   }

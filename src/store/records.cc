@@ -197,15 +197,30 @@ bool DecodeEventView(std::string_view& cursor, EventView& view, Timestamp previo
     if ((mask & kContextFields[i].bit) && !reader.GetString(view.context[i])) return false;
   }
   if (mask & kProperties) {
+    const std::string_view start = reader.remaining();
     uint64_t count = 0;
     if (!reader.GetVarint64(count) || count > reader.remaining().size()) return false;
     for (uint64_t i = 0; i < count; ++i) {
       std::string_view name, value;
       if (!reader.GetString(name) || !reader.GetString(value)) return false;
     }
+    view.properties = start.substr(0, start.size() - reader.remaining().size());
   }
   cursor = reader.remaining();
   return true;
+}
+
+std::string_view FindProperty(const EventView& view, std::string_view name) {
+  if (view.properties.empty()) return {};
+  coding::Reader reader(view.properties);
+  uint64_t count = 0;
+  reader.GetVarint64(count);  // checked when the view was decoded
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view key, value;
+    if (!reader.GetString(key) || !reader.GetString(value)) return {};
+    if (key == name) return value;
+  }
+  return {};
 }
 
 const TypedValue* ProfileRecord::Trait(uint32_t slot) const {

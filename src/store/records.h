@@ -61,7 +61,11 @@ struct EventView {
   // Context fields in the order of EventContext: channel, page_url, referrer, utm_source,
   // utm_medium, utm_campaign, user_agent, ip, country, city.
   std::string_view context[10];
+  // The encoded properties (varint count, then name/value strings); read with FindProperty.
+  std::string_view properties;
 };
+// The value of property `name` of `view` ("" when the event has none).
+std::string_view FindProperty(const EventView& view, std::string_view name);
 // Context field index by name (as in EventView::context), or -1.
 int ContextFieldIndex(std::string_view name);
 
