@@ -404,10 +404,13 @@ TEST(RuleCheck, RejectsOtherTypeErrors) {
   EXPECT_EQ(CheckError("income between 9007199254740993 and 9007199254740992"),
             "1:16: expected the lower bound first, found number 9007199254740993 above number "
             "9007199254740992");
+  // Properties are text: no sum of them.
+  EXPECT_EQ(CheckError("sum(purchase.properties.position) > 1").substr(0, 40),
+            "1:1: expected a number field for sum(...");
   EXPECT_EQ(CheckError("count(purchase where catgory = \"x\") > 1"),
             "1:22: unknown event field 'catgory'; expected one of item_id, category, order_id, "
             "channel, page_url, referrer, utm_source, utm_medium, utm_campaign, country, city, "
-            "price, quantity, value, spend, or item.<attribute>");
+            "price, quantity, value, spend, item.<attribute> or properties.<name>");
   EXPECT_EQ(CheckError("sum(purchase.category) > 1"),
             "1:1: expected a number field for sum(...), found string field 'category'");
   EXPECT_EQ(CheckError("count(purchase) exists"),
