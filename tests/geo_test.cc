@@ -164,14 +164,21 @@ TEST_F(GeoCollectTest, ContextIpLocatesTheProfileAndTheEvent) {
   EXPECT_EQ(Trait("u1", "geo_city"), "Madrid");
   EXPECT_EQ(Trait("u1", "geo_time_zone"), "Europe/Madrid");
   EXPECT_EQ(EventCountry("u1"), "ES/Madrid");
-  // The visitor travels: the last place wins, the first event keeps where it happened.
+  // The visitor travels: the latest place wins, the first event keeps where it happened.
   sent = Send(api, writer_,
               R"({"userId":"u1","event":"Product Viewed","messageId":"m2","timestamp":)"
-              R"("2027-01-15T07:59:00Z","context":{"ip":"81.2.69.160"}})",
+              R"("2027-01-15T08:01:00Z","context":{"ip":"81.2.69.160"}})",
               "192.0.2.1");
   ASSERT_EQ(sent.status, 200) << sent.body;
   EXPECT_EQ(Trait("u1", "geo_country"), "GB");
   EXPECT_EQ(Trait("u1", "geo_city"), "London");
+  // A message that arrives late (dated before the London one) does not move the visitor back.
+  sent = Send(api, writer_,
+              R"({"userId":"u1","event":"Product Viewed","messageId":"m3","timestamp":)"
+              R"("2027-01-15T07:59:00Z","context":{"ip":"2.136.10.20"}})",
+              "192.0.2.1");
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(Trait("u1", "geo_country"), "GB");
   // An address not in the database, or not an address, stores the event unlocated.
   sent =
       Send(api, writer_, R"({"userId":"u2","event":"Product Viewed","context":{"ip":"not-an-ip"}})",

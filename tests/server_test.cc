@@ -184,10 +184,10 @@ TEST_F(ApiTest, ErrorsAreJsonWithStatusAndPath) {
   }
   EXPECT_EQ(allow, "GET, POST, OPTIONS");
   // A refusal on a single-message route names the field, not a batch position.
-  Response anonymous_traits =
-      Admin("POST", "/v1/identify", R"({"anonymousId":"a-1","traits":{"plan":"pro"}})");
-  EXPECT_EQ(anonymous_traits.status, 400) << anonymous_traits.body;  // nothing accepted
-  EXPECT_EQ(std::string_view(Json(parser, anonymous_traits)["errors"].at(0)["path"]), "userId");
+  Response bad_price =
+      Admin("POST", "/v1/track", R"({"anonymousId":"a-1","event":"x","properties":{"price":"?"}})");
+  EXPECT_EQ(bad_price.status, 400) << bad_price.body;  // nothing accepted
+  EXPECT_EQ(std::string_view(Json(parser, bad_price)["errors"].at(0)["path"]), "properties.price");
   EXPECT_EQ(Admin("GET", "/v1/profiles/nobody").status, 404);
   Response malformed = Admin("POST", "/v1/batch", "{\"batch\": [");
   EXPECT_EQ(malformed.status, 400);

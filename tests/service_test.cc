@@ -10,6 +10,7 @@
 #include <random>
 
 #include "common/time.h"
+#include "tailor/explain.h"
 #include "test_util.h"
 
 namespace tailor {
@@ -306,6 +307,122 @@ TEST(Service, CollectStoresAnOrdersLinesAndReportsPerMessage) {
   EXPECT_EQ(again->duplicates, 2u);  // the order (both lines) and the view
   EXPECT_EQ(again->errors.size(), 1u);
   EXPECT_EQ(service->engine().GetProfile("u-1", 0)->event_count, 3u);
+}
+
+// What a visitor tells before signing in is kept on their anonymous profile (and its technographic
+// and touch traits), readable and usable by rules, and merged into the known profile on
+// identify: trait by trait, the value set later wins.
+TEST(Service, AnonymousTraitsAreKeptAndMergedOnIdentifyByTime) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  clock.now->store(ParseTime("2027-01-15T09:00:00Z"));
+  // The known profile's traits, set at 08:00 (plan) and 08:30 (city).
+  auto known = service->Collect(R"({"batch": [
+    {"type": "identify", "userId": "u-1", "messageId": "k1", "timestamp": "2027-01-15T08:00:00Z",
+     "traits": {"plan": "free", "age": 40}},
+    {"type": "identify", "userId": "u-1", "messageId": "k2", "timestamp": "2027-01-15T08:30:00Z",
+     "traits": {"city": "Madrid"}}]})",
+                                std::nullopt);
+  ASSERT_TRUE(known.ok());
+  EXPECT_EQ(known->accepted, 2u);
+  // The visitor, not signed in, at 08:15 answers a survey and browses from a campaign.
+  const std::string ua =
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+      "Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+  auto visit = service->Collect(R"({"batch": [
+    {"type": "identify", "anonymousId": "v-1", "messageId": "a1",
+     "timestamp": "2027-01-15T08:15:00Z", "traits": {"plan": "pro", "golf_level": "beginner"}},
+    {"type": "page", "anonymousId": "v-1", "messageId": "a2", "timestamp": "2027-01-15T08:16:00Z",
+     "properties": {"url": "https://shop.example/golf?utm_source=google&utm_medium=cpc"},
+     "context": {"userAgent": ")" + ua + R"("}}]})",
+                                std::nullopt);
+  ASSERT_TRUE(visit.ok()) << visit.status().ToString();
+  EXPECT_EQ(visit->accepted, 2u);
+  EXPECT_TRUE(visit->errors.empty());
+  auto visitor = service->engine().GetProfile("v-1", 0);
+  ASSERT_TRUE(visitor.ok());
+  EXPECT_TRUE(visitor->anonymous);
+  EXPECT_EQ(TraitAs<std::string>(visitor->traits, "plan"), "pro");
+  EXPECT_EQ(TraitAs<std::string>(visitor->traits, "golf_level"), "beginner");
+  EXPECT_EQ(TraitAs<std::string>(visitor->traits, "device_type"), "mobile");
+  EXPECT_EQ(TraitAs<std::string>(visitor->traits, "last_touch_source"), "google");
+  EXPECT_EQ(TraitAs<std::string>(visitor->traits, "first_touch_source"), "google");
+  EXPECT_EQ(TraitAs<int64_t>(visitor->traits, "sessions"), 1);
+  // A rule decides on the visitor's traits (explain works for anonymous profiles).
+  auto events = service->engine().Events(visitor->id);
+  ASSERT_TRUE(events.ok());
+  auto rule = segments::ParseRule(R"(golf_level = "beginner" and device_type = "mobile")");
+  ASSERT_TRUE(rule.ok());
+  const segments::ProfileRow row{visitor->id, &visitor->traits, &*events, nullptr,
+                                 ParseTime("2027-01-15T09:00:00Z"), {}};
+  EXPECT_TRUE(segments::Matches(*rule, row));
+
+  // Sign-in: identify links the visitor. plan: the visitor's 08:15 answer is later than the
+  // known 08:00 one; city stays; age stays; golf_level comes over.
+  auto sign_in = service->Collect(R"({"type": "identify", "userId": "u-1", "anonymousId": "v-1",
+      "messageId": "s1", "timestamp": "2027-01-15T08:20:00Z"})",
+                                  collect::MessageKind::kIdentify);
+  ASSERT_TRUE(sign_in.ok());
+  EXPECT_EQ(sign_in->accepted, 1u);
+  auto merged = service->engine().GetProfile("u-1", 0);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_FALSE(merged->anonymous);
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "plan"), "pro");
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "city"), "Madrid");
+  EXPECT_EQ(TraitAs<int64_t>(merged->traits, "age"), 40);
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "golf_level"), "beginner");
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "device_type"), "mobile");
+  EXPECT_EQ(merged->event_count, 1u);
+  // Computed from the merged history: the visitor's campaign visit is the first touch.
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "first_touch_source"), "google");
+  EXPECT_EQ(TraitAs<int64_t>(merged->traits, "sessions"), 1);
+  // The anonymous id now reads the known profile; a later anonymous identify updates it.
+  EXPECT_EQ(service->engine().GetProfile("v-1", 0)->external_id, "u-1");
+  auto later = service->Collect(R"({"anonymousId": "v-1", "messageId": "a3",
+      "timestamp": "2027-01-15T08:50:00Z", "traits": {"golf_level": "intermediate"}})",
+                                collect::MessageKind::kIdentify);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(TraitAs<std::string>(service->engine().GetProfile("u-1", 0)->traits, "golf_level"),
+            "intermediate");
+  // An older message does not overwrite a newer value.
+  auto stale = service->Collect(R"({"userId": "u-1", "messageId": "old",
+      "timestamp": "2027-01-15T07:00:00Z", "traits": {"city": "Lyon"}})",
+                                collect::MessageKind::kIdentify);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(TraitAs<std::string>(service->engine().GetProfile("u-1", 0)->traits, "city"),
+            "Madrid");
+}
+
+// A visitor's older answer loses to the known profile's newer one when they merge.
+TEST(Service, TheKnownProfilesNewerTraitWinsOverAnOlderAnonymousOne) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  clock.now->store(ParseTime("2027-01-15T09:00:00Z"));
+  ASSERT_TRUE(service->Collect(R"({"batch": [
+    {"type": "identify", "anonymousId": "v-2", "messageId": "a", "timestamp": "2027-01-15T08:00:00Z",
+     "traits": {"plan": "pro"}},
+    {"type": "identify", "userId": "u-2", "messageId": "b", "timestamp": "2027-01-15T08:30:00Z",
+     "traits": {"plan": "team"}},
+    {"type": "page", "anonymousId": "v-2", "messageId": "p1", "timestamp": "2027-01-15T08:05:00Z",
+     "properties": {"url": "https://shop.example/?utm_source=newsletter"}},
+    {"type": "page", "userId": "u-2", "messageId": "p2", "timestamp": "2027-01-15T08:36:00Z",
+     "properties": {"url": "https://shop.example/?utm_source=facebook"}},
+    {"type": "alias", "previousId": "v-2", "userId": "u-2", "messageId": "c",
+     "timestamp": "2027-01-15T08:40:00Z"}]})",
+                               std::nullopt)
+                  .ok());
+  auto merged = service->engine().GetProfile("u-2", 0);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "plan"), "team");
+  EXPECT_EQ(service->engine().GetProfile("v-2", 0)->external_id, "u-2");
+  // The earliest touch of the merged history is the first touch; visits 31 min apart: 2 sessions.
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "first_touch_source"), "newsletter");
+  EXPECT_EQ(TraitAs<std::string>(merged->traits, "last_touch_source"), "facebook");
+  EXPECT_EQ(TraitAs<int64_t>(merged->traits, "sessions"), 2);
 }
 
 // A known profile whose history has no touch is searched once; a later identify that merges an

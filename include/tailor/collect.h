@@ -36,6 +36,8 @@ struct Message {
   std::string message_id;  // messageId, or one derived from the content when absent
   std::string user_id;     // userId ("" if none)
   std::string anonymous_id;
+  // When it happened (timestamp, else originalTimestamp, corrected for clock skew; else now).
+  Timestamp time = 0;
   // kTrack / kPage / kScreen / kGroup: the event (profile_id = user_id, anonymous_id set,
   // id = message_id, type: see docs/api.md for names, time corrected for clock skew).
   EventInput event;

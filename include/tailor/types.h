@@ -54,6 +54,12 @@ using TraitMap = std::vector<std::pair<std::string, TypedValue>>;
 struct ProfileInput {
   std::string external_id;
   TraitMap traits;
+  // external_id is an anonymous id (a visitor not signed in): the traits go to the known profile
+  // it is linked to, else to the visitor's own (anonymous) profile, created if new.
+  bool anonymous = false;
+  // When the traits were set (0: now). A trait keeps a value set later than this, here and when
+  // profiles merge (identify, alias): the later value wins.
+  Timestamp time = 0;
 };
 
 // Where and how an event happened.

@@ -372,6 +372,7 @@ class MessageParser {
     message.ip = context.ip;
     Timestamp time = 0;
     if (!EventTime(fields, time)) return false;
+    message.time = time;
 
     switch (message.kind) {
       case MessageKind::kIdentify: {

@@ -401,8 +401,11 @@ struct Engine::Impl {
     // Events of this batch that were routed to `from` go to `into` instead.
     into.pending.insert(into.pending.end(), from.pending.begin(), from.pending.end());
     from.pending.clear();
-    for (auto& [slot, value] : from_record->traits) {
-      if (into_record->Trait(slot) == nullptr) into_record->SetTrait(slot, std::move(value));
+    // Trait by trait, the value set later wins (an anonymous visitor's answer given after the
+    // known profile's older one replaces it).
+    for (size_t i = 0; i < from_record->traits.size(); ++i) {
+      auto& [slot, value] = from_record->traits[i];
+      into_record->SetTrait(slot, std::move(value), from_record->trait_times[i]);
     }
     std::vector<std::string> moved_ids = std::move(from_record->aliases);
     moved_ids.push_back(from_record->anonymous ? store::AnonymousIdKey(from_record->external_id)
@@ -437,6 +440,14 @@ struct Engine::Impl {
     return MergeInto(context, known, *holder);
   }
 
+  // The profile an anonymous id resolves to: the known profile it is linked to, else the
+  // visitor's own anonymous profile (created when new).
+  Result<Staged*> VisitorProfile(WriteContext& context, std::string_view anonymous_id) {
+    TAILOR_ASSIGN_OR_RETURN(ProfileId id, ids->Lookup(store::AnonymousIdKey(anonymous_id)));
+    if (id == kNoProfile) return &CreateProfile(context, anonymous_id, /*anonymous=*/true);
+    return LoadProfile(context, id);
+  }
+
   Result<Staged*> ResolveOwner(WriteContext& context, const EventInput& event) {
     if (!event.profile_id.empty()) {
       TAILOR_ASSIGN_OR_RETURN(Staged * owner, KnownProfile(context, event.profile_id));
@@ -445,9 +456,7 @@ struct Engine::Impl {
       }
       return owner;
     }
-    TAILOR_ASSIGN_OR_RETURN(ProfileId id, ids->Lookup(store::AnonymousIdKey(event.anonymous_id)));
-    if (id == kNoProfile) return &CreateProfile(context, event.anonymous_id, /*anonymous=*/true);
-    return LoadProfile(context, id);
+    return VisitorProfile(context, event.anonymous_id);
   }
 
   WriteContext Begin(size_t expected_profiles = 0) {
@@ -642,18 +651,21 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
       report.rejected.push_back({i, std::move(problem)});
       continue;
     }
-    auto staged = impl_->KnownProfile(context, input.external_id);
+    auto staged = input.anonymous ? impl_->VisitorProfile(context, input.external_id)
+                                  : impl_->KnownProfile(context, input.external_id);
     Result<store::ProfileRecord*> record =
         staged.ok() ? impl_->Record(**staged) : Result<store::ProfileRecord*>(staged.status());
     if (!record.ok()) {
       restore_schema();
       return impl_->Abort(context, record.status());
     }
+    const Timestamp now = WallClockMillis();
+    const Timestamp set_at = input.time != 0 ? input.time : now;
     (*record)->traits.reserve((*record)->traits.size() + slots.size());
     for (const auto& [slot, value] : slots) {
-      (*record)->SetTrait(slot, move_values ? std::move(*value) : *value);
+      (*record)->SetTrait(slot, move_values ? std::move(*value) : *value, set_at);
     }
-    (*record)->updated_at = WallClockMillis();
+    (*record)->updated_at = now;
     (*staged)->record_dirty = true;
     owners[i] = (*staged)->id;
     ++report.accepted;

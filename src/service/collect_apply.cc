@@ -50,9 +50,7 @@ class Applier {
                    fmt::format("event type '{}' is not allowed", message.event.type));
             break;
           }
-          if (!message.user_id.empty()) {
-            MergeTraits(pending_traits_[message.user_id], message.enriched_traits);
-          }
+          MergeTraits(pending_traits_[OwnerOf(message)], message.enriched_traits);
           if (message.lines.empty()) {
             pending_indexes_.push_back(message.index);
             pending_lines_.push_back(kNotALine);
@@ -90,23 +88,37 @@ class Applier {
          std::move(message)});
   }
 
+  // Whose traits a message sets: its user, else its anonymous visitor.
+  using Owner = std::pair<bool, std::string>;  // (anonymous, id)
+  static Owner OwnerOf(const collect::Message& message) {
+    return message.user_id.empty() ? Owner{true, message.anonymous_id}
+                                   : Owner{false, message.user_id};
+  }
+
   static void MergeTraits(TraitMap& into, const TraitMap& from) {
     for (const auto& [name, value] : from) SetTrait(into, name, value);
   }
 
   Status ApplyIdentify(collect::Message& message) {
-    if (message.user_id.empty()) {
-      // Traits of a visitor not yet known have nowhere to live: profiles are keyed by user id.
-      if (!message.traits.empty()) {
-        Refuse(message.index, "userId",
-               "identify with traits needs a userId (anonymous traits are not stored)");
+    // A visitor not signed in keeps their traits on their anonymous profile (or on the known
+    // profile the anonymous id is linked to); identify/alias merges them later, by time.
+    ProfileInput profile{message.user_id.empty() ? message.anonymous_id : message.user_id,
+                         std::move(message.traits), message.user_id.empty(), message.time};
+    MergeTraits(profile.traits, message.enriched_traits);
+    if (profile.anonymous) {
+      if (profile.traits.empty()) {
+        ++report_.accepted;
+        return Status::Ok();
+      }
+      BatchReport batch;
+      TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(std::span(&profile, 1), batch));
+      if (!batch.rejected.empty()) {
+        Refuse(message.index, "traits", batch.rejected.front().reason);
       } else {
         ++report_.accepted;
       }
       return Status::Ok();
     }
-    ProfileInput profile{message.user_id, std::move(message.traits)};
-    MergeTraits(profile.traits, message.enriched_traits);
     BatchReport batch;
     TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(std::span(&profile, 1), batch));
     if (!batch.rejected.empty()) {
@@ -121,7 +133,8 @@ class Applier {
         return Status::Ok();
       }
     }
-    TAILOR_RETURN_IF_ERROR(EnrichAfterIdentify(message.user_id));
+    TAILOR_RETURN_IF_ERROR(
+        EnrichAfterIdentify(message.user_id, /*merged=*/!message.anonymous_id.empty()));
     ++report_.accepted;
     return Status::Ok();
   }
@@ -152,36 +165,46 @@ class Applier {
       Refuse(message.index, "previousId", status.message());
       return Status::Ok();
     }
+    TAILOR_RETURN_IF_ERROR(EnrichAfterIdentify(message.user_id, /*merged=*/true));
     ++report_.accepted;
     return Status::Ok();
   }
 
   // Sessions and touch points of the known users in the pending run, from their stored state.
   Status Enrich() {
-    std::map<std::string, std::vector<size_t>> by_user;
+    std::map<Owner, std::vector<size_t>> by_owner;
     for (size_t i = 0; i < pending_.size(); ++i) {
-      if (!pending_[i].profile_id.empty()) by_user[pending_[i].profile_id].push_back(i);
+      const EventInput& event = pending_[i];
+      by_owner[event.profile_id.empty() ? Owner{true, event.anonymous_id}
+                                        : Owner{false, event.profile_id}]
+          .push_back(i);
     }
-    for (auto& [user, positions] : by_user) TAILOR_RETURN_IF_ERROR(EnrichUser(user, positions));
+    for (auto& [owner, positions] : by_owner) {
+      TAILOR_RETURN_IF_ERROR(EnrichUser(owner, positions));
+    }
     return Status::Ok();
   }
 
   // `sessions`, `last_session_at` and first touch for `user`, given its pending events. When
   // the profile has history but no session count yet (its first identified visit, perhaps with
   // merged anonymous history), both are computed from the whole history once.
-  Status EnrichUser(const std::string& user, std::vector<size_t>& positions) {
+  // `merged`: the profile just took in another's history (identify, alias): sessions and the
+  // first touch are computed again from the whole of it (the earliest touch of either wins).
+  Status EnrichUser(const Owner& owner, std::vector<size_t>& positions, bool merged = false) {
+    const std::string& user = owner.second;
     Engine& engine = service_.engine();
     Timestamp last_seen = 0, session_start = 0;
     int64_t sessions = 0;
     TraitMap stored;
     auto view = engine.GetProfile(user, 0);
     if (!view.ok() && view.status().code() != StatusCode::kNotFound) return view.status();
-    TraitMap& traits = pending_traits_[user];
+    TraitMap& traits = pending_traits_[owner];
     if (view.ok()) {
       stored = std::move(view->traits);
-      const TypedValue* count = FindTrait(stored, "sessions");
+      const TypedValue* count = merged ? nullptr : FindTrait(stored, "sessions");
       const bool needs_first_touch =
-          FindTrait(stored, "first_touch_source") == nullptr && !impl_.IsUntouched(view->id);
+          merged ||
+          (FindTrait(stored, "first_touch_source") == nullptr && !impl_.IsUntouched(view->id));
       if (count != nullptr && std::holds_alternative<int64_t>(count->value)) {
         sessions = std::get<int64_t>(count->value);
         last_seen = view->behaviour.last_seen;
@@ -250,14 +273,17 @@ class Applier {
     return Status::Ok();
   }
 
-  // After identify merged anonymous history into `user`: sessions and first touch from it.
-  Status EnrichAfterIdentify(const std::string& user) {
+  // After identify (`merged`: one that may have merged anonymous history into `user`): sessions
+  // and first touch.
+  Status EnrichAfterIdentify(const std::string& user, bool merged) {
     std::vector<size_t> none;
-    TAILOR_RETURN_IF_ERROR(EnrichUser(user, none));
-    auto traits = std::move(pending_traits_[user]);
-    pending_traits_.erase(user);
+    const Owner owner{false, user};
+    TAILOR_RETURN_IF_ERROR(EnrichUser(owner, none, merged));
+    auto traits = std::move(pending_traits_[owner]);
+    pending_traits_.erase(owner);
     if (traits.empty()) return Status::Ok();
-    ProfileInput profile{user, std::move(traits)};
+    // Computed now from the whole history: newer than any value they replace.
+    ProfileInput profile{user, std::move(traits), /*anonymous=*/false, service_.now()};
     BatchReport batch;
     return service_.UpsertProfiles(std::span(&profile, 1), batch);
   }
@@ -265,9 +291,21 @@ class Applier {
   Status Flush() {
     if (pending_.empty()) return Status::Ok();
     TAILOR_RETURN_IF_ERROR(Enrich());
+    // Traits computed from events are as new as the latest event they come from (so that on a
+    // merge the visitor's and the user's last touch compare by when it happened).
+    std::map<Owner, Timestamp> latest;
+    for (const EventInput& event : pending_) {
+      const Owner owner = event.profile_id.empty() ? Owner{true, event.anonymous_id}
+                                                   : Owner{false, event.profile_id};
+      Timestamp& time = latest[owner];
+      time = std::max(time, event.time);
+    }
     std::vector<ProfileInput> profiles;
-    for (auto& [user, traits] : pending_traits_) {
-      if (!traits.empty()) profiles.push_back({user, std::move(traits)});
+    for (auto& [owner, traits] : pending_traits_) {
+      if (traits.empty()) continue;
+      const auto it = latest.find(owner);
+      profiles.push_back({owner.second, std::move(traits), owner.first,
+                          it != latest.end() ? it->second : Timestamp{0}});
     }
     BatchReport batch, traits_report;
     TAILOR_RETURN_IF_ERROR(service_.Write(profiles, pending_, traits_report, batch));
@@ -319,7 +357,7 @@ class Applier {
   std::vector<EventInput> pending_;
   std::vector<size_t> pending_indexes_;             // message index of each pending event
   std::vector<size_t> pending_lines_;               // its product line, or kNotALine
-  std::map<std::string, TraitMap> pending_traits_;  // enrichment per user id
+  std::map<Owner, TraitMap> pending_traits_;  // enrichment per owner
 };
 
 // Where each message was sent from: geo_* traits (the last place a profile was seen, kept apart

@@ -8,7 +8,9 @@
 namespace tailor::store {
 namespace {
 
-constexpr uint8_t kProfileFormat = 1;
+// 2: each trait followed by the time it was set. 1 (read only): no trait times (updated_at).
+constexpr uint8_t kProfileFormat = 2;
+constexpr uint8_t kProfileFormatUntimed = 1;
 constexpr uint8_t kItemFormat = 1;
 constexpr uint8_t kBlockFormat = 1;
 
@@ -229,14 +231,25 @@ const TypedValue* ProfileRecord::Trait(uint32_t slot) const {
   return it != traits.end() && it->first == slot ? &it->second : nullptr;
 }
 
-void ProfileRecord::SetTrait(uint32_t slot, TypedValue value) {
+Timestamp ProfileRecord::TraitTime(uint32_t slot) const {
   auto it = std::lower_bound(traits.begin(), traits.end(), slot,
                              [](const auto& entry, uint32_t key) { return entry.first < key; });
+  return it != traits.end() && it->first == slot ? trait_times[it - traits.begin()] : 0;
+}
+
+bool ProfileRecord::SetTrait(uint32_t slot, TypedValue value, Timestamp time) {
+  auto it = std::lower_bound(traits.begin(), traits.end(), slot,
+                             [](const auto& entry, uint32_t key) { return entry.first < key; });
+  const size_t position = it - traits.begin();
   if (it != traits.end() && it->first == slot) {
+    if (trait_times[position] > time) return false;
     it->second = std::move(value);
+    trait_times[position] = time;
   } else {
     traits.insert(it, {slot, std::move(value)});
+    trait_times.insert(trait_times.begin() + static_cast<ptrdiff_t>(position), time);
   }
+  return true;
 }
 
 std::string EncodeProfile(const ProfileRecord& record) {
@@ -248,9 +261,10 @@ std::string EncodeProfile(const ProfileRecord& record) {
   coding::PutSignedVarint64(out, record.created_at);
   coding::PutSignedVarint64(out, record.updated_at);
   coding::PutVarint64(out, record.traits.size());
-  for (const auto& [slot, value] : record.traits) {
-    coding::PutVarint64(out, slot);
-    EncodeTypedValue(out, value);
+  for (size_t i = 0; i < record.traits.size(); ++i) {
+    coding::PutVarint64(out, record.traits[i].first);
+    EncodeTypedValue(out, record.traits[i].second);
+    coding::PutSignedVarint64(out, record.trait_times[i]);
   }
   coding::PutVarint64(out, record.aliases.size());
   for (const std::string& alias : record.aliases) coding::PutString(out, alias);
@@ -263,7 +277,9 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
   record.id = id;
   uint8_t format = 0, anonymous = 0;
   uint64_t trait_count = 0, alias_count = 0;
-  bool ok = reader.GetByte(format) && format == kProfileFormat && reader.GetByte(anonymous) &&
+  bool ok = reader.GetByte(format) &&
+            (format == kProfileFormat || format == kProfileFormatUntimed) &&
+            reader.GetByte(anonymous) &&
             reader.GetString(record.external_id) && reader.GetSignedVarint64(record.created_at) &&
             reader.GetSignedVarint64(record.updated_at) && reader.GetVarint64(trait_count) &&
             trait_count <= bytes.size();
@@ -271,8 +287,11 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
   for (uint64_t i = 0; ok && i < trait_count; ++i) {
     uint64_t slot = 0;
     TypedValue value;
-    ok = reader.GetVarint64(slot) && DecodeTypedValue(reader, value);
+    Timestamp time = record.updated_at;
+    ok = reader.GetVarint64(slot) && DecodeTypedValue(reader, value) &&
+         (format == kProfileFormatUntimed || reader.GetSignedVarint64(time));
     record.traits.emplace_back(static_cast<uint32_t>(slot), std::move(value));
+    record.trait_times.push_back(time);
   }
   ok = ok && reader.GetVarint64(alias_count) && alias_count <= bytes.size();
   for (uint64_t i = 0; ok && i < alias_count; ++i) {

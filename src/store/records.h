@@ -21,8 +21,10 @@ struct ProfileRecord {
   ProfileId id = kNoProfile;
   std::string external_id;  // anonymous profiles: the anonymous id
   bool anonymous = false;
-  // Traits by schema slot, sorted by slot.
+  // Traits by schema slot, sorted by slot, and when each was set (same positions): when two
+  // profiles merge, the later value of a trait wins.
   std::vector<std::pair<uint32_t, TypedValue>> traits;
+  std::vector<Timestamp> trait_times;
   // Other ids that resolve to this profile: anonymous ids ("a:"...) and merged profile ids
   // ("p:"...), as IdKey()s, so that deleting the profile can remove them.
   std::vector<std::string> aliases;
@@ -30,7 +32,10 @@ struct ProfileRecord {
   Timestamp updated_at = 0;
 
   const TypedValue* Trait(uint32_t slot) const;
-  void SetTrait(uint32_t slot, TypedValue value);
+  // When the trait was set (0: it is not set).
+  Timestamp TraitTime(uint32_t slot) const;
+  // Sets the trait unless the profile holds a value set later than `time`; true if set.
+  bool SetTrait(uint32_t slot, TypedValue value, Timestamp time);
 };
 
 std::string EncodeProfile(const ProfileRecord& record);

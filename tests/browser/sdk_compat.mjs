@@ -90,6 +90,10 @@ test('@segment/analytics-node: track, page, identify, alias arrive once; anonymo
     properties: { item_id: 'sku-1', price: 5 } });
   analytics.page({ anonymousId: 'seg-anon-1', name: 'Home', messageId: 'seg-page-1',
     properties: { url: 'https://shop.example/', path: '/' } });
+  // What analytics.js sends before sign-in: traits with an anonymousId only. They are kept on
+  // the visitor's profile and merged into the user's on identify.
+  analytics.identify({ anonymousId: 'seg-anon-1', messageId: 'seg-identify-0',
+    traits: { golf_level: 'beginner' } });
   analytics.track({ anonymousId: 'seg-anon-2', event: 'Order Completed', messageId: 'seg-track-2',
     properties: { order_id: 'o-1', revenue: 30 } });
   analytics.identify({ anonymousId: 'seg-anon-1', userId: 'seg-user-1', messageId: 'seg-identify-1',
@@ -117,6 +121,7 @@ test('@segment/analytics-node: track, page, identify, alias arrive once; anonymo
   assert.deepEqual(exactlyOnce(ids, eventIds(profile)), [], 'each event stored once');
   assert.equal(profile.traits.plan, 'team');
   assert.equal(profile.traits.email, 'grace@example.com');
+  assert.equal(profile.traits.golf_level, 'beginner', 'the anonymous visitor\'s trait merged');
   const byId = Object.fromEntries(profile.events.map((e) => [e.id, e]));
   assert.equal(byId['seg-page-1'].type, 'page_view');
   assert.equal(byId['seg-track-2'].type, 'purchase', 'Order Completed is a purchase');
