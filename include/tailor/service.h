@@ -60,7 +60,10 @@ struct CollectReport {
 // Why a profile is or is not in a segment: the rule, and the exclusions (anti-segment).
 struct SegmentExplanation {
   std::string profile;  // the profile's own id (an alias resolves to it)
-  bool member = false;  // matched by the rule and not excluded
+  // Matched by the rule and not excluded, and known: segments hold identified profiles, so an
+  // anonymous visitor the rule matches is not a member (yet).
+  bool member = false;
+  bool anonymous = false;
   segments::Explanation rule;
   std::optional<segments::Explanation> exclude;  // when the segment has exclusions
 };

@@ -249,6 +249,8 @@ void Api::Impl::AddSegmentRoutes() {
         .String(explanation->profile)
         .Key("member")
         .Bool(explanation->member)
+        .Key("anonymous")
+        .Bool(explanation->anonymous)
         .Key("rule");
     WriteExplanation(json, explanation->rule);
     json.Key("exclude");

@@ -402,8 +402,9 @@ Result<SegmentExplanation> Service::Explain(std::string_view segment, std::strin
     TAILOR_ASSIGN_OR_RETURN(segments::Rule exclude, segments::ParseRule(definition.exclude));
     explanation.exclude = segments::Explain(exclude, row);
   }
-  explanation.member =
-      explanation.rule.matched && !(explanation.exclude && explanation.exclude->matched);
+  explanation.anonymous = view.anonymous;
+  explanation.member = !view.anonymous && explanation.rule.matched &&
+                       !(explanation.exclude && explanation.exclude->matched);
   return explanation;
 }
 
