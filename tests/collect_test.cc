@@ -211,9 +211,9 @@ TEST(Collect, ProductsArrayBecomesTheOrdersLines) {
                   MessageKind::kTrack)
                   .lines.empty());
   // Pages keep a products property as text (the spec defines it for track only).
-  EXPECT_TRUE(One(R"({"userId":"u","name":"x","properties":{"products":[{"a":1}]}})",
-                  MessageKind::kPage)
-                  .lines.empty());
+  EXPECT_TRUE(
+      One(R"({"userId":"u","name":"x","properties":{"products":[{"a":1}]}})", MessageKind::kPage)
+          .lines.empty());
 }
 
 TEST(Collect, BadProductsRefuseTheMessageWithTheirPath) {

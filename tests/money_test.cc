@@ -32,7 +32,7 @@ TEST(Decimal, ParsesAndPrintsExactly) {
   EXPECT_EQ(Decimal::Parse("1e3")->micros(), 1'000'000'000);
   EXPECT_EQ(Decimal::Parse("2.5E-2")->micros(), 25'000);
   EXPECT_EQ(Decimal::Parse("1.500000000")->micros(), 1'500'000);  // zeros past 6 decimals
-  EXPECT_FALSE(Decimal::Parse("0.1234567"));                     // a 7th decimal
+  EXPECT_FALSE(Decimal::Parse("0.1234567"));                      // a 7th decimal
   EXPECT_FALSE(Decimal::Parse("abc"));
   EXPECT_FALSE(Decimal::Parse("1.2.3"));
   EXPECT_FALSE(Decimal::Parse("99999999999999"));  // past 9.2e12
@@ -50,7 +50,8 @@ TEST(Decimal, DoublesParsedFromTextComeBackExactly) {
   // Every number with at most 6 decimals below 1e9 survives text -> double -> Decimal.
   std::mt19937_64 rng(11);
   for (int i = 0; i < 200'000; ++i) {
-    const int64_t micros = static_cast<int64_t>(rng() % 2'000'000'000'000'000) - 1'000'000'000'000'000;
+    const int64_t micros =
+        static_cast<int64_t>(rng() % 2'000'000'000'000'000) - 1'000'000'000'000'000;
     const Decimal decimal = Decimal::FromMicros(micros);
     const double parsed = std::strtod(decimal.ToString().c_str(), nullptr);
     ASSERT_EQ(Decimal::FromDouble(parsed), decimal) << decimal.ToString();
@@ -119,7 +120,8 @@ TEST_F(MoneyTest, SumsAreExactAtTheThreshold) {
   // 0.70 + 0.20 + 0.10 is 1.0 (binary floating point: 0.9999999999999999), and 0.10 × 3 is 0.3
   // (not 0.30000000000000004): DuckDB's DECIMAL answers the same.
   Ingest({Purchase("a", 0, Decimal::Parse("0.70"), 1), Purchase("a", 1, Decimal::Parse("0.20"), 1),
-          Purchase("a", 2, Decimal::Parse("0.10"), 1), Purchase("b", 0, Decimal::Parse("0.10"), 3)});
+          Purchase("a", 2, Decimal::Parse("0.10"), 1),
+          Purchase("b", 0, Decimal::Parse("0.10"), 3)});
   EXPECT_EQ(Members("sum(purchase.spend) >= 1.0"), std::set<std::string>{"a"});
   EXPECT_EQ(Members("sum(purchase.spend) > 0.3"), std::set<std::string>{"a"});
   EXPECT_EQ(Members("sum(purchase.spend) = 0.3"), std::set<std::string>{"b"});

@@ -172,7 +172,8 @@ std::optional<TypedValue> FieldOf(const Row& row, const StoredEventView& e,
 }
 
 // Amounts are exact decimals: a field's value in micros (nullopt: missing or not a number).
-std::optional<__int128> MicrosOf(const Row& row, const StoredEventView& e, const std::string& name) {
+std::optional<__int128> MicrosOf(const Row& row, const StoredEventView& e,
+                                 const std::string& name) {
   const auto value = FieldOf(row, e, name);
   if (!value) return std::nullopt;
   if (const auto* i = std::get_if<int64_t>(&value->value)) return __int128{*i} * 1'000'000;
@@ -597,7 +598,8 @@ TEST(SegmentsProperty, BitmapEvaluationMatchesRowByRowEvaluation) {
   Engine& engine = **opened;
   std::vector<ItemInput> items;
   for (int i = 0; i < 30; ++i) {
-    ItemInput item{"i" + std::to_string(i), "item", kCategories[i % 4], Decimal::FromInteger(10 + i), {}};
+    ItemInput item{
+        "i" + std::to_string(i), "item", kCategories[i % 4], Decimal::FromInteger(10 + i), {}};
     if (i % 3) item.attributes.push_back({"level", {TraitType::kString, kLevels[i % 3]}});
     items.push_back(item);
   }

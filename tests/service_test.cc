@@ -336,7 +336,8 @@ TEST(Service, AnonymousTraitsAreKeptAndMergedOnIdentifyByTime) {
      "timestamp": "2027-01-15T08:15:00Z", "traits": {"plan": "pro", "golf_level": "beginner"}},
     {"type": "page", "anonymousId": "v-1", "messageId": "a2", "timestamp": "2027-01-15T08:16:00Z",
      "properties": {"url": "https://shop.example/golf?utm_source=google&utm_medium=cpc"},
-     "context": {"userAgent": ")" + ua + R"("}}]})",
+     "context": {"userAgent": ")" + ua +
+                                    R"("}}]})",
                                 std::nullopt);
   ASSERT_TRUE(visit.ok()) << visit.status().ToString();
   EXPECT_EQ(visit->accepted, 2u);
@@ -355,8 +356,8 @@ TEST(Service, AnonymousTraitsAreKeptAndMergedOnIdentifyByTime) {
   ASSERT_TRUE(events.ok());
   auto rule = segments::ParseRule(R"(golf_level = "beginner" and device_type = "mobile")");
   ASSERT_TRUE(rule.ok());
-  const segments::ProfileRow row{visitor->id, &visitor->traits, &*events, nullptr,
-                                 ParseTime("2027-01-15T09:00:00Z"), {}};
+  const segments::ProfileRow row{
+      visitor->id, &visitor->traits, &*events, nullptr, ParseTime("2027-01-15T09:00:00Z"), {}};
   EXPECT_TRUE(segments::Matches(*rule, row));
 
   // Sign-in: identify links the visitor. plan: the visitor's 08:15 answer is later than the
@@ -391,8 +392,7 @@ TEST(Service, AnonymousTraitsAreKeptAndMergedOnIdentifyByTime) {
       "timestamp": "2027-01-15T07:00:00Z", "traits": {"city": "Lyon"}})",
                                 collect::MessageKind::kIdentify);
   ASSERT_TRUE(stale.ok());
-  EXPECT_EQ(TraitAs<std::string>(service->engine().GetProfile("u-1", 0)->traits, "city"),
-            "Madrid");
+  EXPECT_EQ(TraitAs<std::string>(service->engine().GetProfile("u-1", 0)->traits, "city"), "Madrid");
 }
 
 // A visitor's older answer loses to the known profile's newer one when they merge.
@@ -402,7 +402,8 @@ TEST(Service, TheKnownProfilesNewerTraitWinsOverAnOlderAnonymousOne) {
   auto service = OpenService(dir.path(), clock);
   ASSERT_NE(service, nullptr);
   clock.now->store(ParseTime("2027-01-15T09:00:00Z"));
-  ASSERT_TRUE(service->Collect(R"({"batch": [
+  ASSERT_TRUE(service
+                  ->Collect(R"({"batch": [
     {"type": "identify", "anonymousId": "v-2", "messageId": "a", "timestamp": "2027-01-15T08:00:00Z",
      "traits": {"plan": "pro"}},
     {"type": "identify", "userId": "u-2", "messageId": "b", "timestamp": "2027-01-15T08:30:00Z",
@@ -413,7 +414,7 @@ TEST(Service, TheKnownProfilesNewerTraitWinsOverAnOlderAnonymousOne) {
      "properties": {"url": "https://shop.example/?utm_source=facebook"}},
     {"type": "alias", "previousId": "v-2", "userId": "u-2", "messageId": "c",
      "timestamp": "2027-01-15T08:40:00Z"}]})",
-                               std::nullopt)
+                            std::nullopt)
                   .ok());
   auto merged = service->engine().GetProfile("u-2", 0);
   ASSERT_TRUE(merged.ok());

@@ -87,9 +87,9 @@ struct EventStringColumn {
 struct EventColumns {
   std::vector<uint64_t> offsets;
   std::vector<Timestamp> time;
-  std::vector<uint32_t> type;     // code in `types`
+  std::vector<uint32_t> type;  // code in `types`
   // Amounts in micros (exact decimals, tailor/decimal.h); kNoAmount when none.
-  std::vector<int64_t> value;     // EventValue: explicit, else price * quantity, else price
+  std::vector<int64_t> value;  // EventValue: explicit, else price * quantity, else price
   std::vector<int64_t> price;
   std::vector<int32_t> quantity;  // kNoQuantity when none
   EventStringColumn item;         // item_id

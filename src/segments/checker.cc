@@ -460,7 +460,7 @@ class Checker {
     for (const EventField& field : kEventFields) known += std::string(field.name) + ", ";
     return InvalidArgument(
         "{}unknown event field '{}'; expected one of {}item.<attribute> or properties.<name>",
-                           At(pos), name, known);
+        At(pos), name, known);
   }
 
   // "string trait 'country'", "number event field 'price'", "count(purchase)".

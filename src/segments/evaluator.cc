@@ -10,8 +10,8 @@
 #include <bit>
 #include <cmath>
 
-#include "segments/amounts.h"
 #include "common/time.h"
+#include "segments/amounts.h"
 #include "tailor/segments.h"
 
 namespace tailor::segments {
@@ -19,9 +19,9 @@ namespace {
 
 using snapshot::EventColumns;
 using snapshot::EventStringColumn;
-using snapshot::kNullCode;
 using snapshot::kNoAmount;
 using snapshot::kNoQuantity;
+using snapshot::kNullCode;
 using snapshot::Snapshot;
 using snapshot::TraitColumn;
 

@@ -355,8 +355,8 @@ class Applier {
   CollectReport& report_;
   static constexpr size_t kNotALine = SIZE_MAX;
   std::vector<EventInput> pending_;
-  std::vector<size_t> pending_indexes_;             // message index of each pending event
-  std::vector<size_t> pending_lines_;               // its product line, or kNotALine
+  std::vector<size_t> pending_indexes_;       // message index of each pending event
+  std::vector<size_t> pending_lines_;         // its product line, or kNotALine
   std::map<Owner, TraitMap> pending_traits_;  // enrichment per owner
 };
 

@@ -268,12 +268,14 @@ void BuildEvents(const store::Store& store, const store::ReadPoint& at, Part& pa
     for (size_t i = 0; i < part.extra_columns.size(); ++i) {
       const int source = part.extra_context_index[i];
       const std::string_view text =
-          source == kOrderId    ? view.order_id
-          : source == kProperty ? store::FindProperty(
-                                      view, std::string_view(part.extra_columns[i].first)
-                                                .substr(kPropertyPrefix.size()))
-                                : view.context[source];
-      part.extra_columns[i].second->codes.push_back(CodeOrNull(*part.extra_columns[i].second, text));
+          source == kOrderId ? view.order_id
+          : source == kProperty
+              ? store::FindProperty(
+                    view,
+                    std::string_view(part.extra_columns[i].first).substr(kPropertyPrefix.size()))
+              : view.context[source];
+      part.extra_columns[i].second->codes.push_back(
+          CodeOrNull(*part.extra_columns[i].second, text));
     }
   };
   part.status = store.Scan(
@@ -341,8 +343,7 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
     parts[i].end = static_cast<ProfileId>(uint64_t{profile_count} * (i + 1) / part_count);
     parts[i].expected_events = options.expected_events / part_count + options.expected_events / 50;
     for (size_t f = 0; f < fields.size(); ++f) {
-      parts[i].extra_columns.emplace_back(fields[f],
-                                          &parts[i].events.extra[fields[f]]);
+      parts[i].extra_columns.emplace_back(fields[f], &parts[i].events.extra[fields[f]]);
       parts[i].extra_context_index.push_back(extra_index[f]);
     }
   }
@@ -378,8 +379,7 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
   events.quantity.reserve(total_events);
   events.item.codes.reserve(total_events);
   events.category.codes.reserve(total_events);
-  for (const std::string& field : fields)
-    events.extra[field].codes.reserve(total_events);
+  for (const std::string& field : fields) events.extra[field].codes.reserve(total_events);
   for (size_t slot = 0; slot < schema.traits().size(); ++slot) {
     TraitColumn& column = snapshot->traits_[slot];
     const TraitDef& def = schema.traits()[slot];

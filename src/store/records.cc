@@ -277,12 +277,11 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
   record.id = id;
   uint8_t format = 0, anonymous = 0;
   uint64_t trait_count = 0, alias_count = 0;
-  bool ok = reader.GetByte(format) &&
-            (format == kProfileFormat || format == kProfileFormatUntimed) &&
-            reader.GetByte(anonymous) &&
-            reader.GetString(record.external_id) && reader.GetSignedVarint64(record.created_at) &&
-            reader.GetSignedVarint64(record.updated_at) && reader.GetVarint64(trait_count) &&
-            trait_count <= bytes.size();
+  bool ok =
+      reader.GetByte(format) && (format == kProfileFormat || format == kProfileFormatUntimed) &&
+      reader.GetByte(anonymous) && reader.GetString(record.external_id) &&
+      reader.GetSignedVarint64(record.created_at) && reader.GetSignedVarint64(record.updated_at) &&
+      reader.GetVarint64(trait_count) && trait_count <= bytes.size();
   record.anonymous = anonymous != 0;
   for (uint64_t i = 0; ok && i < trait_count; ++i) {
     uint64_t slot = 0;
