@@ -38,6 +38,12 @@ TEST(Decimal, ParsesAndPrintsExactly) {
   EXPECT_FALSE(Decimal::Parse("99999999999999"));  // past 9.2e12
   EXPECT_FALSE(Decimal::Parse(""));
   EXPECT_EQ(Decimal::ParseRounded("0.1234567")->micros(), 123'457);
+  EXPECT_EQ(Decimal::ParseRounded(" 12.50\t")->micros(), 12'500'000);  // as files pad them
+  EXPECT_FALSE(Decimal::ParseRounded("12.5 EUR"));
+  EXPECT_FALSE(Decimal::Parse(" 1"));
+  EXPECT_EQ(Decimal::FromDoubleClamped(1e300)->micros(), INT64_MAX);
+  EXPECT_EQ(Decimal::FromDoubleClamped(-INFINITY)->micros(), INT64_MIN + 1);
+  EXPECT_FALSE(Decimal::FromDoubleClamped(std::nan("")));
   EXPECT_EQ(Decimal::FromMicros(12'340'000).ToString(), "12.34");
   EXPECT_EQ(Decimal::FromMicros(-1).ToString(), "-0.000001");
   EXPECT_EQ(Decimal::FromMicros(7'000'000).ToString(), "7");
@@ -232,6 +238,14 @@ TEST(Money, RecordsWrittenWithDoublesReadBackAsDecimals) {
   EXPECT_EQ((*events)[0].event.price, Decimal::Parse("0.7"));
   EXPECT_EQ((*events)[0].event.quantity, 3);
   EXPECT_EQ((*events)[0].event.value, Decimal::Parse("2.1"));
+  // The old parser took any double: a huge one saturates instead of making the block unreadable.
+  std::string huge = block;
+  std::string huge_value;
+  coding::PutDouble(huge_value, 1e300);
+  huge.replace(huge.size() - 8, 8, huge_value);
+  auto saturated = store::DecodeEventBlock(huge);
+  ASSERT_TRUE(saturated.ok()) << saturated.status().ToString();
+  EXPECT_EQ((*saturated)[0].event.value->micros(), INT64_MAX);
 
   // A behaviour state of format 1: sums as doubles (0.1 + 0.2 summed in binary).
   std::string state;

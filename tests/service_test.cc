@@ -300,6 +300,8 @@ TEST(Service, CollectStoresAnOrdersLinesAndReportsPerMessage) {
   ASSERT_NE(purchases, nullptr);
   EXPECT_EQ(purchases->count, 2u);
   EXPECT_EQ(purchases->value_sum.ToString(), "1");  // 0.1 × 3 + 0.7: the revenue is not added
+  // The refused order is taken whole or not at all: none of its lines is stored.
+  EXPECT_FALSE(service->engine().GetProfile("u-2", 0).ok());
 
   auto again = service->Collect(body, std::nullopt);
   ASSERT_TRUE(again.ok());
@@ -393,6 +395,40 @@ TEST(Service, AnonymousTraitsAreKeptAndMergedOnIdentifyByTime) {
                                 collect::MessageKind::kIdentify);
   ASSERT_TRUE(stale.ok());
   EXPECT_EQ(TraitAs<std::string>(service->engine().GetProfile("u-1", 0)->traits, "city"), "Madrid");
+}
+
+// Events naming a profile by its user id and by a visitor id linked to it (before, or by an
+// event of the same batch) count its sessions once.
+TEST(Service, SessionsCountOncePerProfileWhateverIdTheEventsCarry) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  clock.now->store(ParseTime("2027-01-15T12:00:00Z"));
+  auto sent = service->Collect(R"({"batch": [
+    {"type": "track", "userId": "u-3", "anonymousId": "v-3", "event": "Signed In",
+     "messageId": "s1", "timestamp": "2027-01-15T08:00:00Z"},
+    {"type": "page", "anonymousId": "v-3", "messageId": "p1", "timestamp": "2027-01-15T09:00:00Z"},
+    {"type": "page", "userId": "u-3", "messageId": "p2", "timestamp": "2027-01-15T10:00:00Z"},
+    {"type": "page", "anonymousId": "v-4", "messageId": "p3", "timestamp": "2027-01-15T08:00:00Z"},
+    {"type": "track", "userId": "u-4", "anonymousId": "v-4", "event": "Signed In",
+     "messageId": "s2", "timestamp": "2027-01-15T11:00:00Z"}]})",
+                               std::nullopt);
+  ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+  EXPECT_EQ(sent->accepted, 5u);
+  // u-3: visits at 08:00, 09:00 (as v-3) and 10:00, an hour apart: three sessions.
+  EXPECT_EQ(TraitAs<int64_t>(service->engine().GetProfile("u-3", 0)->traits, "sessions"), 3);
+  // v-4 was linked by an event after its own: one profile, two visits.
+  auto u4 = service->engine().GetProfile("u-4", 0);
+  ASSERT_TRUE(u4.ok());
+  EXPECT_EQ(u4->event_count, 2u);
+  EXPECT_EQ(TraitAs<int64_t>(u4->traits, "sessions"), 2);
+  // Later, the linked visitor id alone: a fourth session for u-3.
+  auto later = service->Collect(R"({"anonymousId": "v-3", "messageId": "p4",
+      "timestamp": "2027-01-15T11:30:00Z"})",
+                                collect::MessageKind::kPage);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(TraitAs<int64_t>(service->engine().GetProfile("u-3", 0)->traits, "sessions"), 4);
 }
 
 // A visitor's older answer loses to the known profile's newer one when they merge.

@@ -29,12 +29,15 @@ class Decimal {
   // double (JSON, CSV) come back exactly when they have at most 6 decimals and |value| < 1e9;
   // more decimals are rounded to 6. nullopt for NaN, infinities and values out of range.
   static std::optional<Decimal> FromDouble(double value);
+  // FromDouble, but values out of range (infinities included) become the largest or smallest
+  // decimal: for data written before exact amounts, which took any double. nullopt for NaN.
+  static std::optional<Decimal> FromDoubleClamped(double value);
   // Exact reading of decimal text: "12", "-0.5", "1234.567890", "+3.", ".25", "1e3", "2.5E-2".
   // nullopt when it is not a number, has more than 6 decimals after the exponent is applied,
   // or is out of range.
   static std::optional<Decimal> Parse(std::string_view text);
   // Parse, but a number with more than 6 decimals is rounded to 6 instead of refused (what a
-  // file's "12.3456789" means to a reader of money).
+  // file's "12.3456789" means to a reader of money), and spaces and tabs around it are ignored.
   static std::optional<Decimal> ParseRounded(std::string_view text);
 
   constexpr int64_t micros() const { return micros_; }

@@ -70,6 +70,10 @@ struct EngineStats {
 
 // Thread-safety: every method may be called from any thread. Writes are serialized by one
 // writer lock; reads go straight to the store and see committed data.
+// Why IngestEvents would refuse `event` (owner, type, time, sizes, amounts), "" when it would
+// not: for callers that must take or refuse several events together (an order's lines).
+std::string EventProblem(const EventInput& event);
+
 class Engine {
  public:
   static Result<std::unique_ptr<Engine>> Open(const std::string& data_dir,

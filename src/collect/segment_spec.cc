@@ -669,7 +669,9 @@ class MessageParser {
   // (6 decimals at most; more are rounded).
   bool AmountField(element value, std::string_view path, std::optional<Decimal>& out) {
     std::string_view text;
-    if (IsNumber(value)) {
+    if (value.type() == element_type::INT64) {
+      out = Decimal::Multiply(Decimal::FromInteger(1), value.get_int64().value_unsafe());
+    } else if (IsNumber(value)) {
       out = Decimal::FromDouble(value.get_double().value_unsafe());
     } else if (!value.get_string().get(text)) {
       out = Decimal::ParseRounded(text);

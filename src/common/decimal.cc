@@ -15,6 +15,12 @@ std::optional<Decimal> Decimal::FromDouble(double value) {
   return Decimal(static_cast<int64_t>(scaled));
 }
 
+std::optional<Decimal> Decimal::FromDoubleClamped(double value) {
+  if (std::isnan(value)) return std::nullopt;
+  if (std::optional<Decimal> decimal = FromDouble(value)) return decimal;
+  return Decimal(value < 0 ? INT64_MIN + 1 : INT64_MAX);
+}
+
 std::optional<Decimal> Decimal::Parse(std::string_view text) {
   size_t i = 0;
   bool negative = false;
@@ -65,6 +71,8 @@ std::optional<Decimal> Decimal::Parse(std::string_view text) {
 }
 
 std::optional<Decimal> Decimal::ParseRounded(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
   if (auto exact = Parse(text)) return exact;
   // Only text Parse takes apart from its decimals goes on to strtod (which accepts more).
   if (text.empty() || text.size() > 64 || text.find_first_not_of("+-.0123456789eE") != text.npos) {

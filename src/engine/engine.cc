@@ -139,6 +139,12 @@ std::string CheckEvent(const EventInput& event) {
   return {};
 }
 
+}  // namespace
+
+std::string EventProblem(const EventInput& event) { return CheckEvent(event); }
+
+namespace {
+
 // Event id hashes of one profile: a short vector while small (most profiles), a hash set beyond.
 class IdSet {
  public:

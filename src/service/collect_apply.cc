@@ -50,6 +50,7 @@ class Applier {
                    fmt::format("event type '{}' is not allowed", message.event.type));
             break;
           }
+          if (RefuseBadLine(message)) break;  // an order is taken whole or not at all
           MergeTraits(pending_traits_[OwnerOf(message)], message.enriched_traits);
           if (message.lines.empty()) {
             pending_indexes_.push_back(message.index);
@@ -82,10 +83,27 @@ class Applier {
     return allowed.empty() || std::find(allowed.begin(), allowed.end(), type) != allowed.end();
   }
 
+  // Refuses a message one of whose lines the engine would refuse; true if it did.
+  bool RefuseBadLine(const collect::Message& message) {
+    for (size_t line = 0; line < message.lines.size(); ++line) {
+      std::string problem = EventProblem(message.lines[line]);
+      if (!problem.empty()) {
+        Refuse(message.index, fmt::format("properties.products[{}]", line), std::move(problem));
+        return true;
+      }
+    }
+    return false;
+  }
+
   void Refuse(size_t index, std::string_view field, std::string message) {
     report_.errors.push_back(
         {index, batch_ ? fmt::format("batch[{}].{}", index, field) : std::string(field),
          std::move(message)});
+  }
+
+  // Traits computed over a profile's whole history rather than observed on one event.
+  static bool IsCounted(std::string_view name) {
+    return name == "sessions" || name == "last_session_at" || name.starts_with("first_touch_");
   }
 
   // Whose traits a message sets: its user, else its anonymous visitor.
@@ -125,7 +143,13 @@ class Applier {
       Refuse(message.index, "traits", batch.rejected.front().reason);
       return Status::Ok();
     }
+    // Whether the link merges a visitor's profile (most identifies re-link an id already linked,
+    // and need not read the history again).
+    bool merges = false;
     if (!message.anonymous_id.empty()) {
+      auto holder = service_.engine().GetProfile(message.anonymous_id, 0);
+      if (!holder.ok() && holder.status().code() != StatusCode::kNotFound) return holder.status();
+      merges = holder.ok() && holder->anonymous;
       Status linked = service_.Identify(message.anonymous_id, message.user_id);
       if (!linked.ok()) {
         if (linked.code() != StatusCode::kInvalidArgument) return linked;
@@ -133,8 +157,7 @@ class Applier {
         return Status::Ok();
       }
     }
-    TAILOR_RETURN_IF_ERROR(
-        EnrichAfterIdentify(message.user_id, /*merged=*/!message.anonymous_id.empty()));
+    TAILOR_RETURN_IF_ERROR(EnrichAfterIdentify(message.user_id, merges));
     ++report_.accepted;
     return Status::Ok();
   }
@@ -172,17 +195,62 @@ class Applier {
 
   // Sessions and touch points of the known users in the pending run, from their stored state.
   Status Enrich() {
+    TAILOR_RETURN_IF_ERROR(ResolveOwners());
     std::map<Owner, std::vector<size_t>> by_owner;
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      const EventInput& event = pending_[i];
-      by_owner[event.profile_id.empty() ? Owner{true, event.anonymous_id}
-                                        : Owner{false, event.profile_id}]
-          .push_back(i);
-    }
+    for (size_t i = 0; i < pending_.size(); ++i) by_owner[OwnerOf(pending_[i])].push_back(i);
     for (auto& [owner, positions] : by_owner) {
       TAILOR_RETURN_IF_ERROR(EnrichUser(owner, positions));
     }
     return Status::Ok();
+  }
+
+  // Whose profile the run's events and traits end up on, so that a profile gets one count of
+  // sessions however its events name it: a visitor already linked to a user is that user; else
+  // one that an event of this run links (userId and anonymousId together) is that event's user.
+  Status ResolveOwners() {
+    resolved_.clear();
+    std::map<std::string, std::string> linked_now;  // anonymous id -> user id (first link)
+    for (const EventInput& event : pending_) {
+      if (!event.profile_id.empty() && !event.anonymous_id.empty()) {
+        linked_now.emplace(event.anonymous_id, event.profile_id);
+      }
+    }
+    std::vector<Owner> visitors;
+    for (const EventInput& event : pending_) {
+      if (event.profile_id.empty()) visitors.push_back({true, event.anonymous_id});
+    }
+    for (const auto& [owner, traits] : pending_traits_) {
+      if (owner.first) visitors.push_back(owner);
+    }
+    for (const Owner& visitor : visitors) {
+      if (resolved_.contains(visitor)) continue;
+      Owner owner = visitor;
+      auto view = service_.engine().GetProfile(visitor.second, 0);
+      if (!view.ok() && view.status().code() != StatusCode::kNotFound) return view.status();
+      if (view.ok() && !view->anonymous) {
+        owner = {false, view->external_id};
+      } else if (auto link = linked_now.find(visitor.second); link != linked_now.end()) {
+        owner = {false, link->second};
+      }
+      resolved_.emplace(visitor, owner);
+    }
+    // Traits gathered under a visitor's id move to the profile it resolves to.
+    for (const auto& [visitor, owner] : resolved_) {
+      auto it = pending_traits_.find(visitor);
+      if (owner == visitor || it == pending_traits_.end()) continue;
+      TraitMap traits = std::move(it->second);
+      pending_traits_.erase(it);
+      MergeTraits(pending_traits_[owner], traits);
+    }
+    return Status::Ok();
+  }
+
+  // The owner of a pending event, after ResolveOwners.
+  Owner OwnerOf(const EventInput& event) const {
+    if (!event.profile_id.empty()) return {false, event.profile_id};
+    const Owner visitor{true, event.anonymous_id};
+    auto it = resolved_.find(visitor);
+    return it != resolved_.end() ? it->second : visitor;
   }
 
   // `sessions`, `last_session_at` and first touch for `user`, given its pending events. When
@@ -295,17 +363,24 @@ class Applier {
     // merge the visitor's and the user's last touch compare by when it happened).
     std::map<Owner, Timestamp> latest;
     for (const EventInput& event : pending_) {
-      const Owner owner = event.profile_id.empty() ? Owner{true, event.anonymous_id}
-                                                   : Owner{false, event.profile_id};
-      Timestamp& time = latest[owner];
+      Timestamp& time = latest[OwnerOf(event)];
       time = std::max(time, event.time);
     }
+    // What is counted over the history (sessions, first touch) is as of now: it replaces the
+    // previous count whatever the events' times.
     std::vector<ProfileInput> profiles;
     for (auto& [owner, traits] : pending_traits_) {
       if (traits.empty()) continue;
       const auto it = latest.find(owner);
-      profiles.push_back({owner.second, std::move(traits), owner.first,
-                          it != latest.end() ? it->second : Timestamp{0}});
+      ProfileInput observed{owner.second, {}, owner.first,
+                            it != latest.end() ? it->second : Timestamp{0}};
+      ProfileInput counted{owner.second, {}, owner.first, service_.now()};
+      for (auto& [name, value] : traits) {
+        (IsCounted(name) ? counted : observed).traits.emplace_back(name, std::move(value));
+      }
+      for (ProfileInput* input : {&observed, &counted}) {
+        if (!input->traits.empty()) profiles.push_back(std::move(*input));
+      }
     }
     BatchReport batch, traits_report;
     TAILOR_RETURN_IF_ERROR(service_.Write(profiles, pending_, traits_report, batch));
@@ -358,6 +433,7 @@ class Applier {
   std::vector<size_t> pending_indexes_;       // message index of each pending event
   std::vector<size_t> pending_lines_;         // its product line, or kNotALine
   std::map<Owner, TraitMap> pending_traits_;  // enrichment per owner
+  std::map<Owner, Owner> resolved_;           // visitor -> whose profile (ResolveOwners)
 };
 
 // Where each message was sent from: geo_* traits (the last place a profile was seen, kept apart

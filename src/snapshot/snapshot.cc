@@ -150,13 +150,14 @@ void BuildProfiles(const store::Store& store, const Schema& schema, const store:
   }
   // Ids without a record (deleted, merged away) keep an empty external id and no traits.
   std::vector<std::string> ids(count);
-  part.status = store.Scan(
+  Status callback_status;
+  Status scanned = store.Scan(
       store::Table::kProfiles, store::ProfileKey(part.begin), store::ProfileKey(part.end),
       [&](std::string_view key, std::string_view value) {
         const ProfileId id = store::ProfileIdFromKey(key);
         auto record = store::DecodeProfile(id, value);
         if (!record.ok()) {
-          part.status = record.status();
+          callback_status = record.status();
           return false;
         }
         const size_t index = id - part.begin;
@@ -195,6 +196,8 @@ void BuildProfiles(const store::Store& store, const Schema& schema, const store:
         return true;
       },
       &at);
+  // A record that does not decode stops the scan, which itself went well.
+  part.status = callback_status.ok() ? scanned : callback_status;
   for (size_t i = 0; i < count; ++i) {
     part.id_bytes += ids[i];
     part.id_offsets[i + 1] = part.id_bytes.size();
@@ -278,7 +281,8 @@ void BuildEvents(const store::Store& store, const store::ReadPoint& at, Part& pa
           CodeOrNull(*part.extra_columns[i].second, text));
     }
   };
-  part.status = store.Scan(
+  Status callback_status;
+  Status scanned = store.Scan(
       store::Table::kEvents, store::EventRangeBegin(part.begin), store::EventRangeBegin(part.end),
       [&](std::string_view key, std::string_view value) {
         const ProfileId block_owner = store::ProfileIdFromKey(key);
@@ -291,12 +295,13 @@ void BuildEvents(const store::Store& store, const store::ReadPoint& at, Part& pa
         ++owner_blocks;
         Status decoded = store::ForEachEventInBlock(value, append);
         if (!decoded.ok()) {
-          part.status = decoded;
+          callback_status = decoded;
           return false;
         }
         return true;
       },
       &at);
+  part.status = callback_status.ok() ? scanned : callback_status;
   finish_owner();
   // Profiles without events repeat the previous end offset.
   for (size_t i = 0; i < count; ++i) {

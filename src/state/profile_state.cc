@@ -74,9 +74,7 @@ bool GetSum(coding::Reader& reader, uint8_t format, Decimal& sum) {
   if (format == kStateFormatDoubleSums) {
     double value = 0;
     if (!reader.GetDouble(value)) return false;
-    const std::optional<Decimal> decimal = Decimal::FromDouble(value);
-    if (!decimal) return false;
-    sum = *decimal;
+    sum = Decimal::FromDoubleClamped(value).value_or(Decimal());
     return true;
   }
   int64_t micros = 0;

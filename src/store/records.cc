@@ -43,6 +43,7 @@ enum EventField : uint32_t {
 // Reads the amount that `mask` says follows (as a double or exact); false when malformed.
 bool GetAmount(coding::Reader& reader, uint64_t mask, uint32_t double_bit, uint32_t exact_bit,
                std::optional<Decimal>& out) {
+  if ((mask & exact_bit) && (mask & double_bit)) return false;  // never written: corrupt
   if (mask & exact_bit) {
     int64_t micros = 0;
     if (!reader.GetSignedVarint64(micros)) return false;
@@ -50,8 +51,7 @@ bool GetAmount(coding::Reader& reader, uint64_t mask, uint32_t double_bit, uint3
   } else if (mask & double_bit) {
     double value = 0;
     if (!reader.GetDouble(value)) return false;
-    out = Decimal::FromDouble(value);
-    if (!out) return false;
+    out = Decimal::FromDoubleClamped(value);  // NaN: missing
   }
   return true;
 }
@@ -383,8 +383,7 @@ Result<ItemRecord> DecodeItem(std::string_view id, std::string_view bytes) {
   } else if (ok && has_price == 1) {
     double price = 0;
     ok = reader.GetDouble(price);
-    item.price = Decimal::FromDouble(price);
-    ok = ok && item.price.has_value();
+    item.price = Decimal::FromDoubleClamped(price);
   } else {
     ok = ok && has_price == 0;
   }
