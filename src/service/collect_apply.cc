@@ -123,24 +123,17 @@ class Applier {
     ProfileInput profile{message.user_id.empty() ? message.anonymous_id : message.user_id,
                          std::move(message.traits), message.user_id.empty(), message.time};
     MergeTraits(profile.traits, message.enriched_traits);
-    if (profile.anonymous) {
-      if (profile.traits.empty()) {
-        ++report_.accepted;
-        return Status::Ok();
-      }
+    // (A visitor's identify without traits creates nothing.)
+    if (!profile.anonymous || !profile.traits.empty()) {
       BatchReport batch;
       TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(std::span(&profile, 1), batch));
       if (!batch.rejected.empty()) {
         Refuse(message.index, "traits", batch.rejected.front().reason);
-      } else {
-        ++report_.accepted;
+        return Status::Ok();
       }
-      return Status::Ok();
     }
-    BatchReport batch;
-    TAILOR_RETURN_IF_ERROR(service_.UpsertProfiles(std::span(&profile, 1), batch));
-    if (!batch.rejected.empty()) {
-      Refuse(message.index, "traits", batch.rejected.front().reason);
+    if (profile.anonymous) {
+      ++report_.accepted;
       return Status::Ok();
     }
     // Whether the link merges a visitor's profile (most identifies re-link an id already linked,
