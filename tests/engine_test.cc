@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "common/time.h"
+#include "store/records.h"
 #include "tailor/import.h"
+#include "tailor/state.h"
 #include "tailor/store.h"
 #include "test_util.h"
 
@@ -85,6 +87,104 @@ TEST_P(EngineTest, ResentEventIdIsStoredOnceAndCountedOnce) {
   ASSERT_OK_AND_ASSIGN(ProfileView profile, engine_->GetProfile("c1"));
   EXPECT_EQ(profile.behaviour.ForType("purchase")->count, 1u);
   EXPECT_EQ(engine_->Stats().events, 1u);
+}
+
+// The id filter answers "new" without reading stored events and never loses a duplicate; a
+// state written before filters (none in it) is read by scanning and gets its filter on the
+// first write.
+TEST_P(EngineTest, IdFilterKeepsDedupeExactAndMigratesOldStates) {
+  std::vector<EventInput> first;
+  for (int i = 0; i < 40; ++i) {
+    first.push_back(Event("f" + std::to_string(i), "c1", "", "page_view",
+                          i % 2 ? "2026-10-01T10:00:00Z" : "2026-10-02T10:00:00Z"));
+  }
+  EXPECT_EQ(Ingest(first).accepted, 40u);
+  auto id = engine_->Resolve("c1");
+  ASSERT_TRUE(id.ok());
+  // Rewrite the state as a store of the previous format holds it: no filter after the behaviour.
+  engine_.reset();
+  {
+    auto store = store::Store::Open(dir_.path(), store::StoreOptions{});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    std::string bytes;
+    ASSERT_OK((*store)->Get(store::Table::kState, store::ProfileKey(*id), bytes));
+    auto state = state::ProfileState::Decode(bytes);
+    ASSERT_TRUE(state.ok());
+    EXPECT_TRUE(state->event_ids.valid());
+    EXPECT_EQ(state->event_ids.count(), 40u);
+    std::string old = bytes.substr(
+        0, bytes.size() - [&] {
+          std::string filter;
+          state->event_ids.EncodeTo(filter);
+          return filter.size();
+        }());
+    auto reread = state::ProfileState::Decode(old);
+    ASSERT_TRUE(reread.ok());
+    EXPECT_FALSE(reread->event_ids.valid());
+    store::Batch batch = (*store)->NewBatch();
+    batch.Put(store::Table::kState, store::ProfileKey(*id), old);
+    ASSERT_OK((*store)->Commit(batch));
+  }
+  Reopen();
+  // Every old id is still a duplicate; new ones are stored, in batches past the filter's
+  // capacity (so it is rebuilt from the stored ids too).
+  BatchReport again = Ingest(first);
+  EXPECT_EQ(again.accepted, 0u);
+  EXPECT_EQ(again.duplicates, 40u);
+  for (int round = 0; round < 4; ++round) {
+    std::vector<EventInput> more;
+    for (int i = 0; i < 50; ++i) {
+      more.push_back(Event("r" + std::to_string(round) + "-" + std::to_string(i), "c1", "",
+                           "page_view", "2026-10-03T10:00:00Z"));
+    }
+    more.push_back(first[round]);  // one re-sent old id per batch
+    BatchReport report = Ingest(more);
+    EXPECT_EQ(report.accepted, 50u) << round;
+    EXPECT_EQ(report.duplicates, 1u) << round;
+    EXPECT_EQ(report.duplicate_indexes, std::vector<size_t>{50}) << round;
+  }
+  EXPECT_EQ(EventIds("c1").size(), 240u);
+  engine_.reset();
+  auto store = store::Store::Open(dir_.path(), store::StoreOptions{});
+  ASSERT_TRUE(store.ok());
+  std::string bytes;
+  ASSERT_OK((*store)->Get(store::Table::kState, store::ProfileKey(*id), bytes));
+  auto migrated = state::ProfileState::Decode(bytes);
+  ASSERT_TRUE(migrated.ok());
+  EXPECT_TRUE(migrated->event_ids.valid());
+  EXPECT_EQ(migrated->event_ids.count(), 240u);
+  store->reset();
+  Reopen();
+}
+
+TEST(EventIdFilter, NoFalseNegativesFewFalsePositivesAndRoundTrips) {
+  std::mt19937_64 rng(5);
+  state::EventIdFilter filter;
+  EXPECT_FALSE(filter.MayContain(rng()));
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 5000; ++i) {
+    const uint64_t id = rng();
+    if (!filter.Add(id)) {
+      ids.push_back(id);
+      filter.Rebuild(ids);  // the engine rebuilds from every id when the filter is full
+    } else {
+      ids.push_back(id);
+    }
+    ASSERT_EQ(filter.count(), ids.size());
+  }
+  for (uint64_t id : ids) ASSERT_TRUE(filter.MayContain(id));
+  int false_positives = 0;
+  for (int i = 0; i < 100'000; ++i) false_positives += filter.MayContain(rng());
+  EXPECT_LT(false_positives, 2'000);  // under 2 %, sized for twice its ids
+  std::string bytes;
+  filter.EncodeTo(bytes);
+  state::EventIdFilter decoded;
+  ASSERT_TRUE(decoded.DecodeFrom(bytes));
+  for (uint64_t id : ids) ASSERT_TRUE(decoded.MayContain(id));
+  EXPECT_FALSE(decoded.DecodeFrom(bytes.substr(0, bytes.size() - 1)));  // truncated
+  ASSERT_TRUE(decoded.DecodeFrom(""));
+  EXPECT_FALSE(decoded.valid());
+  EXPECT_TRUE(decoded.MayContain(42));  // without a filter, anything may be there
 }
 
 TEST_P(EngineTest, EventsWithoutIdsAreDeduplicatedByContent) {

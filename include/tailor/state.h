@@ -43,10 +43,36 @@ struct BehaviourState {
   static Result<BehaviourState> Decode(std::string_view bytes);
 };
 
+// Which event ids (their 64-bit hashes) a profile may already have: a Bloom filter of about
+// 10 bits per id, so that a new event is known to be new without reading the profile's stored
+// events; only a "maybe" (a re-sent event, or 1 in ~100 new ones) reads them to be sure. Sized
+// for twice the ids it holds; past its capacity it is rebuilt from all of them (amortized).
+class EventIdFilter {
+ public:
+  // False for a state written before filters existed: everything "may" be there.
+  bool valid() const { return valid_; }
+  uint32_t count() const { return count_; }
+  bool MayContain(uint64_t id_hash) const;
+  // Adds an id; false (nothing added) when the filter must first be rebuilt with every id.
+  bool Add(uint64_t id_hash);
+  void Rebuild(const std::vector<uint64_t>& id_hashes);
+
+  void EncodeTo(std::string& out) const;
+  // From a state record's remaining bytes; empty (a record without a filter): not valid.
+  bool DecodeFrom(std::string_view bytes);
+
+ private:
+  bool valid_ = true;
+  uint32_t count_ = 0;
+  uint32_t capacity_ = 0;  // ids the bits are sized for
+  std::string bits_;
+};
+
 // What the state table holds for one profile (key: the profile's id, as in the profiles table).
 struct ProfileState {
   uint32_t next_event_block = 0;  // events table: blocks 0..next_event_block-1 may exist
   BehaviourState behaviour;
+  EventIdFilter event_ids;
 
   std::string Encode() const;
   static Result<ProfileState> Decode(std::string_view bytes);

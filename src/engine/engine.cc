@@ -314,12 +314,9 @@ struct Engine::Impl {
     return LoadProfile(context, id);
   }
 
-  Status LoadEventIds(Staged& staged) const {
-    if (staged.ids_loaded) return Status::Ok();
-    TAILOR_RETURN_IF_ERROR(LoadState(staged));
-    staged.ids_loaded = true;
+  // The id hashes of every stored event of the profile (a scan of its blocks' headers).
+  Status StoredEventIds(const Staged& staged, std::vector<uint64_t>& hashes) const {
     if (staged.state.next_event_block == 0) return Status::Ok();
-    std::vector<uint64_t> hashes;
     Status decode_status;
     TAILOR_RETURN_IF_ERROR(store->Scan(
         store::Table::kEvents, store::EventRangeBegin(staged.id),
@@ -330,8 +327,32 @@ struct Engine::Impl {
           }
           return true;
         }));
-    TAILOR_RETURN_IF_ERROR(decode_status);
+    return decode_status;
+  }
+
+  // Puts the stored ids into known_ids, once per batch: only when the id filter cannot tell.
+  Status LoadEventIds(Staged& staged) const {
+    if (staged.ids_loaded) return Status::Ok();
+    staged.ids_loaded = true;
+    std::vector<uint64_t> hashes;
+    TAILOR_RETURN_IF_ERROR(StoredEventIds(staged, hashes));
     for (uint64_t hash : hashes) staged.known_ids.Insert(hash);
+    return Status::Ok();
+  }
+
+  // Adds the batch's new ids to the profile's id filter, rebuilding it from every id when it is
+  // full or was written before filters existed (the state is migrated on its first write).
+  Status UpdateEventIdFilter(Staged& staged) const {
+    state::EventIdFilter& filter = staged.state.event_ids;
+    size_t added = 0;
+    while (added < staged.new_events.size() && filter.Add(staged.new_events[added].first)) {
+      ++added;
+    }
+    if (added == staged.new_events.size()) return Status::Ok();
+    std::vector<uint64_t> all;
+    TAILOR_RETURN_IF_ERROR(StoredEventIds(staged, all));  // the blocks before this batch's
+    for (const auto& [id_hash, event] : staged.new_events) all.push_back(id_hash);
+    filter.Rebuild(all);
     return Status::Ok();
   }
 
@@ -341,8 +362,14 @@ struct Engine::Impl {
   Status ApplyPending(Staged& staged) const {
     if (staged.deleted) return Status::Ok();
     if (!staged.pending.empty()) {
-      TAILOR_RETURN_IF_ERROR(LoadEventIds(staged));
+      TAILOR_RETURN_IF_ERROR(LoadState(staged));
       for (const Staged::Pending& pending : staged.pending) {
+        // A stored event with this id is possible only if the filter says "maybe": then read
+        // the stored ids to know (a re-sent event, or a rare false positive).
+        if (!staged.ids_loaded && staged.state.next_event_block > 0 &&
+            staged.state.event_ids.MayContain(pending.id_hash)) {
+          TAILOR_RETURN_IF_ERROR(LoadEventIds(staged));
+        }
         if (!staged.known_ids.Insert(pending.id_hash)) {
           if (!pending.from_store) {
             ++staged.duplicates;
@@ -366,6 +393,7 @@ struct Engine::Impl {
       if (!std::is_sorted(staged.new_events.begin(), staged.new_events.end(), by_time)) {
         std::stable_sort(staged.new_events.begin(), staged.new_events.end(), by_time);
       }
+      TAILOR_RETURN_IF_ERROR(UpdateEventIdFilter(staged));
       staged.encoded_block = store::EncodeEventBlock(staged.new_events);
       staged.state.next_event_block++;
     }

@@ -155,8 +155,26 @@ std::string ProfileState::Encode() const {
   std::string out;
   coding::PutVarint64(out, next_event_block);
   out += behaviour.Encode();
+  event_ids.EncodeTo(out);  // last: records written before filters end with the behaviour
   return out;
 }
+
+namespace {
+
+bool DecodeBehaviour(coding::Reader& reader, BehaviourState& state) {
+  uint8_t format = 0;
+  int64_t span = 0;
+  if (!reader.GetByte(format) || (format != kStateFormat && format != kStateFormatDoubleSums) ||
+      !reader.GetVarint64(state.event_count) || !reader.GetSignedVarint64(state.first_seen) ||
+      !reader.GetSignedVarint64(span) || !Get(reader, format, state.by_type) ||
+      !Get(reader, format, state.by_type_category)) {
+    return false;
+  }
+  state.last_seen = state.first_seen + span;
+  return true;
+}
+
+}  // namespace
 
 Result<ProfileState> ProfileState::Decode(std::string_view bytes) {
   ProfileState state;
@@ -164,7 +182,12 @@ Result<ProfileState> ProfileState::Decode(std::string_view bytes) {
   uint64_t next_block = 0;
   if (!reader.GetVarint64(next_block)) return Corruption("profile state is malformed");
   state.next_event_block = static_cast<uint32_t>(next_block);
-  TAILOR_ASSIGN_OR_RETURN(state.behaviour, BehaviourState::Decode(reader.remaining()));
+  if (!reader.empty() && !DecodeBehaviour(reader, state.behaviour)) {
+    return Corruption("behavioural state is malformed");
+  }
+  if (!state.event_ids.DecodeFrom(reader.remaining())) {
+    return Corruption("event id filter is malformed");
+  }
   return state;
 }
 
@@ -172,15 +195,7 @@ Result<BehaviourState> BehaviourState::Decode(std::string_view bytes) {
   BehaviourState state;
   if (bytes.empty()) return state;
   coding::Reader reader(bytes);
-  uint8_t format = 0;
-  int64_t span = 0;
-  if (!reader.GetByte(format) || (format != kStateFormat && format != kStateFormatDoubleSums) ||
-      !reader.GetVarint64(state.event_count) || !reader.GetSignedVarint64(state.first_seen) ||
-      !reader.GetSignedVarint64(span) || !Get(reader, format, state.by_type) ||
-      !Get(reader, format, state.by_type_category)) {
-    return Corruption("behavioural state is malformed");
-  }
-  state.last_seen = state.first_seen + span;
+  if (!DecodeBehaviour(reader, state)) return Corruption("behavioural state is malformed");
   return state;
 }
 
