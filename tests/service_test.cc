@@ -431,6 +431,33 @@ TEST(Service, SessionsCountOncePerProfileWhateverIdTheEventsCarry) {
   EXPECT_EQ(TraitAs<int64_t>(service->engine().GetProfile("u-3", 0)->traits, "sessions"), 4);
 }
 
+// One clock: a service with a pinned clock stamps records, trait times and definitions with it.
+TEST(Service, EverythingTheServiceStampsComesFromItsClock) {
+  TempDir dir;
+  Clock clock;
+  clock.now->store(ParseTime("2031-05-05T05:05:05Z"));
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  ProfileInput profile{"u-9", {{"plan", {TraitType::kString, std::string("pro")}}}};
+  BatchReport report;
+  ASSERT_TRUE(service->UpsertProfiles(std::span(&profile, 1), report).ok());
+  auto view = service->engine().GetProfile("u-9", 0);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->created_at, ParseTime("2031-05-05T05:05:05Z"));
+  EXPECT_EQ(view->updated_at, ParseTime("2031-05-05T05:05:05Z"));
+  // The trait was set "now": a message dated a minute earlier does not replace it.
+  auto older = service->Collect(R"({"userId": "u-9", "messageId": "o",
+      "timestamp": "2031-05-05T05:04:05Z", "traits": {"plan": "free"}})",
+                                collect::MessageKind::kIdentify);
+  ASSERT_TRUE(older.ok());
+  EXPECT_EQ(TraitAs<std::string>(service->engine().GetProfile("u-9", 0)->traits, "plan"), "pro");
+  segments::SegmentDefinition definition;
+  definition.name = "pro";
+  definition.rule = R"(plan = "pro")";
+  ASSERT_TRUE(service->PutSegment(definition).ok());
+  EXPECT_EQ(service->catalog().Get("pro")->updated_at, ParseTime("2031-05-05T05:05:05Z"));
+}
+
 // A visitor's older answer loses to the known profile's newer one when they merge.
 TEST(Service, TheKnownProfilesNewerTraitWinsOverAnOlderAnonymousOne) {
   TempDir dir;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/clock.h"
 #include "tailor/schema.h"
 #include "tailor/snapshot.h"
 #include "tailor/state.h"
@@ -26,6 +27,8 @@ struct EngineOptions {
   // that owns the store for a load it can re-run (the CLI import): an API write acknowledged
   // in this mode would not survive a crash until the next Flush.
   bool bulk_load = false;
+  // Stamps record times (created, updated, when each trait was set); the system clock if unset.
+  Clock clock;
 };
 
 // Outcome of one batch: which inputs were stored, which were already there, which were refused.

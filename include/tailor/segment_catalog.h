@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/clock.h"
 #include "tailor/json_writer.h"
 #include "tailor/rule.h"
 #include "tailor/schema.h"
@@ -77,7 +78,9 @@ struct MembershipChange {
 // Not thread-safe; callers serialize (the CLI runs one command; the server will hold a lock).
 class SegmentCatalog {
  public:
-  explicit SegmentCatalog(store::Store& store) : store_(store) {}
+  // `clock` stamps definitions' updated_at (the system clock if unset).
+  explicit SegmentCatalog(store::Store& store, Clock clock = {})
+      : store_(store), clock_(std::move(clock)) {}
 
   // Creates or replaces `definition.name` (a new version). The rule and the exclusions must
   // parse, check against `schema` and keep segment references acyclic.
@@ -114,6 +117,7 @@ class SegmentCatalog {
 
  private:
   store::Store& store_;
+  Clock clock_;
 };
 
 // The fields of a definition as JSON keys (name, version, description, objective, owner, tags,

@@ -27,7 +27,8 @@ namespace tailor {
 struct ServiceOptions {
   EngineOptions engine;
   // The time windows are measured against; default the system clock. Tests and demos pin it.
-  std::function<Timestamp()> clock;
+  // The engine's and the catalogue's clock too, unless EngineOptions sets its own.
+  Clock clock;
   collect::Limits limits;
   // Event types a collected message may have; empty = any.
   std::vector<std::string> allowed_event_types;

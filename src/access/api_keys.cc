@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "common/coding.h"
+#include "tailor/clock.h"
 
 namespace tailor::access {
 namespace {
@@ -139,9 +140,7 @@ Result<std::string> KeyStore::Create(ApiKey key) {
   TAILOR_ASSIGN_OR_RETURN(std::string secret, RandomHex(kSecretBytes));
   const std::string text = fmt::format("tk_{}_{}", key.id, secret);
   key.secret_hash = Sha256Hex(text);
-  key.created_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  key.created_at = SystemClockMillis();
   store::Batch batch = store_.NewBatch();
   batch.Put(store::Table::kDefinitions, KeyOf(key.id), Encode(key));
   std::lock_guard lock(mutex_);

@@ -16,6 +16,7 @@
 
 #include "common/strings.h"
 #include "common/time.h"
+#include "tailor/clock.h"
 #include "tailor/collect.h"
 
 namespace tailor::collect {
@@ -232,12 +233,6 @@ class JsonFaultFinder {
   size_t pos_ = 0;
   Status fault_;
 };
-
-Timestamp SystemNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A JSON number or scalar as text: numbers as their shortest round-trip form (so "19.90" comes
 // out as "19.9"), booleans true/false; containers as compact JSON.
@@ -1020,7 +1015,7 @@ Result<ParseResult> ParseRequest(std::string_view body, std::optional<MessageKin
     return InvalidArgument("the request body must be a JSON object (byte {})",
                            start == std::string_view::npos ? 0 : start);
   }
-  const Timestamp now = options.now != 0 ? options.now : SystemNow();
+  const Timestamp now = options.now != 0 ? options.now : SystemClockMillis();
   ParseResult result;
   if (kind) {
     MessageParser(options, now, std::nullopt, std::nullopt).Parse(root, kind, 0, "", result);

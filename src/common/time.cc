@@ -2,9 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstring>
 
+#include "tailor/clock.h"
+
 namespace tailor {
+
+Timestamp SystemClockMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 namespace {
 
 bool ReadDigits(std::string_view text, size_t& pos, size_t count, int64_t& out) {

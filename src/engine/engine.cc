@@ -56,12 +56,6 @@ struct Counters {
   }
 };
 
-Timestamp WallClockMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Id of an event that came without one: a hash of everything it says, so that importing the
 // same rows twice stores them once.
 uint64_t ContentHash(const EventInput& event) {
@@ -172,6 +166,7 @@ class IdSet {
 
 struct Engine::Impl {
   std::unique_ptr<store::Store> store;
+  Clock clock;                // record and trait times (EngineOptions::clock)
   mutable std::mutex writer;  // serializes every write and guards the members below
   Schema schema;              // guarded by `writer`
   // A copy of `schema` as last committed, for readers: they share it without the writer lock.
@@ -297,7 +292,7 @@ struct Engine::Impl {
     staged.record->id = id;
     staged.record->external_id = std::string(external_id);
     staged.record->anonymous = anonymous;
-    staged.record->created_at = staged.record->updated_at = WallClockMillis();
+    staged.record->created_at = staged.record->updated_at = Now(clock);
     staged.record_dirty = true;
     staged.state_loaded = true;  // a new profile has no state and no stored events
     staged.ids_loaded = true;
@@ -448,7 +443,7 @@ struct Engine::Impl {
       ids->Link(context.batch, key, into.id);
       into_record->aliases.push_back(std::move(key));
     }
-    into_record->updated_at = WallClockMillis();
+    into_record->updated_at = Now(clock);
     into.record_dirty = true;
     from.deleted = true;
     from.merged_into = into.id;
@@ -599,6 +594,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
   if (options.bulk_load) store_options.write_ahead_log = false;
   TAILOR_ASSIGN_OR_RETURN(engine->impl_->store, store::Store::Open(data_dir, store_options));
   engine->impl_->bulk_load = options.bulk_load;
+  engine->impl_->clock = options.clock;
   std::string bytes;
   Status status = engine->impl_->store->Get(store::Table::kMeta, kSchemaKey, bytes);
   if (status.ok()) {
@@ -693,7 +689,7 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
       restore_schema();
       return impl_->Abort(context, record.status());
     }
-    const Timestamp now = WallClockMillis();
+    const Timestamp now = Now(impl_->clock);
     const Timestamp set_at = input.time != 0 ? input.time : now;
     (*record)->traits.reserve((*record)->traits.size() + slots.size());
     for (const auto& [slot, value] : slots) {

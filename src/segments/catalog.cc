@@ -48,12 +48,6 @@ std::string PrefixEnd(std::string prefix) {
   return prefix;
 }
 
-Timestamp NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void PutStrings(std::string& out, const std::vector<std::string>& strings) {
   coding::PutVarint64(out, strings.size());
   for (const std::string& text : strings) coding::PutString(out, text);
@@ -232,7 +226,7 @@ Status SegmentCatalog::Put(SegmentDefinition definition, const Schema& schema) {
     TAILOR_RETURN_IF_ERROR(CheckNoCycles(definition.name, *rule, resolver).WithContext(what));
   }
   definition.version = version;
-  definition.updated_at = NowMillis();
+  definition.updated_at = Now(clock_);
   store::Batch batch = store_.NewBatch();
   const std::string bytes = Encode(definition);
   batch.Put(store::Table::kDefinitions, SegmentKey(definition.name), bytes);

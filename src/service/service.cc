@@ -10,25 +10,19 @@
 
 namespace tailor {
 
-namespace {
-
-Timestamp SystemClockMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 Service::Service() : impl_(std::make_unique<Impl>()) {}
 Service::~Service() = default;
 
 Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
                                                ServiceOptions options) {
   auto service = std::unique_ptr<Service>(new Service());
+  // One clock for everything the service stamps: windows, record and trait times, versions.
+  if (!options.clock) options.clock = SystemClockMillis;
+  if (!options.engine.clock) options.engine.clock = options.clock;
   TAILOR_ASSIGN_OR_RETURN(service->engine_, Engine::Open(data_dir, options.engine));
-  service->catalog_ = std::make_unique<segments::SegmentCatalog>(service->engine_->store());
-  service->clock_ = options.clock ? options.clock : SystemClockMillis;
+  service->catalog_ =
+      std::make_unique<segments::SegmentCatalog>(service->engine_->store(), options.clock);
+  service->clock_ = options.clock;
   Impl& impl = *service->impl_;
   impl.options = std::move(options);
   if (!impl.options.geoip_database.empty()) {

@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "tailor/clock.h"
 #include "tailor/json_writer.h"
 
 namespace tailor::cli {
@@ -34,9 +35,7 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_m
 Result<Timestamp> ParseNow(const std::string& text, const std::string& fallback) {
   const std::string& given = text.empty() ? fallback : text;
   if (given.empty()) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+    return SystemClockMillis();
   }
   std::tm parts{};
   const char* end = strptime(given.c_str(), "%Y-%m-%dT%H:%M:%S", &parts);
