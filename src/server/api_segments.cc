@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "server/api_impl.h"
+#include "tailor/population.h"
 
 namespace tailor::server {
 namespace {
@@ -294,33 +295,28 @@ void Api::Impl::AddSegmentRoutes() {
     }
     auto definition = DefinitionFromJson(*body, "preview");
     if (!definition.ok()) return ErrorResponse(definition.status());
-    snapshot::SnapshotOptions snapshot_options;
+    std::vector<segments::Rule> rules;
     for (const std::string* text : {&definition->rule, &definition->exclude}) {
       if (text->empty()) continue;
       auto rule = segments::ParseRule(*text);
       if (!rule.ok()) {
         return ErrorResponse(rule.status(), text == &definition->rule ? "$.rule" : "$.exclude");
       }
-      for (std::string& field : segments::RequiredEventFields(*rule)) {
-        snapshot_options.event_fields.push_back(std::move(field));
-      }
+      rules.push_back(std::move(*rule));
     }
-    auto snapshot = service.engine().BuildSnapshot(snapshot_options);
-    if (!snapshot.ok()) return ErrorResponse(snapshot.status());
-    auto items = service.engine().ListItems();
-    if (!items.ok()) return ErrorResponse(items.status());
-    segments::ItemCatalog catalog;
-    for (ItemInput& item : *items) catalog.emplace(item.id, std::move(item));
+    std::vector<const segments::Rule*> reads;
+    for (const segments::Rule& rule : rules) reads.push_back(&rule);
+    auto population = LoadPopulation(service.engine(), reads);
+    if (!population.ok()) return ErrorResponse(population.status());
     std::map<std::string, segments::ProfileSet> referenced;
-    segments::EvalContext context{
-        snapshot->get(), service.now(), &catalog,
-        [&](std::string_view name) -> const segments::ProfileSet* {
-          auto it = referenced.find(std::string(name));
-          if (it != referenced.end()) return &it->second;
-          auto members = service.Members(name);
-          if (!members.ok()) return nullptr;
-          return &referenced.emplace(std::string(name), *members).first->second;
-        }};
+    segments::EvalContext context = (*population)->Context(service.now());
+    context.segment = [&](std::string_view name) -> const segments::ProfileSet* {
+      auto it = referenced.find(std::string(name));
+      if (it != referenced.end()) return &it->second;
+      auto members = service.Members(name);
+      if (!members.ok()) return nullptr;
+      return &referenced.emplace(std::string(name), *members).first->second;
+    };
     auto result = segments::EvaluateDefinition(*definition, context);
     if (!result.ok()) return ErrorResponse(result.status(), "$.rule");
     JsonWriter json;

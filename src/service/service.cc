@@ -7,6 +7,7 @@
 #include <shared_mutex>
 
 #include "service/service_impl.h"
+#include "tailor/population.h"
 
 namespace tailor {
 
@@ -189,10 +190,7 @@ Status Service::Impl::RefreshLastSequence(const segments::SegmentCatalog& catalo
 }
 
 Status Service::Impl::ReloadItems(Engine& engine) {
-  TAILOR_ASSIGN_OR_RETURN(std::vector<ItemInput> all, engine.ListItems());
-  segments::ItemCatalog catalog;
-  for (ItemInput& item : all) catalog.emplace(item.id, std::move(item));
-  items = std::move(catalog);
+  TAILOR_ASSIGN_OR_RETURN(items, LoadItemCatalog(engine));
   return Status::Ok();
 }
 
@@ -295,22 +293,21 @@ Service::Impl::EvaluateAllLocked(Service& service) {
   TAILOR_RETURN_IF_ERROR(ReloadItems(*service.engine_));
   // Every event field any segment reads must be in the snapshot.
   TAILOR_ASSIGN_OR_RETURN(auto definitions, service.catalog_->List());
-  snapshot::SnapshotOptions snapshot_options;
+  std::vector<segments::Rule> rules;
+  rules.reserve(2 * definitions.size());
   for (const auto& definition : definitions) {
     for (const std::string* text : {&definition.rule, &definition.exclude}) {
       if (text->empty()) continue;
-      auto rule = segments::ParseRule(*text);
-      if (!rule.ok()) return rule.status();
-      for (std::string& field : segments::RequiredEventFields(*rule)) {
-        auto& fields = snapshot_options.event_fields;
-        if (std::find(fields.begin(), fields.end(), field) == fields.end()) {
-          fields.push_back(std::move(field));
-        }
-      }
+      TAILOR_ASSIGN_OR_RETURN(rules.emplace_back(), segments::ParseRule(*text));
     }
   }
-  TAILOR_ASSIGN_OR_RETURN(auto snapshot, service.engine_->BuildSnapshot(snapshot_options));
-  segments::EvalContext context{snapshot.get(), at, &items, {}};
+  std::vector<const segments::Rule*> reads;
+  for (const segments::Rule& rule : rules) reads.push_back(&rule);
+  // The service keeps its own item catalogue (live re-decisions read it).
+  TAILOR_ASSIGN_OR_RETURN(auto population,
+                          LoadPopulation(*service.engine_, reads, {.load_items = false}));
+  const snapshot::Snapshot* snapshot = population->snapshot.get();
+  segments::EvalContext context{snapshot, at, &items, {}};
   TAILOR_ASSIGN_OR_RETURN(auto results, service.catalog_->EvaluateAll(context));
   TAILOR_ASSIGN_OR_RETURN(auto reloaded, segments::LiveSegments::Load(*service.catalog_));
   auto timers_now = reloaded->NextChanges(*snapshot, at);

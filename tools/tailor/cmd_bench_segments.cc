@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "tailor/json_writer.h"
 #include "tailor/live_segments.h"
+#include "tailor/population.h"
 #include "tailor/rule.h"
 #include "tailor/segment_catalog.h"
 #include "tailor/segments.h"
@@ -78,7 +79,6 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   // Rules, by file name.
   std::map<std::string, segments::Rule> rules;
   std::vector<std::pair<std::string, std::vector<SchemeMember>>> schemes;
-  std::vector<std::string> fields;
   std::vector<fs::path> paths;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(rules_dir, error)) paths.push_back(entry.path());
@@ -91,9 +91,6 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
     if (path.extension() == ".rule") {
       auto rule = segments::ParseRule(*text);
       if (!rule.ok()) return ReportError(global, rule.status().WithContext(path.string()));
-      for (const std::string& field : segments::RequiredEventFields(*rule)) {
-        if (std::find(fields.begin(), fields.end(), field) == fields.end()) fields.push_back(field);
-      }
       rules.emplace(path.stem().string(), std::move(rule).value());
     } else if (path.extension() == ".scheme") {
       auto members = ParseScheme(*text, path.string());
@@ -107,21 +104,15 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   const Timestamp now_millis = *parsed_now;
 
   const auto snapshot_start = Clock::now();
-  snapshot::SnapshotOptions options;
-  options.event_fields = fields;
-  auto snap = engine->BuildSnapshot(options);
-  if (!snap.ok()) return ReportError(global, snap.status());
-  auto items = engine->ListItems();
-  if (!items.ok()) return ReportError(global, items.status());
-  segments::ItemCatalog catalog;
-  for (ItemInput& item : *items) catalog.emplace(item.id, std::move(item));
+  std::vector<const segments::Rule*> reads;
+  for (const auto& [name, rule] : rules) reads.push_back(&rule);
+  auto population = LoadPopulation(*engine, reads);
+  if (!population.ok()) return ReportError(global, population.status());
+  const std::unique_ptr<snapshot::Snapshot>& snap = (*population)->snapshot;
   const double snapshot_seconds = SecondsSince(snapshot_start);
 
   std::map<std::string, segments::ProfileSet> members;
-  segments::EvalContext context;
-  context.snapshot = snap->get();
-  context.now = now_millis;
-  context.items = &catalog;
+  segments::EvalContext context = (*population)->Context(now_millis);
   context.segment = [&](std::string_view name) -> const segments::ProfileSet* {
     auto it = members.find(std::string(name));
     return it == members.end() ? nullptr : &it->second;
@@ -165,9 +156,9 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   // the per-profile offsets), doing nothing but summing them: how long a scan bound by memory
   // bandwidth takes on this machine.
   const auto scan_start = Clock::now();
-  const snapshot::EventColumns& columns = (*snap)->events();
+  const snapshot::EventColumns& columns = snap->events();
   uint64_t checksum = 0;
-  for (uint32_t profile = 0; profile < (*snap)->profile_count(); ++profile) {
+  for (uint32_t profile = 0; profile < snap->profile_count(); ++profile) {
     for (size_t row = columns.offsets[profile]; row < columns.offsets[profile + 1]; ++row) {
       checksum += static_cast<uint64_t>(columns.time[row]) + columns.type[row];
     }
@@ -188,9 +179,9 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
     segments::ProfileSet assigned;
     std::vector<MemberCount> counts;
     segments::ProfileSet everyone;
-    for (size_t word = 0; word < (*snap)->known().words.size(); ++word) {
+    for (size_t word = 0; word < snap->known().words.size(); ++word) {
       for (int bit = 0; bit < 64; ++bit) {
-        if (((*snap)->known().words[word] >> bit) & 1) everyone.add(word * 64 + bit);
+        if ((snap->known().words[word] >> bit) & 1) everyone.add(word * 64 + bit);
       }
     }
     for (const SchemeMember& member : scheme_members) {
@@ -216,15 +207,15 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
         .Key("benchmark")
         .String("segments")
         .Key("profiles")
-        .Uint((*snap)->known().Count())
+        .Uint(snap->known().Count())
         .Key("events")
-        .Uint((*snap)->events().size())
+        .Uint(snap->events().size())
         .Key("snapshot_seconds")
         .Double(snapshot_seconds)
         .Key("total_query_s")
         .Double(total_seconds)
         .Key("snapshot_memory_bytes")
-        .Uint((*snap)->memory_bytes())
+        .Uint(snap->memory_bytes())
         .Key("queries")
         .BeginArray();
     for (const Timing& timing : timings) {
@@ -256,8 +247,8 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
     std::printf("%s\n", json.str().c_str());
     return 0;
   }
-  std::printf("snapshot of %zu profiles, %zu events in %.2f s\n", (*snap)->known().Count(),
-              (*snap)->events().size(), snapshot_seconds);
+  std::printf("snapshot of %zu profiles, %zu events in %.2f s\n", snap->known().Count(),
+              snap->events().size(), snapshot_seconds);
   for (const Timing& timing : timings) {
     std::printf("  %-40s %9llu  %8.4f s\n", timing.name.c_str(),
                 static_cast<unsigned long long>(timing.count), timing.seconds);
@@ -270,11 +261,11 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   std::printf(
       "memory: snapshot %.0f MiB (%.0f bytes per profile), segment bitmaps %.1f MiB "
       "(%.2f bytes per profile per segment)\n",
-      (*snap)->memory_bytes() / 1048576.0,
-      static_cast<double>((*snap)->memory_bytes()) / std::max<size_t>((*snap)->known().Count(), 1),
+      snap->memory_bytes() / 1048576.0,
+      static_cast<double>(snap->memory_bytes()) / std::max<size_t>(snap->known().Count(), 1),
       bitmap_bytes / 1048576.0,
       static_cast<double>(bitmap_bytes) /
-          std::max<size_t>((*snap)->known().Count() * std::max<size_t>(members.size(), 1), 1));
+          std::max<size_t>(snap->known().Count() * std::max<size_t>(members.size(), 1), 1));
   for (const auto& [scheme, counts] : scheme_counts) {
     std::printf("scheme %s\n", scheme.c_str());
     for (const MemberCount& member : counts) {
@@ -297,10 +288,8 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
   segments::SegmentCatalog catalog(engine->store());
   auto live = segments::LiveSegments::Load(catalog);
   if (!live.ok()) return ReportError(global, live.status());
-  auto items = engine->ListItems();
-  if (!items.ok()) return ReportError(global, items.status());
-  segments::ItemCatalog item_catalog;
-  for (ItemInput& item : *items) item_catalog.emplace(item.id, std::move(item));
+  auto item_catalog = LoadItemCatalog(*engine);
+  if (!item_catalog.ok()) return ReportError(global, item_catalog.status());
   auto parsed_now = ParseNow(now_text, kReferenceNow);
   if (!parsed_now.ok()) return ReportError(global, parsed_now.status());
   const Timestamp now = *parsed_now;
@@ -334,7 +323,7 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
     if (!view.ok()) return ReportError(global, view.status());
     auto history = engine->Events(view->id);
     if (!history.ok()) return ReportError(global, history.status());
-    const segments::ProfileRow row{view->id, &view->traits, &*history, &item_catalog, now, {}};
+    const segments::ProfileRow row{view->id, &view->traits, &*history, &*item_catalog, now, {}};
     const auto update_start = Clock::now();
     std::vector<segments::MembershipChange> changes =
         (*live)->Update(row, segments::ProfileChange{{}, {event.type}, false});

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "tailor/explain.h"
 #include "tailor/json_writer.h"
+#include "tailor/population.h"
 #include "tailor/segment_catalog.h"
 
 namespace tailor::cli {
@@ -30,10 +31,9 @@ void WriteDefinition(JsonWriter& json, const SegmentDefinition& d) {
   json.EndObject();
 }
 
-// Everything evaluation needs: a snapshot with the fields the rules read, and the catalogue.
+// Everything evaluation needs: the population the rules read (population.h) at `now`.
 struct Evaluation {
-  std::unique_ptr<snapshot::Snapshot> snapshot;
-  segments::ItemCatalog items;
+  std::unique_ptr<Population> population;
   segments::EvalContext context;
 };
 
@@ -41,23 +41,15 @@ Result<std::unique_ptr<Evaluation>> PrepareEvaluation(Engine& engine,
                                                       const std::vector<std::string>& rules,
                                                       const std::string& now_text) {
   auto evaluation = std::make_unique<Evaluation>();
-  TAILOR_ASSIGN_OR_RETURN(evaluation->context.now, ParseNow(now_text));
-  snapshot::SnapshotOptions options;
-  options.event_fields.clear();
+  TAILOR_ASSIGN_OR_RETURN(const Timestamp now, ParseNow(now_text));
+  std::vector<segments::Rule> parsed;
   for (const std::string& text : rules) {
-    TAILOR_ASSIGN_OR_RETURN(segments::Rule rule, segments::ParseRule(text));
-    for (const std::string& field : segments::RequiredEventFields(rule)) {
-      if (std::find(options.event_fields.begin(), options.event_fields.end(), field) ==
-          options.event_fields.end()) {
-        options.event_fields.push_back(field);
-      }
-    }
+    TAILOR_ASSIGN_OR_RETURN(parsed.emplace_back(), segments::ParseRule(text));
   }
-  TAILOR_ASSIGN_OR_RETURN(evaluation->snapshot, engine.BuildSnapshot(options));
-  TAILOR_ASSIGN_OR_RETURN(std::vector<ItemInput> items, engine.ListItems());
-  for (ItemInput& item : items) evaluation->items.emplace(item.id, std::move(item));
-  evaluation->context.snapshot = evaluation->snapshot.get();
-  evaluation->context.items = &evaluation->items;
+  std::vector<const segments::Rule*> reads;
+  for (const segments::Rule& rule : parsed) reads.push_back(&rule);
+  TAILOR_ASSIGN_OR_RETURN(evaluation->population, LoadPopulation(engine, reads));
+  evaluation->context = evaluation->population->Context(now);
   return evaluation;
 }
 
@@ -363,7 +355,7 @@ int RunPreview(const GlobalOptions& global, const std::string& rule_text,
         .Key("excluded")
         .Uint(result->excluded)
         .Key("profiles")
-        .Uint((*evaluation)->snapshot->known().Count())
+        .Uint((*evaluation)->population->snapshot->known().Count())
         .EndObject();
     PrintJson(json);
   } else {
@@ -371,7 +363,7 @@ int RunPreview(const GlobalOptions& global, const std::string& rule_text,
                 static_cast<unsigned long long>(result->members.cardinality()),
                 static_cast<unsigned long long>(result->matched),
                 static_cast<unsigned long long>(result->excluded),
-                (*evaluation)->snapshot->known().Count());
+                (*evaluation)->population->snapshot->known().Count());
   }
   return 0;
 }
@@ -436,14 +428,12 @@ int RunExplain(const GlobalOptions& global, const std::string& name, const std::
   if (!view.ok()) return ReportError(global, view.status());
   auto events = engine->Events(view->id);
   if (!events.ok()) return ReportError(global, events.status());
-  auto items = engine->ListItems();
-  if (!items.ok()) return ReportError(global, items.status());
+  auto catalog_items = LoadItemCatalog(*engine);
+  if (!catalog_items.ok()) return ReportError(global, catalog_items.status());
   auto now = ParseNow(now_text);
   if (!now.ok()) return ReportError(global, now.status());
-  segments::ItemCatalog catalog_items;
-  for (ItemInput& item : *items) catalog_items.emplace(item.id, std::move(item));
   std::map<std::string, ProfileSet> stored;
-  segments::ProfileRow row{view->id, &view->traits, &*events, &catalog_items, *now, {}};
+  segments::ProfileRow row{view->id, &view->traits, &*events, &*catalog_items, *now, {}};
   row.in_segment = [&](std::string_view segment) {
     auto it = stored.find(std::string(segment));
     if (it == stored.end()) {

@@ -1,0 +1,43 @@
+#pragma once
+
+// The whole population as segments read it: a columnar snapshot holding exactly the event fields
+// the rules read, and the item catalogue, prepared once per evaluation. Every whole-population
+// evaluation (the service's full evaluations, API previews, the CLI, the benchmarks) loads it
+// here, so they all read the same thing. (The live snapshot of the hot-path work will keep one
+// current instead of loading it per request.)
+
+#include <memory>
+#include <vector>
+
+#include "tailor/engine.h"
+#include "tailor/rule.h"
+#include "tailor/segments.h"
+#include "tailor/snapshot.h"
+
+namespace tailor {
+
+struct Population {
+  std::unique_ptr<snapshot::Snapshot> snapshot;
+  segments::ItemCatalog items;
+
+  // An evaluation context over this population at `now` (add `segment` and `shared` as needed).
+  segments::EvalContext Context(Timestamp now) const {
+    return segments::EvalContext{snapshot.get(), now, &items, {}, nullptr};
+  }
+};
+
+struct PopulationOptions {
+  int threads = 0;  // snapshot build threads; 0 = one per core
+  // False: leave `items` empty (a caller that keeps its own catalogue points its context there).
+  bool load_items = true;
+};
+
+// Every item of the catalogue, by id.
+Result<segments::ItemCatalog> LoadItemCatalog(Engine& engine);
+
+// The population for evaluating `rules` (each parsed; null entries are skipped).
+Result<std::unique_ptr<Population>> LoadPopulation(Engine& engine,
+                                                   const std::vector<const segments::Rule*>& rules,
+                                                   const PopulationOptions& options = {});
+
+}  // namespace tailor
