@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "commands.h"
-#include "demo_data.h"
+#include "tailor/demo_data.h"
 #include "tailor/import.h"
 
 namespace tailor::cli {

@@ -1,4 +1,4 @@
-#include "demo_data.h"
+#include "tailor/demo_data.h"
 
 #include <fmt/format.h>
 

@@ -8,7 +8,7 @@
 namespace tailor::demo {
 
 // A synthetic customer base in the shape of the shared benchmark generator (shared/bench), small
-// enough to ship in the binary: `tailor demo` uses it to show segments without any input data.
+// enough to ship in the library: `tailor demo` uses it to show segments without any input data.
 struct DemoDataOptions {
   std::string out_dir;        // created if missing
   uint32_t profiles = 20000;  // 1..9,999,999 (ids have 7 digits)
