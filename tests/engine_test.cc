@@ -157,6 +157,40 @@ TEST_P(EngineTest, IdFilterKeepsDedupeExactAndMigratesOldStates) {
   Reopen();
 }
 
+// Traits and events in one commit: a visitor's traits create their profile, an event of the same
+// write links the visitor to a user, and every owner reported is where the data ended up.
+TEST_P(EngineTest, WriteStoresTraitsAndEventsTogetherAndReportsFinalOwners) {
+  ProfileInput visitor{"v-1", {{"golf_level", {TraitType::kString, std::string("beginner")}}}};
+  visitor.anonymous = true;
+  ProfileInput user{"u-7", {{"plan", {TraitType::kString, std::string("pro")}}}};
+  const std::vector<ProfileInput> profiles = {visitor, user};
+  const std::vector<EventInput> events = {
+      Event("e1", "", "v-1", "page_view", "2026-10-01T10:00:00Z"),
+      Event("e2", "u-7", "v-1", "signed_in", "2026-10-01T10:05:00Z"),
+      Event("e3", "u-7", "", "page_view", "2026-10-01T10:06:00Z")};
+  BatchReport profile_report, event_report;
+  ASSERT_OK(engine_->Write(profiles, events, profile_report, event_report));
+  auto merged = engine_->GetProfile("u-7", 0);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(profile_report.owners, (std::vector<ProfileId>{merged->id, merged->id}));
+  EXPECT_EQ(event_report.owners, (std::vector<ProfileId>(3, merged->id)));
+  EXPECT_EQ(event_report.accepted, 3u);
+  EXPECT_EQ(merged->event_count, 3u);
+  std::map<std::string, std::string> traits;
+  for (const auto& [name, value] : merged->traits) {
+    if (const auto* text = std::get_if<std::string>(&value.value)) traits[name] = *text;
+  }
+  EXPECT_EQ(traits["golf_level"], "beginner");
+  EXPECT_EQ(traits["plan"], "pro");
+  Reopen();  // durable as one
+  EXPECT_EQ(EventIds("v-1"), (std::vector<std::string>{"e1", "e2", "e3"}));
+  // The same write again: nothing new.
+  BatchReport again_profiles, again_events;
+  ASSERT_OK(engine_->Write(profiles, events, again_profiles, again_events));
+  EXPECT_EQ(again_events.duplicates, 3u);
+  EXPECT_EQ(again_events.duplicate_indexes, (std::vector<size_t>{0, 1, 2}));
+}
+
 TEST(EventIdFilter, NoFalseNegativesFewFalsePositivesAndRoundTrips) {
   std::mt19937_64 rng(5);
   state::EventIdFilter filter;

@@ -92,6 +92,10 @@ class Engine {
   // The same, but moves trait values out of `profiles` instead of copying them (bulk import).
   Status UpsertProfilesMoving(std::span<ProfileInput> profiles, BatchReport& report);
   Status IngestEvents(std::span<const EventInput> events, BatchReport& report);
+  // UpsertProfiles then IngestEvents as one atomic, durable commit (one sync): what a collected
+  // request stores (its enrichment traits with its events).
+  Status Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
+               BatchReport& profile_report, BatchReport& event_report);
   Status UpsertItems(std::span<const ItemInput> items, BatchReport& report);
 
   // Links `anonymous_id` to the known profile `profile_id` (created if new) and moves the

@@ -488,6 +488,123 @@ struct Engine::Impl {
     return VisitorProfile(context, event.anonymous_id);
   }
 
+  // Stages profile upserts into `context` (UpsertProfiles). A call that adds a trait to the
+  // schema first copies it into `schema_before`, to roll back if the commit fails. On an error
+  // the caller aborts the context.
+  Status StageProfiles(WriteContext& context, std::span<ProfileInput> profiles, bool move_values,
+                       BatchReport& report, std::vector<ProfileId>& owners,
+                       std::optional<Schema>& schema_before) {
+    std::vector<std::pair<uint32_t, TypedValue*>> slots;  // the row's traits, checked
+    // Rows of one file name the same traits in the same order: the previous row's names and slots
+    // answer most lookups with one string compare instead of a hash lookup.
+    std::vector<std::pair<std::string_view, uint32_t>> previous_names;
+    for (size_t i = 0; i < profiles.size(); ++i) {
+      ProfileInput& input = profiles[i];
+      if (input.external_id.empty() || input.external_id.size() > kMaxIdBytes) {
+        report.rejected.push_back(
+            {i, input.external_id.empty()
+                    ? "the profile id is missing"
+                    : fmt::format("ids are limited to {} bytes", kMaxIdBytes)});
+        continue;
+      }
+      // Check every trait before changing anything, so a bad row changes nothing.
+      std::string problem;
+      slots.clear();
+      for (size_t position = 0; position < input.traits.size(); ++position) {
+        auto& [name, value] = input.traits[position];
+        const TraitDef* trait = nullptr;
+        if (position < previous_names.size() && previous_names[position].first == name) {
+          trait = schema.FindSlot(previous_names[position].second);
+        } else {
+          trait = schema.Find(name);
+        }
+        if (trait == nullptr) {
+          if (IsMissing(value)) continue;
+          if (!schema_before) schema_before = schema;
+          auto added = schema.Add(name, value.type, GuessTraitCategory(name));
+          if (!added.ok()) {
+            problem = added.status().message();
+            break;
+          }
+          context.schema_changed = true;
+          trait = *added;
+        } else if (!IsMissing(value) && value.type != trait->type) {
+          problem = schema.Check(name, value).message();
+          break;
+        }
+        if (position >= previous_names.size()) previous_names.resize(position + 1);
+        previous_names[position] = {name, trait->slot};
+        if (!IsMissing(value)) slots.emplace_back(trait->slot, &value);
+      }
+      if (!problem.empty()) {
+        report.rejected.push_back({i, std::move(problem)});
+        continue;
+      }
+      auto staged = input.anonymous ? VisitorProfile(context, input.external_id)
+                                    : KnownProfile(context, input.external_id);
+      Result<store::ProfileRecord*> record =
+          staged.ok() ? Record(**staged) : Result<store::ProfileRecord*>(staged.status());
+      if (!record.ok()) return record.status();
+      const Timestamp now = Now(clock);
+      const Timestamp set_at = input.time != 0 ? input.time : now;
+      (*record)->traits.reserve((*record)->traits.size() + slots.size());
+      for (const auto& [slot, value] : slots) {
+        (*record)->SetTrait(slot, move_values ? std::move(*value) : *value, set_at);
+      }
+      (*record)->updated_at = now;
+      (*staged)->record_dirty = true;
+      owners[i] = (*staged)->id;
+      ++report.accepted;
+    }
+    return Status::Ok();
+  }
+
+  // Stages events into `context` (IngestEvents): owners resolved, events pending on them.
+  Status StageEvents(WriteContext& context, std::span<const EventInput> events, BatchReport& report,
+                     std::vector<ProfileId>& owners) {
+    // Events of one profile usually come together: the previous event's owner is reused when the
+    // ids are the same, skipping the id lookups.
+    const EventInput* previous = nullptr;
+    Staged* previous_owner = nullptr;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const EventInput& input = events[i];
+      std::string problem = CheckEvent(input);
+      if (!problem.empty()) {
+        report.rejected.push_back({i, std::move(problem)});
+        continue;
+      }
+      Staged* owner = nullptr;
+      if (previous != nullptr && input.profile_id == previous->profile_id &&
+          input.anonymous_id == previous->anonymous_id) {
+        owner = previous_owner;
+      } else {
+        auto resolved = ResolveOwner(context, input);
+        if (!resolved.ok()) return resolved.status();
+        owner = *resolved;
+      }
+      // Resolving the same ids again cannot merge their owner away, so it is still live.
+      assert(!owner->deleted);
+      previous = &input;
+      previous_owner = owner;
+      owners[i] = owner->id;
+      owner->pending.push_back({IdHash(input), &input, /*from_store=*/false});
+    }
+    return Status::Ok();
+  }
+
+  // After the commit: what became of each event of `events`.
+  static void ReportEvents(const WriteContext& context, std::span<const EventInput> events,
+                           std::vector<ProfileId> owners, BatchReport& report) {
+    report.accepted += context.accepted;
+    report.duplicates += context.duplicates;
+    // They point into `events` (events moved by a merge are never counted as duplicates).
+    for (const EventInput* duplicate : context.duplicate_inputs) {
+      report.duplicate_indexes.push_back(static_cast<size_t>(duplicate - events.data()));
+    }
+    std::sort(report.duplicate_indexes.begin(), report.duplicate_indexes.end());
+    report.owners = std::move(owners);
+  }
+
   WriteContext Begin(size_t expected_profiles = 0) {
     WriteContext context;
     if (spare_batch) {
@@ -635,70 +752,12 @@ Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_va
   const auto restore_schema = [&] {
     if (schema_before) impl_->schema = std::move(*schema_before);
   };
-  std::vector<std::pair<uint32_t, TypedValue*>> slots;  // the row's traits, checked
   std::vector<ProfileId> owners(profiles.size(), kNoProfile);
-  // Rows of one file name the same traits in the same order: the previous row's names and slots
-  // answer most lookups with one string compare instead of a hash lookup.
-  std::vector<std::pair<std::string_view, uint32_t>> previous_names;
-  for (size_t i = 0; i < profiles.size(); ++i) {
-    ProfileInput& input = profiles[i];
-    if (input.external_id.empty() || input.external_id.size() > kMaxIdBytes) {
-      report.rejected.push_back({i, input.external_id.empty()
-                                        ? "the profile id is missing"
-                                        : fmt::format("ids are limited to {} bytes", kMaxIdBytes)});
-      continue;
-    }
-    // Check every trait before changing anything, so a bad row changes nothing.
-    std::string problem;
-    slots.clear();
-    for (size_t position = 0; position < input.traits.size(); ++position) {
-      auto& [name, value] = input.traits[position];
-      const TraitDef* trait = nullptr;
-      if (position < previous_names.size() && previous_names[position].first == name) {
-        trait = impl_->schema.FindSlot(previous_names[position].second);
-      } else {
-        trait = impl_->schema.Find(name);
-      }
-      if (trait == nullptr) {
-        if (IsMissing(value)) continue;
-        if (!schema_before) schema_before = impl_->schema;
-        auto added = impl_->schema.Add(name, value.type, GuessTraitCategory(name));
-        if (!added.ok()) {
-          problem = added.status().message();
-          break;
-        }
-        context.schema_changed = true;
-        trait = *added;
-      } else if (!IsMissing(value) && value.type != trait->type) {
-        problem = impl_->schema.Check(name, value).message();
-        break;
-      }
-      if (position >= previous_names.size()) previous_names.resize(position + 1);
-      previous_names[position] = {name, trait->slot};
-      if (!IsMissing(value)) slots.emplace_back(trait->slot, &value);
-    }
-    if (!problem.empty()) {
-      report.rejected.push_back({i, std::move(problem)});
-      continue;
-    }
-    auto staged = input.anonymous ? impl_->VisitorProfile(context, input.external_id)
-                                  : impl_->KnownProfile(context, input.external_id);
-    Result<store::ProfileRecord*> record =
-        staged.ok() ? impl_->Record(**staged) : Result<store::ProfileRecord*>(staged.status());
-    if (!record.ok()) {
-      restore_schema();
-      return impl_->Abort(context, record.status());
-    }
-    const Timestamp now = Now(impl_->clock);
-    const Timestamp set_at = input.time != 0 ? input.time : now;
-    (*record)->traits.reserve((*record)->traits.size() + slots.size());
-    for (const auto& [slot, value] : slots) {
-      (*record)->SetTrait(slot, move_values ? std::move(*value) : *value, set_at);
-    }
-    (*record)->updated_at = now;
-    (*staged)->record_dirty = true;
-    owners[i] = (*staged)->id;
-    ++report.accepted;
+  Status staged =
+      impl_->StageProfiles(context, profiles, move_values, report, owners, schema_before);
+  if (!staged.ok()) {
+    restore_schema();
+    return impl_->Abort(context, staged);
   }
   Status status = impl_->Commit(context);
   if (!status.ok()) {
@@ -713,46 +772,49 @@ Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& rep
   std::lock_guard lock(impl_->writer);
   // Profiles' events usually arrive together: a batch touches far fewer profiles than events.
   auto context = impl_->Begin(events.size() / 8 + 1);
-  // Events of one profile usually come together: the previous event's owner is reused when the
-  // ids are the same, skipping the id lookups.
-  const EventInput* previous = nullptr;
-  Impl::Staged* previous_owner = nullptr;
   std::vector<ProfileId> owners(events.size(), kNoProfile);
-  for (size_t i = 0; i < events.size(); ++i) {
-    const EventInput& input = events[i];
-    std::string problem = CheckEvent(input);
-    if (!problem.empty()) {
-      report.rejected.push_back({i, std::move(problem)});
-      continue;
-    }
-    Impl::Staged* owner = nullptr;
-    if (previous != nullptr && input.profile_id == previous->profile_id &&
-        input.anonymous_id == previous->anonymous_id) {
-      owner = previous_owner;
-    } else {
-      auto resolved = impl_->ResolveOwner(context, input);
-      if (!resolved.ok()) return impl_->Abort(context, resolved.status());
-      owner = *resolved;
-    }
-    // Resolving the same ids again cannot merge their owner away, so it is still live.
-    assert(!owner->deleted);
-    previous = &input;
-    previous_owner = owner;
-    owners[i] = owner->id;
-    owner->pending.push_back({IdHash(input), &input, /*from_store=*/false});
-  }
+  Status staged = impl_->StageEvents(context, events, report, owners);
+  if (!staged.ok()) return impl_->Abort(context, staged);
   for (ProfileId& owner : owners) {
     if (owner != kNoProfile) owner = Impl::FinalOwner(context, owner);
   }
   TAILOR_RETURN_IF_ERROR(impl_->Commit(context));
-  report.accepted += context.accepted;
-  report.duplicates += context.duplicates;
-  // They point into `events` (events moved by a merge are never counted as duplicates).
-  for (const EventInput* duplicate : context.duplicate_inputs) {
-    report.duplicate_indexes.push_back(static_cast<size_t>(duplicate - events.data()));
+  Impl::ReportEvents(context, events, std::move(owners), report);
+  return Status::Ok();
+}
+
+Status Engine::Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
+                     BatchReport& profile_report, BatchReport& event_report) {
+  std::lock_guard lock(impl_->writer);
+  auto context = impl_->Begin(profiles.size() + events.size() / 8 + 1);
+  std::optional<Schema> schema_before;
+  const auto restore_schema = [&] {
+    if (schema_before) impl_->schema = std::move(*schema_before);
+  };
+  // Profiles first: a visitor's traits create the profile its events then go to.
+  std::vector<ProfileId> profile_owners(profiles.size(), kNoProfile);
+  std::vector<ProfileId> event_owners(events.size(), kNoProfile);
+  Status staged = impl_->StageProfiles(
+      context, std::span<ProfileInput>(const_cast<ProfileInput*>(profiles.data()), profiles.size()),
+      /*move_values=*/false, profile_report, profile_owners, schema_before);
+  if (staged.ok()) staged = impl_->StageEvents(context, events, event_report, event_owners);
+  if (!staged.ok()) {
+    restore_schema();
+    return impl_->Abort(context, staged);
   }
-  std::sort(report.duplicate_indexes.begin(), report.duplicate_indexes.end());
-  report.owners = std::move(owners);
+  // An event linking a visitor may have merged the profile its traits went to.
+  for (std::vector<ProfileId>* owners : {&profile_owners, &event_owners}) {
+    for (ProfileId& owner : *owners) {
+      if (owner != kNoProfile) owner = Impl::FinalOwner(context, owner);
+    }
+  }
+  Status status = impl_->Commit(context);
+  if (!status.ok()) {
+    restore_schema();
+    return status;
+  }
+  profile_report.owners = std::move(profile_owners);
+  Impl::ReportEvents(context, events, std::move(event_owners), event_report);
   return Status::Ok();
 }
 

@@ -209,8 +209,7 @@ Status Service::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepo
 Status Service::Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                       BatchReport& profile_report, BatchReport& event_report) {
   std::lock_guard lock(impl_->write_mutex);
-  if (!profiles.empty()) TAILOR_RETURN_IF_ERROR(engine_->UpsertProfiles(profiles, profile_report));
-  if (!events.empty()) TAILOR_RETURN_IF_ERROR(engine_->IngestEvents(events, event_report));
+  TAILOR_RETURN_IF_ERROR(engine_->Write(profiles, events, profile_report, event_report));
   return impl_->AfterEvents(*engine_, *catalog_, events, event_report.owners, profiles,
                             profile_report.owners, now());
 }
