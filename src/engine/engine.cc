@@ -918,18 +918,12 @@ Result<ProfileId> Engine::Resolve(std::string_view id) {
 Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
   std::vector<StoredEventView> events;
   Status decode_status;
-  TAILOR_RETURN_IF_ERROR(impl_->store->Scan(store::Table::kEvents, store::EventRangeBegin(profile),
-                                            store::EventRangeBegin(profile + 1),
-                                            [&](std::string_view, std::string_view value) {
-                                              auto block = store::DecodeEventBlock(value);
-                                              if (!block.ok()) {
-                                                decode_status = block.status();
-                                                return false;
-                                              }
-                                              for (auto& stored : *block)
-                                                events.push_back(std::move(stored.event));
-                                              return true;
-                                            }));
+  TAILOR_RETURN_IF_ERROR(impl_->store->Scan(
+      store::Table::kEvents, store::EventRangeBegin(profile), store::EventRangeBegin(profile + 1),
+      [&](std::string_view, std::string_view value) {
+        decode_status = store::AppendEventBlock(value, events);
+        return decode_status.ok();
+      }));
   TAILOR_RETURN_IF_ERROR(decode_status);
   // Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties. Most
   // histories are already in order (one block, or blocks written as time went on), and sorting

@@ -334,6 +334,29 @@ bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids) {
   return true;
 }
 
+Status AppendEventBlock(std::string_view bytes, std::vector<EventInput>& out) {
+  coding::Reader reader(bytes);
+  uint8_t format = 0;
+  uint64_t count = 0;
+  if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
+      count * 8 > reader.remaining().size()) {
+    return Corruption("event block header is malformed");
+  }
+  reader = coding::Reader(reader.remaining().substr(count * 8));  // the id hashes
+  // Grow geometrically even when blocks come one by one, but never past what is needed.
+  if (out.capacity() < out.size() + count) {
+    out.reserve(std::max<size_t>(out.size() + count, 2 * out.capacity()));
+  }
+  Timestamp previous = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (!DecodeEvent(reader, out.emplace_back(), previous)) {
+      return Corruption("event block is truncated");
+    }
+    previous = out.back().time;
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes) {
   coding::Reader reader(bytes);
   uint8_t format = 0;

@@ -53,6 +53,8 @@ struct StoredEvent {
 // `events` must be sorted by time.
 std::string EncodeEventBlock(const std::vector<std::pair<uint64_t, const EventInput*>>& events);
 Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes);
+// The block's events appended to `out`, without their id hashes or a vector of their own.
+Status AppendEventBlock(std::string_view bytes, std::vector<EventInput>& out);
 // Only the id hashes, without decoding the events.
 bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids);
 
