@@ -335,14 +335,12 @@ bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids) {
 }
 
 Status AppendEventBlock(std::string_view bytes, std::vector<EventInput>& out) {
-  coding::Reader reader(bytes);
-  uint8_t format = 0;
   uint64_t count = 0;
-  if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
-      count * 8 > reader.remaining().size()) {
+  std::string_view id_hashes;
+  if (!DecodeBlockHeader(bytes, count, id_hashes)) {
     return Corruption("event block header is malformed");
   }
-  reader = coding::Reader(reader.remaining().substr(count * 8));  // the id hashes
+  coding::Reader reader(bytes);  // past the header and the id hashes
   // Grow geometrically even when blocks come one by one, but never past what is needed.
   if (out.capacity() < out.size() + count) {
     out.reserve(std::max<size_t>(out.size() + count, 2 * out.capacity()));
