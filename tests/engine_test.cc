@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/coding.h"
 #include "common/time.h"
 #include "store/records.h"
 #include "tailor/import.h"
@@ -219,6 +220,31 @@ TEST(EventIdFilter, NoFalseNegativesFewFalsePositivesAndRoundTrips) {
   ASSERT_TRUE(decoded.DecodeFrom(""));
   EXPECT_FALSE(decoded.valid());
   EXPECT_TRUE(decoded.MayContain(42));  // without a filter, anything may be there
+
+  // A damaged filter in a state record is dropped, not a reason to refuse the profile.
+  state::ProfileState profile_state;
+  profile_state.behaviour.Apply("page_view", "", 1000, std::nullopt);
+  profile_state.event_ids.Rebuild(ids);
+  std::string record = profile_state.Encode();
+  record.back() = static_cast<char>(record.back() ^ 0x5a);
+  record.push_back('x');
+  auto damaged = state::ProfileState::Decode(record);
+  ASSERT_TRUE(damaged.ok()) << damaged.status().ToString();
+  EXPECT_EQ(damaged->behaviour.event_count, 1u);
+  EXPECT_FALSE(damaged->event_ids.valid());
+}
+
+// A block header claiming more events than bytes (a count whose * 8 would wrap) is refused.
+TEST(EventBlocks, AnImpossibleCountIsCorruptionNotACrash) {
+  std::string block;
+  block.push_back(1);
+  coding::PutVarint64(block, (uint64_t{1} << 61) + 1);
+  block += std::string(16, '\0');
+  EXPECT_FALSE(store::DecodeEventBlock(block).ok());
+  std::vector<EventInput> events;
+  EXPECT_FALSE(store::AppendEventBlock(block, events).ok());
+  std::vector<uint64_t> ids;
+  EXPECT_FALSE(store::DecodeEventBlockIds(block, ids));
 }
 
 TEST_P(EngineTest, EventsWithoutIdsAreDeduplicatedByContent) {

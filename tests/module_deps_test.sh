@@ -28,6 +28,18 @@ copy  # common (the bottom) reaching up into the server
 echo '#include "server/api_impl.h"' >> "$work/repo/src/common/status.cc"
 expect_failure "a dependency pointing backwards" "src/common/status.cc: module common includes server/api_impl.h"
 
+copy  # a module using one it reaches only through another (engine -> snapshot -> store)
+echo '#include "store/records.h"' >> "$work/repo/src/population/population.cc"
+expect_failure "a module not in DEPS used through another" "module population includes store/records.h of module store, which is not in its DEPS"
+
+copy  # a declared dependency nothing uses
+sed -i 's/DEPS tailor_common tailor_store OpenSSL::Crypto)/DEPS tailor_common tailor_store tailor_geo OpenSSL::Crypto)/' "$work/repo/CMakeLists.txt"
+expect_failure "an unused dependency" "module access declares geo but includes nothing of it"
+
+copy  # an angle-bracket include is an include too
+echo '#include <tailor/server.h>' >> "$work/repo/src/ingest/mapping.cc"
+expect_failure "an angle-bracket include" "module ingest includes tailor/server.h"
+
 copy  # the store reaching into the segments' public header
 echo '#include "tailor/segments.h"' >> "$work/repo/src/store/records.cc"
 expect_failure "a public header of a module not depended on" "module store includes tailor/segments.h"

@@ -212,7 +212,8 @@ struct Engine::Impl {
     std::vector<Pending> pending;
     // Events this batch stores, sorted by time before encoding.
     std::vector<std::pair<uint64_t, const EventInput*>> new_events;
-    IdSet known_ids;  // loaded lazily: existing + new event id hashes
+    IdSet known_ids;                   // loaded lazily: existing + new event id hashes
+    std::vector<uint64_t> stored_ids;  // the stored ones, when loaded (reused by a filter rebuild)
     bool ids_loaded = false;
     bool deleted = false;
     ProfileId merged_into = kNoProfile;  // set when this batch merged the profile away
@@ -329,9 +330,8 @@ struct Engine::Impl {
   Status LoadEventIds(Staged& staged) const {
     if (staged.ids_loaded) return Status::Ok();
     staged.ids_loaded = true;
-    std::vector<uint64_t> hashes;
-    TAILOR_RETURN_IF_ERROR(StoredEventIds(staged, hashes));
-    for (uint64_t hash : hashes) staged.known_ids.Insert(hash);
+    TAILOR_RETURN_IF_ERROR(StoredEventIds(staged, staged.stored_ids));
+    for (uint64_t hash : staged.stored_ids) staged.known_ids.Insert(hash);
     return Status::Ok();
   }
 
@@ -344,8 +344,9 @@ struct Engine::Impl {
       ++added;
     }
     if (added == staged.new_events.size()) return Status::Ok();
-    std::vector<uint64_t> all;
-    TAILOR_RETURN_IF_ERROR(StoredEventIds(staged, all));  // the blocks before this batch's
+    // The ids stored before this batch: read for the duplicate check already, or now.
+    std::vector<uint64_t> all = std::move(staged.stored_ids);
+    if (!staged.ids_loaded) TAILOR_RETURN_IF_ERROR(StoredEventIds(staged, all));
     for (const auto& [id_hash, event] : staged.new_events) all.push_back(id_hash);
     filter.Rebuild(all);
     return Status::Ok();
@@ -785,6 +786,7 @@ Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& rep
 
 Status Engine::Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                      BatchReport& profile_report, BatchReport& event_report) {
+  if (profiles.empty() && events.empty()) return Status::Ok();  // no commit, no sync
   std::lock_guard lock(impl_->writer);
   auto context = impl_->Begin(profiles.size() + events.size() / 8 + 1);
   std::optional<Schema> schema_before;

@@ -185,9 +185,9 @@ Result<ProfileState> ProfileState::Decode(std::string_view bytes) {
   if (!reader.empty() && !DecodeBehaviour(reader, state.behaviour)) {
     return Corruption("behavioural state is malformed");
   }
-  if (!state.event_ids.DecodeFrom(reader.remaining())) {
-    return Corruption("event id filter is malformed");
-  }
+  // The filter only saves reads: a damaged one is dropped (the next write scans and rebuilds it)
+  // rather than making the profile unreadable.
+  if (!state.event_ids.DecodeFrom(reader.remaining())) state.event_ids.DecodeFrom({});
   return state;
 }
 

@@ -167,7 +167,7 @@ bool DecodeBlockHeader(std::string_view& cursor, uint64_t& count, std::string_vi
   coding::Reader reader(cursor);
   uint8_t format = 0;
   if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
-      count * 8 > reader.remaining().size()) {
+      count > reader.remaining().size() / 8) {
     return false;
   }
   id_hashes = reader.remaining().substr(0, count * 8);
@@ -323,7 +323,7 @@ bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids) {
   uint8_t format = 0;
   uint64_t count = 0;
   if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
-      count * 8 > reader.remaining().size()) {
+      count > reader.remaining().size() / 8) {
     return false;
   }
   for (uint64_t i = 0; i < count; ++i) {
@@ -360,7 +360,7 @@ Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes) {
   uint8_t format = 0;
   uint64_t count = 0;
   if (!reader.GetByte(format) || format != kBlockFormat || !reader.GetVarint64(count) ||
-      count * 8 > reader.remaining().size()) {
+      count > reader.remaining().size() / 8) {
     return Corruption("event block header is malformed");
   }
   std::vector<StoredEvent> events(count);

@@ -2,9 +2,9 @@
 """Checks that the code's dependencies point the way the build says (docs/architecture.md).
 
 Each module is a CMake static library (`tailor_module(NAME SOURCES ... DEPS ...)` in
-CMakeLists.txt). Every module may include its own files, the public headers (include/tailor/)
-and private headers (src/<module>/) of the modules it depends on, directly or through others,
-and nothing else. Who owns a public header is the module table of docs/architecture.md, so the
+CMakeLists.txt). Its DEPS are exactly what it uses: every module may include its own files and
+the public headers (include/tailor/) and private headers (src/<module>/) of the modules in its
+DEPS, nothing else, and every module in its DEPS is included by it. The graph must have no cycle. Who owns a public header is the module table of docs/architecture.md, so the
 map stays true too: a public header missing from it fails the check. Front ends (tools/) include
 only public headers and their own files.
 
@@ -32,7 +32,7 @@ for name, direct in deps.items():
             problems.append(f"CMakeLists.txt: module {name} depends on unknown module {dep}")
 
 
-def reachable(name):
+def reachable(name):  # the modules `name` reaches (for the cycle check)
     seen, todo = set(), [name]
     while todo:
         for dep in deps.get(todo.pop(), ()):
@@ -41,6 +41,10 @@ def reachable(name):
                 todo.append(dep)
     return seen
 
+
+for name in deps:
+    if name in reachable(name):
+        problems.append(f"CMakeLists.txt: module {name} depends on itself through others")
 
 # --- Owners of the public headers: the module table of the architecture document --------------
 owner = {}
@@ -53,15 +57,19 @@ for line in table.splitlines():
     if module not in deps:
         continue
     for header in re.findall(r"`([\w/]+\.h)`", cells[1]):
+        if header in owner and owner[header] != module:
+            problems.append(f"docs/architecture.md: {header} is owned by {owner[header]} and {module}")
         owner[header] = module
 for header in sorted((repo / "include/tailor").glob("*.h")):
     if header.name not in owner:
         problems.append(f"docs/architecture.md: no module owns include/tailor/{header.name}")
 
-include_re = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+include_re = re.compile(r'^\s*#\s*include\s+[<"]([^">]+)[">]', re.M)
 
 
 def owner_of(include):
+    if ".." in include.split("/"):
+        return "(a relative path)"
     if include.startswith("tailor/"):
         return owner.get(include[len("tailor/"):])
     head = include.split("/")[0]
@@ -70,10 +78,10 @@ def owner_of(include):
 
 # --- Every file of every module ----------------------------------------------------------------
 for module in sorted(deps):
-    allowed = reachable(module) | {module}
+    allowed = deps[module] | {module}
     used_modules = set()
     own_headers = [repo / "include/tailor" / h for h, m in owner.items() if m == module]
-    for path in sorted((repo / "src" / module).glob("*")) + sorted(own_headers):
+    for path in sorted((repo / "src" / module).rglob("*")) + sorted(own_headers):
         if path.suffix not in (".h", ".cc", ".in") or not path.exists():
             continue
         for include in include_re.findall(path.read_text()):
@@ -83,18 +91,15 @@ for module in sorted(deps):
             used_modules.add(used)
             if used not in allowed:
                 problems.append(f"{path.relative_to(repo)}: module {module} includes {include} "
-                                f"of module {used}, which it does not depend on")
-    # A declared dependency is used: directly, or it is the way to a module that is.
-    for dep in sorted(deps[module]):
-        if dep not in used_modules and not (reachable(dep) & used_modules):
-            problems.append(f"CMakeLists.txt: module {module} declares {dep} but uses nothing "
-                            f"of it or of what it depends on")
+                                f"of module {used}, which is not in its DEPS")
+    for dep in sorted(deps[module] - used_modules):
+        problems.append(f"CMakeLists.txt: module {module} declares {dep} but includes nothing of it")
 
 for path in sorted((repo / "tools").rglob("*")):
     if path.suffix not in (".h", ".cc"):
         continue
     for include in include_re.findall(path.read_text()):
-        if "/" in include and not include.startswith("tailor/"):
+        if owner_of(include) is not None and not include.startswith("tailor/"):
             problems.append(f"{path.relative_to(repo)}: a front end includes private {include}")
 
 for problem in problems:

@@ -106,6 +106,11 @@ int RunBenchSegments(const GlobalOptions& global, const std::string& rules_dir,
   const auto snapshot_start = Clock::now();
   std::vector<const segments::Rule*> reads;
   for (const auto& [name, rule] : rules) reads.push_back(&rule);
+  for (const auto& [name, members] : schemes) {
+    for (const SchemeMember& member : members) {
+      if (member.rule) reads.push_back(&*member.rule);
+    }
+  }
   auto population = LoadPopulation(*engine, reads);
   if (!population.ok()) return ReportError(global, population.status());
   const std::unique_ptr<snapshot::Snapshot>& snap = (*population)->snapshot;
