@@ -3,7 +3,9 @@
 #   1. batched event ingestion: POST /v1/batch, 100 events per request, all new messageIds,
 #      with the 20 reference segments live (every event re-decides its profile);
 #   2. GET /v1/profiles/{id} for random profiles;
-#   3. GET /v1/segments/{s}/members/{id}: a membership check.
+#   3. GET /v1/segments/{s}/members/{id}: a membership check;
+#   4. POST /v1/batch shaped like sessions (bench/wrk/batch_sessions.lua: 10 visits of 10 events,
+#      Zipf-distributed returning customers and 10 % new anonymous visitors).
 # Usage: bench/server_wrk.sh [PROFILES=100000] [SECONDS=20] [CONNECTIONS=32]
 # wrk and the server share the machine's cores; the figures are for both on one box.
 set -euo pipefail
@@ -43,4 +45,5 @@ run() {
 run "GET /v1/profiles/{id}" profile.lua
 run "GET /v1/segments/s01_golf_interest/members/{id}" member.lua
 run "POST /v1/batch (100 events per request)" batch.lua
+run "POST /v1/batch (100 events: 10 visits, Zipf customers + 10 % new visitors)" batch_sessions.lua
 curl -s "$URL/metrics" | grep -E "^tailor_(events_accepted_total|membership_changes_total|live_updates_total)"
