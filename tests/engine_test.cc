@@ -308,11 +308,19 @@ TEST_P(EngineTest, ReportsTheOwnerOfEveryInputAfterTheBatchsMerges) {
 }
 
 TEST_P(EngineTest, FirstLinkOfAnAnonymousIdWins) {
-  ASSERT_OK(engine_->Identify("a1", "c1"));
-  ASSERT_OK(engine_->Identify("a1", "c2"));
+  bool merged = true;
+  ASSERT_OK(engine_->Identify("a1", "c1", &merged));
+  EXPECT_FALSE(merged);  // an unseen anonymous id: linked, nothing merged
+  ASSERT_OK(engine_->Identify("a1", "c2", &merged));
+  EXPECT_FALSE(merged);
   Ingest({Event("e1", "", "a1", "page_view", "2026-01-01T00:00:00Z")});
   EXPECT_EQ(EventIds("c1"), (std::vector<std::string>{"e1"}));
   EXPECT_TRUE(EventIds("c2").empty());
+  // A visitor with a profile of their own: identify merges it, and says so.
+  Ingest({Event("e2", "", "a2", "page_view", "2026-01-02T00:00:00Z")});
+  ASSERT_OK(engine_->Identify("a2", "c3", &merged));
+  EXPECT_TRUE(merged);
+  EXPECT_EQ(EventIds("c3"), (std::vector<std::string>{"e2"}));
 }
 
 TEST_P(EngineTest, MergeKeepsEveryEventAndTheMergedIdResolves) {

@@ -24,6 +24,10 @@ class Decimal {
   constexpr Decimal() = default;
   static constexpr Decimal FromMicros(int64_t micros) { return Decimal(micros); }
   static constexpr Decimal FromInteger(int32_t units) { return Decimal(units * kOne); }
+  // Any whole number; nullopt past the range (+/- 9.2 trillion).
+  static std::optional<Decimal> FromUnits(int64_t units) {
+    return Multiply(FromMicros(kOne), units);
+  }
 
   // The decimal nearest `value` (halves away from zero). Numbers read as text and parsed into a
   // double (JSON, CSV) come back exactly when they have at most 6 decimals and |value| < 1e9;

@@ -100,8 +100,10 @@ class Engine {
 
   // Links `anonymous_id` to the known profile `profile_id` (created if new) and moves the
   // anonymous history into it. An anonymous id already linked to another known profile stays
-  // with the first one (first link wins).
-  Status Identify(std::string_view anonymous_id, std::string_view profile_id);
+  // with the first one (first link wins). `merged`, if given: whether a visitor's anonymous
+  // profile was merged in (most identifies re-link an id already linked and merge nothing).
+  Status Identify(std::string_view anonymous_id, std::string_view profile_id,
+                  bool* merged = nullptr);
   // Moves everything of `from` into `into` (events, missing traits, aliases); `from` then
   // resolves to `into`. Both must be known profiles.
   Status MergeProfiles(std::string_view into, std::string_view from);
@@ -147,8 +149,10 @@ class Engine {
  private:
   struct Impl;
   Engine();
-  Status UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_values,
-                            BatchReport& report);
+  // UpsertProfiles, IngestEvents and Write: profiles staged first, then events, one commit.
+  Status WriteImpl(std::span<ProfileInput> profiles, bool move_values,
+                   std::span<const EventInput> events, BatchReport& profile_report,
+                   BatchReport& event_report);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -90,7 +90,9 @@ class Service {
   // Traits and events in one go: both stored, then each touched profile re-decided once.
   Status Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                BatchReport& profile_report, BatchReport& event_report);
-  Status Identify(std::string_view anonymous_id, std::string_view profile_id);
+  // Engine::Identify, then the profile re-decided.
+  Status Identify(std::string_view anonymous_id, std::string_view profile_id,
+                  bool* merged = nullptr);
   Status MergeProfiles(std::string_view into, std::string_view from);
   Status DeleteProfile(std::string_view external_id);
   // Catalogue items; segments reading item attributes see them at once.

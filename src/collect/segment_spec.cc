@@ -665,7 +665,7 @@ class MessageParser {
   bool AmountField(element value, std::string_view path, std::optional<Decimal>& out) {
     std::string_view text;
     if (value.type() == element_type::INT64) {
-      out = Decimal::Multiply(Decimal::FromInteger(1), value.get_int64().value_unsafe());
+      out = Decimal::FromUnits(value.get_int64().value_unsafe());
     } else if (IsNumber(value)) {
       out = Decimal::FromDouble(value.get_double().value_unsafe());
     } else if (!value.get_string().get(text)) {
@@ -676,23 +676,6 @@ class MessageParser {
     }
     if (!out) return Fail(path, fmt::format("{} is out of range", path));
     return true;
-  }
-
-  // Numbers, or text holding one ("19.90").
-  bool NumberField(element value, std::string_view path, double& out) {
-    if (IsNumber(value)) {
-      // simdjson converts integers to double on request.
-      out = value.get_double().value_unsafe();
-      return true;
-    }
-    std::string_view text;
-    if (!value.get_string().get(text)) {
-      if (std::optional<double> parsed = ParseDouble(text)) {
-        out = *parsed;
-        return true;
-      }
-    }
-    return Fail(path, fmt::format("{} must be a number", path));
   }
 
   bool IntegerField(element value, std::string_view path, int64_t& out) {

@@ -734,61 +734,37 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
 }
 
 Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report) {
-  // The shared implementation only moves values out when allowed to; here it copies.
-  return UpsertProfilesImpl(
+  BatchReport no_events;
+  return WriteImpl(
       std::span<ProfileInput>(const_cast<ProfileInput*>(profiles.data()), profiles.size()),
-      /*move_values=*/false, report);
+      /*move_values=*/false, {}, report, no_events);
 }
 
 Status Engine::UpsertProfilesMoving(std::span<ProfileInput> profiles, BatchReport& report) {
-  return UpsertProfilesImpl(profiles, /*move_values=*/true, report);
-}
-
-Status Engine::UpsertProfilesImpl(std::span<ProfileInput> profiles, bool move_values,
-                                  BatchReport& report) {
-  std::lock_guard lock(impl_->writer);
-  auto context = impl_->Begin(profiles.size());
-  // Copied only when a call adds traits (rare), to roll the schema back if the commit fails.
-  std::optional<Schema> schema_before;
-  const auto restore_schema = [&] {
-    if (schema_before) impl_->schema = std::move(*schema_before);
-  };
-  std::vector<ProfileId> owners(profiles.size(), kNoProfile);
-  Status staged =
-      impl_->StageProfiles(context, profiles, move_values, report, owners, schema_before);
-  if (!staged.ok()) {
-    restore_schema();
-    return impl_->Abort(context, staged);
-  }
-  Status status = impl_->Commit(context);
-  if (!status.ok()) {
-    restore_schema();
-    return status;
-  }
-  report.owners = std::move(owners);
-  return status;
+  BatchReport no_events;
+  return WriteImpl(profiles, /*move_values=*/true, {}, report, no_events);
 }
 
 Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& report) {
-  std::lock_guard lock(impl_->writer);
-  // Profiles' events usually arrive together: a batch touches far fewer profiles than events.
-  auto context = impl_->Begin(events.size() / 8 + 1);
-  std::vector<ProfileId> owners(events.size(), kNoProfile);
-  Status staged = impl_->StageEvents(context, events, report, owners);
-  if (!staged.ok()) return impl_->Abort(context, staged);
-  for (ProfileId& owner : owners) {
-    if (owner != kNoProfile) owner = Impl::FinalOwner(context, owner);
-  }
-  TAILOR_RETURN_IF_ERROR(impl_->Commit(context));
-  Impl::ReportEvents(context, events, std::move(owners), report);
-  return Status::Ok();
+  BatchReport no_profiles;
+  return WriteImpl({}, /*move_values=*/false, events, no_profiles, report);
 }
 
 Status Engine::Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                      BatchReport& profile_report, BatchReport& event_report) {
+  return WriteImpl(
+      std::span<ProfileInput>(const_cast<ProfileInput*>(profiles.data()), profiles.size()),
+      /*move_values=*/false, events, profile_report, event_report);
+}
+
+Status Engine::WriteImpl(std::span<ProfileInput> profiles, bool move_values,
+                         std::span<const EventInput> events, BatchReport& profile_report,
+                         BatchReport& event_report) {
   if (profiles.empty() && events.empty()) return Status::Ok();  // no commit, no sync
   std::lock_guard lock(impl_->writer);
+  // Profiles' events usually arrive together: a batch touches far fewer profiles than events.
   auto context = impl_->Begin(profiles.size() + events.size() / 8 + 1);
+  // Copied only when a call adds traits (rare), to roll the schema back if the commit fails.
   std::optional<Schema> schema_before;
   const auto restore_schema = [&] {
     if (schema_before) impl_->schema = std::move(*schema_before);
@@ -796,9 +772,8 @@ Status Engine::Write(std::span<const ProfileInput> profiles, std::span<const Eve
   // Profiles first: a visitor's traits create the profile its events then go to.
   std::vector<ProfileId> profile_owners(profiles.size(), kNoProfile);
   std::vector<ProfileId> event_owners(events.size(), kNoProfile);
-  Status staged = impl_->StageProfiles(
-      context, std::span<ProfileInput>(const_cast<ProfileInput*>(profiles.data()), profiles.size()),
-      /*move_values=*/false, profile_report, profile_owners, schema_before);
+  Status staged = impl_->StageProfiles(context, profiles, move_values, profile_report,
+                                       profile_owners, schema_before);
   if (staged.ok()) staged = impl_->StageEvents(context, events, event_report, event_owners);
   if (!staged.ok()) {
     restore_schema();
@@ -845,7 +820,7 @@ Status Engine::UpsertItems(std::span<const ItemInput> items, BatchReport& report
   return impl_->Commit(context);
 }
 
-Status Engine::Identify(std::string_view anonymous_id, std::string_view profile_id) {
+Status Engine::Identify(std::string_view anonymous_id, std::string_view profile_id, bool* merged) {
   if (anonymous_id.empty() || profile_id.empty()) {
     return InvalidArgument("identify needs both an anonymous id and a profile id");
   }
@@ -855,7 +830,11 @@ Status Engine::Identify(std::string_view anonymous_id, std::string_view profile_
   if (!known.ok()) return impl_->Abort(context, known.status());
   Status status = impl_->Link(context, **known, anonymous_id);
   if (!status.ok()) return impl_->Abort(context, status);
-  return impl_->Commit(context);
+  const bool merged_one = std::any_of(context.profiles.begin(), context.profiles.end(),
+                                      [](const auto& entry) { return entry.second.deleted; });
+  TAILOR_RETURN_IF_ERROR(impl_->Commit(context));
+  if (merged != nullptr) *merged = merged_one;
+  return Status::Ok();
 }
 
 Status Engine::MergeProfiles(std::string_view into, std::string_view from) {

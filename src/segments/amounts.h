@@ -46,7 +46,7 @@ inline std::optional<Decimal> ItemAmount(const ItemInput& item, std::string_view
   for (const auto& [name, value] : item.attributes) {
     if (name != attribute) continue;
     if (const auto* integer = std::get_if<int64_t>(&value.value)) {
-      return Decimal::Multiply(Decimal::FromInteger(1), *integer);
+      return Decimal::FromUnits(*integer);
     }
     if (const auto* number = std::get_if<double>(&value.value)) return Decimal::FromDouble(*number);
   }

@@ -365,7 +365,7 @@ class RowEvaluator {
   std::optional<Decimal> Amount(const EventInput& e, const std::string& name) const {
     if (name == "price") return e.price;
     if (name == "quantity") {
-      return e.quantity ? Decimal::Multiply(Decimal::FromInteger(1), *e.quantity) : std::nullopt;
+      return e.quantity ? Decimal::FromUnits(*e.quantity) : std::nullopt;
     }
     if (name == "value") return EventValue(e);
     if (name == "spend") return EventSpend(e.price, e.quantity);

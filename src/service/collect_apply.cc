@@ -136,14 +136,11 @@ class Applier {
       ++report_.accepted;
       return Status::Ok();
     }
-    // Whether the link merges a visitor's profile (most identifies re-link an id already linked,
+    // Whether the link merged a visitor's profile (most identifies re-link an id already linked,
     // and need not read the history again).
     bool merges = false;
     if (!message.anonymous_id.empty()) {
-      auto holder = service_.engine().GetProfile(message.anonymous_id, 0);
-      if (!holder.ok() && holder.status().code() != StatusCode::kNotFound) return holder.status();
-      merges = holder.ok() && holder->anonymous;
-      Status linked = service_.Identify(message.anonymous_id, message.user_id);
+      Status linked = service_.Identify(message.anonymous_id, message.user_id, &merges);
       if (!linked.ok()) {
         if (linked.code() != StatusCode::kInvalidArgument) return linked;
         Refuse(message.index, "anonymousId", linked.message());
@@ -365,8 +362,8 @@ class Applier {
     for (auto& [owner, traits] : pending_traits_) {
       if (traits.empty()) continue;
       const auto it = latest.find(owner);
-      ProfileInput observed{owner.second, {}, owner.first,
-                            it != latest.end() ? it->second : Timestamp{0}};
+      ProfileInput observed{
+          owner.second, {}, owner.first, it != latest.end() ? it->second : Timestamp{0}};
       ProfileInput counted{owner.second, {}, owner.first, service_.now()};
       for (auto& [name, value] : traits) {
         (IsCounted(name) ? counted : observed).traits.emplace_back(name, std::move(value));

@@ -214,9 +214,9 @@ Status Service::Write(std::span<const ProfileInput> profiles, std::span<const Ev
                             profile_report.owners, now());
 }
 
-Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id) {
+Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id, bool* merged) {
   std::lock_guard lock(impl_->write_mutex);
-  TAILOR_RETURN_IF_ERROR(engine_->Identify(anonymous_id, profile_id));
+  TAILOR_RETURN_IF_ERROR(engine_->Identify(anonymous_id, profile_id, merged));
   // Merged anonymous history may hold the first touch.
   if (auto id = engine_->Resolve(profile_id); id.ok()) impl_->SetUntouched(*id, false);
   return impl_->AfterProfile(*engine_, *catalog_, profile_id, {{}, {}, true}, now());
