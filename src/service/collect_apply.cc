@@ -222,6 +222,8 @@ class Applier {
       } else if (auto link = linked_now.find(visitor.second); link != linked_now.end()) {
         owner = {false, link->second};
       }
+      // EnrichUser reads the same profile for this owner: keep what was read.
+      if (view.ok() && owner.first == view->anonymous) views_.emplace(owner, std::move(*view));
       resolved_.emplace(visitor, owner);
     }
     // Traits gathered under a visitor's id move to the profile it resolves to.
@@ -254,7 +256,9 @@ class Applier {
     Timestamp last_seen = 0, session_start = 0;
     int64_t sessions = 0;
     TraitMap stored;
-    auto view = engine.GetProfile(user, 0);
+    auto read = views_.extract(owner);  // read already by ResolveOwners?
+    Result<ProfileView> view =
+        read ? Result<ProfileView>(std::move(read.mapped())) : engine.GetProfile(user, 0);
     if (!view.ok() && view.status().code() != StatusCode::kNotFound) return view.status();
     TraitMap& traits = pending_traits_[owner];
     if (view.ok()) {
@@ -374,42 +378,36 @@ class Applier {
     }
     BatchReport batch, traits_report;
     TAILOR_RETURN_IF_ERROR(service_.Write(profiles, pending_, traits_report, batch));
-    // Outcomes per message (an order's lines are events of one message): refused when one of its
-    // events was, a duplicate when all were, else accepted.
-    enum class Outcome : uint8_t { kStored, kDuplicate, kRefused };
-    std::vector<Outcome> outcome(pending_.size(), Outcome::kStored);
-    for (size_t index : batch.duplicate_indexes) outcome[index] = Outcome::kDuplicate;
+    // One outcome per message (an order's lines are consecutive events of one message): refused
+    // when one of its events was, a duplicate when all were, else accepted.
+    std::vector<const BatchReport::Rejection*> refused(pending_.size(), nullptr);
     for (const BatchReport::Rejection& rejection : batch.rejected) {
-      outcome[rejection.index] = Outcome::kRefused;
+      refused[rejection.index] = &rejection;
     }
-    for (size_t begin = 0; begin < pending_.size();) {
-      size_t end = begin + 1;
-      while (end < pending_.size() && pending_lines_[end] != kNotALine &&
-             pending_lines_[end] != 0 && pending_indexes_[end] == pending_indexes_[begin]) {
-        ++end;
-      }
-      bool refused = false, all_duplicates = true;
-      for (size_t i = begin; i < end && !refused; ++i) {
-        if (outcome[i] == Outcome::kRefused) {
-          const auto reason = std::find_if(
-              batch.rejected.begin(), batch.rejected.end(),
-              [i](const BatchReport::Rejection& rejection) { return rejection.index == i; });
-          Refuse(pending_indexes_[i],
-                 pending_lines_[i] == kNotALine
+    std::vector<bool> duplicate(pending_.size(), false);
+    for (size_t index : batch.duplicate_indexes) duplicate[index] = true;
+    for (size_t begin = 0, end; begin < pending_.size(); begin = end) {
+      const BatchReport::Rejection* refusal = nullptr;
+      bool all_duplicates = true;
+      for (end = begin; end < pending_.size() && pending_indexes_[end] == pending_indexes_[begin];
+           ++end) {
+        if (refusal == nullptr && refused[end] != nullptr) {
+          refusal = refused[end];
+          Refuse(pending_indexes_[end],
+                 pending_lines_[end] == kNotALine
                      ? std::string("event")
-                     : fmt::format("properties.products[{}]", pending_lines_[i]),
-                 reason->reason);
-          refused = true;
+                     : fmt::format("properties.products[{}]", pending_lines_[end]),
+                 refusal->reason);
         }
-        all_duplicates = all_duplicates && outcome[i] == Outcome::kDuplicate;
+        all_duplicates = all_duplicates && duplicate[end];
       }
-      if (!refused) ++(all_duplicates ? report_.duplicates : report_.accepted);
-      begin = end;
+      if (refusal == nullptr) ++(all_duplicates ? report_.duplicates : report_.accepted);
     }
     pending_.clear();
     pending_indexes_.clear();
     pending_lines_.clear();
     pending_traits_.clear();
+    views_.clear();
     return Status::Ok();
   }
 
@@ -424,6 +422,7 @@ class Applier {
   std::vector<size_t> pending_lines_;         // its product line, or kNotALine
   std::map<Owner, TraitMap> pending_traits_;  // enrichment per owner
   std::map<Owner, Owner> resolved_;           // visitor -> whose profile (ResolveOwners)
+  std::map<Owner, ProfileView> views_;        // profiles ResolveOwners read, for EnrichUser
 };
 
 // Where each message was sent from: geo_* traits (the last place a profile was seen, kept apart
