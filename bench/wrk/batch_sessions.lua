@@ -8,24 +8,13 @@
 --     visits);
 --   * 10 % of visits are new anonymous visitors (an anonymousId never seen before).
 -- Every messageId is new; all events carry the same timestamp.
-local threads = {}
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "post_batch.lua")
 local profiles = tonumber(os.getenv("PROFILES") or "100000")
-local key = os.getenv("TAILOR_KEY") or ""
 local visit_events = {"Product Viewed", "Product Viewed", "Product Viewed", "Product List Viewed",
                       "Product Viewed", "Product Added", "Product Viewed", "Cart Viewed",
                       "Checkout Started", "Order Completed"}
 
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  counter = 0
-  math.randomseed(tid * 7919 + os.time())
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer " .. key
+function on_init()
   -- Cumulative Zipf weights, searched by bisection per visit.
   cdf = {}
   local total = 0
@@ -67,11 +56,5 @@ function request()
         event, owner, tid, counter, visit, step, math.random(1, 5000), math.random(5, 300))
     end
   end
-  return wrk.format(nil, "/v1/batch", nil, '{"batch":[' .. table.concat(parts, ",") .. ']}')
-end
-
-function response(status, headers, body)
-  if status ~= 200 then
-    print("status " .. status .. ": " .. body)
-  end
+  return batch_request(parts)
 end
