@@ -440,7 +440,9 @@ class MessageParser {
       if (properties->get_object().get(properties_object)) {
         return Fail("properties", "properties must be an object");
       }
-      if (!MapProperties(properties_object, message.kind, event)) return false;
+      if (!MapProperties(properties_object, "properties", message.kind, /*product=*/false, event)) {
+        return false;
+      }
       if (message.kind == MessageKind::kTrack) {
         if (const std::optional<element> products = Member(properties_object, "products")) {
           if (!products->is_array()) {
@@ -699,14 +701,19 @@ class MessageParser {
     return Fail(path, fmt::format("{} must be an integer", path));
   }
 
-  bool MapProperties(object properties, MessageKind kind, EventInput& event) {
+  // The fields of a properties object into `event`: a message's (`path` "properties"), or one
+  // product of its `products` (`product`, `path` "properties.products[i]"), which has no value or
+  // order id of its own (the order's are its) and may name its item `id`.
+  bool MapProperties(object properties, std::string_view path_prefix, MessageKind kind,
+                     bool product, EventInput& event) {
     // Which of the synonyms supplies the item and the value: the first present.
     std::string_view item_key, value_key;
-    for (std::string_view key : {"product_id", "sku", "item_id"}) {
+    for (std::string_view key : {"product_id", "sku", "id", "item_id"}) {
+      if (key == "id" && !product) continue;
       if (item_key.empty() && Member(properties, key)) item_key = key;
     }
     for (std::string_view key : {"value", "revenue", "total"}) {
-      if (value_key.empty() && Member(properties, key)) value_key = key;
+      if (!product && value_key.empty() && Member(properties, key)) value_key = key;
     }
     const bool page = kind == MessageKind::kPage;
     bool has_name = false;
@@ -715,8 +722,8 @@ class MessageParser {
       const std::string_view key = field.key;
       const element value = field.value;
       if (value.is_null()) continue;
-      const std::string path = fmt::format("properties.{}", key);
-      if (key == item_key || key == "category" || key == "order_id" ||
+      const std::string path = fmt::format("{}.{}", path_prefix, key);
+      if (key == item_key || key == "category" || (key == "order_id" && !product) ||
           (page && (key == "url" || key == "referrer"))) {
         if (value.is_array() || value.is_object()) {
           return Fail(path, fmt::format("{} must be a string", path));
@@ -743,7 +750,7 @@ class MessageParser {
         if (!AmountField(value, path, event.value)) return false;
       } else if (key == "name" && has_name) {
         continue;  // the page's own top-level name wins over properties.name
-      } else if (key == "products" && kind == MessageKind::kTrack && value.is_array()) {
+      } else if (key == "products" && !product && kind == MessageKind::kTrack && value.is_array()) {
         continue;  // one event per product (MapProducts)
       } else {
         AppendProperty(std::string(key), value, event.properties);
@@ -793,30 +800,7 @@ class MessageParser {
       line.type = order.type;
       line.time = order.time;  // the context is the message's, copied when complete
       line.order_id = order_id;
-      std::string_view item_key;
-      for (std::string_view key : {"product_id", "sku", "id", "item_id"}) {
-        if (item_key.empty() && Member(fields, key)) item_key = key;
-      }
-      for (auto field : fields) {
-        const std::string_view key = field.key;
-        const element value = field.value;
-        if (value.is_null()) continue;
-        const std::string field_path = fmt::format("{}.{}", path, key);
-        if (key == item_key || key == "category") {
-          if (value.is_array() || value.is_object()) {
-            return Fail(field_path, fmt::format("{} must be a string", field_path));
-          }
-          (key == item_key ? line.item_id : line.category) = ScalarText(value);
-        } else if (key == "price") {
-          if (!AmountField(value, field_path, line.price)) return false;
-        } else if (key == "quantity") {
-          int64_t quantity = 0;
-          if (!IntegerField(value, field_path, quantity)) return false;
-          line.quantity = quantity;
-        } else {
-          AppendProperty(std::string(key), value, line.properties);
-        }
-      }
+      if (!MapProperties(fields, path, MessageKind::kTrack, /*product=*/true, line)) return false;
       line.properties.insert(line.properties.end(), order_fields.begin(), order_fields.end());
       lines.push_back(std::move(line));
       ++position;
