@@ -10,12 +10,15 @@
 #include <random>
 
 #include "common/time.h"
+#include "full_evaluation.h"
 #include "tailor/explain.h"
 #include "test_util.h"
 
 namespace tailor {
 namespace {
 
+using ::tailor::testing::ExpectLiveEqualsFull;
+using ::tailor::testing::FullEvaluation;
 using ::tailor::testing::TempDir;
 
 constexpr Timestamp kStart = 1'800'000'000'000;
@@ -50,41 +53,6 @@ std::unique_ptr<Service> OpenService(const std::string& dir, const Clock& clock)
   auto service = Service::Open(dir, std::move(options));
   EXPECT_TRUE(service.ok()) << service.status().ToString();
   return service.ok() ? std::move(service).value() : nullptr;
-}
-
-// Every segment's members by a fresh snapshot evaluation at `now`, independent of the service.
-std::map<std::string, segments::ProfileSet> FullEvaluation(Service& service, Timestamp now) {
-  auto snap = service.engine().BuildSnapshot();
-  EXPECT_TRUE(snap.ok());
-  std::map<std::string, segments::ProfileSet> sets;
-  auto definitions = service.catalog().List();
-  EXPECT_TRUE(definitions.ok());
-  // Dependencies first: the definitions here have none except the explicit reference below.
-  std::vector<segments::SegmentDefinition> ordered = *definitions;
-  std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-    return a.rule.find("in segment") == std::string::npos &&
-           b.rule.find("in segment") != std::string::npos;
-  });
-  for (const auto& definition : ordered) {
-    segments::EvalContext context{snap->get(), now, nullptr,
-                                  [&](std::string_view name) -> const segments::ProfileSet* {
-                                    auto it = sets.find(std::string(name));
-                                    return it == sets.end() ? nullptr : &it->second;
-                                  }};
-    auto result = segments::EvaluateDefinition(definition, context);
-    EXPECT_TRUE(result.ok()) << result.status().ToString();
-    sets[definition.name] = result->members;
-  }
-  return sets;
-}
-
-void ExpectLiveEqualsFull(Service& service, Timestamp now, const std::string& when) {
-  for (const auto& [name, expected] : FullEvaluation(service, now)) {
-    auto live = service.Members(name);
-    ASSERT_TRUE(live.ok());
-    EXPECT_EQ(live->cardinality(), expected.cardinality()) << name << " " << when;
-    EXPECT_TRUE(*live == expected) << name << " differs " << when;
-  }
 }
 
 TEST(Service, WindowTimersExpireMembershipsWithoutFullEvaluation) {

@@ -4,6 +4,7 @@
 // the one entry point for front ends (CLI, server) and library users.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -44,6 +45,9 @@ struct BatchReport {
   // UpsertProfiles / IngestEvents: the dense id each input of the call went to (after any merge
   // the call made), kNoProfile for rejected inputs. Callers re-deciding membership need no lookup.
   std::vector<ProfileId> owners;
+  // Profiles this call merged (an event linking a visitor's anonymous id to a user): the
+  // profile merged away, then the one that took in its history and traits.
+  std::vector<std::pair<ProfileId, ProfileId>> merges;
 };
 
 // An event as stored: what arrived, without profile_id / anonymous_id (the owner says who).
@@ -60,6 +64,26 @@ struct ProfileView {
   uint64_t event_count = 0;
   std::vector<StoredEventView> latest_events;  // newest first
 };
+
+// What one commit did to one profile, as handed to the commit observer (Engine::SetCommitObserver).
+// Pointers are valid during the call only.
+struct CommittedProfile {
+  ProfileId id = kNoProfile;
+  // Created by this commit: `record`, `behaviour` and `event_block` are all it has.
+  bool created = false;
+  bool removed = false;  // deleted, or merged into another profile
+  // The rewritten record (ids, traits, times; no behaviour or events), null when unchanged.
+  const ProfileView* record = nullptr;
+  const state::BehaviourState* behaviour = nullptr;  // when changed
+  std::string_view event_block;  // the block of events this commit added ("" when none)
+};
+// Called after every successful commit that touched profiles, under the engine's writer lock:
+// observers see commits one at a time, in commit order, and must be quick.
+using CommitObserver = std::function<void(std::span<const CommittedProfile>)>;
+
+// The events of a profile's stored blocks (Engine::EventBlocks, CommittedProfile::event_block), in
+// time order, ties in arrival order: what Engine::Events returns.
+Result<std::vector<StoredEventView>> DecodeEventBlocks(std::span<const std::string> blocks);
 
 struct EngineStats {
   uint64_t profiles = 0;            // known profiles
@@ -119,6 +143,10 @@ class Engine {
   Result<std::string> ExternalId(ProfileId profile);
   // All events of a profile in time order.
   Result<std::vector<StoredEventView>> Events(ProfileId profile);
+  // The same as stored: the profile's event blocks in block order (DecodeEventBlocks reads them).
+  Result<std::vector<std::string>> EventBlocks(ProfileId profile);
+  // One observer (the working set) told what each commit changed; empty to remove it.
+  void SetCommitObserver(CommitObserver observer);
   // A catalogue item; kNotFound if absent.
   Result<ItemInput> GetItem(std::string_view item_id);
   // The whole catalogue, in item id order.

@@ -21,6 +21,7 @@
 #include "tailor/explain.h"
 #include "tailor/live_segments.h"
 #include "tailor/segment_catalog.h"
+#include "tailor/working_set.h"
 
 namespace tailor {
 
@@ -40,6 +41,8 @@ struct ServiceOptions {
   // A MaxMind-format database (GeoIP2/GeoLite2 City or Country .mmdb): collected messages are
   // located by IP (geo_* traits, the event's country/city). Empty: no IP lookup.
   std::string geoip_database;
+  // Bytes of profiles kept in memory (the working set); 0: a quarter of the machine's memory.
+  size_t memory_budget = 0;
 };
 
 // Where a collect request came from, as the transport saw it.
@@ -77,6 +80,8 @@ class Service {
   Service& operator=(const Service&) = delete;
 
   Engine& engine() { return *engine_; }
+  // Profiles resident in memory, kept exact by every write: what live reads should ask.
+  working_set::WorkingSet& working_set();
   Timestamp now() const { return clock_(); }
 
   // --- Writes: each is stored (durable per the engine's sync policy), then membership follows.

@@ -162,6 +162,32 @@ class IdSet {
   std::unordered_set<uint64_t> large_;
 };
 
+// A profile record as readers see it: trait names from the schema (no behaviour, no events).
+ProfileView ViewOf(const store::ProfileRecord& record, const Schema& schema) {
+  ProfileView view;
+  view.id = record.id;
+  view.external_id = record.external_id;
+  view.anonymous = record.anonymous;
+  view.aliases = record.aliases;
+  view.created_at = record.created_at;
+  view.updated_at = record.updated_at;
+  view.traits.reserve(record.traits.size());
+  for (const auto& [slot, value] : record.traits) {
+    if (const TraitDef* trait = schema.FindSlot(slot)) view.traits.emplace_back(trait->name, value);
+  }
+  return view;
+}
+
+// Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties. Most
+// histories are already in order (one block, or blocks written as time went on), and sorting
+// events (strings and all) is costly: check first.
+void SortByTime(std::vector<StoredEventView>& events) {
+  const auto by_time = [](const auto& a, const auto& b) { return a.time < b.time; };
+  if (!std::is_sorted(events.begin(), events.end(), by_time)) {
+    std::stable_sort(events.begin(), events.end(), by_time);
+  }
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -190,6 +216,7 @@ struct Engine::Impl {
   ProfileId first_session_id = 0;
   std::vector<bool> session_state_written;
   std::optional<store::Batch> spare_batch;
+  CommitObserver observer;  // guarded by `writer`
 
   // Everything one write batch does to one profile, staged in memory until it commits.
   struct Staged {
@@ -216,6 +243,7 @@ struct Engine::Impl {
     std::vector<uint64_t> stored_ids;  // the stored ones, when loaded (reused by a filter rebuild)
     bool ids_loaded = false;
     bool deleted = false;
+    bool created = false;
     ProfileId merged_into = kNoProfile;  // set when this batch merged the profile away
     // Filled by ApplyPending: what Commit writes.
     std::string encoded_block, encoded_state;
@@ -295,6 +323,7 @@ struct Engine::Impl {
     staged.record->anonymous = anonymous;
     staged.record->created_at = staged.record->updated_at = Now(clock);
     staged.record_dirty = true;
+    staged.created = true;
     staged.state_loaded = true;  // a new profile has no state and no stored events
     staged.ids_loaded = true;
     ids->Link(context.batch,
@@ -685,6 +714,7 @@ struct Engine::Impl {
     ids->Commit();
     counters = context.counters;
     if (context.schema_changed) PublishSchema();
+    if (observer && !context.profiles.empty()) Report(context);
     for (const auto& [id, staged] : context.profiles) {
       if (!staged.state_dirty || id < first_session_id) continue;
       const size_t index = id - first_session_id;
@@ -692,6 +722,26 @@ struct Engine::Impl {
       session_state_written[index] = true;
     }
     return Status::Ok();
+  }
+
+  // Tells the observer what the commit changed, profile by profile.
+  void Report(const WriteContext& context) const {
+    std::vector<CommittedProfile> committed;
+    std::deque<ProfileView> records;  // stable addresses
+    committed.reserve(context.profiles.size());
+    for (const auto& [id, staged] : context.profiles) {
+      CommittedProfile& out = committed.emplace_back();
+      out.id = id;
+      out.created = staged.created;
+      out.removed = staged.deleted;
+      if (staged.deleted) continue;
+      if (staged.record_dirty && staged.record) {
+        out.record = &records.emplace_back(ViewOf(*staged.record, schema));
+      }
+      if (staged.state_dirty) out.behaviour = &staged.state.behaviour;
+      out.event_block = staged.encoded_block;
+    }
+    observer(committed);
   }
 
   Status Abort(WriteContext&, Status status) {
@@ -792,6 +842,11 @@ Status Engine::WriteImpl(std::span<ProfileInput> profiles, bool move_values,
   }
   profile_report.owners = std::move(profile_owners);
   Impl::ReportEvents(context, events, std::move(event_owners), event_report);
+  for (const auto& [id, staged] : context.profiles) {
+    if (staged.merged_into != kNoProfile) {
+      event_report.merges.emplace_back(id, Impl::FinalOwner(context, id));
+    }
+  }
   return Status::Ok();
 }
 
@@ -896,6 +951,26 @@ Result<ProfileId> Engine::Resolve(std::string_view id) {
   return NotFound("no profile '{}'", id);
 }
 
+Result<std::vector<std::string>> Engine::EventBlocks(ProfileId profile) {
+  std::vector<std::string> blocks;
+  TAILOR_RETURN_IF_ERROR(impl_->store->Scan(store::Table::kEvents, store::EventRangeBegin(profile),
+                                            store::EventRangeBegin(profile + 1),
+                                            [&](std::string_view, std::string_view value) {
+                                              blocks.emplace_back(value);
+                                              return true;
+                                            }));
+  return blocks;
+}
+
+Result<std::vector<StoredEventView>> DecodeEventBlocks(std::span<const std::string> blocks) {
+  std::vector<StoredEventView> events;
+  for (const std::string& block : blocks) {
+    TAILOR_RETURN_IF_ERROR(store::AppendEventBlock(block, events));
+  }
+  SortByTime(events);
+  return events;
+}
+
 Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
   std::vector<StoredEventView> events;
   Status decode_status;
@@ -906,14 +981,13 @@ Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
         return decode_status.ok();
       }));
   TAILOR_RETURN_IF_ERROR(decode_status);
-  // Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties. Most
-  // histories are already in order (one block, or blocks written as time went on), and sorting
-  // events (strings and all) is costly: check first.
-  const auto by_time = [](const auto& a, const auto& b) { return a.time < b.time; };
-  if (!std::is_sorted(events.begin(), events.end(), by_time)) {
-    std::stable_sort(events.begin(), events.end(), by_time);
-  }
+  SortByTime(events);
   return events;
+}
+
+void Engine::SetCommitObserver(CommitObserver observer) {
+  std::lock_guard lock(impl_->writer);
+  impl_->observer = std::move(observer);
 }
 
 Result<ItemInput> Engine::GetItem(std::string_view item_id) {
@@ -968,13 +1042,7 @@ Result<ProfileView> Engine::GetProfile(ProfileId profile, size_t latest_events) 
   }
   TAILOR_RETURN_IF_ERROR(found);
   TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(profile, bytes));
-  ProfileView view;
-  view.id = profile;
-  view.external_id = record.external_id;
-  view.anonymous = record.anonymous;
-  view.aliases = record.aliases;
-  view.created_at = record.created_at;
-  view.updated_at = record.updated_at;
+  ProfileView view = ViewOf(record, *impl_->PublishedSchema());
   found = impl_->store->Get(store::Table::kState, store::ProfileKey(profile), bytes);
   if (found.ok()) {
     TAILOR_ASSIGN_OR_RETURN(state::ProfileState profile_state, state::ProfileState::Decode(bytes));
@@ -983,12 +1051,6 @@ Result<ProfileView> Engine::GetProfile(ProfileId profile, size_t latest_events) 
     return found;
   }
   view.event_count = view.behaviour.event_count;
-  const std::shared_ptr<const Schema> current = impl_->PublishedSchema();
-  view.traits.reserve(record.traits.size());
-  for (auto& [slot, value] : record.traits) {
-    if (const TraitDef* trait = current->FindSlot(slot))
-      view.traits.emplace_back(trait->name, std::move(value));
-  }
   if (latest_events == 0 || view.event_count == 0) return view;
   TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, Events(profile));
   const size_t keep = std::min(latest_events, events.size());

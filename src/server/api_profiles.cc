@@ -1,8 +1,11 @@
 // Handlers: event collection (the Segment tracking API), profiles and items.
 
+#include <algorithm>
+
 #include "common/time.h"
 #include "server/api_impl.h"
 #include "tailor/profile_json.h"
+#include "tailor/working_set.h"
 
 namespace tailor::server {
 namespace {
@@ -212,15 +215,19 @@ void Api::Impl::AddCollectRoutes() {
 void Api::Impl::AddProfileRoutes() {
   auto get_profile = [this](Call& call, size_t default_events, bool all_events) -> Response {
     const size_t limit = ParseSize(call.Query("events"), default_events, options.max_page_size);
-    auto view = service.engine().GetProfile(call.params[0], all_events ? 0 : limit);
-    if (!view.ok()) return ErrorResponse(view.status());
+    // From memory: the working set holds the profile (loaded once on a miss).
+    auto resident = service.working_set().Get(call.params[0]);
+    if (!resident.ok()) return ErrorResponse(resident.status());
+    const ProfileView* view = &(*resident)->view;
     std::vector<EventInput> events;
-    if (all_events) {
-      auto stored = service.engine().Events(view->id);
+    if (all_events || (limit > 0 && view->event_count > 0)) {
+      auto stored = (*resident)->Events();
       if (!stored.ok()) return ErrorResponse(stored.status());
       events = std::move(stored).value();
-    } else {
-      events = std::move(view->latest_events);
+      if (!all_events) {  // the newest `limit`, newest first
+        std::reverse(events.begin(), events.end());
+        if (events.size() > limit) events.resize(limit);
+      }
     }
     JsonWriter json;
     const std::vector<std::string> segments = service.SegmentsOf(view->id);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "server/api_impl.h"
+#include "tailor/working_set.h"
 
 namespace tailor::server {
 
@@ -92,6 +93,18 @@ std::string Api::Impl::MetricsText() const {
         live.last_evaluation_seconds);
   gauge("tailor_window_timers", "Profiles with a pending window-edge timer.",
         static_cast<double>(service.timer_count()));
+  const working_set::Stats resident = service.working_set().stats();
+  gauge("tailor_resident_profiles", "Profiles held in memory (the working set).",
+        static_cast<double>(resident.resident));
+  gauge("tailor_resident_bytes", "Bytes the resident profiles take.",
+        static_cast<double>(resident.bytes));
+  gauge("tailor_resident_budget_bytes", "The working set's memory budget (--memory-budget).",
+        static_cast<double>(resident.budget));
+  counter("tailor_resident_hits_total", "Profile reads answered from memory.", resident.hits);
+  counter("tailor_resident_misses_total", "Profile reads that loaded the profile from the store.",
+          resident.misses);
+  counter("tailor_resident_evictions_total", "Profiles evicted to stay within the budget.",
+          resident.evictions);
   const EngineStats stats = service.engine().Stats();
   gauge("tailor_profiles", "Known profiles.", static_cast<double>(stats.profiles));
   gauge("tailor_anonymous_profiles", "Anonymous visitors not yet identified.",

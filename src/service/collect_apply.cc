@@ -215,15 +215,20 @@ class Applier {
     for (const Owner& visitor : visitors) {
       if (resolved_.contains(visitor)) continue;
       Owner owner = visitor;
-      auto view = service_.engine().GetProfile(visitor.second, 0);
-      if (!view.ok() && view.status().code() != StatusCode::kNotFound) return view.status();
-      if (view.ok() && !view->anonymous) {
+      auto resident = impl_.working_set->Get(visitor.second);
+      if (!resident.ok() && resident.status().code() != StatusCode::kNotFound) {
+        return resident.status();
+      }
+      const ProfileView* view = resident.ok() ? &(*resident)->view : nullptr;
+      if (view != nullptr && !view->anonymous) {
         owner = {false, view->external_id};
       } else if (auto link = linked_now.find(visitor.second); link != linked_now.end()) {
         owner = {false, link->second};
       }
       // EnrichUser reads the same profile for this owner: keep what was read.
-      if (view.ok() && owner.first == view->anonymous) views_.emplace(owner, std::move(*view));
+      if (view != nullptr && owner.first == view->anonymous) {
+        views_.emplace(owner, std::move(resident).value());
+      }
       resolved_.emplace(visitor, owner);
     }
     // Traits gathered under a visitor's id move to the profile it resolves to.
@@ -252,17 +257,22 @@ class Applier {
   // first touch are computed again from the whole of it (the earliest touch of either wins).
   Status EnrichUser(const Owner& owner, std::vector<size_t>& positions, bool merged = false) {
     const std::string& user = owner.second;
-    Engine& engine = service_.engine();
     Timestamp last_seen = 0, session_start = 0;
     int64_t sessions = 0;
-    TraitMap stored;
+    static const TraitMap kNoTraits;
+    const TraitMap* stored_traits = &kNoTraits;
     auto read = views_.extract(owner);  // read already by ResolveOwners?
-    Result<ProfileView> view =
-        read ? Result<ProfileView>(std::move(read.mapped())) : engine.GetProfile(user, 0);
-    if (!view.ok() && view.status().code() != StatusCode::kNotFound) return view.status();
+    Result<working_set::ProfileHandle> resident =
+        read ? Result<working_set::ProfileHandle>(std::move(read.mapped()))
+             : impl_.working_set->Get(user);
+    if (!resident.ok() && resident.status().code() != StatusCode::kNotFound) {
+      return resident.status();
+    }
     TraitMap& traits = pending_traits_[owner];
-    if (view.ok()) {
-      stored = std::move(view->traits);
+    if (resident.ok()) {
+      const ProfileView* view = &(*resident)->view;
+      stored_traits = &view->traits;
+      const TraitMap& stored = *stored_traits;
       const TypedValue* count = merged ? nullptr : FindTrait(stored, "sessions");
       const bool needs_first_touch =
           merged ||
@@ -272,7 +282,7 @@ class Applier {
         last_seen = view->behaviour.last_seen;
       }
       if ((count == nullptr && view->behaviour.event_count > 0) || needs_first_touch) {
-        TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> history, engine.Events(view->id));
+        TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> history, (*resident)->Events());
         if (count == nullptr) {
           for (const EventInput& event : history) {
             if (last_seen == 0 || event.time - last_seen > options_.session_gap_ms) {
@@ -317,6 +327,7 @@ class Applier {
         SetTrait(traits, "last_session_at", {TraitType::kTimestamp, session_start});
       }
     }
+    const TraitMap& stored = *stored_traits;
     // First touch from this run when the history had none.
     if (FindTrait(stored, "first_touch_source") == nullptr &&
         FindTrait(traits, "first_touch_source") == nullptr) {
@@ -418,11 +429,11 @@ class Applier {
   CollectReport& report_;
   static constexpr size_t kNotALine = SIZE_MAX;
   std::vector<EventInput> pending_;
-  std::vector<size_t> pending_indexes_;       // message index of each pending event
-  std::vector<size_t> pending_lines_;         // its product line, or kNotALine
-  std::map<Owner, TraitMap> pending_traits_;  // enrichment per owner
-  std::map<Owner, Owner> resolved_;           // visitor -> whose profile (ResolveOwners)
-  std::map<Owner, ProfileView> views_;        // profiles ResolveOwners read, for EnrichUser
+  std::vector<size_t> pending_indexes_;                // message index of each pending event
+  std::vector<size_t> pending_lines_;                  // its product line, or kNotALine
+  std::map<Owner, TraitMap> pending_traits_;           // enrichment per owner
+  std::map<Owner, Owner> resolved_;                    // visitor -> whose profile (ResolveOwners)
+  std::map<Owner, working_set::ProfileHandle> views_;  // read by ResolveOwners, for EnrichUser
 };
 
 // Where each message was sent from: geo_* traits (the last place a profile was seen, kept apart

@@ -21,6 +21,8 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   if (!options.clock) options.clock = SystemClockMillis;
   if (!options.engine.clock) options.engine.clock = options.clock;
   TAILOR_ASSIGN_OR_RETURN(service->engine_, Engine::Open(data_dir, options.engine));
+  service->impl_->working_set = std::make_unique<working_set::WorkingSet>(
+      *service->engine_, working_set::Options{.budget_bytes = options.memory_budget});
   service->catalog_ =
       std::make_unique<segments::SegmentCatalog>(service->engine_->store(), options.clock);
   service->clock_ = options.clock;
@@ -40,17 +42,17 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
 
 // --- Re-deciding membership -------------------------------------------------------------------
 
-Status Service::Impl::LoadRow(Engine& engine, ProfileId profile, LoadedRow& row) {
+Status Service::Impl::LoadRow(ProfileId profile, LoadedRow& row) {
   row.id = profile;
-  auto view = engine.GetProfile(profile, 0);
-  if (!view.ok()) {
-    if (view.status().code() != StatusCode::kNotFound) return view.status();
+  auto resident = working_set->Get(profile);
+  if (!resident.ok()) {
+    if (resident.status().code() != StatusCode::kNotFound) return resident.status();
     row.gone = true;  // deleted or merged away
     return Status::Ok();
   }
-  row.view = std::move(view).value();
-  if (row.view.anonymous) return Status::Ok();  // segments hold known profiles only
-  TAILOR_ASSIGN_OR_RETURN(row.events, engine.Events(profile));
+  row.profile = std::move(resident).value();
+  if (row.profile->view.anonymous) return Status::Ok();  // segments hold known profiles only
+  TAILOR_ASSIGN_OR_RETURN(row.events, row.profile->Events());
   return Status::Ok();
 }
 
@@ -63,8 +65,9 @@ void Service::Impl::ApplyRow(const LoadedRow& loaded, const segments::ProfileCha
     timers.Cancel(loaded.id);
     return;
   }
-  if (loaded.view.anonymous) return;
-  segments::ProfileRow row{loaded.id, &loaded.view.traits, &loaded.events, &items, now, {}};
+  if (loaded.profile->view.anonymous) return;
+  segments::ProfileRow row{loaded.id, &loaded.profile->view.traits, &loaded.events, &items, now,
+                           {}};
   auto changes = live->Update(row, change);
   if (auto next = live->NextChange(row)) {
     timers.Schedule(loaded.id, *next);
@@ -75,11 +78,10 @@ void Service::Impl::ApplyRow(const LoadedRow& loaded, const segments::ProfileCha
   out.insert(out.end(), changes.begin(), changes.end());
 }
 
-Status Service::Impl::Redecide(Engine& engine, ProfileId profile,
-                               const segments::ProfileChange& change, Timestamp now,
-                               std::vector<segments::MembershipChange>& out) {
+Status Service::Impl::Redecide(ProfileId profile, const segments::ProfileChange& change,
+                               Timestamp now, std::vector<segments::MembershipChange>& out) {
   LoadedRow row;
-  TAILOR_RETURN_IF_ERROR(LoadRow(engine, profile, row));
+  TAILOR_RETURN_IF_ERROR(LoadRow(profile, row));
   ApplyRow(row, change, now, out);
   return Status::Ok();
 }
@@ -94,7 +96,7 @@ Status Service::Impl::AfterWrites(
   std::vector<LoadedRow> rows(touched.size());
   std::vector<Status> statuses(touched.size());
   tbb::parallel_for(size_t{0}, touched.size(),
-                    [&](size_t i) { statuses[i] = LoadRow(engine, touched[i].first, rows[i]); });
+                    [&](size_t i) { statuses[i] = LoadRow(touched[i].first, rows[i]); });
   std::vector<segments::MembershipChange> changes;
   for (size_t i = 0; i < touched.size(); ++i) {
     TAILOR_RETURN_IF_ERROR(statuses[i]);
@@ -131,7 +133,9 @@ Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& cata
                                   std::span<const EventInput> events,
                                   std::span<const ProfileId> event_owners,
                                   std::span<const ProfileInput> profiles,
-                                  std::span<const ProfileId> profile_owners, Timestamp now) {
+                                  std::span<const ProfileId> profile_owners,
+                                  std::span<const std::pair<ProfileId, ProfileId>> merges,
+                                  Timestamp now) {
   if (live->segment_count() == 0) return Status::Ok();
   // The engine says where each input went (merges included); rejected inputs went nowhere.
   TouchedProfiles touched;
@@ -143,6 +147,11 @@ Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& cata
   for (size_t i = 0; i < events.size() && i < event_owners.size(); ++i) {
     if (event_owners[i] == kNoProfile) continue;
     AddName(touched[event_owners[i]].event_types, events[i].type);
+  }
+  // A merge brings another profile's traits and history: every segment may change.
+  for (const auto& [from, into] : merges) {
+    touched[from].everything = true;
+    touched[into].everything = true;
   }
   return AfterWrites(engine, catalog, touched.Take(), now);
 }
@@ -156,7 +165,7 @@ Status Service::Impl::AfterProfile(Engine& engine, segments::SegmentCatalog& cat
     return profile.status().code() == StatusCode::kNotFound ? Status::Ok() : profile.status();
   }
   std::vector<segments::MembershipChange> changes;
-  TAILOR_RETURN_IF_ERROR(Redecide(engine, *profile, change, now, changes));
+  TAILOR_RETURN_IF_ERROR(Redecide(*profile, change, now, changes));
   return Feed(catalog, changes);
 }
 
@@ -211,7 +220,7 @@ Status Service::Write(std::span<const ProfileInput> profiles, std::span<const Ev
   std::lock_guard lock(impl_->write_mutex);
   TAILOR_RETURN_IF_ERROR(engine_->Write(profiles, events, profile_report, event_report));
   return impl_->AfterEvents(*engine_, *catalog_, events, event_report.owners, profiles,
-                            profile_report.owners, now());
+                            profile_report.owners, event_report.merges, now());
 }
 
 Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id, bool* merged) {
@@ -230,7 +239,7 @@ Status Service::MergeProfiles(std::string_view into, std::string_view from) {
   const Timestamp at = now();
   if (from_id.ok()) {  // the merged-away id leaves every segment
     std::vector<segments::MembershipChange> changes;
-    TAILOR_RETURN_IF_ERROR(impl_->Redecide(*engine_, *from_id, {{}, {}, true}, at, changes));
+    TAILOR_RETURN_IF_ERROR(impl_->Redecide(*from_id, {{}, {}, true}, at, changes));
     TAILOR_RETURN_IF_ERROR(impl_->Feed(*catalog_, changes));
   }
   return impl_->AfterProfile(*engine_, *catalog_, into, {{}, {}, true}, at);
@@ -242,7 +251,7 @@ Status Service::DeleteProfile(std::string_view external_id) {
   TAILOR_RETURN_IF_ERROR(engine_->DeleteProfile(external_id));
   if (!id.ok()) return Status::Ok();
   std::vector<segments::MembershipChange> changes;
-  TAILOR_RETURN_IF_ERROR(impl_->Redecide(*engine_, *id, {{}, {}, true}, now(), changes));
+  TAILOR_RETURN_IF_ERROR(impl_->Redecide(*id, {{}, {}, true}, now(), changes));
   return impl_->Feed(*catalog_, changes);
 }
 
@@ -332,7 +341,7 @@ Result<size_t> Service::AdvanceTime() {
   }
   std::vector<segments::MembershipChange> changes;
   for (ProfileId profile : due) {
-    TAILOR_RETURN_IF_ERROR(impl_->Redecide(*engine_, profile, {{}, {}, true}, at, changes));
+    TAILOR_RETURN_IF_ERROR(impl_->Redecide(profile, {{}, {}, true}, at, changes));
     ++impl_->timer_updates;
   }
   TAILOR_RETURN_IF_ERROR(impl_->Feed(*catalog_, changes));
@@ -350,6 +359,8 @@ std::optional<Timestamp> Service::next_timer() const {
 }
 
 // --- Reads --------------------------------------------------------------------------------------
+
+working_set::WorkingSet& Service::working_set() { return *impl_->working_set; }
 
 std::vector<std::string> Service::SegmentsOf(ProfileId profile) const {
   std::shared_lock lock(impl_->live_mutex);
@@ -372,8 +383,9 @@ Result<segments::ProfileSet> Service::Members(std::string_view segment) const {
 
 Result<SegmentExplanation> Service::Explain(std::string_view segment, std::string_view profile) {
   TAILOR_ASSIGN_OR_RETURN(segments::SegmentDefinition definition, catalog_->Get(segment));
-  TAILOR_ASSIGN_OR_RETURN(ProfileView view, engine_->GetProfile(profile, 0));
-  TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> events, engine_->Events(view.id));
+  TAILOR_ASSIGN_OR_RETURN(working_set::ProfileHandle resident, impl_->working_set->Get(profile));
+  const ProfileView& view = resident->view;
+  TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> events, resident->Events());
   TAILOR_ASSIGN_OR_RETURN(segments::Rule rule, segments::ParseRule(definition.rule));
   segments::ItemCatalog items;
   {

@@ -69,6 +69,7 @@ struct Service::Impl {
   mutable std::shared_mutex live_mutex;
   std::unique_ptr<segments::LiveSegments> live;
   Timers timers;
+  std::unique_ptr<working_set::WorkingSet> working_set;
   segments::ItemCatalog items;                // guarded by write_mutex
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
@@ -96,28 +97,29 @@ struct Service::Impl {
   std::atomic<uint64_t> membership_changes{0}, live_updates{0}, timer_updates{0}, evaluations{0};
   std::atomic<double> last_evaluation_seconds{0};
 
-  // One profile as the row evaluator needs it, read from the store.
+  // One profile as the row evaluator needs it, from the working set.
   struct LoadedRow {
     ProfileId id = kNoProfile;
     bool gone = false;  // deleted or merged away
-    ProfileView view;
+    working_set::ProfileHandle profile;
     std::vector<EventInput> events;
   };
 
   // With write_mutex held:
-  Status LoadRow(Engine& engine, ProfileId profile, LoadedRow& row);
+  Status LoadRow(ProfileId profile, LoadedRow& row);
   void ApplyRow(const LoadedRow& row, const segments::ProfileChange& change, Timestamp now,
                 std::vector<segments::MembershipChange>& out);
   Status AfterWrites(Engine& engine, segments::SegmentCatalog& catalog,
                      std::vector<std::pair<ProfileId, segments::ProfileChange>> touched,
                      Timestamp now);
-  Status Redecide(Engine& engine, ProfileId profile, const segments::ProfileChange& change,
-                  Timestamp now, std::vector<segments::MembershipChange>& out);
+  Status Redecide(ProfileId profile, const segments::ProfileChange& change, Timestamp now,
+                  std::vector<segments::MembershipChange>& out);
   Status Feed(segments::SegmentCatalog& catalog, std::vector<segments::MembershipChange>& changes);
   Status AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
                      std::span<const EventInput> events, std::span<const ProfileId> event_owners,
                      std::span<const ProfileInput> profiles,
-                     std::span<const ProfileId> profile_owners, Timestamp now);
+                     std::span<const ProfileId> profile_owners,
+                     std::span<const std::pair<ProfileId, ProfileId>> merges, Timestamp now);
   Status AfterProfile(Engine& engine, segments::SegmentCatalog& catalog, std::string_view id,
                       const segments::ProfileChange& change, Timestamp now);
   Status ReloadItems(Engine& engine);

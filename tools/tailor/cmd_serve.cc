@@ -24,6 +24,7 @@ struct ServeFlags {
   size_t max_message_bytes = collect::Limits{}.max_message_bytes;
   size_t max_batch_bytes = collect::Limits{}.max_batch_bytes;
   size_t max_streams = server::ApiOptions{}.max_streams;
+  size_t memory_budget = 0;  // working set bytes; 0: a quarter of the machine's memory
 };
 
 int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
@@ -35,6 +36,7 @@ int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
   options.engine.store.sync = *sync;
   options.allowed_event_types = flags.allowed_event_types;
   options.geoip_database = flags.geoip_database;
+  options.memory_budget = flags.memory_budget;
   options.limits.max_message_bytes = flags.max_message_bytes;
   options.limits.max_batch_bytes = flags.max_batch_bytes;
   if (!flags.now.empty()) {
@@ -218,6 +220,11 @@ void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--max-streams", flags->max_streams, "concurrent change-feed waiters")
       ->capture_default_str();
+  serve
+      ->add_option("--memory-budget", flags->memory_budget,
+                   "bytes of profiles kept in memory, e.g. 2GiB (default: a quarter of the "
+                   "machine's memory)")
+      ->transform(CLI::AsSizeValue(false));
   serve->callback([&global, &exit_code, flags] { exit_code = RunServe(global, *flags); });
 
   auto key_flags = std::make_shared<KeyFlags>();

@@ -1,0 +1,309 @@
+// The working set holds exactly what the store holds: random collects, identifies, aliases,
+// merges, deletes, time moves and evictions go through the service, and after every step each
+// resident profile (and each profile read through the working set) equals a fresh load from the
+// store, and live membership equals a full evaluation.
+
+#include "tailor/working_set.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <set>
+
+#include "full_evaluation.h"
+#include "tailor/json_writer.h"
+#include "tailor/profile_json.h"
+#include "tailor/service.h"
+#include "test_util.h"
+
+namespace tailor {
+namespace {
+
+using ::tailor::testing::ExpectLiveEqualsFull;
+using ::tailor::testing::TempDir;
+
+constexpr Timestamp kStart = 1'800'000'000'000;
+constexpr Timestamp kHour = 3'600'000;
+constexpr Timestamp kDay = 24 * kHour;
+
+// Everything a reader sees of a profile, as one JSON text.
+std::string Render(const ProfileView& view, std::span<const EventInput> events) {
+  JsonWriter json;
+  WriteProfileJson(json, view, nullptr, events);
+  return json.str();
+}
+
+std::string Fresh(Engine& engine, ProfileId id) {
+  auto view = engine.GetProfile(id, 0);
+  if (!view.ok()) return "gone: " + view.status().ToString();
+  auto events = engine.Events(id);
+  EXPECT_TRUE(events.ok());
+  return Render(*view, *events);
+}
+
+std::string Resident(const working_set::ResidentProfile& profile) {
+  auto events = profile.Events();
+  EXPECT_TRUE(events.ok());
+  return Render(profile.view, *events);
+}
+
+class Workload {
+ public:
+  Workload(uint32_t seed, Service& service, std::atomic<Timestamp>& clock)
+      : random_(seed), service_(service), clock_(clock) {}
+
+  // One random operation; returns what it did (for failure messages).
+  std::string Step() {
+    const int kind = Pick(100);
+    if (kind < 40) return Track();
+    if (kind < 52) return Identify();
+    if (kind < 58) return VisitorTraits();
+    if (kind < 63) return Alias();
+    if (kind < 67) return Merge();
+    if (kind < 71) return Delete();
+    if (kind < 81) return MoveTime();
+    if (kind < 90) return EvictSome();
+    return Upsert();
+  }
+
+  // Every dense id any operation has seen (deleted and merged-away ones included).
+  const std::set<ProfileId>& seen() const { return seen_; }
+  void Remember() {
+    for (int i = 0; i < kUsers; ++i) Note(User(i));
+    for (int i = 0; i < kVisitors; ++i) Note(Visitor(i));
+  }
+
+ private:
+  static constexpr int kUsers = 10, kVisitors = 8;
+  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(random_); }
+  std::string User(int i) const { return "u" + std::to_string(i); }
+  std::string Visitor(int i) const { return "a" + std::to_string(i); }
+  void Note(const std::string& id) {
+    if (auto profile = service_.engine().Resolve(id); profile.ok()) seen_.insert(*profile);
+  }
+  std::string Collect(const std::string& body) {
+    auto report = service_.Collect(body, std::nullopt);
+    EXPECT_TRUE(report.ok()) << report.status().ToString() << " " << body;
+    Remember();
+    return body;
+  }
+
+  std::string Track() {
+    static const char* kTypes[] = {"view", "purchase", "add_to_cart"};
+    const std::string type = kTypes[Pick(3)];
+    std::string who;
+    const int form = Pick(3);
+    if (form != 1) who += fmt::format(R"("userId":"{}",)", User(Pick(kUsers)));
+    if (form != 0) who += fmt::format(R"("anonymousId":"{}",)", Visitor(Pick(kVisitors)));
+    // Message ids from a small pool: some are re-sent (duplicates stored once).
+    const Timestamp time = clock_.load() - Pick(10 * 24) * kHour;
+    std::string context;
+    if (Pick(4) == 0) context = R"(,"context":{"campaign":{"source":"news","medium":"email"}})";
+    return Collect(fmt::format(
+        R"({{"batch":[{{"type":"track",{}"event":"{}","messageId":"m{}","timestamp":{},)"
+        R"("properties":{{"price":{}.{},"quantity":{},"category":"{}"}}{}}}]}})",
+        who, type, Pick(400), '"' + IsoTime(time) + '"', Pick(90) + 1, Pick(100), Pick(3) + 1,
+        Pick(2) == 0 ? "golf" : "tennis", context));
+  }
+
+  std::string Identify() {
+    return Collect(fmt::format(R"({{"batch":[{{"type":"identify","userId":"{}","anonymousId":"{}",)"
+                               R"("traits":{{"plan":"{}","age":{}}}}}]}})",
+                               User(Pick(kUsers)), Visitor(Pick(kVisitors)),
+                               Pick(2) == 0 ? "gold" : "silver", 20 + Pick(50)));
+  }
+
+  std::string VisitorTraits() {
+    return Collect(fmt::format(
+        R"({{"batch":[{{"type":"identify","anonymousId":"{}","traits":{{"plan":"{}"}}}}]}})",
+        Visitor(Pick(kVisitors)), Pick(2) == 0 ? "gold" : "bronze"));
+  }
+
+  std::string Alias() {
+    const std::string previous = Pick(2) == 0 ? User(Pick(kUsers)) : Visitor(Pick(kVisitors));
+    return Collect(
+        fmt::format(R"({{"batch":[{{"type":"alias","previousId":"{}","userId":"{}"}}]}})", previous,
+                    User(Pick(kUsers))));
+  }
+
+  std::string Merge() {
+    const std::string into = User(Pick(kUsers)), from = User(Pick(kUsers));
+    Status status = service_.MergeProfiles(into, from);
+    EXPECT_TRUE(status.ok() || status.code() == StatusCode::kNotFound) << status.ToString();
+    Remember();
+    return "merge " + from + " into " + into;
+  }
+
+  std::string Delete() {
+    const std::string id = Pick(3) == 0 ? Visitor(Pick(kVisitors)) : User(Pick(kUsers));
+    Status status = service_.DeleteProfile(id);
+    EXPECT_TRUE(status.ok() || status.code() == StatusCode::kNotFound) << status.ToString();
+    return "delete " + id;
+  }
+
+  std::string MoveTime() {
+    const Timestamp by = Pick(48) * kHour;
+    clock_ += by;
+    auto advanced = service_.AdvanceTime();
+    EXPECT_TRUE(advanced.ok()) << advanced.status().ToString();
+    return fmt::format("time +{} h", by / kHour);
+  }
+
+  std::string EvictSome() {
+    if (Pick(5) == 0) {
+      service_.working_set().EvictAll();
+      return "evict all";
+    }
+    for (ProfileId id : seen_) {
+      if (Pick(2) == 0) service_.working_set().Evict(id);
+    }
+    return "evict some";
+  }
+
+  std::string Upsert() {
+    ProfileInput input{User(Pick(kUsers)), {{"age", {TraitType::kInt, int64_t{20 + Pick(50)}}}}};
+    BatchReport report;
+    EXPECT_TRUE(service_.UpsertProfiles(std::span(&input, 1), report).ok());
+    Remember();
+    return "upsert " + input.external_id;
+  }
+
+  std::mt19937 random_;
+  Service& service_;
+  std::atomic<Timestamp>& clock_;
+  std::set<ProfileId> seen_;
+};
+
+void Define(Service& service, const std::string& name, const std::string& rule) {
+  segments::SegmentDefinition definition;
+  definition.name = name;
+  definition.rule = rule;
+  ASSERT_OK(service.PutSegment(std::move(definition)));
+}
+
+class WorkingSetRandomTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
+  TempDir dir;
+  std::atomic<Timestamp> clock{kStart};
+  ServiceOptions options;
+  options.clock = [&clock] { return clock.load(); };
+  options.memory_budget = GetParam();  // small budgets evict as they go
+  auto opened = Service::Open(dir.path(), std::move(options));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Service& service = **opened;
+  ASSERT_OK(service.engine().DeclareTraits(
+      {{"plan", TraitType::kString}, {"age", TraitType::kInt}, {"sessions", TraitType::kInt}}));
+  Define(service, "buyers", "count(purchase) >= 2");
+  Define(service, "golf_recent", R"(count(view where category = "golf", last 3 days) >= 1)");
+  Define(service, "gold", R"(plan = "gold" and sessions >= 1)");
+  Define(service, "carts", "last(add_to_cart, last 2 days) not followed by purchase");
+
+  for (uint32_t seed = 1; seed <= 3; ++seed) {
+    Workload workload(seed, service, clock);
+    for (int step = 0; step < 150; ++step) {
+      const std::string what = workload.Step();
+      for (ProfileId id : workload.seen()) {
+        const std::string fresh = Fresh(service.engine(), id);
+        if (auto resident = service.working_set().Peek(id)) {
+          ASSERT_EQ(Resident(*resident), fresh) << "resident " << id << " after " << what;
+        }
+        auto read = service.working_set().Get(id);
+        if (read.ok()) {
+          ASSERT_EQ(Resident(**read), fresh) << "read " << id << " after " << what;
+        } else {
+          ASSERT_EQ(read.status().code(), StatusCode::kNotFound);
+          ASSERT_TRUE(fresh.starts_with("gone")) << id << " after " << what;
+        }
+      }
+      ExpectLiveEqualsFull(service, clock.load(), "after " + what);
+      if (HasFailure()) return;
+    }
+  }
+  const working_set::Stats stats = service.working_set().stats();
+  EXPECT_GT(stats.hits, 0u);
+  EXPECT_GT(stats.misses, 0u);
+  EXPECT_LE(stats.bytes, stats.budget + 64 * 4096) << "one profile per shard may exceed its share";
+}
+
+// Unbounded (everything stays) and small enough that most reads miss.
+INSTANTIATE_TEST_SUITE_P(Budgets, WorkingSetRandomTest,
+                         ::testing::Values(size_t{1} << 30, size_t{64} << 10));
+
+TEST(WorkingSet, StaysWithinItsBudgetAndKeepsWhatIsReadAgain) {
+  TempDir dir;
+  auto engine = Engine::Open(dir.path(), {.store = {.create_if_missing = true}});
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  working_set::WorkingSet set(**engine, {.budget_bytes = 256 << 10, .shards = 4});
+  std::vector<EventInput> events;
+  for (int i = 0; i < 2000; ++i) {
+    EventInput event;
+    event.profile_id = "p" + std::to_string(i);
+    event.type = "view";
+    event.time = kStart + i;
+    events.push_back(std::move(event));
+  }
+  BatchReport report;
+  ASSERT_OK((*engine)->IngestEvents(events, report));
+  // New profiles became resident with the commit that created them, within the budget.
+  working_set::Stats stats = set.stats();
+  EXPECT_EQ(stats.created, 2000u);
+  EXPECT_LE(stats.bytes, stats.budget);
+  EXPECT_GT(stats.evictions, 0u);
+  EXPECT_LT(stats.resident, 2000u);
+  // A profile read over and over stays while others come and go.
+  auto hot = (*engine)->Resolve("p7");
+  ASSERT_TRUE(hot.ok());
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(set.Get(*hot).ok());
+    ASSERT_TRUE(set.Get(static_cast<ProfileId>(i)).ok());
+  }
+  EXPECT_NE(set.Peek(*hot), nullptr);
+  EXPECT_LE(set.stats().bytes, set.stats().budget);
+}
+
+// A later module's per-profile state: kept with the profile, counted, copied on write.
+struct SeenCount : working_set::Extension {
+  explicit SeenCount(int n) : count(n) {}
+  std::unique_ptr<Extension> Clone() const override { return std::make_unique<SeenCount>(count); }
+  size_t bytes() const override { return 1000; }
+  int count;
+};
+
+TEST(WorkingSet, ExtensionsLiveWithTheProfileThroughWrites) {
+  TempDir dir;
+  auto engine = Engine::Open(dir.path(), {.store = {.create_if_missing = true}});
+  ASSERT_TRUE(engine.ok());
+  working_set::WorkingSet set(**engine);
+  const size_t slot = set.RegisterExtension();
+  EventInput event;
+  event.profile_id = "p";
+  event.type = "view";
+  event.time = kStart;
+  BatchReport report;
+  ASSERT_OK((*engine)->IngestEvents(std::span(&event, 1), report));
+  const ProfileId id = report.owners[0];
+  const uint64_t before = set.stats().bytes;
+  ASSERT_OK(set.SetExtension(id, slot, std::make_unique<SeenCount>(1)));
+  EXPECT_GE(set.stats().bytes, before + 1000);
+  auto held = set.Get(id);  // a reader holds this version while a write goes by
+  ASSERT_TRUE(held.ok());
+  event.time += kHour;
+  event.id = "second";
+  ASSERT_OK((*engine)->IngestEvents(std::span(&event, 1), report));
+  EXPECT_EQ((*held)->view.event_count, 1u);  // the reader's copy did not change under it
+  auto now = set.Get(id);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ((*now)->view.event_count, 2u);
+  ASSERT_NE((*now)->extension(slot), nullptr);
+  EXPECT_EQ(static_cast<const SeenCount*>((*now)->extension(slot))->count, 1);
+  set.Evict(id);  // evicted: the module rebuilds its state when it finds the slot empty
+  auto reloaded = set.Get(id);
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ((*reloaded)->extension(slot), nullptr);
+  EXPECT_EQ((*reloaded)->view.event_count, 2u);
+}
+
+}  // namespace
+}  // namespace tailor
