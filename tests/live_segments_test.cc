@@ -74,7 +74,7 @@ TEST(LiveSegments, PerProfileUpdatesMatchFullEvaluation) {
     // The live path: re-decide this one profile.
     ASSERT_OK_AND_ASSIGN(ProfileView view, engine.GetProfile(event.profile_id, 0));
     ASSERT_OK_AND_ASSIGN(std::vector<StoredEventView> history, engine.Events(view.id));
-    const ProfileRow row{view.id, &view.traits, &history, nullptr, kNow, {}};
+    const ProfileRow row{view.id, &view.traits, history, nullptr, kNow, {}};
     // Only the segments that read this event's type (or refer to one that changed) re-decide.
     std::vector<MembershipChange> changes =
         live->Update(row, ProfileChange{{}, {event.type}, false});

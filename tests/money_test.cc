@@ -110,7 +110,7 @@ class MoneyTest : public ::testing::Test {
       auto view = engine_->GetProfile(std::string((*snapshot)->external_id(id)), 0);
       auto events = engine_->Events(id);
       EXPECT_TRUE(view.ok() && events.ok());
-      const segments::ProfileRow row{id, &view->traits, &*events, nullptr, kNow, {}};
+      const segments::ProfileRow row{id, &view->traits, *events, nullptr, kNow, {}};
       const bool by_row = segments::Matches(*rule, row);
       EXPECT_EQ(fast->contains(id), by_row) << rule_text << " for " << view->external_id;
       if (by_row) members.insert(view->external_id);

@@ -672,8 +672,7 @@ TEST(SegmentsProperty, BitmapEvaluationMatchesRowByRowEvaluation) {
       const Row row{&views[i], &histories[i], &catalog};
       ASSERT_EQ(fast.contains(views[i].id), NaiveMatch(row, rule.root)) << "profile c" << i;
       // The library's row evaluator (explain) decides the same.
-      const ProfileRow profile_row{views[i].id, &views[i].traits, &histories[i], &catalog, kNow,
-                                   {}};
+      const ProfileRow profile_row{views[i].id, &views[i].traits, histories[i], &catalog, kNow, {}};
       ASSERT_EQ(fast.contains(views[i].id), Matches(rule, profile_row))
           << "explain, profile c" << i;
     }

@@ -327,7 +327,7 @@ TEST(Service, AnonymousTraitsAreKeptAndMergedOnIdentifyByTime) {
   auto rule = segments::ParseRule(R"(golf_level = "beginner" and device_type = "mobile")");
   ASSERT_TRUE(rule.ok());
   const segments::ProfileRow row{
-      visitor->id, &visitor->traits, &*events, nullptr, ParseTime("2027-01-15T09:00:00Z"), {}};
+      visitor->id, &visitor->traits, *events, nullptr, ParseTime("2027-01-15T09:00:00Z"), {}};
   EXPECT_TRUE(segments::Matches(*rule, row));
 
   // Sign-in: identify links the visitor. plan: the visitor's 08:15 answer is later than the

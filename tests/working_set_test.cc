@@ -90,8 +90,9 @@ class Workload {
   }
 
   std::string Track() {
-    static const char* kTypes[] = {"view", "purchase", "add_to_cart"};
-    const std::string type = kTypes[Pick(3)];
+    // No segment reads "search": re-decisions leave those events out of the row.
+    static const char* kTypes[] = {"view", "purchase", "add_to_cart", "search"};
+    const std::string type = kTypes[Pick(4)];
     std::string who;
     const int form = Pick(3);
     if (form != 1) who += fmt::format(R"("userId":"{}",)", User(Pick(kUsers)));

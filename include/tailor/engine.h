@@ -84,6 +84,13 @@ using CommitObserver = std::function<void(std::span<const CommittedProfile>)>;
 // The events of a profile's stored blocks (Engine::EventBlocks, CommittedProfile::event_block), in
 // time order, ties in arrival order: what Engine::Events returns.
 Result<std::vector<StoredEventView>> DecodeEventBlocks(std::span<const std::string> blocks);
+// The same into the front of `pool`, reusing its events' storage (it grows, never shrinks):
+// decoding history after history into one pool allocates little (the live path's re-decisions).
+// The span is valid until the pool is used again. `keep`, if set: only events of the types it
+// accepts (the others are skipped without a copy).
+Result<std::span<const StoredEventView>> DecodeEventBlocks(
+    std::span<const std::string> blocks, std::vector<StoredEventView>& pool,
+    const std::function<bool(std::string_view type)>& keep = {});
 
 struct EngineStats {
   uint64_t profiles = 0;            // known profiles

@@ -5,6 +5,7 @@
 // over a whole snapshot; tests check that both agree).
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,7 @@ namespace tailor::segments {
 struct ProfileRow {
   ProfileId id = kNoProfile;
   const TraitMap* traits = nullptr;
-  const std::vector<EventInput>* events = nullptr;  // in time order
+  std::span<const EventInput> events;  // in time order
   const ItemCatalog* items = nullptr;
   Timestamp now = 0;
   // Whether the profile is in another segment (`in segment "x"`).

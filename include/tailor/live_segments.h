@@ -21,7 +21,15 @@ struct ProfileChange {
   bool everything = false;               // re-decide every segment (merges, deletes, unknown)
 };
 
-// Not thread-safe: one writer applies updates (the engine's write path will own it).
+// What the segments decided for one profile (LiveSegments::Decide), not applied yet.
+struct ProfileDecision {
+  ProfileId id = kNoProfile;
+  Timestamp now = 0;
+  std::vector<std::pair<size_t, bool>> changed;  // segment (in dependency order), member now
+};
+
+// One writer applies updates; const methods may run in parallel with each other (not with a
+// writer), so many profiles are decided at once and their decisions applied one by one.
 class LiveSegments {
  public:
   // The catalogue's segments with the members of their last evaluation, brought up to date with
@@ -35,9 +43,15 @@ class LiveSegments {
   // The same, re-deciding only the segments that read what `change` names, and those that refer
   // to a segment whose membership just changed.
   std::vector<MembershipChange> Update(const ProfileRow& row, const ProfileChange& change);
+  // Update in two steps: the decisions alone (const: profiles in parallel), then applied.
+  ProfileDecision Decide(const ProfileRow& row, const ProfileChange& change) const;
+  std::vector<MembershipChange> Apply(const ProfileDecision& decision);
 
   // Whether any segment reads what `change` names (if not, the profile need not be loaded).
   bool Affects(const ProfileChange& change) const;
+  // Whether some segment reads events of `type` (a row may leave the others out).
+  bool ReadsEventType(std::string_view type) const;
+  bool reads_any_event_type() const { return any_event_type_; }
 
   // Window edges: the earliest time after `row.now` at which some segment's decision for this
   // profile can change with no new data, because one of its events or timestamp traits crosses

@@ -55,6 +55,13 @@ struct ResidentProfile {
 
   // Every event in time order, ties in arrival order (Engine::Events).
   Result<std::vector<StoredEventView>> Events() const { return DecodeEventBlocks(event_blocks); }
+  // The same into the front of `pool`, reusing its storage, only the types `keep` accepts when
+  // it is set (DecodeEventBlocks).
+  Result<std::span<const StoredEventView>> Events(
+      std::vector<StoredEventView>& pool,
+      const std::function<bool(std::string_view type)>& keep = {}) const {
+    return DecodeEventBlocks(event_blocks, pool, keep);
+  }
   const Extension* extension(size_t slot) const {
     return slot < extensions.size() ? extensions[slot].get() : nullptr;
   }

@@ -181,11 +181,10 @@ ProfileView ViewOf(const store::ProfileRecord& record, const Schema& schema) {
 // Blocks are sorted inside; a stable sort merges them and keeps arrival order on ties. Most
 // histories are already in order (one block, or blocks written as time went on), and sorting
 // events (strings and all) is costly: check first.
-void SortByTime(std::vector<StoredEventView>& events) {
+void SortByTime(std::vector<StoredEventView>::iterator begin,
+                std::vector<StoredEventView>::iterator end) {
   const auto by_time = [](const auto& a, const auto& b) { return a.time < b.time; };
-  if (!std::is_sorted(events.begin(), events.end(), by_time)) {
-    std::stable_sort(events.begin(), events.end(), by_time);
-  }
+  if (!std::is_sorted(begin, end, by_time)) std::stable_sort(begin, end, by_time);
 }
 
 }  // namespace
@@ -962,12 +961,27 @@ Result<std::vector<std::string>> Engine::EventBlocks(ProfileId profile) {
   return blocks;
 }
 
+Result<std::span<const StoredEventView>> DecodeEventBlocks(
+    std::span<const std::string> blocks, std::vector<StoredEventView>& pool,
+    const std::function<bool(std::string_view)>& keep) {
+  size_t total = 0;
+  for (const std::string& block : blocks) total += store::EventBlockCount(block);
+  // Events already in the pool are overwritten in place, their strings keeping their room; it
+  // never shrinks, so the next history decoded into it allocates little.
+  if (pool.size() < total) pool.resize(total);
+  size_t at = 0;
+  for (const std::string& block : blocks) {
+    TAILOR_ASSIGN_OR_RETURN(const size_t kept, store::AssignEventBlock(block, pool, at, keep));
+    at += kept;
+  }
+  SortByTime(pool.begin(), pool.begin() + static_cast<ptrdiff_t>(at));
+  return std::span<const StoredEventView>(pool.data(), at);
+}
+
 Result<std::vector<StoredEventView>> DecodeEventBlocks(std::span<const std::string> blocks) {
   std::vector<StoredEventView> events;
-  for (const std::string& block : blocks) {
-    TAILOR_RETURN_IF_ERROR(store::AppendEventBlock(block, events));
-  }
-  SortByTime(events);
+  TAILOR_ASSIGN_OR_RETURN(auto decoded, DecodeEventBlocks(blocks, events));
+  events.resize(decoded.size());
   return events;
 }
 
@@ -981,7 +995,7 @@ Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
         return decode_status.ok();
       }));
   TAILOR_RETURN_IF_ERROR(decode_status);
-  SortByTime(events);
+  SortByTime(events.begin(), events.end());
   return events;
 }
 

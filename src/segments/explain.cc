@@ -400,7 +400,7 @@ class RowEvaluator {
 
   std::vector<const EventInput*> Select(const EventSet& set) const {
     std::vector<const EventInput*> out;
-    for (const EventInput& e : *row_.events) {
+    for (const EventInput& e : row_.events) {
       if (!set.event_type.empty() && e.type != set.event_type) continue;
       if (set.window && !InRange(e.time, *set.window, row_.now)) continue;
       if (set.filter && !Filter(e, **set.filter)) continue;

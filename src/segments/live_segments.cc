@@ -157,16 +157,25 @@ std::vector<MembershipChange> LiveSegments::Update(const ProfileRow& row) {
 
 std::vector<MembershipChange> LiveSegments::Update(const ProfileRow& row,
                                                    const ProfileChange& change) {
-  std::vector<MembershipChange> changes;
-  std::vector<bool> changed(segments_.size(), false);
+  return Apply(Decide(row, change));
+}
+
+ProfileDecision LiveSegments::Decide(const ProfileRow& row, const ProfileChange& change) const {
+  ProfileDecision decision{row.id, row.now, {}};
+  // Segments decided now, in dependency order: -1 not re-decided, else member (1) or not (0).
+  std::vector<int8_t> decided(segments_.size(), -1);
+  const auto member_now = [&](size_t index) {
+    return decided[index] >= 0 ? decided[index] == 1 : segments_[index].members.contains(row.id);
+  };
   ProfileRow evaluated = row;
   // A reference reads the membership decided just before, in dependency order.
-  evaluated.in_segment = [this, id = row.id](std::string_view name) {
-    const ProfileSet* set = members(name);
-    return set != nullptr && set->contains(id);
+  evaluated.in_segment = [&](std::string_view name) {
+    auto it = index_.find(name);
+    return it != index_.end() && member_now(it->second);
   };
+  std::vector<bool> changed(segments_.size(), false);
   for (size_t index = 0; index < segments_.size(); ++index) {
-    Live& segment = segments_[index];
+    const Live& segment = segments_[index];
     bool affected = change.everything || Intersects(segment.traits, change.traits) ||
                     Intersects(segment.event_types, change.event_types) ||
                     (segment.any_event_type && !change.event_types.empty());
@@ -175,14 +184,25 @@ std::vector<MembershipChange> LiveSegments::Update(const ProfileRow& row,
     bool member = Matches(segment.rule, evaluated);
     if (member && segment.exclude) member = !Matches(*segment.exclude, evaluated);
     if (member == segment.members.contains(row.id)) continue;
+    decided[index] = member ? 1 : 0;
     changed[index] = true;
+    decision.changed.emplace_back(index, member);
+  }
+  return decision;
+}
+
+std::vector<MembershipChange> LiveSegments::Apply(const ProfileDecision& decision) {
+  std::vector<MembershipChange> changes;
+  for (const auto& [index, member] : decision.changed) {
+    Live& segment = segments_[index];
+    if (member == segment.members.contains(decision.id)) continue;
     if (member) {
-      segment.members.add(row.id);
+      segment.members.add(decision.id);
     } else {
-      segment.members.remove(row.id);
+      segment.members.remove(decision.id);
     }
-    changes.push_back(
-        {0, segment.definition.name, segment.definition.version, row.id, member, row.now});
+    changes.push_back({0, segment.definition.name, segment.definition.version, decision.id, member,
+                       decision.now});
   }
   return changes;
 }
@@ -192,6 +212,11 @@ bool LiveSegments::Affects(const ProfileChange& change) const {
   return change.everything || Intersects(all_traits_, change.traits) ||
          Intersects(all_event_types_, change.event_types) ||
          (any_event_type_ && !change.event_types.empty());
+}
+
+bool LiveSegments::ReadsEventType(std::string_view type) const {
+  return any_event_type_ || std::find(all_event_types_.begin(), all_event_types_.end(), type) !=
+                                all_event_types_.end();
 }
 
 namespace {
@@ -209,9 +234,9 @@ void Earliest(std::optional<Timestamp>& next, Timestamp time, const std::vector<
 
 std::optional<Timestamp> LiveSegments::NextChange(const ProfileRow& row) const {
   std::optional<Timestamp> next;
-  if (row.events != nullptr && !event_edges_.empty()) {
+  if (!event_edges_.empty()) {
     auto any = event_edges_.find("");
-    for (const EventInput& event : *row.events) {
+    for (const EventInput& event : row.events) {
       if (auto it = event_edges_.find(event.type); it != event_edges_.end()) {
         Earliest(next, event.time, it->second, row.now);
       }

@@ -1,5 +1,6 @@
 #include "tailor/service.h"
 
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -42,37 +43,45 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
 
 // --- Re-deciding membership -------------------------------------------------------------------
 
-Status Service::Impl::LoadRow(ProfileId profile, LoadedRow& row) {
-  row.id = profile;
+Status Service::Impl::Decide(ProfileId profile, const segments::ProfileChange& change,
+                             Timestamp now, std::vector<EventInput>& events, Decided& out) {
+  out.id = profile;
   auto resident = working_set->Get(profile);
   if (!resident.ok()) {
     if (resident.status().code() != StatusCode::kNotFound) return resident.status();
-    row.gone = true;  // deleted or merged away
+    out.gone = true;
     return Status::Ok();
   }
-  row.profile = std::move(resident).value();
-  if (row.profile->view.anonymous) return Status::Ok();  // segments hold known profiles only
-  TAILOR_ASSIGN_OR_RETURN(row.events, row.profile->Events());
+  const working_set::ResidentProfile& loaded = **resident;
+  out.anonymous = loaded.view.anonymous;
+  if (out.anonymous) return Status::Ok();
+  // Only the events some segment reads: copying out the others is most of a long history's cost.
+  std::function<bool(std::string_view)> read_by_segments;
+  if (!live->reads_any_event_type()) {
+    read_by_segments = [this](std::string_view type) { return live->ReadsEventType(type); };
+  }
+  TAILOR_ASSIGN_OR_RETURN(std::span<const EventInput> history,
+                          loaded.Events(events, read_by_segments));
+  segments::ProfileRow row{profile, &loaded.view.traits, history, &items, now, {}};
+  out.decision = live->Decide(row, change);
+  out.next_change = live->NextChange(row);
   return Status::Ok();
 }
 
-void Service::Impl::ApplyRow(const LoadedRow& loaded, const segments::ProfileChange& change,
-                             Timestamp now, std::vector<segments::MembershipChange>& out) {
+void Service::Impl::Apply(const Decided& decided, std::vector<segments::MembershipChange>& out) {
   std::unique_lock lock(live_mutex);
-  if (loaded.gone) {
-    auto removed = live->Remove(loaded.id, now);
+  if (decided.gone) {
+    auto removed = live->Remove(decided.id, decided.decision.now);
     out.insert(out.end(), removed.begin(), removed.end());
-    timers.Cancel(loaded.id);
+    timers.Cancel(decided.id);
     return;
   }
-  if (loaded.profile->view.anonymous) return;
-  segments::ProfileRow row{loaded.id, &loaded.profile->view.traits, &loaded.events, &items, now,
-                           {}};
-  auto changes = live->Update(row, change);
-  if (auto next = live->NextChange(row)) {
-    timers.Schedule(loaded.id, *next);
+  if (decided.anonymous) return;
+  auto changes = live->Apply(decided.decision);
+  if (decided.next_change) {
+    timers.Schedule(decided.id, *decided.next_change);
   } else {
-    timers.Cancel(loaded.id);
+    timers.Cancel(decided.id);
   }
   ++live_updates;
   out.insert(out.end(), changes.begin(), changes.end());
@@ -80,27 +89,43 @@ void Service::Impl::ApplyRow(const LoadedRow& loaded, const segments::ProfileCha
 
 Status Service::Impl::Redecide(ProfileId profile, const segments::ProfileChange& change,
                                Timestamp now, std::vector<segments::MembershipChange>& out) {
-  LoadedRow row;
-  TAILOR_RETURN_IF_ERROR(LoadRow(profile, row));
-  ApplyRow(row, change, now, out);
+  Decided decided;
+  decided.decision.now = now;
+  std::vector<EventInput> events;
+  {
+    std::shared_lock lock(live_mutex);
+    TAILOR_RETURN_IF_ERROR(Decide(profile, change, now, events, decided));
+  }
+  Apply(decided, out);
   return Status::Ok();
 }
 
-// Re-decides every touched profile whose change some segment reads: rows are read from the store
-// in parallel (the expensive part), then applied one by one.
+// Re-decides every touched profile whose change some segment reads: decided in parallel (reading
+// the profile from the working set, decoding its events, evaluating the rules), then applied one
+// by one.
 Status Service::Impl::AfterWrites(
-    Engine& engine, segments::SegmentCatalog& catalog,
+    Engine&, segments::SegmentCatalog& catalog,
     std::vector<std::pair<ProfileId, segments::ProfileChange>> touched, Timestamp now) {
   if (live->segment_count() == 0) return Status::Ok();
   std::erase_if(touched, [&](const auto& entry) { return !live->Affects(entry.second); });
-  std::vector<LoadedRow> rows(touched.size());
+  std::vector<Decided> decided(touched.size());
   std::vector<Status> statuses(touched.size());
-  tbb::parallel_for(size_t{0}, touched.size(),
-                    [&](size_t i) { statuses[i] = LoadRow(touched[i].first, rows[i]); });
+  {
+    std::shared_lock lock(live_mutex);  // decisions read the members; applied below
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, touched.size()),
+                      [&](const tbb::blocked_range<size_t>& range) {
+                        std::vector<EventInput>& events = scratch_events.local();
+                        for (size_t i = range.begin(); i != range.end(); ++i) {
+                          decided[i].decision.now = now;
+                          statuses[i] =
+                              Decide(touched[i].first, touched[i].second, now, events, decided[i]);
+                        }
+                      });
+  }
   std::vector<segments::MembershipChange> changes;
   for (size_t i = 0; i < touched.size(); ++i) {
     TAILOR_RETURN_IF_ERROR(statuses[i]);
-    ApplyRow(rows[i], touched[i].second, now, changes);
+    Apply(decided[i], changes);
   }
   return Feed(catalog, changes);
 }
@@ -392,7 +417,7 @@ Result<SegmentExplanation> Service::Explain(std::string_view segment, std::strin
     std::lock_guard lock(impl_->write_mutex);
     items = impl_->items;
   }
-  segments::ProfileRow row{view.id, &view.traits, &events, &items, now(), {}};
+  segments::ProfileRow row{view.id, &view.traits, events, &items, now(), {}};
   row.in_segment = [this, id = view.id](std::string_view name) {
     auto member = IsMember(name, id);
     return member.ok() && *member;

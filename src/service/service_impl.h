@@ -4,6 +4,7 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
+#include <tbb/enumerable_thread_specific.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -70,6 +71,9 @@ struct Service::Impl {
   std::unique_ptr<segments::LiveSegments> live;
   Timers timers;
   std::unique_ptr<working_set::WorkingSet> working_set;
+  // Per thread: the decoded history of the profile being re-decided (reused, so decoding
+  // allocates little).
+  tbb::enumerable_thread_specific<std::vector<EventInput>> scratch_events;
   segments::ItemCatalog items;                // guarded by write_mutex
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
@@ -97,18 +101,21 @@ struct Service::Impl {
   std::atomic<uint64_t> membership_changes{0}, live_updates{0}, timer_updates{0}, evaluations{0};
   std::atomic<double> last_evaluation_seconds{0};
 
-  // One profile as the row evaluator needs it, from the working set.
-  struct LoadedRow {
+  // One profile's re-decision, made from the working set (in parallel over profiles), applied
+  // after (one at a time).
+  struct Decided {
     ProfileId id = kNoProfile;
-    bool gone = false;  // deleted or merged away
-    working_set::ProfileHandle profile;
-    std::vector<EventInput> events;
+    bool gone = false;       // deleted or merged away
+    bool anonymous = false;  // segments hold known profiles only
+    segments::ProfileDecision decision;
+    std::optional<Timestamp> next_change;  // the profile's next window edge
   };
 
-  // With write_mutex held:
-  Status LoadRow(ProfileId profile, LoadedRow& row);
-  void ApplyRow(const LoadedRow& row, const segments::ProfileChange& change, Timestamp now,
-                std::vector<segments::MembershipChange>& out);
+  // With write_mutex held and live_mutex shared: `events` is the caller's scratch space.
+  Status Decide(ProfileId profile, const segments::ProfileChange& change, Timestamp now,
+                std::vector<EventInput>& events, Decided& out);
+  // With write_mutex held.
+  void Apply(const Decided& decided, std::vector<segments::MembershipChange>& out);
   Status AfterWrites(Engine& engine, segments::SegmentCatalog& catalog,
                      std::vector<std::pair<ProfileId, segments::ProfileChange>> touched,
                      Timestamp now);

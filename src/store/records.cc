@@ -52,6 +52,8 @@ bool GetAmount(coding::Reader& reader, uint64_t mask, uint32_t double_bit, uint3
     double value = 0;
     if (!reader.GetDouble(value)) return false;
     out = Decimal::FromDoubleClamped(value);  // NaN: missing
+  } else {
+    out.reset();
   }
   return true;
 }
@@ -118,6 +120,8 @@ void EncodeEvent(coding::RawWriter& out, const EventInput& event, Timestamp prev
   }
 }
 
+// Every field is assigned (absent ones cleared), so that `event` may be a reused one: decoding
+// into events whose strings already have room allocates nothing (ResidentProfile::Events).
 bool DecodeEvent(coding::Reader& reader, EventInput& event, Timestamp previous_time) {
   int64_t delta = 0;
   uint64_t mask = 0;
@@ -125,12 +129,20 @@ bool DecodeEvent(coding::Reader& reader, EventInput& event, Timestamp previous_t
       !reader.GetVarint64(mask)) {
     return false;
   }
+  const auto text = [&](uint64_t bit, std::string& out) {
+    if (mask & bit) return reader.GetString(out);
+    out.clear();
+    return true;
+  };
   event.time = previous_time + delta;
-  if ((mask & kId) && !reader.GetString(event.id)) return false;
-  if ((mask & kItem) && !reader.GetString(event.item_id)) return false;
-  if ((mask & kCategory) && !reader.GetString(event.category)) return false;
-  if ((mask & kOrder) && !reader.GetString(event.order_id)) return false;
+  event.profile_id.clear();  // the owner is the key, not part of the event
+  event.anonymous_id.clear();
+  if (!text(kId, event.id) || !text(kItem, event.item_id) || !text(kCategory, event.category) ||
+      !text(kOrder, event.order_id)) {
+    return false;
+  }
   if (!GetAmount(reader, mask, kPrice, kPriceExact, event.price)) return false;
+  event.quantity.reset();
   if (mask & kQuantity) {
     int64_t quantity = 0;
     if (!reader.GetSignedVarint64(quantity)) return false;
@@ -138,15 +150,15 @@ bool DecodeEvent(coding::Reader& reader, EventInput& event, Timestamp previous_t
   }
   if (!GetAmount(reader, mask, kValue, kValueExact, event.value)) return false;
   for (const ContextField& field : kContextFields) {
-    if ((mask & field.bit) && !reader.GetString(event.context.*field.member)) return false;
+    if (!text(field.bit, event.context.*field.member)) return false;
   }
-  if (mask & kProperties) {
-    uint64_t count = 0;
-    if (!reader.GetVarint64(count) || count > reader.remaining().size()) return false;
-    event.properties.resize(count);
-    for (auto& [name, value] : event.properties) {
-      if (!reader.GetString(name) || !reader.GetString(value)) return false;
-    }
+  uint64_t count = 0;
+  if ((mask & kProperties) && (!reader.GetVarint64(count) || count > reader.remaining().size())) {
+    return false;
+  }
+  event.properties.resize(count);
+  for (auto& [name, value] : event.properties) {
+    if (!reader.GetString(name) || !reader.GetString(value)) return false;
   }
   return true;
 }
@@ -353,6 +365,41 @@ Status AppendEventBlock(std::string_view bytes, std::vector<EventInput>& out) {
     previous = out.back().time;
   }
   return Status::Ok();
+}
+
+Result<size_t> AssignEventBlock(std::string_view bytes, std::vector<EventInput>& out, size_t at,
+                                const std::function<bool(std::string_view)>& keep) {
+  uint64_t count = 0;
+  std::string_view id_hashes;
+  if (!DecodeBlockHeader(bytes, count, id_hashes) || at + count > out.size()) {
+    return Corruption("event block header is malformed");
+  }
+  Timestamp previous = 0;
+  size_t kept = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    const std::string_view start = bytes;
+    const Timestamp time_before = previous;
+    if (keep) {  // a zero-copy look first: the type decides whether to copy the event out
+      EventView view;
+      if (!DecodeEventView(bytes, view, previous)) return Corruption("event block is truncated");
+      previous = view.time;
+      if (!keep(view.type)) continue;
+    }
+    coding::Reader reader(start);
+    if (!DecodeEvent(reader, out[at + kept], time_before)) {
+      return Corruption("event block is truncated");
+    }
+    previous = out[at + kept].time;
+    bytes = reader.remaining();
+    ++kept;
+  }
+  return kept;
+}
+
+uint64_t EventBlockCount(std::string_view bytes) {
+  uint64_t count = 0;
+  std::string_view id_hashes;
+  return DecodeBlockHeader(bytes, count, id_hashes) ? count : 0;
 }
 
 Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,13 @@ std::string EncodeEventBlock(const std::vector<std::pair<uint64_t, const EventIn
 Result<std::vector<StoredEvent>> DecodeEventBlock(std::string_view bytes);
 // The block's events appended to `out`, without their id hashes or a vector of their own.
 Status AppendEventBlock(std::string_view bytes, std::vector<EventInput>& out);
+// The block's events whose type `keep` accepts (all when empty) decoded over out[at, ...),
+// reusing those events' storage (`out` is sized by the caller, from EventBlockCount); returns how
+// many.
+Result<size_t> AssignEventBlock(std::string_view bytes, std::vector<EventInput>& out, size_t at,
+                                const std::function<bool(std::string_view)>& keep = {});
+// How many events the block holds (0 when its header is malformed): to size `out` once.
+uint64_t EventBlockCount(std::string_view bytes);
 // Only the id hashes, without decoding the events.
 bool DecodeEventBlockIds(std::string_view bytes, std::vector<uint64_t>& ids);
 

@@ -328,7 +328,7 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
     if (!view.ok()) return ReportError(global, view.status());
     auto history = engine->Events(view->id);
     if (!history.ok()) return ReportError(global, history.status());
-    const segments::ProfileRow row{view->id, &view->traits, &*history, &*item_catalog, now, {}};
+    const segments::ProfileRow row{view->id, &view->traits, *history, &*item_catalog, now, {}};
     const auto update_start = Clock::now();
     std::vector<segments::MembershipChange> changes =
         (*live)->Update(row, segments::ProfileChange{{}, {event.type}, false});

@@ -433,7 +433,7 @@ int RunExplain(const GlobalOptions& global, const std::string& name, const std::
   auto now = ParseNow(now_text);
   if (!now.ok()) return ReportError(global, now.status());
   std::map<std::string, ProfileSet> stored;
-  segments::ProfileRow row{view->id, &view->traits, &*events, &*catalog_items, *now, {}};
+  segments::ProfileRow row{view->id, &view->traits, *events, &*catalog_items, *now, {}};
   row.in_segment = [&](std::string_view segment) {
     auto it = stored.find(std::string(segment));
     if (it == stored.end()) {
