@@ -1,11 +1,15 @@
 #include "tailor/engine.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include "common/coding.h"
 #include "common/time.h"
 #include "store/records.h"
 #include "tailor/import.h"
+#include "tailor/json_writer.h"
+#include "tailor/profile_json.h"
 #include "tailor/state.h"
 #include "tailor/store.h"
 #include "test_util.h"
@@ -446,6 +450,99 @@ TEST(Import, BadRowsAreRejectedWithLinesAndReimportAddsNothing) {
   EXPECT_EQ(second.accepted, 0u);
   EXPECT_EQ(second.duplicates, 2u);
   EXPECT_EQ((*engine)->Stats().events, 2u);
+}
+
+}  // namespace
+}  // namespace tailor
+
+// Coalesced writes (Engine::WriteGroup) store and report exactly what the same writes one after
+// the other do: duplicates across requests, a visitor linked and merged by a later request,
+// refused events, traits set by one request and events of another.
+namespace tailor {
+namespace {
+
+EventInput Track(std::string profile, std::string anonymous, std::string id, Timestamp time,
+                 std::string type = "view") {
+  EventInput event;
+  event.profile_id = std::move(profile);
+  event.anonymous_id = std::move(anonymous);
+  event.id = std::move(id);
+  event.type = std::move(type);
+  event.time = time;
+  return event;
+}
+
+std::string Everything(Engine& engine, ProfileId up_to) {
+  std::string out;
+  for (ProfileId id = 0; id < up_to; ++id) {
+    auto view = engine.GetProfile(id, 0);
+    if (!view.ok()) {
+      out += fmt::format("{}: {}\n", id, view.status().ToString());
+      continue;
+    }
+    auto events = engine.Events(id);
+    EXPECT_TRUE(events.ok());
+    JsonWriter json;
+    WriteProfileJson(json, *view, nullptr, *events);
+    out += fmt::format("{}: {}\n", id, json.str());
+  }
+  return out;
+}
+
+std::string Describe(const BatchReport& report) {
+  std::string out = fmt::format("accepted {} duplicates {} at [{}] rejected [", report.accepted,
+                                report.duplicates, fmt::join(report.duplicate_indexes, ","));
+  for (const auto& rejection : report.rejected) {
+    out += fmt::format("{}: {}; ", rejection.index, rejection.reason);
+  }
+  return out + "]";
+}
+
+TEST(EngineWriteGroup, OneCommitEqualsTheWritesOneAfterTheOther) {
+  constexpr Timestamp kT = 1'800'000'000'000;
+  const std::vector<ProfileInput> profiles1 = {
+      {"u1", {{"plan", {TraitType::kString, std::string("gold")}}}}};
+  const std::vector<EventInput> events1 = {Track("u1", "", "e1", kT), Track("u1", "", "e2", kT + 1),
+                                           Track("", "v1", "e9", kT + 2, "page")};
+  const std::vector<EventInput> events2 = {
+      Track("u1", "", "e2", kT + 1),    // already sent by request 1
+      Track("u1", "", "e3", kT - 5),    // older than what request 1 stored
+      Track("u2", "v1", "e4", kT + 3),  // links the visitor: its profile merges into u2
+      Track("u3", "", "bad", kT, ""),   // refused: no type
+      Track("u3", "", "e5", kT + 4, "purchase")};
+  const std::vector<ProfileInput> profiles3 = {
+      {"u2", {{"plan", {TraitType::kString, std::string("silver")}}}},
+      {"v1", {{"plan", {TraitType::kString, std::string("bronze")}}}, /*anonymous=*/true}};
+  const std::vector<EventInput> events3 = {Track("u3", "", "e5", kT + 4, "purchase"),
+                                           Track("u4", "", "e6", kT + 5)};
+
+  TempDir grouped_dir, sequential_dir;
+  EngineOptions options;
+  options.store.create_if_missing = true;
+  options.clock = [] { return kT + 1000; };
+  auto grouped = Engine::Open(grouped_dir.path(), options);
+  auto sequential = Engine::Open(sequential_dir.path(), options);
+  ASSERT_TRUE(grouped.ok() && sequential.ok());
+
+  BatchReport g[6], s[6];
+  const std::vector<Engine::WriteRequest> requests = {{profiles1, events1, &g[0], &g[1]},
+                                                      {{}, events2, &g[2], &g[3]},
+                                                      {profiles3, events3, &g[4], &g[5]}};
+  ASSERT_OK((*grouped)->WriteGroup(requests));
+  ASSERT_OK((*sequential)->Write(profiles1, events1, s[0], s[1]));
+  ASSERT_OK((*sequential)->Write({}, events2, s[2], s[3]));
+  ASSERT_OK((*sequential)->Write(profiles3, events3, s[4], s[5]));
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(Describe(g[i]), Describe(s[i])) << "report " << i;
+  // Owners are where each input is once the whole group is stored: the visitor's event of
+  // request 1 is on u2 (id 2), which took in the visitor's profile (id 1) in request 2.
+  EXPECT_EQ(s[1].owners, (std::vector<ProfileId>{0, 0, 1}));
+  EXPECT_EQ(g[1].owners, (std::vector<ProfileId>{0, 0, 2}));
+  for (int i : {0, 2, 3, 4, 5}) EXPECT_EQ(g[i].owners, s[i].owners) << "report " << i;
+  EXPECT_EQ(g[3].duplicate_indexes, std::vector<size_t>{0});
+  EXPECT_EQ(g[5].duplicates, 1u);  // e5 was in request 2
+  ASSERT_EQ(g[3].rejected.size(), 1u);
+  EXPECT_EQ(Everything(**grouped, 8), Everything(**sequential, 8));
+  EXPECT_EQ((*grouped)->Stats().events, (*sequential)->Stats().events);
 }
 
 }  // namespace

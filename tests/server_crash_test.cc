@@ -25,7 +25,7 @@ namespace {
 using ::tailor::testing::HttpClient;
 using ::tailor::testing::TempDir;
 
-constexpr int kClients = 3;
+constexpr int kClients = 6;  // concurrent: their batches are coalesced into shared commits
 constexpr int kBatchSize = 50;
 constexpr int kUsers = 40;
 

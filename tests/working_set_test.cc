@@ -10,6 +10,7 @@
 #include <atomic>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "full_evaluation.h"
 #include "tailor/json_writer.h"
@@ -231,6 +232,63 @@ TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
 // Unbounded (everything stays) and small enough that most reads miss.
 INSTANTIATE_TEST_SUITE_P(Budgets, WorkingSetRandomTest,
                          ::testing::Values(size_t{1} << 30, size_t{64} << 10));
+
+// Concurrent requests are coalesced into shared commits: each request's report is its own, every
+// event is stored once (re-sends by another thread included), and the working set and live
+// membership come out as exact as with one writer.
+TEST(WorkingSetConcurrency, CoalescedWritesKeepEveryRequestsOutcomeAndTheWorkingSetExact) {
+  TempDir dir;
+  std::atomic<Timestamp> clock{kStart};
+  ServiceOptions options;
+  options.clock = [&clock] { return clock.load(); };
+  auto opened = Service::Open(dir.path(), std::move(options));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Service& service = **opened;
+  Define(service, "buyers", "count(purchase) >= 3");
+  Define(service, "viewers", "count(view, last 2 days) >= 2");
+  constexpr int kThreads = 6, kRequests = 40, kPerRequest = 10, kProfiles = 25;
+  std::atomic<uint64_t> accepted{0}, duplicates{0};
+  std::vector<std::thread> threads;
+  for (int thread = 0; thread < kThreads; ++thread) {
+    threads.emplace_back([&, thread] {
+      // Threads 0 and 1 send the same requests: one of each message is a duplicate.
+      const int sender = thread < 2 ? 0 : thread;
+      std::mt19937 random(sender);
+      for (int request = 0; request < kRequests; ++request) {
+        std::string body = R"({"batch":[)";
+        for (int i = 0; i < kPerRequest; ++i) {
+          body += fmt::format(
+              R"({}{{"type":"track","userId":"u{}","event":"{}","messageId":"t{}-r{}-{}",)"
+              R"("timestamp":"{}"}})",
+              i == 0 ? "" : ",", random() % kProfiles, random() % 3 == 0 ? "purchase" : "view",
+              sender, request, i, IsoTime(kStart - static_cast<Timestamp>(random() % 72) * kHour));
+        }
+        body += "]}";
+        auto report = service.Collect(body, std::nullopt);
+        ASSERT_TRUE(report.ok()) << report.status().ToString();
+        EXPECT_TRUE(report->errors.empty());
+        EXPECT_EQ(report->accepted + report->duplicates, size_t{kPerRequest});
+        accepted += report->accepted;
+        duplicates += report->duplicates;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  constexpr uint64_t kUnique = (kThreads - 1) * kRequests * kPerRequest;
+  EXPECT_EQ(accepted.load(), kUnique);
+  EXPECT_EQ(duplicates.load(), uint64_t{kRequests * kPerRequest});
+  EXPECT_EQ(service.engine().Stats().events, kUnique);
+  const Service::Counters counters = service.counters();
+  EXPECT_LE(counters.engine_writes, counters.writes);
+  for (int i = 0; i < kProfiles; ++i) {
+    auto id = service.engine().Resolve("u" + std::to_string(i));
+    ASSERT_TRUE(id.ok());
+    auto resident = service.working_set().Get(*id);
+    ASSERT_TRUE(resident.ok());
+    EXPECT_EQ(Resident(**resident), Fresh(service.engine(), *id)) << "u" << i;
+  }
+  ExpectLiveEqualsFull(service, clock.load(), "after concurrent writes");
+}
 
 TEST(WorkingSet, StaysWithinItsBudgetAndKeepsWhatIsReadAgain) {
   TempDir dir;

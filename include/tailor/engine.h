@@ -127,6 +127,16 @@ class Engine {
   // request stores (its enrichment traits with its events).
   Status Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                BatchReport& profile_report, BatchReport& event_report);
+  // Several writes in one atomic, durable commit (one sync), applied in order as if one after
+  // the other: concurrent requests coalesced (Service::Write). Each request's reports tell its
+  // own outcome; a non-ok Status means none of them was stored.
+  struct WriteRequest {
+    std::span<const ProfileInput> profiles;
+    std::span<const EventInput> events;
+    BatchReport* profile_report;
+    BatchReport* event_report;
+  };
+  Status WriteGroup(std::span<const WriteRequest> requests);
   Status UpsertItems(std::span<const ItemInput> items, BatchReport& report);
 
   // Links `anonymous_id` to the known profile `profile_id` (created if new) and moves the
@@ -185,9 +195,7 @@ class Engine {
   struct Impl;
   Engine();
   // UpsertProfiles, IngestEvents and Write: profiles staged first, then events, one commit.
-  Status WriteImpl(std::span<ProfileInput> profiles, bool move_values,
-                   std::span<const EventInput> events, BatchReport& profile_report,
-                   BatchReport& event_report);
+  Status WriteImpl(std::span<const WriteRequest> requests, bool move_values);
   std::unique_ptr<Impl> impl_;
 };
 

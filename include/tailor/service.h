@@ -93,6 +93,8 @@ class Service {
   Status IngestEvents(std::span<const EventInput> events, BatchReport& report);
   Status UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report);
   // Traits and events in one go: both stored, then each touched profile re-decided once.
+  // Concurrent calls are coalesced into one engine write (one commit, one sync); each returns
+  // when its own data is durable.
   Status Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                BatchReport& profile_report, BatchReport& event_report);
   // Engine::Identify, then the profile re-decided.
@@ -140,6 +142,8 @@ class Service {
     uint64_t timer_updates = 0;
     uint64_t evaluations = 0;
     double last_evaluation_seconds = 0;
+    uint64_t writes = 0;         // Write calls (a collect request makes one per run of events)
+    uint64_t engine_writes = 0;  // commits they were coalesced into
   };
   Counters counters() const;
 

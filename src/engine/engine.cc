@@ -621,16 +621,23 @@ struct Engine::Impl {
     return Status::Ok();
   }
 
-  // After the commit: what became of each event of `events`.
+  // After the commit: what became of each event of `events` (one request of the write; the
+  // duplicates are told apart by address).
   static void ReportEvents(const WriteContext& context, std::span<const EventInput> events,
                            std::vector<ProfileId> owners, BatchReport& report) {
-    report.accepted += context.accepted;
-    report.duplicates += context.duplicates;
-    // They point into `events` (events moved by a merge are never counted as duplicates).
+    const EventInput* begin = events.data();
+    const EventInput* end = begin + events.size();
+    uint64_t duplicates = 0;
     for (const EventInput* duplicate : context.duplicate_inputs) {
-      report.duplicate_indexes.push_back(static_cast<size_t>(duplicate - events.data()));
+      if (duplicate < begin || duplicate >= end) continue;
+      report.duplicate_indexes.push_back(static_cast<size_t>(duplicate - begin));
+      ++duplicates;
     }
     std::sort(report.duplicate_indexes.begin(), report.duplicate_indexes.end());
+    uint64_t stored = 0;
+    for (ProfileId owner : owners) stored += owner != kNoProfile;
+    report.accepted += stored - duplicates;
+    report.duplicates += duplicates;
     report.owners = std::move(owners);
   }
 
@@ -784,54 +791,75 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
 
 Status Engine::UpsertProfiles(std::span<const ProfileInput> profiles, BatchReport& report) {
   BatchReport no_events;
-  return WriteImpl(
-      std::span<ProfileInput>(const_cast<ProfileInput*>(profiles.data()), profiles.size()),
-      /*move_values=*/false, {}, report, no_events);
+  WriteRequest request{profiles, {}, &report, &no_events};
+  return WriteImpl(std::span(&request, 1), /*move_values=*/false);
 }
 
 Status Engine::UpsertProfilesMoving(std::span<ProfileInput> profiles, BatchReport& report) {
   BatchReport no_events;
-  return WriteImpl(profiles, /*move_values=*/true, {}, report, no_events);
+  WriteRequest request{profiles, {}, &report, &no_events};
+  return WriteImpl(std::span(&request, 1), /*move_values=*/true);
 }
 
 Status Engine::IngestEvents(std::span<const EventInput> events, BatchReport& report) {
   BatchReport no_profiles;
-  return WriteImpl({}, /*move_values=*/false, events, no_profiles, report);
+  WriteRequest request{{}, events, &no_profiles, &report};
+  return WriteImpl(std::span(&request, 1), /*move_values=*/false);
 }
 
 Status Engine::Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                      BatchReport& profile_report, BatchReport& event_report) {
-  return WriteImpl(
-      std::span<ProfileInput>(const_cast<ProfileInput*>(profiles.data()), profiles.size()),
-      /*move_values=*/false, events, profile_report, event_report);
+  WriteRequest request{profiles, events, &profile_report, &event_report};
+  return WriteImpl(std::span(&request, 1), /*move_values=*/false);
 }
 
-Status Engine::WriteImpl(std::span<ProfileInput> profiles, bool move_values,
-                         std::span<const EventInput> events, BatchReport& profile_report,
-                         BatchReport& event_report) {
-  if (profiles.empty() && events.empty()) return Status::Ok();  // no commit, no sync
+Status Engine::WriteGroup(std::span<const WriteRequest> requests) {
+  return WriteImpl(requests, /*move_values=*/false);
+}
+
+Status Engine::WriteImpl(std::span<const WriteRequest> requests, bool move_values) {
+  size_t profile_count = 0, event_count = 0;
+  for (const WriteRequest& request : requests) {
+    profile_count += request.profiles.size();
+    event_count += request.events.size();
+  }
+  if (profile_count == 0 && event_count == 0) return Status::Ok();  // no commit, no sync
   std::lock_guard lock(impl_->writer);
   // Profiles' events usually arrive together: a batch touches far fewer profiles than events.
-  auto context = impl_->Begin(profiles.size() + events.size() / 8 + 1);
+  auto context = impl_->Begin(profile_count + event_count / 8 + 1);
   // Copied only when a call adds traits (rare), to roll the schema back if the commit fails.
   std::optional<Schema> schema_before;
   const auto restore_schema = [&] {
     if (schema_before) impl_->schema = std::move(*schema_before);
   };
-  // Profiles first: a visitor's traits create the profile its events then go to.
-  std::vector<ProfileId> profile_owners(profiles.size(), kNoProfile);
-  std::vector<ProfileId> event_owners(events.size(), kNoProfile);
-  Status staged = impl_->StageProfiles(context, profiles, move_values, profile_report,
-                                       profile_owners, schema_before);
-  if (staged.ok()) staged = impl_->StageEvents(context, events, event_report, event_owners);
+  // Request by request, in order: each one's profiles first (a visitor's traits create the
+  // profile its events then go to), then its events.
+  std::vector<std::vector<ProfileId>> profile_owners(requests.size());
+  std::vector<std::vector<ProfileId>> event_owners(requests.size());
+  Status staged;
+  for (size_t r = 0; r < requests.size() && staged.ok(); ++r) {
+    const WriteRequest& request = requests[r];
+    profile_owners[r].assign(request.profiles.size(), kNoProfile);
+    event_owners[r].assign(request.events.size(), kNoProfile);
+    // Moving is only asked for by UpsertProfilesMoving, whose profiles are the caller's to give.
+    std::span<ProfileInput> profiles(const_cast<ProfileInput*>(request.profiles.data()),
+                                     request.profiles.size());
+    staged = impl_->StageProfiles(context, profiles, move_values, *request.profile_report,
+                                  profile_owners[r], schema_before);
+    if (staged.ok()) {
+      staged = impl_->StageEvents(context, request.events, *request.event_report, event_owners[r]);
+    }
+  }
   if (!staged.ok()) {
     restore_schema();
     return impl_->Abort(context, staged);
   }
   // An event linking a visitor may have merged the profile its traits went to.
-  for (std::vector<ProfileId>* owners : {&profile_owners, &event_owners}) {
-    for (ProfileId& owner : *owners) {
-      if (owner != kNoProfile) owner = Impl::FinalOwner(context, owner);
+  for (auto* all : {&profile_owners, &event_owners}) {
+    for (std::vector<ProfileId>& owners : *all) {
+      for (ProfileId& owner : owners) {
+        if (owner != kNoProfile) owner = Impl::FinalOwner(context, owner);
+      }
     }
   }
   Status status = impl_->Commit(context);
@@ -839,12 +867,17 @@ Status Engine::WriteImpl(std::span<ProfileInput> profiles, bool move_values,
     restore_schema();
     return status;
   }
-  profile_report.owners = std::move(profile_owners);
-  Impl::ReportEvents(context, events, std::move(event_owners), event_report);
-  for (const auto& [id, staged] : context.profiles) {
-    if (staged.merged_into != kNoProfile) {
-      event_report.merges.emplace_back(id, Impl::FinalOwner(context, id));
+  std::vector<std::pair<ProfileId, ProfileId>> merges;
+  for (const auto& [id, staged_profile] : context.profiles) {
+    if (staged_profile.merged_into != kNoProfile) {
+      merges.emplace_back(id, Impl::FinalOwner(context, id));
     }
+  }
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const WriteRequest& request = requests[r];
+    request.profile_report->owners = std::move(profile_owners[r]);
+    Impl::ReportEvents(context, request.events, std::move(event_owners[r]), *request.event_report);
+    request.event_report->merges = merges;
   }
   return Status::Ok();
 }

@@ -89,6 +89,11 @@ std::string Api::Impl::MetricsText() const {
           live.timer_updates);
   counter("tailor_segment_evaluations_total", "Full evaluations of every segment.",
           live.evaluations);
+  counter("tailor_writes_total", "Writes of collected events and traits (runs of a request).",
+          live.writes);
+  counter("tailor_write_commits_total",
+          "Commits those writes were coalesced into (each one durable before they return).",
+          live.engine_writes);
   gauge("tailor_segment_evaluation_seconds", "Duration of the last full evaluation.",
         live.last_evaluation_seconds);
   gauge("tailor_window_timers", "Profiles with a pending window-edge timer.",

@@ -11,6 +11,12 @@
 #include "tailor/population.h"
 
 namespace tailor {
+namespace {
+
+// Events of one coalesced engine write at most: bounds a commit's size and its writers' wait.
+constexpr size_t kMaxCoalescedEvents = 50'000;
+
+}  // namespace
 
 Service::Service() : impl_(std::make_unique<Impl>()) {}
 Service::~Service() = default;
@@ -155,24 +161,25 @@ void AddName(std::vector<std::string>& names, const std::string& name) {
 }  // namespace
 
 Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
-                                  std::span<const EventInput> events,
-                                  std::span<const ProfileId> event_owners,
-                                  std::span<const ProfileInput> profiles,
-                                  std::span<const ProfileId> profile_owners,
-                                  std::span<const std::pair<ProfileId, ProfileId>> merges,
-                                  Timestamp now) {
+                                  std::span<const Engine::WriteRequest> requests, Timestamp now) {
   if (live->segment_count() == 0) return Status::Ok();
   // The engine says where each input went (merges included); rejected inputs went nowhere.
   TouchedProfiles touched;
-  for (size_t i = 0; i < profiles.size() && i < profile_owners.size(); ++i) {
-    if (profile_owners[i] == kNoProfile) continue;
-    auto& change = touched[profile_owners[i]];
-    for (const auto& [name, value] : profiles[i].traits) AddName(change.traits, name);
+  for (const Engine::WriteRequest& request : requests) {
+    const std::vector<ProfileId>& profile_owners = request.profile_report->owners;
+    for (size_t i = 0; i < request.profiles.size() && i < profile_owners.size(); ++i) {
+      if (profile_owners[i] == kNoProfile) continue;
+      auto& change = touched[profile_owners[i]];
+      for (const auto& [name, value] : request.profiles[i].traits) AddName(change.traits, name);
+    }
+    const std::vector<ProfileId>& event_owners = request.event_report->owners;
+    for (size_t i = 0; i < request.events.size() && i < event_owners.size(); ++i) {
+      if (event_owners[i] == kNoProfile) continue;
+      AddName(touched[event_owners[i]].event_types, request.events[i].type);
+    }
   }
-  for (size_t i = 0; i < events.size() && i < event_owners.size(); ++i) {
-    if (event_owners[i] == kNoProfile) continue;
-    AddName(touched[event_owners[i]].event_types, events[i].type);
-  }
+  const std::vector<std::pair<ProfileId, ProfileId>> no_merges;
+  const auto& merges = requests.empty() ? no_merges : requests.front().event_report->merges;
   // A merge brings another profile's traits and history: every segment may change.
   for (const auto& [from, into] : merges) {
     touched[from].everything = true;
@@ -240,12 +247,45 @@ Status Service::UpsertProfiles(std::span<const ProfileInput> profiles, BatchRepo
   return Write(profiles, {}, report, no_events);
 }
 
+// Concurrent writers coalesce: each queues its write; the first in the queue leads, writing
+// every write queued by then as one engine write (one commit, one sync) and re-deciding each
+// touched profile once; the others wait for their outcome. A writer returns only once its own
+// data is durable.
 Status Service::Write(std::span<const ProfileInput> profiles, std::span<const EventInput> events,
                       BatchReport& profile_report, BatchReport& event_report) {
-  std::lock_guard lock(impl_->write_mutex);
-  TAILOR_RETURN_IF_ERROR(engine_->Write(profiles, events, profile_report, event_report));
-  return impl_->AfterEvents(*engine_, *catalog_, events, event_report.owners, profiles,
-                            profile_report.owners, event_report.merges, now());
+  Impl::QueuedWrite mine{{profiles, events, &profile_report, &event_report}, {}, false};
+  std::unique_lock queue_lock(impl_->queue_mutex);
+  impl_->queue.push_back(&mine);
+  impl_->queue_changed.wait(queue_lock, [&] { return mine.done || impl_->queue.front() == &mine; });
+  if (mine.done) return mine.status;
+  // The leader: everything queued now, up to a bound on the events of one commit.
+  std::vector<Impl::QueuedWrite*> group;
+  std::vector<Engine::WriteRequest> requests;
+  size_t event_count = 0;
+  for (Impl::QueuedWrite* queued : impl_->queue) {
+    if (!group.empty() && event_count + queued->request.events.size() > kMaxCoalescedEvents) break;
+    group.push_back(queued);
+    requests.push_back(queued->request);
+    event_count += queued->request.events.size();
+  }
+  queue_lock.unlock();
+  Status status;
+  {
+    std::lock_guard lock(impl_->write_mutex);
+    status = engine_->WriteGroup(requests);
+    if (status.ok()) status = impl_->AfterEvents(*engine_, *catalog_, requests, now());
+  }
+  ++impl_->engine_writes;
+  impl_->coalesced_writes += group.size();
+  queue_lock.lock();
+  for (Impl::QueuedWrite* queued : group) {
+    queued->status = status;
+    queued->done = true;
+    impl_->queue.pop_front();  // the group is the queue's front, in order
+  }
+  queue_lock.unlock();
+  impl_->queue_changed.notify_all();
+  return status;
 }
 
 Status Service::Identify(std::string_view anonymous_id, std::string_view profile_id, bool* merged) {
@@ -452,6 +492,8 @@ Service::Counters Service::counters() const {
   counters.timer_updates = impl_->timer_updates;
   counters.evaluations = impl_->evaluations;
   counters.last_evaluation_seconds = impl_->last_evaluation_seconds;
+  counters.writes = impl_->coalesced_writes;
+  counters.engine_writes = impl_->engine_writes;
   return counters;
 }
 

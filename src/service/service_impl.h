@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <queue>
@@ -94,6 +95,18 @@ struct Service::Impl {
     }
   }
 
+  // Writes waiting to be coalesced into one engine write (Service::Write): the first is the
+  // leader, which writes everything queued when it starts.
+  struct QueuedWrite {
+    Engine::WriteRequest request;
+    Status status;
+    bool done = false;
+  };
+  std::mutex queue_mutex;
+  std::condition_variable queue_changed;
+  std::deque<QueuedWrite*> queue;
+  std::atomic<uint64_t> coalesced_writes{0}, engine_writes{0};
+
   mutable std::mutex feed_mutex;
   mutable std::condition_variable feed_changed;
   uint64_t last_sequence = 0;
@@ -122,11 +135,9 @@ struct Service::Impl {
   Status Redecide(ProfileId profile, const segments::ProfileChange& change, Timestamp now,
                   std::vector<segments::MembershipChange>& out);
   Status Feed(segments::SegmentCatalog& catalog, std::vector<segments::MembershipChange>& changes);
+  // After one (coalesced) engine write: each touched profile re-decided once.
   Status AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
-                     std::span<const EventInput> events, std::span<const ProfileId> event_owners,
-                     std::span<const ProfileInput> profiles,
-                     std::span<const ProfileId> profile_owners,
-                     std::span<const std::pair<ProfileId, ProfileId>> merges, Timestamp now);
+                     std::span<const Engine::WriteRequest> requests, Timestamp now);
   Status AfterProfile(Engine& engine, segments::SegmentCatalog& catalog, std::string_view id,
                       const segments::ProfileChange& change, Timestamp now);
   Status ReloadItems(Engine& engine);
