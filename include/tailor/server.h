@@ -73,9 +73,10 @@ std::string_view OpenApiDocument();
 std::string_view TrackerScript();
 
 struct ServerOptions {
-  std::string listen = "127.0.0.1:8080";      // host:port; port 0 picks a free one
-  int threads = 0;                            // 0 = one per core
-  std::string port_file;                      // written with the bound port once listening
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  int threads = 0;                        // io threads; 0 = one per core
+  int write_threads = 0;  // threads writes run on (they wait for their commit); 0 = default
+  std::string port_file;  // written with the bound port once listening
   std::chrono::seconds read_timeout{30};      // a slow client is dropped after this
   std::chrono::seconds evaluate_every{3600};  // full segment evaluation; 0 = never
   ApiOptions api;
@@ -83,6 +84,9 @@ struct ServerOptions {
 
 // Serves until SIGINT/SIGTERM: then stops accepting, finishes in-flight requests, flushes the
 // store and returns. `on_ready` is called with the bound port.
+// The write threads Serve runs when ServerOptions::write_threads is 0: 16, or twice the cores.
+int DefaultWriteThreads();
+
 Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& options,
              const std::function<void(uint16_t)>& on_ready = {});
 

@@ -1,5 +1,8 @@
 // The HTTP/1.1 transport: Boost.Beast on Asio, one io_context run by a thread per core.
-// Requests are handled on the io threads (handlers are short); change-feed requests that wait
+// Reads are handled on the io threads (handlers are short). Writes run on a pool of write threads:
+// a write waits for its coalesced commit (Service::Write: the writes queued meanwhile share one
+// commit and one sync), and while some wait others parse the requests that join the next commit,
+// without holding up the reads; change-feed requests that wait
 // (long polls, Server-Sent Events) get a thread of their own, and requests that evaluate segments
 // over the whole store run on an evaluation thread, so that neither holds an io thread.
 // SIGINT/SIGTERM: stop accepting, close idle connections, finish in-flight requests, flush the
@@ -42,13 +45,16 @@ struct Registry {
   // Segment and scheme writes, previews and overlaps evaluate over every profile (seconds on
   // millions): they run here, one at a time, never on an io thread.
   asio::thread_pool* evaluation_pool = nullptr;
+  asio::thread_pool* write_pool = nullptr;
 };
+
+bool IsRead(const Request& request) {
+  return request.method == "GET" || request.method == "OPTIONS" || request.method == "HEAD";
+}
 
 // Requests that evaluate segments over the whole store.
 bool Evaluates(const Request& request) {
-  if (request.method == "GET" || request.method == "OPTIONS" || request.method == "HEAD") {
-    return false;
-  }
+  if (IsRead(request)) return false;
   return request.target.starts_with("/v1/segments") || request.target.starts_with("/v1/schemes");
 }
 
@@ -153,6 +159,13 @@ class Session : public std::enable_shared_from_this<Session> {
                  });
       return;
     }
+    if (!IsRead(request) && registry_.write_pool != nullptr) {
+      asio::post(*registry_.write_pool, [self = shared_from_this(), request = std::move(request),
+                                         guard = asio::make_work_guard(stream_.get_executor())] {
+        self->HandleBlocking(request);
+      });
+      return;
+    }
     Write(api_.Handle(request));
   }
 
@@ -252,6 +265,13 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
 
 }  // namespace
 
+int DefaultWriteThreads() {
+  // Measured on 2 cores (docs/benchmarks.md): 2 writers coalesce about 1 write per commit,
+  // 16 about 10, for twice the events per second; 32 adds 5 %.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(16, 2 * cores);
+}
+
 Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& options,
              const std::function<void(uint16_t)>& on_ready) {
   TAILOR_ASSIGN_OR_RETURN(tcp::endpoint endpoint, ParseListen(options.listen));
@@ -335,11 +355,15 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
 
   asio::thread_pool evaluation_pool(1);
   registry.evaluation_pool = &evaluation_pool;
+  asio::thread_pool write_pool(static_cast<size_t>(
+      options.write_threads > 0 ? options.write_threads : DefaultWriteThreads()));
+  registry.write_pool = &write_pool;
   std::vector<std::thread> workers;
   for (int i = 1; i < threads; ++i) workers.emplace_back([&] { io.run(); });
   io.run();
   for (std::thread& worker : workers) worker.join();
   evaluation_pool.join();
+  write_pool.join();
   {
     std::lock_guard lock(ticker_mutex);
     ticker_stop = true;

@@ -15,6 +15,7 @@ struct ServeFlags {
   std::string port_file;
   std::string now;  // pins the clock (demos, tests)
   int threads = 0;
+  int write_threads = 0;
   int evaluate_every = 3600;
   int read_timeout = 30;
   bool no_auth = false;
@@ -63,6 +64,7 @@ int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
   server_options.listen = flags.listen;
   server_options.port_file = flags.port_file;
   server_options.threads = flags.threads;
+  server_options.write_threads = flags.write_threads;
   server_options.evaluate_every = std::chrono::seconds(flags.evaluate_every);
   server_options.read_timeout = std::chrono::seconds(flags.read_timeout);
   server_options.api.require_keys = !flags.no_auth;
@@ -197,6 +199,9 @@ void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--port-file", flags->port_file, "write the bound port here once listening");
   serve->add_option("--threads", flags->threads, "io threads (0: one per core)");
+  serve->add_option("--write-threads", flags->write_threads,
+                    "threads writes run on, waiting for the commit they share (0: 16, or twice "
+                    "the cores if more)");
   serve->add_option("--now", flags->now, "pin the clock for segment windows (demos, tests)");
   serve
       ->add_option("--evaluate-every", flags->evaluate_every,
