@@ -162,8 +162,12 @@ class Engine {
   Result<std::vector<StoredEventView>> Events(ProfileId profile);
   // The same as stored: the profile's event blocks in block order (DecodeEventBlocks reads them).
   Result<std::vector<std::string>> EventBlocks(ProfileId profile);
-  // One observer (the working set) told what each commit changed; empty to remove it.
-  void SetCommitObserver(CommitObserver observer);
+  // Observers (the working set, the live snapshot) told what each commit changed, in the order
+  // added; returns a handle for RemoveCommitObserver.
+  uint64_t AddCommitObserver(CommitObserver observer);
+  void RemoveCommitObserver(uint64_t handle);
+  // Dense ids in use are below this (the next id to be allocated).
+  ProfileId profile_id_limit() const;
   // A catalogue item; kNotFound if absent.
   Result<ItemInput> GetItem(std::string_view item_id);
   // The whole catalogue, in item id order.

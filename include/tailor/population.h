@@ -2,9 +2,8 @@
 
 // The whole population as segments read it: a columnar snapshot holding exactly the event fields
 // the rules read, and the item catalogue, prepared once per evaluation. Every whole-population
-// evaluation (the service's full evaluations, API previews, the CLI, the benchmarks) loads it
-// here, so they all read the same thing. (The live snapshot of the hot-path work will keep one
-// current instead of loading it per request.)
+// evaluation off a live service (the CLI, the benchmarks) loads it here, so they all read the
+// same thing. A live service keeps one current instead (Service::Population, the live snapshot).
 
 #include <memory>
 #include <vector>

@@ -122,6 +122,22 @@ class Service {
   size_t timer_count() const;
   std::optional<Timestamp> next_timer() const;
 
+  // --- Whole-population questions (previews, overlaps): the live snapshot, kept current from
+  // the write path (snapshot::LiveSnapshot). Refreshed first when something changed and it is
+  // older than `max_age`, so it holds every write acknowledged more than `max_age` before the
+  // call; with at least the event fields `rules` read. Writes go on while it refreshes.
+  struct LivePopulation {
+    std::shared_ptr<const snapshot::Snapshot> snapshot;
+    segments::ItemCatalog items;
+    int64_t refreshed_at_ms = 0;  // wall clock of its read point
+    size_t parts_rebuilt = 0;     // by the refresh this call made (0: none was needed)
+    segments::EvalContext Context(Timestamp now) const {
+      return segments::EvalContext{snapshot.get(), now, &items, {}, nullptr};
+    }
+  };
+  Result<LivePopulation> Population(const std::vector<const segments::Rule*>& rules,
+                                    std::chrono::milliseconds max_age = std::chrono::seconds(0));
+
   // --- Live membership (current, including changes since the last full evaluation).
   std::vector<std::string> SegmentsOf(ProfileId profile) const;
   // kNotFound for an unknown segment.

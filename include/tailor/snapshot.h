@@ -113,6 +113,8 @@ struct SnapshotOptions {
   uint64_t expected_events = 0;
 };
 
+struct Assembler;  // src/snapshot/parts.h
+
 // Immutable once built: safe to read from many threads.
 class Snapshot {
  public:
@@ -130,8 +132,7 @@ class Snapshot {
   size_t memory_bytes() const;
 
  private:
-  friend Result<std::unique_ptr<Snapshot>> Build(const store::Store&, const Schema&, uint32_t,
-                                                 const SnapshotOptions&);
+  friend struct Assembler;
   uint32_t profile_count_ = 0;
   Bitmap known_, anonymous_;
   std::string id_bytes_;
@@ -145,5 +146,45 @@ class Snapshot {
 // point. Cost: one sequential scan of the profiles and events tables, on `threads` threads.
 Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema& schema,
                                         uint32_t profile_count, const SnapshotOptions& options);
+
+// A snapshot kept current for whole-population questions on a live store (previews, overlaps,
+// evaluations), instead of one built from the store per question. It is held in parts of
+// `part_profiles` ids each; the write path tells it which profiles changed (MarkChanged) and a
+// refresh rebuilds only their parts from the store, at one read point, then concatenates the
+// parts again. A change of schema or of the event fields asked for rebuilds every part.
+// Memory: the parts plus the published snapshot (about twice one snapshot).
+class LiveSnapshot {
+ public:
+  explicit LiveSnapshot(const store::Store& store, uint32_t part_profiles = 16384);
+  ~LiveSnapshot();
+  LiveSnapshot(const LiveSnapshot&) = delete;
+  LiveSnapshot& operator=(const LiveSnapshot&) = delete;
+
+  // The profile changed (or was created, deleted, merged): its part is rebuilt at the next
+  // refresh. Thread-safe, cheap (the write path calls it after every commit).
+  void MarkChanged(ProfileId id);
+
+  struct Version {
+    std::shared_ptr<const Snapshot> snapshot;
+    int64_t refreshed_at_ms = 0;  // wall clock of the read point: later writes are not in it
+    size_t parts_rebuilt = 0;     // by the refresh that made it
+    std::vector<std::string> event_fields;
+  };
+  // Brings the snapshot up to date with every commit before this call and publishes it: the
+  // profiles [0, profile_count) under `schema`, with at least `event_fields`. One refresh at a
+  // time; readers keep the version they hold.
+  Result<Version> Refresh(const Schema& schema, uint32_t profile_count,
+                          const std::vector<std::string>& event_fields);
+  // The last version published (no snapshot before the first refresh).
+  Version Latest() const;
+  // Whether anything changed since the last refresh.
+  bool changed() const;
+
+ private:
+  struct State;
+  const store::Store& store_;
+  const uint32_t part_profiles_;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace tailor::snapshot

@@ -89,8 +89,7 @@ struct Stats {
 
 class WorkingSet {
  public:
-  // Observes `engine`'s commits until destroyed; the engine must outlive it. One working set per
-  // engine (it is the engine's commit observer).
+  // Observes `engine`'s commits until destroyed; the engine must outlive it.
   WorkingSet(Engine& engine, Options options = {});
   ~WorkingSet();
   WorkingSet(const WorkingSet&) = delete;
@@ -127,6 +126,7 @@ class WorkingSet {
   std::atomic<size_t> shard_budget_;
   std::atomic<size_t> extension_slots_{0};
   std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, created_{0};
+  uint64_t observer_ = 0;  // the engine's handle
 };
 
 }  // namespace tailor::working_set

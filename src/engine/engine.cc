@@ -215,7 +215,8 @@ struct Engine::Impl {
   ProfileId first_session_id = 0;
   std::vector<bool> session_state_written;
   std::optional<store::Batch> spare_batch;
-  CommitObserver observer;  // guarded by `writer`
+  std::vector<std::pair<uint64_t, CommitObserver>> observers;  // guarded by `writer`
+  uint64_t next_observer = 1;
 
   // Everything one write batch does to one profile, staged in memory until it commits.
   struct Staged {
@@ -720,7 +721,7 @@ struct Engine::Impl {
     ids->Commit();
     counters = context.counters;
     if (context.schema_changed) PublishSchema();
-    if (observer && !context.profiles.empty()) Report(context);
+    if (!observers.empty() && !context.profiles.empty()) Report(context);
     for (const auto& [id, staged] : context.profiles) {
       if (!staged.state_dirty || id < first_session_id) continue;
       const size_t index = id - first_session_id;
@@ -747,7 +748,7 @@ struct Engine::Impl {
       if (staged.state_dirty) out.behaviour = &staged.state.behaviour;
       out.event_block = staged.encoded_block;
     }
-    observer(committed);
+    for (const auto& [handle, observer] : observers) observer(committed);
   }
 
   Status Abort(WriteContext&, Status status) {
@@ -1032,9 +1033,21 @@ Result<std::vector<StoredEventView>> Engine::Events(ProfileId profile) {
   return events;
 }
 
-void Engine::SetCommitObserver(CommitObserver observer) {
+uint64_t Engine::AddCommitObserver(CommitObserver observer) {
   std::lock_guard lock(impl_->writer);
-  impl_->observer = std::move(observer);
+  const uint64_t handle = impl_->next_observer++;
+  impl_->observers.emplace_back(handle, std::move(observer));
+  return handle;
+}
+
+void Engine::RemoveCommitObserver(uint64_t handle) {
+  std::lock_guard lock(impl_->writer);
+  std::erase_if(impl_->observers, [handle](const auto& entry) { return entry.first == handle; });
+}
+
+ProfileId Engine::profile_id_limit() const {
+  std::lock_guard lock(impl_->writer);
+  return impl_->counters.next_profile_id;
 }
 
 Result<ItemInput> Engine::GetItem(std::string_view item_id) {

@@ -150,6 +150,16 @@ Response ErrorResponse(int http_status, std::string_view code, std::string_view 
   return JsonResponse(http_status, json);
 }
 
+size_t ParseSize(std::string_view text, size_t fallback, size_t limit) {
+  size_t value = 0;
+  if (text.empty()) return fallback;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > limit) return fallback;
+    value = value * 10 + static_cast<size_t>(c - '0');
+  }
+  return std::min(value, limit);
+}
+
 Response ErrorResponse(const Status& status, std::string_view path) {
   return ErrorResponse(HttpStatusOf(status.code()), StatusCodeName(status.code()), status.message(),
                        path);

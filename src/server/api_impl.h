@@ -45,6 +45,8 @@ struct Route {
 };
 
 // Error responses: {"error": {"code", "message", "path"?}} with the status the code implies.
+// A query parameter's number: `fallback` when absent or not a number, at most `limit`.
+size_t ParseSize(std::string_view text, size_t fallback, size_t limit);
 Response ErrorResponse(const Status& status, std::string_view path = "");
 Response ErrorResponse(int http_status, std::string_view code, std::string_view message,
                        std::string_view path = "");

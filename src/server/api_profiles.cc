@@ -23,16 +23,6 @@ std::optional<collect::MessageKind> KindOfPath(std::string_view name) {
   return std::nullopt;
 }
 
-size_t ParseSize(std::string_view text, size_t fallback, size_t limit) {
-  size_t value = 0;
-  if (text.empty()) return fallback;
-  for (char c : text) {
-    if (c < '0' || c > '9' || value > limit) return fallback;
-    value = value * 10 + static_cast<size_t>(c - '0');
-  }
-  return std::min(value, limit);
-}
-
 Result<ItemInput> ItemFromJson(simdjson::dom::element body, std::string id) {
   ItemInput item;
   item.id = std::move(id);

@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "server/api_impl.h"
-#include "tailor/population.h"
 
 namespace tailor::server {
 namespace {
@@ -306,10 +305,14 @@ void Api::Impl::AddSegmentRoutes() {
     }
     std::vector<const segments::Rule*> reads;
     for (const segments::Rule& rule : rules) reads.push_back(&rule);
-    auto population = LoadPopulation(service.engine(), reads);
+    // The live snapshot, refreshed first unless it is younger than ?max_age_ms (default 0: every
+    // write acknowledged before this request is in it; a builder previewing as the marketer types
+    // may accept a second).
+    const std::chrono::milliseconds max_age(ParseSize(call.Query("max_age_ms"), 0, 60'000));
+    auto population = service.Population(reads, max_age);
     if (!population.ok()) return ErrorResponse(population.status());
     std::map<std::string, segments::ProfileSet> referenced;
-    segments::EvalContext context = (*population)->Context(service.now());
+    segments::EvalContext context = population->Context(service.now());
     context.segment = [&](std::string_view name) -> const segments::ProfileSet* {
       auto it = referenced.find(std::string(name));
       if (it != referenced.end()) return &it->second;
@@ -329,6 +332,10 @@ void Api::Impl::AddSegmentRoutes() {
         .Uint(result->excluded)
         .Key("profiles")
         .Uint(service.engine().Stats().profiles)
+        .Key("snapshot_at")
+        .String(IsoTime(population->refreshed_at_ms))
+        .Key("snapshot_age_ms")
+        .Int(std::max<int64_t>(0, SystemClockMillis() - population->refreshed_at_ms))
         .EndObject();
     return JsonResponse(200, json);
   });

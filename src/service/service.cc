@@ -19,7 +19,9 @@ constexpr size_t kMaxCoalescedEvents = 50'000;
 }  // namespace
 
 Service::Service() : impl_(std::make_unique<Impl>()) {}
-Service::~Service() = default;
+Service::~Service() {
+  if (engine_ && impl_->live_snapshot) engine_->RemoveCommitObserver(impl_->snapshot_observer);
+}
 
 Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
                                                ServiceOptions options) {
@@ -30,6 +32,14 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   TAILOR_ASSIGN_OR_RETURN(service->engine_, Engine::Open(data_dir, options.engine));
   service->impl_->working_set = std::make_unique<working_set::WorkingSet>(
       *service->engine_, working_set::Options{.budget_bytes = options.memory_budget});
+  // Every commit marks what it touched for the live snapshot's next refresh.
+  snapshot::LiveSnapshot& live_snapshot =
+      *(service->impl_->live_snapshot =
+            std::make_unique<snapshot::LiveSnapshot>(service->engine_->store()));
+  service->impl_->snapshot_observer = service->engine_->AddCommitObserver(
+      [&live_snapshot](std::span<const CommittedProfile> committed) {
+        for (const CommittedProfile& profile : committed) live_snapshot.MarkChanged(profile.id);
+      });
   service->catalog_ =
       std::make_unique<segments::SegmentCatalog>(service->engine_->store(), options.clock);
   service->clock_ = options.clock;
@@ -376,10 +386,10 @@ Service::Impl::EvaluateAllLocked(Service& service) {
   }
   std::vector<const segments::Rule*> reads;
   for (const segments::Rule& rule : rules) reads.push_back(&rule);
-  // The service keeps its own item catalogue (live re-decisions read it).
-  TAILOR_ASSIGN_OR_RETURN(auto population,
-                          LoadPopulation(*service.engine_, reads, {.load_items = false}));
-  const snapshot::Snapshot* snapshot = population->snapshot.get();
+  // Exact: the write lock is held, so the refresh sees every write.
+  TAILOR_ASSIGN_OR_RETURN(auto version,
+                          CurrentSnapshot(*service.engine_, reads, std::chrono::milliseconds(0)));
+  const snapshot::Snapshot* snapshot = version.snapshot.get();
   segments::EvalContext context{snapshot, at, &items, {}};
   TAILOR_ASSIGN_OR_RETURN(auto results, service.catalog_->EvaluateAll(context));
   TAILOR_ASSIGN_OR_RETURN(auto reloaded, segments::LiveSegments::Load(*service.catalog_));
@@ -421,6 +431,49 @@ size_t Service::timer_count() const {
 std::optional<Timestamp> Service::next_timer() const {
   std::shared_lock lock(impl_->live_mutex);
   return impl_->timers.Earliest();
+}
+
+// --- Whole-population questions -----------------------------------------------------------------
+
+Result<snapshot::LiveSnapshot::Version> Service::Impl::CurrentSnapshot(
+    Engine& engine, const std::vector<const segments::Rule*>& rules,
+    std::chrono::milliseconds max_age) {
+  std::vector<std::string> fields;
+  for (const segments::Rule* rule : rules) {
+    if (rule == nullptr) continue;
+    for (std::string& field : segments::RequiredEventFields(*rule)) fields.push_back(field);
+  }
+  snapshot::LiveSnapshot::Version latest = live_snapshot->Latest();
+  const auto has = [&latest](const std::string& field) {
+    return std::find(latest.event_fields.begin(), latest.event_fields.end(), field) !=
+           latest.event_fields.end();
+  };
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  if (latest.snapshot != nullptr && std::all_of(fields.begin(), fields.end(), has) &&
+      (!live_snapshot->changed() || now_ms - latest.refreshed_at_ms <= max_age.count())) {
+    latest.parts_rebuilt = 0;
+    return latest;
+  }
+  // The schema and the id limit before the read point the refresh takes: profiles created
+  // after are left to the next refresh.
+  const std::shared_ptr<const Schema> schema = engine.shared_schema();
+  return live_snapshot->Refresh(*schema, engine.profile_id_limit(), fields);
+}
+
+Result<Service::LivePopulation> Service::Population(const std::vector<const segments::Rule*>& rules,
+                                                    std::chrono::milliseconds max_age) {
+  TAILOR_ASSIGN_OR_RETURN(auto version, impl_->CurrentSnapshot(*engine_, rules, max_age));
+  LivePopulation population;
+  population.snapshot = std::move(version.snapshot);
+  population.refreshed_at_ms = version.refreshed_at_ms;
+  population.parts_rebuilt = version.parts_rebuilt;
+  {
+    std::lock_guard lock(impl_->write_mutex);
+    population.items = impl_->items;
+  }
+  return population;
 }
 
 // --- Reads --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <tbb/enumerable_thread_specific.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -18,6 +19,7 @@
 
 #include "tailor/geo.h"
 #include "tailor/service.h"
+#include "tailor/snapshot.h"
 
 namespace tailor {
 
@@ -72,6 +74,8 @@ struct Service::Impl {
   std::unique_ptr<segments::LiveSegments> live;
   Timers timers;
   std::unique_ptr<working_set::WorkingSet> working_set;
+  std::unique_ptr<snapshot::LiveSnapshot> live_snapshot;
+  uint64_t snapshot_observer = 0;  // the engine's handle
   // Per thread: the decoded history of the profile being re-decided (reused, so decoding
   // allocates little).
   tbb::enumerable_thread_specific<std::vector<EventInput>> scratch_events;
@@ -145,6 +149,11 @@ struct Service::Impl {
   void PublishSequence(uint64_t sequence);
   Result<std::vector<std::pair<std::string, segments::SegmentResult>>> EvaluateAllLocked(
       Service& service);
+  // The live snapshot with at least the fields `rules` read, refreshed if it changed and is
+  // older than `max_age`. Any thread.
+  Result<snapshot::LiveSnapshot::Version> CurrentSnapshot(
+      Engine& engine, const std::vector<const segments::Rule*>& rules,
+      std::chrono::milliseconds max_age);
 };
 
 }  // namespace tailor

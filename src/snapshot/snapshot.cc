@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/coding.h"
+#include "snapshot/parts.h"
 #include "store/records.h"
 #include "tailor/store.h"
 
@@ -98,21 +99,6 @@ namespace {
 constexpr int kOrderId = -2;
 constexpr int kProperty = -3;
 constexpr std::string_view kPropertyPrefix = "properties.";
-
-// What one worker builds for its range of profile ids, with dictionaries of its own; the
-// ranges are then concatenated in id order and the codes remapped to shared dictionaries.
-struct Part {
-  ProfileId begin = 0, end = 0;
-  size_t expected_events = 0;
-  std::vector<bool> known, anonymous;
-  std::string id_bytes;
-  std::vector<uint64_t> id_offsets;  // end - begin + 1
-  std::vector<TraitColumn> traits;
-  EventColumns events;
-  std::vector<std::pair<std::string, EventStringColumn*>> extra_columns;
-  std::vector<int> extra_context_index;  // context field index, kOrderId or kProperty
-  Status status;
-};
 
 uint32_t CodeOrNull(EventStringColumn& column, std::string_view text) {
   return text.empty() ? kNullCode : column.dictionary.Intern(text);
@@ -319,18 +305,14 @@ void AppendRemapped(const std::vector<uint32_t>& codes, const Dictionary& from, 
 
 }  // namespace
 
-Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema& schema,
-                                        uint32_t profile_count, const SnapshotOptions& options) {
-  const int threads =
-      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
-  // Where each extra field comes from: a context field (its index), order_id (kOrderId) or a
-  // property (kProperty, by the name after "properties.").
+// The fields asked for, each once, and where each comes from: a context field (its index),
+// order_id (kOrderId) or a property (kProperty, by the name after "properties.").
+Status ResolveFields(const std::vector<std::string>& asked, std::vector<std::string>& fields,
+                     std::vector<int>& extra_index) {
   // A field asked for twice is one column (two would each get every event's code).
-  std::vector<std::string> fields;
-  for (const std::string& field : options.event_fields) {
+  for (const std::string& field : asked) {
     if (std::find(fields.begin(), fields.end(), field) == fields.end()) fields.push_back(field);
   }
-  std::vector<int> extra_index;
   for (const std::string& field : fields) {
     int index = store::ContextFieldIndex(field);
     if (field == "order_id") index = kOrderId;
@@ -340,30 +322,54 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
     if (index == -1) return InvalidArgument("unknown event field '{}' for a snapshot", field);
     extra_index.push_back(index);
   }
+  return Status::Ok();
+}
+
+// Prepares `part` for the ids [begin, end) and reads them at `at`.
+void BuildPart(const store::Store& store, const Schema& schema, const store::ReadPoint& at,
+               const std::vector<std::string>& fields, const std::vector<int>& extra_index,
+               ProfileId begin, ProfileId end, size_t expected_events, Part& part) {
+  part = Part{};
+  part.begin = begin;
+  part.end = end;
+  part.expected_events = expected_events;
+  for (size_t f = 0; f < fields.size(); ++f) {
+    part.extra_columns.emplace_back(fields[f], &part.events.extra[fields[f]]);
+    part.extra_context_index.push_back(extra_index[f]);
+  }
+  BuildProfiles(store, schema, at, part);
+  if (part.status.ok()) BuildEvents(store, at, part);
+}
+
+Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema& schema,
+                                        uint32_t profile_count, const SnapshotOptions& options) {
+  const int threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::string> fields;
+  std::vector<int> extra_index;
+  TAILOR_RETURN_IF_ERROR(ResolveFields(options.event_fields, fields, extra_index));
   std::unique_ptr<store::ReadPoint> at = store.TakeReadPoint();
   const int part_count = std::max(1, std::min<int>(threads, profile_count / 1024 + 1));
   std::vector<Part> parts(part_count);
-  for (int i = 0; i < part_count; ++i) {
-    parts[i].begin = static_cast<ProfileId>(uint64_t{profile_count} * i / part_count);
-    parts[i].end = static_cast<ProfileId>(uint64_t{profile_count} * (i + 1) / part_count);
-    parts[i].expected_events = options.expected_events / part_count + options.expected_events / 50;
-    for (size_t f = 0; f < fields.size(); ++f) {
-      parts[i].extra_columns.emplace_back(fields[f], &parts[i].events.extra[fields[f]]);
-      parts[i].extra_context_index.push_back(extra_index[f]);
-    }
-  }
+  const size_t expected = options.expected_events / part_count + options.expected_events / 50;
+  const auto build = [&](int i) {
+    BuildPart(store, schema, *at, fields, extra_index,
+              static_cast<ProfileId>(uint64_t{profile_count} * i / part_count),
+              static_cast<ProfileId>(uint64_t{profile_count} * (i + 1) / part_count), expected,
+              parts[i]);
+  };
   std::vector<std::thread> workers;
-  for (int i = 1; i < part_count; ++i) {
-    workers.emplace_back([&, i] {
-      BuildProfiles(store, schema, *at, parts[i]);
-      if (parts[i].status.ok()) BuildEvents(store, *at, parts[i]);
-    });
-  }
-  BuildProfiles(store, schema, *at, parts[0]);
-  if (parts[0].status.ok()) BuildEvents(store, *at, parts[0]);
+  for (int i = 1; i < part_count; ++i) workers.emplace_back(build, i);
+  build(0);
   for (std::thread& worker : workers) worker.join();
   for (const Part& part : parts) TAILOR_RETURN_IF_ERROR(part.status);
+  return Assembler::Concatenate(parts, schema, profile_count, fields, /*release_parts=*/true);
+}
 
+std::unique_ptr<Snapshot> Assembler::Concatenate(std::vector<Part>& parts, const Schema& schema,
+                                                 uint32_t profile_count,
+                                                 const std::vector<std::string>& fields,
+                                                 bool release_parts) {
   // Concatenate the parts in id order.
   auto snapshot = std::unique_ptr<Snapshot>(new Snapshot());
   snapshot->profile_count_ = profile_count;
@@ -430,7 +436,7 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
             into.list_offsets.push_back(base + from.list_offsets[i + 1]);
           }
         }
-        from = TraitColumn{};
+        if (release_parts) from = TraitColumn{};
       }
     });
   }
@@ -440,7 +446,7 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
       for (Part& part : parts) {
         auto& from = part.events.*member;
         into.insert(into.end(), from.begin(), from.end());
-        std::decay_t<decltype(from)>().swap(from);
+        if (release_parts) std::decay_t<decltype(from)>().swap(from);
       }
     });
   };
@@ -453,11 +459,11 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
       AppendRemapped(part.events.type, part.events.types, events.types, events.type);
   });
   auto remap_strings = [&](EventStringColumn& into, auto column_of) {
-    tasks.run([&into, column_of, &parts] {
+    tasks.run([&into, column_of, &parts, release_parts] {
       for (Part& part : parts) {
         EventStringColumn& from = column_of(part);
         AppendRemapped(from.codes, from.dictionary, into.dictionary, into.codes);
-        from = EventStringColumn{};
+        if (release_parts) from = EventStringColumn{};
       }
     });
   };

@@ -164,11 +164,11 @@ WorkingSet::WorkingSet(Engine& engine, Options options)
                     std::max<size_t>(options.shards, 1)) {
   shards_.resize(std::max<size_t>(options.shards, 1));
   for (auto& shard : shards_) shard = std::make_unique<Shard>();
-  engine_.SetCommitObserver(
+  observer_ = engine_.AddCommitObserver(
       [this](std::span<const CommittedProfile> committed) { OnCommit(committed); });
 }
 
-WorkingSet::~WorkingSet() { engine_.SetCommitObserver({}); }
+WorkingSet::~WorkingSet() { engine_.RemoveCommitObserver(observer_); }
 
 WorkingSet::Shard& WorkingSet::ShardOf(ProfileId id) const {
   // Consecutive ids spread over the shards (profiles created together are written together).

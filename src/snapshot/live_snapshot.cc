@@ -1,0 +1,120 @@
+#include <tbb/parallel_for.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "snapshot/parts.h"
+#include "tailor/snapshot.h"
+
+namespace tailor::snapshot {
+
+struct LiveSnapshot::State {
+  std::mutex refresh_mutex;  // one refresh at a time; guards everything below but `published`
+  std::vector<Part> parts;   // part i: ids [i * part_profiles, (i + 1) * part_profiles)
+  std::string schema_bytes;  // what the parts were built with
+  std::vector<std::string> fields;
+  std::vector<int> extra_index;
+  uint32_t profile_count = 0;
+
+  mutable std::mutex changed_mutex;
+  std::vector<bool> changed_parts;  // guarded by changed_mutex
+  bool any_changed = false;
+
+  mutable std::mutex published_mutex;
+  Version published;
+};
+
+LiveSnapshot::LiveSnapshot(const store::Store& store, uint32_t part_profiles)
+    : store_(store),
+      part_profiles_(std::max<uint32_t>(part_profiles, 1)),
+      state_(std::make_unique<State>()) {}
+
+LiveSnapshot::~LiveSnapshot() = default;
+
+void LiveSnapshot::MarkChanged(ProfileId id) {
+  const size_t part = id / part_profiles_;
+  std::lock_guard lock(state_->changed_mutex);
+  if (part >= state_->changed_parts.size()) state_->changed_parts.resize(part + 1, false);
+  state_->changed_parts[part] = true;
+  state_->any_changed = true;
+}
+
+bool LiveSnapshot::changed() const {
+  std::lock_guard lock(state_->changed_mutex);
+  return state_->any_changed;
+}
+
+LiveSnapshot::Version LiveSnapshot::Latest() const {
+  std::lock_guard lock(state_->published_mutex);
+  return state_->published;
+}
+
+Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const Schema& schema, uint32_t profile_count,
+                                                    const std::vector<std::string>& event_fields) {
+  State& state = *state_;
+  std::lock_guard refresh_lock(state.refresh_mutex);
+  // Which parts to rebuild: taken before the read point, so that a commit marked after this
+  // (and perhaps not in the read point) is rebuilt by the next refresh.
+  std::vector<bool> changed;
+  {
+    std::lock_guard lock(state.changed_mutex);
+    changed.swap(state.changed_parts);
+    state.any_changed = false;
+  }
+  std::vector<std::string> asked = state.fields;
+  asked.insert(asked.end(), event_fields.begin(), event_fields.end());
+  std::vector<std::string> fields;
+  std::vector<int> extra_index;
+  TAILOR_RETURN_IF_ERROR(ResolveFields(asked, fields, extra_index));
+  const std::string schema_bytes = schema.Encode();
+  // New fields or a new schema: every part is read again.
+  const bool everything = fields != state.fields || schema_bytes != state.schema_bytes;
+  const size_t part_count = (profile_count + part_profiles_ - 1) / part_profiles_;
+  std::vector<size_t> rebuild;
+  for (size_t i = 0; i < part_count; ++i) {
+    const ProfileId end = std::min<uint64_t>(uint64_t{i + 1} * part_profiles_, profile_count);
+    const bool grown = i >= state.parts.size() || state.parts[i].end != end;
+    if (everything || grown || (i < changed.size() && changed[i])) rebuild.push_back(i);
+  }
+  if (rebuild.empty() && state.published.snapshot != nullptr &&
+      profile_count == state.profile_count) {
+    return Latest();
+  }
+  const int64_t refreshed_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  std::unique_ptr<store::ReadPoint> at = store_.TakeReadPoint();
+  std::vector<Part> rebuilt(rebuild.size());
+  tbb::parallel_for(size_t{0}, rebuild.size(), [&](size_t k) {
+    const size_t i = rebuild[k];
+    const ProfileId begin = static_cast<ProfileId>(i * part_profiles_);
+    const ProfileId end = std::min<uint64_t>(uint64_t{i + 1} * part_profiles_, profile_count);
+    BuildPart(store_, schema, *at, fields, extra_index, begin, end, 0, rebuilt[k]);
+  });
+  for (const Part& part : rebuilt) {
+    if (!part.status.ok()) {
+      // Nothing changed here: mark the parts again, so that the next refresh retries them.
+      for (size_t i : rebuild) MarkChanged(static_cast<ProfileId>(i * part_profiles_));
+      return part.status;
+    }
+  }
+  state.parts.resize(part_count);
+  for (size_t k = 0; k < rebuild.size(); ++k) state.parts[rebuild[k]] = std::move(rebuilt[k]);
+  state.fields = fields;
+  state.extra_index = extra_index;
+  state.schema_bytes = schema_bytes;
+  state.profile_count = profile_count;
+  Version version;
+  version.snapshot = Assembler::Concatenate(state.parts, schema, profile_count, fields,
+                                            /*release_parts=*/false);
+  version.refreshed_at_ms = refreshed_at;
+  version.parts_rebuilt = rebuild.size();
+  version.event_fields = fields;
+  {
+    std::lock_guard lock(state.published_mutex);
+    state.published = version;
+  }
+  return version;
+}
+
+}  // namespace tailor::snapshot
