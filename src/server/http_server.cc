@@ -327,6 +327,21 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
     }
   });
 
+  // The live snapshot refreshed in the background, so that previews (which accept a snapshot a
+  // second old by default) find a fresh one instead of refreshing it themselves.
+  std::thread refresher([&] {
+    std::unique_lock lock(ticker_mutex);
+    while (
+        !ticker_wake.wait_for(lock, std::chrono::milliseconds(250), [&] { return ticker_stop; })) {
+      lock.unlock();
+      Status refreshed = service.RefreshSnapshot();
+      if (!refreshed.ok()) {
+        std::fprintf(stderr, "tailor serve: snapshot refresh: %s\n", refreshed.ToString().c_str());
+      }
+      lock.lock();
+    }
+  });
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](beast::error_code, int) {
     registry.stopping = true;
@@ -370,6 +385,7 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
   }
   ticker_wake.notify_all();
   ticker.join();
+  refresher.join();
   // Detached change-feed threads notice draining within a second.
   for (int i = 0; i < 50 && registry.waiting_threads > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

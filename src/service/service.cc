@@ -462,6 +462,10 @@ Result<snapshot::LiveSnapshot::Version> Service::Impl::CurrentSnapshot(
   return live_snapshot->Refresh(*schema, engine.profile_id_limit(), fields);
 }
 
+Status Service::RefreshSnapshot() {
+  return impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)).status();
+}
+
 Result<Service::LivePopulation> Service::Population(const std::vector<const segments::Rule*>& rules,
                                                     std::chrono::milliseconds max_age) {
   TAILOR_ASSIGN_OR_RETURN(auto version, impl_->CurrentSnapshot(*engine_, rules, max_age));

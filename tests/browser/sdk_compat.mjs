@@ -181,7 +181,7 @@ test('@segment/analytics-node: an order\'s products array becomes its lines', as
   // (0.1 × 3 + 0.7 + 0.2 = 1.2, not the order's revenue added again). golfer-1 is the only
   // profile with golf purchases on this server.
   const preview = async (rule) => {
-    const r = await tailor.request('POST', '/v1/segments/preview', {
+    const r = await tailor.request('POST', '/v1/segments/preview?max_age_ms=0', {
       headers: { Authorization: `Bearer ${admin.key}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ rule }),
     });
