@@ -173,8 +173,11 @@ class LiveSnapshot {
   // Brings the snapshot up to date with every commit before this call and publishes it: the
   // profiles [0, profile_count) under `schema`, with at least `event_fields`. One refresh at a
   // time; readers keep the version they hold.
+  // `not_before_ms`: a version whose read point is at or after this wall-clock time will do, so a
+  // caller that waited for another refresh takes its result instead of starting one more.
   Result<Version> Refresh(const Schema& schema, uint32_t profile_count,
-                          const std::vector<std::string>& event_fields);
+                          const std::vector<std::string>& event_fields,
+                          int64_t not_before_ms = INT64_MAX);
   // The last version published (no snapshot before the first refresh).
   Version Latest() const;
   // Whether anything changed since the last refresh.

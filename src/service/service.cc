@@ -459,7 +459,9 @@ Result<snapshot::LiveSnapshot::Version> Service::Impl::CurrentSnapshot(
   // The schema and the id limit before the read point the refresh takes: profiles created
   // after are left to the next refresh.
   const std::shared_ptr<const Schema> schema = engine.shared_schema();
-  return live_snapshot->Refresh(*schema, engine.profile_id_limit(), fields);
+  // A refresh under way (the background one) will do if it read late enough.
+  return live_snapshot->Refresh(*schema, engine.profile_id_limit(), fields,
+                                now_ms - max_age.count());
 }
 
 Status Service::RefreshSnapshot() {

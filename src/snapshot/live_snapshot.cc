@@ -1,5 +1,6 @@
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -50,9 +51,21 @@ LiveSnapshot::Version LiveSnapshot::Latest() const {
 }
 
 Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const Schema& schema, uint32_t profile_count,
-                                                    const std::vector<std::string>& event_fields) {
+                                                    const std::vector<std::string>& event_fields,
+                                                    int64_t not_before_ms) {
   State& state = *state_;
   std::lock_guard refresh_lock(state.refresh_mutex);
+  if (not_before_ms != INT64_MAX) {  // perhaps the refresh waited for is recent enough
+    Version latest = Latest();
+    const bool has_fields = std::all_of(event_fields.begin(), event_fields.end(), [&](auto& f) {
+      return std::find(latest.event_fields.begin(), latest.event_fields.end(), f) !=
+             latest.event_fields.end();
+    });
+    if (latest.snapshot != nullptr && has_fields && latest.refreshed_at_ms >= not_before_ms) {
+      latest.parts_rebuilt = 0;
+      return latest;
+    }
+  }
   // Which parts to rebuild: taken before the read point, so that a commit marked after this
   // (and perhaps not in the read point) is rebuilt by the next refresh.
   std::vector<bool> changed;
