@@ -137,7 +137,8 @@ class Service {
   };
   Result<LivePopulation> Population(const std::vector<const segments::Rule*>& rules,
                                     std::chrono::milliseconds max_age = std::chrono::seconds(0));
-  // Refreshes the live snapshot if anything changed (a background thread of `tailor serve`).
+  // Refreshes the live snapshot if anything changed and a Population call came within the last
+  // minute (a background thread of `tailor serve`).
   Status RefreshSnapshot();
 
   // --- Live membership (current, including changes since the last full evaluation).

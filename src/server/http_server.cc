@@ -331,13 +331,18 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
   // second old by default) find a fresh one instead of refreshing it themselves.
   std::thread refresher([&] {
     std::unique_lock lock(ticker_mutex);
-    while (
-        !ticker_wake.wait_for(lock, std::chrono::milliseconds(250), [&] { return ticker_stop; })) {
+    auto pause = std::chrono::milliseconds(250);
+    while (!ticker_wake.wait_for(lock, pause, [&] { return ticker_stop; })) {
       lock.unlock();
+      const auto start = std::chrono::steady_clock::now();
       Status refreshed = service.RefreshSnapshot();
       if (!refreshed.ok()) {
         std::fprintf(stderr, "tailor serve: snapshot refresh: %s\n", refreshed.ToString().c_str());
       }
+      // At most half of a core: pause at least as long as the refresh took.
+      pause = std::max(std::chrono::milliseconds(250),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start));
       lock.lock();
     }
   });

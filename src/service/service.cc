@@ -15,6 +15,8 @@ namespace {
 
 // Events of one coalesced engine write at most: bounds a commit's size and its writers' wait.
 constexpr size_t kMaxCoalescedEvents = 50'000;
+// The live snapshot is refreshed in the background for this long after a question that read it.
+constexpr int64_t kKeepSnapshotFreshMs = 60'000;
 
 }  // namespace
 
@@ -465,11 +467,15 @@ Result<snapshot::LiveSnapshot::Version> Service::Impl::CurrentSnapshot(
 }
 
 Status Service::RefreshSnapshot() {
+  // Only while someone asks whole-population questions: a refresh of a large store under heavy
+  // writes reads most of it again, which no one should pay for when no one is looking.
+  if (SystemClockMillis() - impl_->last_population_ms > kKeepSnapshotFreshMs) return Status::Ok();
   return impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)).status();
 }
 
 Result<Service::LivePopulation> Service::Population(const std::vector<const segments::Rule*>& rules,
                                                     std::chrono::milliseconds max_age) {
+  impl_->last_population_ms = SystemClockMillis();
   TAILOR_ASSIGN_OR_RETURN(auto version, impl_->CurrentSnapshot(*engine_, rules, max_age));
   LivePopulation population;
   population.snapshot = std::move(version.snapshot);

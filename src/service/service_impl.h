@@ -75,7 +75,8 @@ struct Service::Impl {
   Timers timers;
   std::unique_ptr<working_set::WorkingSet> working_set;
   std::unique_ptr<snapshot::LiveSnapshot> live_snapshot;
-  uint64_t snapshot_observer = 0;  // the engine's handle
+  uint64_t snapshot_observer = 0;              // the engine's handle
+  std::atomic<int64_t> last_population_ms{0};  // wall clock of the last Population call
   // Per thread: the decoded history of the profile being re-decided (reused, so decoding
   // allocates little).
   tbb::enumerable_thread_specific<std::vector<EventInput>> scratch_events;
