@@ -38,7 +38,8 @@ rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<roc
   rocksdb::ColumnFamilyOptions options;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = cache;
-  table_options.block_size = 16 << 10;
+  // Point lookups read (and decompress) one whole block: small blocks for the tables read by id.
+  table_options.block_size = table == Table::kEvents ? (16 << 10) : (4 << 10);
   table_options.format_version = 5;
   if (table != Table::kEvents) {
     // Point lookups by id dominate these tables, and many miss (a new id, a profile without
@@ -48,8 +49,10 @@ rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<roc
     options.memtable_whole_key_filtering = true;
   }
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  // LZ4 everywhere: a cold profile's first read decompresses a block of each table, and ZSTD's
+  // decompression was a fifth of the cold write path (docs/benchmarks.md, session 5).
   options.compression = rocksdb::kLZ4Compression;
-  options.bottommost_compression = rocksdb::kZSTD;
+  options.bottommost_compression = rocksdb::kLZ4Compression;
   options.level_compaction_dynamic_level_bytes = true;
   options.write_buffer_size = table == Table::kEvents ? (128 << 20) : (64 << 20);
   options.max_write_buffer_number = 4;
