@@ -322,6 +322,30 @@ TEST(WorkingSet, StaysWithinItsBudgetAndKeepsWhatIsReadAgain) {
   EXPECT_LE(set.stats().bytes, set.stats().budget);
 }
 
+TEST(WorkingSet, AOneOffReadDoesNotPushOutWhatIsUsed) {
+  TempDir dir;
+  auto engine = Engine::Open(dir.path(), {.store = {.create_if_missing = true}});
+  ASSERT_TRUE(engine.ok());
+  EventInput event;
+  event.profile_id = "p";
+  event.type = "view";
+  event.time = kStart;
+  BatchReport report;
+  ASSERT_OK((*engine)->IngestEvents(std::span(&event, 1), report));
+  const ProfileId id = report.owners[0];
+  working_set::WorkingSet set(**engine);  // opened after the write: nothing resident
+  constexpr auto kOnSecondMiss = working_set::WorkingSet::Admit::kOnSecondMiss;
+  auto first = set.Get(id, kOnSecondMiss);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ((*first)->view.event_count, 1u);  // answered all the same
+  EXPECT_EQ(set.Peek(id), nullptr);           // but not kept
+  ASSERT_TRUE(set.Get(id, kOnSecondMiss).ok());
+  EXPECT_NE(set.Peek(id), nullptr);  // read again: kept
+  EXPECT_EQ(set.stats().misses, 2u);
+  EXPECT_TRUE(set.Get(id, kOnSecondMiss).ok());
+  EXPECT_EQ(set.stats().hits, 1u);
+}
+
 // A later module's per-profile state: kept with the profile, counted, copied on write.
 struct SeenCount : working_set::Extension {
   explicit SeenCount(int n) : count(n) {}

@@ -95,10 +95,14 @@ class WorkingSet {
   WorkingSet(const WorkingSet&) = delete;
   WorkingSet& operator=(const WorkingSet&) = delete;
 
+  // Whether a profile loaded on a miss is kept. A one-off read (a random profile looked up once)
+  // would only push out a profile that is used: reads from outside the write path keep a profile
+  // on its second miss within a while (a small per-shard memory of recent misses).
+  enum class Admit { kAlways, kOnSecondMiss };
   // The profile, loaded from the store on a miss; kNotFound once deleted or merged away.
-  Result<ProfileHandle> Get(ProfileId id);
+  Result<ProfileHandle> Get(ProfileId id, Admit admit = Admit::kAlways);
   // By external id, anonymous id or merged-away id (resolved through the store's id table).
-  Result<ProfileHandle> Get(std::string_view id);
+  Result<ProfileHandle> Get(std::string_view id, Admit admit = Admit::kAlways);
   // The resident copy only, never loading (null when not resident).
   ProfileHandle Peek(ProfileId id) const;
 

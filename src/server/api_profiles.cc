@@ -206,7 +206,8 @@ void Api::Impl::AddProfileRoutes() {
   auto get_profile = [this](Call& call, size_t default_events, bool all_events) -> Response {
     const size_t limit = ParseSize(call.Query("events"), default_events, options.max_page_size);
     // From memory: the working set holds the profile (loaded once on a miss).
-    auto resident = service.working_set().Get(call.params[0]);
+    auto resident =
+        service.working_set().Get(call.params[0], working_set::WorkingSet::Admit::kOnSecondMiss);
     if (!resident.ok()) return ErrorResponse(resident.status());
     const ProfileView* view = &(*resident)->view;
     std::vector<EventInput> events;

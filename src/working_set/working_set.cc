@@ -1,6 +1,7 @@
 #include "tailor/working_set.h"
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,8 @@ namespace {
 
 // A hash map entry, the clock ring's slot and the shared pointer's control block, roughly.
 constexpr size_t kEntryOverhead = 96;
+// Ids a shard remembers as missed once (Admit::kOnSecondMiss).
+constexpr size_t kMissMemory = 4096;
 
 size_t HeapBytes(const std::string& text) {
   return text.capacity() > 15 ? text.capacity() + 1 : 0;  // beyond the small-string buffer
@@ -104,6 +107,9 @@ struct WorkingSet::Shard {
   std::vector<ProfileId> ring;  // the clock: resident ids, in no particular order
   size_t hand = 0;
   size_t bytes = 0;
+  // Profiles missed once by a read that keeps on the second miss (Admit::kOnSecondMiss);
+  // forgotten all at once when full.
+  absl::flat_hash_set<ProfileId> missed_once;
   // Bumped by every commit touching a profile of the shard: a load that read the store while a
   // commit went by may have read half of it, and is not kept.
   uint64_t generation = 0;
@@ -208,9 +214,10 @@ Result<std::shared_ptr<ResidentProfile>> WorkingSet::Load(ProfileId id) {
   return profile;
 }
 
-Result<ProfileHandle> WorkingSet::Get(ProfileId id) {
+Result<ProfileHandle> WorkingSet::Get(ProfileId id, Admit admit) {
   Shard& shard = ShardOf(id);
   uint64_t generation = 0;
+  bool keep = true;
   {
     std::lock_guard lock(shard.mutex);
     if (auto it = shard.entries.find(id); it != shard.entries.end()) {
@@ -219,6 +226,16 @@ Result<ProfileHandle> WorkingSet::Get(ProfileId id) {
       return ProfileHandle(it->second.profile);
     }
     generation = shard.generation;
+    if (admit == Admit::kOnSecondMiss && !shard.missed_once.erase(id)) {
+      if (shard.missed_once.size() >= kMissMemory) shard.missed_once.clear();
+      shard.missed_once.insert(id);
+      keep = false;
+    }
+  }
+  if (!keep) {
+    ++misses_;
+    TAILOR_ASSIGN_OR_RETURN(auto loaded, Load(id));
+    return ProfileHandle(std::move(loaded));
   }
   ++misses_;
   std::shared_ptr<ResidentProfile> loaded;
@@ -238,9 +255,9 @@ Result<ProfileHandle> WorkingSet::Get(ProfileId id) {
   return ProfileHandle(std::move(loaded));  // busy shard: answer without keeping it
 }
 
-Result<ProfileHandle> WorkingSet::Get(std::string_view id) {
+Result<ProfileHandle> WorkingSet::Get(std::string_view id, Admit admit) {
   TAILOR_ASSIGN_OR_RETURN(ProfileId profile, engine_.Resolve(id));
-  return Get(profile);
+  return Get(profile, admit);
 }
 
 ProfileHandle WorkingSet::Peek(ProfileId id) const {
