@@ -5,7 +5,9 @@
 #   2. GET /v1/profiles/{id} for random profiles;
 #   3. GET /v1/segments/{s}/members/{id}: a membership check;
 #   4. POST /v1/batch shaped like sessions (bench/wrk/batch_sessions.lua: 10 visits of 10 events,
-#      Zipf-distributed returning customers and 10 % new anonymous visitors).
+#      Zipf-distributed returning customers and 10 % new anonymous visitors);
+#   5. freshness (bench/freshness.py): from a probe's acknowledgement to its membership change on
+#      /v1/changes/stream, while wrk writes sessions-shaped batches beside it.
 # Usage: bench/server_wrk.sh [PROFILES=100000] [SECONDS=20] [CONNECTIONS=32]
 # wrk and the server share the machine's cores; the figures are for both on one box.
 set -euo pipefail
@@ -46,4 +48,11 @@ run "GET /v1/profiles/{id}" profile.lua
 run "GET /v1/segments/s01_golf_interest/members/{id}" member.lua
 run "POST /v1/batch (100 events per request)" batch.lua
 run "POST /v1/batch (100 events: 10 visits, Zipf customers + 10 % new visitors)" batch_sessions.lua
-curl -s "$URL/metrics" | grep -E "^tailor_(events_accepted_total|membership_changes_total|live_updates_total)"
+echo "== freshness while writing sessions-shaped batches"
+wrk -t2 -c"$CONNECTIONS" -d"$((SECONDS_PER_RUN + 3))s" -s bench/wrk/batch_sessions.lua "$URL" > "$DIR/wrk-beside.out" &
+WRK=$!
+sleep 1
+python3 bench/freshness.py "$URL" "$KEY" "$SECONDS_PER_RUN"
+wait $WRK
+grep -E "Requests/sec" "$DIR/wrk-beside.out" | sed 's/^/  beside it: /'
+curl -s "$URL/metrics" | grep -E "^tailor_(events_accepted_total|membership_changes_total|live_updates_total|writes_total|write_commits_total|resident_(profiles|bytes))"

@@ -96,6 +96,8 @@ std::string Api::Impl::MetricsText() const {
           live.engine_writes);
   gauge("tailor_segment_evaluation_seconds", "Duration of the last full evaluation.",
         live.last_evaluation_seconds);
+  gauge("tailor_change_feed_last_sequence", "Sequence of the newest change fed (a stream cursor).",
+        static_cast<double>(service.last_sequence()));
   gauge("tailor_window_timers", "Profiles with a pending window-edge timer.",
         static_cast<double>(service.timer_count()));
   const working_set::Stats resident = service.working_set().stats();
