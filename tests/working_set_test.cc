@@ -210,6 +210,11 @@ TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
         const std::string fresh = Fresh(service.engine(), id);
         if (auto resident = service.working_set().Peek(id)) {
           ASSERT_EQ(Resident(*resident), fresh) << "resident " << id << " after " << what;
+          // The bytes the engine's writes take from it instead of the store are the store's.
+          StoredProfile stored;
+          ASSERT_TRUE(service.engine().GetProfile(id, 0, &stored).ok());
+          ASSERT_EQ(resident->stored.record, stored.record) << id << " after " << what;
+          ASSERT_EQ(resident->stored.state, stored.state) << id << " after " << what;
         }
         auto read = service.working_set().Get(id);
         if (read.ok()) {

@@ -76,6 +76,23 @@ struct CommittedProfile {
   const ProfileView* record = nullptr;
   const state::BehaviourState* behaviour = nullptr;  // when changed
   std::string_view event_block;  // the block of events this commit added ("" when none)
+  // The stored bytes of the record and the state, as written (when rewritten; else empty).
+  std::string_view stored_record, stored_state;
+};
+
+// A profile's record and state as the store holds them (encoded), for a cache that hands them
+// back to the engine (ResidentRecords) instead of the engine reading them again.
+struct StoredProfile {
+  std::string record;
+  std::string state;  // empty: the profile has no state yet (no event)
+};
+
+// Where the engine finds a profile's stored record and state without reading the store: the
+// working set, which holds them as committed. Must answer exactly what the store holds, or false.
+class ResidentRecords {
+ public:
+  virtual ~ResidentRecords() = default;
+  virtual bool Find(ProfileId id, StoredProfile& out) const = 0;
 };
 // Called after every successful commit that touched profiles, under the engine's writer lock:
 // observers see commits one at a time, in commit order, and must be quick.
@@ -153,8 +170,10 @@ class Engine {
 
   // Looks a profile up by external id (or an anonymous id / merged id that resolves to it).
   Result<ProfileView> GetProfile(std::string_view id, size_t latest_events = 10);
-  // By dense id (kNotFound once deleted or merged away): no id lookup.
-  Result<ProfileView> GetProfile(ProfileId id, size_t latest_events);
+  // By dense id (kNotFound once deleted or merged away): no id lookup. `stored`, if given, gets
+  // the record and state bytes read.
+  Result<ProfileView> GetProfile(ProfileId id, size_t latest_events,
+                                 StoredProfile* stored = nullptr);
   Result<ProfileId> Resolve(std::string_view id);
   // The external id of dense id `profile` (kNotFound if it was deleted or merged away).
   Result<std::string> ExternalId(ProfileId profile);
@@ -166,6 +185,9 @@ class Engine {
   // added; returns a handle for RemoveCommitObserver.
   uint64_t AddCommitObserver(CommitObserver observer);
   void RemoveCommitObserver(uint64_t handle);
+  // Writes find records and states here before reading the store (null: none); it must outlive
+  // the engine or be unset first.
+  void SetResidentRecords(const ResidentRecords* records);
   // Dense ids in use are below this (the next id to be allocated).
   ProfileId profile_id_limit() const;
   // A catalogue item; kNotFound if absent.

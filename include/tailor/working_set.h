@@ -49,6 +49,8 @@ struct ResidentProfile {
   ProfileView view;
   // The stored event blocks, in block order.
   std::vector<std::string> event_blocks;
+  // The record and state as stored, handed back to the engine's writes (ResidentRecords).
+  StoredProfile stored;
   // By slot (WorkingSet::RegisterExtension); null until the module sets it.
   std::vector<std::unique_ptr<Extension>> extensions;
   size_t bytes = 0;  // what the profile costs the budget
@@ -87,11 +89,12 @@ struct Stats {
   uint64_t created = 0;  // profiles made resident by the commit that created them
 };
 
-class WorkingSet {
+class WorkingSet : public ResidentRecords {
  public:
-  // Observes `engine`'s commits until destroyed; the engine must outlive it.
+  // Observes `engine`'s commits until destroyed, and answers its writes' reads of records and
+  // states it holds; the engine must outlive it.
   WorkingSet(Engine& engine, Options options = {});
-  ~WorkingSet();
+  ~WorkingSet() override;
   WorkingSet(const WorkingSet&) = delete;
   WorkingSet& operator=(const WorkingSet&) = delete;
 
@@ -118,6 +121,9 @@ class WorkingSet {
   void SetBudget(size_t bytes);
 
   Stats stats() const;
+
+  // ResidentRecords: the stored record and state of a resident profile (no load on a miss).
+  bool Find(ProfileId id, StoredProfile& out) const override;
 
  private:
   struct Shard;

@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -216,6 +217,12 @@ struct Engine::Impl {
   std::vector<bool> session_state_written;
   std::optional<store::Batch> spare_batch;
   std::vector<std::pair<uint64_t, CommitObserver>> observers;  // guarded by `writer`
+  std::atomic<const ResidentRecords*> resident{nullptr};
+  // The resident copy of `id`'s record and state, if any.
+  bool FindResident(ProfileId id, StoredProfile& out) const {
+    const ResidentRecords* records = resident.load();
+    return records != nullptr && records->Find(id, out);
+  }
   uint64_t next_observer = 1;
 
   // Everything one write batch does to one profile, staged in memory until it commits.
@@ -246,7 +253,7 @@ struct Engine::Impl {
     bool created = false;
     ProfileId merged_into = kNoProfile;  // set when this batch merged the profile away
     // Filled by ApplyPending: what Commit writes.
-    std::string encoded_block, encoded_state;
+    std::string encoded_block, encoded_state, encoded_record;
     uint64_t accepted = 0, duplicates = 0, stored_events_added = 0;
     std::vector<const EventInput*> duplicate_inputs;  // the caller's events among `duplicates`
   };
@@ -288,6 +295,14 @@ struct Engine::Impl {
         return Status::Ok();
       }
     }
+    StoredProfile resident_copy;
+    if (FindResident(staged.id, resident_copy)) {
+      if (!resident_copy.state.empty()) {
+        TAILOR_ASSIGN_OR_RETURN(staged.state, state::ProfileState::Decode(resident_copy.state));
+      }
+      staged.state_loaded = true;
+      return Status::Ok();
+    }
     std::string bytes;
     Status found = store->Get(store::Table::kState, store::ProfileKey(staged.id), bytes);
     if (found.ok()) {
@@ -300,6 +315,10 @@ struct Engine::Impl {
   }
 
   Result<store::ProfileRecord*> Record(Staged& staged) {
+    StoredProfile resident_copy;
+    if (!staged.record && FindResident(staged.id, resident_copy)) {
+      TAILOR_ASSIGN_OR_RETURN(staged.record, store::DecodeProfile(staged.id, resident_copy.record));
+    }
     if (!staged.record) {
       std::string bytes;
       Status found = store->Get(store::Table::kProfiles, store::ProfileKey(staged.id), bytes);
@@ -706,7 +725,8 @@ struct Engine::Impl {
         context.batch.Put(store::Table::kState, key, staged.encoded_state);
       }
       if (staged.record_dirty) {
-        context.batch.Put(store::Table::kProfiles, key, store::EncodeProfile(*staged.record));
+        staged.encoded_record = store::EncodeProfile(*staged.record);
+        context.batch.Put(store::Table::kProfiles, key, staged.encoded_record);
       }
     }
     context.counters.next_profile_id = ids->next_id();
@@ -745,8 +765,12 @@ struct Engine::Impl {
       if (staged.record_dirty && staged.record) {
         out.record = &records.emplace_back(ViewOf(*staged.record, schema));
       }
-      if (staged.state_dirty) out.behaviour = &staged.state.behaviour;
+      if (staged.state_dirty) {
+        out.behaviour = &staged.state.behaviour;
+        out.stored_state = staged.encoded_state;
+      }
       out.event_block = staged.encoded_block;
+      out.stored_record = staged.encoded_record;
     }
     for (const auto& [handle, observer] : observers) observer(committed);
   }
@@ -1045,6 +1069,8 @@ void Engine::RemoveCommitObserver(uint64_t handle) {
   std::erase_if(impl_->observers, [handle](const auto& entry) { return entry.first == handle; });
 }
 
+void Engine::SetResidentRecords(const ResidentRecords* records) { impl_->resident = records; }
+
 ProfileId Engine::profile_id_limit() const {
   std::lock_guard lock(impl_->writer);
   return impl_->counters.next_profile_id;
@@ -1094,7 +1120,8 @@ Result<ProfileView> Engine::GetProfile(std::string_view id, size_t latest_events
   return GetProfile(profile, latest_events);
 }
 
-Result<ProfileView> Engine::GetProfile(ProfileId profile, size_t latest_events) {
+Result<ProfileView> Engine::GetProfile(ProfileId profile, size_t latest_events,
+                                       StoredProfile* stored) {
   std::string bytes;
   Status found = impl_->store->Get(store::Table::kProfiles, store::ProfileKey(profile), bytes);
   if (found.code() == StatusCode::kNotFound) {
@@ -1103,10 +1130,12 @@ Result<ProfileView> Engine::GetProfile(ProfileId profile, size_t latest_events) 
   TAILOR_RETURN_IF_ERROR(found);
   TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord record, store::DecodeProfile(profile, bytes));
   ProfileView view = ViewOf(record, *impl_->PublishedSchema());
+  if (stored != nullptr) stored->record = bytes;
   found = impl_->store->Get(store::Table::kState, store::ProfileKey(profile), bytes);
   if (found.ok()) {
     TAILOR_ASSIGN_OR_RETURN(state::ProfileState profile_state, state::ProfileState::Decode(bytes));
     view.behaviour = std::move(profile_state.behaviour);
+    if (stored != nullptr) stored->state = std::move(bytes);
   } else if (found.code() != StatusCode::kNotFound) {
     return found;
   }

@@ -46,6 +46,7 @@ size_t EstimateBytes(const ResidentProfile& profile) {
                  HeapBytes(view.behaviour.by_type_category) +
                  view.aliases.capacity() * sizeof(std::string);
   for (const std::string& alias : view.aliases) bytes += HeapBytes(alias);
+  bytes += HeapBytes(profile.stored.record) + HeapBytes(profile.stored.state);
   bytes += profile.event_blocks.capacity() * sizeof(std::string);
   for (const std::string& block : profile.event_blocks) bytes += HeapBytes(block);
   bytes += profile.extensions.capacity() * sizeof(std::unique_ptr<Extension>);
@@ -59,6 +60,7 @@ std::shared_ptr<ResidentProfile> CopyOf(const ResidentProfile& profile) {
   auto copy = std::make_shared<ResidentProfile>();
   copy->view = profile.view;
   copy->event_blocks = profile.event_blocks;
+  copy->stored = profile.stored;
   copy->extensions.reserve(profile.extensions.size());
   for (const auto& extension : profile.extensions) {
     copy->extensions.push_back(extension ? extension->Clone() : nullptr);
@@ -84,6 +86,8 @@ void ApplyCommitted(const CommittedProfile& committed, ResidentProfile& profile)
   }
   profile.view.event_count = profile.view.behaviour.event_count;
   if (!committed.event_block.empty()) profile.event_blocks.emplace_back(committed.event_block);
+  if (!committed.stored_record.empty()) profile.stored.record.assign(committed.stored_record);
+  if (!committed.stored_state.empty()) profile.stored.state.assign(committed.stored_state);
 }
 
 }  // namespace
@@ -172,9 +176,22 @@ WorkingSet::WorkingSet(Engine& engine, Options options)
   for (auto& shard : shards_) shard = std::make_unique<Shard>();
   observer_ = engine_.AddCommitObserver(
       [this](std::span<const CommittedProfile> committed) { OnCommit(committed); });
+  engine_.SetResidentRecords(this);
 }
 
-WorkingSet::~WorkingSet() { engine_.RemoveCommitObserver(observer_); }
+WorkingSet::~WorkingSet() {
+  engine_.SetResidentRecords(nullptr);
+  engine_.RemoveCommitObserver(observer_);
+}
+
+bool WorkingSet::Find(ProfileId id, StoredProfile& out) const {
+  Shard& shard = ShardOf(id);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.entries.find(id);
+  if (it == shard.entries.end()) return false;
+  out = it->second.profile->stored;
+  return true;
+}
 
 WorkingSet::Shard& WorkingSet::ShardOf(ProfileId id) const {
   // Consecutive ids spread over the shards (profiles created together are written together).
@@ -209,7 +226,7 @@ void WorkingSet::OnCommit(std::span<const CommittedProfile> committed) {
 
 Result<std::shared_ptr<ResidentProfile>> WorkingSet::Load(ProfileId id) {
   auto profile = std::make_shared<ResidentProfile>();
-  TAILOR_ASSIGN_OR_RETURN(profile->view, engine_.GetProfile(id, 0));
+  TAILOR_ASSIGN_OR_RETURN(profile->view, engine_.GetProfile(id, 0, &profile->stored));
   TAILOR_ASSIGN_OR_RETURN(profile->event_blocks, engine_.EventBlocks(id));
   return profile;
 }
