@@ -327,17 +327,27 @@ TEST(WorkingSet, StaysWithinItsBudgetAndKeepsWhatIsReadAgain) {
   EXPECT_LE(set.stats().bytes, set.stats().budget);
 }
 
-TEST(WorkingSet, AOneOffReadDoesNotPushOutWhatIsUsed) {
-  TempDir dir;
-  auto engine = Engine::Open(dir.path(), {.store = {.create_if_missing = true}});
-  ASSERT_TRUE(engine.ok());
+// A view of profile "p" at kStart.
+EventInput ViewEvent() {
   EventInput event;
   event.profile_id = "p";
   event.type = "view";
   event.time = kStart;
+  return event;
+}
+
+// Stores one event; the profile it went to.
+ProfileId Ingest(Engine& engine, const EventInput& event) {
   BatchReport report;
-  ASSERT_OK((*engine)->IngestEvents(std::span(&event, 1), report));
-  const ProfileId id = report.owners[0];
+  EXPECT_TRUE(engine.IngestEvents(std::span(&event, 1), report).ok());
+  return report.owners.empty() ? kNoProfile : report.owners[0];
+}
+
+TEST(WorkingSet, AOneOffReadDoesNotPushOutWhatIsUsed) {
+  TempDir dir;
+  auto engine = Engine::Open(dir.path(), {.store = {.create_if_missing = true}});
+  ASSERT_TRUE(engine.ok());
+  const ProfileId id = Ingest(**engine, ViewEvent());
   working_set::WorkingSet set(**engine);  // opened after the write: nothing resident
   constexpr auto kOnSecondMiss = working_set::WorkingSet::Admit::kOnSecondMiss;
   auto first = set.Get(id, kOnSecondMiss);
@@ -365,13 +375,8 @@ TEST(WorkingSet, ExtensionsLiveWithTheProfileThroughWrites) {
   ASSERT_TRUE(engine.ok());
   working_set::WorkingSet set(**engine);
   const size_t slot = set.RegisterExtension();
-  EventInput event;
-  event.profile_id = "p";
-  event.type = "view";
-  event.time = kStart;
-  BatchReport report;
-  ASSERT_OK((*engine)->IngestEvents(std::span(&event, 1), report));
-  const ProfileId id = report.owners[0];
+  EventInput event = ViewEvent();
+  const ProfileId id = Ingest(**engine, event);
   const uint64_t before = set.stats().bytes;
   ASSERT_OK(set.SetExtension(id, slot, std::make_unique<SeenCount>(1)));
   EXPECT_GE(set.stats().bytes, before + 1000);
@@ -379,7 +384,7 @@ TEST(WorkingSet, ExtensionsLiveWithTheProfileThroughWrites) {
   ASSERT_TRUE(held.ok());
   event.time += kHour;
   event.id = "second";
-  ASSERT_OK((*engine)->IngestEvents(std::span(&event, 1), report));
+  ASSERT_EQ(Ingest(**engine, event), id);
   EXPECT_EQ((*held)->view.event_count, 1u);  // the reader's copy did not change under it
   auto now = set.Get(id);
   ASSERT_TRUE(now.ok());
