@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "full_evaluation.h"
 #include "tailor/json_writer.h"
 #include "tailor/profile_json.h"
+#include "tailor/profile_observer.h"
 #include "tailor/service.h"
 #include "test_util.h"
 
@@ -293,6 +296,91 @@ TEST(WorkingSetConcurrency, CoalescedWritesKeepEveryRequestsOutcomeAndTheWorking
     EXPECT_EQ(Resident(**resident), Fresh(service.engine(), *id)) << "u" << i;
   }
   ExpectLiveEqualsFull(service, clock.load(), "after concurrent writes");
+}
+
+// A later module as an observer: it counts each profile's purchases from the events it is handed,
+// keeps the count in the working set (an extension), and sees each touched profile once per write.
+class PurchaseCounter final : public ProfileObserver {
+ public:
+  struct Count : working_set::Extension {
+    explicit Count(size_t n) : purchases(n) {}
+    std::unique_ptr<Extension> Clone() const override { return std::make_unique<Count>(purchases); }
+    size_t bytes() const override { return sizeof(Count); }
+    size_t purchases;
+  };
+  struct Decided : Decision {
+    size_t purchases = 0;
+    bool gone = false;
+  };
+  explicit PurchaseCounter(working_set::WorkingSet& set)
+      : set_(set), slot_(set.RegisterExtension()) {}
+
+  bool Concerns(const segments::ProfileChange& change) const override {
+    return change.everything || std::find(change.event_types.begin(), change.event_types.end(),
+                                          "purchase") != change.event_types.end();
+  }
+  std::optional<std::vector<std::string>> EventTypesRead() const override {
+    return std::vector<std::string>{"purchase"};
+  }
+  Result<std::unique_ptr<Decision>> Decide(const ObservedProfile& observed) const override {
+    auto decided = std::make_unique<Decided>();
+    decided->gone = observed.profile == nullptr;
+    for (const EventInput& event : observed.events) {
+      EXPECT_EQ(event.type, "purchase");  // only what it reads was decoded for it
+      ++decided->purchases;
+    }
+    return std::unique_ptr<Decision>(std::move(decided));
+  }
+  void Apply(ProfileId id, std::unique_ptr<Decision> decision) override {
+    const auto& decided = static_cast<const Decided&>(*decision);
+    ++applied_[id];
+    if (!decided.gone) {
+      EXPECT_TRUE(set_.SetExtension(id, slot_, std::make_unique<Count>(decided.purchases)).ok());
+    }
+  }
+  Status Finish() override {
+    ++finished_;
+    return Status::Ok();
+  }
+  size_t Purchases(ProfileId id) {
+    auto profile = set_.Get(id);
+    if (!profile.ok() || (*profile)->extension(slot_) == nullptr) return 0;
+    return static_cast<const Count*>((*profile)->extension(slot_))->purchases;
+  }
+  std::map<ProfileId, int> applied_;
+  int finished_ = 0;
+
+ private:
+  working_set::WorkingSet& set_;
+  const size_t slot_;
+};
+
+TEST(ProfileObservers, AnObserverSeesEachTouchedProfileOnceWithTheEventsItReads) {
+  TempDir dir;
+  ServiceOptions options;
+  options.clock = [] { return kStart; };
+  auto opened = Service::Open(dir.path(), std::move(options));
+  ASSERT_TRUE(opened.ok());
+  Service& service = **opened;
+  auto counter = std::make_unique<PurchaseCounter>(service.working_set());
+  PurchaseCounter& purchases = *counter;
+  service.AddObserver(std::move(counter));
+  auto report = service.Collect(
+      R"({"batch":[
+        {"type":"track","userId":"a","event":"purchase","messageId":"1","timestamp":"2027-01-15T08:00:00Z"},
+        {"type":"track","userId":"a","event":"view","messageId":"2","timestamp":"2027-01-15T08:01:00Z"},
+        {"type":"track","userId":"a","event":"purchase","messageId":"3","timestamp":"2027-01-15T08:02:00Z"},
+        {"type":"track","userId":"b","event":"view","messageId":"4","timestamp":"2027-01-15T08:03:00Z"}]})",
+      std::nullopt);
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->accepted, 4u);
+  const ProfileId a = *service.engine().Resolve("a"), b = *service.engine().Resolve("b");
+  EXPECT_EQ(purchases.applied_[a], 1);         // once for the write, though it had three events
+  EXPECT_EQ(purchases.applied_.count(b), 0u);  // b's change (a view) does not concern it
+  EXPECT_EQ(purchases.finished_, 1);
+  EXPECT_EQ(purchases.Purchases(a), 2u);
+  ASSERT_OK(service.DeleteProfile("a"));  // a change of everything: it is told a is gone
+  EXPECT_EQ(purchases.applied_[a], 2);
 }
 
 TEST(WorkingSet, StaysWithinItsBudgetAndKeepsWhatIsReadAgain) {

@@ -52,6 +52,7 @@ class LiveSegments {
   // Whether some segment reads events of `type` (a row may leave the others out).
   bool ReadsEventType(std::string_view type) const;
   bool reads_any_event_type() const { return any_event_type_; }
+  const std::vector<std::string>& event_types_read() const { return all_event_types_; }
 
   // Window edges: the earliest time after `row.now` at which some segment's decision for this
   // profile can change with no new data, because one of its events or timestamp traits crosses

@@ -20,6 +20,7 @@
 #include "tailor/engine.h"
 #include "tailor/explain.h"
 #include "tailor/live_segments.h"
+#include "tailor/profile_observer.h"
 #include "tailor/segment_catalog.h"
 #include "tailor/working_set.h"
 
@@ -102,6 +103,9 @@ class Service {
                   bool* merged = nullptr);
   Status MergeProfiles(std::string_view into, std::string_view from);
   Status DeleteProfile(std::string_view external_id);
+  // Adds an observer of the profiles writes touch (profile_observer.h), after those added
+  // before; live segment membership is the first.
+  void AddObserver(std::unique_ptr<ProfileObserver> observer);
   // Catalogue items; segments reading item attributes see them at once.
   Status UpsertItems(std::span<const ItemInput> items, BatchReport& report);
 

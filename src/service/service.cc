@@ -52,6 +52,7 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   }
   TAILOR_RETURN_IF_ERROR(impl.ReloadItems(*service->engine_));
   TAILOR_ASSIGN_OR_RETURN(impl.live, segments::LiveSegments::Load(*service->catalog_));
+  impl.observers.push_back(MakeMembershipObserver(impl, *service->catalog_));
   TAILOR_RETURN_IF_ERROR(impl.RefreshLastSequence(*service->catalog_));
   if (impl.options.evaluate_on_open && impl.live->segment_count() > 0) {
     TAILOR_RETURN_IF_ERROR(service->EvaluateAll().status());
@@ -59,93 +60,74 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   return service;
 }
 
-// --- Re-deciding membership -------------------------------------------------------------------
+// --- Observing the profiles a write touched --------------------------------------------------
 
-Status Service::Impl::Decide(ProfileId profile, const segments::ProfileChange& change,
-                             Timestamp now, std::vector<EventInput>& events, Decided& out) {
-  out.id = profile;
-  auto resident = working_set->Get(profile);
-  if (!resident.ok()) {
-    if (resident.status().code() != StatusCode::kNotFound) return resident.status();
-    out.gone = true;
-    return Status::Ok();
+Status Service::Impl::Observe(std::vector<std::pair<ProfileId, segments::ProfileChange>> touched,
+                              Timestamp now) {
+  if (observers.empty() || touched.empty()) return Status::Ok();
+  // Which observers each profile concerns; a profile none is concerned by is not loaded.
+  const size_t count = observers.size();
+  std::vector<std::vector<bool>> concerned;
+  concerned.reserve(touched.size());
+  std::erase_if(touched, [&](const auto& entry) {
+    std::vector<bool> which(count);
+    bool any = false;
+    for (size_t k = 0; k < count; ++k) any |= (which[k] = observers[k]->Concerns(entry.second));
+    if (any) concerned.push_back(std::move(which));
+    return !any;
+  });
+  if (touched.empty()) return Status::Ok();
+  // Only the events some observer reads are decoded: copying out the others is most of a long
+  // history's cost.
+  bool every_type = false;
+  absl::flat_hash_set<std::string> types;
+  for (const auto& observer : observers) {
+    auto read = observer->EventTypesRead();
+    if (!read) every_type = true;
+    if (read) types.insert(read->begin(), read->end());
   }
-  const working_set::ResidentProfile& loaded = **resident;
-  out.anonymous = loaded.view.anonymous;
-  if (out.anonymous) return Status::Ok();
-  // Only the events some segment reads: copying out the others is most of a long history's cost.
-  std::function<bool(std::string_view)> read_by_segments;
-  if (!live->reads_any_event_type()) {
-    read_by_segments = [this](std::string_view type) { return live->ReadsEventType(type); };
+  std::function<bool(std::string_view)> keep;
+  if (!every_type) {
+    keep = [&types](std::string_view type) {
+      return types.contains(absl::string_view(type.data(), type.size()));
+    };
   }
-  TAILOR_ASSIGN_OR_RETURN(std::span<const EventInput> history,
-                          loaded.Events(events, read_by_segments));
-  segments::ProfileRow row{profile, &loaded.view.traits, history, &items, now, {}};
-  out.decision = live->Decide(row, change);
-  out.next_change = live->NextChange(row);
-  return Status::Ok();
-}
-
-void Service::Impl::Apply(const Decided& decided, std::vector<segments::MembershipChange>& out) {
-  std::unique_lock lock(live_mutex);
-  if (decided.gone) {
-    auto removed = live->Remove(decided.id, decided.decision.now);
-    out.insert(out.end(), removed.begin(), removed.end());
-    timers.Cancel(decided.id);
-    return;
-  }
-  if (decided.anonymous) return;
-  auto changes = live->Apply(decided.decision);
-  if (decided.next_change) {
-    timers.Schedule(decided.id, *decided.next_change);
-  } else {
-    timers.Cancel(decided.id);
-  }
-  ++live_updates;
-  out.insert(out.end(), changes.begin(), changes.end());
-}
-
-Status Service::Impl::Redecide(ProfileId profile, const segments::ProfileChange& change,
-                               Timestamp now, std::vector<segments::MembershipChange>& out) {
-  Decided decided;
-  decided.decision.now = now;
-  std::vector<EventInput> events;
-  {
-    std::shared_lock lock(live_mutex);
-    TAILOR_RETURN_IF_ERROR(Decide(profile, change, now, events, decided));
-  }
-  Apply(decided, out);
-  return Status::Ok();
-}
-
-// Re-decides every touched profile whose change some segment reads: decided in parallel (reading
-// the profile from the working set, decoding its events, evaluating the rules), then applied one
-// by one.
-Status Service::Impl::AfterWrites(
-    Engine&, segments::SegmentCatalog& catalog,
-    std::vector<std::pair<ProfileId, segments::ProfileChange>> touched, Timestamp now) {
-  if (live->segment_count() == 0) return Status::Ok();
-  std::erase_if(touched, [&](const auto& entry) { return !live->Affects(entry.second); });
-  std::vector<Decided> decided(touched.size());
+  // 1. Decide, in parallel over profiles.
+  std::vector<std::vector<std::unique_ptr<ProfileObserver::Decision>>> decisions(touched.size());
   std::vector<Status> statuses(touched.size());
-  {
-    std::shared_lock lock(live_mutex);  // decisions read the members; applied below
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, touched.size()),
-                      [&](const tbb::blocked_range<size_t>& range) {
-                        std::vector<EventInput>& events = scratch_events.local();
-                        for (size_t i = range.begin(); i != range.end(); ++i) {
-                          decided[i].decision.now = now;
-                          statuses[i] =
-                              Decide(touched[i].first, touched[i].second, now, events, decided[i]);
-                        }
-                      });
-  }
-  std::vector<segments::MembershipChange> changes;
+  tbb::parallel_for(
+      tbb::blocked_range<size_t>(0, touched.size()), [&](const tbb::blocked_range<size_t>& range) {
+        std::vector<EventInput>& pool = scratch_events.local();
+        for (size_t i = range.begin(); i != range.end(); ++i) {
+          statuses[i] = [&]() -> Status {
+            const auto& [id, change] = touched[i];
+            ObservedProfile observed{id, nullptr, {}, &change, now};
+            auto resident = working_set->Get(id);
+            if (!resident.ok() && resident.status().code() != StatusCode::kNotFound) {
+              return resident.status();
+            }
+            if (resident.ok()) {
+              observed.profile = resident->get();
+              TAILOR_ASSIGN_OR_RETURN(observed.events, (*resident)->Events(pool, keep));
+            }
+            decisions[i].resize(count);
+            for (size_t k = 0; k < count; ++k) {
+              if (!concerned[i][k]) continue;
+              TAILOR_ASSIGN_OR_RETURN(decisions[i][k], observers[k]->Decide(observed));
+            }
+            return Status::Ok();
+          }();
+        }
+      });
+  for (const Status& status : statuses) TAILOR_RETURN_IF_ERROR(status);
+  // 2. Apply, profile by profile in the write's order, observers in order; 3. finish.
   for (size_t i = 0; i < touched.size(); ++i) {
-    TAILOR_RETURN_IF_ERROR(statuses[i]);
-    Apply(decided[i], changes);
+    for (size_t k = 0; k < count; ++k) {
+      if (concerned[i][k]) observers[k]->Apply(touched[i].first, std::move(decisions[i][k]));
+    }
   }
-  return Feed(catalog, changes);
+  for (const auto& observer : observers) TAILOR_RETURN_IF_ERROR(observer->Finish());
+  return Status::Ok();
 }
 
 namespace {
@@ -172,9 +154,7 @@ void AddName(std::vector<std::string>& names, const std::string& name) {
 
 }  // namespace
 
-Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
-                                  std::span<const Engine::WriteRequest> requests, Timestamp now) {
-  if (live->segment_count() == 0) return Status::Ok();
+Status Service::Impl::AfterEvents(std::span<const Engine::WriteRequest> requests, Timestamp now) {
   // The engine says where each input went (merges included); rejected inputs went nowhere.
   TouchedProfiles touched;
   for (const Engine::WriteRequest& request : requests) {
@@ -197,20 +177,16 @@ Status Service::Impl::AfterEvents(Engine& engine, segments::SegmentCatalog& cata
     touched[from].everything = true;
     touched[into].everything = true;
   }
-  return AfterWrites(engine, catalog, touched.Take(), now);
+  return Observe(touched.Take(), now);
 }
 
-Status Service::Impl::AfterProfile(Engine& engine, segments::SegmentCatalog& catalog,
-                                   std::string_view id, const segments::ProfileChange& change,
-                                   Timestamp now) {
-  if (live->segment_count() == 0 || !live->Affects(change)) return Status::Ok();
+Status Service::Impl::AfterProfile(Engine& engine, std::string_view id,
+                                   const segments::ProfileChange& change, Timestamp now) {
   auto profile = engine.Resolve(id);
   if (!profile.ok()) {
     return profile.status().code() == StatusCode::kNotFound ? Status::Ok() : profile.status();
   }
-  std::vector<segments::MembershipChange> changes;
-  TAILOR_RETURN_IF_ERROR(Redecide(*profile, change, now, changes));
-  return Feed(catalog, changes);
+  return Observe(*profile, change, now);
 }
 
 Status Service::Impl::Feed(segments::SegmentCatalog& catalog,
@@ -285,7 +261,7 @@ Status Service::Write(std::span<const ProfileInput> profiles, std::span<const Ev
   {
     std::lock_guard lock(impl_->write_mutex);
     status = engine_->WriteGroup(requests);
-    if (status.ok()) status = impl_->AfterEvents(*engine_, *catalog_, requests, now());
+    if (status.ok()) status = impl_->AfterEvents(requests, now());
   }
   ++impl_->engine_writes;
   impl_->coalesced_writes += group.size();
@@ -305,7 +281,7 @@ Status Service::Identify(std::string_view anonymous_id, std::string_view profile
   TAILOR_RETURN_IF_ERROR(engine_->Identify(anonymous_id, profile_id, merged));
   // Merged anonymous history may hold the first touch.
   if (auto id = engine_->Resolve(profile_id); id.ok()) impl_->SetUntouched(*id, false);
-  return impl_->AfterProfile(*engine_, *catalog_, profile_id, {{}, {}, true}, now());
+  return impl_->AfterProfile(*engine_, profile_id, {{}, {}, true}, now());
 }
 
 Status Service::MergeProfiles(std::string_view into, std::string_view from) {
@@ -315,11 +291,9 @@ Status Service::MergeProfiles(std::string_view into, std::string_view from) {
   if (auto id = engine_->Resolve(into); id.ok()) impl_->SetUntouched(*id, false);
   const Timestamp at = now();
   if (from_id.ok()) {  // the merged-away id leaves every segment
-    std::vector<segments::MembershipChange> changes;
-    TAILOR_RETURN_IF_ERROR(impl_->Redecide(*from_id, {{}, {}, true}, at, changes));
-    TAILOR_RETURN_IF_ERROR(impl_->Feed(*catalog_, changes));
+    TAILOR_RETURN_IF_ERROR(impl_->Observe(*from_id, {{}, {}, true}, at));
   }
-  return impl_->AfterProfile(*engine_, *catalog_, into, {{}, {}, true}, at);
+  return impl_->AfterProfile(*engine_, into, {{}, {}, true}, at);
 }
 
 Status Service::DeleteProfile(std::string_view external_id) {
@@ -327,9 +301,12 @@ Status Service::DeleteProfile(std::string_view external_id) {
   auto id = engine_->Resolve(external_id);
   TAILOR_RETURN_IF_ERROR(engine_->DeleteProfile(external_id));
   if (!id.ok()) return Status::Ok();
-  std::vector<segments::MembershipChange> changes;
-  TAILOR_RETURN_IF_ERROR(impl_->Redecide(*id, {{}, {}, true}, now(), changes));
-  return impl_->Feed(*catalog_, changes);
+  return impl_->Observe(*id, {{}, {}, true}, now());
+}
+
+void Service::AddObserver(std::unique_ptr<ProfileObserver> observer) {
+  std::lock_guard lock(impl_->write_mutex);
+  impl_->observers.push_back(std::move(observer));
 }
 
 Status Service::UpsertItems(std::span<const ItemInput> items, BatchReport& report) {
@@ -416,13 +393,15 @@ Result<size_t> Service::AdvanceTime() {
     std::unique_lock live_lock(impl_->live_mutex);
     due = impl_->timers.PopDue(at);
   }
-  std::vector<segments::MembershipChange> changes;
-  for (ProfileId profile : due) {
-    TAILOR_RETURN_IF_ERROR(impl_->Redecide(profile, {{}, {}, true}, at, changes));
-    ++impl_->timer_updates;
-  }
-  TAILOR_RETURN_IF_ERROR(impl_->Feed(*catalog_, changes));
-  return changes.size();
+  // Every profile whose window edge passed, re-decided together (in parallel).
+  std::vector<std::pair<ProfileId, segments::ProfileChange>> touched;
+  touched.reserve(due.size());
+  for (ProfileId profile : due)
+    touched.emplace_back(profile, segments::ProfileChange{{}, {}, true});
+  impl_->timer_updates += due.size();
+  const uint64_t before = impl_->membership_changes;
+  TAILOR_RETURN_IF_ERROR(impl_->Observe(std::move(touched), at));
+  return static_cast<size_t>(impl_->membership_changes - before);
 }
 
 size_t Service::timer_count() const {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tailor/geo.h"
+#include "tailor/profile_observer.h"
 #include "tailor/service.h"
 #include "tailor/snapshot.h"
 
@@ -119,32 +120,19 @@ struct Service::Impl {
   std::atomic<uint64_t> membership_changes{0}, live_updates{0}, timer_updates{0}, evaluations{0};
   std::atomic<double> last_evaluation_seconds{0};
 
-  // One profile's re-decision, made from the working set (in parallel over profiles), applied
-  // after (one at a time).
-  struct Decided {
-    ProfileId id = kNoProfile;
-    bool gone = false;       // deleted or merged away
-    bool anonymous = false;  // segments hold known profiles only
-    segments::ProfileDecision decision;
-    std::optional<Timestamp> next_change;  // the profile's next window edge
-  };
-
-  // With write_mutex held and live_mutex shared: `events` is the caller's scratch space.
-  Status Decide(ProfileId profile, const segments::ProfileChange& change, Timestamp now,
-                std::vector<EventInput>& events, Decided& out);
+  // Observers of the touched profiles, in order (membership first: MakeMembershipObserver).
+  std::vector<std::unique_ptr<ProfileObserver>> observers;
+  // Hands the touched profiles to the observers (decide in parallel, apply in order, finish).
   // With write_mutex held.
-  void Apply(const Decided& decided, std::vector<segments::MembershipChange>& out);
-  Status AfterWrites(Engine& engine, segments::SegmentCatalog& catalog,
-                     std::vector<std::pair<ProfileId, segments::ProfileChange>> touched,
-                     Timestamp now);
-  Status Redecide(ProfileId profile, const segments::ProfileChange& change, Timestamp now,
-                  std::vector<segments::MembershipChange>& out);
+  Status Observe(std::vector<std::pair<ProfileId, segments::ProfileChange>> touched, Timestamp now);
+  Status Observe(ProfileId profile, const segments::ProfileChange& change, Timestamp now) {
+    return Observe({{profile, change}}, now);
+  }
   Status Feed(segments::SegmentCatalog& catalog, std::vector<segments::MembershipChange>& changes);
   // After one (coalesced) engine write: each touched profile re-decided once.
-  Status AfterEvents(Engine& engine, segments::SegmentCatalog& catalog,
-                     std::span<const Engine::WriteRequest> requests, Timestamp now);
-  Status AfterProfile(Engine& engine, segments::SegmentCatalog& catalog, std::string_view id,
-                      const segments::ProfileChange& change, Timestamp now);
+  Status AfterEvents(std::span<const Engine::WriteRequest> requests, Timestamp now);
+  Status AfterProfile(Engine& engine, std::string_view id, const segments::ProfileChange& change,
+                      Timestamp now);
   Status ReloadItems(Engine& engine);
   Status RefreshLastSequence(const segments::SegmentCatalog& catalog);
   void PublishSequence(uint64_t sequence);
@@ -156,5 +144,9 @@ struct Service::Impl {
       Engine& engine, const std::vector<const segments::Rule*>& rules,
       std::chrono::milliseconds max_age);
 };
+
+// Live segment membership, the first observer (membership_observer.cc).
+std::unique_ptr<ProfileObserver> MakeMembershipObserver(Service::Impl& impl,
+                                                        segments::SegmentCatalog& catalog);
 
 }  // namespace tailor
