@@ -110,7 +110,11 @@ TEST(LiveSnapshot, RefreshedPartsEqualAFullBuildAfterEveryStep) {
     } else if (step > 30 && fields.size() == 1) {
       fields.push_back("utm_campaign");  // a new field: every part is read again
     }
-    auto version = live.Refresh(e.schema(), e.profile_id_limit(), fields);
+    auto version = live.Refresh(
+        [&e] {
+          return snapshot::LiveSnapshot::Source{e.shared_schema(), e.profile_id_limit()};
+        },
+        fields);
     ASSERT_TRUE(version.ok()) << version.status().ToString();
     rebuilt_total += version->parts_rebuilt;
     snapshot::SnapshotOptions full_options;

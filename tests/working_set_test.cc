@@ -52,6 +52,22 @@ std::string Resident(const working_set::ResidentProfile& profile) {
   return Render(profile.view, *events);
 }
 
+// A view of profile "p" at kStart.
+EventInput ViewEvent() {
+  EventInput event;
+  event.profile_id = "p";
+  event.type = "view";
+  event.time = kStart;
+  return event;
+}
+
+// Stores one event; the profile it went to.
+ProfileId Ingest(Engine& engine, const EventInput& event) {
+  BatchReport report;
+  EXPECT_TRUE(engine.IngestEvents(std::span(&event, 1), report).ok());
+  return report.owners.empty() ? kNoProfile : report.owners[0];
+}
+
 class Workload {
  public:
   Workload(uint32_t seed, Service& service, std::atomic<Timestamp>& clock)
@@ -383,6 +399,41 @@ TEST(ProfileObservers, AnObserverSeesEachTouchedProfileOnceWithTheEventsItReads)
   EXPECT_EQ(purchases.applied_[a], 2);
 }
 
+// A whole-population question asking for every acknowledged write (max age 0) gets them all,
+// even while the background refresh is rebuilding the snapshot (it once took the version before
+// an in-flight refresh as current).
+TEST(LivePopulation, ExactWhileTheBackgroundRefreshRuns) {
+  TempDir dir;
+  ServiceOptions options;
+  options.clock = [] { return kStart; };
+  auto opened = Service::Open(dir.path(), std::move(options));
+  ASSERT_TRUE(opened.ok());
+  Service& service = **opened;
+  auto rule = segments::ParseRule("count(view) >= 1");
+  ASSERT_TRUE(rule.ok());
+  const std::vector<const segments::Rule*> reads = {&*rule};
+  ASSERT_TRUE(service.Population(reads).ok());  // keeps the background refresh going
+  std::atomic<bool> stop{false};
+  std::thread refresher([&] {
+    while (!stop) EXPECT_TRUE(service.RefreshSnapshot().ok());
+  });
+  for (int i = 0; i < 150; ++i) {
+    EventInput event = ViewEvent();
+    event.profile_id = "p" + std::to_string(i);
+    Ingest(service.engine(), event);
+    auto population = service.Population(reads, std::chrono::milliseconds(0));
+    ASSERT_TRUE(population.ok());
+    auto members = segments::Evaluate(*rule, population->Context(kStart));
+    ASSERT_TRUE(members.ok());
+    ASSERT_EQ(members->cardinality(), static_cast<uint64_t>(i + 1))
+        << "after write " << i << ": snapshot of " << population->snapshot->profile_count()
+        << " profiles, " << population->snapshot->known().Count() << " known, "
+        << population->snapshot->events().size() << " events";
+  }
+  stop = true;
+  refresher.join();
+}
+
 TEST(WorkingSet, StaysWithinItsBudgetAndKeepsWhatIsReadAgain) {
   TempDir dir;
   auto engine = Engine::Open(dir.path(), {.store = {.create_if_missing = true}});
@@ -413,22 +464,6 @@ TEST(WorkingSet, StaysWithinItsBudgetAndKeepsWhatIsReadAgain) {
   }
   EXPECT_NE(set.Peek(*hot), nullptr);
   EXPECT_LE(set.stats().bytes, set.stats().budget);
-}
-
-// A view of profile "p" at kStart.
-EventInput ViewEvent() {
-  EventInput event;
-  event.profile_id = "p";
-  event.type = "view";
-  event.time = kStart;
-  return event;
-}
-
-// Stores one event; the profile it went to.
-ProfileId Ingest(Engine& engine, const EventInput& event) {
-  BatchReport report;
-  EXPECT_TRUE(engine.IngestEvents(std::span(&event, 1), report).ok());
-  return report.owners.empty() ? kNoProfile : report.owners[0];
 }
 
 TEST(WorkingSet, AOneOffReadDoesNotPushOutWhatIsUsed) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -169,19 +170,31 @@ class LiveSnapshot {
     int64_t refreshed_at_ms = 0;  // wall clock of the read point: later writes are not in it
     size_t parts_rebuilt = 0;     // by the refresh that made it
     std::vector<std::string> event_fields;
+    uint64_t marks_included = 0;  // MarkChanged calls made before its read point
   };
-  // Brings the snapshot up to date with every commit before this call and publishes it: the
-  // profiles [0, profile_count) under `schema`, with at least `event_fields`. One refresh at a
+  // Brings the snapshot up to date with every commit before this call and publishes it: every
+  // profile, under the current schema, with at least `event_fields`. One refresh at a
   // time; readers keep the version they hold.
   // `not_before_ms`: a version whose read point is at or after this wall-clock time will do, so a
   // caller that waited for another refresh takes its result instead of starting one more.
-  Result<Version> Refresh(const Schema& schema, uint32_t profile_count,
+  // `source` says the schema and the profile count when the refresh starts (read after it takes
+  // the marks, so that everything marked is in them).
+  struct Source {
+    std::shared_ptr<const Schema> schema;
+    uint32_t profile_count = 0;
+  };
+  // `min_marks`: with `not_before_ms`, the waited-for version must also include that many marks
+  // (marks() read by the caller: every write it must see).
+  Result<Version> Refresh(const std::function<Source()>& source,
                           const std::vector<std::string>& event_fields,
-                          int64_t not_before_ms = INT64_MAX);
+                          int64_t not_before_ms = INT64_MAX, uint64_t min_marks = 0);
   // The last version published (no snapshot before the first refresh).
   Version Latest() const;
-  // Whether anything changed since the last refresh.
+  // Whether anything was marked since the published version's read point (a refresh under way
+  // does not count: its version is not published yet).
   bool changed() const;
+  // MarkChanged calls so far: a version is current while this equals its marks_included.
+  uint64_t marks() const;
 
  private:
   struct State;

@@ -424,6 +424,8 @@ Result<snapshot::LiveSnapshot::Version> Service::Impl::CurrentSnapshot(
     if (rule == nullptr) continue;
     for (std::string& field : segments::RequiredEventFields(*rule)) fields.push_back(field);
   }
+  // Every write acknowledged before this call is marked by now.
+  const uint64_t marks = live_snapshot->marks();
   snapshot::LiveSnapshot::Version latest = live_snapshot->Latest();
   const auto has = [&latest](const std::string& field) {
     return std::find(latest.event_fields.begin(), latest.event_fields.end(), field) !=
@@ -433,16 +435,17 @@ Result<snapshot::LiveSnapshot::Version> Service::Impl::CurrentSnapshot(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   if (latest.snapshot != nullptr && std::all_of(fields.begin(), fields.end(), has) &&
-      (!live_snapshot->changed() || now_ms - latest.refreshed_at_ms <= max_age.count())) {
+      (latest.marks_included >= marks ||
+       (max_age.count() > 0 && now_ms - latest.refreshed_at_ms <= max_age.count()))) {
     latest.parts_rebuilt = 0;
     return latest;
   }
-  // The schema and the id limit before the read point the refresh takes: profiles created
-  // after are left to the next refresh.
-  const std::shared_ptr<const Schema> schema = engine.shared_schema();
   // A refresh under way (the background one) will do if it read late enough.
-  return live_snapshot->Refresh(*schema, engine.profile_id_limit(), fields,
-                                now_ms - max_age.count());
+  return live_snapshot->Refresh(
+      [&engine] {
+        return snapshot::LiveSnapshot::Source{engine.shared_schema(), engine.profile_id_limit()};
+      },
+      fields, now_ms - max_age.count(), max_age.count() == 0 ? marks : 0);
 }
 
 Status Service::RefreshSnapshot() {

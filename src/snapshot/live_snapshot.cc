@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <mutex>
 
 #include "snapshot/parts.h"
@@ -19,7 +20,7 @@ struct LiveSnapshot::State {
 
   mutable std::mutex changed_mutex;
   std::vector<bool> changed_parts;  // guarded by changed_mutex
-  bool any_changed = false;
+  uint64_t marks = 0;               // MarkChanged calls so far, guarded by changed_mutex
 
   mutable std::mutex published_mutex;
   Version published;
@@ -37,12 +38,17 @@ void LiveSnapshot::MarkChanged(ProfileId id) {
   std::lock_guard lock(state_->changed_mutex);
   if (part >= state_->changed_parts.size()) state_->changed_parts.resize(part + 1, false);
   state_->changed_parts[part] = true;
-  state_->any_changed = true;
+  ++state_->marks;
 }
 
-bool LiveSnapshot::changed() const {
+// Changed since the published version read its marks. (Not "marked since the last swap": a
+// refresh under way has taken the marks but not published yet, and its caller must not take the
+// version before it as current.)
+bool LiveSnapshot::changed() const { return marks() != Latest().marks_included; }
+
+uint64_t LiveSnapshot::marks() const {
   std::lock_guard lock(state_->changed_mutex);
-  return state_->any_changed;
+  return state_->marks;
 }
 
 LiveSnapshot::Version LiveSnapshot::Latest() const {
@@ -50,9 +56,9 @@ LiveSnapshot::Version LiveSnapshot::Latest() const {
   return state_->published;
 }
 
-Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const Schema& schema, uint32_t profile_count,
+Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()>& source,
                                                     const std::vector<std::string>& event_fields,
-                                                    int64_t not_before_ms) {
+                                                    int64_t not_before_ms, uint64_t min_marks) {
   State& state = *state_;
   std::lock_guard refresh_lock(state.refresh_mutex);
   if (not_before_ms != INT64_MAX) {  // perhaps the refresh waited for is recent enough
@@ -61,19 +67,32 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const Schema& schema, uint32
       return std::find(latest.event_fields.begin(), latest.event_fields.end(), f) !=
              latest.event_fields.end();
     });
-    if (latest.snapshot != nullptr && has_fields && latest.refreshed_at_ms >= not_before_ms) {
+    if (latest.snapshot != nullptr && has_fields && latest.refreshed_at_ms >= not_before_ms &&
+        latest.marks_included >= min_marks) {
       latest.parts_rebuilt = 0;
       return latest;
     }
   }
+  // The time first: every write acknowledged before it was marked before the swap below, so
+  // its part is rebuilt, and is in the read point taken after (a caller asking for a version
+  // read no earlier than some time relies on this).
+  const int64_t refreshed_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
   // Which parts to rebuild: taken before the read point, so that a commit marked after this
   // (and perhaps not in the read point) is rebuilt by the next refresh.
   std::vector<bool> changed;
+  uint64_t marks = 0;
   {
     std::lock_guard lock(state.changed_mutex);
     changed.swap(state.changed_parts);
-    state.any_changed = false;
+    marks = state.marks;
   }
+  // The schema and the profiles as of now, after the swap: a profile created (or a trait added)
+  // by a commit marked before it is in them. Later ones are left to the next refresh.
+  const Source now = source();
+  const Schema& schema = *now.schema;
+  const uint32_t profile_count = now.profile_count;
   std::vector<std::string> asked = state.fields;
   asked.insert(asked.end(), event_fields.begin(), event_fields.end());
   std::vector<std::string> fields;
@@ -91,11 +110,12 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const Schema& schema, uint32
   }
   if (rebuild.empty() && state.published.snapshot != nullptr &&
       profile_count == state.profile_count) {
-    return Latest();
+    std::lock_guard lock(state.published_mutex);  // current as of now: nothing to read again
+    state.published.refreshed_at_ms = refreshed_at;
+    state.published.marks_included = marks;
+    state.published.parts_rebuilt = 0;
+    return state.published;
   }
-  const int64_t refreshed_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count();
   std::unique_ptr<store::ReadPoint> at = store_.TakeReadPoint();
   std::vector<Part> rebuilt(rebuild.size());
   tbb::parallel_for(size_t{0}, rebuild.size(), [&](size_t k) {
@@ -121,6 +141,7 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const Schema& schema, uint32
   version.snapshot = Assembler::Concatenate(state.parts, schema, profile_count, fields,
                                             /*release_parts=*/false);
   version.refreshed_at_ms = refreshed_at;
+  version.marks_included = marks;
   version.parts_rebuilt = rebuild.size();
   version.event_fields = fields;
   {
