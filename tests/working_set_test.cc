@@ -68,6 +68,15 @@ ProfileId Ingest(Engine& engine, const EventInput& event) {
   return report.owners.empty() ? kNoProfile : report.owners[0];
 }
 
+// A service on `dir` whose clock stays at kStart.
+std::unique_ptr<Service> OpenAtStart(const std::string& dir) {
+  ServiceOptions options;
+  options.clock = [] { return kStart; };
+  auto opened = Service::Open(dir, std::move(options));
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(opened).value() : nullptr;
+}
+
 class Workload {
  public:
   Workload(uint32_t seed, Service& service, std::atomic<Timestamp>& clock)
@@ -373,11 +382,9 @@ class PurchaseCounter final : public ProfileObserver {
 
 TEST(ProfileObservers, AnObserverSeesEachTouchedProfileOnceWithTheEventsItReads) {
   TempDir dir;
-  ServiceOptions options;
-  options.clock = [] { return kStart; };
-  auto opened = Service::Open(dir.path(), std::move(options));
-  ASSERT_TRUE(opened.ok());
-  Service& service = **opened;
+  std::unique_ptr<Service> opened = OpenAtStart(dir.path());
+  ASSERT_NE(opened, nullptr);
+  Service& service = *opened;
   auto counter = std::make_unique<PurchaseCounter>(service.working_set());
   PurchaseCounter& purchases = *counter;
   service.AddObserver(std::move(counter));
@@ -404,11 +411,9 @@ TEST(ProfileObservers, AnObserverSeesEachTouchedProfileOnceWithTheEventsItReads)
 // an in-flight refresh as current).
 TEST(LivePopulation, ExactWhileTheBackgroundRefreshRuns) {
   TempDir dir;
-  ServiceOptions options;
-  options.clock = [] { return kStart; };
-  auto opened = Service::Open(dir.path(), std::move(options));
-  ASSERT_TRUE(opened.ok());
-  Service& service = **opened;
+  std::unique_ptr<Service> opened = OpenAtStart(dir.path());
+  ASSERT_NE(opened, nullptr);
+  Service& service = *opened;
   auto rule = segments::ParseRule("count(view) >= 1");
   ASSERT_TRUE(rule.ok());
   const std::vector<const segments::Rule*> reads = {&*rule};
