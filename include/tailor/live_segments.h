@@ -49,8 +49,6 @@ class LiveSegments {
 
   // Whether any segment reads what `change` names (if not, the profile need not be loaded).
   bool Affects(const ProfileChange& change) const;
-  // Whether some segment reads events of `type` (a row may leave the others out).
-  bool ReadsEventType(std::string_view type) const;
   bool reads_any_event_type() const { return any_event_type_; }
   const std::vector<std::string>& event_types_read() const { return all_event_types_; }
 

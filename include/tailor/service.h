@@ -132,11 +132,11 @@ class Service {
   // call; with at least the event fields `rules` read. Writes go on while it refreshes.
   struct LivePopulation {
     std::shared_ptr<const snapshot::Snapshot> snapshot;
-    segments::ItemCatalog items;
-    int64_t refreshed_at_ms = 0;  // wall clock of its read point
-    size_t parts_rebuilt = 0;     // by the refresh this call made (0: none was needed)
+    std::shared_ptr<const segments::ItemCatalog> items;  // the catalogue when it was asked
+    int64_t refreshed_at_ms = 0;                         // wall clock of its read point
+    size_t parts_rebuilt = 0;  // by the refresh this call made (0: none was needed)
     segments::EvalContext Context(Timestamp now) const {
-      return segments::EvalContext{snapshot.get(), now, &items, {}, nullptr};
+      return segments::EvalContext{snapshot.get(), now, items.get(), {}, nullptr};
     }
   };
   Result<LivePopulation> Population(const std::vector<const segments::Rule*>& rules,

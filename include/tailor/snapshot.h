@@ -190,9 +190,6 @@ class LiveSnapshot {
                           int64_t not_before_ms = INT64_MAX, uint64_t min_marks = 0);
   // The last version published (no snapshot before the first refresh).
   Version Latest() const;
-  // Whether anything was marked since the published version's read point (a refresh under way
-  // does not count: its version is not published yet).
-  bool changed() const;
   // MarkChanged calls so far: a version is current while this equals its marks_included.
   uint64_t marks() const;
 

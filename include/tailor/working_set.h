@@ -115,10 +115,9 @@ class WorkingSet : public ResidentRecords {
   // profile is gone.
   Status SetExtension(ProfileId id, size_t slot, std::unique_ptr<Extension> state);
 
-  // Drops one profile, or all (tests; a budget lowered).
+  // Drops one profile, or all (tests).
   void Evict(ProfileId id);
   void EvictAll();
-  void SetBudget(size_t bytes);
 
   Stats stats() const;
 
@@ -133,7 +132,7 @@ class WorkingSet : public ResidentRecords {
 
   Engine& engine_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::atomic<size_t> shard_budget_;
+  const size_t shard_budget_;  // each shard's share of the budget
   std::atomic<size_t> extension_slots_{0};
   std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, created_{0};
   uint64_t observer_ = 0;  // the engine's handle

@@ -214,11 +214,6 @@ bool LiveSegments::Affects(const ProfileChange& change) const {
          (any_event_type_ && !change.event_types.empty());
 }
 
-bool LiveSegments::ReadsEventType(std::string_view type) const {
-  return any_event_type_ || std::find(all_event_types_.begin(), all_event_types_.end(), type) !=
-                                all_event_types_.end();
-}
-
 namespace {
 
 // Keeps the earliest edge after `now`.

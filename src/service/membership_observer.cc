@@ -37,7 +37,7 @@ class MembershipObserver final : public ProfileObserver {
     // Segments hold known profiles only.
     if (observed.profile->view.anonymous) return std::unique_ptr<Decision>();
     segments::ProfileRow row{observed.id,     &observed.profile->view.traits,
-                             observed.events, &impl_.items,
+                             observed.events, impl_.items.get(),
                              observed.now,    {}};
     std::shared_lock lock(impl_.live_mutex);  // reads the current members; Apply writes them
     decided->decision = impl_.live->Decide(row, *observed.change);

@@ -219,7 +219,8 @@ Status Service::Impl::RefreshLastSequence(const segments::SegmentCatalog& catalo
 }
 
 Status Service::Impl::ReloadItems(Engine& engine) {
-  TAILOR_ASSIGN_OR_RETURN(items, LoadItemCatalog(engine));
+  TAILOR_ASSIGN_OR_RETURN(segments::ItemCatalog catalog, LoadItemCatalog(engine));
+  PublishItems(std::move(catalog));
   return Status::Ok();
 }
 
@@ -312,11 +313,13 @@ void Service::AddObserver(std::unique_ptr<ProfileObserver> observer) {
 Status Service::UpsertItems(std::span<const ItemInput> items, BatchReport& report) {
   std::lock_guard lock(impl_->write_mutex);
   TAILOR_RETURN_IF_ERROR(engine_->UpsertItems(items, report));
+  segments::ItemCatalog catalog = *impl_->items;  // a new version: readers keep theirs
   std::vector<bool> rejected(items.size(), false);
   for (const BatchReport::Rejection& rejection : report.rejected) rejected[rejection.index] = true;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (!rejected[i]) impl_->items.insert_or_assign(items[i].id, items[i]);
+    if (!rejected[i]) catalog.insert_or_assign(items[i].id, items[i]);
   }
+  impl_->PublishItems(std::move(catalog));
   return Status::Ok();
 }
 
@@ -369,7 +372,7 @@ Service::Impl::EvaluateAllLocked(Service& service) {
   TAILOR_ASSIGN_OR_RETURN(auto version,
                           CurrentSnapshot(*service.engine_, reads, std::chrono::milliseconds(0)));
   const snapshot::Snapshot* snapshot = version.snapshot.get();
-  segments::EvalContext context{snapshot, at, &items, {}};
+  segments::EvalContext context{snapshot, at, items.get(), {}};
   TAILOR_ASSIGN_OR_RETURN(auto results, service.catalog_->EvaluateAll(context));
   TAILOR_ASSIGN_OR_RETURN(auto reloaded, segments::LiveSegments::Load(*service.catalog_));
   auto timers_now = reloaded->NextChanges(*snapshot, at);
@@ -463,10 +466,7 @@ Result<Service::LivePopulation> Service::Population(const std::vector<const segm
   population.snapshot = std::move(version.snapshot);
   population.refreshed_at_ms = version.refreshed_at_ms;
   population.parts_rebuilt = version.parts_rebuilt;
-  {
-    std::lock_guard lock(impl_->write_mutex);
-    population.items = impl_->items;
-  }
+  population.items = impl_->CurrentItems();
   return population;
 }
 
@@ -499,12 +499,8 @@ Result<SegmentExplanation> Service::Explain(std::string_view segment, std::strin
   const ProfileView& view = resident->view;
   TAILOR_ASSIGN_OR_RETURN(std::vector<EventInput> events, resident->Events());
   TAILOR_ASSIGN_OR_RETURN(segments::Rule rule, segments::ParseRule(definition.rule));
-  segments::ItemCatalog items;
-  {
-    std::lock_guard lock(impl_->write_mutex);
-    items = impl_->items;
-  }
-  segments::ProfileRow row{view.id, &view.traits, events, &items, now(), {}};
+  const std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
+  segments::ProfileRow row{view.id, &view.traits, events, items.get(), now(), {}};
   row.in_segment = [this, id = view.id](std::string_view name) {
     auto member = IsMember(name, id);
     return member.ok() && *member;

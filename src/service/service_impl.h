@@ -81,7 +81,19 @@ struct Service::Impl {
   // Per thread: the decoded history of the profile being re-decided (reused, so decoding
   // allocates little).
   tbb::enumerable_thread_specific<std::vector<EventInput>> scratch_events;
-  segments::ItemCatalog items;                // guarded by write_mutex
+  // The item catalogue, replaced (never changed) by item writes under write_mutex: readers off
+  // the write path (previews, explain) take the current one without waiting for writes.
+  std::shared_ptr<const segments::ItemCatalog> items = std::make_shared<segments::ItemCatalog>();
+  mutable std::mutex items_mutex;  // guards the pointer
+  std::shared_ptr<const segments::ItemCatalog> CurrentItems() const {
+    std::lock_guard lock(items_mutex);
+    return items;
+  }
+  void PublishItems(segments::ItemCatalog catalog) {
+    auto published = std::make_shared<const segments::ItemCatalog>(std::move(catalog));
+    std::lock_guard lock(items_mutex);
+    items = std::move(published);
+  }
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
   // Known profiles whose whole history was searched for a first touch and held none: later

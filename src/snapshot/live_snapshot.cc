@@ -41,11 +41,6 @@ void LiveSnapshot::MarkChanged(ProfileId id) {
   ++state_->marks;
 }
 
-// Changed since the published version read its marks. (Not "marked since the last swap": a
-// refresh under way has taken the marks but not published yet, and its caller must not take the
-// version before it as current.)
-bool LiveSnapshot::changed() const { return marks() != Latest().marks_included; }
-
 uint64_t LiveSnapshot::marks() const {
   std::lock_guard lock(state_->changed_mutex);
   return state_->marks;

@@ -318,14 +318,6 @@ void WorkingSet::EvictAll() {
   }
 }
 
-void WorkingSet::SetBudget(size_t bytes) {
-  shard_budget_ = bytes / shards_.size();
-  for (auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    evictions_ += shard->EvictOver(shard_budget_);
-  }
-}
-
 Stats WorkingSet::stats() const {
   Stats stats;
   for (const auto& shard : shards_) {
