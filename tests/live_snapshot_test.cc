@@ -69,14 +69,17 @@ TEST(LiveSnapshot, RefreshedPartsEqualAFullBuildAfterEveryStep) {
   auto engine = Engine::Open(dir.path(), options);
   ASSERT_TRUE(engine.ok());
   Engine& e = **engine;
-  snapshot::LiveSnapshot live(e.store(), /*part_profiles=*/7);
+  // Parts of 16: a write touching at most 4 of a part's profiles is spliced, more reads it whole.
+  snapshot::LiveSnapshot live(e.store(), /*part_profiles=*/16);
   e.AddCommitObserver([&live](std::span<const CommittedProfile> committed) {
-    for (const CommittedProfile& profile : committed) live.MarkChanged(profile.id);
+    std::vector<ProfileId> ids;
+    for (const CommittedProfile& profile : committed) ids.push_back(profile.id);
+    live.MarkChanged(ids);
   });
   std::mt19937 random(5);
   const auto pick = [&](int n) { return static_cast<int>(random() % n); };
   std::vector<std::string> fields = {"order_id"};
-  size_t rebuilt_total = 0;
+  size_t rebuilt_total = 0, spliced_total = 0;
   for (int step = 0; step < 60; ++step) {
     const int what = pick(10);
     BatchReport report;
@@ -89,6 +92,8 @@ TEST(LiveSnapshot, RefreshedPartsEqualAFullBuildAfterEveryStep) {
         event.type = pick(2) == 0 ? "view" : "purchase";
         event.time = kT - pick(1000) * 1000;
         event.item_id = "i" + std::to_string(pick(5));
+        // New strings now and then: a splice adds them to its part's dictionaries.
+        event.category = pick(2) == 0 ? "" : "c" + std::to_string(pick(3 + step));
         event.order_id = pick(3) == 0 ? "o" + std::to_string(pick(9)) : "";
         event.context.utm_campaign = pick(2) == 0 ? "spring" : "";
         event.price = Decimal::FromUnits(pick(50));
@@ -97,8 +102,12 @@ TEST(LiveSnapshot, RefreshedPartsEqualAFullBuildAfterEveryStep) {
       ASSERT_OK(e.IngestEvents(events, report));
     } else if (what < 7) {
       // A new trait now and then: the schema changes and every part is read again.
-      ProfileInput input{"p" + std::to_string(pick(40)),
-                         {{"t" + std::to_string(pick(6)), {TraitType::kInt, int64_t{pick(100)}}}}};
+      ProfileInput input{
+          "p" + std::to_string(pick(40)),
+          {{"t" + std::to_string(pick(6)), {TraitType::kInt, int64_t{pick(100)}}},
+           {"tier", {TraitType::kString, "tier" + std::to_string(pick(step + 2))}},
+           {"tags",
+            {TraitType::kStringList, StringList{"a" + std::to_string(pick(step + 2)), "b"}}}}};
       ASSERT_OK(e.UpsertProfiles(std::span(&input, 1), report));
     } else if (what == 7) {
       Status merged =
@@ -117,6 +126,7 @@ TEST(LiveSnapshot, RefreshedPartsEqualAFullBuildAfterEveryStep) {
         fields);
     ASSERT_TRUE(version.ok()) << version.status().ToString();
     rebuilt_total += version->parts_rebuilt;
+    spliced_total += version->parts_spliced;
     snapshot::SnapshotOptions full_options;
     full_options.event_fields = fields;
     auto full = e.BuildSnapshot(full_options);
@@ -125,8 +135,9 @@ TEST(LiveSnapshot, RefreshedPartsEqualAFullBuildAfterEveryStep) {
     EXPECT_EQ(live.marks(), version->marks_included);  // current: every change is in it
   }
   // Parts rebuilt only where something changed: far fewer than every part at every step.
-  const size_t parts = (e.profile_id_limit() + 6) / 7;
+  const size_t parts = (e.profile_id_limit() + 15) / 16;
   EXPECT_LT(rebuilt_total, parts * 60 / 2);
+  EXPECT_GT(spliced_total, 20u);  // most changed parts were spliced, not read whole
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "tailor/live_segments.h"
 #include "tailor/profile_observer.h"
 #include "tailor/segment_catalog.h"
+#include "tailor/snapshot.h"
 #include "tailor/working_set.h"
 
 namespace tailor {
@@ -83,6 +84,8 @@ class Service {
   Engine& engine() { return *engine_; }
   // Profiles resident in memory, kept exact by every write: what live reads should ask.
   working_set::WorkingSet& working_set();
+  // What the live snapshot's refreshes did so far.
+  snapshot::LiveSnapshot::Stats snapshot_stats() const;
   Timestamp now() const { return clock_(); }
 
   // --- Writes: each is stored (durable per the engine's sync policy), then membership follows.

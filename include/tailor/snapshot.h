@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -151,8 +152,10 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
 // A snapshot kept current for whole-population questions on a live store (previews, overlaps,
 // evaluations), instead of one built from the store per question. It is held in parts of
 // `part_profiles` ids each; the write path tells it which profiles changed (MarkChanged) and a
-// refresh rebuilds only their parts from the store, at one read point, then concatenates the
-// parts again. A change of schema or of the event fields asked for rebuilds every part.
+// refresh reads only those again from the store, at one read point, splicing their rows into
+// copies of their parts (a part with more than a quarter of its profiles changed is read whole),
+// then concatenates the parts again. A change of schema or of the event fields asked for
+// rebuilds every part.
 // Memory: the parts plus the published snapshot (about twice one snapshot).
 class LiveSnapshot {
  public:
@@ -161,14 +164,17 @@ class LiveSnapshot {
   LiveSnapshot(const LiveSnapshot&) = delete;
   LiveSnapshot& operator=(const LiveSnapshot&) = delete;
 
-  // The profile changed (or was created, deleted, merged): its part is rebuilt at the next
-  // refresh. Thread-safe, cheap (the write path calls it after every commit).
-  void MarkChanged(ProfileId id);
+  // The profiles changed (were created, deleted, merged) by one commit: the next refresh reads
+  // them again. One mark (marks()) per call. Thread-safe, cheap (the write path calls it after
+  // every commit).
+  void MarkChanged(std::span<const ProfileId> ids);
+  void MarkChanged(ProfileId id) { MarkChanged(std::span<const ProfileId>(&id, 1)); }
 
   struct Version {
     std::shared_ptr<const Snapshot> snapshot;
     int64_t refreshed_at_ms = 0;  // wall clock of the read point: later writes are not in it
-    size_t parts_rebuilt = 0;     // by the refresh that made it
+    size_t parts_rebuilt = 0;     // by the refresh that made it (read whole or spliced)
+    size_t parts_spliced = 0;     // of those, spliced: only their changed profiles read again
     std::vector<std::string> event_fields;
     uint64_t marks_included = 0;  // MarkChanged calls made before its read point
   };
@@ -192,6 +198,16 @@ class LiveSnapshot {
   Version Latest() const;
   // MarkChanged calls so far: a version is current while this equals its marks_included.
   uint64_t marks() const;
+
+  // What the refreshes did so far (for /metrics).
+  struct Stats {
+    uint64_t refreshes = 0;            // that published a new version
+    uint64_t parts_read = 0;           // read whole from the store
+    uint64_t parts_spliced = 0;        // only their changed profiles read again
+    uint64_t profiles_read_again = 0;  // by splices
+    double last_refresh_seconds = 0;
+  };
+  Stats stats() const;
 
  private:
   struct State;

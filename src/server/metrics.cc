@@ -112,6 +112,19 @@ std::string Api::Impl::MetricsText() const {
           resident.misses);
   counter("tailor_resident_evictions_total", "Profiles evicted to stay within the budget.",
           resident.evictions);
+  const snapshot::LiveSnapshot::Stats snapshot = service.snapshot_stats();
+  counter("tailor_snapshot_refreshes_total",
+          "Live snapshot versions published (previews and evaluations read them).",
+          snapshot.refreshes);
+  counter("tailor_snapshot_parts_read_total", "Snapshot parts read again whole from the store.",
+          snapshot.parts_read);
+  counter("tailor_snapshot_parts_spliced_total",
+          "Snapshot parts refreshed by reading only their changed profiles again.",
+          snapshot.parts_spliced);
+  counter("tailor_snapshot_profiles_read_again_total", "Changed profiles read again by splices.",
+          snapshot.profiles_read_again);
+  gauge("tailor_snapshot_refresh_seconds", "Duration of the last refresh of the live snapshot.",
+        snapshot.last_refresh_seconds);
   const EngineStats stats = service.engine().Stats();
   gauge("tailor_profiles", "Known profiles.", static_cast<double>(stats.profiles));
   gauge("tailor_anonymous_profiles", "Anonymous visitors not yet identified.",

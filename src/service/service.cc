@@ -40,7 +40,10 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
             std::make_unique<snapshot::LiveSnapshot>(service->engine_->store()));
   service->impl_->snapshot_observer = service->engine_->AddCommitObserver(
       [&live_snapshot](std::span<const CommittedProfile> committed) {
-        for (const CommittedProfile& profile : committed) live_snapshot.MarkChanged(profile.id);
+        std::vector<ProfileId> ids;
+        ids.reserve(committed.size());
+        for (const CommittedProfile& profile : committed) ids.push_back(profile.id);
+        live_snapshot.MarkChanged(ids);
       });
   service->catalog_ =
       std::make_unique<segments::SegmentCatalog>(service->engine_->store(), options.clock);
@@ -473,6 +476,10 @@ Result<Service::LivePopulation> Service::Population(const std::vector<const segm
 // --- Reads --------------------------------------------------------------------------------------
 
 working_set::WorkingSet& Service::working_set() { return *impl_->working_set; }
+
+snapshot::LiveSnapshot::Stats Service::snapshot_stats() const {
+  return impl_->live_snapshot ? impl_->live_snapshot->stats() : snapshot::LiveSnapshot::Stats{};
+}
 
 std::vector<std::string> Service::SegmentsOf(ProfileId profile) const {
   std::shared_lock lock(impl_->live_mutex);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <span>
 
 #include "snapshot/parts.h"
 #include "tailor/snapshot.h"
@@ -18,12 +19,19 @@ struct LiveSnapshot::State {
   std::vector<int> extra_index;
   uint32_t profile_count = 0;
 
+  // Guarded by changed_mutex: per part, the profiles changed since the last refresh took the
+  // marks, or (whole) that the part is read again whole.
   mutable std::mutex changed_mutex;
-  std::vector<bool> changed_parts;  // guarded by changed_mutex
-  uint64_t marks = 0;               // MarkChanged calls so far, guarded by changed_mutex
+  struct Changes {
+    std::vector<ProfileId> ids;
+    bool whole = false;
+  };
+  std::vector<Changes> changes;
+  uint64_t marks = 0;  // MarkChanged calls so far
 
   mutable std::mutex published_mutex;
   Version published;
+  Stats stats;  // guarded by published_mutex
 };
 
 LiveSnapshot::LiveSnapshot(const store::Store& store, uint32_t part_profiles)
@@ -33,12 +41,28 @@ LiveSnapshot::LiveSnapshot(const store::Store& store, uint32_t part_profiles)
 
 LiveSnapshot::~LiveSnapshot() = default;
 
-void LiveSnapshot::MarkChanged(ProfileId id) {
-  const size_t part = id / part_profiles_;
+void LiveSnapshot::MarkChanged(std::span<const ProfileId> ids) {
+  // Beyond this many changed profiles, reading the part whole is cheaper than a seek each.
+  const size_t splice_limit = part_profiles_ / 4;
   std::lock_guard lock(state_->changed_mutex);
-  if (part >= state_->changed_parts.size()) state_->changed_parts.resize(part + 1, false);
-  state_->changed_parts[part] = true;
+  auto& changes = state_->changes;
+  for (ProfileId id : ids) {
+    const size_t part = id / part_profiles_;
+    if (part >= changes.size()) changes.resize(part + 1);
+    State::Changes& part_changes = changes[part];
+    if (part_changes.whole) continue;
+    part_changes.ids.push_back(id);
+    if (part_changes.ids.size() > splice_limit) {
+      part_changes.whole = true;
+      std::vector<ProfileId>().swap(part_changes.ids);
+    }
+  }
   ++state_->marks;
+}
+
+LiveSnapshot::Stats LiveSnapshot::stats() const {
+  std::lock_guard lock(state_->published_mutex);
+  return state_->stats;
 }
 
 uint64_t LiveSnapshot::marks() const {
@@ -65,9 +89,11 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
     if (latest.snapshot != nullptr && has_fields && latest.refreshed_at_ms >= not_before_ms &&
         latest.marks_included >= min_marks) {
       latest.parts_rebuilt = 0;
+      latest.parts_spliced = 0;
       return latest;
     }
   }
+  const auto started = std::chrono::steady_clock::now();
   // The time first: every write acknowledged before it was marked before the swap below, so
   // its part is rebuilt, and is in the read point taken after (a caller asking for a version
   // read no earlier than some time relies on this).
@@ -76,11 +102,11 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
                                    .count();
   // Which parts to rebuild: taken before the read point, so that a commit marked after this
   // (and perhaps not in the read point) is rebuilt by the next refresh.
-  std::vector<bool> changed;
+  std::vector<State::Changes> changed;
   uint64_t marks = 0;
   {
     std::lock_guard lock(state.changed_mutex);
-    changed.swap(state.changed_parts);
+    changed.swap(state.changes);
     marks = state.marks;
   }
   // The schema and the profiles as of now, after the swap: a profile created (or a trait added)
@@ -97,11 +123,30 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   // New fields or a new schema: every part is read again.
   const bool everything = fields != state.fields || schema_bytes != state.schema_bytes;
   const size_t part_count = (profile_count + part_profiles_ - 1) / part_profiles_;
+  // Each part that changed is read again whole, or spliced: only its changed profiles (and the
+  // ids added at its end) read again.
   std::vector<size_t> rebuild;
+  std::vector<bool> splice(part_count, false);
   for (size_t i = 0; i < part_count; ++i) {
     const ProfileId end = std::min<uint64_t>(uint64_t{i + 1} * part_profiles_, profile_count);
-    const bool grown = i >= state.parts.size() || state.parts[i].end != end;
-    if (everything || grown || (i < changed.size() && changed[i])) rebuild.push_back(i);
+    const bool built = i < state.parts.size() && state.parts[i].end != 0;
+    const bool grown = built && state.parts[i].end != end;
+    State::Changes* part_changes = i < changed.size() ? &changed[i] : nullptr;
+    const bool marked =
+        part_changes != nullptr && (part_changes->whole || !part_changes->ids.empty());
+    if (!(everything || !built || grown || marked)) continue;
+    rebuild.push_back(i);
+    const Part& old = state.parts[i];
+    // Splices only add dictionary entries: read a part whole once they outnumber its rows.
+    splice[i] = !everything && built && (part_changes == nullptr || !part_changes->whole) &&
+                DictionaryEntries(old) <= old.events.size() + (old.end - old.begin) + 1024;
+    if (splice[i] && part_changes != nullptr) {
+      std::vector<ProfileId>& ids = part_changes->ids;
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      // Ids at or past the part's old end are read with the tail.
+      ids.erase(std::lower_bound(ids.begin(), ids.end(), old.end), ids.end());
+    }
   }
   if (rebuild.empty() && state.published.snapshot != nullptr &&
       profile_count == state.profile_count) {
@@ -109,6 +154,7 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
     state.published.refreshed_at_ms = refreshed_at;
     state.published.marks_included = marks;
     state.published.parts_rebuilt = 0;
+    state.published.parts_spliced = 0;
     return state.published;
   }
   std::unique_ptr<store::ReadPoint> at = store_.TakeReadPoint();
@@ -117,12 +163,25 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
     const size_t i = rebuild[k];
     const ProfileId begin = static_cast<ProfileId>(i * part_profiles_);
     const ProfileId end = std::min<uint64_t>(uint64_t{i + 1} * part_profiles_, profile_count);
-    BuildPart(store_, schema, *at, fields, extra_index, begin, end, 0, rebuilt[k]);
+    if (splice[i]) {
+      std::span<const ProfileId> ids;
+      if (i < changed.size()) ids = changed[i].ids;
+      SplicePart(store_, schema, *at, fields, extra_index, state.parts[i], ids, end, rebuilt[k]);
+    } else {
+      BuildPart(store_, schema, *at, fields, extra_index, begin, end, 0, rebuilt[k]);
+    }
   });
   for (const Part& part : rebuilt) {
     if (!part.status.ok()) {
-      // Nothing changed here: mark the parts again, so that the next refresh retries them.
-      for (size_t i : rebuild) MarkChanged(static_cast<ProfileId>(i * part_profiles_));
+      // Nothing changed here: mark the parts again, whole, so that the next refresh retries them.
+      {
+        std::lock_guard lock(state.changed_mutex);
+        if (state.changes.size() < part_count) state.changes.resize(part_count);
+        for (size_t i : rebuild) {
+          state.changes[i].whole = true;
+          std::vector<ProfileId>().swap(state.changes[i].ids);
+        }
+      }
       return part.status;
     }
   }
@@ -138,10 +197,22 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   version.refreshed_at_ms = refreshed_at;
   version.marks_included = marks;
   version.parts_rebuilt = rebuild.size();
+  version.parts_spliced = std::count(splice.begin(), splice.end(), true);
   version.event_fields = fields;
+  size_t profiles_read_again = 0;
+  for (size_t i : rebuild) {
+    if (splice[i] && i < changed.size()) profiles_read_again += changed[i].ids.size();
+  }
   {
     std::lock_guard lock(state.published_mutex);
     state.published = version;
+    Stats& stats = state.stats;
+    ++stats.refreshes;
+    stats.parts_spliced += version.parts_spliced;
+    stats.parts_read += version.parts_rebuilt - version.parts_spliced;
+    stats.profiles_read_again += profiles_read_again;
+    stats.last_refresh_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   }
   return version;
 }

@@ -5,6 +5,7 @@
 // are concatenated in id order.
 
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,19 @@ Status ResolveFields(const std::vector<std::string>& asked, std::vector<std::str
 void BuildPart(const store::Store& store, const Schema& schema, const store::ReadPoint& at,
                const std::vector<std::string>& fields, const std::vector<int>& extra_index,
                ProfileId begin, ProfileId end, size_t expected_events, Part& part);
+
+// Makes `out` the ids [old.begin, end) (end >= old.end) read at `at`: the rows of `changed`
+// (sorted, unique, within [old.begin, old.end)) and of the ids from old.end on are read again,
+// the others copied from `old`. The new rows' strings are added to `old`'s dictionaries (codes
+// in use keep their meaning), which `out` then takes over; on an error (out.status) `old` is
+// still whole. `old` has the same schema and fields.
+void SplicePart(const store::Store& store, const Schema& schema, const store::ReadPoint& at,
+                const std::vector<std::string>& fields, const std::vector<int>& extra_index,
+                Part& old, std::span<const ProfileId> changed, ProfileId end, Part& out);
+
+// Entries in all of a part's dictionaries: splices only add to them, so a part whose
+// dictionaries hold many more entries than it has events and profiles is read again whole.
+size_t DictionaryEntries(const Part& part);
 
 struct Assembler {
   // The parts in id order as one snapshot of [0, profile_count). `release_parts`: each part's
