@@ -14,7 +14,7 @@ namespace tailor::snapshot {
 struct LiveSnapshot::State {
   std::mutex refresh_mutex;  // one refresh at a time; guards everything below but `published`
   std::vector<Part> parts;   // part i: ids [i * part_profiles, (i + 1) * part_profiles)
-  std::string schema_bytes;  // what the parts were built with
+  std::shared_ptr<const Schema> schema;  // what the parts were built with
   std::vector<std::string> fields;
   std::vector<int> extra_index;
   uint32_t profile_count = 0;
@@ -119,9 +119,14 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   std::vector<std::string> fields;
   std::vector<int> extra_index;
   TAILOR_RETURN_IF_ERROR(ResolveFields(asked, fields, extra_index));
-  const std::string schema_bytes = schema.Encode();
-  // New fields or a new schema: every part is read again.
-  const bool everything = fields != state.fields || schema_bytes != state.schema_bytes;
+  // New fields or a trait changed: every part is read again. New traits only: every part gets
+  // their columns, empty, and the profiles that have them were marked by the commits that set
+  // them.
+  const bool only_new_traits = state.schema != nullptr && OnlyAddsTraits(*state.schema, schema);
+  const bool everything = fields != state.fields || !only_new_traits;
+  if (!everything) {
+    for (Part& part : state.parts) AddEmptyTraitColumns(schema, part);
+  }
   const size_t part_count = (profile_count + part_profiles_ - 1) / part_profiles_;
   // Each part that changed is read again whole, or spliced: only its changed profiles (and the
   // ids added at its end) read again.
@@ -189,7 +194,7 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   for (size_t k = 0; k < rebuild.size(); ++k) state.parts[rebuild[k]] = std::move(rebuilt[k]);
   state.fields = fields;
   state.extra_index = extra_index;
-  state.schema_bytes = schema_bytes;
+  state.schema = now.schema;
   state.profile_count = profile_count;
   Version version;
   version.snapshot = Assembler::Concatenate(state.parts, schema, profile_count, fields,

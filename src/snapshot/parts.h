@@ -49,6 +49,14 @@ void SplicePart(const store::Store& store, const Schema& schema, const store::Re
                 const std::vector<std::string>& fields, const std::vector<int>& extra_index,
                 Part& old, std::span<const ProfileId> changed, ProfileId end, Part& out);
 
+// `column` the empty column of `def` for `count` profiles (no value present).
+void InitTraitColumn(const TraitDef& def, size_t count, TraitColumn& column);
+
+// Whether `after` is `before` with traits added (the others unchanged, in the same slots).
+bool OnlyAddsTraits(const Schema& before, const Schema& after);
+// Gives `part` (if built) an empty column for each trait of `schema` it has none for yet.
+void AddEmptyTraitColumns(const Schema& schema, Part& part);
+
 // Entries in all of a part's dictionaries: splices only add to them, so a part whose
 // dictionaries hold many more entries than it has events and profiles is read again whole.
 size_t DictionaryEntries(const Part& part);

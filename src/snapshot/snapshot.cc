@@ -111,29 +111,7 @@ void BuildProfiles(const store::Store& store, const Schema& schema, const store:
   part.anonymous.assign(count, false);
   part.id_offsets.assign(count + 1, 0);
   part.traits.resize(schema.traits().size());
-  for (const TraitDef& def : schema.traits()) {
-    TraitColumn& column = part.traits[def.slot];
-    column.name = def.name;
-    column.type = def.type;
-    column.category = def.category;
-    column.present.Resize(count);
-    switch (def.type) {
-      case TraitType::kInt:
-      case TraitType::kTimestamp:
-      case TraitType::kBool:
-        column.ints.assign(count, 0);
-        break;
-      case TraitType::kDouble:
-        column.doubles.assign(count, 0);
-        break;
-      case TraitType::kString:
-        column.codes.assign(count, kNullCode);
-        break;
-      case TraitType::kStringList:
-        column.list_offsets.assign(count + 1, 0);
-        break;
-    }
-  }
+  for (const TraitDef& def : schema.traits()) InitTraitColumn(def, count, part.traits[def.slot]);
   // Ids without a record (deleted, merged away) keep an empty external id and no traits.
   std::vector<std::string> ids(count);
   Status callback_status;
@@ -304,6 +282,29 @@ void AppendRemapped(const std::vector<uint32_t>& codes, const Dictionary& from, 
 }
 
 }  // namespace
+
+void InitTraitColumn(const TraitDef& def, size_t count, TraitColumn& column) {
+  column.name = def.name;
+  column.type = def.type;
+  column.category = def.category;
+  column.present.Resize(count);
+  switch (def.type) {
+    case TraitType::kInt:
+    case TraitType::kTimestamp:
+    case TraitType::kBool:
+      column.ints.assign(count, 0);
+      break;
+    case TraitType::kDouble:
+      column.doubles.assign(count, 0);
+      break;
+    case TraitType::kString:
+      column.codes.assign(count, kNullCode);
+      break;
+    case TraitType::kStringList:
+      column.list_offsets.assign(count + 1, 0);
+      break;
+  }
+}
 
 // The fields asked for, each once, and where each comes from: a context field (its index),
 // order_id (kOrderId) or a property (kProperty, by the name after "properties.").

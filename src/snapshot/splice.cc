@@ -176,6 +176,27 @@ void TakeDictionaries(Part& old, Part& out) {
 
 }  // namespace
 
+bool OnlyAddsTraits(const Schema& before, const Schema& after) {
+  const auto& old_traits = before.traits();
+  const auto& new_traits = after.traits();
+  if (new_traits.size() < old_traits.size()) return false;
+  for (size_t i = 0; i < old_traits.size(); ++i) {
+    const TraitDef &a = old_traits[i], &b = new_traits[i];
+    if (a.name != b.name || a.type != b.type || a.category != b.category || a.slot != b.slot) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void AddEmptyTraitColumns(const Schema& schema, Part& part) {
+  if (part.end == 0) return;  // never built
+  const size_t count = part.end - part.begin;
+  for (size_t slot = part.traits.size(); slot < schema.traits().size(); ++slot) {
+    InitTraitColumn(schema.traits()[slot], count, part.traits.emplace_back());
+  }
+}
+
 size_t DictionaryEntries(const Part& part) {
   size_t entries = part.events.types.size() + part.events.item.dictionary.size() +
                    part.events.category.dictionary.size();
