@@ -1014,6 +1014,7 @@ Result<ParseResult> ParseRequest(std::string_view body, std::optional<MessageKin
     }
   }
   MessageParser parser_of_messages(options, now, batch_context, batch_sent_at);
+  result.messages.reserve(batch.size());  // a Message is large: no moves while it grows
   size_t index = 0;
   for (element member : batch) {
     parser_of_messages.Parse(member, std::nullopt, index, fmt::format("batch[{}]", index), result);

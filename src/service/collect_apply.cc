@@ -39,6 +39,12 @@ class Applier {
       : service_(service), impl_(impl), options_(impl.options), batch_(batch), report_(report) {}
 
   Status Apply(std::vector<collect::Message>& messages) {
+    size_t events = 0;
+    for (const collect::Message& message : messages)
+      events += std::max<size_t>(1, message.lines.size());
+    pending_.reserve(events);  // events are moved in once, never again while it grows
+    pending_indexes_.reserve(events);
+    pending_lines_.reserve(events);
     for (collect::Message& message : messages) {
       switch (message.kind) {
         case collect::MessageKind::kTrack:
