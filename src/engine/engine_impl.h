@@ -152,8 +152,11 @@ struct Engine::Impl {
     std::vector<const EventInput*> duplicate_inputs;
   };
 
-  // Defined in write_path.cc, except linking and merging (FinalOwner, MergeInto, Link,
-  // VisitorProfile, ResolveOwner), in identity_ops.cc.
+  class StagedDirectory;  // identity_ops.cc: a write as identity resolution sees it
+
+  // Defined in write_path.cc, except merging and resolving ids (FinalOwner, MergeInto,
+  // KnownProfile, VisitorProfile, ResolveOwner: the rules of identity/resolution.h), in
+  // identity_ops.cc.
   // Where `id` ended up after the merges of this batch.
   static ProfileId FinalOwner(const WriteContext& context, ProfileId id);
 
@@ -188,11 +191,7 @@ struct Engine::Impl {
   // Moves everything of `from` into `into`; `from` is deleted.
   Status MergeInto(WriteContext& context, Staged& into, Staged& from);
 
-  // Links anonymous_id to `known`, merging an anonymous profile that holds its history.
-  Status Link(WriteContext& context, Staged& known, std::string_view anonymous_id);
-
-  // The profile an anonymous id resolves to: the known profile it is linked to, else the
-  // visitor's own anonymous profile (created when new).
+  // identity::Visitor and identity::Owner on this write: the staged profile the ids resolve to.
   Result<Staged*> VisitorProfile(WriteContext& context, std::string_view anonymous_id);
 
   Result<Staged*> ResolveOwner(WriteContext& context, const EventInput& event);

@@ -1,4 +1,5 @@
-// Identity operations: linking anonymous ids, merging profiles, deleting a profile.
+// Identity operations on a staged write: the rules of identity/resolution.h carried out (merging
+// moves a profile's events, traits and ids), explicit merges, deleting a profile.
 
 #include <algorithm>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "engine/engine_impl.h"
+#include "identity/resolution.h"
 #include "store/records.h"
 #include "tailor/engine.h"
 
@@ -76,40 +78,65 @@ Status Engine::Impl::MergeInto(WriteContext& context, Staged& into, Staged& from
   return Status::Ok();
 }
 
-Status Engine::Impl::Link(WriteContext& context, Staged& known, std::string_view anonymous_id) {
-  const std::string key = store::AnonymousIdKey(anonymous_id);
-  TAILOR_ASSIGN_OR_RETURN(ProfileId current, ids->Lookup(key));
-  if (current == known.id) return Status::Ok();
-  if (current == kNoProfile) {
-    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * record, Record(known));
-    ids->Link(context.batch, key, known.id);
-    record->aliases.push_back(key);
-    known.record_dirty = true;
+// The engine's staged write as identity resolution sees it (identity/resolution.h).
+class Engine::Impl::StagedDirectory final : public identity::Directory {
+ public:
+  StagedDirectory(Engine::Impl& impl, Engine::Impl::WriteContext& context)
+      : impl_(impl), context_(context) {}
+
+  Result<ProfileId> FindKnown(std::string_view profile_id) override {
+    return impl_.ids->Lookup(store::KnownIdKey(profile_id));
+  }
+  Result<ProfileId> FindAnonymous(std::string_view anonymous_id) override {
+    return impl_.ids->Lookup(store::AnonymousIdKey(anonymous_id));
+  }
+  Result<ProfileId> Create(std::string_view id, bool anonymous) override {
+    return impl_.CreateProfile(context_, id, anonymous).id;
+  }
+  Result<bool> IsAnonymous(ProfileId profile) override {
+    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * record,
+                            impl_.Record(*impl_.LoadProfile(context_, profile)));
+    return record->anonymous;
+  }
+  Status AddAlias(ProfileId known, std::string_view anonymous_id) override {
+    Engine::Impl::Staged& staged = *impl_.LoadProfile(context_, known);
+    TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * record, impl_.Record(staged));
+    std::string key = store::AnonymousIdKey(anonymous_id);
+    impl_.ids->Link(context_.batch, key, known);
+    record->aliases.push_back(std::move(key));
+    staged.record_dirty = true;
     return Status::Ok();
   }
-  Staged* holder = LoadProfile(context, current);
-  TAILOR_ASSIGN_OR_RETURN(store::ProfileRecord * holder_record, Record(*holder));
-  if (!holder_record->anonymous) return Status::Ok();  // first link wins
-  return MergeInto(context, known, *holder);
+  Status Merge(ProfileId into, ProfileId from) override {
+    return impl_.MergeInto(context_, *impl_.LoadProfile(context_, into),
+                           *impl_.LoadProfile(context_, from));
+  }
+
+ private:
+  Engine::Impl& impl_;
+  Engine::Impl::WriteContext& context_;
+};
+
+Result<Engine::Impl::Staged*> Engine::Impl::KnownProfile(WriteContext& context,
+                                                         std::string_view external_id) {
+  StagedDirectory directory(*this, context);
+  TAILOR_ASSIGN_OR_RETURN(ProfileId id, identity::Known(directory, external_id));
+  return LoadProfile(context, id);
 }
 
 Result<Engine::Impl::Staged*> Engine::Impl::VisitorProfile(WriteContext& context,
                                                            std::string_view anonymous_id) {
-  TAILOR_ASSIGN_OR_RETURN(ProfileId id, ids->Lookup(store::AnonymousIdKey(anonymous_id)));
-  if (id == kNoProfile) return &CreateProfile(context, anonymous_id, /*anonymous=*/true);
+  StagedDirectory directory(*this, context);
+  TAILOR_ASSIGN_OR_RETURN(ProfileId id, identity::Visitor(directory, anonymous_id));
   return LoadProfile(context, id);
 }
 
 Result<Engine::Impl::Staged*> Engine::Impl::ResolveOwner(WriteContext& context,
                                                          const EventInput& event) {
-  if (!event.profile_id.empty()) {
-    TAILOR_ASSIGN_OR_RETURN(Staged * owner, KnownProfile(context, event.profile_id));
-    if (!event.anonymous_id.empty()) {
-      TAILOR_RETURN_IF_ERROR(Link(context, *owner, event.anonymous_id));
-    }
-    return owner;
-  }
-  return VisitorProfile(context, event.anonymous_id);
+  StagedDirectory directory(*this, context);
+  TAILOR_ASSIGN_OR_RETURN(ProfileId id,
+                          identity::Owner(directory, event.profile_id, event.anonymous_id));
+  return LoadProfile(context, id);
 }
 
 Status Engine::Identify(std::string_view anonymous_id, std::string_view profile_id, bool* merged) {
@@ -118,14 +145,13 @@ Status Engine::Identify(std::string_view anonymous_id, std::string_view profile_
   }
   std::lock_guard lock(impl_->writer);
   auto context = impl_->Begin();
-  auto known = impl_->KnownProfile(context, profile_id);
+  Impl::StagedDirectory directory(*impl_, context);
+  auto known = identity::Known(directory, profile_id);
   if (!known.ok()) return impl_->Abort(context, known.status());
-  Status status = impl_->Link(context, **known, anonymous_id);
-  if (!status.ok()) return impl_->Abort(context, status);
-  const bool merged_one = std::any_of(context.profiles.begin(), context.profiles.end(),
-                                      [](const auto& entry) { return entry.second.deleted; });
+  Result<bool> linked = identity::Link(directory, *known, anonymous_id);
+  if (!linked.ok()) return impl_->Abort(context, linked.status());
   TAILOR_RETURN_IF_ERROR(impl_->Commit(context));
-  if (merged != nullptr) *merged = merged_one;
+  if (merged != nullptr) *merged = *linked;
   return Status::Ok();
 }
 

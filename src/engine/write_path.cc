@@ -105,13 +105,6 @@ Engine::Impl::Staged& Engine::Impl::CreateProfile(WriteContext& context,
   return staged;
 }
 
-Result<Engine::Impl::Staged*> Engine::Impl::KnownProfile(WriteContext& context,
-                                                         std::string_view external_id) {
-  TAILOR_ASSIGN_OR_RETURN(ProfileId id, ids->Lookup(store::KnownIdKey(external_id)));
-  if (id == kNoProfile) return &CreateProfile(context, external_id, /*anonymous=*/false);
-  return LoadProfile(context, id);
-}
-
 Status Engine::Impl::StoredEventIds(const Staged& staged, std::vector<uint64_t>& hashes) const {
   if (staged.state.next_event_block == 0) return Status::Ok();
   Status decode_status;
