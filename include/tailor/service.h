@@ -43,7 +43,11 @@ struct ServiceOptions {
   // A MaxMind-format database (GeoIP2/GeoLite2 City or Country .mmdb): collected messages are
   // located by IP (geo_* traits, the event's country/city). Empty: no IP lookup.
   std::string geoip_database;
-  // Bytes of profiles kept in memory (the working set); 0: a quarter of the machine's memory.
+  // Memory for the data: the profiles kept in memory (the working set) and the store's block
+  // cache and memtables together. The store gets a quarter of it (at least 64 MiB, at most
+  // 1 GiB), the working set the rest; a budget under 256 MiB is the working set's alone. 0: a
+  // quarter of the machine's memory. The live snapshot, built while someone asks
+  // whole-population questions, comes on top.
   size_t memory_budget = 0;
 };
 

@@ -33,6 +33,11 @@ struct StoreOptions {
   bool create_if_missing = true;
   bool read_only = false;
   size_t block_cache_bytes = 256 << 20;
+  // 0: the block cache above, and RocksDB's memtables as large as they grow (up to 4 x 128 MiB
+  // for events and 4 x 64 MiB for each other table). Else the block cache and every memtable
+  // together stay within this many bytes (memtables are charged to the cache; a table flushes
+  // early when they reach half of it).
+  size_t memory_limit_bytes = 0;
 };
 
 // On-disk format of this build. Opening a store written with another format fails with

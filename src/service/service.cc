@@ -31,9 +31,17 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   // One clock for everything the service stamps: windows, record and trait times, versions.
   if (!options.clock) options.clock = SystemClockMillis;
   if (!options.engine.clock) options.engine.clock = options.clock;
+  const size_t budget =
+      options.memory_budget != 0 ? options.memory_budget : working_set::DefaultBudget();
+  // Under 256 MiB (tests, tiny machines) the budget is the working set's alone.
+  if (options.engine.store.memory_limit_bytes == 0 && budget >= (size_t{256} << 20)) {
+    options.engine.store.memory_limit_bytes =
+        std::clamp<size_t>(budget / 4, size_t{64} << 20, size_t{1} << 30);
+  }
   TAILOR_ASSIGN_OR_RETURN(service->engine_, Engine::Open(data_dir, options.engine));
   service->impl_->working_set = std::make_unique<working_set::WorkingSet>(
-      *service->engine_, working_set::Options{.budget_bytes = options.memory_budget});
+      *service->engine_,
+      working_set::Options{.budget_bytes = budget - options.engine.store.memory_limit_bytes});
   // Every commit marks what it touched for the live snapshot's next refresh.
   snapshot::LiveSnapshot& live_snapshot =
       *(service->impl_->live_snapshot =

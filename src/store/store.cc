@@ -5,6 +5,7 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <atomic>
 #include <cassert>
@@ -34,7 +35,7 @@ Status FromRocks(const rocksdb::Status& status, std::string_view what) {
 rocksdb::Slice ToSlice(std::string_view text) { return rocksdb::Slice(text.data(), text.size()); }
 
 rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<rocksdb::Cache>& cache,
-                                          bool bulk_load) {
+                                          bool bulk_load, size_t memory_limit) {
   rocksdb::ColumnFamilyOptions options;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = cache;
@@ -55,6 +56,12 @@ rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<roc
   options.bottommost_compression = rocksdb::kLZ4Compression;
   options.level_compaction_dynamic_level_bytes = true;
   options.write_buffer_size = table == Table::kEvents ? (128 << 20) : (64 << 20);
+  // Within a memory limit, a memtable is at most an eighth of it: several tables fill theirs at
+  // once, and a full one stays in memory until its flush ends.
+  if (memory_limit != 0) {
+    options.write_buffer_size =
+        std::min<size_t>(options.write_buffer_size, std::max<size_t>(memory_limit / 8, 4 << 20));
+  }
   options.max_write_buffer_number = 4;
   options.target_file_size_base = 64 << 20;
   options.max_bytes_for_level_base = 512 << 20;
@@ -181,11 +188,17 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   // Tables are flushed together, so a store written without the log (bulk import) is always a
   // consistent cut across them.
   db_options.atomic_flush = true;
-  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto cache = rocksdb::NewLRUCache(options.memory_limit_bytes != 0 ? options.memory_limit_bytes
+                                                                    : options.block_cache_bytes);
+  if (options.memory_limit_bytes != 0) {
+    db_options.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(options.memory_limit_bytes / 2, cache);
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int i = 0; i < kTableCount; ++i) {
     families.emplace_back(std::string(kTableNames[i]),
-                          TableOptions(static_cast<Table>(i), cache, !options.write_ahead_log));
+                          TableOptions(static_cast<Table>(i), cache, !options.write_ahead_log,
+                                       options.memory_limit_bytes));
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status status =

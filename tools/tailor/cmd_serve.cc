@@ -25,7 +25,7 @@ struct ServeFlags {
   size_t max_message_bytes = collect::Limits{}.max_message_bytes;
   size_t max_batch_bytes = collect::Limits{}.max_batch_bytes;
   size_t max_streams = server::ApiOptions{}.max_streams;
-  size_t memory_budget = 0;  // working set bytes; 0: a quarter of the machine's memory
+  size_t memory_budget = 0;  // ServiceOptions::memory_budget
 };
 
 int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
@@ -227,8 +227,8 @@ void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->capture_default_str();
   serve
       ->add_option("--memory-budget", flags->memory_budget,
-                   "bytes of profiles kept in memory, e.g. 2GiB (default: a quarter of the "
-                   "machine's memory)")
+                   "memory for profiles kept in memory and the store's cache, e.g. 2GiB "
+                   "(default: a quarter of the machine's memory)")
       ->transform(CLI::AsSizeValue(false));
   serve->callback([&global, &exit_code, flags] { exit_code = RunServe(global, *flags); });
 
