@@ -30,6 +30,10 @@ struct EngineOptions {
   bool bulk_load = false;
   // Stamps record times (created, updated, when each trait was set); the system clock if unset.
   Clock clock;
+  // Ids (external and anonymous) whose profile is cached in memory, about 64 bytes each; beyond
+  // it the cache starts over and lookups read the store's ids table. The default holds every id
+  // of a 10M-profile bulk load.
+  size_t id_cache_entries = 16'000'000;
 };
 
 // Outcome of one batch: which inputs were stored, which were already there, which were refused.

@@ -44,8 +44,9 @@ struct ServiceOptions {
   // located by IP (geo_* traits, the event's country/city). Empty: no IP lookup.
   std::string geoip_database;
   // Memory for the data: the profiles kept in memory (the working set) and the store's block
-  // cache and memtables together. The store gets a quarter of it (at least 64 MiB, at most
-  // 1 GiB), the working set the rest; a budget under 256 MiB is the working set's alone. 0: a
+  // cache and memtables together, and the cache of ids. The store gets a quarter of it (at
+  // least 64 MiB, at most 1 GiB), the id cache an eighth, the working set the rest; a budget
+  // under 256 MiB is the working set's alone. 0: a
   // quarter of the machine's memory. The live snapshot, built while someone asks
   // whole-population questions, comes on top.
   size_t memory_budget = 0;

@@ -72,8 +72,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& data_dir,
   } else if (status.code() != StatusCode::kNotFound) {
     return status;
   }
-  engine->impl_->ids = std::make_unique<identity::IdMap>(*engine->impl_->store,
-                                                         engine->impl_->counters.next_profile_id);
+  engine->impl_->ids = std::make_unique<identity::IdMap>(
+      *engine->impl_->store, engine->impl_->counters.next_profile_id, options.id_cache_entries);
   engine->impl_->first_session_id = engine->impl_->counters.next_profile_id;
   return engine;
 }

@@ -20,7 +20,7 @@ Result<ProfileId> IdMap::Lookup(const std::string& id_key) {
   } else if (status.code() != StatusCode::kNotFound) {
     return status;
   }
-  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+  if (cache_.size() >= max_cache_entries_) cache_.clear();
   cache_.emplace(id_key, profile);
   return profile;
 }
@@ -36,7 +36,7 @@ void IdMap::Unlink(store::Batch& batch, const std::string& id_key) {
 }
 
 void IdMap::Commit() {
-  if (cache_.size() + staged_.size() >= kMaxCacheEntries) {
+  if (cache_.size() + staged_.size() >= max_cache_entries_) {
     cache_.clear();
     cache_is_complete_ = false;
   }

@@ -20,8 +20,11 @@ class IdMap {
  public:
   // `next_id` is the first id to hand out. When it is 0 the store holds no ids yet, and as long
   // as the cache keeps every id created since, a cache miss needs no read (a fresh bulk load).
-  IdMap(store::Store& store, ProfileId next_id)
-      : store_(store), next_id_(next_id), cache_is_complete_(next_id == 0) {}
+  IdMap(store::Store& store, ProfileId next_id, size_t max_cache_entries = kDefaultCacheEntries)
+      : store_(store),
+        max_cache_entries_(max_cache_entries),
+        next_id_(next_id),
+        cache_is_complete_(next_id == 0) {}
 
   // The profile an id key (store::KnownIdKey / AnonymousIdKey) resolves to, or kNoProfile.
   Result<ProfileId> Lookup(const std::string& id_key);
@@ -37,10 +40,12 @@ class IdMap {
   void Abort();
 
  private:
-  // Enough for every id of a 10M-profile bulk load (~50 bytes each): beyond it, lookups fall
-  // back to the store, which measured 5x slower per profile at 5M profiles with a 4M cap.
-  static constexpr size_t kMaxCacheEntries = 16'000'000;
+  // The default is enough for every id of a 10M-profile bulk load (~50 bytes each): beyond it,
+  // lookups fall back to the store, which measured 5x slower per profile at 5M profiles with a 4M
+  // cap.
+  static constexpr size_t kDefaultCacheEntries = 16'000'000;
   store::Store& store_;
+  const size_t max_cache_entries_;
   ProfileId next_id_;
   bool cache_is_complete_;  // every id in the store is in cache_ (false once it is trimmed)
   // Flat (open addressing) maps: a lookup is one probe into contiguous slots, which matters with

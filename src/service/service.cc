@@ -25,6 +25,10 @@ Service::~Service() {
   if (engine_ && impl_->live_snapshot) engine_->RemoveCommitObserver(impl_->snapshot_observer);
 }
 
+// What one cached id costs, estimated: the key (a std::string, 32 bytes, more for ids over 15
+// characters), its profile id, the hash map's slot padding and control byte, the map's spare room.
+constexpr size_t kIdCacheEntryBytes = 64;
+
 Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
                                                ServiceOptions options) {
   auto service = std::unique_ptr<Service>(new Service());
@@ -34,14 +38,22 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   const size_t budget =
       options.memory_budget != 0 ? options.memory_budget : working_set::DefaultBudget();
   // Under 256 MiB (tests, tiny machines) the budget is the working set's alone.
-  if (options.engine.store.memory_limit_bytes == 0 && budget >= (size_t{256} << 20)) {
-    options.engine.store.memory_limit_bytes =
-        std::clamp<size_t>(budget / 4, size_t{64} << 20, size_t{1} << 30);
+  size_t id_cache_bytes = 0;
+  if (budget >= (size_t{256} << 20)) {
+    if (options.engine.store.memory_limit_bytes == 0) {
+      options.engine.store.memory_limit_bytes =
+          std::clamp<size_t>(budget / 4, size_t{64} << 20, size_t{1} << 30);
+    }
+    // The id cache: an eighth (a miss reads the ids table, whose filters and blocks are cached).
+    id_cache_bytes = budget / 8;
+    options.engine.id_cache_entries =
+        std::min(options.engine.id_cache_entries, id_cache_bytes / kIdCacheEntryBytes);
   }
   TAILOR_ASSIGN_OR_RETURN(service->engine_, Engine::Open(data_dir, options.engine));
   service->impl_->working_set = std::make_unique<working_set::WorkingSet>(
       *service->engine_,
-      working_set::Options{.budget_bytes = budget - options.engine.store.memory_limit_bytes});
+      working_set::Options{.budget_bytes =
+                               budget - options.engine.store.memory_limit_bytes - id_cache_bytes});
   // Every commit marks what it touched for the live snapshot's next refresh.
   snapshot::LiveSnapshot& live_snapshot =
       *(service->impl_->live_snapshot =
