@@ -212,6 +212,35 @@ void Define(Service& service, const std::string& name, const std::string& rule) 
   ASSERT_OK(service.PutSegment(std::move(definition)));
 }
 
+// Every segment's preview, and one with an exclusion, equal a full evaluation of the store.
+void ExpectPreviewsEqualFull(Service& service, Timestamp now, const std::string& when,
+                             size_t& rechecked) {
+  auto snap = service.engine().BuildSnapshot();
+  ASSERT_TRUE(snap.ok());
+  auto definitions = service.catalog().List();
+  ASSERT_TRUE(definitions.ok());
+  segments::SegmentDefinition with_exclusion;
+  with_exclusion.name = "preview";
+  with_exclusion.rule = "count(view) >= 1 or age > 30";
+  with_exclusion.exclude = R"(plan = "gold")";
+  definitions->push_back(with_exclusion);
+  for (const segments::SegmentDefinition& definition : *definitions) {
+    segments::EvalContext context{
+        snap->get(), now, nullptr,
+        [](std::string_view) -> const segments::ProfileSet* { return nullptr; }};
+    auto expected = segments::EvaluateDefinition(definition, context);
+    ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+    auto preview = service.PreviewDefinition(definition);
+    ASSERT_TRUE(preview.ok()) << preview.status().ToString();
+    EXPECT_TRUE(preview->result.members == expected->members)
+        << definition.name << ": preview " << preview->result.members.cardinality() << ", full "
+        << expected->members.cardinality() << " " << when;
+    EXPECT_EQ(preview->result.matched, expected->matched) << definition.name << " " << when;
+    EXPECT_EQ(preview->result.excluded, expected->excluded) << definition.name << " " << when;
+    rechecked += preview->profiles_rechecked;
+  }
+}
+
 class WorkingSetRandomTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
@@ -230,6 +259,7 @@ TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
   Define(service, "gold", R"(plan = "gold" and sessions >= 1)");
   Define(service, "carts", "last(add_to_cart, last 2 days) not followed by purchase");
 
+  size_t rechecked = 0;
   for (uint32_t seed = 1; seed <= 3; ++seed) {
     Workload workload(seed, service, clock);
     for (int step = 0; step < 150; ++step) {
@@ -253,9 +283,14 @@ TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
         }
       }
       ExpectLiveEqualsFull(service, clock.load(), "after " + what);
+      // Previews start from the live snapshot's latest version, refreshed only now and then, and
+      // re-decide the profiles changed since.
+      if (step % 9 == 0) ASSERT_OK(service.RefreshSnapshot());
+      ExpectPreviewsEqualFull(service, clock.load(), "after " + what, rechecked);
       if (HasFailure()) return;
     }
   }
+  EXPECT_GT(rechecked, 100u);  // most previews went by the changed profiles, not a refresh
   const working_set::Stats stats = service.working_set().stats();
   EXPECT_GT(stats.hits, 0u);
   EXPECT_GT(stats.misses, 0u);

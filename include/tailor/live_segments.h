@@ -93,4 +93,7 @@ class LiveSegments {
   std::vector<std::string> all_traits_, all_event_types_;
 };
 
+// The event types `rule` reads (to decode only those); nullopt when it reads events of any type.
+std::optional<std::vector<std::string>> EventTypesRead(const Rule& rule);
+
 }  // namespace tailor::segments

@@ -149,6 +149,17 @@ class Service {
   };
   Result<LivePopulation> Population(const std::vector<const segments::Rule*>& rules,
                                     std::chrono::milliseconds max_age = std::chrono::seconds(0));
+  // The size of an unsaved definition over every profile as of this call (every write
+  // acknowledged before it is in it): evaluated on the live snapshot's latest version, then the
+  // profiles changed since it re-decided one by one from the working set with the row evaluator.
+  // The snapshot is refreshed first only when too many changed (100,000) or it lacks an event
+  // field the rules read.
+  struct Preview {
+    segments::SegmentResult result;
+    int64_t snapshot_at_ms = 0;     // read point of the version it started from
+    size_t profiles_rechecked = 0;  // changed since, decided one by one
+  };
+  Result<Preview> PreviewDefinition(const segments::SegmentDefinition& definition);
   // Refreshes the live snapshot if anything changed and a Population call came within the last
   // minute (a background thread of `tailor serve`).
   Status RefreshSnapshot();

@@ -196,6 +196,16 @@ class LiveSnapshot {
                           int64_t not_before_ms = INT64_MAX, uint64_t min_marks = 0);
   // The last version published (no snapshot before the first refresh).
   Version Latest() const;
+  // The last version published and the profiles marked since the marks it includes (sorted,
+  // each once), so that a caller can bring an answer up to date profile by profile instead of
+  // refreshing. nullopt before the first refresh, when more than `limit` changed, or when some
+  // part is marked whole (its profiles are not known one by one).
+  struct Delta {
+    Version base;
+    std::vector<ProfileId> changed;
+    uint64_t marks = 0;  // marks() when it was taken: every write marked before is in `changed`
+  };
+  std::optional<Delta> LatestWithChanges(size_t limit) const;
   // MarkChanged calls so far: a version is current while this equals its marks_included.
   uint64_t marks() const;
 

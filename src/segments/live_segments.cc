@@ -102,6 +102,13 @@ bool Intersects(const std::vector<std::string>& a, const std::vector<std::string
 
 }  // namespace
 
+std::optional<std::vector<std::string>> EventTypesRead(const Rule& rule) {
+  Reads reads;
+  reads.Walk(rule.root);
+  if (reads.any_event_type) return std::nullopt;
+  return std::move(reads.event_types);
+}
+
 Result<std::unique_ptr<LiveSegments>> LiveSegments::Load(const SegmentCatalog& catalog) {
   TAILOR_ASSIGN_OR_RETURN(std::vector<SegmentDefinition> all, catalog.List());
   TAILOR_ASSIGN_OR_RETURN(auto current, catalog.CurrentMembers());

@@ -294,48 +294,39 @@ void Api::Impl::AddSegmentRoutes() {
     }
     auto definition = DefinitionFromJson(*body, "preview");
     if (!definition.ok()) return ErrorResponse(definition.status());
-    std::vector<segments::Rule> rules;
+    // Broken rule text is reported at its field, before anything is evaluated.
     for (const std::string* text : {&definition->rule, &definition->exclude}) {
       if (text->empty()) continue;
       auto rule = segments::ParseRule(*text);
       if (!rule.ok()) {
         return ErrorResponse(rule.status(), text == &definition->rule ? "$.rule" : "$.exclude");
       }
-      rules.push_back(std::move(*rule));
     }
-    std::vector<const segments::Rule*> reads;
-    for (const segments::Rule& rule : rules) reads.push_back(&rule);
-    // The live snapshot, refreshed first unless it is younger than ?max_age_ms (default 0: every
-    // write acknowledged before this request is in it; a builder previewing as the marketer types
-    // may accept a second).
-    const std::chrono::milliseconds max_age(ParseSize(call.Query("max_age_ms"), 0, 60'000));
-    auto population = service.Population(reads, max_age);
-    if (!population.ok()) return ErrorResponse(population.status());
-    std::map<std::string, segments::ProfileSet> referenced;
-    segments::EvalContext context = population->Context(service.now());
-    context.segment = [&](std::string_view name) -> const segments::ProfileSet* {
-      auto it = referenced.find(std::string(name));
-      if (it != referenced.end()) return &it->second;
-      auto members = service.Members(name);
-      if (!members.ok()) return nullptr;
-      return &referenced.emplace(std::string(name), *members).first->second;
-    };
-    auto result = segments::EvaluateDefinition(*definition, context);
-    if (!result.ok()) return ErrorResponse(result.status(), "$.rule");
+    // Current as of this request: the live snapshot's latest version plus the profiles changed
+    // since, re-decided one by one (?max_age_ms of earlier versions is accepted and no longer
+    // needed).
+    const int64_t asked_at = SystemClockMillis();
+    auto preview = service.PreviewDefinition(*definition);
+    if (!preview.ok()) return ErrorResponse(preview.status(), "$.rule");
+    const segments::SegmentResult& result = preview->result;
     JsonWriter json;
     json.BeginObject()
         .Key("size")
-        .Uint(result->members.cardinality())
+        .Uint(result.members.cardinality())
         .Key("matched")
-        .Uint(result->matched)
+        .Uint(result.matched)
         .Key("excluded")
-        .Uint(result->excluded)
+        .Uint(result.excluded)
         .Key("profiles")
         .Uint(service.engine().Stats().profiles)
+        .Key("as_of")
+        .String(IsoTime(asked_at))
         .Key("snapshot_at")
-        .String(IsoTime(population->refreshed_at_ms))
+        .String(IsoTime(preview->snapshot_at_ms))
         .Key("snapshot_age_ms")
-        .Int(std::max<int64_t>(0, SystemClockMillis() - population->refreshed_at_ms))
+        .Int(std::max<int64_t>(0, asked_at - preview->snapshot_at_ms))
+        .Key("profiles_rechecked")
+        .Uint(preview->profiles_rechecked)
         .EndObject();
     return JsonResponse(200, json);
   });

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <span>
 
 #include "snapshot/parts.h"
@@ -27,7 +28,22 @@ struct LiveSnapshot::State {
     bool whole = false;
   };
   std::vector<Changes> changes;
+  // What the refresh under way took from `changes`: changed since the published version too,
+  // until that refresh publishes.
+  std::vector<Changes> in_flight;
   uint64_t marks = 0;  // MarkChanged calls so far
+
+  // Marks the parts of `taken` again, whole (a refresh that took them failed).
+  void Restore(const std::vector<Changes>& taken) {
+    std::lock_guard lock(changed_mutex);
+    if (changes.size() < taken.size()) changes.resize(taken.size());
+    for (size_t i = 0; i < taken.size(); ++i) {
+      if (!taken[i].whole && taken[i].ids.empty()) continue;
+      changes[i].whole = true;
+      std::vector<ProfileId>().swap(changes[i].ids);
+    }
+    in_flight.clear();
+  }
 
   mutable std::mutex published_mutex;
   Version published;
@@ -75,6 +91,28 @@ LiveSnapshot::Version LiveSnapshot::Latest() const {
   return state_->published;
 }
 
+std::optional<LiveSnapshot::Delta> LiveSnapshot::LatestWithChanges(size_t limit) const {
+  State& state = *state_;
+  Delta delta;
+  std::lock_guard changed_lock(state.changed_mutex);  // then published_mutex, as Refresh does
+  for (const auto* lists : {&state.in_flight, &state.changes}) {
+    for (const State::Changes& part : *lists) {
+      if (part.whole) return std::nullopt;
+      delta.changed.insert(delta.changed.end(), part.ids.begin(), part.ids.end());
+      if (delta.changed.size() > limit) return std::nullopt;
+    }
+  }
+  delta.marks = state.marks;
+  {
+    std::lock_guard published_lock(state.published_mutex);
+    delta.base = state.published;
+  }
+  if (delta.base.snapshot == nullptr) return std::nullopt;
+  std::sort(delta.changed.begin(), delta.changed.end());
+  delta.changed.erase(std::unique(delta.changed.begin(), delta.changed.end()), delta.changed.end());
+  return delta;
+}
+
 Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()>& source,
                                                     const std::vector<std::string>& event_fields,
                                                     int64_t not_before_ms, uint64_t min_marks) {
@@ -107,8 +145,19 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   {
     std::lock_guard lock(state.changed_mutex);
     changed.swap(state.changes);
+    state.in_flight = changed;
     marks = state.marks;
   }
+  // On an error from here on, what was taken is marked again.
+  bool published = false;
+  struct RestoreOnError {
+    State& state;
+    const std::vector<State::Changes>& taken;
+    const bool& published;
+    ~RestoreOnError() {
+      if (!published) state.Restore(taken);
+    }
+  } restore_on_error{state, changed, published};
   // The schema and the profiles as of now, after the swap: a profile created (or a trait added)
   // by a commit marked before it is in them. Later ones are left to the next refresh.
   const Source now = source();
@@ -155,7 +204,10 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   }
   if (rebuild.empty() && state.published.snapshot != nullptr &&
       profile_count == state.profile_count) {
+    std::lock_guard changed_lock(state.changed_mutex);
     std::lock_guard lock(state.published_mutex);  // current as of now: nothing to read again
+    state.in_flight.clear();
+    published = true;
     state.published.refreshed_at_ms = refreshed_at;
     state.published.marks_included = marks;
     state.published.parts_rebuilt = 0;
@@ -177,18 +229,9 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
     }
   });
   for (const Part& part : rebuilt) {
-    if (!part.status.ok()) {
-      // Nothing changed here: mark the parts again, whole, so that the next refresh retries them.
-      {
-        std::lock_guard lock(state.changed_mutex);
-        if (state.changes.size() < part_count) state.changes.resize(part_count);
-        for (size_t i : rebuild) {
-          state.changes[i].whole = true;
-          std::vector<ProfileId>().swap(state.changes[i].ids);
-        }
-      }
-      return part.status;
-    }
+    // Nothing changed here; the parts taken are marked again (whole), so that the next refresh
+    // retries them.
+    if (!part.status.ok()) return part.status;
   }
   state.parts.resize(part_count);
   for (size_t k = 0; k < rebuild.size(); ++k) state.parts[rebuild[k]] = std::move(rebuilt[k]);
@@ -209,7 +252,10 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
     if (splice[i] && i < changed.size()) profiles_read_again += changed[i].ids.size();
   }
   {
+    std::lock_guard changed_lock(state.changed_mutex);
     std::lock_guard lock(state.published_mutex);
+    state.in_flight.clear();
+    published = true;
     state.published = version;
     Stats& stats = state.stats;
     ++stats.refreshes;
