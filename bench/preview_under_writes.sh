@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Segment previews on a live server while wrk writes sessions-shaped batches beside them
-# (docs/benchmarks.md "Live snapshot and previews"): each preview asks for a snapshot that
-# holds every write acknowledged more than a second before it (the default max_age_ms=1000).
+# (docs/benchmarks.md "Live snapshot and previews"): each answer holds every write acknowledged
+# before it (the snapshot's latest version plus the profiles changed since, re-decided).
 # Usage: BENCH_DIR=<a copy of a store made by bench/server_wrk.sh> bench/preview_under_writes.sh [PREVIEWS=20]
-# Prints each preview's wall time, its snapshot age and the server's refresh figures.
+# Prints each preview's wall time, size, snapshot age and profiles re-decided, and the server's
+# refresh figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PREVIEWS=${1:-20}
@@ -25,7 +26,7 @@ preview() {
   curl -s -o "$DIR/preview.json" -w "%{time_total}" -X POST -H "Authorization: Bearer $KEY" \
     "$URL/v1/segments/preview" \
     -d "{\"rule\": \"count(purchase, last 30 days) >= $n and country = \\\"US\\\"\"}"
-  echo " s  $(grep -o '"size":[0-9]*\|"snapshot_age_ms":[0-9]*' "$DIR/preview.json" | tr '\n' ' ')"
+  echo " s  $(grep -o '"size":[0-9]*\|"snapshot_age_ms":[0-9]*\|"profiles_rechecked":[0-9]*' "$DIR/preview.json" | tr '\n' ' ')"
 }
 echo "== idle"
 for n in 1 2 3; do preview "$n"; done

@@ -21,7 +21,7 @@ struct LiveSnapshot::State {
   uint32_t profile_count = 0;
 
   // Guarded by changed_mutex: per part, the profiles changed since the last refresh took the
-  // marks, or (whole) that the part is read again whole.
+  // marks, or (whole: after a refresh failed) that the part is read again whole.
   mutable std::mutex changed_mutex;
   struct Changes {
     std::vector<ProfileId> ids;
@@ -58,8 +58,6 @@ LiveSnapshot::LiveSnapshot(const store::Store& store, uint32_t part_profiles)
 LiveSnapshot::~LiveSnapshot() = default;
 
 void LiveSnapshot::MarkChanged(std::span<const ProfileId> ids) {
-  // Beyond this many changed profiles, reading the part whole is cheaper than a seek each.
-  const size_t splice_limit = part_profiles_ / 4;
   std::lock_guard lock(state_->changed_mutex);
   auto& changes = state_->changes;
   for (ProfileId id : ids) {
@@ -67,10 +65,13 @@ void LiveSnapshot::MarkChanged(std::span<const ProfileId> ids) {
     if (part >= changes.size()) changes.resize(part + 1);
     State::Changes& part_changes = changes[part];
     if (part_changes.whole) continue;
-    part_changes.ids.push_back(id);
-    if (part_changes.ids.size() > splice_limit) {
-      part_changes.whole = true;
-      std::vector<ProfileId>().swap(part_changes.ids);
+    std::vector<ProfileId>& listed = part_changes.ids;
+    listed.push_back(id);
+    // Hot profiles are marked over and over: each profile once, so a part's list stays within
+    // its size (sorting when it doubles keeps this amortized).
+    if (listed.size() > 2 * part_profiles_) {
+      std::sort(listed.begin(), listed.end());
+      listed.erase(std::unique(listed.begin(), listed.end()), listed.end());
     }
   }
   ++state_->marks;
@@ -191,16 +192,18 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
     if (!(everything || !built || grown || marked)) continue;
     rebuild.push_back(i);
     const Part& old = state.parts[i];
-    // Splices only add dictionary entries: read a part whole once they outnumber its rows.
-    splice[i] = !everything && built && (part_changes == nullptr || !part_changes->whole) &&
-                DictionaryEntries(old) <= old.events.size() + (old.end - old.begin) + 1024;
-    if (splice[i] && part_changes != nullptr) {
+    if (part_changes != nullptr) {
       std::vector<ProfileId>& ids = part_changes->ids;
       std::sort(ids.begin(), ids.end());
       ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
       // Ids at or past the part's old end are read with the tail.
-      ids.erase(std::lower_bound(ids.begin(), ids.end(), old.end), ids.end());
+      if (built) ids.erase(std::lower_bound(ids.begin(), ids.end(), old.end), ids.end());
     }
+    // A splice seeks once per changed profile: beyond a quarter of the part, reading it whole is
+    // cheaper. Splices only add dictionary entries: read a part whole once they outnumber its rows.
+    splice[i] = !everything && built && (part_changes == nullptr || !part_changes->whole) &&
+                (part_changes == nullptr || part_changes->ids.size() <= part_profiles_ / 4) &&
+                DictionaryEntries(old) <= old.events.size() + (old.end - old.begin) + 1024;
   }
   if (rebuild.empty() && state.published.snapshot != nullptr &&
       profile_count == state.profile_count) {
