@@ -49,6 +49,9 @@ run "GET /v1/segments/s01_golf_interest/members/{id}" member.lua
 run "POST /v1/batch (100 events per request)" batch.lua
 run "POST /v1/batch (100 events: 10 visits, Zipf customers + 10 % new visitors)" batch_sessions.lua
 echo "== freshness while writing sessions-shaped batches"
+# The probe segment first: saving a segment re-evaluates every segment with writes waiting.
+curl -s -X PUT -H "Authorization: Bearer $KEY" "$URL/v1/segments/freshness_probe" \
+  -d '{"rule": "count(freshness_probe) >= 1"}' > /dev/null
 wrk -t2 -c"$CONNECTIONS" -d"$((SECONDS_PER_RUN + 3))s" -s bench/wrk/batch_sessions.lua "$URL" > "$DIR/wrk-beside.out" &
 WRK=$!
 sleep 1
