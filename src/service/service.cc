@@ -85,6 +85,14 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
 
 // --- Observing the profiles a write touched --------------------------------------------------
 
+namespace {
+
+void AddName(std::vector<std::string>& names, const std::string& name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
+}  // namespace
+
 Status Service::Impl::Observe(std::vector<std::pair<ProfileId, segments::ProfileChange>> touched,
                               Timestamp now) {
   if (observers.empty() || touched.empty()) return Status::Ok();
@@ -103,16 +111,18 @@ Status Service::Impl::Observe(std::vector<std::pair<ProfileId, segments::Profile
   // Only the events some observer reads are decoded: copying out the others is most of a long
   // history's cost.
   bool every_type = false;
-  absl::flat_hash_set<std::string> types;
+  std::vector<std::string> types;  // a few: comparing is cheaper than hashing every event's type
   for (const auto& observer : observers) {
     auto read = observer->EventTypesRead();
     if (!read) every_type = true;
-    if (read) types.insert(read->begin(), read->end());
+    if (read) {
+      for (std::string& type : *read) AddName(types, type);
+    }
   }
   std::function<bool(std::string_view)> keep;
   if (!every_type) {
     keep = [&types](std::string_view type) {
-      return types.contains(absl::string_view(type.data(), type.size()));
+      return std::find(types.begin(), types.end(), type) != types.end();
     };
   }
   // 1. Decide, in parallel over profiles.
@@ -170,10 +180,6 @@ class TouchedProfiles {
   std::vector<std::pair<ProfileId, segments::ProfileChange>> touched_;
   absl::flat_hash_map<ProfileId, size_t> index_;
 };
-
-void AddName(std::vector<std::string>& names, const std::string& name) {
-  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-}
 
 }  // namespace
 

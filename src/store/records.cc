@@ -367,6 +367,43 @@ Status AppendEventBlock(std::string_view bytes, std::vector<EventInput>& out) {
   return Status::Ok();
 }
 
+namespace {
+
+// `event` as `view` says (the strings assigned, so a reused event keeps its buffers).
+void AssignFromView(const EventView& view, EventInput& event) {
+  event.time = view.time;
+  event.type.assign(view.type);
+  event.profile_id.clear();  // the owner is the key, not part of the event
+  event.anonymous_id.clear();
+  event.id.assign(view.id);
+  event.item_id.assign(view.item_id);
+  event.category.assign(view.category);
+  event.order_id.assign(view.order_id);
+  event.price = view.price;
+  event.quantity = view.quantity;
+  event.value = view.value;
+  for (size_t i = 0; i < std::size(kContextFields); ++i) {
+    (event.context.*kContextFields[i].member).assign(view.context[i]);
+  }
+  if (view.properties.empty()) {
+    event.properties.clear();
+    return;
+  }
+  coding::Reader reader(view.properties);
+  uint64_t count = 0;
+  reader.GetVarint64(count);  // checked when the view was decoded
+  event.properties.resize(count);
+  for (auto& [name, value] : event.properties) {
+    std::string_view name_view, value_view;
+    reader.GetString(name_view);
+    reader.GetString(value_view);
+    name.assign(name_view);
+    value.assign(value_view);
+  }
+}
+
+}  // namespace
+
 Result<size_t> AssignEventBlock(std::string_view bytes, std::vector<EventInput>& out, size_t at,
                                 const std::function<bool(std::string_view)>& keep) {
   uint64_t count = 0;
@@ -377,20 +414,12 @@ Result<size_t> AssignEventBlock(std::string_view bytes, std::vector<EventInput>&
   Timestamp previous = 0;
   size_t kept = 0;
   for (uint64_t i = 0; i < count; ++i) {
-    const std::string_view start = bytes;
-    const Timestamp time_before = previous;
-    if (keep) {  // a zero-copy look first: the type decides whether to copy the event out
-      EventView view;
-      if (!DecodeEventView(bytes, view, previous)) return Corruption("event block is truncated");
-      previous = view.time;
-      if (!keep(view.type)) continue;
-    }
-    coding::Reader reader(start);
-    if (!DecodeEvent(reader, out[at + kept], time_before)) {
-      return Corruption("event block is truncated");
-    }
-    previous = out[at + kept].time;
-    bytes = reader.remaining();
+    // A zero-copy look first: the type decides whether to copy the event out, once.
+    EventView view;
+    if (!DecodeEventView(bytes, view, previous)) return Corruption("event block is truncated");
+    previous = view.time;
+    if (keep && !keep(view.type)) continue;
+    AssignFromView(view, out[at + kept]);
     ++kept;
   }
   return kept;
