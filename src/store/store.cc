@@ -39,13 +39,6 @@ rocksdb::ColumnFamilyOptions TableOptions(Table table, const std::shared_ptr<roc
   rocksdb::ColumnFamilyOptions options;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.block_cache = cache;
-  // Within a memory limit, the files' indexes and filters are held in the cache too (else each
-  // open file keeps its own outside any bound: tens of MB per 10M ids).
-  if (memory_limit != 0) {
-    table_options.cache_index_and_filter_blocks = true;
-    table_options.cache_index_and_filter_blocks_with_high_priority = true;
-    table_options.pin_l0_filter_and_index_blocks_in_cache = true;
-  }
   // Point lookups read (and decompress) one whole block: small blocks for the tables read by id.
   table_options.block_size = table == Table::kEvents ? (16 << 10) : (4 << 10);
   table_options.format_version = 5;
