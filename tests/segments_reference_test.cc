@@ -14,6 +14,7 @@
 #include "common/time.h"
 #include "tailor/engine.h"
 #include "tailor/import.h"
+#include "tailor/rfm.h"
 #include "tailor/rule.h"
 #include "tailor/segments.h"
 #include "test_util.h"
@@ -122,6 +123,68 @@ TEST_F(SegmentsReferenceTest, CountsEqualDuckDbForAllTwentySegments) {
     ASSERT_EQ(expected_counts[name].get(expected), simdjson::SUCCESS) << name;
     EXPECT_EQ(set.cardinality(), static_cast<uint64_t>(expected)) << name;
   }
+}
+
+simdjson::dom::element ReferenceDataset(simdjson::dom::parser& parser) {
+  for (simdjson::dom::element dataset : parser.load(TAILOR_REFERENCE_COUNTS)["datasets"]) {
+    if (int64_t(dataset["generator_args"]["profiles"]) == 10000) return dataset;
+  }
+  ADD_FAILURE() << "no 10k dataset in " << TAILOR_REFERENCE_COUNTS;
+  return {};
+}
+
+// RFM against DuckDB's counts (reference_counts.json) and, customer by customer, against the
+// pandas peer (../shared/bench/peer_pandas_rfm.py --out), which must run here.
+TEST_F(SegmentsReferenceTest, RfmEqualsThePandasPeerForEveryCustomer) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<snapshot::Snapshot> snap, engine_->BuildSnapshot());
+  analytics::RfmOptions options;
+  options.now = *ParseIsoTimestamp("2026-11-01T00:00:00Z");
+  ASSERT_OK_AND_ASSIGN(analytics::RfmResult rfm, analytics::ComputeRfm(*snap, options));
+
+  simdjson::dom::parser parser;
+  simdjson::dom::element expected = ReferenceDataset(parser)["rfm"];
+  EXPECT_EQ(rfm.customers.size(), uint64_t(expected["n_customers"]));
+  for (size_t s = 0; s < analytics::kRfmSegmentCount; ++s) {
+    const std::string_view name = analytics::RfmSegmentName(static_cast<analytics::RfmSegment>(s));
+    EXPECT_EQ(rfm.segment_counts[s], uint64_t(expected["segments"][name])) << name;
+  }
+  const char* score_names[] = {"r_score", "f_score", "m_score"};
+  for (int d = 0; d < 3; ++d) {
+    for (int score = 1; score <= 5; ++score) {
+      EXPECT_EQ(rfm.score_counts[d][score - 1],
+                uint64_t(expected["score_counts"][score_names[d]][std::to_string(score)]))
+          << score_names[d] << " " << score;
+    }
+  }
+
+  // The peer's rows: profile_id,recency_days,frequency,monetary,r_score,f_score,m_score,segment.
+  const std::string peer_out = dir_->File("rfm_peer.csv");
+  const std::string command = "/usr/bin/python3 " + std::string(TAILOR_PEER_RFM) + " --data " +
+                              dir_->File("data") + " --out " + peer_out + " > /dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::map<std::string, std::string> peer_rows;
+  std::ifstream peer(peer_out);
+  std::string line;
+  std::getline(peer, line);  // header
+  while (std::getline(peer, line)) {
+    const size_t comma = line.find(',');
+    peer_rows.emplace(line.substr(0, comma), line.substr(comma + 1));
+  }
+  ASSERT_EQ(peer_rows.size(), rfm.customers.size());
+  size_t differing = 0;
+  for (const analytics::RfmCustomer& c : rfm.customers) {
+    const std::string id(snap->external_id(c.id));
+    const std::string ours = fmt::format("{:.6f},{},{:.6f},{},{},{},{}",
+                                         static_cast<double>(c.recency_ms) / 86'400'000.0,
+                                         c.frequency, c.monetary.ToDouble(), c.r_score, c.f_score,
+                                         c.m_score, analytics::RfmSegmentName(c.segment));
+    auto it = peer_rows.find(id);
+    ASSERT_NE(it, peer_rows.end()) << id << " is not a customer for the peer";
+    if (it->second != ours && ++differing <= 5) {
+      ADD_FAILURE() << id << ": tailor " << ours << ", pandas " << it->second;
+    }
+  }
+  EXPECT_EQ(differing, 0u);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterDemo(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterSegments(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code);
+void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code);
 // Adds `segments` under the `bench` command.
 void RegisterBenchSegments(CLI::App& bench, GlobalOptions& global, int& exit_code);
 

@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   RegisterDemo(app, global, exit_code);
   RegisterSegments(app, global, exit_code);
   RegisterServe(app, global, exit_code);
+  RegisterAnalytics(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
