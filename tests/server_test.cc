@@ -318,6 +318,42 @@ TEST_F(ApiTest, SegmentsProfilesAndTheChangeFeedThroughTheApi) {
   EXPECT_EQ(uint64_t(scheme["duplicates_avoided"]), 8u);
 }
 
+TEST_F(ApiTest, RfmScoresCustomersAndMakesItsScheme) {
+  // Bad options are refused at their field, before anything runs.
+  Response bad = Admin("POST", "/v1/analytics/rfm", R"({"bogus": 1})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("$.bogus"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/rfm", R"({"recency_edges": [365, 180, 90, 30]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("ascending"), std::string::npos) << bad.body;
+  // Two customers: one bought twice this week, one once a year ago; a browser is none.
+  const std::string batch = R"({"batch": [
+    {"type": "track", "userId": "ann", "event": "Order Completed", "messageId": "r1",
+     "timestamp": "2026-10-30T10:00:00Z", "properties": {"order_id": "a1", "revenue": 120}},
+    {"type": "track", "userId": "ann", "event": "Order Completed", "messageId": "r2",
+     "timestamp": "2026-10-31T10:00:00Z", "properties": {"order_id": "a2", "revenue": 80}},
+    {"type": "track", "userId": "bob", "event": "Order Completed", "messageId": "r3",
+     "timestamp": "2025-10-31T10:00:00Z", "properties": {"order_id": "b1", "revenue": 15}},
+    {"type": "page", "userId": "cid", "messageId": "r4", "timestamp": "2026-10-31T10:00:00Z"}]})";
+  ASSERT_EQ(Admin("POST", "/v1/batch", batch).status, 200);
+  Response scored = Admin("POST", "/v1/analytics/rfm",
+                          R"({"now": "2026-11-01T00:00:00Z", "recency_edges": [30, 90, 180, 365],
+                              "frequency_edges": [2, 3, 5, 10], "monetary_edges": [50, 100, 150, 500]})");
+  ASSERT_EQ(scored.status, 200) << scored.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element answer = Json(parser, scored);
+  EXPECT_EQ(uint64_t(answer["customers"]), 2u);
+  EXPECT_EQ(uint64_t(answer["profiles_written"]), 2u);
+  EXPECT_TRUE(bool(answer["scheme_created"]));
+  // ann: 1 day, 2 orders, 200 -> R5 F2 M5: potential_loyalists; bob: 366 days, 1 order -> R1 F1.
+  EXPECT_EQ(uint64_t(answer["segments"]["potential_loyalists"]), 1u);
+  EXPECT_EQ(uint64_t(answer["segments"]["hibernating"]), 1u);
+  Response ann = Admin("GET", "/v1/profiles/ann");
+  EXPECT_NE(ann.body.find(R"("rfm_segment":"potential_loyalists")"), std::string::npos) << ann.body;
+  Response members = Admin("GET", "/v1/segments/rfm_hibernating/members");
+  EXPECT_NE(members.body.find("bob"), std::string::npos) << members.body;
+}
+
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);

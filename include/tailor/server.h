@@ -79,6 +79,9 @@ struct ServerOptions {
   std::string port_file;  // written with the bound port once listening
   std::chrono::seconds read_timeout{30};      // a slow client is dropped after this
   std::chrono::seconds evaluate_every{3600};  // full segment evaluation; 0 = never
+  // RFM re-scored and materialized (Service::RunRfm, default options, now); 0 = only on demand
+  // (POST /v1/analytics/rfm).
+  std::chrono::seconds rfm_every{0};
   ApiOptions api;
 };
 

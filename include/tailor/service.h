@@ -21,6 +21,7 @@
 #include "tailor/explain.h"
 #include "tailor/live_segments.h"
 #include "tailor/profile_observer.h"
+#include "tailor/rfm.h"
 #include "tailor/segment_catalog.h"
 #include "tailor/snapshot.h"
 #include "tailor/working_set.h"
@@ -160,6 +161,18 @@ class Service {
     size_t profiles_rechecked = 0;  // changed since, decided one by one
   };
   Result<Preview> PreviewDefinition(const segments::SegmentDefinition& definition);
+  // RFM (tailor/rfm.h) of every customer on the live snapshot, current as of the call. With
+  // `materialize`, the values and scores become traits (rfm_recency_days, rfm_frequency,
+  // rfm_monetary, rfm_r, rfm_f, rfm_m, rfm_segment; written only where they changed, through
+  // the ordinary write path, so live membership and the change feed follow) and the scheme `rfm`
+  // of ten segments (`rfm_champions`: rfm_segment = "champions", ...) is made when missing.
+  struct RfmRun {
+    analytics::RfmResult rfm;
+    int64_t snapshot_at_ms = 0;
+    uint64_t profiles_written = 0;  // whose RFM traits changed
+    bool scheme_created = false;
+  };
+  Result<RfmRun> RunRfm(const analytics::RfmOptions& options, bool materialize);
   // Refreshes the live snapshot if anything changed and a Population call came within the last
   // minute (a background thread of `tailor serve`).
   Status RefreshSnapshot();

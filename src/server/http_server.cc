@@ -55,7 +55,8 @@ bool IsRead(const Request& request) {
 // Requests that evaluate segments over the whole store.
 bool Evaluates(const Request& request) {
   if (IsRead(request)) return false;
-  return request.target.starts_with("/v1/segments") || request.target.starts_with("/v1/schemes");
+  return request.target.starts_with("/v1/segments") || request.target.starts_with("/v1/schemes") ||
+         request.target.starts_with("/v1/analytics");
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -306,6 +307,7 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
   bool ticker_stop = false;
   std::thread ticker([&] {
     auto last_evaluation = std::chrono::steady_clock::now();
+    auto last_rfm = std::chrono::steady_clock::now();
     std::unique_lock lock(ticker_mutex);
     while (!ticker_wake.wait_for(lock, std::chrono::seconds(1), [&] { return ticker_stop; })) {
       lock.unlock();
@@ -322,6 +324,16 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
                        evaluated.status().ToString().c_str());
         }
         last_evaluation = std::chrono::steady_clock::now();
+      }
+      if (options.rfm_every.count() > 0 &&
+          std::chrono::steady_clock::now() - last_rfm >= options.rfm_every) {
+        analytics::RfmOptions rfm;
+        rfm.now = service.now();
+        auto scored = service.RunRfm(rfm, /*materialize=*/true);
+        if (!scored.ok()) {
+          std::fprintf(stderr, "tailor serve: RFM: %s\n", scored.status().ToString().c_str());
+        }
+        last_rfm = std::chrono::steady_clock::now();
       }
       lock.lock();
     }

@@ -450,8 +450,8 @@ std::optional<Timestamp> Service::next_timer() const {
 
 Result<snapshot::LiveSnapshot::Version> Service::Impl::CurrentSnapshot(
     Engine& engine, const std::vector<const segments::Rule*>& rules,
-    std::chrono::milliseconds max_age) {
-  std::vector<std::string> fields;
+    std::chrono::milliseconds max_age, const std::vector<std::string>& extra_fields) {
+  std::vector<std::string> fields = extra_fields;
   for (const segments::Rule* rule : rules) {
     if (rule == nullptr) continue;
     for (std::string& field : segments::RequiredEventFields(*rule)) fields.push_back(field);

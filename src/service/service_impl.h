@@ -154,7 +154,7 @@ struct Service::Impl {
   // older than `max_age`. Any thread.
   Result<snapshot::LiveSnapshot::Version> CurrentSnapshot(
       Engine& engine, const std::vector<const segments::Rule*>& rules,
-      std::chrono::milliseconds max_age);
+      std::chrono::milliseconds max_age, const std::vector<std::string>& extra_fields = {});
 };
 
 // Live segment membership, the first observer (membership_observer.cc).

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "tailor/json_writer.h"
 #include "tailor/rfm.h"
+#include "tailor/service.h"
 
 namespace tailor::cli {
 namespace {
@@ -16,6 +17,7 @@ struct RfmArgs {
   std::string purchase_type = "purchase";
   std::vector<double> recency_edges, frequency_edges, monetary_edges;
   std::string out;
+  bool apply = false;
 };
 
 Status WriteCustomers(const std::string& path, const snapshot::Snapshot& snapshot,
@@ -34,9 +36,41 @@ Status WriteCustomers(const std::string& path, const snapshot::Snapshot& snapsho
   return Status::Ok();
 }
 
+analytics::RfmOptions OptionsOf(const RfmArgs& args, Timestamp now) {
+  analytics::RfmOptions options;
+  options.now = now;
+  options.purchase_type = args.purchase_type;
+  options.recency_day_edges = args.recency_edges;
+  options.frequency_edges = args.frequency_edges;
+  options.monetary_edges = args.monetary_edges;
+  return options;
+}
+
+// --apply: through a service on the store, so the traits, the scheme and the feed are written as
+// a server would write them.
+int RunRfmApply(const GlobalOptions& global, const RfmArgs& args, Timestamp now) {
+  ServiceOptions service_options;
+  service_options.engine.store.create_if_missing = false;
+  auto service = Service::Open(global.data_dir, std::move(service_options));
+  if (!service.ok()) return ReportError(global, service.status());
+  auto run = (*service)->RunRfm(OptionsOf(args, now), /*materialize=*/true);
+  if (!run.ok()) return ReportError(global, run.status());
+  if (global.json) {
+    std::printf("{\"customers\":%zu,\"profiles_written\":%llu,\"scheme_created\":%s}\n",
+                run->rfm.customers.size(), static_cast<unsigned long long>(run->profiles_written),
+                run->scheme_created ? "true" : "false");
+  } else {
+    std::printf("%zu customers; rfm_* traits written to %llu profiles; scheme rfm %s\n",
+                run->rfm.customers.size(), static_cast<unsigned long long>(run->profiles_written),
+                run->scheme_created ? "created" : "updated live");
+  }
+  return 0;
+}
+
 int RunRfm(const GlobalOptions& global, const RfmArgs& args) {
   auto now = ParseNow(args.now);
   if (!now.ok()) return ReportError(global, now.status());
+  if (args.apply) return RunRfmApply(global, args, *now);
   auto engine = OpenEngine(global, /*create_if_missing=*/false);
   if (!engine) return 1;
   const auto started = std::chrono::steady_clock::now();
@@ -45,13 +79,7 @@ int RunRfm(const GlobalOptions& global, const RfmArgs& args) {
   auto snapshot = engine->BuildSnapshot(snapshot_options);
   if (!snapshot.ok()) return ReportError(global, snapshot.status());
   const auto read = std::chrono::steady_clock::now();
-  analytics::RfmOptions options;
-  options.now = *now;
-  options.purchase_type = args.purchase_type;
-  options.recency_day_edges = args.recency_edges;
-  options.frequency_edges = args.frequency_edges;
-  options.monetary_edges = args.monetary_edges;
-  auto rfm = analytics::ComputeRfm(**snapshot, options);
+  auto rfm = analytics::ComputeRfm(**snapshot, OptionsOf(args, *now));
   if (!rfm.ok()) return ReportError(global, rfm.status());
   const auto computed = std::chrono::steady_clock::now();
   if (!args.out.empty()) {
@@ -122,6 +150,8 @@ void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->delimiter(',')
       ->expected(4);
   rfm->add_option("--out", args->out, "write one CSV row per customer to this file");
+  rfm->add_flag("--apply", args->apply,
+                "write the rfm_* traits and the live scheme `rfm` of ten segments to the store");
   rfm->callback([&, args] { exit_code = RunRfm(global, *args); });
 }
 

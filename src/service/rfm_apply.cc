@@ -1,0 +1,149 @@
+// RFM on the live snapshot, materialized as traits and a scheme of segments that stay live.
+
+#include <mutex>
+
+#include "service/service_impl.h"
+
+namespace tailor {
+namespace {
+
+constexpr size_t kWriteBatch = 5000;  // profiles per write: other writes interleave between them
+
+// The traits RFM writes, with their types.
+const std::vector<TraitDef>& RfmTraits() {
+  static const std::vector<TraitDef> traits = {
+      {"rfm_recency_days", TraitType::kDouble, TraitCategory::kBehavioural},
+      {"rfm_frequency", TraitType::kInt, TraitCategory::kBehavioural},
+      {"rfm_monetary", TraitType::kDouble, TraitCategory::kBehavioural},
+      {"rfm_r", TraitType::kInt, TraitCategory::kBehavioural},
+      {"rfm_f", TraitType::kInt, TraitCategory::kBehavioural},
+      {"rfm_m", TraitType::kInt, TraitCategory::kBehavioural},
+      {"rfm_segment", TraitType::kString, TraitCategory::kBehavioural}};
+  return traits;
+}
+
+// The customer's RFM traits, in RfmTraits() order.
+TraitMap TraitsOf(const analytics::RfmCustomer& c) {
+  return {
+      {"rfm_recency_days", {TraitType::kDouble, static_cast<double>(c.recency_ms) / 86'400'000.0}},
+      {"rfm_frequency", {TraitType::kInt, static_cast<int64_t>(c.frequency)}},
+      {"rfm_monetary", {TraitType::kDouble, c.monetary.ToDouble()}},
+      {"rfm_r", {TraitType::kInt, int64_t{c.r_score}}},
+      {"rfm_f", {TraitType::kInt, int64_t{c.f_score}}},
+      {"rfm_m", {TraitType::kInt, int64_t{c.m_score}}},
+      {"rfm_segment", {TraitType::kString, std::string(analytics::RfmSegmentName(c.segment))}}};
+}
+
+// Whether the snapshot already holds `value` as the profile's trait.
+bool Holds(const snapshot::Snapshot& snapshot, ProfileId id, const std::string& name,
+           const TypedValue& value) {
+  const snapshot::TraitColumn* column = snapshot.trait(name);
+  if (column == nullptr || column->type != value.type || !column->present.Test(id)) return false;
+  switch (value.type) {
+    case TraitType::kInt:
+      return column->ints[id] == std::get<int64_t>(value.value);
+    case TraitType::kDouble:
+      return column->doubles[id] == std::get<double>(value.value);
+    case TraitType::kString:
+      return column->dictionary[column->codes[id]] == std::get<std::string>(value.value);
+    default:
+      return false;
+  }
+}
+
+// Segments of the named map, in the scheme's priority order.
+constexpr analytics::RfmSegment kSchemeOrder[] = {
+    analytics::RfmSegment::kChampions,          analytics::RfmSegment::kLoyalCustomers,
+    analytics::RfmSegment::kPotentialLoyalists, analytics::RfmSegment::kNewCustomers,
+    analytics::RfmSegment::kPromising,          analytics::RfmSegment::kNeedAttention,
+    analytics::RfmSegment::kAboutToSleep,       analytics::RfmSegment::kAtRisk,
+    analytics::RfmSegment::kCantLoseThem,       analytics::RfmSegment::kHibernating};
+
+// What a marketer does with each: keep the best, win back the lapsing, engage the rest.
+segments::Objective ObjectiveOf(analytics::RfmSegment segment) {
+  switch (segment) {
+    case analytics::RfmSegment::kChampions:
+    case analytics::RfmSegment::kLoyalCustomers:
+      return segments::Objective::kRetain;
+    case analytics::RfmSegment::kAboutToSleep:
+    case analytics::RfmSegment::kAtRisk:
+    case analytics::RfmSegment::kCantLoseThem:
+    case analytics::RfmSegment::kHibernating:
+      return segments::Objective::kReactivate;
+    default:
+      return segments::Objective::kEngage;
+  }
+}
+
+}  // namespace
+
+Result<Service::RfmRun> Service::RunRfm(const analytics::RfmOptions& options, bool materialize) {
+  TAILOR_ASSIGN_OR_RETURN(
+      snapshot::LiveSnapshot::Version version,
+      impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0), {"order_id"}));
+  RfmRun run;
+  run.snapshot_at_ms = version.refreshed_at_ms;
+  TAILOR_ASSIGN_OR_RETURN(run.rfm, analytics::ComputeRfm(*version.snapshot, options));
+  if (!materialize) return run;
+
+  // 1. The traits (declared first, so that their category is behavioural), written only where
+  // they changed, through the ordinary write path: live membership and the feed follow.
+  std::vector<TraitDef> missing;
+  {
+    const std::shared_ptr<const Schema> schema = engine_->shared_schema();
+    for (const TraitDef& trait : RfmTraits()) {
+      if (schema->Find(trait.name) == nullptr) missing.push_back(trait);
+    }
+  }
+  if (!missing.empty()) TAILOR_RETURN_IF_ERROR(engine_->DeclareTraits(missing));
+  const snapshot::Snapshot& snapshot = *version.snapshot;
+  std::vector<ProfileInput> batch;
+  for (const analytics::RfmCustomer& customer : run.rfm.customers) {
+    TraitMap traits = TraitsOf(customer);
+    std::erase_if(traits, [&](const auto& entry) {
+      return Holds(snapshot, customer.id, entry.first, entry.second);
+    });
+    if (traits.empty()) continue;
+    batch.push_back({std::string(snapshot.external_id(customer.id)), std::move(traits)});
+    if (batch.size() == kWriteBatch) {
+      BatchReport report;
+      TAILOR_RETURN_IF_ERROR(UpsertProfiles(batch, report));
+      run.profiles_written += report.accepted;
+      batch.clear();
+    }
+  }
+  if (!batch.empty()) {
+    BatchReport report;
+    TAILOR_RETURN_IF_ERROR(UpsertProfiles(batch, report));
+    run.profiles_written += report.accepted;
+  }
+
+  // 2. The scheme and its segments, when missing (one evaluation for all of them).
+  std::lock_guard lock(impl_->write_mutex);
+  bool added = false;
+  segments::SchemeDefinition scheme;
+  scheme.name = "rfm";
+  scheme.description = "RFM named map (tailor rfm): recency and frequency scores 1-5";
+  for (analytics::RfmSegment segment : kSchemeOrder) {
+    const std::string name(analytics::RfmSegmentName(segment));
+    scheme.members.push_back("rfm_" + name);
+    if (catalog_->Get(scheme.members.back()).ok()) continue;
+    segments::SegmentDefinition definition;
+    definition.name = scheme.members.back();
+    definition.description = fmt::format("RFM named map: {}", name);
+    definition.objective = ObjectiveOf(segment);
+    definition.tags = {"rfm"};
+    definition.rule = fmt::format("rfm_segment = \"{}\"", name);
+    definition.updated_at = now();
+    TAILOR_RETURN_IF_ERROR(catalog_->Put(std::move(definition), engine_->schema()));
+    added = true;
+  }
+  if (!catalog_->GetScheme("rfm").ok()) {
+    TAILOR_RETURN_IF_ERROR(catalog_->PutScheme(scheme));
+    run.scheme_created = true;
+  }
+  if (added) TAILOR_RETURN_IF_ERROR(impl_->EvaluateAllLocked(*this).status());
+  return run;
+}
+
+}  // namespace tailor
