@@ -17,6 +17,9 @@
 #include "tailor/engine.h"
 #include "tailor/import.h"
 #include "tailor/ingest.h"
+#include "tailor/rule.h"
+#include "tailor/segment_profile.h"
+#include "tailor/segments.h"
 #include "test_util.h"
 
 #ifndef TAILOR_SHARED_DATA_DIR
@@ -225,6 +228,60 @@ TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
   ASSERT_NE(genres, nullptr);
   EXPECT_EQ(genres->type, TraitType::kStringList);
   EXPECT_EQ(std::get<StringList>(genres->value), (StringList{"Drama"}));
+}
+
+// Profiling a segment on real baskets: "bought biscuits, frozen foods and fruit, total high" has
+// 788 baskets, 723 of them with bread and cake (the data's README, Weka's top Apriori rule).
+TEST_F(SharedDataTest, SupermarketSegmentProfileShowsBreadAndCakeIn723Of788) {
+  TempDir dir;
+  auto engine = OpenStore(dir);
+  ASSERT_NE(engine, nullptr);
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary,
+                       Import(*engine, "supermarket_nz_baskets.csv", "supermarket_baskets.json",
+                              RecordKind::kEvents));
+  ExpectAllAccepted(summary, 85'762);
+  ASSERT_OK_AND_ASSIGN(segments::Rule rule,
+                       segments::ParseRule(R"(count(purchase where category = "biscuits") >= 1
+          and count(purchase where category = "frozen foods") >= 1
+          and count(purchase where category = "fruit") >= 1
+          and count(purchase where properties.basket_total = "high") >= 1)"));
+  snapshot::SnapshotOptions options;
+  options.event_fields = segments::RequiredEventFields(rule);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<snapshot::Snapshot> snap, engine->BuildSnapshot(options));
+  segments::EvalContext context;
+  context.snapshot = snap.get();
+  context.now = *ParseIsoTimestamp("2000-01-02T00:00:00Z");
+  ASSERT_OK_AND_ASSIGN(segments::ProfileSet members, segments::Evaluate(rule, context));
+  EXPECT_EQ(members.cardinality(), 788u);
+
+  ASSERT_OK_AND_ASSIGN(analytics::SegmentProfile profile,
+                       analytics::ProfileSegment(*snap, members, {.top = 20}));
+  EXPECT_EQ(profile.size, 788u);
+  EXPECT_EQ(profile.others, 4'627u - 788u);
+  const analytics::CategoryFinding* bread =
+      analytics::FindCategory(profile.categories, "purchase.category", "bread and cake");
+  ASSERT_NE(bread, nullptr) << "bread and cake is not among the 20 strongest findings";
+  EXPECT_EQ(bread->members, 723u);
+  EXPECT_EQ(bread->others, 3'330u - 723u);
+  EXPECT_NEAR(bread->member_share, 723.0 / 788, 1e-12);
+  EXPECT_NEAR(bread->lift, (723.0 / 788) / (2'607.0 / 3'839), 1e-12);
+  EXPECT_NE(bread->sentence.find("723 of 788 members"), std::string::npos) << bread->sentence;
+  // What defines the segment is in every member and leads the findings; the description reads.
+  const analytics::CategoryFinding* fruit =
+      analytics::FindCategory(profile.categories, "purchase.category", "fruit");
+  ASSERT_NE(fruit, nullptr);
+  EXPECT_EQ(fruit->members, 788u);
+  EXPECT_GE(std::abs(profile.categories.front().effect), std::abs(bread->effect));
+  ASSERT_FALSE(profile.description.empty());
+  // Departments per basket: members buy more widely than the others.
+  bool purchases_compared = false;
+  for (const analytics::NumberFinding& number : profile.numbers) {
+    if (number.attribute != "purchase events") continue;
+    purchases_compared = true;
+    EXPECT_GT(number.member_mean, number.other_mean);
+    EXPECT_GT(number.effect, 0.8);  // a large difference
+  }
+  EXPECT_TRUE(purchases_compared);
 }
 
 TEST_F(SharedDataTest, SupermarketBaskets) {
