@@ -354,6 +354,46 @@ TEST_F(ApiTest, RfmScoresCustomersAndMakesItsScheme) {
   EXPECT_NE(members.body.find("bob"), std::string::npos) << members.body;
 }
 
+TEST_F(ApiTest, ProfileOfASegmentSaysWhatDistinguishesItsMembers) {
+  std::string batch = R"({"batch": [)";
+  for (int i = 0; i < 40; ++i) {
+    // The first ten buy golf clubs, all forty buy socks.
+    if (i > 0) batch += ",";
+    batch += fmt::format(
+        R"({{"type": "track", "userId": "g{0}", "event": "Order Completed", "messageId": "s{0}",
+             "properties": {{"order_id": "s{0}", "products": [{{"product_id": "socks", "category": "socks", "price": 5, "quantity": 1}}{1}]}}}})",
+        i,
+        i < 10 ? R"(, {"product_id": "club", "category": "golf", "price": 99, "quantity": 1})"
+               : "");
+  }
+  batch += "]}";
+  ASSERT_EQ(Admin("POST", "/v1/batch", batch).status, 200);
+  Response profile = Admin("POST", "/v1/analytics/profile",
+                           R"({"rule": "count(purchase where category = \"golf\") >= 1"})");
+  ASSERT_EQ(profile.status, 200) << profile.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element answer = Json(parser, profile);
+  EXPECT_EQ(uint64_t(answer["size"]), 10u);
+  EXPECT_GE(uint64_t(answer["others"]), 30u);
+  bool golf = false;
+  for (simdjson::dom::element finding : answer["categories"].get_array()) {
+    if (std::string_view(finding["value"]) != "golf") continue;
+    golf = true;
+    EXPECT_EQ(uint64_t(finding["members"]), 10u);
+    EXPECT_EQ(uint64_t(finding["others"]), 0u);
+  }
+  EXPECT_TRUE(golf) << profile.body;
+  // Bad requests name what is wrong.
+  Response bad = Admin("POST", "/v1/analytics/profile", R"({"segment": "no_such"})");
+  EXPECT_EQ(bad.status, 404);
+  EXPECT_NE(bad.body.find("$.segment"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/profile", R"({"rule": "count(purchase >= 1"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("$.rule"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/profile", R"({"top": 0, "rule": "age > 1"})");
+  EXPECT_EQ(bad.status, 400);
+}
+
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tailor/json_writer.h"
 #include "tailor/segments.h"
 #include "tailor/snapshot.h"
 #include "tailor/status.h"
@@ -73,5 +74,9 @@ const CategoryFinding* FindCategory(const std::vector<CategoryFinding>& all,
 Result<std::vector<CategoryFinding>> AllCategories(const snapshot::Snapshot& snapshot,
                                                    const segments::ProfileSet& segment,
                                                    const SegmentProfileOptions& options);
+
+// The profile as one JSON object: size, others, share, description, categories, numbers (the
+// CLI's --json and the HTTP API).
+void WriteJson(JsonWriter& json, const SegmentProfile& profile);
 
 }  // namespace tailor::analytics

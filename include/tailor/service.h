@@ -23,6 +23,7 @@
 #include "tailor/profile_observer.h"
 #include "tailor/rfm.h"
 #include "tailor/segment_catalog.h"
+#include "tailor/segment_profile.h"
 #include "tailor/snapshot.h"
 #include "tailor/working_set.h"
 
@@ -161,6 +162,12 @@ class Service {
     size_t profiles_rechecked = 0;  // changed since, decided one by one
   };
   Result<Preview> PreviewDefinition(const segments::SegmentDefinition& definition);
+  // What distinguishes a definition's members (current as of the call, as a preview counts
+  // them) from every other known profile, or from `versus`'s members: segment_profile.h, on
+  // the live snapshot (its latest version).
+  Result<analytics::SegmentProfile> ProfileSegment(const segments::SegmentDefinition& segment,
+                                                   const segments::SegmentDefinition* versus,
+                                                   size_t top);
   // RFM (tailor/rfm.h) of every customer on the live snapshot, current as of the call. With
   // `materialize`, the values and scores become traits (rfm_recency_days, rfm_frequency,
   // rfm_monetary, rfm_r, rfm_f, rfm_m, rfm_segment; written only where they changed, through

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "tailor/json_writer.h"
+
 namespace tailor::analytics {
 namespace {
 
@@ -287,6 +289,62 @@ Result<SegmentProfile> ProfileSegment(const snapshot::Snapshot& snapshot,
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   for (auto& [effect, line] : lines) profile.description.push_back(std::move(line));
   return profile;
+}
+
+void WriteJson(JsonWriter& json, const SegmentProfile& profile) {
+  json.BeginObject()
+      .Key("size")
+      .Uint(profile.size)
+      .Key("others")
+      .Uint(profile.others)
+      .Key("share")
+      .Double(profile.share)
+      .Key("description")
+      .BeginArray();
+  for (const std::string& line : profile.description) json.String(line);
+  json.EndArray().Key("categories").BeginArray();
+  for (const CategoryFinding& c : profile.categories) {
+    json.BeginObject()
+        .Key("attribute")
+        .String(c.attribute)
+        .Key("value")
+        .String(c.value)
+        .Key("members")
+        .Uint(c.members)
+        .Key("others")
+        .Uint(c.others)
+        .Key("member_share")
+        .Double(c.member_share)
+        .Key("other_share")
+        .Double(c.other_share)
+        .Key("lift")
+        .Double(std::isinf(c.lift) ? 1e300 : c.lift)
+        .Key("effect")
+        .Double(c.effect)
+        .EndObject();
+  }
+  json.EndArray().Key("numbers").BeginArray();
+  for (const NumberFinding& n : profile.numbers) {
+    json.BeginObject()
+        .Key("attribute")
+        .String(n.attribute)
+        .Key("members")
+        .Uint(n.members)
+        .Key("others")
+        .Uint(n.others)
+        .Key("member_mean")
+        .Double(n.member_mean)
+        .Key("other_mean")
+        .Double(n.other_mean)
+        .Key("member_median")
+        .Double(n.member_median)
+        .Key("other_median")
+        .Double(n.other_median)
+        .Key("effect")
+        .Double(n.effect)
+        .EndObject();
+  }
+  json.EndArray().EndObject();
 }
 
 }  // namespace tailor::analytics

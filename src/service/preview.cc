@@ -136,4 +136,22 @@ Result<Service::Preview> Service::PreviewDefinition(const segments::SegmentDefin
   return preview;
 }
 
+Result<analytics::SegmentProfile> Service::ProfileSegment(
+    const segments::SegmentDefinition& segment, const segments::SegmentDefinition* versus,
+    size_t top) {
+  TAILOR_ASSIGN_OR_RETURN(Preview members, PreviewDefinition(segment));
+  std::optional<Preview> comparison;
+  if (versus != nullptr) {
+    TAILOR_ASSIGN_OR_RETURN(comparison, PreviewDefinition(*versus));
+  }
+  // The attributes are read from the latest version: the profiles written since it count with
+  // their earlier values (and those created since, not at all).
+  const snapshot::LiveSnapshot::Version version = impl_->live_snapshot->Latest();
+  if (version.snapshot == nullptr) return FailedPrecondition("no live snapshot yet");
+  analytics::SegmentProfileOptions options;
+  options.top = top;
+  options.versus = comparison ? &comparison->result.members : nullptr;
+  return analytics::ProfileSegment(*version.snapshot, members.result.members, options);
+}
+
 }  // namespace tailor

@@ -18,64 +18,6 @@ struct ProfileSegmentArgs {
   size_t top = 10;
 };
 
-void WriteJson(const analytics::SegmentProfile& profile) {
-  JsonWriter json;
-  json.BeginObject()
-      .Key("size")
-      .Uint(profile.size)
-      .Key("others")
-      .Uint(profile.others)
-      .Key("share")
-      .Double(profile.share)
-      .Key("description")
-      .BeginArray();
-  for (const std::string& line : profile.description) json.String(line);
-  json.EndArray().Key("categories").BeginArray();
-  for (const analytics::CategoryFinding& c : profile.categories) {
-    json.BeginObject()
-        .Key("attribute")
-        .String(c.attribute)
-        .Key("value")
-        .String(c.value)
-        .Key("members")
-        .Uint(c.members)
-        .Key("others")
-        .Uint(c.others)
-        .Key("member_share")
-        .Double(c.member_share)
-        .Key("other_share")
-        .Double(c.other_share)
-        .Key("lift")
-        .Double(std::isinf(c.lift) ? 1e300 : c.lift)
-        .Key("effect")
-        .Double(c.effect)
-        .EndObject();
-  }
-  json.EndArray().Key("numbers").BeginArray();
-  for (const analytics::NumberFinding& n : profile.numbers) {
-    json.BeginObject()
-        .Key("attribute")
-        .String(n.attribute)
-        .Key("members")
-        .Uint(n.members)
-        .Key("others")
-        .Uint(n.others)
-        .Key("member_mean")
-        .Double(n.member_mean)
-        .Key("other_mean")
-        .Double(n.other_mean)
-        .Key("member_median")
-        .Double(n.member_median)
-        .Key("other_median")
-        .Double(n.other_median)
-        .Key("effect")
-        .Double(n.effect)
-        .EndObject();
-  }
-  json.EndArray().EndObject();
-  std::printf("%s\n", json.str().c_str());
-}
-
 int Run(const GlobalOptions& global, const ProfileSegmentArgs& args) {
   auto engine = OpenEngine(global, /*create_if_missing=*/false);
   if (!engine) return 1;
@@ -139,7 +81,9 @@ int Run(const GlobalOptions& global, const ProfileSegmentArgs& args) {
   auto profile = analytics::ProfileSegment(*(*population)->snapshot, members->members, options);
   if (!profile.ok()) return ReportError(global, profile.status());
   if (global.json) {
-    WriteJson(*profile);
+    JsonWriter json;
+    analytics::WriteJson(json, *profile);
+    std::printf("%s\n", json.str().c_str());
     return 0;
   }
   std::printf("%llu members (%.1f %% of known profiles), compared with %llu %s\n",
