@@ -10,15 +10,9 @@ cd "$(dirname "$0")/.."
 PREVIEWS=${1:-20}
 TAILOR=${TAILOR:-build/tailor}
 DIR=${BENCH_DIR:?BENCH_DIR: a store made by bench/server_wrk.sh}
-NOW=2026-11-01T00:00:00Z
-KEY=$($TAILOR --data-dir "$DIR" --json keys create --name preview --scope admin | sed 's/.*"key":"\([^"]*\)".*/\1/')
-rm -f "$DIR/port"
-$TAILOR --data-dir "$DIR" serve --listen 127.0.0.1:0 --port-file "$DIR/port" --now $NOW \
-  --evaluate-every 0 > "$DIR/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 600); do [ -s "$DIR/port" ] && break; sleep 0.1; done
-URL="http://127.0.0.1:$(cat "$DIR/port")"
+# shellcheck source=bench/serve_lib.sh
+. bench/serve_lib.sh
+start_server "$DIR"
 PROFILES=$($TAILOR --data-dir "$DIR" --json stats 2>/dev/null | sed -n 's/.*"profiles":\([0-9]*\).*/\1/p' || true)
 export TAILOR_KEY=$KEY PROFILES=${PROFILES:-1000000}
 preview() {

@@ -17,7 +17,6 @@ SECONDS_PER_RUN=${2:-20}
 CONNECTIONS=${3:-32}
 TAILOR=${TAILOR:-build/tailor}
 DIR=${BENCH_DIR:-/tmp/tailor-wrk-$PROFILES}
-NOW=2026-11-01T00:00:00Z
 
 if [ ! -d "$DIR" ]; then
   $TAILOR --data-dir "$DIR" demo --profiles "$PROFILES" > /dev/null
@@ -26,14 +25,9 @@ if [ ! -d "$DIR" ]; then
   done
   $TAILOR --data-dir "$DIR" compact > /dev/null
 fi
-KEY=$($TAILOR --data-dir "$DIR" --json keys create --name wrk --scope admin | sed 's/.*"key":"\([^"]*\)".*/\1/')
-rm -f "$DIR/port"
-$TAILOR --data-dir "$DIR" serve --listen 127.0.0.1:0 --port-file "$DIR/port" --now $NOW \
-  --evaluate-every 0 > "$DIR/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 600); do [ -s "$DIR/port" ] && break; sleep 0.1; done
-URL="http://127.0.0.1:$(cat "$DIR/port")"
+# shellcheck source=bench/serve_lib.sh
+. bench/serve_lib.sh
+start_server "$DIR"
 export TAILOR_KEY=$KEY PROFILES
 echo "tailor serve on $DIR ($PROFILES profiles, 20 segments), wrk -t2 -c$CONNECTIONS -d${SECONDS_PER_RUN}s"
 
