@@ -354,7 +354,28 @@ Status Service::UpsertItems(std::span<const ItemInput> items, BatchReport& repor
 
 // --- Segments -----------------------------------------------------------------------------------
 
+Status Service::Impl::WarmSnapshot(Service& service, const segments::SegmentDefinition* adding) {
+  TAILOR_ASSIGN_OR_RETURN(auto definitions, service.catalog_->List());
+  if (adding != nullptr) definitions.push_back(*adding);
+  std::vector<segments::Rule> rules;
+  for (const auto& definition : definitions) {
+    for (const std::string* text : {&definition.rule, &definition.exclude}) {
+      if (text->empty()) continue;
+      auto rule = segments::ParseRule(*text);
+      if (!rule.ok()) return Status::Ok();  // refused under the lock, with its message
+      rules.push_back(std::move(rule).value());
+    }
+  }
+  std::vector<const segments::Rule*> reads;
+  for (const segments::Rule& rule : rules) reads.push_back(&rule);
+  return CurrentSnapshot(*service.engine_, reads, std::chrono::milliseconds(0)).status();
+}
+
 Status Service::PutSegment(segments::SegmentDefinition definition) {
+  // The snapshot brought up to date first, without holding writes back: the exact refresh under
+  // the lock then reads only the profiles written meanwhile (at 1M under load, a full refresh
+  // under the lock stopped writes for seconds).
+  TAILOR_RETURN_IF_ERROR(impl_->WarmSnapshot(*this, &definition));
   std::lock_guard lock(impl_->write_mutex);
   definition.updated_at = now();
   TAILOR_RETURN_IF_ERROR(catalog_->Put(std::move(definition), engine_->schema()));
@@ -376,6 +397,7 @@ Status Service::PutScheme(segments::SchemeDefinition scheme) {
 }
 
 Result<std::vector<std::pair<std::string, segments::SegmentResult>>> Service::EvaluateAll() {
+  TAILOR_RETURN_IF_ERROR(impl_->WarmSnapshot(*this, nullptr));  // as PutSegment does
   std::lock_guard lock(impl_->write_mutex);
   return impl_->EvaluateAllLocked(*this);
 }

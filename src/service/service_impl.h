@@ -150,6 +150,9 @@ struct Service::Impl {
   void PublishSequence(uint64_t sequence);
   Result<std::vector<std::pair<std::string, segments::SegmentResult>>> EvaluateAllLocked(
       Service& service);
+  // Refreshes the live snapshot with the fields of every segment (and `adding`), without the
+  // write lock, so that the exact refresh of an evaluation under the lock has little to read.
+  Status WarmSnapshot(Service& service, const segments::SegmentDefinition* adding);
   // The live snapshot with at least the fields `rules` read, refreshed if it changed and is
   // older than `max_age`. Any thread.
   Result<snapshot::LiveSnapshot::Version> CurrentSnapshot(
