@@ -1,11 +1,15 @@
 // `tailor rfm`: data-driven segmentation verbs (include/tailor/rfm.h).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "commands.h"
+#include "tailor/ingest.h"
 #include "tailor/json_writer.h"
+#include "tailor/kmeans.h"
 #include "tailor/rfm.h"
 #include "tailor/service.h"
 
@@ -128,9 +132,179 @@ int RunRfm(const GlobalOptions& global, const RfmArgs& args) {
   return 0;
 }
 
+struct ClusterArgs {
+  std::string features_csv, labels_out;
+  std::vector<std::string> traits, log_features;
+  size_t k = 8, max_iterations = 100;
+  uint64_t seed = 0;
+  bool no_standardize = false;
+};
+
+// A CSV with a header: the first column an id, the others numbers (e.g. peer_sklearn.py's
+// --features-out). Errors name the line and the column.
+Result<analytics::FeatureMatrix> ReadFeatures(const std::string& path,
+                                              std::vector<std::string>& ids) {
+  TAILOR_ASSIGN_OR_RETURN(std::unique_ptr<ingest::RowReader> reader,
+                          ingest::OpenRowReader(path, ingest::FileFormat::kCsv, ',', {}));
+  const std::vector<std::string>& header = reader->columns();
+  if (header.size() < 2) return InvalidArgument("{}: an id column and features are needed", path);
+  analytics::FeatureMatrix m;
+  m.names.assign(header.begin() + 1, header.end());
+  m.columns = m.names.size();
+  ingest::Row row;
+  std::string error;
+  while (reader->Next(row, error)) {
+    if (!error.empty()) return InvalidArgument("{}:{}: {}", path, row.line, error);
+    if (row.values.size() != header.size()) {
+      return InvalidArgument("{}:{}: {} columns, the header has {}", path, row.line,
+                             row.values.size(), header.size());
+    }
+    ids.emplace_back(row.values[0]);
+    for (size_t j = 1; j < row.values.size(); ++j) {
+      const std::string cell(row.values[j]);
+      char* end = nullptr;
+      const double value = std::strtod(cell.c_str(), &end);
+      if (cell.empty() || end != cell.c_str() + cell.size()) {
+        return InvalidArgument("{}:{}: column '{}' is not a number: '{}'", path, row.line,
+                               header[j], cell);
+      }
+      m.values.push_back(value);
+    }
+    ++m.rows;
+  }
+  return m;
+}
+
+// Known profiles with every one of `traits` (int or double) present.
+Result<analytics::FeatureMatrix> TraitFeatures(Engine& engine,
+                                               const std::vector<std::string>& traits,
+                                               std::vector<std::string>& ids) {
+  snapshot::SnapshotOptions options;
+  options.event_fields = {};
+  TAILOR_ASSIGN_OR_RETURN(std::unique_ptr<snapshot::Snapshot> snapshot,
+                          engine.BuildSnapshot(options));
+  std::vector<const snapshot::TraitColumn*> columns;
+  for (const std::string& name : traits) {
+    const snapshot::TraitColumn* column = snapshot->trait(name);
+    if (column == nullptr) return NotFound("no trait '{}'", name);
+    if (column->type != TraitType::kInt && column->type != TraitType::kDouble) {
+      return InvalidArgument("trait '{}' is {}, not a number", name, TraitTypeName(column->type));
+    }
+    columns.push_back(column);
+  }
+  analytics::FeatureMatrix m;
+  m.names = traits;
+  m.columns = traits.size();
+  for (ProfileId id = 0; id < snapshot->profile_count(); ++id) {
+    if (!snapshot->known().Test(id)) continue;
+    const bool complete = std::all_of(columns.begin(), columns.end(),
+                                      [id](auto* column) { return column->present.Test(id); });
+    if (!complete) continue;
+    ids.emplace_back(snapshot->external_id(id));
+    for (const snapshot::TraitColumn* column : columns) {
+      m.values.push_back(column->type == TraitType::kInt ? static_cast<double>(column->ints[id])
+                                                         : column->doubles[id]);
+    }
+    ++m.rows;
+  }
+  return m;
+}
+
+int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
+  std::vector<std::string> ids;
+  Result<analytics::FeatureMatrix> features = InvalidArgument("give --features-csv or --trait");
+  if (!args.features_csv.empty()) {
+    features = ReadFeatures(args.features_csv, ids);
+  } else if (!args.traits.empty()) {
+    auto engine = OpenEngine(global, /*create_if_missing=*/false);
+    if (!engine) return 1;
+    features = TraitFeatures(*engine, args.traits, ids);
+  }
+  if (!features.ok()) return ReportError(global, features.status());
+  analytics::KMeansOptions options;
+  options.k = args.k;
+  options.seed = args.seed;
+  options.max_iterations = args.max_iterations;
+  options.standardize = !args.no_standardize;
+  options.log1p.assign(features->columns, false);
+  for (const std::string& name : args.log_features) {
+    auto it = std::find(features->names.begin(), features->names.end(), name);
+    if (it == features->names.end()) {
+      return ReportError(global, InvalidArgument("--log: no feature '{}'", name));
+    }
+    options.log1p[it - features->names.begin()] = true;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto result = analytics::KMeans(*features, options);
+  if (!result.ok()) return ReportError(global, result.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!args.labels_out.empty()) {
+    std::ofstream out(args.labels_out);
+    out << "id,cluster\n";
+    for (size_t i = 0; i < ids.size(); ++i) out << ids[i] << ',' << result->labels[i] << '\n';
+    if (!out) return ReportError(global, IoError("writing '{}' failed", args.labels_out));
+  }
+  const size_t d = features->columns;
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("points")
+        .Uint(features->rows)
+        .Key("k")
+        .Uint(args.k)
+        .Key("seconds")
+        .Double(seconds)
+        .Key("iterations")
+        .Uint(result->iterations)
+        .Key("inertia")
+        .Double(result->inertia)
+        .Key("distance_computations")
+        .Uint(result->distance_computations)
+        .Key("sizes")
+        .BeginArray();
+    for (uint64_t size : result->sizes) json.Uint(size);
+    json.EndArray().Key("centers").BeginArray();
+    for (size_t c = 0; c < args.k; ++c) {
+      json.BeginObject();
+      for (size_t j = 0; j < d; ++j)
+        json.Key(features->names[j]).Double(result->centers_raw[c * d + j]);
+      json.EndObject();
+    }
+    json.EndArray().EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("%zu points, k = %zu: inertia %.6g after %zu iterations (%.3f s)\n", features->rows,
+              args.k, result->inertia, result->iterations, seconds);
+  for (size_t c = 0; c < args.k; ++c) {
+    std::printf("  cluster %zu: %llu points;", c,
+                static_cast<unsigned long long>(result->sizes[c]));
+    for (size_t j = 0; j < d; ++j) {
+      std::printf(" %s %.4g", features->names[j].c_str(), result->centers_raw[c * d + j]);
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
 }  // namespace
 
 void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
+  auto cluster_args = std::make_shared<ClusterArgs>();
+  CLI::App* cluster = app.add_subcommand("cluster", "k-means on numeric features");
+  cluster->add_option("--features-csv", cluster_args->features_csv,
+                      "CSV: an id column, then one column per feature (a header first)");
+  cluster->add_option("--trait", cluster_args->traits,
+                      "a numeric trait of the store as a feature (repeatable)");
+  cluster->add_option("--k", cluster_args->k, "clusters")->capture_default_str();
+  cluster->add_option("--seed", cluster_args->seed, "k-means++ seed")->capture_default_str();
+  cluster->add_option("--max-iter", cluster_args->max_iterations)->capture_default_str();
+  cluster->add_option("--log", cluster_args->log_features, "log(1 + x) of this feature first");
+  cluster->add_flag("--no-standardize", cluster_args->no_standardize, "keep the raw scales");
+  cluster->add_option("--labels-out", cluster_args->labels_out, "write id,cluster per point");
+  cluster->callback([&, cluster_args] { exit_code = RunCluster(global, *cluster_args); });
+
   auto args = std::make_shared<RfmArgs>();
   CLI::App* rfm = app.add_subcommand(
       "rfm", "recency, frequency and monetary value per customer, scores and named segments");

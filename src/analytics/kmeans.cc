@@ -1,0 +1,280 @@
+#include "tailor/kmeans.h"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+namespace tailor::analytics {
+namespace {
+
+// Points are processed in this many fixed chunks, and per-chunk sums are added in chunk order:
+// the result does not depend on how threads were scheduled.
+constexpr size_t kChunks = 64;
+
+double SquaredDistance(const double* a, const double* b, size_t d) {
+  double sum = 0;
+  for (size_t j = 0; j < d; ++j) {
+    const double diff = a[j] - b[j];
+    sum += diff * diff;
+  }
+  return sum;
+}
+
+template <typename Body>
+void ForChunks(size_t n, Body body) {
+  tbb::parallel_for(size_t{0}, kChunks,
+                    [&](size_t c) { body(c, n * c / kChunks, n * (c + 1) / kChunks); });
+}
+
+// The transformed features (log1p, z-scores) and the statistics to undo the z-scores.
+struct Transformed {
+  std::vector<double> x;
+  std::vector<double> mean, scale;
+};
+
+Result<Transformed> Transform(const FeatureMatrix& features, const KMeansOptions& options) {
+  const size_t n = features.rows, d = features.columns;
+  Transformed t;
+  t.x = features.values;
+  t.mean.assign(d, 0);
+  t.scale.assign(d, 1);
+  for (size_t j = 0; j < d; ++j) {
+    const bool log = j < options.log1p.size() && options.log1p[j];
+    const std::string name = j < features.names.size() ? features.names[j] : std::to_string(j);
+    for (size_t i = 0; i < n; ++i) {
+      double& v = t.x[i * d + j];
+      if (!std::isfinite(v))
+        return InvalidArgument("feature '{}' of point {} is not a number", name, i);
+      if (log) {
+        if (v <= -1)
+          return InvalidArgument("feature '{}' of point {} is {} (log needs > -1)", name, i, v);
+        v = std::log1p(v);
+      }
+    }
+    if (!options.standardize) continue;
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += t.x[i * d + j];
+    const double mean = sum / n;
+    double squares = 0;
+    for (size_t i = 0; i < n; ++i) squares += (t.x[i * d + j] - mean) * (t.x[i * d + j] - mean);
+    const double sd = std::sqrt(squares / n);
+    t.mean[j] = mean;
+    t.scale[j] = sd > 0 ? sd : 1;
+    for (size_t i = 0; i < n; ++i) t.x[i * d + j] = (t.x[i * d + j] - mean) / t.scale[j];
+  }
+  return t;
+}
+
+// Greedy k-means++ (as scikit-learn): each new center is the best of 2 + log(k) candidates drawn
+// with probability proportional to the squared distance to the nearest center so far.
+std::vector<double> SeedCenters(const std::vector<double>& x, size_t n, size_t d, size_t k,
+                                uint64_t seed, std::atomic<uint64_t>& distances) {
+  std::mt19937_64 random(seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::vector<double> centers;
+  centers.reserve(k * d);
+  const size_t first = std::min<size_t>(n - 1, static_cast<size_t>(uniform(random) * n));
+  centers.insert(centers.end(), x.begin() + first * d, x.begin() + (first + 1) * d);
+  std::vector<double> closest(n);
+  tbb::parallel_for(size_t{0}, n,
+                    [&](size_t i) { closest[i] = SquaredDistance(&x[i * d], centers.data(), d); });
+  distances += n;
+  const size_t trials = 2 + static_cast<size_t>(std::log(static_cast<double>(k)));
+  std::vector<double> cumulative(n), best_closest(n), candidate_closest(n);
+  for (size_t c = 1; c < k; ++c) {
+    std::partial_sum(closest.begin(), closest.end(), cumulative.begin());
+    const double total = cumulative.back();
+    double best_potential = std::numeric_limits<double>::infinity();
+    size_t best = 0;
+    for (size_t t = 0; t < trials; ++t) {
+      size_t candidate = static_cast<size_t>(
+          std::upper_bound(cumulative.begin(), cumulative.end(), uniform(random) * total) -
+          cumulative.begin());
+      candidate = std::min(candidate, n - 1);
+      std::vector<double> chunk_potential(kChunks, 0);
+      ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
+        double potential = 0;
+        for (size_t i = begin; i < end; ++i) {
+          candidate_closest[i] =
+              std::min(closest[i], SquaredDistance(&x[i * d], &x[candidate * d], d));
+          potential += candidate_closest[i];
+        }
+        chunk_potential[chunk] = potential;
+      });
+      distances += n;
+      const double potential = std::accumulate(chunk_potential.begin(), chunk_potential.end(), 0.0);
+      if (potential < best_potential) {
+        best_potential = potential;
+        best = candidate;
+        best_closest.swap(candidate_closest);
+      }
+    }
+    centers.insert(centers.end(), x.begin() + best * d, x.begin() + (best + 1) * d);
+    closest.swap(best_closest);
+  }
+  return centers;
+}
+
+}  // namespace
+
+Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& options) {
+  const size_t n = features.rows, d = features.columns, k = options.k;
+  if (n == 0 || d == 0) return InvalidArgument("no points to cluster");
+  if (features.values.size() != n * d) return InvalidArgument("the matrix is not rows x columns");
+  if (k == 0) return InvalidArgument("k must be at least 1");
+  if (k > n) return InvalidArgument("k = {} is more than the {} points", k, n);
+  if (!options.initial_centers.empty() && options.initial_centers.size() != k * d) {
+    return InvalidArgument("initial centers: expected {} values, got {}", k * d,
+                           options.initial_centers.size());
+  }
+  TAILOR_ASSIGN_OR_RETURN(Transformed t, Transform(features, options));
+  const std::vector<double>& x = t.x;
+  std::atomic<uint64_t> distances{0};
+  std::vector<double> centers = options.initial_centers.empty()
+                                    ? SeedCenters(x, n, d, k, options.seed, distances)
+                                    : options.initial_centers;
+  // The tolerance scaled by the mean variance of the features (scikit-learn's rule).
+  double mean_variance = 0;
+  for (size_t j = 0; j < d; ++j) {
+    double sum = 0, squares = 0;
+    for (size_t i = 0; i < n; ++i) sum += x[i * d + j];
+    const double mean = sum / n;
+    for (size_t i = 0; i < n; ++i) squares += (x[i * d + j] - mean) * (x[i * d + j] - mean);
+    mean_variance += squares / n;
+  }
+  const double tolerance = options.tolerance * mean_variance / d;
+
+  KMeansResult result;
+  std::vector<uint32_t>& label = result.labels;
+  label.assign(n, 0);
+  std::vector<double> upper(n), lower(n);
+  // Nearest and second nearest center of point i, by a full scan.
+  auto full_scan = [&](size_t i, uint32_t& nearest, double& first, double& second) {
+    first = second = std::numeric_limits<double>::infinity();
+    for (uint32_t c = 0; c < k; ++c) {
+      const double dist = SquaredDistance(&x[i * d], &centers[c * d], d);
+      if (dist < first) {
+        second = first;
+        first = dist;
+        nearest = c;
+      } else if (dist < second) {
+        second = dist;
+      }
+    }
+    first = std::sqrt(first);
+    second = std::sqrt(second);
+  };
+  std::vector<uint64_t> chunk_distances(kChunks, 0);
+  ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) full_scan(i, label[i], upper[i], lower[i]);
+    chunk_distances[chunk] += (end - begin) * k;
+  });
+
+  std::vector<double> half_gap(k), moved(k), sums;
+  std::vector<std::vector<double>> chunk_sums(kChunks);
+  std::vector<std::vector<uint64_t>> chunk_counts(kChunks);
+  for (size_t iteration = 0; iteration < options.max_iterations; ++iteration) {
+    result.iterations = iteration + 1;
+    // Update: the mean of each cluster (per chunk, then added in chunk order).
+    ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
+      chunk_sums[chunk].assign(k * d, 0);
+      chunk_counts[chunk].assign(k, 0);
+      for (size_t i = begin; i < end; ++i) {
+        const uint32_t c = label[i];
+        ++chunk_counts[chunk][c];
+        for (size_t j = 0; j < d; ++j) chunk_sums[chunk][c * d + j] += x[i * d + j];
+      }
+    });
+    sums.assign(k * d, 0);
+    std::vector<uint64_t> counts(k, 0);
+    for (size_t chunk = 0; chunk < kChunks; ++chunk) {
+      for (size_t v = 0; v < k * d; ++v) sums[v] += chunk_sums[chunk][v];
+      for (size_t c = 0; c < k; ++c) counts[c] += chunk_counts[chunk][c];
+    }
+    double shift = 0;
+    for (size_t c = 0; c < k; ++c) {
+      if (counts[c] == 0) {  // an empty cluster keeps its center
+        moved[c] = 0;
+        continue;
+      }
+      double squared = 0;
+      for (size_t j = 0; j < d; ++j) {
+        const double updated = sums[c * d + j] / counts[c];
+        squared += (updated - centers[c * d + j]) * (updated - centers[c * d + j]);
+        centers[c * d + j] = updated;
+      }
+      moved[c] = std::sqrt(squared);
+      shift += squared;
+    }
+    // Bounds follow the centers: the assigned one moved at most moved[a] away, any other at most
+    // the largest move (the second largest when the largest is the assigned one's).
+    size_t farthest = 0;
+    for (size_t c = 1; c < k; ++c) {
+      if (moved[c] > moved[farthest]) farthest = c;
+    }
+    double second_farthest = 0;
+    for (size_t c = 0; c < k; ++c) {
+      if (c != farthest) second_farthest = std::max(second_farthest, moved[c]);
+    }
+    // Half the distance from each center to its nearest other center: a point closer than that
+    // to its own center cannot be closer to another.
+    for (size_t c = 0; c < k; ++c) {
+      double nearest = std::numeric_limits<double>::infinity();
+      for (size_t other = 0; other < k; ++other) {
+        if (other != c) {
+          nearest = std::min(nearest, SquaredDistance(&centers[c * d], &centers[other * d], d));
+        }
+      }
+      half_gap[c] = k > 1 ? std::sqrt(nearest) / 2 : std::numeric_limits<double>::infinity();
+    }
+    // Assignment with bounds (Hamerly).
+    ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
+      uint64_t computed = 0;
+      for (size_t i = begin; i < end; ++i) {
+        const uint32_t a = label[i];
+        upper[i] += moved[a];
+        lower[i] -= a == farthest ? second_farthest : moved[farthest];
+        const double bound = std::max(half_gap[a], lower[i]);
+        if (upper[i] <= bound) continue;
+        upper[i] = std::sqrt(SquaredDistance(&x[i * d], &centers[a * d], d));
+        ++computed;
+        if (upper[i] <= bound) continue;
+        full_scan(i, label[i], upper[i], lower[i]);
+        computed += k;
+      }
+      chunk_distances[chunk] += computed;
+    });
+    if (shift <= tolerance) break;
+  }
+  // The inertia of the final assignment (exact: the bounds guarantee each point's nearest).
+  std::vector<double> chunk_inertia(kChunks, 0);
+  ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
+    double sum = 0;
+    for (size_t i = begin; i < end; ++i) {
+      sum += SquaredDistance(&x[i * d], &centers[label[i] * d], d);
+    }
+    chunk_inertia[chunk] = sum;
+  });
+  result.inertia = std::accumulate(chunk_inertia.begin(), chunk_inertia.end(), 0.0);
+  result.distance_computations =
+      distances + std::accumulate(chunk_distances.begin(), chunk_distances.end(), uint64_t{0});
+  result.sizes.assign(k, 0);
+  for (uint32_t c : label) ++result.sizes[c];
+  result.centers = centers;
+  result.centers_raw = centers;
+  for (size_t c = 0; c < k; ++c) {
+    for (size_t j = 0; j < d; ++j) {
+      double& v = result.centers_raw[c * d + j];
+      v = v * t.scale[j] + t.mean[j];
+      if (j < options.log1p.size() && options.log1p[j]) v = std::expm1(v);
+    }
+  }
+  return result;
+}
+
+}  // namespace tailor::analytics

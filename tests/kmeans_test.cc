@@ -1,0 +1,162 @@
+// k-means (tailor/kmeans.h): Hamerly's bounds must give exactly the assignments of plain Lloyd
+// iterations written here from the definition, from the same starting centers; the seeding is
+// deterministic; bad input is refused with what is wrong.
+
+#include "tailor/kmeans.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace tailor::analytics {
+namespace {
+
+// Blobs around `k` random centers in `d` dimensions, shuffled.
+FeatureMatrix Blobs(size_t n, size_t d, size_t k, double spread, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::normal_distribution<double> noise(0, spread);
+  std::uniform_real_distribution<double> place(-10, 10);
+  std::vector<double> centers(k * d);
+  for (double& v : centers) v = place(random);
+  FeatureMatrix m;
+  m.rows = n;
+  m.columns = d;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t c = random() % k;
+    for (size_t j = 0; j < d; ++j) m.values.push_back(centers[c * d + j] + noise(random));
+  }
+  for (size_t j = 0; j < d; ++j) m.names.push_back("f" + std::to_string(j));
+  return m;
+}
+
+struct Lloyd {
+  std::vector<uint32_t> labels;
+  double inertia = 0;
+  size_t iterations = 0;
+};
+
+// Textbook Lloyd on raw features: assign every point to its nearest center (lowest index on a
+// tie), move each center to its points' mean (an empty one stays), stop when the summed squared
+// movement is at most `tolerance`.
+Lloyd PlainLloyd(const FeatureMatrix& m, std::vector<double> centers, size_t k,
+                 size_t max_iterations, double tolerance) {
+  const size_t n = m.rows, d = m.columns;
+  Lloyd out;
+  out.labels.assign(n, 0);
+  auto assign = [&] {
+    for (size_t i = 0; i < n; ++i) {
+      double best = std::numeric_limits<double>::infinity();
+      for (uint32_t c = 0; c < k; ++c) {
+        double dist = 0;
+        for (size_t j = 0; j < d; ++j) {
+          dist += (m.row(i)[j] - centers[c * d + j]) * (m.row(i)[j] - centers[c * d + j]);
+        }
+        if (dist < best) {
+          best = dist;
+          out.labels[i] = c;
+        }
+      }
+    }
+  };
+  assign();
+  for (size_t iteration = 0; iteration < max_iterations; ++iteration) {
+    out.iterations = iteration + 1;
+    std::vector<double> sums(k * d, 0);
+    std::vector<size_t> counts(k, 0);
+    for (size_t i = 0; i < n; ++i) {
+      ++counts[out.labels[i]];
+      for (size_t j = 0; j < d; ++j) sums[out.labels[i] * d + j] += m.row(i)[j];
+    }
+    double shift = 0;
+    for (size_t c = 0; c < k; ++c) {
+      if (counts[c] == 0) continue;
+      for (size_t j = 0; j < d; ++j) {
+        const double updated = sums[c * d + j] / counts[c];
+        shift += (updated - centers[c * d + j]) * (updated - centers[c * d + j]);
+        centers[c * d + j] = updated;
+      }
+    }
+    assign();
+    if (shift <= tolerance) break;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < d; ++j) {
+      const double diff = m.row(i)[j] - centers[out.labels[i] * d + j];
+      out.inertia += diff * diff;
+    }
+  }
+  return out;
+}
+
+TEST(KMeans, HamerlyAssignsExactlyAsLloydFromTheSameCenters) {
+  for (uint64_t seed : {1, 2, 3}) {
+    const size_t k = 3 + seed * 2, d = 2 + seed;
+    // Overlapping blobs, so that points change clusters for many iterations.
+    FeatureMatrix m = Blobs(4000, d, k, 4.0, seed);
+    std::vector<double> start(m.values.begin(), m.values.begin() + k * d);  // the first k points
+    KMeansOptions options;
+    options.k = k;
+    options.standardize = false;
+    options.max_iterations = 200;
+    options.tolerance = 0;  // run until nothing moves, as the plain version below
+    options.initial_centers = start;
+    auto fast = KMeans(m, options);
+    ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+    const Lloyd plain = PlainLloyd(m, start, k, 200, 0);
+    EXPECT_EQ(fast->labels, plain.labels) << "seed " << seed;
+    EXPECT_EQ(fast->iterations, plain.iterations) << "seed " << seed;
+    EXPECT_NEAR(fast->inertia, plain.inertia, 1e-9 * plain.inertia) << "seed " << seed;
+    EXPECT_GT(fast->iterations, 5u);
+    // The bounds spared most distance computations.
+    EXPECT_LT(fast->distance_computations, fast->iterations * m.rows * k / 2);
+  }
+}
+
+TEST(KMeans, SeededRunsAreDeterministicAndFindSeparatedBlobs) {
+  FeatureMatrix m = Blobs(3000, 3, 4, 0.3, 11);
+  KMeansOptions options;
+  options.k = 4;
+  options.seed = 7;
+  auto first = KMeans(m, options);
+  auto second = KMeans(m, options);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->labels, second->labels);
+  EXPECT_EQ(first->inertia, second->inertia);
+  // Well separated: every cluster holds points of one blob only, so the within-cluster spread is
+  // the noise's (standardized space, 3 dimensions).
+  EXPECT_LT(first->inertia / m.rows, 0.05);
+  for (uint64_t size : first->sizes) EXPECT_GT(size, 500u);
+  // Raw centers are back in the features' units: each is the mean of its points.
+  for (size_t c = 0; c < 4; ++c) {
+    double sum = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < m.rows; ++i) {
+      if (first->labels[i] == c) {
+        sum += m.row(i)[0];
+        ++count;
+      }
+    }
+    EXPECT_NEAR(first->centers_raw[c * 3], sum / count, 1e-6);
+  }
+}
+
+TEST(KMeans, BadInputIsRefusedWithWhatIsWrong) {
+  FeatureMatrix m = Blobs(10, 2, 2, 1.0, 1);
+  KMeansOptions options;
+  options.k = 11;
+  EXPECT_NE(KMeans(m, options).status().message().find("more than the 10 points"),
+            std::string::npos);
+  options.k = 2;
+  m.values[3] = std::nan("");
+  EXPECT_NE(KMeans(m, options).status().message().find("feature 'f1' of point 1"),
+            std::string::npos);
+  m.values[3] = -2;
+  options.log1p = {false, true};
+  EXPECT_NE(KMeans(m, options).status().message().find("log needs > -1"), std::string::npos);
+  EXPECT_EQ(KMeans(FeatureMatrix{}, options).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace tailor::analytics
