@@ -142,6 +142,63 @@ TEST(KMeans, SeededRunsAreDeterministicAndFindSeparatedBlobs) {
   }
 }
 
+// Silhouette from its definition, every pair, for the check below.
+double PlainSilhouette(const FeatureMatrix& m, const std::vector<uint32_t>& labels, uint32_t k) {
+  double total = 0;
+  for (size_t a = 0; a < m.rows; ++a) {
+    std::vector<double> sum(k, 0);
+    std::vector<size_t> count(k, 0);
+    for (size_t b = 0; b < m.rows; ++b) {
+      if (a == b) continue;
+      double squared = 0;
+      for (size_t j = 0; j < m.columns; ++j) {
+        squared += (m.row(a)[j] - m.row(b)[j]) * (m.row(a)[j] - m.row(b)[j]);
+      }
+      sum[labels[b]] += std::sqrt(squared);
+      ++count[labels[b]];
+    }
+    if (count[labels[a]] == 0) continue;
+    const double within = sum[labels[a]] / count[labels[a]];
+    double nearest = std::numeric_limits<double>::infinity();
+    for (uint32_t c = 0; c < k; ++c) {
+      if (c != labels[a] && count[c] > 0) nearest = std::min(nearest, sum[c] / count[c]);
+    }
+    total += (nearest - within) / std::max(within, nearest);
+  }
+  return total / m.rows;
+}
+
+TEST(KMeans, SilhouetteAndChoosingKFindTheBlobs) {
+  // Four blobs at the corners of a square, well apart.
+  FeatureMatrix m;
+  m.rows = 600;
+  m.columns = 2;
+  m.names = {"x", "y"};
+  std::mt19937_64 random(5);
+  std::normal_distribution<double> noise(0, 0.5);
+  for (size_t i = 0; i < m.rows; ++i) {
+    m.values.push_back((i % 2) * 10.0 + noise(random));
+    m.values.push_back((i / 2 % 2) * 10.0 + noise(random));
+  }
+  KMeansOptions options;
+  options.standardize = false;
+  options.seed = 3;
+  options.k = 4;
+  auto result = KMeans(m, options);
+  ASSERT_TRUE(result.ok());
+  // Every point sampled: equal to the definition.
+  EXPECT_NEAR(Silhouette(m, options, result->labels, 1000, 1),
+              PlainSilhouette(m, result->labels, 4), 1e-9);
+  auto choices = ChooseK(m, 2, 7, options, 600);
+  ASSERT_TRUE(choices.ok()) << choices.status().ToString();
+  EXPECT_EQ(choices->recommended, 4u);
+  ASSERT_EQ(choices->curve.size(), 6u);
+  for (size_t i = 1; i < choices->curve.size(); ++i) {
+    EXPECT_LT(choices->curve[i].inertia, choices->curve[i - 1].inertia * 1.0001);
+  }
+  EXPECT_EQ(ChooseK(m, 1, 3, options).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(KMeans, BadInputIsRefusedWithWhatIsWrong) {
   FeatureMatrix m = Blobs(10, 2, 2, 1.0, 1);
   KMeansOptions options;

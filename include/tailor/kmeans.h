@@ -48,4 +48,25 @@ struct KMeansResult {
 // log transform of a value <= -1.
 Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& options);
 
+// Mean silhouette of a clustering, on up to `sample` points drawn with `seed` (distances among
+// the drawn points only, as scikit-learn's silhouette_score(sample_size=...)): for each point,
+// (b - a) / max(a, b) with a its mean distance to its own cluster and b the smallest mean
+// distance to another cluster; in [-1, 1], higher is better separated. Transformed space.
+double Silhouette(const FeatureMatrix& features, const KMeansOptions& options,
+                  const std::vector<uint32_t>& labels, size_t sample, uint64_t seed);
+
+// For choosing k: k-means for each k in [k_min, k_max] with `options` (its k ignored), the
+// inertia curve and the sampled silhouette; `recommended` is the k of the best silhouette (the
+// smaller k on a tie).
+struct KChoice {
+  size_t k = 0;
+  double inertia = 0, silhouette = 0;
+};
+struct KChoices {
+  std::vector<KChoice> curve;
+  size_t recommended = 0;
+};
+Result<KChoices> ChooseK(const FeatureMatrix& features, size_t k_min, size_t k_max,
+                         const KMeansOptions& options, size_t sample = 2000);
+
 }  // namespace tailor::analytics

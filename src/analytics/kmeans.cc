@@ -277,4 +277,72 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
   return result;
 }
 
+double Silhouette(const FeatureMatrix& features, const KMeansOptions& options,
+                  const std::vector<uint32_t>& labels, size_t sample, uint64_t seed) {
+  auto transformed = Transform(features, options);
+  if (!transformed.ok() || labels.size() != features.rows) return 0;
+  const std::vector<double>& x = transformed->x;
+  const size_t n = features.rows, d = features.columns;
+  // The sample: every point when few, else a deterministic draw without replacement.
+  std::vector<size_t> drawn(n);
+  std::iota(drawn.begin(), drawn.end(), 0);
+  if (n > sample) {
+    std::mt19937_64 random(seed);
+    for (size_t i = 0; i < sample; ++i) {
+      std::swap(drawn[i], drawn[i + random() % (n - i)]);
+    }
+    drawn.resize(sample);
+  }
+  const size_t s = drawn.size();
+  uint32_t k = 0;
+  for (size_t i : drawn) k = std::max(k, labels[i] + 1);
+  std::vector<double> score(s, 0);
+  tbb::parallel_for(size_t{0}, s, [&](size_t a) {
+    std::vector<double> sum(k, 0);
+    std::vector<size_t> count(k, 0);
+    for (size_t b = 0; b < s; ++b) {
+      if (a == b) continue;
+      sum[labels[drawn[b]]] += std::sqrt(SquaredDistance(&x[drawn[a] * d], &x[drawn[b] * d], d));
+      ++count[labels[drawn[b]]];
+    }
+    const uint32_t own = labels[drawn[a]];
+    if (count[own] == 0) return;  // alone in its cluster: 0, as scikit-learn
+    const double within = sum[own] / count[own];
+    double nearest = std::numeric_limits<double>::infinity();
+    for (uint32_t c = 0; c < k; ++c) {
+      if (c != own && count[c] > 0) nearest = std::min(nearest, sum[c] / count[c]);
+    }
+    if (!std::isfinite(nearest)) return;
+    const double larger = std::max(within, nearest);
+    score[a] = larger > 0 ? (nearest - within) / larger : 0;
+  });
+  return std::accumulate(score.begin(), score.end(), 0.0) / s;
+}
+
+Result<KChoices> ChooseK(const FeatureMatrix& features, size_t k_min, size_t k_max,
+                         const KMeansOptions& options, size_t sample) {
+  if (k_min < 2 || k_max < k_min) {
+    return InvalidArgument("choose k from a range of at least 2, got {}..{}", k_min, k_max);
+  }
+  if (k_max > features.rows) {
+    return InvalidArgument("k = {} is more than the {} points", k_max, features.rows);
+  }
+  KChoices choices;
+  double best = -2;
+  for (size_t k = k_min; k <= k_max; ++k) {
+    KMeansOptions run = options;
+    run.k = k;
+    run.initial_centers.clear();
+    TAILOR_ASSIGN_OR_RETURN(KMeansResult result, KMeans(features, run));
+    KChoice choice{k, result.inertia,
+                   Silhouette(features, run, result.labels, sample, options.seed)};
+    if (choice.silhouette > best) {
+      best = choice.silhouette;
+      choices.recommended = k;
+    }
+    choices.curve.push_back(choice);
+  }
+  return choices;
+}
+
 }  // namespace tailor::analytics

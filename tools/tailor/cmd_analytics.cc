@@ -138,6 +138,8 @@ struct ClusterArgs {
   size_t k = 8, max_iterations = 100;
   uint64_t seed = 0;
   bool no_standardize = false;
+  std::vector<size_t> choose_k;  // MIN,MAX
+  size_t silhouette_sample = 2000;
 };
 
 // A CSV with a header: the first column an id, the others numbers (e.g. peer_sklearn.py's
@@ -234,6 +236,34 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
     }
     options.log1p[it - features->names.begin()] = true;
   }
+  if (!args.choose_k.empty()) {
+    auto choices = analytics::ChooseK(*features, args.choose_k[0], args.choose_k[1], options,
+                                      args.silhouette_sample);
+    if (!choices.ok()) return ReportError(global, choices.status());
+    if (global.json) {
+      JsonWriter json;
+      json.BeginObject().Key("recommended").Uint(choices->recommended).Key("curve").BeginArray();
+      for (const analytics::KChoice& c : choices->curve) {
+        json.BeginObject()
+            .Key("k")
+            .Uint(c.k)
+            .Key("inertia")
+            .Double(c.inertia)
+            .Key("silhouette")
+            .Double(c.silhouette)
+            .EndObject();
+      }
+      json.EndArray().EndObject();
+      std::printf("%s\n", json.str().c_str());
+      return 0;
+    }
+    std::printf("k   inertia        silhouette (sampled %zu)\n", args.silhouette_sample);
+    for (const analytics::KChoice& c : choices->curve) {
+      std::printf("%-3zu %-14.6g %.4f%s\n", c.k, c.inertia, c.silhouette,
+                  c.k == choices->recommended ? "  <- recommended (best silhouette)" : "");
+    }
+    return 0;
+  }
   const auto started = std::chrono::steady_clock::now();
   auto result = analytics::KMeans(*features, options);
   if (!result.ok()) return ReportError(global, result.status());
@@ -303,6 +333,15 @@ void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cluster->add_option("--log", cluster_args->log_features, "log(1 + x) of this feature first");
   cluster->add_flag("--no-standardize", cluster_args->no_standardize, "keep the raw scales");
   cluster->add_option("--labels-out", cluster_args->labels_out, "write id,cluster per point");
+  cluster
+      ->add_option("--choose-k", cluster_args->choose_k,
+                   "MIN,MAX: the inertia curve and sampled silhouette per k, and the best k")
+      ->delimiter(',')
+      ->expected(2);
+  cluster
+      ->add_option("--silhouette-sample", cluster_args->silhouette_sample,
+                   "points the silhouette is computed on")
+      ->capture_default_str();
   cluster->callback([&, cluster_args] { exit_code = RunCluster(global, *cluster_args); });
 
   auto args = std::make_shared<RfmArgs>();
