@@ -124,6 +124,20 @@ TEST(KMeans, SeededRunsAreDeterministicAndFindSeparatedBlobs) {
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_EQ(first->labels, second->labels);
   EXPECT_EQ(first->inertia, second->inertia);
+  // Restarts keep the least inertia of the seeds tried.
+  options.restarts = 4;
+  auto best = KMeans(m, options);
+  ASSERT_TRUE(best.ok());
+  for (uint64_t seed = 7; seed < 11; ++seed) {
+    KMeansOptions once = options;
+    once.restarts = 1;
+    once.seed = seed;
+    auto run = KMeans(m, once);
+    ASSERT_TRUE(run.ok());
+    EXPECT_LE(best->inertia, run->inertia);
+    if (seed == best->seed) EXPECT_EQ(best->labels, run->labels);
+  }
+  options.restarts = 1;
   // Well separated: every cluster holds points of one blob only, so the within-cluster spread is
   // the noise's (standardized space, 3 dimensions).
   EXPECT_LT(first->inertia / m.rows, 0.05);

@@ -32,6 +32,8 @@ struct KMeansOptions {
   std::vector<bool> log1p;  // per feature: log(1 + x) first (x must be > -1)
   // k * d starting centers in the transformed space; empty: greedy k-means++ from `seed`.
   std::vector<double> initial_centers;
+  // Runs from seeds seed, seed + 1, ...; the one of least inertia is kept (scikit-learn's n_init).
+  size_t restarts = 1;
 };
 
 struct KMeansResult {
@@ -42,6 +44,7 @@ struct KMeansResult {
   double inertia = 0;               // sum of squared distances, transformed space
   size_t iterations = 0;
   uint64_t distance_computations = 0;  // what the bounds did not spare
+  uint64_t seed = 0;                   // of the run kept
 };
 
 // kInvalidArgument: no points, k of 0 or above the number of points, a non-finite value, a

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 
 namespace tailor::analytics {
@@ -123,6 +124,17 @@ std::vector<double> SeedCenters(const std::vector<double>& x, size_t n, size_t d
 }  // namespace
 
 Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& options) {
+  if (options.restarts > 1 && options.initial_centers.empty()) {
+    std::optional<KMeansResult> best;
+    for (size_t run = 0; run < options.restarts; ++run) {
+      KMeansOptions once = options;
+      once.restarts = 1;
+      once.seed = options.seed + run;
+      TAILOR_ASSIGN_OR_RETURN(KMeansResult result, KMeans(features, once));
+      if (!best || result.inertia < best->inertia) best = std::move(result);
+    }
+    return std::move(*best);
+  }
   const size_t n = features.rows, d = features.columns, k = options.k;
   if (n == 0 || d == 0) return InvalidArgument("no points to cluster");
   if (features.values.size() != n * d) return InvalidArgument("the matrix is not rows x columns");
@@ -263,6 +275,7 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
   result.inertia = std::accumulate(chunk_inertia.begin(), chunk_inertia.end(), 0.0);
   result.distance_computations =
       distances + std::accumulate(chunk_distances.begin(), chunk_distances.end(), uint64_t{0});
+  result.seed = options.seed;
   result.sizes.assign(k, 0);
   for (uint32_t c : label) ++result.sizes[c];
   result.centers = centers;

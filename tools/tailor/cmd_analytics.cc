@@ -135,7 +135,7 @@ int RunRfm(const GlobalOptions& global, const RfmArgs& args) {
 struct ClusterArgs {
   std::string features_csv, labels_out;
   std::vector<std::string> traits, log_features;
-  size_t k = 8, max_iterations = 100;
+  size_t k = 8, max_iterations = 100, restarts = 1;
   uint64_t seed = 0;
   bool no_standardize = false;
   std::vector<size_t> choose_k;  // MIN,MAX
@@ -227,6 +227,7 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
   options.k = args.k;
   options.seed = args.seed;
   options.max_iterations = args.max_iterations;
+  options.restarts = args.restarts;
   options.standardize = !args.no_standardize;
   options.log1p.assign(features->columns, false);
   for (const std::string& name : args.log_features) {
@@ -291,6 +292,8 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
         .Double(result->inertia)
         .Key("distance_computations")
         .Uint(result->distance_computations)
+        .Key("seed")
+        .Uint(result->seed)
         .Key("sizes")
         .BeginArray();
     for (uint64_t size : result->sizes) json.Uint(size);
@@ -330,6 +333,10 @@ void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cluster->add_option("--k", cluster_args->k, "clusters")->capture_default_str();
   cluster->add_option("--seed", cluster_args->seed, "k-means++ seed")->capture_default_str();
   cluster->add_option("--max-iter", cluster_args->max_iterations)->capture_default_str();
+  cluster
+      ->add_option("--restarts", cluster_args->restarts,
+                   "runs from seeds seed, seed+1, ...; the least inertia is kept")
+      ->capture_default_str();
   cluster->add_option("--log", cluster_args->log_features, "log(1 + x) of this feature first");
   cluster->add_flag("--no-standardize", cluster_args->no_standardize, "keep the raw scales");
   cluster->add_option("--labels-out", cluster_args->labels_out, "write id,cluster per point");
