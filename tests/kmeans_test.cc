@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <set>
 
 namespace tailor::analytics {
 namespace {
@@ -203,6 +204,19 @@ TEST(KMeans, SilhouetteAndChoosingKFindTheBlobs) {
   // Every point sampled: equal to the definition.
   EXPECT_NEAR(Silhouette(m, options, result->labels, 1000, 1),
               PlainSilhouette(m, result->labels, 4), 1e-9);
+  // Names from the centers: the corners are high/low in x and y.
+  const std::vector<ClusterName> names = NameClusters(m, options, *result);
+  std::set<std::pair<bool, bool>> corners;  // (high x, high y), from the names
+  for (const ClusterName& name : names) {
+    const bool high_x = name.slug.find("high_x") != std::string::npos;
+    const bool high_y = name.slug.find("high_y") != std::string::npos;
+    EXPECT_NE(high_x || name.slug.find("low_x") != std::string::npos, false) << name.slug;
+    EXPECT_NE(high_y || name.slug.find("low_y") != std::string::npos, false) << name.slug;
+    corners.emplace(high_x, high_y);
+    EXPECT_NE(name.description.find("150 profiles (25.0 %)"), std::string::npos)
+        << name.description;
+  }
+  EXPECT_EQ(corners.size(), 4u);
   auto choices = ChooseK(m, 2, 7, options, 600);
   ASSERT_TRUE(choices.ok()) << choices.status().ToString();
   EXPECT_EQ(choices->recommended, 4u);

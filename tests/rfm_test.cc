@@ -163,6 +163,39 @@ TEST_F(RfmServiceTest, BadOptionsAreRefusedWithWhatIsWrong) {
   EXPECT_EQ(service_->RunRfm(options, false).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(RfmServiceTest, SavedLabelsReplaceAnEarlierRunsSegments) {
+  Ingest({Purchase("a", "a1", kNow - kDay, 100), Purchase("b", "b1", kNow - kDay, 100),
+          Purchase("c", "c1", kNow - kDay, 100)});
+  Service::LabelScheme scheme;
+  scheme.trait = "groups_cluster";
+  scheme.scheme = "groups";
+  scheme.tag = "groups_clusters";
+  scheme.segments = {{"1_big", "groups_1_big", "first"}, {"2_small", "groups_2_small", "second"}};
+  ASSERT_OK_AND_ASSIGN(
+      Service::LabelsSaved first,
+      service_->SaveLabels(scheme, {{"a", "1_big"}, {"b", "1_big"}, {"c", "2_small"}}));
+  EXPECT_EQ(first.profiles_written, 3u);
+  EXPECT_TRUE(first.scheme_created);
+  EXPECT_EQ(service_->Members("groups_1_big")->cardinality(), 2u);
+  EXPECT_EQ(service_->Members("groups_2_small")->cardinality(), 1u);
+  // A second run with other labels: the old segment goes, only changed profiles are written.
+  scheme.segments = {{"1_big", "groups_1_big", "first"}, {"2_new", "groups_2_new", "second"}};
+  ASSERT_OK_AND_ASSIGN(
+      Service::LabelsSaved second,
+      service_->SaveLabels(scheme, {{"a", "1_big"}, {"b", "2_new"}, {"c", "2_new"}}));
+  EXPECT_EQ(second.profiles_written, 2u);
+  EXPECT_FALSE(second.scheme_created);
+  EXPECT_FALSE(service_->catalog().Get("groups_2_small").ok());
+  EXPECT_EQ(service_->Members("groups_1_big")->cardinality(), 1u);
+  EXPECT_EQ(service_->Members("groups_2_new")->cardinality(), 2u);
+  ASSERT_OK_AND_ASSIGN(segments::SchemeDefinition saved, service_->catalog().GetScheme("groups"));
+  EXPECT_EQ(saved.members, (std::vector<std::string>{"groups_1_big", "groups_2_new"}));
+  ExpectLiveEqualsFull(*service_, clock_.load(), "after the second run");
+  // An unknown profile is refused by name.
+  EXPECT_EQ(service_->SaveLabels(scheme, {{"nobody", "1_big"}}).status().code(),
+            StatusCode::kNotFound);
+}
+
 TEST(RfmBins, CustomEdgesScoreByThresholds) {
   // Scores from edges: 1 + the edges reached (recency: 1 + the edges not yet reached).
   TempDir dir;

@@ -51,6 +51,17 @@ struct KMeansResult {
 // log transform of a value <= -1.
 Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& options);
 
+// A readable name and description per cluster, from its center's z-scores: the name says the
+// (at most two) features furthest from the average, at least half a standard deviation away
+// ("high_monetary_low_recency_days"; "average" when none is), the description every feature's
+// center value and z-score, furthest first, with the cluster's size.
+struct ClusterName {
+  std::string slug;  // lower case, digits and underscores
+  std::string description;
+};
+std::vector<ClusterName> NameClusters(const FeatureMatrix& features, const KMeansOptions& options,
+                                      const KMeansResult& result);
+
 // Mean silhouette of a clustering, on up to `sample` points drawn with `seed` (distances among
 // the drawn points only, as scikit-learn's silhouette_score(sample_size=...)): for each point,
 // (b - a) / max(a, b) with a its mean distance to its own cluster and b the smallest mean

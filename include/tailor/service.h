@@ -168,6 +168,26 @@ class Service {
   Result<analytics::SegmentProfile> ProfileSegment(const segments::SegmentDefinition& segment,
                                                    const segments::SegmentDefinition* versus,
                                                    size_t top);
+  // Labels of a data-driven segmentation (clusters, RFM's map) made live: `trait` set to each
+  // profile's label where it changed (through the ordinary write path, so membership and the
+  // change feed follow), and the scheme of one segment per label (`trait = "label"`, tagged
+  // `tag`) made or updated; segments of an earlier run of the scheme that are no longer in it
+  // and carry only its tag are deleted.
+  struct LabelledSegment {
+    std::string label, segment, description;
+    segments::Objective objective = segments::Objective::kEngage;
+  };
+  struct LabelScheme {
+    std::string trait, scheme, description, tag;
+    std::vector<LabelledSegment> segments;  // in priority order
+  };
+  struct LabelsSaved {
+    uint64_t profiles_written = 0;
+    bool scheme_created = false;
+  };
+  // `labels`: (external profile id, label); kNotFound for an unknown profile.
+  Result<LabelsSaved> SaveLabels(const LabelScheme& scheme,
+                                 const std::vector<std::pair<std::string, std::string>>& labels);
   // RFM (tailor/rfm.h) of every customer on the live snapshot, current as of the call. With
   // `materialize`, the values and scores become traits (rfm_recency_days, rfm_frequency,
   // rfm_monetary, rfm_r, rfm_f, rfm_m, rfm_segment; written only where they changed, through

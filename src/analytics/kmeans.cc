@@ -1,9 +1,11 @@
 #include "tailor/kmeans.h"
 
+#include <fmt/format.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -288,6 +290,64 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
     }
   }
   return result;
+}
+
+std::vector<ClusterName> NameClusters(const FeatureMatrix& features, const KMeansOptions& options,
+                                      const KMeansResult& result) {
+  const size_t d = features.columns, k = result.sizes.size();
+  // z-scores of the centers: the transformed centers when standardized, else computed here.
+  std::vector<double> mean(d, 0), sd(d, 1);
+  if (!options.standardize) {
+    auto transformed = Transform(features, options);
+    if (transformed.ok()) {
+      for (size_t j = 0; j < d; ++j) {
+        double sum = 0, squares = 0;
+        for (size_t i = 0; i < features.rows; ++i) sum += transformed->x[i * d + j];
+        mean[j] = sum / features.rows;
+        for (size_t i = 0; i < features.rows; ++i) {
+          squares += (transformed->x[i * d + j] - mean[j]) * (transformed->x[i * d + j] - mean[j]);
+        }
+        sd[j] = squares > 0 ? std::sqrt(squares / features.rows) : 1;
+      }
+    }
+  }
+  const auto slug_of = [](const std::string& text) {
+    std::string slug;
+    for (char c : text) {
+      const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      slug += std::isalnum(static_cast<unsigned char>(lower)) ? lower : '_';
+    }
+    return slug;
+  };
+  uint64_t total = 0;
+  for (uint64_t size : result.sizes) total += size;
+  std::vector<ClusterName> names(k);
+  for (size_t c = 0; c < k; ++c) {
+    std::vector<std::pair<double, size_t>> z;
+    for (size_t j = 0; j < d; ++j) z.emplace_back((result.centers[c * d + j] - mean[j]) / sd[j], j);
+    std::stable_sort(z.begin(), z.end(), [](const auto& a, const auto& b) {
+      return std::abs(a.first) > std::abs(b.first);
+    });
+    std::string slug;
+    for (size_t i = 0; i < std::min<size_t>(2, z.size()); ++i) {
+      if (std::abs(z[i].first) < 0.5) break;
+      const std::string& name =
+          z[i].second < features.names.size() ? features.names[z[i].second] : "feature";
+      slug += (slug.empty() ? "" : "_") + std::string(z[i].first > 0 ? "high_" : "low_") +
+              slug_of(name);
+    }
+    names[c].slug = slug.empty() ? "average" : slug;
+    std::string description =
+        fmt::format("cluster {} of {}: {} profiles ({:.1f} %)", c + 1, k, result.sizes[c],
+                    total > 0 ? 100.0 * static_cast<double>(result.sizes[c]) / total : 0.0);
+    for (const auto& [score, j] : z) {
+      description += fmt::format("; {} {:.4g} ({:+.1f} sd)",
+                                 j < features.names.size() ? features.names[j] : "feature",
+                                 result.centers_raw[c * d + j], score);
+    }
+    names[c].description = std::move(description);
+  }
+  return names;
 }
 
 double Silhouette(const FeatureMatrix& features, const KMeansOptions& options,

@@ -7,8 +7,6 @@
 namespace tailor {
 namespace {
 
-constexpr size_t kWriteBatch = 5000;  // profiles per write: other writes interleave between them
-
 // The traits RFM writes, with their types.
 const std::vector<TraitDef>& RfmTraits() {
   static const std::vector<TraitDef> traits = {
@@ -32,23 +30,6 @@ TraitMap TraitsOf(const analytics::RfmCustomer& c) {
       {"rfm_f", {TraitType::kInt, int64_t{c.f_score}}},
       {"rfm_m", {TraitType::kInt, int64_t{c.m_score}}},
       {"rfm_segment", {TraitType::kString, std::string(analytics::RfmSegmentName(c.segment))}}};
-}
-
-// Whether the snapshot already holds `value` as the profile's trait.
-bool Holds(const snapshot::Snapshot& snapshot, ProfileId id, const std::string& name,
-           const TypedValue& value) {
-  const snapshot::TraitColumn* column = snapshot.trait(name);
-  if (column == nullptr || column->type != value.type || !column->present.Test(id)) return false;
-  switch (value.type) {
-    case TraitType::kInt:
-      return column->ints[id] == std::get<int64_t>(value.value);
-    case TraitType::kDouble:
-      return column->doubles[id] == std::get<double>(value.value);
-    case TraitType::kString:
-      return column->dictionary[column->codes[id]] == std::get<std::string>(value.value);
-    default:
-      return false;
-  }
 }
 
 // Segments of the named map, in the scheme's priority order.
@@ -96,53 +77,26 @@ Result<Service::RfmRun> Service::RunRfm(const analytics::RfmOptions& options, bo
     }
   }
   if (!missing.empty()) TAILOR_RETURN_IF_ERROR(engine_->DeclareTraits(missing));
-  const snapshot::Snapshot& snapshot = *version.snapshot;
-  std::vector<ProfileInput> batch;
+  std::vector<std::pair<ProfileId, TraitMap>> wanted;
+  wanted.reserve(run.rfm.customers.size());
   for (const analytics::RfmCustomer& customer : run.rfm.customers) {
-    TraitMap traits = TraitsOf(customer);
-    std::erase_if(traits, [&](const auto& entry) {
-      return Holds(snapshot, customer.id, entry.first, entry.second);
-    });
-    if (traits.empty()) continue;
-    batch.push_back({std::string(snapshot.external_id(customer.id)), std::move(traits)});
-    if (batch.size() == kWriteBatch) {
-      BatchReport report;
-      TAILOR_RETURN_IF_ERROR(UpsertProfiles(batch, report));
-      run.profiles_written += report.accepted;
-      batch.clear();
-    }
+    wanted.emplace_back(customer.id, TraitsOf(customer));
   }
-  if (!batch.empty()) {
-    BatchReport report;
-    TAILOR_RETURN_IF_ERROR(UpsertProfiles(batch, report));
-    run.profiles_written += report.accepted;
-  }
+  TAILOR_ASSIGN_OR_RETURN(run.profiles_written,
+                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
 
-  // 2. The scheme and its segments, when missing (one evaluation for all of them).
-  std::lock_guard lock(impl_->write_mutex);
-  bool added = false;
-  segments::SchemeDefinition scheme;
-  scheme.name = "rfm";
+  // 2. The scheme and its segments, when missing or changed (one evaluation for all of them).
+  LabelScheme scheme;
+  scheme.trait = "rfm_segment";
+  scheme.scheme = "rfm";
   scheme.description = "RFM named map (tailor rfm): recency and frequency scores 1-5";
+  scheme.tag = "rfm";
   for (analytics::RfmSegment segment : kSchemeOrder) {
     const std::string name(analytics::RfmSegmentName(segment));
-    scheme.members.push_back("rfm_" + name);
-    if (catalog_->Get(scheme.members.back()).ok()) continue;
-    segments::SegmentDefinition definition;
-    definition.name = scheme.members.back();
-    definition.description = fmt::format("RFM named map: {}", name);
-    definition.objective = ObjectiveOf(segment);
-    definition.tags = {"rfm"};
-    definition.rule = fmt::format("rfm_segment = \"{}\"", name);
-    definition.updated_at = now();
-    TAILOR_RETURN_IF_ERROR(catalog_->Put(std::move(definition), engine_->schema()));
-    added = true;
+    scheme.segments.push_back(
+        {name, "rfm_" + name, fmt::format("RFM named map: {}", name), ObjectiveOf(segment)});
   }
-  if (!catalog_->GetScheme("rfm").ok()) {
-    TAILOR_RETURN_IF_ERROR(catalog_->PutScheme(scheme));
-    run.scheme_created = true;
-  }
-  if (added) TAILOR_RETURN_IF_ERROR(impl_->EvaluateAllLocked(*this).status());
+  TAILOR_ASSIGN_OR_RETURN(run.scheme_created, impl_->PutLabelScheme(*this, scheme));
   return run;
 }
 

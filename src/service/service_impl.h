@@ -150,6 +150,16 @@ struct Service::Impl {
   void PublishSequence(uint64_t sequence);
   Result<std::vector<std::pair<std::string, segments::SegmentResult>>> EvaluateAllLocked(
       Service& service);
+  // Whether `snapshot` holds `value` as profile `id`'s trait `name`.
+  static bool Holds(const snapshot::Snapshot& snapshot, ProfileId id, const std::string& name,
+                    const TypedValue& value);
+  // Upserts each profile's traits that `snapshot` does not hold yet, in batches; returns how many
+  // profiles were written (label_scheme.cc).
+  Result<uint64_t> WriteChangedTraits(Service& service, const snapshot::Snapshot& snapshot,
+                                      std::vector<std::pair<ProfileId, TraitMap>> wanted);
+  // The segments and the scheme of `scheme` made or updated, under the write lock, with one
+  // evaluation if anything changed; returns whether the scheme is new.
+  Result<bool> PutLabelScheme(Service& service, const LabelScheme& scheme);
   // Refreshes the live snapshot with the fields of every segment (and `adding`), without the
   // write lock, so that the exact refresh of an evaluation under the lock has little to read.
   Status WarmSnapshot(Service& service, const segments::SegmentDefinition* adding);

@@ -1,5 +1,8 @@
 // `tailor rfm`: data-driven segmentation verbs (include/tailor/rfm.h).
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -139,6 +142,7 @@ struct ClusterArgs {
   uint64_t seed = 0;
   bool no_standardize = false;
   std::vector<size_t> choose_k;  // MIN,MAX
+  std::string save;              // scheme name
   size_t silhouette_sample = 2000;
 };
 
@@ -270,6 +274,35 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
   if (!result.ok()) return ReportError(global, result.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const std::vector<analytics::ClusterName> names =
+      analytics::NameClusters(*features, options, *result);
+  Service::LabelsSaved saved;
+  if (!args.save.empty()) {
+    // Through a service on the store: the trait, the live segments and the scheme.
+    Service::LabelScheme scheme;
+    scheme.trait = args.save + "_cluster";
+    scheme.scheme = args.save;
+    scheme.tag = args.save + "_clusters";
+    scheme.description = fmt::format("k-means, k = {}, on {} (tailor cluster)", args.k,
+                                     fmt::join(features->names, ", "));
+    std::vector<std::string> labels;
+    for (size_t c = 0; c < args.k; ++c) {
+      labels.push_back(fmt::format("{}_{}", c + 1, names[c].slug));
+      scheme.segments.push_back({labels.back(), args.save + "_" + labels.back(),
+                                 names[c].description, segments::Objective::kEngage});
+    }
+    std::vector<std::pair<std::string, std::string>> assigned;
+    assigned.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i)
+      assigned.emplace_back(ids[i], labels[result->labels[i]]);
+    ServiceOptions service_options;
+    service_options.engine.store.create_if_missing = false;
+    auto service = Service::Open(global.data_dir, std::move(service_options));
+    if (!service.ok()) return ReportError(global, service.status());
+    auto written = (*service)->SaveLabels(scheme, assigned);
+    if (!written.ok()) return ReportError(global, written.status());
+    saved = *written;
+  }
   if (!args.labels_out.empty()) {
     std::ofstream out(args.labels_out);
     out << "id,cluster\n";
@@ -297,7 +330,15 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
         .Key("sizes")
         .BeginArray();
     for (uint64_t size : result->sizes) json.Uint(size);
-    json.EndArray().Key("centers").BeginArray();
+    json.EndArray().Key("names").BeginArray();
+    for (const analytics::ClusterName& name : names) json.String(name.slug);
+    json.EndArray().Key("descriptions").BeginArray();
+    for (const analytics::ClusterName& name : names) json.String(name.description);
+    json.EndArray()
+        .Key("profiles_written")
+        .Uint(saved.profiles_written)
+        .Key("centers")
+        .BeginArray();
     for (size_t c = 0; c < args.k; ++c) {
       json.BeginObject();
       for (size_t j = 0; j < d; ++j)
@@ -311,12 +352,11 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
   std::printf("%zu points, k = %zu: inertia %.6g after %zu iterations (%.3f s)\n", features->rows,
               args.k, result->inertia, result->iterations, seconds);
   for (size_t c = 0; c < args.k; ++c) {
-    std::printf("  cluster %zu: %llu points;", c,
-                static_cast<unsigned long long>(result->sizes[c]));
-    for (size_t j = 0; j < d; ++j) {
-      std::printf(" %s %.4g", features->names[j].c_str(), result->centers_raw[c * d + j]);
-    }
-    std::printf("\n");
+    std::printf("  %zu %s: %s\n", c + 1, names[c].slug.c_str(), names[c].description.c_str());
+  }
+  if (!args.save.empty()) {
+    std::printf("saved as scheme %s (trait %s_cluster): %llu profiles written\n", args.save.c_str(),
+                args.save.c_str(), static_cast<unsigned long long>(saved.profiles_written));
   }
   return 0;
 }
@@ -345,6 +385,9 @@ void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
                    "MIN,MAX: the inertia curve and sampled silhouette per k, and the best k")
       ->delimiter(',')
       ->expected(2);
+  cluster->add_option("--save", cluster_args->save,
+                      "NAME: the clusters as trait NAME_cluster and the live scheme NAME of one "
+                      "segment per cluster, named and described from its center");
   cluster
       ->add_option("--silhouette-sample", cluster_args->silhouette_sample,
                    "points the silhouette is computed on")

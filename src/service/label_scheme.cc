@@ -1,0 +1,128 @@
+// Labels of data-driven segmentations (RFM's named map, clusters) as traits and a scheme of live
+// segments, one per label.
+
+#include <mutex>
+
+#include "service/service_impl.h"
+
+namespace tailor {
+namespace {
+
+constexpr size_t kWriteBatch = 5000;  // profiles per write: other writes interleave between them
+
+}  // namespace
+
+bool Service::Impl::Holds(const snapshot::Snapshot& snapshot, ProfileId id, const std::string& name,
+                          const TypedValue& value) {
+  if (id >= snapshot.profile_count()) return false;
+  const snapshot::TraitColumn* column = snapshot.trait(name);
+  if (column == nullptr || column->type != value.type || !column->present.Test(id)) return false;
+  switch (value.type) {
+    case TraitType::kInt:
+      return column->ints[id] == std::get<int64_t>(value.value);
+    case TraitType::kDouble:
+      return column->doubles[id] == std::get<double>(value.value);
+    case TraitType::kString:
+      return column->dictionary[column->codes[id]] == std::get<std::string>(value.value);
+    default:
+      return false;
+  }
+}
+
+Result<uint64_t> Service::Impl::WriteChangedTraits(
+    Service& service, const snapshot::Snapshot& snapshot,
+    std::vector<std::pair<ProfileId, TraitMap>> wanted) {
+  uint64_t written = 0;
+  std::vector<ProfileInput> batch;
+  auto flush = [&]() -> Status {
+    BatchReport report;
+    TAILOR_RETURN_IF_ERROR(service.UpsertProfiles(batch, report));
+    written += report.accepted;
+    batch.clear();
+    return Status::Ok();
+  };
+  for (auto& [id, traits] : wanted) {
+    std::erase_if(
+        traits, [&](const auto& entry) { return Holds(snapshot, id, entry.first, entry.second); });
+    if (traits.empty()) continue;
+    std::string external(id < snapshot.profile_count() ? snapshot.external_id(id) : "");
+    if (external.empty()) {
+      TAILOR_ASSIGN_OR_RETURN(external, service.engine_->ExternalId(id));
+    }
+    batch.push_back({std::move(external), std::move(traits)});
+    if (batch.size() == kWriteBatch) TAILOR_RETURN_IF_ERROR(flush());
+  }
+  if (!batch.empty()) TAILOR_RETURN_IF_ERROR(flush());
+  return written;
+}
+
+Result<bool> Service::Impl::PutLabelScheme(Service& service, const LabelScheme& wanted) {
+  std::lock_guard lock(write_mutex);
+  bool changed = false;
+  segments::SchemeDefinition scheme;
+  scheme.name = wanted.scheme;
+  scheme.description = wanted.description;
+  for (const LabelledSegment& member : wanted.segments) {
+    scheme.members.push_back(member.segment);
+    segments::SegmentDefinition definition;
+    definition.name = member.segment;
+    definition.description = member.description;
+    definition.objective = member.objective;
+    definition.tags = {wanted.tag};
+    definition.rule = fmt::format("{} = \"{}\"", wanted.trait, member.label);
+    auto existing = service.catalog_->Get(member.segment);
+    if (existing.ok() && existing->rule == definition.rule &&
+        existing->description == definition.description &&
+        existing->objective == definition.objective && existing->tags == definition.tags) {
+      continue;
+    }
+    definition.updated_at = service.now();
+    TAILOR_RETURN_IF_ERROR(service.catalog_->Put(std::move(definition), service.engine_->schema()));
+    changed = true;
+  }
+  // Former members (of an earlier run with other labels) go, unless another segment refers to
+  // them.
+  auto previous = service.catalog_->GetScheme(wanted.scheme);
+  const bool scheme_changed = !previous.ok() || previous->members != scheme.members ||
+                              previous->description != scheme.description;
+  if (scheme_changed) TAILOR_RETURN_IF_ERROR(service.catalog_->PutScheme(scheme));
+  if (previous.ok()) {
+    for (const std::string& old : previous->members) {
+      if (std::find(scheme.members.begin(), scheme.members.end(), old) != scheme.members.end()) {
+        continue;
+      }
+      auto definition = service.catalog_->Get(old);
+      if (!definition.ok() || definition->tags != std::vector<std::string>{wanted.tag}) continue;
+      if (service.catalog_->Delete(old).ok()) changed = true;
+    }
+  }
+  if (changed) TAILOR_RETURN_IF_ERROR(EvaluateAllLocked(service).status());
+  return !previous.ok();
+}
+
+Result<Service::LabelsSaved> Service::SaveLabels(
+    const LabelScheme& scheme, const std::vector<std::pair<std::string, std::string>>& labels) {
+  // The trait, declared when new; then its values where they changed; then the scheme.
+  {
+    const std::shared_ptr<const Schema> schema = engine_->shared_schema();
+    if (schema->Find(scheme.trait) == nullptr) {
+      TAILOR_RETURN_IF_ERROR(engine_->DeclareTraits(
+          {{scheme.trait, TraitType::kString, TraitCategory::kBehavioural}}));
+    }
+  }
+  TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
+                          impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
+  std::vector<std::pair<ProfileId, TraitMap>> wanted;
+  wanted.reserve(labels.size());
+  for (const auto& [external, label] : labels) {
+    TAILOR_ASSIGN_OR_RETURN(ProfileId id, engine_->Resolve(external));
+    wanted.emplace_back(id, TraitMap{{scheme.trait, {TraitType::kString, label}}});
+  }
+  LabelsSaved saved;
+  TAILOR_ASSIGN_OR_RETURN(saved.profiles_written,
+                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
+  TAILOR_ASSIGN_OR_RETURN(saved.scheme_created, impl_->PutLabelScheme(*this, scheme));
+  return saved;
+}
+
+}  // namespace tailor
