@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "tailor/lookalike.h"
 #include "test_util.h"
 
 namespace tailor::analytics {
@@ -95,6 +96,47 @@ TEST(Logistic, OneClassIsRefused) {
   auto fit = FitLogistic(m, {1, 1, 1}, {});
   ASSERT_FALSE(fit.ok());
   EXPECT_NE(fit.status().message().find("one class only"), std::string::npos);
+}
+
+TEST(Lookalike, TheBestScoredOutsideTheSeedResembleIt) {
+  // The seed: profiles with high spend and many visits; lookalikes must share both, not the noise.
+  std::mt19937_64 random(9);
+  std::normal_distribution<double> normal(0, 1);
+  FeatureMatrix m;
+  m.rows = 4000;
+  m.columns = 3;
+  m.names = {"spend", "visits", "noise"};
+  std::vector<uint8_t> seed;
+  for (size_t i = 0; i < m.rows; ++i) {
+    const double spend = normal(random), visits = normal(random), noise = normal(random);
+    m.values.insert(m.values.end(), {spend * 100 + 200, visits * 3 + 5, noise});
+    seed.push_back(spend + visits + 0.5 * normal(random) > 2.0);
+  }
+  LookalikeOptions options;
+  options.top = 200;
+  ASSERT_OK_AND_ASSIGN(Lookalikes found, FindLookalikes(m, seed, options));
+  ASSERT_EQ(found.ranked.size(), 200u);
+  for (size_t i : found.ranked) EXPECT_FALSE(seed[i]);
+  for (size_t k = 1; k < found.ranked.size(); ++k) {
+    EXPECT_GE(found.scores[found.ranked[k - 1]], found.scores[found.ranked[k]]);
+  }
+  EXPECT_GT(found.auroc, 0.95);
+  // Drivers: spend and visits, not the noise; both carry over to the lookalikes.
+  ASSERT_EQ(found.features.size(), 3u);
+  EXPECT_EQ(found.features.back().feature, "noise");
+  for (const FeatureCarryOver& f : found.features) {
+    if (f.feature == "noise") {
+      EXPECT_LT(std::abs(f.lookalike_smd), 0.3);
+      continue;
+    }
+    EXPECT_GT(f.seed_smd, 1.0) << f.feature;
+    EXPECT_GT(f.lookalike_smd, 1.0) << f.feature;
+  }
+  // Bad seeds.
+  EXPECT_EQ(FindLookalikes(m, std::vector<uint8_t>(m.rows, 0), options).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(FindLookalikes(m, std::vector<uint8_t>(m.rows, 1), options).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

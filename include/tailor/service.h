@@ -188,6 +188,11 @@ class Service {
   // `labels`: (external profile id, label); kNotFound for an unknown profile.
   Result<LabelsSaved> SaveLabels(const LabelScheme& scheme,
                                  const std::vector<std::pair<std::string, std::string>>& labels);
+  // A score per profile (lookalikes, propensity) as the double trait `trait`, written where it
+  // changed, and `segment` (a rule on it) made or replaced; returns the profiles written.
+  Result<uint64_t> SaveScores(const std::string& trait,
+                              const std::vector<std::pair<std::string, double>>& scores,
+                              segments::SegmentDefinition segment);
   // RFM (tailor/rfm.h) of every customer on the live snapshot, current as of the call. With
   // `materialize`, the values and scores become traits (rfm_recency_days, rfm_frequency,
   // rfm_monetary, rfm_r, rfm_f, rfm_m, rfm_segment; written only where they changed, through

@@ -125,4 +125,28 @@ Result<Service::LabelsSaved> Service::SaveLabels(
   return saved;
 }
 
+Result<uint64_t> Service::SaveScores(const std::string& trait,
+                                     const std::vector<std::pair<std::string, double>>& scores,
+                                     segments::SegmentDefinition segment) {
+  {
+    const std::shared_ptr<const Schema> schema = engine_->shared_schema();
+    if (schema->Find(trait) == nullptr) {
+      TAILOR_RETURN_IF_ERROR(
+          engine_->DeclareTraits({{trait, TraitType::kDouble, TraitCategory::kBehavioural}}));
+    }
+  }
+  TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
+                          impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
+  std::vector<std::pair<ProfileId, TraitMap>> wanted;
+  wanted.reserve(scores.size());
+  for (const auto& [external, score] : scores) {
+    TAILOR_ASSIGN_OR_RETURN(ProfileId id, engine_->Resolve(external));
+    wanted.emplace_back(id, TraitMap{{trait, {TraitType::kDouble, score}}});
+  }
+  TAILOR_ASSIGN_OR_RETURN(uint64_t written,
+                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
+  TAILOR_RETURN_IF_ERROR(PutSegment(std::move(segment)));
+  return written;
+}
+
 }  // namespace tailor

@@ -13,7 +13,9 @@
 #include "tailor/ingest.h"
 #include "tailor/json_writer.h"
 #include "tailor/kmeans.h"
+#include "tailor/lookalike.h"
 #include "tailor/rfm.h"
+#include "tailor/segment_catalog.h"
 #include "tailor/service.h"
 
 namespace tailor::cli {
@@ -184,7 +186,8 @@ Result<analytics::FeatureMatrix> ReadFeatures(const std::string& path,
 // Known profiles with every one of `traits` (int or double) present.
 Result<analytics::FeatureMatrix> TraitFeatures(Engine& engine,
                                                const std::vector<std::string>& traits,
-                                               std::vector<std::string>& ids) {
+                                               std::vector<std::string>& ids,
+                                               std::vector<ProfileId>* dense_ids = nullptr) {
   snapshot::SnapshotOptions options;
   options.event_fields = {};
   TAILOR_ASSIGN_OR_RETURN(std::unique_ptr<snapshot::Snapshot> snapshot,
@@ -207,6 +210,7 @@ Result<analytics::FeatureMatrix> TraitFeatures(Engine& engine,
                                       [id](auto* column) { return column->present.Test(id); });
     if (!complete) continue;
     ids.emplace_back(snapshot->external_id(id));
+    if (dense_ids != nullptr) dense_ids->push_back(id);
     for (const snapshot::TraitColumn* column : columns) {
       m.values.push_back(column->type == TraitType::kInt ? static_cast<double>(column->ints[id])
                                                          : column->doubles[id]);
@@ -361,9 +365,130 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
   return 0;
 }
 
+struct LookalikeArgs {
+  std::string seed, save;
+  std::vector<std::string> traits;
+  size_t top = 1000;
+  double c = 1.0;
+};
+
+int RunLookalike(const GlobalOptions& global, const LookalikeArgs& args) {
+  std::vector<std::string> ids;
+  std::vector<ProfileId> dense;
+  segments::ProfileSet members;
+  Result<analytics::FeatureMatrix> features = InvalidArgument("give the features with --trait");
+  {
+    auto engine = OpenEngine(global, /*create_if_missing=*/false);
+    if (!engine) return 1;
+    auto seed = segments::SegmentCatalog(engine->store()).Members(args.seed);
+    if (!seed.ok()) return ReportError(global, seed.status());
+    members = std::move(seed).value();
+    if (!args.traits.empty()) features = TraitFeatures(*engine, args.traits, ids, &dense);
+  }
+  if (!features.ok()) return ReportError(global, features.status());
+  std::vector<uint8_t> in_seed(dense.size());
+  for (size_t i = 0; i < dense.size(); ++i) in_seed[i] = members.contains(dense[i]);
+  analytics::LookalikeOptions options;
+  options.top = args.top;
+  options.model.c = args.c;
+  auto found = analytics::FindLookalikes(*features, in_seed, options);
+  if (!found.ok()) return ReportError(global, found.status());
+  uint64_t written = 0;
+  double threshold = found->ranked.empty() ? 1.0 : found->scores[found->ranked.back()];
+  if (!args.save.empty()) {
+    std::vector<std::pair<std::string, double>> scores;
+    scores.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) scores.emplace_back(ids[i], found->scores[i]);
+    segments::SegmentDefinition segment;
+    segment.name = args.save;
+    segment.objective = segments::Objective::kAcquire;
+    segment.description = fmt::format(
+        "the {} profiles outside {} most like it (tailor lookalike: logistic seed-vs-rest on {})",
+        found->ranked.size(), args.seed, fmt::join(features->names, ", "));
+    segment.rule = fmt::format("{}_score >= {:.17g}", args.save, threshold);
+    segment.exclude = fmt::format("in segment \"{}\"", args.seed);
+    segment.tags = {"lookalike"};
+    ServiceOptions service_options;
+    service_options.engine.store.create_if_missing = false;
+    auto service = Service::Open(global.data_dir, std::move(service_options));
+    if (!service.ok()) return ReportError(global, service.status());
+    auto saved = (*service)->SaveScores(args.save + "_score", scores, std::move(segment));
+    if (!saved.ok()) return ReportError(global, saved.status());
+    written = *saved;
+  }
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("profiles")
+        .Uint(features->rows)
+        .Key("seed")
+        .Uint(std::count(in_seed.begin(), in_seed.end(), 1))
+        .Key("auroc")
+        .Double(found->auroc)
+        .Key("threshold")
+        .Double(threshold)
+        .Key("profiles_written")
+        .Uint(written)
+        .Key("features")
+        .BeginArray();
+    for (const analytics::FeatureCarryOver& f : found->features) {
+      json.BeginObject()
+          .Key("feature")
+          .String(f.feature)
+          .Key("weight")
+          .Double(f.weight)
+          .Key("seed_smd")
+          .Double(f.seed_smd)
+          .Key("lookalike_smd")
+          .Double(f.lookalike_smd)
+          .EndObject();
+    }
+    json.EndArray().Key("lookalikes").BeginArray();
+    for (size_t i : found->ranked) {
+      json.BeginObject().Key("id").String(ids[i]).Key("score").Double(found->scores[i]).EndObject();
+    }
+    json.EndArray().EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("seed %s: %zu of %zu profiles with the features; model AUROC %.3f (in sample)\n",
+              args.seed.c_str(), static_cast<size_t>(std::count(in_seed.begin(), in_seed.end(), 1)),
+              features->rows, found->auroc);
+  std::printf("feature                 weight   seed vs rest   top %zu vs rest (SMD)\n",
+              found->ranked.size());
+  for (const analytics::FeatureCarryOver& f : found->features) {
+    std::printf("%-22s %+8.3f   %+8.2f       %+8.2f\n", f.feature.c_str(), f.weight, f.seed_smd,
+                f.lookalike_smd);
+  }
+  for (size_t k = 0; k < std::min<size_t>(10, found->ranked.size()); ++k) {
+    std::printf("  %s %.4f\n", ids[found->ranked[k]].c_str(), found->scores[found->ranked[k]]);
+  }
+  if (!args.save.empty()) {
+    std::printf("saved: trait %s_score on %llu profiles, segment %s (score >= %.4f)\n",
+                args.save.c_str(), static_cast<unsigned long long>(written), args.save.c_str(),
+                threshold);
+  }
+  return 0;
+}
+
 }  // namespace
 
 void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
+  auto lookalike_args = std::make_shared<LookalikeArgs>();
+  CLI::App* lookalike = app.add_subcommand(
+      "lookalike", "profiles outside a seed segment that resemble it (acquisition)");
+  lookalike->add_option("seed", lookalike_args->seed, "the seed segment (saved, evaluated)")
+      ->required();
+  lookalike
+      ->add_option("--trait", lookalike_args->traits, "a numeric trait as a feature (repeatable)")
+      ->required();
+  lookalike->add_option("--top", lookalike_args->top, "lookalikes to keep")->capture_default_str();
+  lookalike->add_option("--c", lookalike_args->c, "inverse L2 strength of the model")
+      ->capture_default_str();
+  lookalike->add_option("--save", lookalike_args->save,
+                        "NAME: trait NAME_score on every profile and segment NAME of the top");
+  lookalike->callback([&, lookalike_args] { exit_code = RunLookalike(global, *lookalike_args); });
+
   auto cluster_args = std::make_shared<ClusterArgs>();
   CLI::App* cluster = app.add_subcommand("cluster", "k-means on numeric features");
   cluster->add_option("--features-csv", cluster_args->features_csv,

@@ -1,0 +1,81 @@
+#include "tailor/lookalike.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace tailor::analytics {
+namespace {
+
+// Standardized mean difference of feature j between the rows `a` says and those `b` says.
+double Smd(const FeatureMatrix& m, size_t j, const std::vector<uint8_t>& a,
+           const std::vector<uint8_t>& b) {
+  double sum[2] = {0, 0}, squares[2] = {0, 0};
+  size_t count[2] = {0, 0};
+  for (size_t i = 0; i < m.rows; ++i) {
+    for (int g = 0; g < 2; ++g) {
+      if ((g == 0 ? a : b)[i]) {
+        sum[g] += m.row(i)[j];
+        squares[g] += m.row(i)[j] * m.row(i)[j];
+        ++count[g];
+      }
+    }
+  }
+  if (count[0] < 2 || count[1] < 2) return 0;
+  double mean[2], variance[2];
+  for (int g = 0; g < 2; ++g) {
+    mean[g] = sum[g] / count[g];
+    variance[g] = std::max(0.0, (squares[g] - count[g] * mean[g] * mean[g]) / (count[g] - 1));
+  }
+  const double pooled = std::sqrt(((count[0] - 1) * variance[0] + (count[1] - 1) * variance[1]) /
+                                  (count[0] + count[1] - 2));
+  return pooled > 0 ? (mean[0] - mean[1]) / pooled : 0;
+}
+
+}  // namespace
+
+Result<Lookalikes> FindLookalikes(const FeatureMatrix& features,
+                                  const std::vector<uint8_t>& in_seed,
+                                  const LookalikeOptions& options) {
+  if (in_seed.size() != features.rows) {
+    return InvalidArgument("{} seed flags for {} rows", in_seed.size(), features.rows);
+  }
+  const size_t seed = std::count(in_seed.begin(), in_seed.end(), 1);
+  if (seed == 0)
+    return InvalidArgument("the seed segment is empty (among profiles with the features)");
+  if (seed == features.rows)
+    return InvalidArgument("every profile is in the seed: nobody to score");
+  Lookalikes result;
+  TAILOR_ASSIGN_OR_RETURN(result.model, FitLogistic(features, in_seed, options.model));
+  result.scores.resize(features.rows);
+  for (size_t i = 0; i < features.rows; ++i)
+    result.scores[i] = result.model.Predict(features.row(i));
+  result.auroc = Auroc(result.scores, in_seed);
+  for (size_t i = 0; i < features.rows; ++i) {
+    if (!in_seed[i]) result.ranked.push_back(i);
+  }
+  const size_t top = std::min(options.top, result.ranked.size());
+  std::partial_sort(result.ranked.begin(), result.ranked.begin() + top, result.ranked.end(),
+                    [&](size_t a, size_t b) {
+                      return result.scores[a] > result.scores[b] ||
+                             (result.scores[a] == result.scores[b] && a < b);
+                    });
+  result.ranked.resize(top);
+  std::vector<uint8_t> outside(features.rows), lookalike(features.rows, 0);
+  for (size_t i = 0; i < features.rows; ++i) outside[i] = !in_seed[i];
+  for (size_t i : result.ranked) lookalike[i] = 1;
+  for (size_t j = 0; j < features.columns; ++j) {
+    FeatureCarryOver carry;
+    carry.feature = j < features.names.size() ? features.names[j] : std::to_string(j);
+    carry.weight = result.model.weights[j];
+    carry.seed_smd = Smd(features, j, in_seed, outside);
+    carry.lookalike_smd = Smd(features, j, lookalike, outside);
+    result.features.push_back(carry);
+  }
+  std::stable_sort(
+      result.features.begin(), result.features.end(),
+      [](const auto& a, const auto& b) { return std::abs(a.weight) > std::abs(b.weight); });
+  return result;
+}
+
+}  // namespace tailor::analytics
