@@ -45,6 +45,14 @@ Status WriteCustomers(const std::string& path, const snapshot::Snapshot& snapsho
   return Status::Ok();
 }
 
+// Results written to a stopped server's store go through a service on it, as a server would
+// write them (traits through the write path, live segments, the change feed).
+Result<std::unique_ptr<Service>> OpenStoreService(const GlobalOptions& global) {
+  ServiceOptions options;
+  options.engine.store.create_if_missing = false;
+  return Service::Open(global.data_dir, std::move(options));
+}
+
 analytics::RfmOptions OptionsOf(const RfmArgs& args, Timestamp now) {
   analytics::RfmOptions options;
   options.now = now;
@@ -58,9 +66,7 @@ analytics::RfmOptions OptionsOf(const RfmArgs& args, Timestamp now) {
 // --apply: through a service on the store, so the traits, the scheme and the feed are written as
 // a server would write them.
 int RunRfmApply(const GlobalOptions& global, const RfmArgs& args, Timestamp now) {
-  ServiceOptions service_options;
-  service_options.engine.store.create_if_missing = false;
-  auto service = Service::Open(global.data_dir, std::move(service_options));
+  auto service = OpenStoreService(global);
   if (!service.ok()) return ReportError(global, service.status());
   auto run = (*service)->RunRfm(OptionsOf(args, now), /*materialize=*/true);
   if (!run.ok()) return ReportError(global, run.status());
@@ -299,9 +305,7 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
     assigned.reserve(ids.size());
     for (size_t i = 0; i < ids.size(); ++i)
       assigned.emplace_back(ids[i], labels[result->labels[i]]);
-    ServiceOptions service_options;
-    service_options.engine.store.create_if_missing = false;
-    auto service = Service::Open(global.data_dir, std::move(service_options));
+    auto service = OpenStoreService(global);
     if (!service.ok()) return ReportError(global, service.status());
     auto written = (*service)->SaveLabels(scheme, assigned);
     if (!written.ok()) return ReportError(global, written.status());
@@ -408,9 +412,7 @@ int RunLookalike(const GlobalOptions& global, const LookalikeArgs& args) {
     segment.rule = fmt::format("{}_score >= {:.17g}", args.save, threshold);
     segment.exclude = fmt::format("in segment \"{}\"", args.seed);
     segment.tags = {"lookalike"};
-    ServiceOptions service_options;
-    service_options.engine.store.create_if_missing = false;
-    auto service = Service::Open(global.data_dir, std::move(service_options));
+    auto service = OpenStoreService(global);
     if (!service.ok()) return ReportError(global, service.status());
     auto saved = (*service)->SaveScores(args.save + "_score", scores, std::move(segment));
     if (!saved.ok()) return ReportError(global, saved.status());
