@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "tailor/json_writer.h"
+#include "tailor/snapshot.h"
 #include "tailor/status.h"
+#include "tailor/types.h"
 
 namespace tailor::analytics {
 
@@ -20,6 +23,13 @@ struct FeatureMatrix {
   std::vector<std::string> names;  // per column
   const double* row(size_t i) const { return values.data() + i * columns; }
 };
+
+// The numeric (int, double) `traits` of `snapshot` as features, one row per known profile that
+// has all of them (`ids`: their dense ids). kNotFound for an unknown trait, kInvalidArgument for
+// one that is not a number.
+Result<FeatureMatrix> TraitFeatures(const snapshot::Snapshot& snapshot,
+                                    const std::vector<std::string>& traits,
+                                    std::vector<ProfileId>& ids);
 
 struct KMeansOptions {
   size_t k = 8;
@@ -61,6 +71,12 @@ struct ClusterName {
 };
 std::vector<ClusterName> NameClusters(const FeatureMatrix& features, const KMeansOptions& options,
                                       const KMeansResult& result);
+
+// A clustering's fields into a JSON object the caller opened (points, k, iterations, inertia,
+// distance_computations, seed, sizes, names, descriptions, centers in the features' units): one
+// spelling for `tailor cluster --json` and the HTTP API.
+void WriteClusterFields(JsonWriter& json, const FeatureMatrix& features, const KMeansResult& result,
+                        const std::vector<ClusterName>& names);
 
 // Mean silhouette of a clustering, on up to `sample` points drawn with `seed` (distances among
 // the drawn points only, as scikit-learn's silhouette_score(sample_size=...)): for each point,

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tailor/json_writer.h"
 #include "tailor/kmeans.h"
 #include "tailor/logistic.h"
 #include "tailor/status.h"
@@ -40,5 +41,11 @@ struct Lookalikes {
 Result<Lookalikes> FindLookalikes(const FeatureMatrix& features,
                                   const std::vector<uint8_t>& in_seed,
                                   const LookalikeOptions& options);
+
+// The lookalikes' fields into a JSON object the caller opened (profiles, seed, auroc, threshold,
+// features with weight and SMDs, lookalikes with id and score; `ids` per row): one spelling for
+// `tailor lookalike --json` and the HTTP API.
+void WriteLookalikeFields(JsonWriter& json, const Lookalikes& found,
+                          const std::vector<uint8_t>& in_seed, const std::vector<std::string>& ids);
 
 }  // namespace tailor::analytics

@@ -292,6 +292,37 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
   return result;
 }
 
+Result<FeatureMatrix> TraitFeatures(const snapshot::Snapshot& snapshot,
+                                    const std::vector<std::string>& traits,
+                                    std::vector<ProfileId>& ids) {
+  if (traits.empty()) return InvalidArgument("no features: name numeric traits");
+  std::vector<const snapshot::TraitColumn*> columns;
+  for (const std::string& name : traits) {
+    const snapshot::TraitColumn* column = snapshot.trait(name);
+    if (column == nullptr) return NotFound("no trait '{}'", name);
+    if (column->type != TraitType::kInt && column->type != TraitType::kDouble) {
+      return InvalidArgument("trait '{}' is {}, not a number", name, TraitTypeName(column->type));
+    }
+    columns.push_back(column);
+  }
+  FeatureMatrix m;
+  m.names = traits;
+  m.columns = traits.size();
+  for (ProfileId id = 0; id < snapshot.profile_count(); ++id) {
+    if (!snapshot.known().Test(id)) continue;
+    const bool complete = std::all_of(columns.begin(), columns.end(),
+                                      [id](auto* column) { return column->present.Test(id); });
+    if (!complete) continue;
+    ids.push_back(id);
+    for (const snapshot::TraitColumn* column : columns) {
+      m.values.push_back(column->type == TraitType::kInt ? static_cast<double>(column->ints[id])
+                                                         : column->doubles[id]);
+    }
+    ++m.rows;
+  }
+  return m;
+}
+
 std::vector<ClusterName> NameClusters(const FeatureMatrix& features, const KMeansOptions& options,
                                       const KMeansResult& result) {
   const size_t d = features.columns, k = result.sizes.size();
@@ -348,6 +379,38 @@ std::vector<ClusterName> NameClusters(const FeatureMatrix& features, const KMean
     names[c].description = std::move(description);
   }
   return names;
+}
+
+void WriteClusterFields(JsonWriter& json, const FeatureMatrix& features, const KMeansResult& result,
+                        const std::vector<ClusterName>& names) {
+  const size_t d = features.columns, k = result.sizes.size();
+  json.Key("points")
+      .Uint(features.rows)
+      .Key("k")
+      .Uint(k)
+      .Key("iterations")
+      .Uint(result.iterations)
+      .Key("inertia")
+      .Double(result.inertia)
+      .Key("distance_computations")
+      .Uint(result.distance_computations)
+      .Key("seed")
+      .Uint(result.seed)
+      .Key("sizes")
+      .BeginArray();
+  for (uint64_t size : result.sizes) json.Uint(size);
+  json.EndArray().Key("names").BeginArray();
+  for (const ClusterName& name : names) json.String(name.slug);
+  json.EndArray().Key("descriptions").BeginArray();
+  for (const ClusterName& name : names) json.String(name.description);
+  json.EndArray().Key("centers").BeginArray();
+  for (size_t c = 0; c < k; ++c) {
+    json.BeginObject();
+    for (size_t j = 0; j < d; ++j)
+      json.Key(features.names[j]).Double(result.centers_raw[c * d + j]);
+    json.EndObject();
+  }
+  json.EndArray();
 }
 
 double Silhouette(const FeatureMatrix& features, const KMeansOptions& options,

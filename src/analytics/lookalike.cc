@@ -78,4 +78,36 @@ Result<Lookalikes> FindLookalikes(const FeatureMatrix& features,
   return result;
 }
 
+void WriteLookalikeFields(JsonWriter& json, const Lookalikes& found,
+                          const std::vector<uint8_t>& in_seed,
+                          const std::vector<std::string>& ids) {
+  json.Key("profiles")
+      .Uint(in_seed.size())
+      .Key("seed")
+      .Uint(std::count(in_seed.begin(), in_seed.end(), 1))
+      .Key("auroc")
+      .Double(found.auroc)
+      .Key("threshold")
+      .Double(found.ranked.empty() ? 1.0 : found.scores[found.ranked.back()])
+      .Key("features")
+      .BeginArray();
+  for (const FeatureCarryOver& f : found.features) {
+    json.BeginObject()
+        .Key("feature")
+        .String(f.feature)
+        .Key("weight")
+        .Double(f.weight)
+        .Key("seed_smd")
+        .Double(f.seed_smd)
+        .Key("lookalike_smd")
+        .Double(f.lookalike_smd)
+        .EndObject();
+  }
+  json.EndArray().Key("lookalikes").BeginArray();
+  for (size_t i : found.ranked) {
+    json.BeginObject().Key("id").String(ids[i]).Key("score").Double(found.scores[i]).EndObject();
+  }
+  json.EndArray();
+}
+
 }  // namespace tailor::analytics

@@ -189,7 +189,8 @@ Result<analytics::FeatureMatrix> ReadFeatures(const std::string& path,
   return m;
 }
 
-// Known profiles with every one of `traits` (int or double) present.
+// Known profiles with every one of `traits` (int or double) present, from a snapshot of the
+// store.
 Result<analytics::FeatureMatrix> TraitFeatures(Engine& engine,
                                                const std::vector<std::string>& traits,
                                                std::vector<std::string>& ids,
@@ -198,31 +199,11 @@ Result<analytics::FeatureMatrix> TraitFeatures(Engine& engine,
   options.event_fields = {};
   TAILOR_ASSIGN_OR_RETURN(std::unique_ptr<snapshot::Snapshot> snapshot,
                           engine.BuildSnapshot(options));
-  std::vector<const snapshot::TraitColumn*> columns;
-  for (const std::string& name : traits) {
-    const snapshot::TraitColumn* column = snapshot->trait(name);
-    if (column == nullptr) return NotFound("no trait '{}'", name);
-    if (column->type != TraitType::kInt && column->type != TraitType::kDouble) {
-      return InvalidArgument("trait '{}' is {}, not a number", name, TraitTypeName(column->type));
-    }
-    columns.push_back(column);
-  }
-  analytics::FeatureMatrix m;
-  m.names = traits;
-  m.columns = traits.size();
-  for (ProfileId id = 0; id < snapshot->profile_count(); ++id) {
-    if (!snapshot->known().Test(id)) continue;
-    const bool complete = std::all_of(columns.begin(), columns.end(),
-                                      [id](auto* column) { return column->present.Test(id); });
-    if (!complete) continue;
-    ids.emplace_back(snapshot->external_id(id));
-    if (dense_ids != nullptr) dense_ids->push_back(id);
-    for (const snapshot::TraitColumn* column : columns) {
-      m.values.push_back(column->type == TraitType::kInt ? static_cast<double>(column->ints[id])
-                                                         : column->doubles[id]);
-    }
-    ++m.rows;
-  }
+  std::vector<ProfileId> dense;
+  TAILOR_ASSIGN_OR_RETURN(analytics::FeatureMatrix m,
+                          analytics::TraitFeatures(*snapshot, traits, dense));
+  for (ProfileId id : dense) ids.emplace_back(snapshot->external_id(id));
+  if (dense_ids != nullptr) *dense_ids = std::move(dense);
   return m;
 }
 
@@ -317,43 +298,12 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
     for (size_t i = 0; i < ids.size(); ++i) out << ids[i] << ',' << result->labels[i] << '\n';
     if (!out) return ReportError(global, IoError("writing '{}' failed", args.labels_out));
   }
-  const size_t d = features->columns;
   if (global.json) {
     JsonWriter json;
-    json.BeginObject()
-        .Key("points")
-        .Uint(features->rows)
-        .Key("k")
-        .Uint(args.k)
-        .Key("seconds")
-        .Double(seconds)
-        .Key("iterations")
-        .Uint(result->iterations)
-        .Key("inertia")
-        .Double(result->inertia)
-        .Key("distance_computations")
-        .Uint(result->distance_computations)
-        .Key("seed")
-        .Uint(result->seed)
-        .Key("sizes")
-        .BeginArray();
-    for (uint64_t size : result->sizes) json.Uint(size);
-    json.EndArray().Key("names").BeginArray();
-    for (const analytics::ClusterName& name : names) json.String(name.slug);
-    json.EndArray().Key("descriptions").BeginArray();
-    for (const analytics::ClusterName& name : names) json.String(name.description);
-    json.EndArray()
-        .Key("profiles_written")
-        .Uint(saved.profiles_written)
-        .Key("centers")
-        .BeginArray();
-    for (size_t c = 0; c < args.k; ++c) {
-      json.BeginObject();
-      for (size_t j = 0; j < d; ++j)
-        json.Key(features->names[j]).Double(result->centers_raw[c * d + j]);
-      json.EndObject();
-    }
-    json.EndArray().EndObject();
+    json.BeginObject();
+    analytics::WriteClusterFields(json, *features, *result, names);
+    json.Key("seconds").Double(seconds).Key("profiles_written").Uint(saved.profiles_written);
+    json.EndObject();
     std::printf("%s\n", json.str().c_str());
     return 0;
   }
@@ -420,36 +370,9 @@ int RunLookalike(const GlobalOptions& global, const LookalikeArgs& args) {
   }
   if (global.json) {
     JsonWriter json;
-    json.BeginObject()
-        .Key("profiles")
-        .Uint(features->rows)
-        .Key("seed")
-        .Uint(std::count(in_seed.begin(), in_seed.end(), 1))
-        .Key("auroc")
-        .Double(found->auroc)
-        .Key("threshold")
-        .Double(threshold)
-        .Key("profiles_written")
-        .Uint(written)
-        .Key("features")
-        .BeginArray();
-    for (const analytics::FeatureCarryOver& f : found->features) {
-      json.BeginObject()
-          .Key("feature")
-          .String(f.feature)
-          .Key("weight")
-          .Double(f.weight)
-          .Key("seed_smd")
-          .Double(f.seed_smd)
-          .Key("lookalike_smd")
-          .Double(f.lookalike_smd)
-          .EndObject();
-    }
-    json.EndArray().Key("lookalikes").BeginArray();
-    for (size_t i : found->ranked) {
-      json.BeginObject().Key("id").String(ids[i]).Key("score").Double(found->scores[i]).EndObject();
-    }
-    json.EndArray().EndObject();
+    json.BeginObject();
+    analytics::WriteLookalikeFields(json, *found, in_seed, ids);
+    json.Key("profiles_written").Uint(written).EndObject();
     std::printf("%s\n", json.str().c_str());
     return 0;
   }
