@@ -394,6 +394,62 @@ TEST_F(ApiTest, ProfileOfASegmentSaysWhatDistinguishesItsMembers) {
   EXPECT_EQ(bad.status, 400);
 }
 
+TEST_F(ApiTest, ClustersAndLookalikesOfTheLiveProfiles) {
+  // Two groups of profiles far apart in spend and visits; the "big" ones are a saved segment.
+  std::string batch = R"({"batch": [)";
+  for (int i = 0; i < 60; ++i) {
+    const bool big = i < 20;
+    batch += fmt::format(R"({}{{"type": "identify", "userId": "u{}", "messageId": "t{}",
+        "traits": {{"spend": {}, "visits": {}}}}})",
+                         i > 0 ? "," : "", i, i, (big ? 1000 : 10) + i, (big ? 40 : 2) + i % 3);
+  }
+  batch += "]}";
+  ASSERT_EQ(Admin("POST", "/v1/batch", batch).status, 200);
+  Response cluster = Admin("POST", "/v1/analytics/cluster",
+                           R"({"traits": ["spend", "visits"], "k": 2, "save": "value"})");
+  ASSERT_EQ(cluster.status, 200) << cluster.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element answer = Json(parser, cluster);
+  EXPECT_EQ(uint64_t(answer["points"]), 60u);
+  EXPECT_EQ(uint64_t(answer["profiles_written"]), 60u);
+  std::vector<uint64_t> sizes;
+  for (simdjson::dom::element size : answer["sizes"].get_array()) sizes.push_back(uint64_t(size));
+  std::sort(sizes.begin(), sizes.end());
+  EXPECT_EQ(sizes, (std::vector<uint64_t>{20, 40}));
+  // The clusters are a live scheme whose segments hold them.
+  Response scheme = Admin("GET", "/v1/schemes/value");
+  ASSERT_EQ(scheme.status, 200) << scheme.body;
+  EXPECT_NE(scheme.body.find("high_spend"), std::string::npos) << scheme.body;
+
+  ASSERT_EQ(
+      Admin("PUT", "/v1/segments/big", R"({"rule": "spend >= 1000 and spend < 1010"})").status,
+      200);
+  Response lookalike =
+      Admin("POST", "/v1/analytics/lookalike",
+            R"({"seed": "big", "traits": ["spend", "visits"], "top": 5, "save": "like_big"})");
+  ASSERT_EQ(lookalike.status, 200) << lookalike.body;
+  simdjson::dom::parser parser2;
+  answer = Json(parser2, lookalike);
+  EXPECT_EQ(uint64_t(answer["seed"]), 10u);
+  // The lookalikes are the other big spenders (u10..u19), not the small ones.
+  for (simdjson::dom::element found : answer["lookalikes"].get_array()) {
+    const std::string id{std::string_view(found["id"])};
+    const int n = std::stoi(id.substr(1));
+    EXPECT_TRUE(n >= 10 && n < 20) << id;
+  }
+  Response members = Admin("GET", "/v1/segments/like_big/members");
+  EXPECT_EQ(members.status, 200);
+  // Bad requests name the field.
+  Response bad = Admin("POST", "/v1/analytics/cluster", R"({"traits": ["nope"], "k": 2})");
+  EXPECT_EQ(bad.status, 404);
+  EXPECT_NE(bad.body.find("$.traits"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/cluster", R"({"traits": ["spend"], "k": 500})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/analytics/lookalike", R"({"seed": "nope", "traits": ["spend"]})");
+  EXPECT_EQ(bad.status, 404);
+  EXPECT_NE(bad.body.find("$.seed"), std::string::npos) << bad.body;
+}
+
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);

@@ -19,6 +19,7 @@
 #include "tailor/collect.h"
 #include "tailor/engine.h"
 #include "tailor/explain.h"
+#include "tailor/kmeans.h"
 #include "tailor/live_segments.h"
 #include "tailor/profile_observer.h"
 #include "tailor/rfm.h"
@@ -188,6 +189,25 @@ class Service {
   // `labels`: (external profile id, label); kNotFound for an unknown profile.
   Result<LabelsSaved> SaveLabels(const LabelScheme& scheme,
                                  const std::vector<std::pair<std::string, std::string>>& labels);
+  // Numeric traits as features of every known profile that has them all, from the live
+  // snapshot (current as of the call): the matrix, and per row the dense and the external id.
+  struct LiveFeatures {
+    analytics::FeatureMatrix matrix;
+    std::vector<ProfileId> dense;
+    std::vector<std::string> ids;
+  };
+  Result<LiveFeatures> TraitFeatures(const std::vector<std::string>& traits);
+  // The scheme `name` of a clustering: trait `<name>_cluster`, one segment `<name>_<i>_<slug>`
+  // per cluster described from its center; `labels` gets each cluster's label.
+  static LabelScheme ClusterScheme(const std::string& name,
+                                   const analytics::FeatureMatrix& features,
+                                   const std::vector<analytics::ClusterName>& clusters,
+                                   std::vector<std::string>& labels);
+  // The segment `name` of lookalikes: `<name>_score >= threshold`, the seed excluded.
+  static segments::SegmentDefinition LookalikeSegment(const std::string& name,
+                                                      const std::string& seed, size_t size,
+                                                      const analytics::FeatureMatrix& features,
+                                                      double threshold);
   // A score per profile (lookalikes, propensity) as the double trait `trait`, written where it
   // changed, and `segment` (a rule on it) made or replaced; returns the profiles written.
   Result<uint64_t> SaveScores(const std::string& trait,

@@ -208,6 +208,7 @@ Api::Impl::Impl(Service& s, access::KeyStore& k, ApiOptions o)
   AddCollectRoutes();
   AddProfileRoutes();
   AddSegmentRoutes();
+  AddAnalyticsRoutes();
   AddChangeRoutes();
 }
 

@@ -84,6 +84,7 @@ struct Api::Impl {
   CollectSource CollectSourceOf(const Call& call) const;
   void AddProfileRoutes();
   void AddSegmentRoutes();
+  void AddAnalyticsRoutes();
   void AddChangeRoutes();
   void AddOpenRoutes();
   // Seconds to wait when `key` is over its rate, else 0 (and a token is taken).

@@ -447,51 +447,6 @@ void Api::Impl::AddSegmentRoutes() {
         .EndObject();
     return JsonResponse(200, json);
   });
-  // What distinguishes a segment (saved, or a rule) from the others or from another segment.
-  Add("POST", "/v1/analytics/profile", Scope::kRead, [this](Call& call) -> Response {
-    auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
-    if (!body.ok()) return ErrorResponse(body.status());
-    simdjson::dom::object fields;
-    if (body->get_object().get(fields) != simdjson::SUCCESS) {
-      return ErrorResponse(400, "INVALID_ARGUMENT", "expected a JSON object", "$");
-    }
-    segments::SegmentDefinition definition;
-    std::optional<segments::SegmentDefinition> versus;
-    uint64_t top = 10;
-    for (auto [key, value] : fields) {
-      const std::string path = fmt::format("$.{}", std::string_view(key));
-      std::string_view text;
-      if (key == "top") {
-        if (value.get_uint64().get(top) || top == 0 || top > 1000) {
-          return ErrorResponse(400, "INVALID_ARGUMENT", "expected a count from 1 to 1000", path);
-        }
-        continue;
-      }
-      if (value.get_string().get(text) || text.empty()) {
-        return ErrorResponse(400, "INVALID_ARGUMENT", "expected a non-empty string", path);
-      }
-      if (key == "segment" || key == "versus") {
-        auto saved = service.catalog().Get(text);
-        if (!saved.ok()) return ErrorResponse(saved.status(), path);
-        (key == "segment" ? definition : versus.emplace()) = std::move(saved).value();
-      } else if (key == "rule" || key == "exclude") {
-        auto parsed = segments::ParseRule(text);
-        if (!parsed.ok()) return ErrorResponse(parsed.status(), path);
-        (key == "rule" ? definition.rule : definition.exclude) = std::string(text);
-      } else {
-        return ErrorResponse(400, "INVALID_ARGUMENT", "unknown field", path);
-      }
-    }
-    if (definition.rule.empty()) {
-      return ErrorResponse(400, "INVALID_ARGUMENT", "give a saved \"segment\" or a \"rule\"", "$");
-    }
-    auto profile =
-        service.ProfileSegment(definition, versus ? &*versus : nullptr, static_cast<size_t>(top));
-    if (!profile.ok()) return ErrorResponse(profile.status());
-    JsonWriter json;
-    analytics::WriteJson(json, *profile);
-    return JsonResponse(200, json);
-  });
   Add("POST", "/v1/segments/evaluate", Scope::kSegments, [this](Call&) -> Response {
     auto results = service.EvaluateAll();
     if (!results.ok()) return ErrorResponse(results.status());

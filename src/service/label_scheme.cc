@@ -1,6 +1,8 @@
 // Labels of data-driven segmentations (RFM's named map, clusters) as traits and a scheme of live
 // segments, one per label.
 
+#include <fmt/ranges.h>
+
 #include <mutex>
 
 #include "service/service_impl.h"
@@ -123,6 +125,52 @@ Result<Service::LabelsSaved> Service::SaveLabels(
                           impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
   TAILOR_ASSIGN_OR_RETURN(saved.scheme_created, impl_->PutLabelScheme(*this, scheme));
   return saved;
+}
+
+Result<Service::LiveFeatures> Service::TraitFeatures(const std::vector<std::string>& traits) {
+  TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
+                          impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
+  LiveFeatures features;
+  TAILOR_ASSIGN_OR_RETURN(features.matrix,
+                          analytics::TraitFeatures(*version.snapshot, traits, features.dense));
+  features.ids.reserve(features.dense.size());
+  for (ProfileId id : features.dense) features.ids.emplace_back(version.snapshot->external_id(id));
+  return features;
+}
+
+Service::LabelScheme Service::ClusterScheme(const std::string& name,
+                                            const analytics::FeatureMatrix& features,
+                                            const std::vector<analytics::ClusterName>& clusters,
+                                            std::vector<std::string>& labels) {
+  LabelScheme scheme;
+  scheme.trait = name + "_cluster";
+  scheme.scheme = name;
+  scheme.tag = name + "_clusters";
+  scheme.description =
+      fmt::format("k-means, k = {}, on {}", clusters.size(), fmt::join(features.names, ", "));
+  labels.clear();
+  for (size_t c = 0; c < clusters.size(); ++c) {
+    labels.push_back(fmt::format("{}_{}", c + 1, clusters[c].slug));
+    scheme.segments.push_back({labels.back(), name + "_" + labels.back(), clusters[c].description,
+                               segments::Objective::kEngage});
+  }
+  return scheme;
+}
+
+segments::SegmentDefinition Service::LookalikeSegment(const std::string& name,
+                                                      const std::string& seed, size_t size,
+                                                      const analytics::FeatureMatrix& features,
+                                                      double threshold) {
+  segments::SegmentDefinition segment;
+  segment.name = name;
+  segment.objective = segments::Objective::kAcquire;
+  segment.description =
+      fmt::format("the {} profiles outside {} most like it (logistic seed-vs-rest on {})", size,
+                  seed, fmt::join(features.names, ", "));
+  segment.rule = fmt::format("{}_score >= {:.17g}", name, threshold);
+  segment.exclude = fmt::format("in segment \"{}\"", seed);
+  segment.tags = {"lookalike"};
+  return segment;
 }
 
 Result<uint64_t> Service::SaveScores(const std::string& trait,

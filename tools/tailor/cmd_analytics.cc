@@ -270,18 +270,8 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
   Service::LabelsSaved saved;
   if (!args.save.empty()) {
     // Through a service on the store: the trait, the live segments and the scheme.
-    Service::LabelScheme scheme;
-    scheme.trait = args.save + "_cluster";
-    scheme.scheme = args.save;
-    scheme.tag = args.save + "_clusters";
-    scheme.description = fmt::format("k-means, k = {}, on {} (tailor cluster)", args.k,
-                                     fmt::join(features->names, ", "));
     std::vector<std::string> labels;
-    for (size_t c = 0; c < args.k; ++c) {
-      labels.push_back(fmt::format("{}_{}", c + 1, names[c].slug));
-      scheme.segments.push_back({labels.back(), args.save + "_" + labels.back(),
-                                 names[c].description, segments::Objective::kEngage});
-    }
+    const Service::LabelScheme scheme = Service::ClusterScheme(args.save, *features, names, labels);
     std::vector<std::pair<std::string, std::string>> assigned;
     assigned.reserve(ids.size());
     for (size_t i = 0; i < ids.size(); ++i)
@@ -353,15 +343,8 @@ int RunLookalike(const GlobalOptions& global, const LookalikeArgs& args) {
     std::vector<std::pair<std::string, double>> scores;
     scores.reserve(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) scores.emplace_back(ids[i], found->scores[i]);
-    segments::SegmentDefinition segment;
-    segment.name = args.save;
-    segment.objective = segments::Objective::kAcquire;
-    segment.description = fmt::format(
-        "the {} profiles outside {} most like it (tailor lookalike: logistic seed-vs-rest on {})",
-        found->ranked.size(), args.seed, fmt::join(features->names, ", "));
-    segment.rule = fmt::format("{}_score >= {:.17g}", args.save, threshold);
-    segment.exclude = fmt::format("in segment \"{}\"", args.seed);
-    segment.tags = {"lookalike"};
+    segments::SegmentDefinition segment =
+        Service::LookalikeSegment(args.save, args.seed, found->ranked.size(), *features, threshold);
     auto service = OpenStoreService(global);
     if (!service.ok()) return ReportError(global, service.status());
     auto saved = (*service)->SaveScores(args.save + "_score", scores, std::move(segment));
