@@ -96,6 +96,9 @@ struct KChoices {
   std::vector<KChoice> curve;
   size_t recommended = 0;
 };
+// The choice's fields into a JSON object the caller opened: recommended, curve (k, inertia,
+// silhouette).
+void WriteChoiceFields(JsonWriter& json, const KChoices& choices);
 Result<KChoices> ChooseK(const FeatureMatrix& features, size_t k_min, size_t k_max,
                          const KMeansOptions& options, size_t sample = 2000);
 

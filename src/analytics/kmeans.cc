@@ -455,6 +455,21 @@ double Silhouette(const FeatureMatrix& features, const KMeansOptions& options,
   return std::accumulate(score.begin(), score.end(), 0.0) / s;
 }
 
+void WriteChoiceFields(JsonWriter& json, const KChoices& choices) {
+  json.Key("recommended").Uint(choices.recommended).Key("curve").BeginArray();
+  for (const KChoice& c : choices.curve) {
+    json.BeginObject()
+        .Key("k")
+        .Uint(c.k)
+        .Key("inertia")
+        .Double(c.inertia)
+        .Key("silhouette")
+        .Double(c.silhouette)
+        .EndObject();
+  }
+  json.EndArray();
+}
+
 Result<KChoices> ChooseK(const FeatureMatrix& features, size_t k_min, size_t k_max,
                          const KMeansOptions& options, size_t sample) {
   if (k_min < 2 || k_max < k_min) {

@@ -134,18 +134,9 @@ void Api::Impl::AddAnalyticsRoutes() {
     if (!choose_k.empty()) {
       auto choices = analytics::ChooseK(features->matrix, choose_k[0], choose_k[1], kmeans);
       if (!choices.ok()) return ErrorResponse(choices.status(), "$.choose_k");
-      json.BeginObject().Key("recommended").Uint(choices->recommended).Key("curve").BeginArray();
-      for (const analytics::KChoice& c : choices->curve) {
-        json.BeginObject()
-            .Key("k")
-            .Uint(c.k)
-            .Key("inertia")
-            .Double(c.inertia)
-            .Key("silhouette")
-            .Double(c.silhouette)
-            .EndObject();
-      }
-      json.EndArray().EndObject();
+      json.BeginObject();
+      analytics::WriteChoiceFields(json, *choices);
+      json.EndObject();
       return JsonResponse(200, json);
     }
     auto result = analytics::KMeans(features->matrix, kmeans);

@@ -238,18 +238,9 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
     if (!choices.ok()) return ReportError(global, choices.status());
     if (global.json) {
       JsonWriter json;
-      json.BeginObject().Key("recommended").Uint(choices->recommended).Key("curve").BeginArray();
-      for (const analytics::KChoice& c : choices->curve) {
-        json.BeginObject()
-            .Key("k")
-            .Uint(c.k)
-            .Key("inertia")
-            .Double(c.inertia)
-            .Key("silhouette")
-            .Double(c.silhouette)
-            .EndObject();
-      }
-      json.EndArray().EndObject();
+      json.BeginObject();
+      analytics::WriteChoiceFields(json, *choices);
+      json.EndObject();
       std::printf("%s\n", json.str().c_str());
       return 0;
     }
