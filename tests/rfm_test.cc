@@ -191,6 +191,14 @@ TEST_F(RfmServiceTest, SavedLabelsReplaceAnEarlierRunsSegments) {
   ASSERT_OK_AND_ASSIGN(segments::SchemeDefinition saved, service_->catalog().GetScheme("groups"));
   EXPECT_EQ(saved.members, (std::vector<std::string>{"groups_1_big", "groups_2_new"}));
   ExpectLiveEqualsFull(*service_, clock_.load(), "after the second run");
+  // Names that would not parse in the generated rules are refused before anything is written.
+  Service::LabelScheme bad = scheme;
+  bad.scheme = "q1-2025";
+  bad.trait = "q1-2025_cluster";
+  auto refused = service_->SaveLabels(bad, {{"a", "1_big"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("q1-2025"), std::string::npos);
+  EXPECT_EQ(service_->engine().schema().Find("q1-2025_cluster"), nullptr);
   // An unknown profile is refused by name.
   EXPECT_EQ(service_->SaveLabels(scheme, {{"nobody", "1_big"}}).status().code(),
             StatusCode::kNotFound);

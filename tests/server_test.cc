@@ -445,6 +445,13 @@ TEST_F(ApiTest, ClustersAndLookalikesOfTheLiveProfiles) {
   EXPECT_NE(bad.body.find("$.traits"), std::string::npos) << bad.body;
   bad = Admin("POST", "/v1/analytics/cluster", R"({"traits": ["spend"], "k": 500})");
   EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/analytics/cluster", R"({"traits": ["spend"], "choose_k": [2, 100000]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/analytics/cluster", R"({"traits": ["spend"], "choose_k": [2, 5.5]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/analytics/cluster",
+              R"({"traits": ["spend", "visits"], "k": 2, "save": "q1-2025"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
   bad = Admin("POST", "/v1/analytics/lookalike", R"({"seed": "nope", "traits": ["spend"]})");
   EXPECT_EQ(bad.status, 404);
   EXPECT_NE(bad.body.find("$.seed"), std::string::npos) << bad.body;

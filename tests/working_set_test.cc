@@ -444,6 +444,24 @@ TEST(ProfileObservers, AnObserverSeesEachTouchedProfileOnceWithTheEventsItReads)
 // A whole-population question asking for every acknowledged write (max age 0) gets them all,
 // even while the background refresh is rebuilding the snapshot (it once took the version before
 // an in-flight refresh as current).
+TEST(LivePopulation, APreviewSeesATraitAddedSinceTheLatestVersion) {
+  TempDir dir;
+  std::unique_ptr<Service> opened = OpenAtStart(dir.path());
+  ASSERT_NE(opened, nullptr);
+  Service& service = *opened;
+  segments::SegmentDefinition any;
+  any.rule = "count(view) >= 0";
+  ASSERT_TRUE(service.PreviewDefinition(any).ok());  // a version exists from here on
+  BatchReport report;
+  ProfileInput vip{"p1", {{"vip", {TraitType::kBool, true}}}};
+  ASSERT_OK(service.UpsertProfiles(std::span(&vip, 1), report));
+  segments::SegmentDefinition vips;
+  vips.rule = "vip = true";
+  auto preview = service.PreviewDefinition(vips);
+  ASSERT_TRUE(preview.ok()) << preview.status().ToString();
+  EXPECT_EQ(preview->result.members.cardinality(), 1u);
+}
+
 TEST(LivePopulation, ExactWhileTheBackgroundRefreshRuns) {
   TempDir dir;
   std::unique_ptr<Service> opened = OpenAtStart(dir.path());

@@ -93,6 +93,8 @@ class LiveSegments {
   std::vector<std::string> all_traits_, all_event_types_;
 };
 
+// The traits `rule` reads.
+std::vector<std::string> TraitsRead(const Rule& rule);
 // The event types `rule` reads (to decode only those); nullopt when it reads events of any type.
 std::optional<std::vector<std::string>> EventTypesRead(const Rule& rule);
 

@@ -154,8 +154,8 @@ Result<std::unique_ptr<Snapshot>> Build(const store::Store& store, const Schema&
 // `part_profiles` ids each; the write path tells it which profiles changed (MarkChanged) and a
 // refresh reads only those again from the store, at one read point, splicing their rows into
 // copies of their parts (a part with more than a quarter of its profiles changed is read whole),
-// then concatenates the parts again. A change of schema or of the event fields asked for
-// rebuilds every part.
+// then concatenates the parts again. New traits give every part empty columns (the profiles
+// that set them were marked); a changed trait or new event fields asked for rebuild every part.
 // Memory: the parts plus the published snapshot (about twice one snapshot).
 class LiveSnapshot {
  public:

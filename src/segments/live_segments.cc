@@ -102,6 +102,12 @@ bool Intersects(const std::vector<std::string>& a, const std::vector<std::string
 
 }  // namespace
 
+std::vector<std::string> TraitsRead(const Rule& rule) {
+  Reads reads;
+  reads.Walk(rule.root);
+  return std::move(reads.traits);
+}
+
 std::optional<std::vector<std::string>> EventTypesRead(const Rule& rule) {
   Reads reads;
   reads.Walk(rule.root);

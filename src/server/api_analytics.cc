@@ -101,14 +101,20 @@ void Api::Impl::AddAnalyticsRoutes() {
         }
         (key == "k" ? kmeans.k : key == "seed" ? kmeans.seed : kmeans.restarts) = number;
       } else if (key == "choose_k") {
+        // At most 50 values of k, each at most 1000: every one is a k-means run.
         simdjson::dom::array array;
-        if (!value.get_array().get(array)) {
+        bool numbers = !value.get_array().get(array);
+        if (numbers) {
           for (simdjson::dom::element e : array) {
-            if (!e.get_uint64().get(number)) choose_k.push_back(number);
+            numbers = numbers && !e.get_uint64().get(number);
+            if (numbers) choose_k.push_back(number);
           }
         }
-        if (choose_k.size() != 2) {
-          return ErrorResponse(400, "INVALID_ARGUMENT", "expected [min, max]", path);
+        if (!numbers || choose_k.size() != 2 || choose_k[0] < 2 || choose_k[1] < choose_k[0] ||
+            choose_k[1] > 1000 || choose_k[1] - choose_k[0] >= 50) {
+          return ErrorResponse(400, "INVALID_ARGUMENT",
+                               "expected [min, max]: 2 <= min <= max <= 1000, at most 50 values",
+                               path);
         }
       } else if (key == "save") {
         std::string_view text;

@@ -3,6 +3,8 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
 
 #include "service/service_impl.h"
@@ -11,6 +13,16 @@ namespace tailor {
 namespace {
 
 constexpr size_t kWriteBatch = 5000;  // profiles per write: other writes interleave between them
+
+// Names that go into generated rules unquoted: a letter, then letters, digits and underscores.
+Status CheckGeneratedName(std::string_view name) {
+  const bool ok = !name.empty() && std::isalpha(static_cast<unsigned char>(name[0])) &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                  });
+  if (ok) return Status::Ok();
+  return InvalidArgument("name '{}': a letter first, then letters, digits and _", name);
+}
 
 }  // namespace
 
@@ -104,6 +116,15 @@ Result<bool> Service::Impl::PutLabelScheme(Service& service, const LabelScheme& 
 
 Result<Service::LabelsSaved> Service::SaveLabels(
     const LabelScheme& scheme, const std::vector<std::pair<std::string, std::string>>& labels) {
+  for (const std::string* name : {&scheme.trait, &scheme.scheme}) {
+    TAILOR_RETURN_IF_ERROR(CheckGeneratedName(*name));
+  }
+  for (const LabelledSegment& segment : scheme.segments) {
+    TAILOR_RETURN_IF_ERROR(CheckGeneratedName(segment.segment));
+    if (segment.label.find_first_of("\"\\") != std::string::npos) {
+      return InvalidArgument("label '{}' may not hold quotes or backslashes", segment.label);
+    }
+  }
   // The trait, declared when new; then its values where they changed; then the scheme.
   {
     const std::shared_ptr<const Schema> schema = engine_->shared_schema();
@@ -176,6 +197,8 @@ segments::SegmentDefinition Service::LookalikeSegment(const std::string& name,
 Result<uint64_t> Service::SaveScores(const std::string& trait,
                                      const std::vector<std::pair<std::string, double>>& scores,
                                      segments::SegmentDefinition segment) {
+  TAILOR_RETURN_IF_ERROR(CheckGeneratedName(trait));
+  TAILOR_RETURN_IF_ERROR(CheckGeneratedName(segment.name));
   {
     const std::shared_ptr<const Schema> schema = engine_->shared_schema();
     if (schema->Find(trait) == nullptr) {

@@ -59,7 +59,16 @@ Result<Service::Preview> Service::PreviewDefinition(const segments::SegmentDefin
              version.event_fields.end();
     });
   };
-  if (!delta || !has_fields(delta->base)) {
+  // A trait added since the version (a write declares new traits as it goes) is not in it.
+  const auto has_traits = [&rules](const snapshot::LiveSnapshot::Version& version) {
+    for (const segments::Rule* r : rules) {
+      for (const std::string& trait : segments::TraitsRead(*r)) {
+        if (version.snapshot->trait(trait) == nullptr) return false;
+      }
+    }
+    return true;
+  };
+  if (!delta || !has_fields(delta->base) || !has_traits(delta->base)) {
     TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
                             impl_->CurrentSnapshot(*engine_, rules, std::chrono::milliseconds(0)));
     delta = snapshot::LiveSnapshot::Delta{std::move(version), {}, 0};

@@ -10,7 +10,7 @@ namespace {
 // The traits RFM writes, with their types.
 const std::vector<TraitDef>& RfmTraits() {
   static const std::vector<TraitDef> traits = {
-      {"rfm_recency_days", TraitType::kDouble, TraitCategory::kBehavioural},
+      {"rfm_recency_days", TraitType::kInt, TraitCategory::kBehavioural},
       {"rfm_frequency", TraitType::kInt, TraitCategory::kBehavioural},
       {"rfm_monetary", TraitType::kDouble, TraitCategory::kBehavioural},
       {"rfm_r", TraitType::kInt, TraitCategory::kBehavioural},
@@ -22,14 +22,14 @@ const std::vector<TraitDef>& RfmTraits() {
 
 // The customer's RFM traits, in RfmTraits() order.
 TraitMap TraitsOf(const analytics::RfmCustomer& c) {
-  return {
-      {"rfm_recency_days", {TraitType::kDouble, static_cast<double>(c.recency_ms) / 86'400'000.0}},
-      {"rfm_frequency", {TraitType::kInt, static_cast<int64_t>(c.frequency)}},
-      {"rfm_monetary", {TraitType::kDouble, c.monetary.ToDouble()}},
-      {"rfm_r", {TraitType::kInt, int64_t{c.r_score}}},
-      {"rfm_f", {TraitType::kInt, int64_t{c.f_score}}},
-      {"rfm_m", {TraitType::kInt, int64_t{c.m_score}}},
-      {"rfm_segment", {TraitType::kString, std::string(analytics::RfmSegmentName(c.segment))}}};
+  return {// Whole days: a fraction would change at every re-scoring and rewrite every customer.
+          {"rfm_recency_days", {TraitType::kInt, c.recency_ms / 86'400'000}},
+          {"rfm_frequency", {TraitType::kInt, static_cast<int64_t>(c.frequency)}},
+          {"rfm_monetary", {TraitType::kDouble, c.monetary.ToDouble()}},
+          {"rfm_r", {TraitType::kInt, int64_t{c.r_score}}},
+          {"rfm_f", {TraitType::kInt, int64_t{c.f_score}}},
+          {"rfm_m", {TraitType::kInt, int64_t{c.m_score}}},
+          {"rfm_segment", {TraitType::kString, std::string(analytics::RfmSegmentName(c.segment))}}};
 }
 
 // Segments of the named map, in the scheme's priority order.

@@ -33,15 +33,20 @@ struct LiveSnapshot::State {
   std::vector<Changes> in_flight;
   uint64_t marks = 0;  // MarkChanged calls so far
 
-  // Marks the parts of `taken` again, whole (a refresh that took them failed).
-  void Restore(const std::vector<Changes>& taken) {
+  // A refresh failed: the parts it took marks from, and every part it was rebuilding (a splice
+  // that succeeded gave its dictionaries to a part that is now thrown away), are read whole by
+  // the next one.
+  void Restore(const std::vector<Changes>& taken, const std::vector<size_t>& rebuilding) {
     std::lock_guard lock(changed_mutex);
-    if (changes.size() < taken.size()) changes.resize(taken.size());
-    for (size_t i = 0; i < taken.size(); ++i) {
-      if (!taken[i].whole && taken[i].ids.empty()) continue;
+    auto mark_whole = [this](size_t i) {
+      if (changes.size() <= i) changes.resize(i + 1);
       changes[i].whole = true;
       std::vector<ProfileId>().swap(changes[i].ids);
+    };
+    for (size_t i = 0; i < taken.size(); ++i) {
+      if (taken[i].whole || !taken[i].ids.empty()) mark_whole(i);
     }
+    for (size_t i : rebuilding) mark_whole(i);
     in_flight.clear();
   }
 
@@ -151,14 +156,16 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   }
   // On an error from here on, what was taken is marked again.
   bool published = false;
+  std::vector<size_t> rebuild;  // the parts this refresh reads again (whole or spliced)
   struct RestoreOnError {
     State& state;
     const std::vector<State::Changes>& taken;
+    const std::vector<size_t>& rebuilding;
     const bool& published;
     ~RestoreOnError() {
-      if (!published) state.Restore(taken);
+      if (!published) state.Restore(taken, rebuilding);
     }
-  } restore_on_error{state, changed, published};
+  } restore_on_error{state, changed, rebuild, published};
   // The schema and the profiles as of now, after the swap: a profile created (or a trait added)
   // by a commit marked before it is in them. Later ones are left to the next refresh.
   const Source now = source();
@@ -180,7 +187,6 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
   const size_t part_count = (profile_count + part_profiles_ - 1) / part_profiles_;
   // Each part that changed is read again whole, or spliced: only its changed profiles (and the
   // ids added at its end) read again.
-  std::vector<size_t> rebuild;
   std::vector<bool> splice(part_count, false);
   for (size_t i = 0; i < part_count; ++i) {
     const ProfileId end = std::min<uint64_t>(uint64_t{i + 1} * part_profiles_, profile_count);
@@ -191,6 +197,7 @@ Result<LiveSnapshot::Version> LiveSnapshot::Refresh(const std::function<Source()
         part_changes != nullptr && (part_changes->whole || !part_changes->ids.empty());
     if (!(everything || !built || grown || marked)) continue;
     rebuild.push_back(i);
+    if (!built) continue;  // read whole
     const Part& old = state.parts[i];
     if (part_changes != nullptr) {
       std::vector<ProfileId>& ids = part_changes->ids;
