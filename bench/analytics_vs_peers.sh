@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Data-driven segmentation against the scientific Python peers, same data, same machine, back to
+# back (docs/benchmarks.md "RFM" and "Clustering"):
+#   1. RFM of every customer: `tailor rfm` on a store of the generated set vs
+#      ../shared/bench/peer_pandas_rfm.py (groupby), and a per-customer comparison of both outputs;
+#   2. k-means, k = 8, on the scikit-learn peer's 6 standardized features (its --features-out):
+#      `tailor cluster` (one run per seed 0-2, and 3 restarts) vs peer_sklearn.py (lloyd, elkan).
+# Usage: bench/analytics_vs_peers.sh [PROFILES=1000000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profiles=${1:-1000000}
+shared=$(cd ../shared/bench && pwd)
+data=/tmp/tailor-bench-$profiles
+store=/tmp/tailor-analytics-$profiles
+TAILOR=${TAILOR:-build/tailor}
+NOW=2026-11-01T00:00:00Z
+[ -x "$shared/gen_customers" ] || (cd "$shared" && ./build.sh)
+[ -f "$data/events.csv" ] || "$shared/gen_customers" --profiles "$profiles" --out "$data"
+[ -d "$store" ] || $TAILOR bench ingest --data "$data" --store "$store" --keep > /dev/null
+
+echo "== RFM"
+for run in 1 2; do
+  $TAILOR --data-dir "$store" --json rfm --now $NOW --out /tmp/rfm-tailor.csv |
+    python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"tailor: {d['customers']} customers, snapshot {d['snapshot_seconds']:.2f} s, RFM {d['rfm_seconds']:.3f} s\")"
+  /usr/bin/python3 "$shared/peer_pandas_rfm.py" --data "$data" --now $NOW --out /tmp/rfm-pandas.csv |
+    python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"pandas: {d['n_customers']} customers, load {d['load_s']:.1f} s, RFM {d['rfm_s']:.3f} s\")"
+done
+python3 - <<'PY'
+import csv
+a = {r['profile_id']: r for r in csv.DictReader(open('/tmp/rfm-tailor.csv'))}
+b = {r['profile_id']: r for r in csv.DictReader(open('/tmp/rfm-pandas.csv'))}
+same = lambda x, y: (abs(float(x['recency_days']) - float(y['recency_days'])) <= 1e-6 and
+                     int(x['frequency']) == int(y['frequency']) and
+                     abs(float(x['monetary']) - float(y['monetary'])) <= 1e-6 and
+                     all(x[k] == y[k] for k in ('r_score', 'f_score', 'm_score', 'segment')))
+differing = sum(1 for k in a if k not in b or not same(a[k], b[k])) + len(set(b) - set(a))
+print(f"per customer: {len(a)} tailor, {len(b)} pandas, {differing} differing")
+PY
+
+echo "== k-means, k = 8 (the peer's features)"
+/usr/bin/python3 "$shared/peer_sklearn.py" --data "$data" --now $NOW --features-out /tmp/features-$profiles.csv |
+  python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+for r in d['kmeans']['runs']:
+    print(f\"scikit-learn {r['algorithm']}: {r['seconds']:.2f} s, inertia {r['inertia']:.0f}, {r['n_iter']} iterations\")"
+for seed in 0 1 2; do
+  $TAILOR --json cluster --features-csv /tmp/features-$profiles.csv --k 8 --seed $seed |
+    python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"tailor seed $seed: {d['seconds']:.2f} s, inertia {d['inertia']:.0f}, {d['iterations']} iterations\")"
+done
+$TAILOR --json cluster --features-csv /tmp/features-$profiles.csv --k 8 --seed 0 --restarts 3 |
+  python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"tailor 3 restarts: {d['seconds']:.2f} s, inertia {d['inertia']:.0f} (seed {d['seed']})\")"
