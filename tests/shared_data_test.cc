@@ -20,6 +20,7 @@
 #include "tailor/rule.h"
 #include "tailor/segment_profile.h"
 #include "tailor/segments.h"
+#include "tailor/snapshot.h"
 #include "test_util.h"
 
 #ifndef TAILOR_SHARED_DATA_DIR
@@ -282,6 +283,39 @@ TEST_F(SharedDataTest, SupermarketSegmentProfileShowsBreadAndCakeIn723Of788) {
     EXPECT_GT(number.effect, 0.8);  // a large difference
   }
   EXPECT_TRUE(purchases_compared);
+}
+
+// The UCI sessions, which have no id column: one profile per line ("session:<line>"), the label
+// of ../shared/bench/INTENT.md as a trait.
+TEST_F(SharedDataTest, OnlineShoppersSessionsOneProfilePerLine) {
+  TempDir dir;
+  auto engine = OpenStore(dir);
+  ASSERT_NE(engine, nullptr);
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary,
+                       Import(*engine, "online_shoppers_intention.csv",
+                              "online_shoppers_sessions.json", RecordKind::kProfiles));
+  ExpectAllAccepted(summary, 12'330);
+  EXPECT_EQ(engine->Stats().profiles, 12'330u);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<snapshot::Snapshot> snap, engine->BuildSnapshot());
+  const snapshot::TraitColumn* revenue = snap->trait("revenue");
+  ASSERT_NE(revenue, nullptr);
+  uint64_t purchases = 0;
+  for (ProfileId id = 0; id < snap->profile_count(); ++id) {
+    purchases += revenue->present.Test(id) && revenue->ints[id] == 1;
+  }
+  EXPECT_EQ(purchases, 1'908u);  // INTENT.md: 1,908 of 12,330 sessions
+  // The first data row (line 2): 1 product page, February, a returning visitor.
+  ASSERT_OK_AND_ASSIGN(ProfileId first, engine->Resolve("session:2"));
+  EXPECT_EQ(snap->trait("product_related")->ints[first], 1);
+  const snapshot::TraitColumn* month = snap->trait("month");
+  EXPECT_EQ(month->dictionary[month->codes[first]], "Feb");
+  const snapshot::TraitColumn* visitor = snap->trait("visitor_type");
+  EXPECT_EQ(visitor->dictionary[visitor->codes[first]], "Returning_Visitor");
+  // A line-number source is `true` or absent.
+  EXPECT_FALSE(
+      ingest::ParseMapping(R"({"kind": "profiles", "fields": {"id": {"line_number": false}}})",
+                           RecordKind::kProfiles)
+          .ok());
 }
 
 TEST_F(SharedDataTest, SupermarketBaskets) {

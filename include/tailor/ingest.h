@@ -35,6 +35,9 @@ struct FieldSource {
   std::optional<TraitType> type;  // traits/attributes: declared type, else inferred
   std::optional<TraitCategory> category;
   std::string prefix;  // prepended to the value (e.g. "basket-" to make ids readable)
+  // The value is the row's line number in the file (for files without an id column: one
+  // profile per row, e.g. "session:2" for the first data row of a CSV).
+  bool line_number = false;
 };
 
 // Which columns feed which fields. Built from a mapping file (docs/mapping.md) or, for files in
@@ -121,6 +124,7 @@ class RecordBuilder {
   };
   std::optional<std::string_view> Text(const Row& row, const Resolved& field) const;
   Status ReadExtras(const Row& row, TraitMap& out) const;
+  mutable std::string line_text_;  // Text's answer for a line-number field (one row at a time)
 
   RecordKind kind_ = RecordKind::kEvents;
   std::vector<std::pair<std::string, Resolved>> fields_;  // by target name

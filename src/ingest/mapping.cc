@@ -81,18 +81,24 @@ Status ReadSource(simdjson::dom::element element, std::string_view key, FieldSou
             key);
       }
       source.category = category;
+    } else if (name == "line_number") {
+      bool on = false;
+      if (value.get_bool().get(on) || !on) {
+        return InvalidArgument("'{}.line_number' must be true", key);
+      }
+      source.line_number = true;
     } else if (name == "prefix") {
       if (!is_string) return InvalidArgument("'{}.prefix' must be a string", key);
       source.prefix = std::string(string_value);
     } else {
       return InvalidArgument(
-          "'{}': unknown key '{}' (column, constant, format, base, separator, type, category, "
-          "prefix)",
+          "'{}': unknown key '{}' (column, constant, line_number, format, base, separator, type, "
+          "category, prefix)",
           key, name);
     }
   }
-  if (source.column.empty() && !source.constant) {
-    return InvalidArgument("'{}' needs a 'column' or a 'constant'", key);
+  if (source.column.empty() && !source.constant && !source.line_number) {
+    return InvalidArgument("'{}' needs a 'column', a 'constant' or 'line_number'", key);
   }
   return Status::Ok();
 }

@@ -219,6 +219,10 @@ Result<RecordBuilder> RecordBuilder::Create(const Mapping& mapping,
 
 std::optional<std::string_view> RecordBuilder::Text(const Row& row, const Resolved& field) const {
   if (field.column < 0) {
+    if (field.source.line_number) {
+      line_text_ = std::to_string(row.line);
+      return std::string_view(line_text_);
+    }
     if (field.source.constant) return std::string_view(*field.source.constant);
     return std::nullopt;
   }
