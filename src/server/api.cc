@@ -173,6 +173,29 @@ Response JsonResponse(int http_status, const JsonWriter& json) {
   return response;
 }
 
+Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::string_view path) {
+  simdjson::dom::array array;
+  if (value.get_array().get(array))
+    return InvalidArgument("{}: expected an array of strings", path);
+  std::vector<std::string> out;
+  for (auto element : array) {
+    std::string_view text;
+    if (element.get_string().get(text)) {
+      return InvalidArgument("{}[{}]: expected a string", path, out.size());
+    }
+    out.emplace_back(text);
+  }
+  return out;
+}
+
+Result<simdjson::dom::object> ParseObjectBody(simdjson::dom::parser& parser,
+                                              const std::string& body, size_t max_depth) {
+  TAILOR_ASSIGN_OR_RETURN(simdjson::dom::element document, ParseBody(parser, body, max_depth));
+  simdjson::dom::object object;
+  if (document.get_object().get(object)) return InvalidArgument("expected a JSON object");
+  return object;
+}
+
 Result<simdjson::dom::element> ParseBody(simdjson::dom::parser& parser, const std::string& body,
                                          size_t max_depth) {
   if (body.empty()) return InvalidArgument("the request needs a JSON body");

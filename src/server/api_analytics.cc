@@ -11,33 +11,98 @@ namespace {
 
 thread_local simdjson::dom::parser json_parser;
 
-// A JSON array of non-empty strings at `path`.
-Result<std::vector<std::string>> Strings(simdjson::dom::element value, const std::string& path) {
-  simdjson::dom::array array;
-  if (value.get_array().get(array)) return InvalidArgument("{}: expected an array of names", path);
-  std::vector<std::string> out;
-  for (simdjson::dom::element element : array) {
-    std::string_view text;
-    if (element.get_string().get(text) || text.empty()) {
-      return InvalidArgument("{}: expected an array of names", path);
-    }
-    out.emplace_back(text);
-  }
-  return out;
-}
-
 }  // namespace
 
 void Api::Impl::AddAnalyticsRoutes() {
   using access::Scope;
+  // RFM of every customer on the live snapshot; with "materialize" (the default) its traits
+  // and the `rfm` scheme too.
+  Add("POST", "/v1/analytics/rfm", Scope::kSegments, [this](Call& call) -> Response {
+    analytics::RfmOptions rfm_options;
+    rfm_options.now = service.now();
+    bool materialize = true;
+    if (!call.request.body.empty()) {
+      auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
+      if (!body.ok()) return ErrorResponse(body.status(), "$");
+      simdjson::dom::object fields = *body;
+      for (auto [key, value] : fields) {
+        const std::string path = fmt::format("$.{}", std::string_view(key));
+        if (key == "now") {
+          std::string_view text;
+          std::optional<Timestamp> now;
+          if (value.get_string().get(text) || !(now = ParseIsoTimestamp(text))) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", path);
+          }
+          rfm_options.now = *now;
+        } else if (key == "purchase_type") {
+          std::string_view text;
+          if (value.get_string().get(text) || text.empty()) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an event type", path);
+          }
+          rfm_options.purchase_type = std::string(text);
+        } else if (key == "materialize") {
+          if (value.get_bool().get(materialize)) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected true or false", path);
+          }
+        } else if (key == "recency_edges" || key == "frequency_edges" || key == "monetary_edges") {
+          std::vector<double>& edges = key == "recency_edges"     ? rfm_options.recency_day_edges
+                                       : key == "frequency_edges" ? rfm_options.frequency_edges
+                                                                  : rfm_options.monetary_edges;
+          simdjson::dom::array array;
+          if (value.get_array().get(array)) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an array of 4 numbers", path);
+          }
+          for (simdjson::dom::element edge : array) {
+            double number = 0;
+            if (edge.get_double().get(number)) {
+              return ErrorResponse(400, "INVALID_ARGUMENT", "expected an array of 4 numbers", path);
+            }
+            edges.push_back(number);
+          }
+        } else {
+          return ErrorResponse(400, "INVALID_ARGUMENT", "unknown field", path);
+        }
+      }
+    }
+    auto run = service.RunRfm(rfm_options, materialize);
+    if (!run.ok()) return ErrorResponse(run.status());
+    const analytics::RfmResult& rfm = run->rfm;
+    JsonWriter json;
+    json.BeginObject()
+        .Key("now")
+        .String(IsoTime(rfm_options.now))
+        .Key("snapshot_at")
+        .String(IsoTime(run->snapshot_at_ms))
+        .Key("customers")
+        .Uint(rfm.customers.size())
+        .Key("segments")
+        .BeginObject();
+    for (size_t s = 0; s < analytics::kRfmSegmentCount; ++s) {
+      json.Key(analytics::RfmSegmentName(static_cast<analytics::RfmSegment>(s)))
+          .Uint(rfm.segment_counts[s]);
+    }
+    json.EndObject().Key("score_counts").BeginObject();
+    const char* score_names[] = {"r_score", "f_score", "m_score"};
+    for (int d = 0; d < 3; ++d) {
+      json.Key(score_names[d]).BeginArray();
+      for (uint64_t count : rfm.score_counts[d]) json.Uint(count);
+      json.EndArray();
+    }
+    json.EndObject()
+        .Key("materialized")
+        .Bool(materialize)
+        .Key("profiles_written")
+        .Uint(run->profiles_written)
+        .Key("scheme_created")
+        .Bool(run->scheme_created)
+        .EndObject();
+    return JsonResponse(200, json);
+  });
   // What distinguishes a segment (saved, or a rule) from the others or from another segment.
   Add("POST", "/v1/analytics/profile", Scope::kRead, [this](Call& call) -> Response {
-    auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
-    if (!body.ok()) return ErrorResponse(body.status());
-    simdjson::dom::object fields;
-    if (body->get_object().get(fields) != simdjson::SUCCESS) {
-      return ErrorResponse(400, "INVALID_ARGUMENT", "expected a JSON object", "$");
-    }
+    auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
+    if (!body.ok()) return ErrorResponse(body.status(), "$");
+    simdjson::dom::object fields = *body;
     segments::SegmentDefinition definition;
     std::optional<segments::SegmentDefinition> versus;
     uint64_t top = 10;
@@ -78,12 +143,9 @@ void Api::Impl::AddAnalyticsRoutes() {
   // k-means on numeric traits: {"traits": [...], "k": 8 | "choose_k": [2, 10], "seed", "restarts",
   // "log": [...], "save": "name"}.
   Add("POST", "/v1/analytics/cluster", Scope::kSegments, [this](Call& call) -> Response {
-    auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
-    if (!body.ok()) return ErrorResponse(body.status());
-    simdjson::dom::object fields;
-    if (body->get_object().get(fields) != simdjson::SUCCESS) {
-      return ErrorResponse(400, "INVALID_ARGUMENT", "expected a JSON object", "$");
-    }
+    auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
+    if (!body.ok()) return ErrorResponse(body.status(), "$");
+    simdjson::dom::object fields = *body;
     std::vector<std::string> traits, logs;
     std::string save;
     std::vector<uint64_t> choose_k;
@@ -92,7 +154,7 @@ void Api::Impl::AddAnalyticsRoutes() {
       const std::string path = fmt::format("$.{}", std::string_view(key));
       uint64_t number = 0;
       if (key == "traits" || key == "log") {
-        auto names = Strings(value, path);
+        auto names = StringArray(value, path);
         if (!names.ok()) return ErrorResponse(names.status(), path);
         (key == "traits" ? traits : logs) = std::move(names).value();
       } else if (key == "k" || key == "seed" || key == "restarts") {
@@ -170,12 +232,9 @@ void Api::Impl::AddAnalyticsRoutes() {
   // Lookalikes of a seed segment: {"seed": "segment", "traits": [...], "top": 1000, "c": 1.0,
   // "save": "name"}.
   Add("POST", "/v1/analytics/lookalike", Scope::kSegments, [this](Call& call) -> Response {
-    auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
-    if (!body.ok()) return ErrorResponse(body.status());
-    simdjson::dom::object fields;
-    if (body->get_object().get(fields) != simdjson::SUCCESS) {
-      return ErrorResponse(400, "INVALID_ARGUMENT", "expected a JSON object", "$");
-    }
+    auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
+    if (!body.ok()) return ErrorResponse(body.status(), "$");
+    simdjson::dom::object fields = *body;
     std::vector<std::string> traits;
     std::string seed, save;
     analytics::LookalikeOptions lookalike;
@@ -184,7 +243,7 @@ void Api::Impl::AddAnalyticsRoutes() {
       std::string_view text;
       uint64_t number = 0;
       if (key == "traits") {
-        auto names = Strings(value, path);
+        auto names = StringArray(value, path);
         if (!names.ok()) return ErrorResponse(names.status(), path);
         traits = std::move(names).value();
       } else if (key == "seed" || key == "save") {

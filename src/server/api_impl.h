@@ -56,6 +56,11 @@ int HttpStatusOf(StatusCode code);
 // Parses a JSON request body with the API's depth limit; errors name the byte offset.
 Result<simdjson::dom::element> ParseBody(simdjson::dom::parser& parser, const std::string& body,
                                          size_t max_depth);
+// A request body that must be one JSON object (the analytics routes).
+Result<simdjson::dom::object> ParseObjectBody(simdjson::dom::parser& parser,
+                                              const std::string& body, size_t max_depth);
+// A JSON array of strings at `path` ("$.members"); errors name the element.
+Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::string_view path);
 // A JSON value as a trait value (typed by the schema when the trait is declared).
 Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* declared,
                                  std::string_view path);

@@ -21,21 +21,6 @@ size_t ParseCount(std::string_view text, size_t fallback, size_t limit) {
   return std::min(value, limit);
 }
 
-Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::string_view path) {
-  simdjson::dom::array array;
-  if (value.get_array().get(array))
-    return InvalidArgument("{}: expected an array of strings", path);
-  std::vector<std::string> out;
-  for (auto element : array) {
-    std::string_view text;
-    if (element.get_string().get(text)) {
-      return InvalidArgument("{}[{}]: expected a string", path, out.size());
-    }
-    out.emplace_back(text);
-  }
-  return out;
-}
-
 // A segment definition from its JSON form; `name` from the path when given.
 Result<segments::SegmentDefinition> DefinitionFromJson(simdjson::dom::element body,
                                                        std::string_view name) {
@@ -359,92 +344,6 @@ void Api::Impl::AddSegmentRoutes() {
       json.EndArray();
     }
     json.EndArray().EndObject();
-    return JsonResponse(200, json);
-  });
-  // RFM of every customer on the live snapshot; with "materialize" (the default) its traits
-  // and the `rfm` scheme too.
-  Add("POST", "/v1/analytics/rfm", Scope::kSegments, [this](Call& call) -> Response {
-    analytics::RfmOptions rfm_options;
-    rfm_options.now = service.now();
-    bool materialize = true;
-    if (!call.request.body.empty()) {
-      auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);
-      if (!body.ok()) return ErrorResponse(body.status());
-      simdjson::dom::object fields;
-      if (body->get_object().get(fields) != simdjson::SUCCESS) {
-        return ErrorResponse(400, "INVALID_ARGUMENT", "expected a JSON object", "$");
-      }
-      for (auto [key, value] : fields) {
-        const std::string path = fmt::format("$.{}", std::string_view(key));
-        if (key == "now") {
-          std::string_view text;
-          std::optional<Timestamp> now;
-          if (value.get_string().get(text) || !(now = ParseIsoTimestamp(text))) {
-            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", path);
-          }
-          rfm_options.now = *now;
-        } else if (key == "purchase_type") {
-          std::string_view text;
-          if (value.get_string().get(text) || text.empty()) {
-            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an event type", path);
-          }
-          rfm_options.purchase_type = std::string(text);
-        } else if (key == "materialize") {
-          if (value.get_bool().get(materialize)) {
-            return ErrorResponse(400, "INVALID_ARGUMENT", "expected true or false", path);
-          }
-        } else if (key == "recency_edges" || key == "frequency_edges" || key == "monetary_edges") {
-          std::vector<double>& edges = key == "recency_edges"     ? rfm_options.recency_day_edges
-                                       : key == "frequency_edges" ? rfm_options.frequency_edges
-                                                                  : rfm_options.monetary_edges;
-          simdjson::dom::array array;
-          if (value.get_array().get(array)) {
-            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an array of 4 numbers", path);
-          }
-          for (simdjson::dom::element edge : array) {
-            double number = 0;
-            if (edge.get_double().get(number)) {
-              return ErrorResponse(400, "INVALID_ARGUMENT", "expected an array of 4 numbers", path);
-            }
-            edges.push_back(number);
-          }
-        } else {
-          return ErrorResponse(400, "INVALID_ARGUMENT", "unknown field", path);
-        }
-      }
-    }
-    auto run = service.RunRfm(rfm_options, materialize);
-    if (!run.ok()) return ErrorResponse(run.status());
-    const analytics::RfmResult& rfm = run->rfm;
-    JsonWriter json;
-    json.BeginObject()
-        .Key("now")
-        .String(IsoTime(rfm_options.now))
-        .Key("snapshot_at")
-        .String(IsoTime(run->snapshot_at_ms))
-        .Key("customers")
-        .Uint(rfm.customers.size())
-        .Key("segments")
-        .BeginObject();
-    for (size_t s = 0; s < analytics::kRfmSegmentCount; ++s) {
-      json.Key(analytics::RfmSegmentName(static_cast<analytics::RfmSegment>(s)))
-          .Uint(rfm.segment_counts[s]);
-    }
-    json.EndObject().Key("score_counts").BeginObject();
-    const char* score_names[] = {"r_score", "f_score", "m_score"};
-    for (int d = 0; d < 3; ++d) {
-      json.Key(score_names[d]).BeginArray();
-      for (uint64_t count : rfm.score_counts[d]) json.Uint(count);
-      json.EndArray();
-    }
-    json.EndObject()
-        .Key("materialized")
-        .Bool(materialize)
-        .Key("profiles_written")
-        .Uint(run->profiles_written)
-        .Key("scheme_created")
-        .Bool(run->scheme_created)
-        .EndObject();
     return JsonResponse(200, json);
   });
   Add("POST", "/v1/segments/evaluate", Scope::kSegments, [this](Call&) -> Response {
