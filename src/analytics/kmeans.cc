@@ -12,6 +12,8 @@
 #include <optional>
 #include <random>
 
+#include "analytics/column_stats.h"
+
 namespace tailor::analytics {
 namespace {
 
@@ -60,15 +62,10 @@ Result<Transformed> Transform(const FeatureMatrix& features, const KMeansOptions
       }
     }
     if (!options.standardize) continue;
-    double sum = 0;
-    for (size_t i = 0; i < n; ++i) sum += t.x[i * d + j];
-    const double mean = sum / n;
-    double squares = 0;
-    for (size_t i = 0; i < n; ++i) squares += (t.x[i * d + j] - mean) * (t.x[i * d + j] - mean);
-    const double sd = std::sqrt(squares / n);
-    t.mean[j] = mean;
-    t.scale[j] = sd > 0 ? sd : 1;
-    for (size_t i = 0; i < n; ++i) t.x[i * d + j] = (t.x[i * d + j] - mean) / t.scale[j];
+    const ColumnStats stats = StatsOfColumn(t.x.data(), n, d, j);
+    t.mean[j] = stats.mean;
+    t.scale[j] = stats.scale();
+    for (size_t i = 0; i < n; ++i) t.x[i * d + j] = (t.x[i * d + j] - t.mean[j]) / t.scale[j];
   }
   return t;
 }
@@ -155,11 +152,8 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
   // The tolerance scaled by the mean variance of the features (scikit-learn's rule).
   double mean_variance = 0;
   for (size_t j = 0; j < d; ++j) {
-    double sum = 0, squares = 0;
-    for (size_t i = 0; i < n; ++i) sum += x[i * d + j];
-    const double mean = sum / n;
-    for (size_t i = 0; i < n; ++i) squares += (x[i * d + j] - mean) * (x[i * d + j] - mean);
-    mean_variance += squares / n;
+    const double sd = StatsOfColumn(x.data(), n, d, j).sd;
+    mean_variance += sd * sd;
   }
   const double tolerance = options.tolerance * mean_variance / d;
 
@@ -332,13 +326,9 @@ std::vector<ClusterName> NameClusters(const FeatureMatrix& features, const KMean
     auto transformed = Transform(features, options);
     if (transformed.ok()) {
       for (size_t j = 0; j < d; ++j) {
-        double sum = 0, squares = 0;
-        for (size_t i = 0; i < features.rows; ++i) sum += transformed->x[i * d + j];
-        mean[j] = sum / features.rows;
-        for (size_t i = 0; i < features.rows; ++i) {
-          squares += (transformed->x[i * d + j] - mean[j]) * (transformed->x[i * d + j] - mean[j]);
-        }
-        sd[j] = squares > 0 ? std::sqrt(squares / features.rows) : 1;
+        const ColumnStats stats = StatsOfColumn(transformed->x.data(), features.rows, d, j);
+        mean[j] = stats.mean;
+        sd[j] = stats.scale();
       }
     }
   }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "analytics/column_stats.h"
+
 namespace tailor::analytics {
 
 double LogisticModel::Predict(const double* row) const {
@@ -27,14 +29,9 @@ Result<LogisticModel> FitLogistic(const FeatureMatrix& features, const std::vect
   model.scale.assign(d, 1);
   if (options.standardize) {
     for (size_t j = 0; j < d; ++j) {
-      double sum = 0, squares = 0;
-      for (size_t i = 0; i < n; ++i) sum += features.row(i)[j];
-      model.mean[j] = sum / n;
-      for (size_t i = 0; i < n; ++i) {
-        squares += (features.row(i)[j] - model.mean[j]) * (features.row(i)[j] - model.mean[j]);
-      }
-      const double sd = std::sqrt(squares / n);
-      model.scale[j] = sd > 0 ? sd : 1;
+      const ColumnStats stats = StatsOfColumn(features.values.data(), n, d, j);
+      model.mean[j] = stats.mean;
+      model.scale[j] = stats.scale();
     }
   }
   // X with a leading column of ones (the intercept).

@@ -4,32 +4,33 @@
 #include <cmath>
 #include <numeric>
 
+#include "analytics/column_stats.h"
+
 namespace tailor::analytics {
 namespace {
 
 // Standardized mean difference of feature j between the rows `a` says and those `b` says.
 double Smd(const FeatureMatrix& m, size_t j, const std::vector<uint8_t>& a,
            const std::vector<uint8_t>& b) {
-  double sum[2] = {0, 0}, squares[2] = {0, 0};
+  double mean[2] = {0, 0}, sd[2] = {0, 0};
   size_t count[2] = {0, 0};
-  for (size_t i = 0; i < m.rows; ++i) {
-    for (int g = 0; g < 2; ++g) {
-      if ((g == 0 ? a : b)[i]) {
-        sum[g] += m.row(i)[j];
-        squares[g] += m.row(i)[j] * m.row(i)[j];
-        ++count[g];
-      }
-    }
-  }
-  if (count[0] < 2 || count[1] < 2) return 0;
-  double mean[2], variance[2];
   for (int g = 0; g < 2; ++g) {
-    mean[g] = sum[g] / count[g];
-    variance[g] = std::max(0.0, (squares[g] - count[g] * mean[g] * mean[g]) / (count[g] - 1));
+    const std::vector<uint8_t>& in = g == 0 ? a : b;
+    double sum = 0;
+    for (size_t i = 0; i < m.rows; ++i) {
+      if (!in[i]) continue;
+      sum += m.row(i)[j];
+      ++count[g];
+    }
+    if (count[g] < 2) return 0;
+    mean[g] = sum / count[g];
+    double squares = 0;
+    for (size_t i = 0; i < m.rows; ++i) {
+      if (in[i]) squares += (m.row(i)[j] - mean[g]) * (m.row(i)[j] - mean[g]);
+    }
+    sd[g] = std::sqrt(squares / (count[g] - 1));
   }
-  const double pooled = std::sqrt(((count[0] - 1) * variance[0] + (count[1] - 1) * variance[1]) /
-                                  (count[0] + count[1] - 2));
-  return pooled > 0 ? (mean[0] - mean[1]) / pooled : 0;
+  return StandardizedMeanDifference(mean[0], sd[0], count[0], mean[1], sd[1], count[1]);
 }
 
 }  // namespace

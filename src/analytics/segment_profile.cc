@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analytics/column_stats.h"
 #include "tailor/json_writer.h"
 
 namespace tailor::analytics {
@@ -99,11 +100,8 @@ NumberFinding MakeNumber(std::string attribute, std::vector<double>& member_valu
   finding.other_median = b.median;
   finding.member_sd = a.sd;
   finding.other_sd = b.sd;
-  const double n1 = finding.members, n2 = finding.others;
-  const double pooled =
-      n1 + n2 > 2 ? std::sqrt(((n1 - 1) * a.sd * a.sd + (n2 - 1) * b.sd * b.sd) / (n1 + n2 - 2))
-                  : 0;
-  finding.effect = pooled > 0 ? (a.mean - b.mean) / pooled : 0;
+  finding.effect =
+      StandardizedMeanDifference(a.mean, a.sd, finding.members, b.mean, b.sd, finding.others);
   finding.sentence =
       fmt::format("{}: mean {:.4g} vs {:.4g}, median {:.4g} vs {:.4g} (SMD {:+.2f})",
                   finding.attribute, a.mean, b.mean, a.median, b.median, finding.effect);
