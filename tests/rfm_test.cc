@@ -199,9 +199,18 @@ TEST_F(RfmServiceTest, SavedLabelsReplaceAnEarlierRunsSegments) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("q1-2025"), std::string::npos);
   EXPECT_EQ(service_->engine().schema().Find("q1-2025_cluster"), nullptr);
-  // An unknown profile is refused by name.
-  EXPECT_EQ(service_->SaveLabels(scheme, {{"nobody", "1_big"}}).status().code(),
+  // An unknown profile is refused by name, before the new trait is declared.
+  Service::LabelScheme fresh = scheme;
+  fresh.trait = "fresh_cluster";
+  fresh.scheme = "fresh";
+  fresh.segments = {{"1_big", "fresh_1_big", "first"}};
+  EXPECT_EQ(service_->SaveLabels(fresh, {{"nobody", "1_big"}}).status().code(),
             StatusCode::kNotFound);
+  EXPECT_EQ(service_->engine().schema().Find("fresh_cluster"), nullptr);
+  // A trait of that name and another type: refused, not written profile by profile.
+  ASSERT_OK(service_->engine().DeclareTraits({{"fresh_cluster", TraitType::kInt}}));
+  EXPECT_EQ(service_->SaveLabels(fresh, {{"a", "1_big"}}).status().code(),
+            StatusCode::kFailedPrecondition);
 }
 
 TEST(RfmBins, CustomEdgesScoreByThresholds) {

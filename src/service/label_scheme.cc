@@ -70,6 +70,38 @@ Result<uint64_t> Service::Impl::WriteChangedTraits(
   return written;
 }
 
+Status Service::Impl::DeclareTraits(Service& service, const std::vector<TraitDef>& traits) {
+  std::vector<TraitDef> missing;
+  const std::shared_ptr<const Schema> schema = service.engine_->shared_schema();
+  for (const TraitDef& trait : traits) {
+    const TraitDef* existing = schema->Find(trait.name);
+    if (existing == nullptr) {
+      missing.push_back(trait);
+    } else if (existing->type != trait.type) {
+      // Upserts of the other type would be refused profile by profile.
+      return FailedPrecondition("trait '{}' is {}; the results are {}", trait.name,
+                                TraitTypeName(existing->type), TraitTypeName(trait.type));
+    }
+  }
+  return missing.empty() ? Status::Ok() : service.engine_->DeclareTraits(missing);
+}
+
+Result<uint64_t> Service::Impl::WriteTraitOf(
+    Service& service, const TraitDef& trait,
+    const std::vector<std::pair<std::string, TypedValue>>& values) {
+  // Every profile is resolved before the schema or any profile changes.
+  std::vector<std::pair<ProfileId, TraitMap>> wanted;
+  wanted.reserve(values.size());
+  for (const auto& [external, value] : values) {
+    TAILOR_ASSIGN_OR_RETURN(ProfileId id, service.engine_->Resolve(external));
+    wanted.emplace_back(id, TraitMap{{trait.name, value}});
+  }
+  TAILOR_RETURN_IF_ERROR(DeclareTraits(service, {trait}));
+  TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
+                          CurrentSnapshot(*service.engine_, {}, std::chrono::milliseconds(0)));
+  return WriteChangedTraits(service, *version.snapshot, std::move(wanted));
+}
+
 Result<bool> Service::Impl::PutLabelScheme(Service& service, const LabelScheme& wanted) {
   std::lock_guard lock(write_mutex);
   bool changed = false;
@@ -125,25 +157,17 @@ Result<Service::LabelsSaved> Service::SaveLabels(
       return InvalidArgument("label '{}' may not hold quotes or backslashes", segment.label);
     }
   }
-  // The trait, declared when new; then its values where they changed; then the scheme.
-  {
-    const std::shared_ptr<const Schema> schema = engine_->shared_schema();
-    if (schema->Find(scheme.trait) == nullptr) {
-      TAILOR_RETURN_IF_ERROR(engine_->DeclareTraits(
-          {{scheme.trait, TraitType::kString, TraitCategory::kBehavioural}}));
-    }
-  }
-  TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
-                          impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
-  std::vector<std::pair<ProfileId, TraitMap>> wanted;
-  wanted.reserve(labels.size());
+  // The trait's values where they changed, then the scheme.
+  std::vector<std::pair<std::string, TypedValue>> values;
+  values.reserve(labels.size());
   for (const auto& [external, label] : labels) {
-    TAILOR_ASSIGN_OR_RETURN(ProfileId id, engine_->Resolve(external));
-    wanted.emplace_back(id, TraitMap{{scheme.trait, {TraitType::kString, label}}});
+    values.emplace_back(external, TypedValue{TraitType::kString, label});
   }
   LabelsSaved saved;
-  TAILOR_ASSIGN_OR_RETURN(saved.profiles_written,
-                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
+  TAILOR_ASSIGN_OR_RETURN(
+      saved.profiles_written,
+      impl_->WriteTraitOf(*this, {scheme.trait, TraitType::kString, TraitCategory::kBehavioural},
+                          values));
   TAILOR_ASSIGN_OR_RETURN(saved.scheme_created, impl_->PutLabelScheme(*this, scheme));
   return saved;
 }
@@ -199,23 +223,14 @@ Result<uint64_t> Service::SaveScores(const std::string& trait,
                                      segments::SegmentDefinition segment) {
   TAILOR_RETURN_IF_ERROR(CheckGeneratedName(trait));
   TAILOR_RETURN_IF_ERROR(CheckGeneratedName(segment.name));
-  {
-    const std::shared_ptr<const Schema> schema = engine_->shared_schema();
-    if (schema->Find(trait) == nullptr) {
-      TAILOR_RETURN_IF_ERROR(
-          engine_->DeclareTraits({{trait, TraitType::kDouble, TraitCategory::kBehavioural}}));
-    }
-  }
-  TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
-                          impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
-  std::vector<std::pair<ProfileId, TraitMap>> wanted;
-  wanted.reserve(scores.size());
+  std::vector<std::pair<std::string, TypedValue>> values;
+  values.reserve(scores.size());
   for (const auto& [external, score] : scores) {
-    TAILOR_ASSIGN_OR_RETURN(ProfileId id, engine_->Resolve(external));
-    wanted.emplace_back(id, TraitMap{{trait, {TraitType::kDouble, score}}});
+    values.emplace_back(external, TypedValue{TraitType::kDouble, score});
   }
-  TAILOR_ASSIGN_OR_RETURN(uint64_t written,
-                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
+  TAILOR_ASSIGN_OR_RETURN(
+      uint64_t written,
+      impl_->WriteTraitOf(*this, {trait, TraitType::kDouble, TraitCategory::kBehavioural}, values));
   TAILOR_RETURN_IF_ERROR(PutSegment(std::move(segment)));
   return written;
 }

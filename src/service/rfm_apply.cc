@@ -69,14 +69,7 @@ Result<Service::RfmRun> Service::RunRfm(const analytics::RfmOptions& options, bo
 
   // 1. The traits (declared first, so that their category is behavioural), written only where
   // they changed, through the ordinary write path: live membership and the feed follow.
-  std::vector<TraitDef> missing;
-  {
-    const std::shared_ptr<const Schema> schema = engine_->shared_schema();
-    for (const TraitDef& trait : RfmTraits()) {
-      if (schema->Find(trait.name) == nullptr) missing.push_back(trait);
-    }
-  }
-  if (!missing.empty()) TAILOR_RETURN_IF_ERROR(engine_->DeclareTraits(missing));
+  TAILOR_RETURN_IF_ERROR(impl_->DeclareTraits(*this, RfmTraits()));
   std::vector<std::pair<ProfileId, TraitMap>> wanted;
   wanted.reserve(run.rfm.customers.size());
   for (const analytics::RfmCustomer& customer : run.rfm.customers) {

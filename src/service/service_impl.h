@@ -157,6 +157,12 @@ struct Service::Impl {
   // profiles were written (label_scheme.cc).
   Result<uint64_t> WriteChangedTraits(Service& service, const snapshot::Snapshot& snapshot,
                                       std::vector<std::pair<ProfileId, TraitMap>> wanted);
+  // Declares the traits the schema lacks; kFailedPrecondition for one it has with another type.
+  Status DeclareTraits(Service& service, const std::vector<TraitDef>& traits);
+  // `trait` set to each profile's value (by external id) where it changed; every id resolved
+  // first (kNotFound before anything changes), the trait declared when new.
+  Result<uint64_t> WriteTraitOf(Service& service, const TraitDef& trait,
+                                const std::vector<std::pair<std::string, TypedValue>>& values);
   // The segments and the scheme of `scheme` made or updated, under the write lock, with one
   // evaluation if anything changed; returns whether the scheme is new.
   Result<bool> PutLabelScheme(Service& service, const LabelScheme& scheme);
