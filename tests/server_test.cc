@@ -469,6 +469,10 @@ TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
             std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("tailor_http_request_duration_seconds_bucket"), std::string::npos);
+  for (const char* name : {"tailor_snapshot_refreshes_total", "tailor_snapshot_parts_spliced_total",
+                           "tailor_snapshot_refresh_seconds", "tailor_resident_budget_bytes"}) {
+    EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
+  }
   api_->SetDraining();
   EXPECT_EQ(Call("GET", "/readyz").status, 503);
 }

@@ -444,6 +444,22 @@ TEST(ProfileObservers, AnObserverSeesEachTouchedProfileOnceWithTheEventsItReads)
 // A whole-population question asking for every acknowledged write (max age 0) gets them all,
 // even while the background refresh is rebuilding the snapshot (it once took the version before
 // an in-flight refresh as current).
+// --memory-budget covers the store's cache and memtables (a quarter, 64 MiB to 1 GiB) and the id
+// cache (an eighth); the working set gets the rest; under 256 MiB it is the working set's alone.
+TEST(WorkingSet, TheMemoryBudgetIsSplitWithTheStore) {
+  for (const auto& [budget, working_set] :
+       std::vector<std::pair<size_t, size_t>>{{size_t{1} << 30, (size_t{1024 - 256 - 128}) << 20},
+                                              {size_t{8} << 30, (size_t{8192 - 1024 - 1024}) << 20},
+                                              {size_t{128} << 20, size_t{128} << 20}}) {
+    TempDir dir;
+    ServiceOptions options;
+    options.memory_budget = budget;
+    auto service = Service::Open(dir.path(), std::move(options));
+    ASSERT_TRUE(service.ok()) << service.status().ToString();
+    EXPECT_EQ((*service)->working_set().stats().budget, working_set) << budget;
+  }
+}
+
 TEST(LivePopulation, APreviewSeesATraitAddedSinceTheLatestVersion) {
   TempDir dir;
   std::unique_ptr<Service> opened = OpenAtStart(dir.path());
