@@ -1,0 +1,61 @@
+#pragma once
+
+// Gradient-boosted decision trees for binary targets (propensity), trained by XGBoost (Debian's
+// libxgboost, its C API) with the histogram tree method. Missing values (NaN) are learned, not
+// imputed: each split sends them the way that lowers the loss.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tailor/kmeans.h"  // FeatureMatrix
+#include "tailor/status.h"
+
+namespace tailor::analytics {
+
+struct BoostedTreesOptions {
+  size_t rounds = 400;  // trees; with early stopping the most, and the best round is kept
+  double learning_rate = 0.03;
+  int max_depth = 5;
+  double min_child_weight = 1;
+  double subsample = 0.8;         // rows per tree
+  double column_subsample = 0.8;  // features per tree
+  double l2 = 1;                  // lambda: L2 penalty on leaf weights
+  uint64_t seed = 42;
+  int threads = 0;  // 0: every core
+  // Share of the training rows (every n-th row, so deterministic) held out to stop early when
+  // their log loss has not improved for `patience` rounds; 0 trains every round.
+  double early_stopping_fraction = 0.15;
+  size_t patience = 50;
+};
+
+struct FeatureGain {
+  std::string feature;
+  double gain = 0;  // total gain of the splits on it, as a share of all splits' gain
+};
+
+class BoostedTreesModel {
+ public:
+  // Probability of the positive class for each row of `features` (same columns as trained on).
+  std::vector<double> Predict(const FeatureMatrix& features) const;
+  size_t rounds() const { return rounds_; }
+  // Features by their share of the total gain, largest first (features never split on omitted).
+  const std::vector<FeatureGain>& importance() const { return importance_; }
+
+ private:
+  friend Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix&,
+                                                   const std::vector<uint8_t>&,
+                                                   const BoostedTreesOptions&);
+  std::shared_ptr<void> booster_;  // BoosterHandle, freed with the last copy
+  size_t rounds_ = 0, columns_ = 0;
+  std::vector<FeatureGain> importance_;
+};
+
+// kInvalidArgument: labels not the size of the rows, one class only, bad options; kInternal: an
+// XGBoost error (its message).
+Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix& features,
+                                          const std::vector<uint8_t>& labels,
+                                          const BoostedTreesOptions& options);
+
+}  // namespace tailor::analytics
