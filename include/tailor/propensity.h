@@ -14,6 +14,7 @@
 #include "tailor/json_writer.h"
 #include "tailor/kmeans.h"  // FeatureMatrix
 #include "tailor/logistic.h"
+#include "tailor/segment_catalog.h"
 #include "tailor/snapshot.h"
 #include "tailor/status.h"
 #include "tailor/types.h"
@@ -146,9 +147,60 @@ Result<std::vector<ModelValidation>> ValidateOnPeriod(const FeatureMatrix& train
 // Folds by a stable hash of each row's external id (`ids`), so a profile keeps its fold.
 std::vector<uint32_t> HashFolds(const std::vector<std::string>& ids, uint32_t folds);
 
+// ---- A study: what a front end asks for -----------------------------------------------------
+
+// The target is either a trait (bool, or a number: > 0 is positive), validated by k-fold
+// cross-validation, or an event of a type within `horizon_days` after a cut-off, validated on a
+// later period: models fitted on behaviour as of cutoff - horizon with the labels of
+// [cutoff - horizon, cutoff), scored on behaviour as of the cut-off against the labels of
+// [cutoff, cutoff + horizon). The best model by validation AUROC is then fitted on the latest
+// labelled data and scores every row (with an event target, on behaviour as of `now`).
+struct PropensitySpec {
+  std::vector<std::string> traits;  // features (the target trait is never one)
+  std::string target_trait;
+  std::string target_event;
+  int horizon_days = 30;
+  Timestamp cutoff = 0;  // 0: now - horizon
+  // Event targets: behaviour features of these event types (every type when empty).
+  std::vector<std::string> behaviour_types;
+  uint32_t folds = 5;
+  std::string fold_trait;  // fold = this int trait mod folds; else a hash of the profile id
+  PropensityOptions options;
+  DriverOptions drivers;
+  bool score = true;  // fit the best model on all the data and score every row
+};
+
+struct PropensityStudy {
+  std::string target;      // in words
+  std::string validation;  // "5-fold cross-validation" / "held-out period ..."
+  size_t rows = 0, positives = 0;
+  std::vector<ModelValidation> models;
+  PropensityModelKind best = PropensityModelKind::kLogistic;
+  std::vector<Driver> drivers;                             // on the latest labelled data
+  std::vector<std::pair<std::string, double>> importance;  // the best model's
+  std::vector<ProfileId> ids;                              // rows
+  std::vector<double> scores;                              // per row, when scored
+};
+
+// With no models in `spec.options`, only the drivers (no validation, no scores).
+// kInvalidArgument: no target or both, an unknown or ill-typed trait, one class only, fewer than
+// 2 folds, a cut-off whose horizon ends after `now`.
+Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
+                                      const PropensitySpec& spec, Timestamp now);
+
 // The validation and drivers as JSON fields of an object the caller opened ("models": [...],
 // "best", "drivers": [...]), one spelling for `tailor propensity --json` and the HTTP API.
 void WriteValidationFields(JsonWriter& json, const std::vector<ModelValidation>& models);
 void WriteDriverFields(JsonWriter& json, const std::vector<Driver>& drivers, size_t top);
+// The segment `name` of the `share` (0..1] most likely rows of a scored study:
+// `<name>_score >= threshold`, the threshold the score at that quantile.
+struct ScoreSegment {
+  segments::SegmentDefinition definition;
+  double threshold = 0;
+  size_t size = 0;  // rows at or above it
+};
+ScoreSegment PropensitySegment(const std::string& name, const PropensityStudy& study, double share);
+// A study's fields: target, validation, rows, positives, models, best, importance, drivers.
+void WriteStudyFields(JsonWriter& json, const PropensityStudy& study, size_t top);
 
 }  // namespace tailor::analytics

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   RegisterSegments(app, global, exit_code);
   RegisterServe(app, global, exit_code);
   RegisterAnalytics(app, global, exit_code);
+  RegisterPropensity(app, global, exit_code);
   RegisterProfileSegment(app, global, exit_code);
   try {
     app.parse(argc, argv);
