@@ -457,6 +457,70 @@ TEST_F(ApiTest, ClustersAndLookalikesOfTheLiveProfiles) {
   EXPECT_NE(bad.body.find("$.seed"), std::string::npos) << bad.body;
 }
 
+TEST_F(ApiTest, DriversAndPropensityOfALiveTarget) {
+  // 200 profiles: "bought" is true exactly for the ones with many visits, whatever the plan.
+  std::string batch = R"({"batch": [)";
+  for (int i = 0; i < 200; ++i) {
+    const int visits = i % 20;
+    batch += fmt::format(R"({}{{"type": "identify", "userId": "p{}", "messageId": "d{}",
+        "traits": {{"visits": {}, "plan": "{}", "bought": {}}}}})",
+                         i > 0 ? "," : "", i, i, visits, i % 3 == 0 ? "pro" : "free",
+                         visits >= 12 ? "true" : "false");
+  }
+  batch += "]}";
+  ASSERT_EQ(Admin("POST", "/v1/batch", batch).status, 200);
+  Response drivers = Admin("POST", "/v1/analytics/drivers",
+                           R"({"target": "bought", "traits": ["plan", "visits"]})");
+  ASSERT_EQ(drivers.status, 200) << drivers.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element answer = Json(parser, drivers);
+  EXPECT_EQ(uint64_t(answer["rows"]), 200u);
+  EXPECT_EQ(uint64_t(answer["positives"]), 80u);
+  EXPECT_EQ(std::string_view(answer["drivers"].at(0)["feature"]), "visits");
+  EXPECT_EQ(std::string_view(answer["drivers"].at(1)["feature"]), "plan");
+  EXPECT_LT(double(answer["drivers"].at(1)["information_value"]), 0.02);  // plan: no relation
+
+  Response propensity = Admin("POST", "/v1/analytics/propensity",
+                              R"({"target": "bought", "traits": ["plan", "visits"], "folds": 4,
+                                  "save": "buyer", "top_share": 0.4})");
+  ASSERT_EQ(propensity.status, 200) << propensity.body;
+  simdjson::dom::parser parser2;
+  answer = Json(parser2, propensity);
+  for (simdjson::dom::element model : answer["models"].get_array()) {
+    EXPECT_GT(double(model["auroc"]), 0.99) << propensity.body;
+  }
+  EXPECT_EQ(uint64_t(answer["saved"]["profiles_written"]), 200u);
+  // The score is a trait rules read; the segment of the most likely is the 80 buyers.
+  Response members = Admin("GET", "/v1/segments/buyer");
+  ASSERT_EQ(members.status, 200) << members.body;
+  Response count = Admin("POST", "/v1/segments/preview", R"({"rule": "buyer_score >= 0.5"})");
+  ASSERT_EQ(count.status, 200) << count.body;
+  simdjson::dom::parser parser3;
+  EXPECT_EQ(uint64_t(Json(parser3, count)["size"]), 80u) << count.body;
+
+  // Bad requests say what is wrong.
+  Response bad = Admin("POST", "/v1/analytics/propensity", R"({"target": "bought"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/analytics/propensity", R"({"target": "bought", "traits": ["nope"]})");
+  EXPECT_EQ(bad.status, 404) << bad.body;
+  EXPECT_NE(bad.body.find("nope"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/propensity", R"({"target": "plan", "traits": ["visits"]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/analytics/drivers", R"({"target": "visits", "traits": ["plan"],
+                                                   "folds": 3})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("$.folds"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/propensity",
+              R"({"target": "bought", "traits": ["visits"], "models": ["forest"]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  // A target with one class only.
+  ASSERT_EQ(Admin("POST", "/v1/identify", R"({"userId": "p0", "traits": {"never": 0}})").status,
+            200);
+  bad = Admin("POST", "/v1/analytics/drivers", R"({"target": "never", "traits": ["visits"]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("one class"), std::string::npos) << bad.body;
+}
+
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);

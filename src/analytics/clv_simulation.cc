@@ -1,7 +1,9 @@
 // The BG/NBD and Gamma-Gamma processes, simulated customer by customer: the ground truth the
 // fits are tested against (tests/clv_test.cc).
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "tailor/clv.h"
@@ -57,7 +59,9 @@ Result<SimulatedClv> SimulateClv(const ClvSimulationOptions& options) {
     // any fitted value; such a customer then never drops out.
     const double g_a = beta_a(random), g_b = beta_b(random);
     const double dropout = g_a + g_b > 0 ? g_a / (g_a + g_b) : 0;
-    const double nu = spend_rate(random);
+    // ν = 0 (underflow at tiny q) would make every value infinite; the smallest positive ν
+    // stands in for it.
+    const double nu = std::max(spend_rate(random), std::numeric_limits<double>::min());
     std::gamma_distribution<double> value(gg.p, 1 / nu);
 
     ClvSummary summary{.age = age};

@@ -232,6 +232,7 @@ Api::Impl::Impl(Service& s, access::KeyStore& k, ApiOptions o)
   AddProfileRoutes();
   AddSegmentRoutes();
   AddAnalyticsRoutes();
+  AddPropensityRoutes();
   AddChangeRoutes();
 }
 

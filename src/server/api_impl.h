@@ -90,6 +90,7 @@ struct Api::Impl {
   void AddProfileRoutes();
   void AddSegmentRoutes();
   void AddAnalyticsRoutes();
+  void AddPropensityRoutes();
   void AddChangeRoutes();
   void AddOpenRoutes();
   // Seconds to wait when `key` is over its rate, else 0 (and a token is taken).

@@ -1,0 +1,163 @@
+// /v1/analytics/propensity and /v1/analytics/drivers: propensity.h on the live snapshot, on the
+// evaluation thread (http_server.cc).
+
+#include "common/time.h"
+#include "server/api_impl.h"
+#include "tailor/propensity.h"
+
+namespace tailor::server {
+namespace {
+
+thread_local simdjson::dom::parser json_parser;
+
+// The request's fields into `spec` (and `save`, `top_share`, `top`); an error response names
+// the field. Models are read only where `models` (propensity, not drivers).
+std::optional<Response> ReadSpec(simdjson::dom::object fields, bool models,
+                                 analytics::PropensitySpec& spec, Timestamp& now, std::string& save,
+                                 double& top_share, uint64_t& top) {
+  const auto bad = [](std::string_view message, const std::string& path) {
+    return ErrorResponse(400, "INVALID_ARGUMENT", message, path);
+  };
+  if (!models) spec.options.models.clear();
+  for (auto [key, value] : fields) {
+    const std::string path = fmt::format("$.{}", std::string_view(key));
+    std::string_view text;
+    uint64_t number = 0;
+    double real = 0;
+    if (key == "traits" || key == "behaviour") {
+      auto names = StringArray(value, path);
+      if (!names.ok()) return ErrorResponse(names.status(), path);
+      (key == "traits" ? spec.traits : spec.behaviour_types) = std::move(names).value();
+    } else if (key == "target" || key == "target_event" || key == "fold_trait" ||
+               (models && key == "save")) {
+      if (value.get_string().get(text) || text.empty()) return bad("expected a name", path);
+      (key == "target"         ? spec.target_trait
+       : key == "target_event" ? spec.target_event
+       : key == "fold_trait"   ? spec.fold_trait
+                               : save) = std::string(text);
+    } else if (key == "cutoff" || key == "now") {
+      std::optional<Timestamp> time;
+      if (value.get_string().get(text) || !(time = ParseIsoTimestamp(text))) {
+        return bad("expected an ISO-8601 date-time", path);
+      }
+      (key == "cutoff" ? spec.cutoff : now) = *time;
+    } else if (key == "horizon_days") {
+      if (value.get_uint64().get(number) || number == 0 || number > 3650) {
+        return bad("expected days, 1 to 3650", path);
+      }
+      spec.horizon_days = static_cast<int>(number);
+    } else if (key == "top") {
+      if (value.get_uint64().get(number) || number == 0 || number > 1000) {
+        return bad("expected a count, 1 to 1000", path);
+      }
+      top = number;
+    } else if (key == "bins") {
+      if (value.get_uint64().get(number) || number < 2 || number > 100) {
+        return bad("expected a count, 2 to 100", path);
+      }
+      spec.drivers.bins = number;
+    } else if (models && key == "folds") {
+      if (value.get_uint64().get(number) || number < 2 || number > 20) {
+        return bad("expected a count, 2 to 20", path);
+      }
+      spec.folds = static_cast<uint32_t>(number);
+    } else if (models && key == "models") {
+      auto names = StringArray(value, path);
+      if (!names.ok()) return ErrorResponse(names.status(), path);
+      spec.options.models.clear();
+      for (const std::string& name : *names) {
+        if (name == "logistic") {
+          spec.options.models.push_back(analytics::PropensityModelKind::kLogistic);
+        } else if (name == "boosted_trees") {
+          spec.options.models.push_back(analytics::PropensityModelKind::kBoostedTrees);
+        } else {
+          return bad("expected \"logistic\" or \"boosted_trees\"", path);
+        }
+      }
+      if (spec.options.models.empty()) return bad("expected at least one model", path);
+    } else if (models && key == "c") {
+      if (value.get_double().get(spec.options.logistic.c) || spec.options.logistic.c <= 0) {
+        return bad("expected a positive number", path);
+      }
+    } else if (models && key == "rounds") {
+      if (value.get_uint64().get(number) || number == 0 || number > 5000) {
+        return bad("expected a count, 1 to 5000", path);
+      }
+      spec.options.trees.rounds = number;
+    } else if (models && key == "depth") {
+      if (value.get_uint64().get(number) || number == 0 || number > 16) {
+        return bad("expected a depth, 1 to 16", path);
+      }
+      spec.options.trees.max_depth = static_cast<int>(number);
+    } else if (models && (key == "learning_rate" || key == "top_share")) {
+      if (value.get_double().get(real) || real <= 0 || real > 1) {
+        return bad("expected a number in (0, 1]", path);
+      }
+      (key == "learning_rate" ? spec.options.trees.learning_rate : top_share) = real;
+    } else {
+      return bad("unknown field", path);
+    }
+  }
+  spec.score = !save.empty();
+  return std::nullopt;
+}
+
+}  // namespace
+
+void Api::Impl::AddPropensityRoutes() {
+  using access::Scope;
+  for (const bool models : {true, false}) {
+    // {"target": "trait" | "target_event": "type", "horizon_days": 30, "cutoff": ISO,
+    //  "traits": [...], "behaviour": [...], "folds": 5, "fold_trait": "t", "models": [...],
+    //  "c", "rounds", "depth", "learning_rate", "save": "name", "top_share": 0.1, "top": 10}
+    Add("POST", models ? "/v1/analytics/propensity" : "/v1/analytics/drivers", Scope::kSegments,
+        [this, models](Call& call) -> Response {
+          auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
+          if (!body.ok()) return ErrorResponse(body.status(), "$");
+          analytics::PropensitySpec spec;
+          Timestamp now = service.now();
+          std::string save;
+          double top_share = 0.1;
+          uint64_t top = 10;
+          if (auto error = ReadSpec(*body, models, spec, now, save, top_share, top)) {
+            return *error;
+          }
+          auto population = service.Population({});
+          if (!population.ok()) return ErrorResponse(population.status());
+          const snapshot::Snapshot& snapshot = *population->snapshot;
+          auto study = analytics::RunPropensity(snapshot, spec, now);
+          if (!study.ok()) return ErrorResponse(study.status());
+          JsonWriter json;
+          json.BeginObject();
+          analytics::WriteStudyFields(json, *study, top);
+          if (!save.empty()) {
+            const analytics::ScoreSegment segment =
+                analytics::PropensitySegment(save, *study, top_share);
+            std::vector<std::pair<std::string, double>> scores;
+            scores.reserve(study->ids.size());
+            for (size_t i = 0; i < study->ids.size(); ++i) {
+              scores.emplace_back(snapshot.external_id(study->ids[i]), study->scores[i]);
+            }
+            auto saved = service.SaveScores(save + "_score", scores, segment.definition);
+            if (!saved.ok()) return ErrorResponse(saved.status(), "$.save");
+            json.Key("saved")
+                .BeginObject()
+                .Key("trait")
+                .String(save + "_score")
+                .Key("profiles_written")
+                .Uint(*saved)
+                .Key("segment")
+                .String(save)
+                .Key("threshold")
+                .Double(segment.threshold)
+                .Key("size")
+                .Uint(segment.size)
+                .EndObject();
+          }
+          json.EndObject();
+          return JsonResponse(200, json);
+        });
+  }
+}
+
+}  // namespace tailor::server
