@@ -4,7 +4,9 @@
 #   1. RFM of every customer: `tailor rfm` on a store of the generated set vs
 #      ../shared/bench/peer_pandas_rfm.py (groupby), and a per-customer comparison of both outputs;
 #   2. k-means, k = 8, on the scikit-learn peer's 6 standardized features (its --features-out):
-#      `tailor cluster` (one run per seed 0-2, and 3 restarts) vs peer_sklearn.py (lloyd, elkan).
+#      `tailor cluster` (one run per seed 0-2, and 3 restarts) vs peer_sklearn.py (lloyd, elkan);
+#   3. propensity on the UCI sessions (../shared/bench/INTENT.md, its five folds): `tailor
+#      propensity` (logistic, boosted trees) vs peer_intent.py (logistic, HistGradientBoosting).
 # Usage: bench/analytics_vs_peers.sh [PROFILES=1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,3 +52,28 @@ for seed in 0 1 2; do
 done
 $TAILOR --json cluster --features-csv /tmp/features-$profiles.csv --k 8 --seed 0 --restarts 3 |
   python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"tailor 3 restarts: {d['seconds']:.2f} s, inertia {d['inertia']:.0f} (seed {d['seed']})\")"
+
+echo "== propensity on the UCI sessions (INTENT.md protocol)"
+uci=/tmp/tailor-uci-sessions
+rm -rf "$uci"
+$TAILOR --data-dir "$uci" import profiles ../shared/data/online_shoppers_intention.csv \
+  --mapping mappings/online_shoppers_sessions.json --reject-file /tmp/uci.rejects.tsv > /dev/null
+features=""
+for t in administrative administrative_duration informational informational_duration \
+  product_related product_related_duration bounce_rates exit_rates page_values special_day month \
+  operating_system browser region traffic_type visitor_type weekend; do features="$features --trait $t"; done
+start=$(date +%s.%N)
+$TAILOR --data-dir "$uci" --json propensity --target revenue $features --fold-trait line |
+  python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+for m in d['models']:
+    print(f\"tailor {m['model']}: AUROC {m['auroc']:.4f}, average precision {m['average_precision']:.4f}, fit {m['fit_seconds']:.2f} s (5 folds)\")"
+echo "tailor whole command (import excluded): $(echo "$(date +%s.%N) - $start" | bc) s"
+/usr/bin/python3 "$shared/peer_intent.py" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+models = d.get('models', d)
+for name, m in (models.items() if isinstance(models, dict) else []):
+    if isinstance(m, dict) and 'auroc' in m:
+        print(f\"peer {name}: AUROC {m['auroc']:.4f}, average precision {m.get('average_precision', float('nan')):.4f}, fit {m.get('fit_seconds', m.get('fit_s', float('nan')))} s\")"
