@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -387,6 +389,52 @@ TEST(Propensity, HeldOutPeriodOnEventsWhoseFutureIsKnown) {
   EXPECT_EQ(RunPropensity(*snap, spec, kNow).status().code(), StatusCode::kInvalidArgument);
   spec.target_trait = "segment";  // a string is not a target
   EXPECT_EQ(RunPropensity(*snap, spec, kNow).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(Propensity, ProgressPerModelAndFoldAndCancellation) {
+  std::mt19937_64 random(6);
+  FeatureMatrix m;
+  m.rows = 600;
+  m.columns = 2;
+  m.names = {"a", "b"};
+  std::vector<uint8_t> labels;
+  std::vector<uint32_t> folds;
+  for (size_t i = 0; i < m.rows; ++i) {
+    const double a = (random() % 1000) / 100.0;
+    m.values.insert(m.values.end(), {a, double(random() % 10)});
+    labels.push_back(a + (random() % 300) / 100.0 > 6);
+    folds.push_back(i % 3);
+  }
+  std::vector<std::pair<std::string, double>> reports;
+  RunControl control;
+  control.on_progress = [&](std::string_view stage, double fraction) {
+    reports.emplace_back(std::string(stage), fraction);
+  };
+  PropensityOptions options;
+  options.control = &control;
+  ASSERT_OK_AND_ASSIGN(std::vector<ModelValidation> models,
+                       CrossValidate(m, labels, folds, options));
+  ASSERT_EQ(reports.size(), 6u);  // 2 models x 3 folds
+  EXPECT_EQ(reports[0].first, "logistic, fold 1 of 3");
+  EXPECT_EQ(reports[5].first, "boosted_trees, fold 3 of 3");
+  for (size_t i = 0; i < reports.size(); ++i) EXPECT_DOUBLE_EQ(reports[i].second, i / 6.0);
+  // Asked to stop, or past the deadline: kCancelled, at the first check.
+  std::atomic<bool> stop{true};
+  control.cancel = &stop;
+  reports.clear();
+  EXPECT_EQ(CrossValidate(m, labels, folds, options).status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(reports.size(), 1u);
+  stop = false;
+  control.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  for (auto kind : {PropensityModelKind::kLogistic, PropensityModelKind::kBoostedTrees}) {
+    EXPECT_EQ(FitPropensity(m, labels, kind, options).status().code(), StatusCode::kCancelled);
+  }
+  KMeansOptions kmeans;
+  kmeans.k = 3;
+  kmeans.restarts = 2;
+  kmeans.control = &control;
+  EXPECT_EQ(KMeans(m, kmeans).status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(ChooseK(m, 2, 4, kmeans).status().code(), StatusCode::kCancelled);
 }
 
 TEST(Propensity, HashFoldsAreStableAndBalanced) {

@@ -513,6 +513,16 @@ TEST_F(ApiTest, DriversAndPropensityOfALiveTarget) {
   bad = Admin("POST", "/v1/analytics/propensity",
               R"({"target": "bought", "traits": ["visits"], "models": ["forest"]})");
   EXPECT_EQ(bad.status, 400) << bad.body;
+  // Past its timeout a run stops with nothing written.
+  bad = Admin("POST", "/v1/analytics/propensity",
+              R"({"target": "bought", "traits": ["visits"], "save": "late",
+                  "timeout_seconds": 1e-9})");
+  EXPECT_EQ(bad.status, 503) << bad.body;
+  EXPECT_NE(bad.body.find("CANCELLED"), std::string::npos) << bad.body;
+  EXPECT_EQ(Admin("GET", "/v1/segments/late").status, 404);
+  bad = Admin("POST", "/v1/analytics/propensity",
+              R"({"target": "bought", "traits": ["visits"], "timeout_seconds": 0})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
   // A target with one class only.
   ASSERT_EQ(Admin("POST", "/v1/identify", R"({"userId": "p0", "traits": {"never": 0}})").status,
             200);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tailor/kmeans.h"  // FeatureMatrix
+#include "tailor/run_control.h"
 #include "tailor/status.h"
 
 namespace tailor::analytics {
@@ -28,6 +29,7 @@ struct BoostedTreesOptions {
   // their log loss has not improved for `patience` rounds; 0 trains every round.
   double early_stopping_fraction = 0.15;
   size_t patience = 50;
+  const RunControl* control = nullptr;  // cancellation, checked every round
 };
 
 struct FeatureGain {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tailor/json_writer.h"
+#include "tailor/run_control.h"
 #include "tailor/snapshot.h"
 #include "tailor/status.h"
 #include "tailor/types.h"
@@ -44,6 +45,8 @@ struct KMeansOptions {
   std::vector<double> initial_centers;
   // Runs from seeds seed, seed + 1, ...; the one of least inertia is kept (scikit-learn's n_init).
   size_t restarts = 1;
+  // Progress (per run) and cancellation (checked every iteration); null: neither.
+  const RunControl* control = nullptr;
 };
 
 struct KMeansResult {

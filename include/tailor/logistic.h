@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tailor/kmeans.h"  // FeatureMatrix
+#include "tailor/run_control.h"
 #include "tailor/status.h"
 
 namespace tailor::analytics {
@@ -18,6 +19,7 @@ struct LogisticOptions {
   size_t max_iterations = 100;
   double tolerance = 1e-10;  // on the largest gradient component
   bool standardize = true;   // fit on z-scores (weights reported for the raw features too)
+  const RunControl* control = nullptr;  // cancellation, checked every step
 };
 
 struct LogisticModel {

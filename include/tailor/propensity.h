@@ -94,6 +94,8 @@ struct PropensityOptions {
                                              PropensityModelKind::kBoostedTrees};
   LogisticOptions logistic;
   BoostedTreesOptions trees;
+  // Progress (per model and fold) and cancellation (passed to the models); null: neither.
+  const RunControl* control = nullptr;
 };
 
 // A fitted model of either kind; Predict gives probabilities per row of a matrix with the

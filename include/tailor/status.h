@@ -21,6 +21,7 @@ enum class StatusCode {
   kIoError,             // The disk or the OS failed; may succeed later.
   kResourceExhausted,   // A limit was hit (size, rate, memory); shrink the request or wait.
   kInternal,            // A bug in tailor: report it.
+  kCancelled,           // Stopped on request (or past its deadline) before writing anything.
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -69,6 +70,11 @@ Status IoError(fmt::format_string<Args...> format, Args&&... args) {
 template <typename... Args>
 Status Internal(fmt::format_string<Args...> format, Args&&... args) {
   return Status(StatusCode::kInternal, fmt::format(format, std::forward<Args>(args)...));
+}
+
+template <typename... Args>
+Status Cancelled(fmt::format_string<Args...> format, Args&&... args) {
+  return Status(StatusCode::kCancelled, fmt::format(format, std::forward<Args>(args)...));
 }
 
 // A value or an error; never holds an ok Status without a value.

@@ -153,6 +153,7 @@ Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix& features,
   double best_loss = std::numeric_limits<double>::infinity();
   size_t best_rounds = 0;
   for (size_t round = 0; round < options.rounds; ++round) {
+    if (Status s = CheckRun(options.control); !s.ok()) return s;
     if (Status s = Check(XGBoosterUpdateOneIter(handle, static_cast<int>(round), train_handle),
                          "training");
         !s.ok()) {

@@ -125,10 +125,21 @@ std::vector<double> SeedCenters(const std::vector<double>& x, size_t n, size_t d
 Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& options) {
   if (options.restarts > 1 && options.initial_centers.empty()) {
     std::optional<KMeansResult> best;
+    // The runs check for cancellation; only this loop reports progress.
+    RunControl quiet;
+    if (options.control != nullptr) {
+      quiet.cancel = options.control->cancel;
+      quiet.deadline = options.control->deadline;
+    }
     for (size_t run = 0; run < options.restarts; ++run) {
+      if (options.control != nullptr) {
+        options.control->Report(fmt::format("k-means run {} of {}", run + 1, options.restarts),
+                                static_cast<double>(run) / options.restarts);
+      }
       KMeansOptions once = options;
       once.restarts = 1;
       once.seed = options.seed + run;
+      once.control = options.control != nullptr ? &quiet : nullptr;
       TAILOR_ASSIGN_OR_RETURN(KMeansResult result, KMeans(features, once));
       if (!best || result.inertia < best->inertia) best = std::move(result);
     }
@@ -187,6 +198,7 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
   std::vector<std::vector<double>> chunk_sums(kChunks);
   std::vector<std::vector<uint64_t>> chunk_counts(kChunks);
   for (size_t iteration = 0; iteration < options.max_iterations; ++iteration) {
+    TAILOR_RETURN_IF_ERROR(CheckRun(options.control));
     result.iterations = iteration + 1;
     // Update: the mean of each cluster (per chunk, then added in chunk order).
     ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
@@ -470,10 +482,20 @@ Result<KChoices> ChooseK(const FeatureMatrix& features, size_t k_min, size_t k_m
   }
   KChoices choices;
   double best = -2;
+  RunControl quiet;
+  if (options.control != nullptr) {
+    quiet.cancel = options.control->cancel;
+    quiet.deadline = options.control->deadline;
+  }
   for (size_t k = k_min; k <= k_max; ++k) {
+    if (options.control != nullptr) {
+      options.control->Report(fmt::format("k-means, k = {} ({}..{})", k, k_min, k_max),
+                              static_cast<double>(k - k_min) / (k_max - k_min + 1));
+    }
     KMeansOptions run = options;
     run.k = k;
     run.initial_centers.clear();
+    run.control = options.control != nullptr ? &quiet : nullptr;
     TAILOR_ASSIGN_OR_RETURN(KMeansResult result, KMeans(features, run));
     KChoice choice{k, result.inertia,
                    Silhouette(features, run, result.labels, sample, options.seed)};

@@ -51,6 +51,7 @@ Result<LogisticModel> FitLogistic(const FeatureMatrix& features, const std::vect
   Eigen::VectorXd penalty = Eigen::VectorXd::Ones(d + 1);
   penalty(0) = 0;
   for (size_t iteration = 0; iteration < options.max_iterations; ++iteration) {
+    TAILOR_RETURN_IF_ERROR(CheckRun(options.control));
     model.iterations = iteration + 1;
     const Eigen::VectorXd p = (1.0 + (-(x * w).array()).exp()).inverse().matrix();
     const Eigen::VectorXd gradient =

@@ -2,6 +2,7 @@
 
 #include "tailor/propensity.h"
 
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -56,8 +57,17 @@ Result<PropensityModel> FitPropensity(const FeatureMatrix& features,
   PropensityModel model;
   model.kind_ = kind;
   model.names_ = features.names;
+  // The models check for cancellation; progress is reported by the callers' loops.
+  RunControl quiet;
+  if (options.control != nullptr) {
+    quiet.cancel = options.control->cancel;
+    quiet.deadline = options.control->deadline;
+  }
+  BoostedTreesOptions trees_options = options.trees;
+  LogisticOptions logistic_options = options.logistic;
+  if (options.control != nullptr) trees_options.control = logistic_options.control = &quiet;
   if (kind == PropensityModelKind::kBoostedTrees) {
-    auto trees = FitBoostedTrees(features, labels, options.trees);
+    auto trees = FitBoostedTrees(features, labels, trees_options);
     if (!trees.ok()) return trees.status();
     model.trees_ = std::move(trees).value();
     return model;
@@ -76,7 +86,7 @@ Result<PropensityModel> FitPropensity(const FeatureMatrix& features,
     }
     if (present > 0) model.impute_[j] = sum / present;
   }
-  auto logistic = FitLogistic(Imputed(features, model.impute_), labels, options.logistic);
+  auto logistic = FitLogistic(Imputed(features, model.impute_), labels, logistic_options);
   if (!logistic.ok()) return logistic.status();
   model.logistic_ = std::move(logistic).value();
   return model;
@@ -164,6 +174,11 @@ Result<std::vector<ModelValidation>> CrossValidate(const FeatureMatrix& features
     v.kind = kind;
     const auto started = std::chrono::steady_clock::now();
     for (uint32_t f = 0; f < folds; ++f) {
+      if (options.control != nullptr) {
+        options.control->Report(
+            fmt::format("{}, fold {} of {}", PropensityModelName(kind), f + 1, folds),
+            static_cast<double>(out.size() * folds + f) / (options.models.size() * folds));
+      }
       auto model = FitPropensity(Subset(features, train[f]), Pick(labels, train[f]), kind, options);
       if (!model.ok()) return model.status();
       const std::vector<double> scores = model->Predict(Subset(features, test[f]));
@@ -196,6 +211,10 @@ Result<std::vector<ModelValidation>> ValidateOnPeriod(const FeatureMatrix& train
   for (PropensityModelKind kind : options.models) {
     ModelValidation v;
     v.kind = kind;
+    if (options.control != nullptr) {
+      options.control->Report(fmt::format("{} on the earlier period", PropensityModelName(kind)),
+                              static_cast<double>(out.size()) / options.models.size());
+    }
     const auto started = std::chrono::steady_clock::now();
     auto model = FitPropensity(train, train_labels, kind, options);
     if (!model.ok()) return model.status();

@@ -157,6 +157,10 @@ Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
   if (study.models.empty()) return study;  // drivers only
   study.best = study.models[BestOf(study.models)].kind;
   if (!spec.score) return study;
+  if (spec.options.control != nullptr) {
+    spec.options.control->Report(
+        fmt::format("{} on all the data, scoring", PropensityModelName(study.best)), 0.99);
+  }
   auto model = FitPropensity(latest.matrix, labels, study.best, spec.options);
   if (!model.ok()) return model.status();
   study.importance = model->Importance();

@@ -132,6 +132,8 @@ int HttpStatusOf(StatusCode code) {
       return 409;
     case StatusCode::kResourceExhausted:
       return 413;
+    case StatusCode::kCancelled:
+      return 503;  // past the request's timeout_seconds: the server had no time for it
     case StatusCode::kCorruption:
     case StatusCode::kIoError:
     case StatusCode::kInternal:

@@ -1,6 +1,8 @@
 // /v1/analytics/propensity and /v1/analytics/drivers: propensity.h on the live snapshot, on the
 // evaluation thread (http_server.cc).
 
+#include <chrono>
+
 #include "common/time.h"
 #include "server/api_impl.h"
 #include "tailor/propensity.h"
@@ -10,11 +12,12 @@ namespace {
 
 thread_local simdjson::dom::parser json_parser;
 
-// The request's fields into `spec` (and `save`, `top_share`, `top`); an error response names
-// the field. Models are read only where `models` (propensity, not drivers).
+// The request's fields into `spec` (and `save`, `top_share`, `top`, the deadline of `control`);
+// an error response names the field. Models are read only where `models` (propensity, not
+// drivers).
 std::optional<Response> ReadSpec(simdjson::dom::object fields, bool models,
                                  analytics::PropensitySpec& spec, Timestamp& now, std::string& save,
-                                 double& top_share, uint64_t& top) {
+                                 double& top_share, uint64_t& top, RunControl& control) {
   const auto bad = [](std::string_view message, const std::string& path) {
     return ErrorResponse(400, "INVALID_ARGUMENT", message, path);
   };
@@ -46,6 +49,13 @@ std::optional<Response> ReadSpec(simdjson::dom::object fields, bool models,
         return bad("expected days, 1 to 3650", path);
       }
       spec.horizon_days = static_cast<int>(number);
+    } else if (key == "timeout_seconds") {
+      if (value.get_double().get(real) || !(real > 0) || real > 86'400) {
+        return bad("expected seconds, more than 0 and at most 86400", path);
+      }
+      control.deadline = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(real));
     } else if (key == "top") {
       if (value.get_uint64().get(number) || number == 0 || number > 1000) {
         return bad("expected a count, 1 to 1000", path);
@@ -109,7 +119,8 @@ void Api::Impl::AddPropensityRoutes() {
   for (const bool models : {true, false}) {
     // {"target": "trait" | "target_event": "type", "horizon_days": 30, "cutoff": ISO,
     //  "traits": [...], "behaviour": [...], "folds": 5, "fold_trait": "t", "models": [...],
-    //  "c", "rounds", "depth", "learning_rate", "save": "name", "top_share": 0.1, "top": 10}
+    //  "c", "rounds", "depth", "learning_rate", "save": "name", "top_share": 0.1, "top": 10,
+    //  "timeout_seconds": 60}: past the timeout the run stops with nothing written (503).
     Add("POST", models ? "/v1/analytics/propensity" : "/v1/analytics/drivers", Scope::kSegments,
         [this, models](Call& call) -> Response {
           auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
@@ -119,9 +130,11 @@ void Api::Impl::AddPropensityRoutes() {
           std::string save;
           double top_share = 0.1;
           uint64_t top = 10;
-          if (auto error = ReadSpec(*body, models, spec, now, save, top_share, top)) {
+          RunControl control;
+          if (auto error = ReadSpec(*body, models, spec, now, save, top_share, top, control)) {
             return *error;
           }
+          spec.options.control = &control;
           auto population = service.Population({});
           if (!population.ok()) return ErrorResponse(population.status());
           const snapshot::Snapshot& snapshot = *population->snapshot;

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "commands.h"
+#include "progress.h"
 #include "tailor/ingest.h"
 #include "tailor/json_writer.h"
 #include "tailor/kmeans.h"
@@ -232,9 +233,13 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
     }
     options.log1p[it - features->names.begin()] = true;
   }
+  ProgressBar bar("cluster");
+  const RunControl control = InterruptibleRun(bar);
+  options.control = &control;
   if (!args.choose_k.empty()) {
     auto choices = analytics::ChooseK(*features, args.choose_k[0], args.choose_k[1], options,
                                       args.silhouette_sample);
+    bar.Finish();
     if (!choices.ok()) return ReportError(global, choices.status());
     if (global.json) {
       JsonWriter json;
@@ -253,6 +258,7 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
   }
   const auto started = std::chrono::steady_clock::now();
   auto result = analytics::KMeans(*features, options);
+  bar.Finish();
   if (!result.ok()) return ReportError(global, result.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -326,7 +332,11 @@ int RunLookalike(const GlobalOptions& global, const LookalikeArgs& args) {
   analytics::LookalikeOptions options;
   options.top = args.top;
   options.model.c = args.c;
+  ProgressBar bar("lookalike");
+  const RunControl control = InterruptibleRun(bar);
+  options.model.control = &control;
   auto found = analytics::FindLookalikes(*features, in_seed, options);
+  bar.Finish();
   if (!found.ok()) return ReportError(global, found.status());
   uint64_t written = 0;
   double threshold = found->ranked.empty() ? 1.0 : found->scores[found->ranked.back()];

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "progress.h"
 #include "tailor/json_writer.h"
 #include "tailor/propensity.h"
 #include "tailor/service.h"
@@ -98,7 +99,11 @@ int Run(const GlobalOptions& global, const PropensityArgs& args, bool models) {
     snapshot_options.event_fields = {};
     auto snapshot = engine->BuildSnapshot(snapshot_options);
     if (!snapshot.ok()) return ReportError(global, snapshot.status());
+    ProgressBar bar(models ? "propensity" : "drivers");
+    const RunControl control = InterruptibleRun(bar);
+    spec->options.control = &control;
     study = analytics::RunPropensity(**snapshot, *spec, *now);
+    bar.Finish();
     if (!study.ok()) return ReportError(global, study.status());
     for (ProfileId id : study->ids) external.emplace_back((*snapshot)->external_id(id));
   }

@@ -3,6 +3,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 
 namespace tailor::cli {
@@ -27,6 +29,32 @@ void ProgressBar::Update(uint64_t done_bytes, uint64_t total_bytes, uint64_t row
                fraction * 100, static_cast<unsigned long long>(rows),
                seconds > 0 ? rows / seconds : 0.0);
   std::fflush(stderr);
+}
+
+void ProgressBar::Stage(std::string_view stage, double fraction) {
+  if (!enabled_) return;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  constexpr int kWidth = 30;
+  std::string bar(static_cast<int>(fraction * kWidth), '#');
+  bar.resize(kWidth, '.');
+  std::fprintf(stderr, "\r\033[K%s [%s] %3.0f%%  %.*s  %.0f s ", label_.c_str(), bar.c_str(),
+               fraction * 100, static_cast<int>(stage.size()), stage.data(), seconds);
+  std::fflush(stderr);
+}
+
+namespace {
+std::atomic<bool> interrupted{false};
+}  // namespace
+
+RunControl InterruptibleRun(ProgressBar& bar) {
+  std::signal(SIGINT, [](int) { interrupted.store(true); });
+  RunControl control;
+  control.cancel = &interrupted;
+  control.on_progress = [&bar](std::string_view stage, double fraction) {
+    bar.Stage(stage, fraction);
+  };
+  return control;
 }
 
 void ProgressBar::Finish() {
