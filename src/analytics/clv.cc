@@ -8,6 +8,7 @@
 #include <boost/math/quadrature/tanh_sinh.hpp>
 #include <boost/math/special_functions/digamma.hpp>
 #include <boost/math/special_functions/gamma.hpp>
+#include <climits>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -145,9 +146,7 @@ Eigen::MatrixXd FiniteDifferenceHessian(CountedObjective& f, const Eigen::Vector
   return (h + h.transpose()) / 2;
 }
 
-bool InsideBounds(const Eigen::VectorXd& theta) {
-  return theta.cwiseAbs().maxCoeff() < kLogBound;
-}
+bool InsideBounds(const Eigen::VectorXd& theta) { return theta.cwiseAbs().maxCoeff() < kLogBound; }
 
 // Why NLopt's L-BFGS and then Newton: L-BFGS with a line search is robust far from the optimum,
 // where the likelihood is not concave in the parameters and a Newton step can point uphill; but
@@ -160,17 +159,22 @@ LogFit MaximizeLikelihood(const Objective& objective, Eigen::VectorXd theta, siz
   CountedObjective f{objective};
   std::unique_ptr<nlopt_opt_s, decltype(&nlopt_destroy)> opt(nlopt_create(NLOPT_LD_LBFGS, n),
                                                              nlopt_destroy);
-  nlopt_set_lower_bounds1(opt.get(), -kLogBound);
-  nlopt_set_upper_bounds1(opt.get(), kLogBound);
-  nlopt_set_min_objective(opt.get(), NloptCallback, &f);
-  nlopt_set_ftol_rel(opt.get(), 1e-15);
-  nlopt_set_xtol_rel(opt.get(), 1e-12);
-  nlopt_set_maxeval(opt.get(), static_cast<int>(std::max<size_t>(options.max_evaluations, 1)));
+  if (opt != nullptr) {
+    nlopt_set_lower_bounds1(opt.get(), -kLogBound);
+    nlopt_set_upper_bounds1(opt.get(), kLogBound);
+    nlopt_set_min_objective(opt.get(), NloptCallback, &f);
+    // Tolerances at the level of rounding: the Newton steps below decide convergence.
+    nlopt_set_ftol_rel(opt.get(), 1e-15);
+    nlopt_set_xtol_rel(opt.get(), 1e-12);
+    const size_t max_evaluations = std::clamp<size_t>(options.max_evaluations, 1, INT_MAX);
+    nlopt_set_maxeval(opt.get(), static_cast<int>(max_evaluations));
+  }
   theta = theta.cwiseMax(-kLogBound).cwiseMin(kLogBound);
   double value = 0;
   // Any stop, including NLopt's "roundoff limited", leaves the best point found in `theta`;
-  // whether it is an optimum is judged below by the gradient, not by NLopt's code.
-  nlopt_optimize(opt.get(), theta.data(), &value);
+  // whether it is an optimum is judged below by the gradient, not by NLopt's code. (Without
+  // an NLopt object, out of memory, the Newton steps start from the starting point.)
+  if (opt != nullptr) nlopt_optimize(opt.get(), theta.data(), &value);
 
   LogFit fit;
   Eigen::VectorXd gradient(n);
@@ -182,17 +186,19 @@ LogFit MaximizeLikelihood(const Objective& objective, Eigen::VectorXd theta, siz
     const Eigen::LLT<Eigen::MatrixXd> llt(hessian);
     if (llt.info() != Eigen::Success) break;  // not locally convex: no Newton step to take
     const Eigen::VectorXd direction = -llt.solve(gradient);
-    // Backtrack until the likelihood does not get worse (Armijo with a tiny slope factor,
-    // since near the optimum the decrease is at the level of rounding).
+    // Backtrack (step lengths 1, 1/4, ..., 1/4^6) until the likelihood does not get worse.
     bool moved = false;
-    for (double length = 1; length > 1e-4; length /= 4) {
+    for (int shortening = 0; shortening < 7; ++shortening) {
+      const double length = std::ldexp(1.0, -2 * shortening);
       const Eigen::VectorXd candidate = theta + length * direction;
       if (!InsideBounds(candidate)) continue;
       Eigen::VectorXd candidate_gradient(n);
       const double candidate_value = f(candidate, candidate_gradient);
-      const bool better = candidate_value < value ||
-                          (candidate_value <= value + 1e-15 * std::abs(value) &&
-                           candidate_gradient.norm() < gradient.norm());
+      // Within 1e-12 of the optimum the change in the mean log-likelihood is at the level of
+      // its rounding, and a smaller gradient is the better witness of progress.
+      const bool better =
+          candidate_value < value || (candidate_value <= value + 1e-12 * (1 + std::abs(value)) &&
+                                      candidate_gradient.norm() < gradient.norm());
       if (std::isfinite(candidate_value) && better) {
         theta = candidate;
         value = candidate_value;
@@ -208,8 +214,7 @@ LogFit MaximizeLikelihood(const Objective& objective, Eigen::VectorXd theta, siz
   fit.mean_negative_log_likelihood = value;
   fit.evaluations = f.evaluations;
   // Observed information of the summed log-likelihood = customers * Hessian of the mean.
-  fit.standard_errors =
-      Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
+  fit.standard_errors = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
   const Eigen::LLT<Eigen::MatrixXd> llt(hessian * static_cast<double>(customers));
   const bool definite = llt.info() == Eigen::Success;
   if (definite) {
@@ -267,17 +272,19 @@ BgNbdData PrepareBgNbd(const std::vector<ClvSummary>& customers) {
 }
 
 // The summed log-likelihood, and its gradient in (r, alpha, a, b) if `gradient` is not null.
+// Each customer's term is written relative to α (log1p(T/α), not log(α+T) - log α) so that the
+// sum has no large terms that cancel: its rounding, not the optimizer, would otherwise set how
+// closely the optimum can be found.
 double BgNbdLogLikelihoodOf(const BgNbdData& d, const BgNbdParams& m, double* gradient) {
   const double r = m.r, alpha = m.alpha, a = m.a, b = m.b;
-  const double n = static_cast<double>(d.customers);
   const double log_alpha = std::log(alpha), log_a = std::log(a);
-  double ll = n * r * log_alpha;
-  double g_r = n * log_alpha, g_alpha = n * r / alpha, g_a = 0, g_b = 0;
+  double ll = 0, g_r = 0, g_alpha = 0, g_a = 0, g_b = 0;
+  // x = 0: L = (α / (α+T))^r.
   for (const double age : d.ages_without_repeat) {
-    const double log_age = std::log(alpha + age);
+    const double log_age = std::log1p(age / alpha);
     ll -= r * log_age;
     g_r -= log_age;
-    g_alpha -= r / (alpha + age);
+    g_alpha += r * age / (alpha * (alpha + age));
   }
   const size_t groups = d.frequencies.size();
   std::vector<double> log_b_x1(groups);
@@ -285,21 +292,25 @@ double BgNbdLogLikelihoodOf(const BgNbdData& d, const BgNbdParams& m, double* gr
   const double digamma_r = Digamma(r), digamma_b = Digamma(b), digamma_ab = Digamma(a + b);
   for (size_t k = 0; k < groups; ++k) {
     const double x = d.frequencies[k], count = static_cast<double>(d.frequency_counts[k]);
-    log_b_x1[k] = std::log(b + x - 1);
+    // b + (x - 1), not b + x - 1: for x = 1 that is exactly b, however small b is.
+    const double b_x1 = b + (x - 1);
+    log_b_x1[k] = std::log(b_x1);
     ll += count * (LogGamma(r + x) - lgamma_r + lgamma_ab - lgamma_b - LogGamma(a + b + x) +
-                   LogGamma(b + x - 1));
+                   LogGamma(b_x1) - x * log_alpha);
     if (gradient != nullptr) {
       const double digamma_abx = Digamma(a + b + x);
       g_r += count * (Digamma(r + x) - digamma_r);
+      g_alpha -= count * x / alpha;
       g_a += count * (digamma_ab - digamma_abx);
-      g_b += count * (digamma_ab - digamma_b - digamma_abx + Digamma(b + x - 1));
+      g_b += count * (digamma_ab - digamma_b - digamma_abx + Digamma(b_x1));
     }
   }
+  // x > 0: the Gamma-function factor above times
+  //   α^-x [(b+x-1) (1 + T/α)^-(r+x) + a (1 + t_x/α)^-(r+x)].
   for (size_t i = 0; i < d.ages.size(); ++i) {
     const size_t k = d.frequency_index[i];
-    const double x = d.frequencies[k];
-    const double log_age = std::log(alpha + d.ages[i]);
-    const double log_recency = std::log(alpha + d.recencies[i]);
+    const double x = d.frequencies[k], age = d.ages[i], recency = d.recencies[i];
+    const double log_age = std::log1p(age / alpha), log_recency = std::log1p(recency / alpha);
     // u: still alive at T; v: dropped out right after the last purchase at t_x.
     const double u = log_b_x1[k] - (r + x) * log_age;
     const double v = log_a - (r + x) * log_recency;
@@ -307,9 +318,9 @@ double BgNbdLogLikelihoodOf(const BgNbdData& d, const BgNbdParams& m, double* gr
     ll += lse.value;
     const double w_u = lse.weight_u, w_v = 1 - w_u;
     g_r -= w_u * log_age + w_v * log_recency;
-    g_alpha -= (r + x) * (w_u / (alpha + d.ages[i]) + w_v / (alpha + d.recencies[i]));
+    g_alpha += (r + x) / alpha * (w_u * age / (alpha + age) + w_v * recency / (alpha + recency));
     g_a += w_v / a;
-    g_b += w_u / (b + x - 1);
+    g_b += w_u / (b + (x - 1));
   }
   if (gradient != nullptr) {
     gradient[0] = g_r;
@@ -333,8 +344,7 @@ struct GammaGammaData {
   size_t customers = 0;
   std::vector<double> frequencies;
   std::vector<size_t> frequency_counts;
-  double sum_x_log_mx = 0;  // Σ x log(m x)
-  double sum_log_m = 0;     // Σ log m
+  double sum_log_m = 0;  // Σ log m, a constant of the likelihood
   std::vector<double> x, mx;
 };
 
@@ -345,13 +355,12 @@ Result<GammaGammaData> PrepareGammaGamma(const std::vector<ClvSummary>& customer
     const ClvSummary& c = customers[i];
     if (c.frequency == 0) continue;
     if (c.monetary <= 0) {
-      return InvalidArgument("customer {}: monetary is {} with {} repeat purchases (must be > 0)", i,
-                             c.monetary, c.frequency);
+      return InvalidArgument("customer {}: monetary is {} with {} repeat purchases (must be > 0)",
+                             i, c.monetary, c.frequency);
     }
     ++counts[c.frequency];
     d.x.push_back(c.frequency);
     d.mx.push_back(c.monetary * c.frequency);
-    d.sum_x_log_mx += c.frequency * std::log(c.monetary * c.frequency);
     d.sum_log_m += std::log(c.monetary);
   }
   if (d.x.empty()) {
@@ -365,12 +374,12 @@ Result<GammaGammaData> PrepareGammaGamma(const std::vector<ClvSummary>& customer
   return d;
 }
 
+// As for the BG/NBD, each customer's term is written without large parts that cancel:
+//   log f = [log Γ(px+q) - log Γ(px) - log Γ(q)] - q log(1 + mx/γ) - px log(1 + γ/(mx)) - log m.
 double GammaGammaLogLikelihoodOf(const GammaGammaData& d, const GammaGammaParams& m,
                                  double* gradient) {
   const double p = m.p, q = m.q, gamma = m.gamma;
-  const double n = static_cast<double>(d.customers), log_gamma = std::log(gamma);
-  double ll = n * q * log_gamma + p * d.sum_x_log_mx - d.sum_log_m;
-  double g_p = d.sum_x_log_mx, g_q = n * log_gamma, g_gamma = n * q / gamma;
+  double ll = -d.sum_log_m, g_p = 0, g_q = 0, g_gamma = 0;
   const double lgamma_q = LogGamma(q), digamma_q = Digamma(q);
   for (size_t k = 0; k < d.frequencies.size(); ++k) {
     const double x = d.frequencies[k], count = static_cast<double>(d.frequency_counts[k]);
@@ -382,11 +391,12 @@ double GammaGammaLogLikelihoodOf(const GammaGammaData& d, const GammaGammaParams
     }
   }
   for (size_t i = 0; i < d.x.size(); ++i) {
-    const double shape = p * d.x[i] + q, log_scale = std::log(gamma + d.mx[i]);
-    ll -= shape * log_scale;
-    g_p -= d.x[i] * log_scale;
-    g_q -= log_scale;
-    g_gamma -= shape / (gamma + d.mx[i]);
+    const double x = d.x[i], mx = d.mx[i];
+    const double log_spend = std::log1p(mx / gamma), log_prior = std::log1p(gamma / mx);
+    ll -= q * log_spend + p * x * log_prior;
+    g_p -= x * log_prior;
+    g_q -= log_spend;
+    g_gamma += (q * mx / gamma - p * x) / (gamma + mx);
   }
   if (gradient != nullptr) {
     gradient[0] = g_p;
@@ -442,7 +452,8 @@ double ExpectedPurchasesIfAlive(const BgNbdParams& m, double x, double age, doub
     const double bound = z * std::max(1.0, (m.a + n - 1) / (n + 1));
     if (term == 0 || (upper + n > 0 && bound < 1 &&
                       std::abs(term) * bound / (1 - bound) <= 1e-17 * std::abs(sum))) {
-      return lower * (first - std::exp(shifted * log_1mz) * sum);
+      // The difference is positive in exact arithmetic; rounding must not make it negative.
+      return std::max(0.0, lower * (first - std::exp(shifted * log_1mz) * sum));
     }
     term *= step;
     sum += term;
@@ -457,7 +468,8 @@ double ExpectedPurchasesIfAlive(const BgNbdParams& m, double x, double age, doub
     const double log_p = p < 0.5 && complement < 0 ? std::log(-complement) : std::log(p);
     const double log_1mp = p >= 0.5 && complement > 0 ? std::log(complement) : std::log1p(-p);
     const double pr = p * ratio;
-    const double mean_given_p = pr < 1e-12 ? shape * ratio : -std::expm1(-shape * std::log1p(pr)) / p;
+    const double mean_given_p =
+        pr < 1e-12 ? shape * ratio : -std::expm1(-shape * std::log1p(pr)) / p;
     return std::exp((m.a - 1) * log_p + (b_x - 1) * log_1mp - log_beta) * mean_given_p;
   };
   try {
@@ -561,14 +573,13 @@ Result<double> ProbabilityAlive(const BgNbdParams& params, const ClvSummary& cus
   if (x == 0) return 1.0;
   // Odds of "dropped out after t_x" to "alive": the likelihood's two terms' ratio,
   // a / (b+x-1) · ((α+T) / (α+t_x))^(r+x), in logs so that long silences do not overflow.
-  const double log_odds =
-      std::log(params.a / (params.b + x - 1)) +
-      (params.r + x) * std::log1p((customer.age - customer.recency) / (params.alpha + customer.recency));
+  const double log_odds = std::log(params.a / (params.b + (x - 1))) +
+                          (params.r + x) * std::log1p((customer.age - customer.recency) /
+                                                      (params.alpha + customer.recency));
   return 1 / (1 + std::exp(log_odds));
 }
 
-Result<double> ExpectedPurchases(const BgNbdParams& params, const ClvSummary& customer,
-                                 double t) {
+Result<double> ExpectedPurchases(const BgNbdParams& params, const ClvSummary& customer, double t) {
   TAILOR_RETURN_IF_ERROR(CheckParams(params));
   TAILOR_RETURN_IF_ERROR(CheckSummary(customer));
   if (!std::isfinite(t) || t < 0) return InvalidArgument("horizon t must be >= 0, got {}", t);

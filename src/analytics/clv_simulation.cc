@@ -26,8 +26,9 @@ Result<SimulatedClv> SimulateClv(const ClvSimulationOptions& options) {
   const BgNbdParams& bg = options.purchases;
   const GammaGammaParams& gg = options.spend;
   const std::pair<const char*, double> parameters[] = {
-      {"r", bg.r},        {"alpha", bg.alpha},     {"a", bg.a},
-      {"b", bg.b},        {"p", gg.p},             {"q", gg.q},
+      {"r", bg.r},         {"alpha", bg.alpha},
+      {"a", bg.a},         {"b", bg.b},
+      {"p", gg.p},         {"q", gg.q},
       {"gamma", gg.gamma}, {"calibration_weeks", options.calibration_weeks}};
   for (const auto& [name, value] : parameters) {
     TAILOR_RETURN_IF_ERROR(CheckSimulationParameter(name, value));
@@ -73,7 +74,10 @@ Result<SimulatedClv> SimulateClv(const ClvSimulationOptions& options) {
       // The first purchase is at time 0; the customer is alive then for certain. After each
       // repeat purchase they drop out with probability `dropout`, so P(alive | x = 0) = 1 as in
       // the BG/NBD likelihood.
-      for (double time = wait(random); time <= end; time += wait(random)) {
+      double time = 0;
+      while (true) {
+        time += wait(random);
+        if (time > end) break;
         if (time <= age) {
           summary.frequency += 1;
           summary.recency = time;
