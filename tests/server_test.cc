@@ -513,6 +513,13 @@ TEST_F(ApiTest, DriversAndPropensityOfALiveTarget) {
   bad = Admin("POST", "/v1/analytics/propensity",
               R"({"target": "bought", "traits": ["visits"], "models": ["forest"]})");
   EXPECT_EQ(bad.status, 400) << bad.body;
+  // Lifetime value needs purchases; its fields are checked.
+  bad = Admin("POST", "/v1/analytics/clv", R"({"horizon_days": 90})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("purchase"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/clv", R"({"horizon": 90})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("$.horizon"), std::string::npos) << bad.body;
   // Past its timeout a run stops with nothing written.
   bad = Admin("POST", "/v1/analytics/propensity",
               R"({"target": "bought", "traits": ["visits"], "save": "late",

@@ -15,9 +15,14 @@
 // evaluation (a few logarithms per customer) and a few dozen evaluations in all.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "tailor/json_writer.h"
+#include "tailor/run_control.h"
+#include "tailor/snapshot.h"
 #include "tailor/status.h"
+#include "tailor/types.h"
 
 namespace tailor::analytics {
 
@@ -141,5 +146,47 @@ struct SimulatedClv {
 // from the same standard library). kInvalidArgument for parameters that are not finite and
 // positive, no customers, or a cohort period not shorter than the calibration period.
 Result<SimulatedClv> SimulateClv(const ClvSimulationOptions& options);
+
+// ---- Lifetime value of every customer of a snapshot -------------------------------------------
+
+// A customer is a known profile with at least one purchase (`purchase_type`) before `now`. Their
+// purchases are counted as orders (events with one order_id are one order, at its first event's
+// time, worth the sum of its values; an event without an order id is an order of its own), as
+// RFM counts them; time is in days from the first order, money in the events' currency.
+struct ClvOptions {
+  Timestamp now = 0;  // the end of the calibration period (required)
+  std::string purchase_type = "purchase";
+  double horizon_days = 365;  // expected purchases and value over the next this many days
+  ClvFitOptions fit;
+  const RunControl* control = nullptr;  // cancellation between the stages
+};
+
+struct ClvCustomer {
+  ProfileId id = kNoProfile;
+  ClvSummary summary;  // in days
+  double probability_alive = 0;
+  double expected_purchases = 0;    // in the horizon
+  double expected_order_value = 0;  // Gamma-Gamma posterior mean (NaN when spend is not fitted)
+  double expected_value = 0;  // purchases x order value over the horizon, undiscounted (or NaN)
+};
+
+struct ClvResult {
+  BgNbdFit purchases;
+  bool spend_fitted = false;
+  std::string spend_problem;  // why spend is not fitted (no amounts, q <= 1, ...)
+  GammaGammaFit spend;
+  double horizon_days = 0;
+  std::vector<ClvCustomer> customers;  // in dense id order
+};
+
+// kInvalidArgument: no reference time, a horizon <= 0, no customers, none with a repeat
+// purchase (named as such); kCancelled from the control.
+Result<ClvResult> ComputeClv(const snapshot::Snapshot& snapshot, const ClvOptions& options);
+
+// The fit and its distribution as JSON fields of an object the caller opened: customers,
+// horizon_days, bgnbd and gamma_gamma (parameters, standard errors, log-likelihood,
+// converged), totals and quantiles of expected value and P(alive): one spelling for `tailor clv
+// --json` and the HTTP API.
+void WriteClvFields(JsonWriter& json, const ClvResult& result);
 
 }  // namespace tailor::analytics

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/clv.h"
 #include "tailor/collect.h"
 #include "tailor/engine.h"
 #include "tailor/explain.h"
@@ -225,6 +226,16 @@ class Service {
     bool scheme_created = false;
   };
   Result<RfmRun> RunRfm(const analytics::RfmOptions& options, bool materialize);
+  // Lifetime value (tailor/clv.h) of every customer on the live snapshot, current as of the
+  // call. With `materialize`, the traits clv_probability_alive, clv_expected_purchases and (when
+  // spend could be fitted) clv_expected_order_value and clv_expected_value, rounded to four
+  // significant digits and written only where they changed, through the ordinary write path.
+  struct ClvRun {
+    analytics::ClvResult clv;
+    int64_t snapshot_at_ms = 0;
+    uint64_t profiles_written = 0;
+  };
+  Result<ClvRun> RunClv(const analytics::ClvOptions& options, bool materialize);
   // Refreshes the live snapshot if anything changed and a Population call came within the last
   // minute (a background thread of `tailor serve`).
   Status RefreshSnapshot();

@@ -1,10 +1,11 @@
-// /v1/analytics/propensity and /v1/analytics/drivers: propensity.h on the live snapshot, on the
-// evaluation thread (http_server.cc).
+// /v1/analytics/propensity, /v1/analytics/drivers (propensity.h) and /v1/analytics/clv (clv.h)
+// on the live snapshot, on the evaluation thread (http_server.cc).
 
 #include <chrono>
 
 #include "common/time.h"
 #include "server/api_impl.h"
+#include "tailor/clv.h"
 #include "tailor/propensity.h"
 
 namespace tailor::server {
@@ -116,6 +117,68 @@ std::optional<Response> ReadSpec(simdjson::dom::object fields, bool models,
 
 void Api::Impl::AddPropensityRoutes() {
   using access::Scope;
+  // Lifetime value of every customer: {"now": ISO, "purchase_type": "purchase",
+  // "horizon_days": 365, "materialize": true, "timeout_seconds": 60}.
+  Add("POST", "/v1/analytics/clv", Scope::kSegments, [this](Call& call) -> Response {
+    analytics::ClvOptions clv;
+    clv.now = service.now();
+    bool materialize = true;
+    RunControl control;
+    if (!call.request.body.empty()) {
+      auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
+      if (!body.ok()) return ErrorResponse(body.status(), "$");
+      for (auto [key, value] : simdjson::dom::object(*body)) {
+        const std::string path = fmt::format("$.{}", std::string_view(key));
+        std::string_view text;
+        double real = 0;
+        if (key == "now") {
+          std::optional<Timestamp> time;
+          if (value.get_string().get(text) || !(time = ParseIsoTimestamp(text))) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", path);
+          }
+          clv.now = *time;
+        } else if (key == "purchase_type") {
+          if (value.get_string().get(text) || text.empty()) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected an event type", path);
+          }
+          clv.purchase_type = std::string(text);
+        } else if (key == "horizon_days") {
+          if (value.get_double().get(clv.horizon_days) || !(clv.horizon_days > 0) ||
+              clv.horizon_days > 36'500) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected days, more than 0", path);
+          }
+        } else if (key == "materialize") {
+          if (value.get_bool().get(materialize)) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected true or false", path);
+          }
+        } else if (key == "timeout_seconds") {
+          if (value.get_double().get(real) || !(real > 0) || real > 86'400) {
+            return ErrorResponse(400, "INVALID_ARGUMENT",
+                                 "expected seconds, more than 0 and at most 86400", path);
+          }
+          control.deadline = std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(real));
+        } else {
+          return ErrorResponse(400, "INVALID_ARGUMENT", "unknown field", path);
+        }
+      }
+    }
+    clv.control = &control;
+    auto run = service.RunClv(clv, materialize);
+    if (!run.ok()) return ErrorResponse(run.status());
+    JsonWriter json;
+    json.BeginObject()
+        .Key("now")
+        .String(IsoTime(clv.now))
+        .Key("snapshot_at")
+        .String(IsoTime(run->snapshot_at_ms));
+    analytics::WriteClvFields(json, run->clv);
+    json.Key("materialized").Bool(materialize).Key("profiles_written").Uint(run->profiles_written);
+    json.EndObject();
+    return JsonResponse(200, json);
+  });
+
   for (const bool models : {true, false}) {
     // {"target": "trait" | "target_event": "type", "horizon_days": 30, "cutoff": ISO,
     //  "traits": [...], "behaviour": [...], "folds": 5, "fold_trait": "t", "models": [...],

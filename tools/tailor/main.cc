@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   RegisterServe(app, global, exit_code);
   RegisterAnalytics(app, global, exit_code);
   RegisterPropensity(app, global, exit_code);
+  RegisterClv(app, global, exit_code);
   RegisterProfileSegment(app, global, exit_code);
   try {
     app.parse(argc, argv);
