@@ -39,8 +39,9 @@ struct FeatureGain {
 
 class BoostedTreesModel {
  public:
-  // Probability of the positive class for each row of `features` (same columns as trained on).
-  std::vector<double> Predict(const FeatureMatrix& features) const;
+  // Probability of the positive class for each row of `features`; kInvalidArgument when its
+  // columns are not the ones trained on (by name), kInternal for an XGBoost error.
+  Result<std::vector<double>> Predict(const FeatureMatrix& features) const;
   size_t rounds() const { return rounds_; }
   // Features by their share of the total gain, largest first (features never split on omitted).
   const std::vector<FeatureGain>& importance() const { return importance_; }
@@ -49,8 +50,9 @@ class BoostedTreesModel {
   friend Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix&,
                                                    const std::vector<uint8_t>&,
                                                    const BoostedTreesOptions&);
-  std::shared_ptr<void> booster_;  // BoosterHandle, freed with the last copy
-  size_t rounds_ = 0, columns_ = 0;
+  std::shared_ptr<void> booster_;  // BoosterHandle of the kept rounds, freed with the last copy
+  size_t rounds_ = 0;
+  std::vector<std::string> columns_;
   std::vector<FeatureGain> importance_;
 };
 

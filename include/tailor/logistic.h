@@ -36,7 +36,7 @@ Result<LogisticModel> FitLogistic(const FeatureMatrix& features, const std::vect
                                   const LogisticOptions& options);
 
 // Area under the ROC curve of `scores` for `labels` (ties count half), as scikit-learn's
-// roc_auc_score.
+// roc_auc_score; NaN when a score is NaN.
 double Auroc(const std::vector<double>& scores, const std::vector<uint8_t>& labels);
 
 }  // namespace tailor::analytics

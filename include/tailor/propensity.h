@@ -39,16 +39,18 @@ struct ModelFeatures {
 // One row per known profile of `snapshot` (or per id of `rows` when not null), one or more
 // columns per trait: int, double and timestamp (days since 1970) as they are, bool 0/1, a string
 // one-hot over its categories ("<trait>=<value>", every category of the population, as one-hot
-// encoders fit on the whole file do), a string list one column per value. A missing number is
-// NaN (boosted trees learn where it goes; logistic regression imputes the training mean), a
-// missing category is all zeros. kNotFound: no such trait.
+// encoders fit on the whole file do), a string list one column per value. A missing number
+// (or an infinite one) is NaN (boosted trees learn where it goes; logistic regression imputes
+// the training mean), a missing category is all zeros. kNotFound: no such trait.
 Result<ModelFeatures> TraitModelFeatures(const snapshot::Snapshot& snapshot,
                                          const std::vector<std::string>& traits,
                                          const std::vector<ProfileId>* rows = nullptr);
 
 // Behaviour as of `as_of` from the snapshot's events before it, per event type in `types`
-// (every type when empty): count, count in the last 30 days, days since the last (NaN when
-// none) and, for types with amounts, their sum. Appended to `features` (same rows).
+// (every type when empty; repeats ignored): count, count in the last 30 days, days since the
+// last (NaN when none) and, for types that carry amounts (in any event, so that the columns are
+// the same whatever `as_of`), their sum. Appended to `features` (same rows). kNotFound: no
+// event of a type.
 Status AppendBehaviourFeatures(const snapshot::Snapshot& snapshot, Timestamp as_of,
                                const std::vector<std::string>& types, ModelFeatures& features);
 
@@ -103,7 +105,8 @@ struct PropensityOptions {
 class PropensityModel {
  public:
   PropensityModelKind kind() const { return kind_; }
-  std::vector<double> Predict(const FeatureMatrix& features) const;
+  // kInvalidArgument when the columns are not the ones fitted on (by name).
+  Result<std::vector<double>> Predict(const FeatureMatrix& features) const;
   // Features by importance (|weight| on z-scores, or share of the trees' gain), largest first.
   std::vector<std::pair<std::string, double>> Importance() const;
 
@@ -122,7 +125,8 @@ Result<PropensityModel> FitPropensity(const FeatureMatrix& features,
                                       const PropensityOptions& options);
 
 // Average precision (area under the precision-recall curve, scikit-learn's
-// average_precision_score: ties at one threshold counted together).
+// average_precision_score: ties at one threshold counted together); 0 without positives, NaN
+// when a score is NaN.
 double AveragePrecision(const std::vector<double>& scores, const std::vector<uint8_t>& labels);
 
 struct ModelValidation {
@@ -184,8 +188,11 @@ struct PropensityStudy {
   std::vector<double> scores;                              // per row, when scored
 };
 
-// With no models in `spec.options`, only the drivers (no validation, no scores).
-// kInvalidArgument: no target or both, an unknown or ill-typed trait, one class only, fewer than
+// With no models in `spec.options`, only the drivers (no validation, no scores). With an event
+// target the rows of each date are the known profiles active (an event) before it; traits are
+// read as they are now, so a trait that follows the outcome leaks it: use traits fixed in time.
+// kNotFound: an unknown trait or event type; kInvalidArgument: no target or both, an ill-typed
+// trait, one class only, fewer than
 // 2 folds, a cut-off whose horizon ends after `now`.
 Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
                                       const PropensitySpec& spec, Timestamp now);

@@ -1,5 +1,6 @@
 #include "tailor/boosted_trees.h"
 
+#include <fmt/format.h>
 #include <xgboost/c_api.h>
 
 #include <algorithm>
@@ -75,17 +76,19 @@ double LogLoss(const std::vector<float>& p, const std::vector<uint8_t>& labels,
 
 }  // namespace
 
-std::vector<double> BoostedTreesModel::Predict(const FeatureMatrix& features) const {
+Result<std::vector<double>> BoostedTreesModel::Predict(const FeatureMatrix& features) const {
+  if (booster_ == nullptr) return InvalidArgument("the model was not fitted");
+  if (features.names != columns_) {
+    return InvalidArgument("the features are not the {} columns the model was fitted on",
+                           columns_.size());
+  }
   std::vector<size_t> rows(features.rows);
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-  std::vector<double> out(features.rows, std::numeric_limits<double>::quiet_NaN());
-  if (features.columns != columns_ || booster_ == nullptr) return out;
   auto matrix = ToMatrix(features, rows, nullptr, 0);
-  if (!matrix.ok()) return out;
-  auto scores = PredictMatrix(booster_.get(), matrix->get(), rounds_);
-  if (!scores.ok()) return out;
-  for (size_t i = 0; i < out.size(); ++i) out[i] = (*scores)[i];
-  return out;
+  if (!matrix.ok()) return matrix.status();
+  auto scores = PredictMatrix(booster_.get(), matrix->get(), 0);
+  if (!scores.ok()) return scores.status();
+  return std::vector<double>(scores->begin(), scores->end());
 }
 
 Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix& features,
@@ -130,21 +133,22 @@ Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix& features,
   BoosterHandle handle = nullptr;
   DMatrixHandle train_handle = train_matrix->get();
   if (Status s = Check(XGBoosterCreate(&train_handle, 1, &handle), "create"); !s.ok()) return s;
+  // Freed when this returns; the model keeps a slice of its best rounds.
+  const std::unique_ptr<void, int (*)(BoosterHandle)> trained(handle, XGBoosterFree);
   BoostedTreesModel model;
-  model.booster_ = std::shared_ptr<void>(handle, [](void* h) { XGBoosterFree(h); });
-  model.columns_ = features.columns;
+  model.columns_ = features.names;
   const auto set = [&](const char* name, const std::string& value) {
     return Check(XGBoosterSetParam(handle, name, value.c_str()), name);
   };
   for (const auto& [name, value] : std::vector<std::pair<const char*, std::string>>{
            {"objective", "binary:logistic"},
            {"tree_method", "hist"},
-           {"eta", std::to_string(options.learning_rate)},
+           {"eta", fmt::format("{}", options.learning_rate)},
            {"max_depth", std::to_string(options.max_depth)},
-           {"min_child_weight", std::to_string(options.min_child_weight)},
-           {"subsample", std::to_string(options.subsample)},
-           {"colsample_bytree", std::to_string(options.column_subsample)},
-           {"lambda", std::to_string(options.l2)},
+           {"min_child_weight", fmt::format("{}", options.min_child_weight)},
+           {"subsample", fmt::format("{}", options.subsample)},
+           {"colsample_bytree", fmt::format("{}", options.column_subsample)},
+           {"lambda", fmt::format("{}", options.l2)},
            {"seed", std::to_string(options.seed)},
            {"nthread", std::to_string(options.threads)},
            {"verbosity", "0"}}) {
@@ -174,12 +178,20 @@ Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix& features,
     }
   }
   model.rounds_ = best_rounds;
+  // The trees after the best round only fit noise: keep the best ones, for the predictions and
+  // for the importance.
+  BoosterHandle best = nullptr;
+  if (Status s = Check(XGBoosterSlice(handle, 0, static_cast<int>(best_rounds), 1, &best), "slice");
+      !s.ok()) {
+    return s;
+  }
+  model.booster_ = std::shared_ptr<void>(best, [](void* h) { XGBoosterFree(h); });
 
   bst_ulong named = 0, dimensions = 0;
   const char** names = nullptr;
   const bst_ulong* shape = nullptr;
   const float* scores = nullptr;
-  if (Status s = Check(XGBoosterFeatureScore(handle, R"({"importance_type": "total_gain"})", &named,
+  if (Status s = Check(XGBoosterFeatureScore(best, R"({"importance_type": "total_gain"})", &named,
                                              &names, &dimensions, &shape, &scores),
                        "feature importance");
       !s.ok()) {

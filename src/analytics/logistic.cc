@@ -3,6 +3,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "analytics/column_stats.h"
@@ -73,6 +74,10 @@ Result<LogisticModel> FitLogistic(const FeatureMatrix& features, const std::vect
 
 double Auroc(const std::vector<double>& scores, const std::vector<uint8_t>& labels) {
   const size_t n = scores.size();
+  // NaN has no rank (and would break the sort's ordering).
+  if (std::any_of(scores.begin(), scores.end(), [](double s) { return std::isnan(s); })) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });

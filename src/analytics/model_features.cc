@@ -60,7 +60,7 @@ Result<ModelFeatures> TraitModelFeatures(const snapshot::Snapshot& snapshot,
                 : column->type == TraitType::kTimestamp ? column->ints[id] / kDayMs
                                                         : static_cast<double>(column->ints[id]);
           }
-          m.values[r * m.columns + first] = v;
+          m.values[r * m.columns + first] = std::isinf(v) ? kMissing : v;
         }
         break;
       }
@@ -117,15 +117,14 @@ Status AppendBehaviourFeatures(const snapshot::Snapshot& snapshot, Timestamp as_
     for (const std::string& type : types) {
       const uint32_t code = events.types.Find(type);
       if (code == snapshot::kNullCode) return NotFound("no event of type '{}'", type);
-      codes.push_back(code);
+      if (std::find(codes.begin(), codes.end(), code) == codes.end()) codes.push_back(code);
     }
   }
-  // Which types carry amounts (before the cut-off): only they get a value sum.
+  // Which types carry amounts (in any event, whatever `as_of`, so that a model fitted on one
+  // date reads the same columns on another): only they get a value sum.
   std::vector<uint8_t> has_amount(events.types.size(), 0);
   for (size_t e = 0; e < events.size(); ++e) {
-    if (events.value[e] != snapshot::kNoAmount && events.time[e] < as_of) {
-      has_amount[events.type[e]] = 1;
-    }
+    if (events.value[e] != snapshot::kNoAmount) has_amount[events.type[e]] = 1;
   }
   FeatureMatrix& m = features.matrix;
   // Per type: count, count_30d, days_since_last[, value].

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "analytics/column_stats.h"
@@ -92,8 +93,12 @@ Result<PropensityModel> FitPropensity(const FeatureMatrix& features,
   return model;
 }
 
-std::vector<double> PropensityModel::Predict(const FeatureMatrix& features) const {
+Result<std::vector<double>> PropensityModel::Predict(const FeatureMatrix& features) const {
   if (kind_ == PropensityModelKind::kBoostedTrees) return trees_.Predict(features);
+  if (features.names != names_) {
+    return InvalidArgument("the features are not the {} columns the model was fitted on",
+                           names_.size());
+  }
   const FeatureMatrix x = Imputed(features, impute_);
   std::vector<double> scores(x.rows);
   for (size_t i = 0; i < x.rows; ++i) scores[i] = logistic_.Predict(x.row(i));
@@ -115,6 +120,10 @@ std::vector<std::pair<std::string, double>> PropensityModel::Importance() const 
 
 double AveragePrecision(const std::vector<double>& scores, const std::vector<uint8_t>& labels) {
   const size_t n = scores.size();
+  // NaN has no rank (and would break the sort's ordering).
+  if (std::any_of(scores.begin(), scores.end(), [](double s) { return std::isnan(s); })) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
@@ -136,6 +145,16 @@ double AveragePrecision(const std::vector<double>& scores, const std::vector<uin
 }
 
 namespace {
+
+// A score that is not a probability is a bug in a model, never a result to rank by.
+Status CheckScores(const std::vector<double>& scores, PropensityModelKind kind) {
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (!std::isfinite(scores[i])) {
+      return Internal("the {} model scored row {} as {}", PropensityModelName(kind), i, scores[i]);
+    }
+  }
+  return Status::Ok();
+}
 
 void Summarize(ModelValidation& v) {
   v.mean_auroc = std::accumulate(v.auroc.begin(), v.auroc.end(), 0.0) / v.auroc.size();
@@ -181,10 +200,12 @@ Result<std::vector<ModelValidation>> CrossValidate(const FeatureMatrix& features
       }
       auto model = FitPropensity(Subset(features, train[f]), Pick(labels, train[f]), kind, options);
       if (!model.ok()) return model.status();
-      const std::vector<double> scores = model->Predict(Subset(features, test[f]));
+      auto scores = model->Predict(Subset(features, test[f]));
+      if (!scores.ok()) return scores.status();
+      TAILOR_RETURN_IF_ERROR(CheckScores(*scores, kind));
       const auto test_labels = Pick(labels, test[f]);
-      v.auroc.push_back(Auroc(scores, test_labels));
-      v.average_precision.push_back(AveragePrecision(scores, test_labels));
+      v.auroc.push_back(Auroc(*scores, test_labels));
+      v.average_precision.push_back(AveragePrecision(*scores, test_labels));
     }
     v.fit_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -218,11 +239,13 @@ Result<std::vector<ModelValidation>> ValidateOnPeriod(const FeatureMatrix& train
     const auto started = std::chrono::steady_clock::now();
     auto model = FitPropensity(train, train_labels, kind, options);
     if (!model.ok()) return model.status();
-    const std::vector<double> scores = model->Predict(test);
+    auto scores = model->Predict(test);
+    if (!scores.ok()) return scores.status();
+    TAILOR_RETURN_IF_ERROR(CheckScores(*scores, kind));
     v.fit_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    v.auroc.push_back(Auroc(scores, test_labels));
-    v.average_precision.push_back(AveragePrecision(scores, test_labels));
+    v.auroc.push_back(Auroc(*scores, test_labels));
+    v.average_precision.push_back(AveragePrecision(*scores, test_labels));
     Summarize(v);
     out.push_back(std::move(v));
   }

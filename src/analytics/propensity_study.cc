@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "tailor/json_writer.h"
@@ -59,9 +60,19 @@ Result<std::vector<uint32_t>> FoldsOf(const snapshot::Snapshot& snapshot,
   return folds;
 }
 
+// Rows: the known profiles already active (an event) before `as_of`; a profile that did not exist
+// yet would be a certain negative with no history, teaching the model nothing true.
 Result<ModelFeatures> FeaturesAsOf(const snapshot::Snapshot& snapshot, const PropensitySpec& spec,
                                    const std::vector<std::string>& traits, Timestamp as_of) {
-  auto features = TraitModelFeatures(snapshot, traits);
+  const snapshot::EventColumns& events = snapshot.events();
+  std::vector<ProfileId> rows;
+  for (ProfileId id = 0; id < snapshot.profile_count(); ++id) {
+    if (snapshot.known().Test(id) && events.offsets[id] < events.offsets[id + 1] &&
+        events.time[events.offsets[id]] < as_of) {
+      rows.push_back(id);
+    }
+  }
+  auto features = TraitModelFeatures(snapshot, traits, &rows);
   if (!features.ok()) return features.status();
   if (Status s = AppendBehaviourFeatures(snapshot, as_of, spec.behaviour_types, *features);
       !s.ok()) {
@@ -94,6 +105,7 @@ Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
   PropensityStudy study;
   ModelFeatures latest;         // the latest labelled data: drivers and the final fit
   std::vector<uint8_t> labels;  // of `latest`
+  const bool validate = !spec.options.models.empty();
   if (!spec.target_trait.empty()) {
     if (traits.empty()) return InvalidArgument("no features: name traits");
     auto features = TraitModelFeatures(snapshot, traits);
@@ -102,20 +114,16 @@ Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
     auto target = TraitLabels(snapshot, spec.target_trait, latest.ids);
     if (!target.ok()) return target.status();
     labels = std::move(target).value();
-    if (spec.options.models.empty()) {
-      study.target = fmt::format("{} (true or > 0)", spec.target_trait);
-      study.validation = "none (drivers only)";
-    }
-    auto folds = spec.options.models.empty() ? std::vector<uint32_t>(labels.size(), 0)
-                                             : FoldsOf(snapshot, spec, latest.ids);
-    if (!folds.ok()) return folds.status();
     study.target = fmt::format("{} (true or > 0)", spec.target_trait);
-    study.validation =
-        spec.fold_trait.empty()
-            ? fmt::format("{}-fold cross-validation (folds by profile id)", spec.folds)
-            : fmt::format("{}-fold cross-validation (fold = {} mod {})", spec.folds,
-                          spec.fold_trait, spec.folds);
-    if (!spec.options.models.empty()) {
+    study.validation = "none (drivers only)";
+    if (validate) {
+      auto folds = FoldsOf(snapshot, spec, latest.ids);
+      if (!folds.ok()) return folds.status();
+      study.validation =
+          spec.fold_trait.empty()
+              ? fmt::format("{}-fold cross-validation (folds by profile id)", spec.folds)
+              : fmt::format("{}-fold cross-validation (fold = {} mod {})", spec.folds,
+                            spec.fold_trait, spec.folds);
       auto models = CrossValidate(latest.matrix, labels, *folds, spec.options);
       if (!models.ok()) return models.status();
       study.models = std::move(models).value();
@@ -131,22 +139,26 @@ Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
     if (snapshot.events().types.Find(spec.target_event) == snapshot::kNullCode) {
       return NotFound("no event of type '{}' (the target)", spec.target_event);
     }
-    auto train = FeaturesAsOf(snapshot, spec, traits, cutoff - horizon);
-    if (!train.ok()) return train.status();
     auto test = FeaturesAsOf(snapshot, spec, traits, cutoff);
     if (!test.ok()) return test.status();
-    const std::vector<uint8_t> train_labels =
-        EventLabels(snapshot, train->ids, spec.target_event, cutoff - horizon, cutoff);
     labels = EventLabels(snapshot, test->ids, spec.target_event, cutoff, cutoff + horizon);
     study.target = fmt::format("'{}' within {} days", spec.target_event, spec.horizon_days);
-    study.validation = fmt::format(
-        "held-out period: fitted on behaviour as of {} (labels to {}), scored on "
-        "behaviour as of {} against [{}, {})",
-        IsoTime(cutoff - horizon), IsoTime(cutoff), IsoTime(cutoff), IsoTime(cutoff),
-        IsoTime(cutoff + horizon));
-    auto models = ValidateOnPeriod(train->matrix, train_labels, test->matrix, labels, spec.options);
-    if (!models.ok()) return models.status();
-    study.models = std::move(models).value();
+    study.validation = "none (drivers only)";
+    if (validate) {
+      auto train = FeaturesAsOf(snapshot, spec, traits, cutoff - horizon);
+      if (!train.ok()) return train.status();
+      const std::vector<uint8_t> train_labels =
+          EventLabels(snapshot, train->ids, spec.target_event, cutoff - horizon, cutoff);
+      study.validation = fmt::format(
+          "held-out period: fitted on behaviour as of {} (labels to {}), scored on behaviour as "
+          "of {} against [{}, {}); profiles active before each date; traits as they are now",
+          IsoTime(cutoff - horizon), IsoTime(cutoff), IsoTime(cutoff), IsoTime(cutoff),
+          IsoTime(cutoff + horizon));
+      auto models =
+          ValidateOnPeriod(train->matrix, train_labels, test->matrix, labels, spec.options);
+      if (!models.ok()) return models.status();
+      study.models = std::move(models).value();
+    }
     latest = std::move(test).value();
   }
   study.rows = latest.matrix.rows;
@@ -168,10 +180,14 @@ Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
     auto current = FeaturesAsOf(snapshot, spec, traits, now);
     if (!current.ok()) return current.status();
     study.ids = std::move(current->ids);
-    study.scores = model->Predict(current->matrix);
+    auto scores = model->Predict(current->matrix);
+    if (!scores.ok()) return scores.status();
+    study.scores = std::move(scores).value();
   } else {
     study.ids = latest.ids;
-    study.scores = model->Predict(latest.matrix);
+    auto scores = model->Predict(latest.matrix);
+    if (!scores.ok()) return scores.status();
+    study.scores = std::move(scores).value();
   }
   return study;
 }
@@ -179,11 +195,14 @@ Result<PropensityStudy> RunPropensity(const snapshot::Snapshot& snapshot,
 ScoreSegment PropensitySegment(const std::string& name, const PropensityStudy& study,
                                double share) {
   ScoreSegment out;
-  std::vector<double> sorted = study.scores;
+  std::vector<double> sorted;
+  for (double score : study.scores) {
+    if (std::isfinite(score)) sorted.push_back(score);
+  }
   std::sort(sorted.begin(), sorted.end(), std::greater<>());
   if (!sorted.empty()) {
-    const size_t top =
-        std::clamp<size_t>(static_cast<size_t>(share * sorted.size()), 1, sorted.size());
+    const size_t top = std::clamp<size_t>(
+        static_cast<size_t>(std::clamp(share, 0.0, 1.0) * sorted.size()), 1, sorted.size());
     out.threshold = sorted[top - 1];
     out.size =
         std::count_if(sorted.begin(), sorted.end(), [&](double s) { return s >= out.threshold; });

@@ -1,7 +1,9 @@
 // /v1/analytics/propensity, /v1/analytics/drivers (propensity.h) and /v1/analytics/clv (clv.h)
 // on the live snapshot, on the evaluation thread (http_server.cc).
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "common/time.h"
 #include "server/api_impl.h"
@@ -198,6 +200,9 @@ void Api::Impl::AddPropensityRoutes() {
             return *error;
           }
           spec.options.control = &control;
+          // XGBoost's OpenMP workers spin while they wait: leave a core to the io threads.
+          spec.options.trees.threads =
+              static_cast<int>(std::max(1u, std::thread::hardware_concurrency() - 1));
           auto population = service.Population({});
           if (!population.ok()) return ErrorResponse(population.status());
           const snapshot::Snapshot& snapshot = *population->snapshot;

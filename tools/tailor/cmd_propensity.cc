@@ -185,6 +185,7 @@ void RegisterPropensity(CLI::App& app, GlobalOptions& global, int& exit_code) {
       "propensity", "a validated model of a binary target; its score as a trait (--save)");
   AddTargetOptions(propensity, *args);
   propensity->add_option("--folds", args->folds, "cross-validation folds (trait targets)")
+      ->check(CLI::Range(2, 20))
       ->capture_default_str();
   propensity->add_option("--fold-trait", args->fold_trait,
                          "an int trait: fold = its value mod folds (default: a hash of the id)");
@@ -199,6 +200,7 @@ void RegisterPropensity(CLI::App& app, GlobalOptions& global, int& exit_code) {
                          "NAME: the best model's score as trait NAME_score on every profile, and "
                          "segment NAME of the most likely");
   propensity->add_option("--top-share", args->top_share, "share of profiles in segment NAME")
+      ->check(CLI::Range(1e-6, 1.0))
       ->capture_default_str();
   propensity->callback([&, args] { exit_code = Run(global, *args, /*models=*/true); });
 
