@@ -70,6 +70,12 @@ TEST_F(ClvStoreTest, TheStoresFitEqualsTheFitOfTheSummariesItWasBuiltFrom) {
       }
     }
     if (i % 5 == 0) events.push_back(Purchase(i, "later" + std::to_string(i), kNow + 1000, 100));
+    if (i % 7 == 0) {  // an order refunded: left out
+      events.push_back(Purchase(i, "refunded" + std::to_string(i), kNow - kDayMs, 5000));
+      EventInput refund = Purchase(i, "refunded" + std::to_string(i), kNow - kDayMs / 2, 5000);
+      refund.type = "Order Refunded";
+      events.push_back(refund);
+    }
     expected.push_back(
         {s.frequency, (last - first) / kDayMs, (kNow - first) / kDayMs, x > 0 ? cents / 100.0 : 0});
   }
@@ -80,6 +86,7 @@ TEST_F(ClvStoreTest, TheStoresFitEqualsTheFitOfTheSummariesItWasBuiltFrom) {
   ClvOptions options;
   options.now = kNow;
   options.horizon_days = 90;
+  options.exclude_order_types = {"Order Refunded"};
   ASSERT_OK_AND_ASSIGN(Service::ClvRun run, service_->RunClv(options, /*materialize=*/true));
   ASSERT_EQ(run.clv.customers.size(), expected.size());
   ASSERT_OK_AND_ASSIGN(BgNbdFit direct, FitBgNbd(expected));

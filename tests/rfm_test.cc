@@ -71,6 +71,65 @@ class RfmServiceTest : public ::testing::Test {
   std::unique_ptr<Service> service_;
 };
 
+// Refunds and cancellations undo their orders: against the same customers without them.
+TEST_F(RfmServiceTest, RefundedAndCancelledOrdersAreLeftOut) {
+  std::mt19937 random(11);
+  std::vector<EventInput> events, kept;
+  for (int p = 0; p < 40; ++p) {
+    for (int o = 0; o < 1 + p % 4; ++o) {
+      const Timestamp time = kNow - static_cast<Timestamp>(random() % 300) * kDay;
+      const std::string profile = fmt::format("p{:02}", p), order = fmt::format("o{}-{}", p, o);
+      EventInput purchase = Purchase(profile, order, time, 1000 + random() % 9000);
+      events.push_back(purchase);
+      // Every third order is refunded or cancelled (only p % 3 == 0 ones with one order lose
+      // their only purchase); refunds come later, as they do.
+      if ((p + o) % 3 == 0) {
+        EventInput undo;
+        undo.profile_id = profile;
+        undo.type = o % 2 ? "Order Cancelled" : "Order Refunded";
+        undo.order_id = order;
+        undo.time = time + kDay / 2;
+        events.push_back(undo);
+      } else {
+        kept.push_back(purchase);
+      }
+    }
+  }
+  // A refund of another profile's order id undoes nothing here.
+  EventInput stranger;
+  stranger.profile_id = "p01";
+  stranger.type = "Order Refunded";
+  stranger.order_id = "o2-0";
+  stranger.time = kNow - kDay;
+  events.push_back(stranger);
+  Ingest(events);
+  analytics::RfmOptions options;
+  options.now = kNow;
+  options.exclude_order_types = {"Order Refunded", "Order Cancelled", "Order Lost"};
+  ASSERT_OK_AND_ASSIGN(Service::RfmRun run, service_->RunRfm(options, /*materialize=*/false));
+
+  // The model: the same RFM over the kept purchases only, in a store of their own.
+  TempDir other;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Service> model, Service::Open(other.path(), {}));
+  BatchReport report;
+  ASSERT_OK(model->IngestEvents(kept, report));
+  options.exclude_order_types.clear();
+  ASSERT_OK_AND_ASSIGN(Service::RfmRun expected, model->RunRfm(options, false));
+  ASSERT_EQ(run.rfm.customers.size(), expected.rfm.customers.size());
+  ASSERT_LT(run.rfm.customers.size(), 40u);
+  for (size_t i = 0; i < run.rfm.customers.size(); ++i) {
+    const analytics::RfmCustomer& a = run.rfm.customers[i];
+    const analytics::RfmCustomer& b = expected.rfm.customers[i];
+    ASSERT_OK_AND_ASSIGN(std::string a_id, service_->engine().ExternalId(a.id));
+    ASSERT_OK_AND_ASSIGN(std::string b_id, model->engine().ExternalId(b.id));
+    EXPECT_EQ(a_id, b_id);
+    EXPECT_EQ(a.frequency, b.frequency) << a_id;
+    EXPECT_EQ(a.recency_ms, b.recency_ms) << a_id;
+    EXPECT_EQ(a.monetary, b.monetary) << a_id;
+    EXPECT_EQ(a.segment, b.segment) << a_id;
+  }
+}
+
 TEST_F(RfmServiceTest, ScoresBecomeTraitsAndALiveSchemeThatFollowsReScoring) {
   std::mt19937 random(7);
   std::vector<EventInput> events;

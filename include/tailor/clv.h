@@ -156,6 +156,9 @@ Result<SimulatedClv> SimulateClv(const ClvSimulationOptions& options);
 struct ClvOptions {
   Timestamp now = 0;  // the end of the calibration period (required)
   std::string purchase_type = "purchase";
+  // Event types that cancel an order (as RfmOptions::exclude_order_types): its purchases are
+  // left out.
+  std::vector<std::string> exclude_order_types;
   double horizon_days = 365;  // expected purchases and value over the next this many days
   ClvFitOptions fit;
   const RunControl* control = nullptr;  // cancellation between the stages

@@ -4,7 +4,8 @@
 // named map of recency/frequency cells (champions, loyal customers, ..., hibernating).
 //
 // Definitions (the same as ../shared/bench/peer_pandas_rfm.py and rfm.sql):
-//  - a customer is a known profile with at least one purchase event (RfmOptions::purchase_type);
+//  - a customer is a known profile with at least one purchase event (RfmOptions::purchase_type)
+//    that no refund or cancellation (RfmOptions::exclude_order_types) of its order undoes;
 //  - recency = reference time - the latest purchase, frequency = distinct order ids of its
 //    purchases (a purchase without an order id counts as an order of its own), monetary = the
 //    sum of the purchases' values (explicit value, else price x quantity, else price; exact);
@@ -50,6 +51,10 @@ RfmSegment RfmSegmentOf(int r_score, int f_score);
 struct RfmOptions {
   Timestamp now = 0;  // the reference time (required)
   std::string purchase_type = "purchase";
+  // Event types that cancel an order: a purchase whose order id the same profile has in an event
+  // of one of these types ("Order Refunded", "Order Cancelled", as Segment's e-commerce spec
+  // names them) is left out of recency, frequency and monetary value.
+  std::vector<std::string> exclude_order_types;
   // Empty: quintile scores. Else 4 ascending edges: a value's score is 1 + the number of edges
   // it reaches (for recency, in days, 1 + the number of edges it is below: fewer days since the
   // last purchase, a higher score).

@@ -23,15 +23,30 @@ struct Order {
 };
 
 // The summary of one profile's orders before `now`; false when it has none.
+// `excluded_types`: sorted codes of the event types whose order ids cancel a purchase.
 bool Summarize(const snapshot::Snapshot& snapshot, const snapshot::EventStringColumn* orders,
-               uint32_t purchase, Timestamp now, ProfileId id, std::vector<Order>& scratch,
-               ClvSummary& out) {
+               uint32_t purchase, const std::vector<uint32_t>& excluded_types, Timestamp now,
+               ProfileId id, std::vector<Order>& scratch, ClvSummary& out) {
   const snapshot::EventColumns& events = snapshot.events();
   scratch.clear();
+  std::vector<uint32_t> excluded_orders;
+  if (orders != nullptr && !excluded_types.empty()) {
+    for (uint64_t e = events.offsets[id]; e < events.offsets[id + 1]; ++e) {
+      if (orders->codes[e] != snapshot::kNullCode &&
+          std::binary_search(excluded_types.begin(), excluded_types.end(), events.type[e])) {
+        excluded_orders.push_back(orders->codes[e]);
+      }
+    }
+    std::sort(excluded_orders.begin(), excluded_orders.end());
+  }
   for (uint64_t e = events.offsets[id]; e < events.offsets[id + 1]; ++e) {
     if (events.time[e] >= now) break;  // sorted by time
     if (events.type[e] != purchase) continue;
     const uint32_t code = orders != nullptr ? orders->codes[e] : snapshot::kNullCode;
+    if (code != snapshot::kNullCode &&
+        std::binary_search(excluded_orders.begin(), excluded_orders.end(), code)) {
+      continue;  // refunded or cancelled
+    }
     const int64_t micros = events.value[e] != snapshot::kNoAmount ? events.value[e] : 0;
     scratch.push_back({code, events.time[e], micros});
   }
@@ -84,6 +99,13 @@ Result<ClvResult> ComputeClv(const snapshot::Snapshot& snapshot, const ClvOption
   const snapshot::EventStringColumn* orders =
       orders_column == events.extra.end() ? nullptr : &orders_column->second;
 
+  std::vector<uint32_t> excluded_types;
+  for (const std::string& type : options.exclude_order_types) {
+    const uint32_t code = events.types.Find(type);
+    if (code != snapshot::kNullCode) excluded_types.push_back(code);
+  }
+  std::sort(excluded_types.begin(), excluded_types.end());
+
   // 1. Summaries, per chunk of ids.
   const ProfileId count = snapshot.profile_count();
   std::vector<std::vector<ClvCustomer>> chunks((count + kChunk - 1) / kChunk);
@@ -95,7 +117,8 @@ Result<ClvResult> ComputeClv(const snapshot::Snapshot& snapshot, const ClvOption
       if (!snapshot.known().Test(id)) continue;
       ClvCustomer customer;
       customer.id = id;
-      if (Summarize(snapshot, orders, purchase, options.now, id, scratch, customer.summary)) {
+      if (Summarize(snapshot, orders, purchase, excluded_types, options.now, id, scratch,
+                    customer.summary)) {
         chunks[c].push_back(customer);
       }
     }

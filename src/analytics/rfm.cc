@@ -30,11 +30,12 @@ Status CheckEdges(const std::vector<double>& edges, std::string_view name) {
 }
 
 // The customers of [begin, end): known profiles with a purchase.
+// `excluded_types`: sorted codes of the event types whose order ids cancel a purchase.
 void ReadChunk(const snapshot::Snapshot& snapshot, const snapshot::EventStringColumn& orders,
-               uint32_t purchase, Timestamp now, ProfileId begin, ProfileId end,
-               std::vector<RfmCustomer>& out) {
+               uint32_t purchase, const std::vector<uint32_t>& excluded_types, Timestamp now,
+               ProfileId begin, ProfileId end, std::vector<RfmCustomer>& out) {
   const snapshot::EventColumns& events = snapshot.events();
-  std::vector<uint32_t> order_codes;
+  std::vector<uint32_t> order_codes, excluded_orders;
   for (ProfileId id = begin; id < end; ++id) {
     if (!snapshot.known().Test(id)) continue;
     Timestamp last = 0;
@@ -42,8 +43,22 @@ void ReadChunk(const snapshot::Snapshot& snapshot, const snapshot::EventStringCo
     uint64_t orders_without_id = 0;
     int64_t monetary_micros = 0;
     order_codes.clear();
+    excluded_orders.clear();
+    if (!excluded_types.empty()) {
+      for (uint64_t e = events.offsets[id]; e < events.offsets[id + 1]; ++e) {
+        if (orders.codes[e] != snapshot::kNullCode &&
+            std::binary_search(excluded_types.begin(), excluded_types.end(), events.type[e])) {
+          excluded_orders.push_back(orders.codes[e]);
+        }
+      }
+      std::sort(excluded_orders.begin(), excluded_orders.end());
+    }
     for (uint64_t e = events.offsets[id]; e < events.offsets[id + 1]; ++e) {
       if (events.type[e] != purchase) continue;
+      if (!excluded_orders.empty() && orders.codes[e] != snapshot::kNullCode &&
+          std::binary_search(excluded_orders.begin(), excluded_orders.end(), orders.codes[e])) {
+        continue;  // refunded or cancelled
+      }
       last = bought ? std::max(last, events.time[e]) : events.time[e];
       bought = true;
       if (orders.codes[e] == snapshot::kNullCode) {
@@ -121,12 +136,19 @@ Result<RfmResult> ComputeRfm(const snapshot::Snapshot& snapshot, const RfmOption
   const uint32_t purchase = events.types.Find(options.purchase_type);
   if (purchase == snapshot::kNullCode) return result;  // nobody bought anything
 
+  std::vector<uint32_t> excluded_types;
+  for (const std::string& type : options.exclude_order_types) {
+    const uint32_t code = events.types.Find(type);
+    if (code != snapshot::kNullCode) excluded_types.push_back(code);  // none happened: none cancel
+  }
+  std::sort(excluded_types.begin(), excluded_types.end());
+
   // 1. Per customer, in parallel over chunks of ids.
   const ProfileId count = snapshot.profile_count();
   std::vector<std::vector<RfmCustomer>> chunks((count + kChunk - 1) / kChunk);
   tbb::parallel_for(size_t{0}, chunks.size(), [&](size_t c) {
     const auto begin = static_cast<ProfileId>(c * kChunk);
-    ReadChunk(snapshot, orders->second, purchase, options.now, begin,
+    ReadChunk(snapshot, orders->second, purchase, excluded_types, options.now, begin,
               std::min<ProfileId>(count, begin + kChunk), chunks[c]);
   });
   std::vector<RfmCustomer>& customers = result.customers;

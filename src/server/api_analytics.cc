@@ -40,6 +40,10 @@ void Api::Impl::AddAnalyticsRoutes() {
             return ErrorResponse(400, "INVALID_ARGUMENT", "expected an event type", path);
           }
           rfm_options.purchase_type = std::string(text);
+        } else if (key == "exclude_order_types") {
+          auto names = StringArray(value, path);
+          if (!names.ok()) return ErrorResponse(names.status(), path);
+          rfm_options.exclude_order_types = std::move(names).value();
         } else if (key == "materialize") {
           if (value.get_bool().get(materialize)) {
             return ErrorResponse(400, "INVALID_ARGUMENT", "expected true or false", path);

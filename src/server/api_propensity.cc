@@ -144,6 +144,10 @@ void Api::Impl::AddPropensityRoutes() {
             return ErrorResponse(400, "INVALID_ARGUMENT", "expected an event type", path);
           }
           clv.purchase_type = std::string(text);
+        } else if (key == "exclude_order_types") {
+          auto names = StringArray(value, path);
+          if (!names.ok()) return ErrorResponse(names.status(), path);
+          clv.exclude_order_types = std::move(names).value();
         } else if (key == "horizon_days") {
           if (value.get_double().get(clv.horizon_days) || !(clv.horizon_days > 0) ||
               clv.horizon_days > 36'500) {

@@ -25,6 +25,7 @@ namespace {
 struct RfmArgs {
   std::string now;
   std::string purchase_type = "purchase";
+  std::vector<std::string> exclude_order_types;
   std::vector<double> recency_edges, frequency_edges, monetary_edges;
   std::string out;
   bool apply = false;
@@ -58,6 +59,7 @@ analytics::RfmOptions OptionsOf(const RfmArgs& args, Timestamp now) {
   analytics::RfmOptions options;
   options.now = now;
   options.purchase_type = args.purchase_type;
+  options.exclude_order_types = args.exclude_order_types;
   options.recency_day_edges = args.recency_edges;
   options.frequency_edges = args.frequency_edges;
   options.monetary_edges = args.monetary_edges;
@@ -434,6 +436,9 @@ void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
   rfm->add_option("--now", args->now, "reference time, e.g. 2026-11-01T00:00:00Z (default: now)");
   rfm->add_option("--purchase-type", args->purchase_type, "the event type of a purchase")
       ->capture_default_str();
+  rfm->add_option("--exclude-orders-with", args->exclude_order_types,
+                  "an event type that cancels its order (e.g. \"Order Refunded\"): purchases "
+                  "with an order id the profile has in such an event are left out (repeatable)");
   rfm->add_option("--recency-edges", args->recency_edges,
                   "4 ascending day counts instead of quintiles (e.g. 30,90,180,365)")
       ->delimiter(',')

@@ -19,6 +19,7 @@ namespace {
 
 struct ClvArgs {
   std::string now, purchase_type = "purchase", out;
+  std::vector<std::string> exclude_order_types;
   double horizon_days = 365;
   bool apply = false;
   size_t simulate = 0;
@@ -172,6 +173,7 @@ int RunClv(const GlobalOptions& global, const ClvArgs& args) {
   analytics::ClvOptions options;
   options.now = *now;
   options.purchase_type = args.purchase_type;
+  options.exclude_order_types = args.exclude_order_types;
   options.horizon_days = args.horizon_days;
   ProgressBar bar("clv");
   const RunControl control = InterruptibleRun(bar);
@@ -230,6 +232,8 @@ void RegisterClv(CLI::App& app, GlobalOptions& global, int& exit_code) {
   clv->add_option("--now", args->now, "end of the calibration period (default: now)");
   clv->add_option("--purchase-type", args->purchase_type, "the event type of a purchase")
       ->capture_default_str();
+  clv->add_option("--exclude-orders-with", args->exclude_order_types,
+                  "an event type that cancels its order (e.g. \"Order Refunded\"; repeatable)");
   clv->add_option("--horizon-days", args->horizon_days, "expected purchases and value over it")
       ->capture_default_str();
   clv->add_option("--out", args->out, "write one CSV row per customer to this file");
