@@ -11,6 +11,8 @@
 #include <random>
 #include <set>
 
+#include "test_util.h"
+
 namespace tailor::analytics {
 namespace {
 
@@ -181,6 +183,55 @@ double PlainSilhouette(const FeatureMatrix& m, const std::vector<uint32_t>& labe
     total += (nearest - within) / std::max(within, nearest);
   }
   return total / m.rows;
+}
+
+// Mini-batch: near the exact optimum on blobs, deterministic for the seed, every point labelled
+// with its nearest final center.
+TEST(KMeans, MiniBatchComesCloseToTheExactOptimum) {
+  const FeatureMatrix m = Blobs(60'000, 4, 6, 0.6, 3);
+  KMeansOptions exact;
+  exact.k = 6;
+  exact.restarts = 3;
+  ASSERT_OK_AND_ASSIGN(KMeansResult best, KMeans(m, exact));
+  KMeansOptions mini = exact;
+  mini.restarts = 1;
+  mini.mini_batch = 512;
+  mini.mini_batch_steps = 200;
+  ASSERT_OK_AND_ASSIGN(KMeansResult approx, KMeans(m, mini));
+  EXPECT_LE(approx.inertia, best.inertia * 1.02);
+  EXPECT_EQ(approx.iterations, 200u);
+  // One full pass, the batches, and k-means++ on a sample of 3 batches only.
+  EXPECT_LT(approx.distance_computations,
+            m.rows * mini.k + 200 * 512 * mini.k + 3 * 512 * mini.k * 6);
+  ASSERT_OK_AND_ASSIGN(KMeansResult again, KMeans(m, mini));
+  EXPECT_EQ(again.labels, approx.labels);
+  EXPECT_EQ(again.centers, approx.centers);
+  // Labels: the nearest final center (transformed space = z-scores of the columns here).
+  const size_t d = m.columns;
+  std::vector<double> mean(d), sd(d);
+  for (size_t j = 0; j < d; ++j) {
+    for (size_t i = 0; i < m.rows; ++i) mean[j] += m.row(i)[j] / m.rows;
+    for (size_t i = 0; i < m.rows; ++i) sd[j] += std::pow(m.row(i)[j] - mean[j], 2) / m.rows;
+    sd[j] = std::sqrt(sd[j]);
+  }
+  for (size_t i = 0; i < m.rows; i += 101) {
+    double nearest = std::numeric_limits<double>::infinity();
+    uint32_t label = 0;
+    for (uint32_t c = 0; c < mini.k; ++c) {
+      double dist = 0;
+      for (size_t j = 0; j < d; ++j) {
+        dist += std::pow((m.row(i)[j] - mean[j]) / sd[j] - approx.centers[c * d + j], 2);
+      }
+      if (dist < nearest) {
+        nearest = dist;
+        label = c;
+      }
+    }
+    EXPECT_EQ(approx.labels[i], label) << i;
+  }
+  uint64_t total = 0;
+  for (uint64_t size : approx.sizes) total += size;
+  EXPECT_EQ(total, m.rows);
 }
 
 TEST(KMeans, SilhouetteAndChoosingKFindTheBlobs) {

@@ -45,6 +45,11 @@ struct KMeansOptions {
   std::vector<double> initial_centers;
   // Runs from seeds seed, seed + 1, ...; the one of least inertia is kept (scikit-learn's n_init).
   size_t restarts = 1;
+  // Mini-batch k-means for very large sets when > 0: this many points per step, `mini_batch_steps`
+  // steps (k-means++ on a sample of 3 batches, one full assignment at the end); approximate,
+  // sublinear in the points until the last pass. 0: the exact algorithm (Hamerly's bounds).
+  size_t mini_batch = 0;
+  size_t mini_batch_steps = 300;
   // Progress (per run) and cancellation (checked every iteration); null: neither.
   const RunControl* control = nullptr;
 };

@@ -120,6 +120,103 @@ std::vector<double> SeedCenters(const std::vector<double>& x, size_t n, size_t d
   return centers;
 }
 
+// Inertia, sizes and centers (transformed and in the features' units) of `result.labels`.
+void Finish(const std::vector<double>& x, size_t n, size_t d, const std::vector<double>& centers,
+            const Transformed& t, const KMeansOptions& options, KMeansResult& result) {
+  const size_t k = options.k;
+  const std::vector<uint32_t>& label = result.labels;
+  std::vector<double> chunk_inertia(kChunks, 0);
+  ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
+    double sum = 0;
+    for (size_t i = begin; i < end; ++i) {
+      sum += SquaredDistance(&x[i * d], &centers[label[i] * d], d);
+    }
+    chunk_inertia[chunk] = sum;
+  });
+  result.inertia = std::accumulate(chunk_inertia.begin(), chunk_inertia.end(), 0.0);
+  result.seed = options.seed;
+  result.sizes.assign(k, 0);
+  for (uint32_t c : label) ++result.sizes[c];
+  result.centers = centers;
+  result.centers_raw = centers;
+  for (size_t c = 0; c < k; ++c) {
+    for (size_t j = 0; j < d; ++j) {
+      double& v = result.centers_raw[c * d + j];
+      v = v * t.scale[j] + t.mean[j];
+      if (j < options.log1p.size() && options.log1p[j]) v = std::expm1(v);
+    }
+  }
+}
+
+// Mini-batch k-means (Sculley 2010): k-means++ on a sample of 3 batches, then `steps` batches of
+// `mini_batch` points drawn with replacement, each point moving its nearest center by 1/(points
+// that center has absorbed); one full assignment at the end. Deterministic for the seed.
+Result<KMeansResult> MiniBatchKMeans(const Transformed& t, size_t n, size_t d,
+                                     const KMeansOptions& options) {
+  const size_t k = options.k, batch = options.mini_batch;
+  std::mt19937_64 random(options.seed);
+  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  const std::vector<double>& x = t.x;
+  std::atomic<uint64_t> distances{0};
+  std::vector<double> centers;
+  if (!options.initial_centers.empty()) {
+    centers = options.initial_centers;
+  } else {
+    const size_t sample_size = std::min(n, std::max(3 * batch, k));
+    std::vector<double> sample;
+    sample.reserve(sample_size * d);
+    for (size_t s = 0; s < sample_size; ++s) {
+      const size_t i = sample_size == n ? s : pick(random);
+      sample.insert(sample.end(), x.begin() + i * d, x.begin() + (i + 1) * d);
+    }
+    centers = SeedCenters(sample, sample_size, d, k, options.seed, distances);
+  }
+  std::vector<uint64_t> absorbed(k, 0);
+  std::vector<size_t> drawn(batch);
+  std::vector<uint32_t> nearest(batch);
+  KMeansResult result;
+  for (size_t step = 0; step < options.mini_batch_steps; ++step) {
+    if (step % 16 == 0) TAILOR_RETURN_IF_ERROR(CheckRun(options.control));
+    result.iterations = step + 1;
+    for (size_t b = 0; b < batch; ++b) drawn[b] = pick(random);
+    tbb::parallel_for(size_t{0}, batch, [&](size_t b) {
+      double best = std::numeric_limits<double>::infinity();
+      for (uint32_t c = 0; c < k; ++c) {
+        const double dist = SquaredDistance(&x[drawn[b] * d], &centers[c * d], d);
+        if (dist < best) {
+          best = dist;
+          nearest[b] = c;
+        }
+      }
+    });
+    distances += batch * k;
+    for (size_t b = 0; b < batch; ++b) {
+      const uint32_t c = nearest[b];
+      const double rate = 1.0 / static_cast<double>(++absorbed[c]);
+      for (size_t j = 0; j < d; ++j) {
+        centers[c * d + j] += rate * (x[drawn[b] * d + j] - centers[c * d + j]);
+      }
+    }
+  }
+  TAILOR_RETURN_IF_ERROR(CheckRun(options.control));
+  result.labels.assign(n, 0);
+  ForChunks(n, [&](size_t, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      double best = std::numeric_limits<double>::infinity();
+      for (uint32_t c = 0; c < k; ++c) {
+        const double dist = SquaredDistance(&x[i * d], &centers[c * d], d);
+        if (dist < best) {
+          best = dist;
+          result.labels[i] = c;
+        }
+      }
+    }
+  });
+  result.distance_computations = distances + n * k;
+  Finish(x, n, d, centers, t, options, result);
+  return result;
+}
+
 }  // namespace
 
 Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& options) {
@@ -155,6 +252,7 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
                            options.initial_centers.size());
   }
   TAILOR_ASSIGN_OR_RETURN(Transformed t, Transform(features, options));
+  if (options.mini_batch > 0) return MiniBatchKMeans(t, n, d, options);
   const std::vector<double>& x = t.x;
   std::atomic<uint64_t> distances{0};
   std::vector<double> centers = options.initial_centers.empty()
@@ -271,30 +369,9 @@ Result<KMeansResult> KMeans(const FeatureMatrix& features, const KMeansOptions& 
     });
     if (shift <= tolerance) break;
   }
-  // The inertia of the final assignment (exact: the bounds guarantee each point's nearest).
-  std::vector<double> chunk_inertia(kChunks, 0);
-  ForChunks(n, [&](size_t chunk, size_t begin, size_t end) {
-    double sum = 0;
-    for (size_t i = begin; i < end; ++i) {
-      sum += SquaredDistance(&x[i * d], &centers[label[i] * d], d);
-    }
-    chunk_inertia[chunk] = sum;
-  });
-  result.inertia = std::accumulate(chunk_inertia.begin(), chunk_inertia.end(), 0.0);
   result.distance_computations =
       distances + std::accumulate(chunk_distances.begin(), chunk_distances.end(), uint64_t{0});
-  result.seed = options.seed;
-  result.sizes.assign(k, 0);
-  for (uint32_t c : label) ++result.sizes[c];
-  result.centers = centers;
-  result.centers_raw = centers;
-  for (size_t c = 0; c < k; ++c) {
-    for (size_t j = 0; j < d; ++j) {
-      double& v = result.centers_raw[c * d + j];
-      v = v * t.scale[j] + t.mean[j];
-      if (j < options.log1p.size() && options.log1p[j]) v = std::expm1(v);
-    }
-  }
+  Finish(x, n, d, centers, t, options, result);
   return result;
 }
 

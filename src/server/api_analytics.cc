@@ -161,6 +161,12 @@ void Api::Impl::AddAnalyticsRoutes() {
         auto names = StringArray(value, path);
         if (!names.ok()) return ErrorResponse(names.status(), path);
         (key == "traits" ? traits : logs) = std::move(names).value();
+      } else if (key == "mini_batch" || key == "mini_batch_steps") {
+        if (value.get_uint64().get(number) || number > 1'000'000 ||
+            (key == "mini_batch_steps" && number == 0)) {
+          return ErrorResponse(400, "INVALID_ARGUMENT", "expected a count, at most 1000000", path);
+        }
+        (key == "mini_batch" ? kmeans.mini_batch : kmeans.mini_batch_steps) = number;
       } else if (key == "k" || key == "seed" || key == "restarts") {
         if (value.get_uint64().get(number) || (key != "seed" && (number == 0 || number > 1000))) {
           return ErrorResponse(400, "INVALID_ARGUMENT", "expected a count", path);

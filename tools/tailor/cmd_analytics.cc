@@ -149,7 +149,7 @@ int RunRfm(const GlobalOptions& global, const RfmArgs& args) {
 struct ClusterArgs {
   std::string features_csv, labels_out;
   std::vector<std::string> traits, log_features;
-  size_t k = 8, max_iterations = 100, restarts = 1;
+  size_t k = 8, max_iterations = 100, restarts = 1, mini_batch = 0, mini_batch_steps = 300;
   uint64_t seed = 0;
   bool no_standardize = false;
   std::vector<size_t> choose_k;  // MIN,MAX
@@ -226,6 +226,8 @@ int RunCluster(const GlobalOptions& global, const ClusterArgs& args) {
   options.seed = args.seed;
   options.max_iterations = args.max_iterations;
   options.restarts = args.restarts;
+  options.mini_batch = args.mini_batch;
+  options.mini_batch_steps = args.mini_batch_steps;
   options.standardize = !args.no_standardize;
   options.log1p.assign(features->columns, false);
   for (const std::string& name : args.log_features) {
@@ -415,6 +417,11 @@ void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->capture_default_str();
   cluster->add_option("--log", cluster_args->log_features, "log(1 + x) of this feature first");
   cluster->add_flag("--no-standardize", cluster_args->no_standardize, "keep the raw scales");
+  cluster
+      ->add_option("--mini-batch", cluster_args->mini_batch,
+                   "B: mini-batch k-means (B points per step) for very large sets; approximate")
+      ->capture_default_str();
+  cluster->add_option("--mini-batch-steps", cluster_args->mini_batch_steps)->capture_default_str();
   cluster->add_option("--labels-out", cluster_args->labels_out, "write id,cluster per point");
   cluster
       ->add_option("--choose-k", cluster_args->choose_k,
