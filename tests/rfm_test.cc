@@ -9,6 +9,7 @@
 #include <atomic>
 #include <map>
 #include <random>
+#include <set>
 
 #include "full_evaluation.h"
 #include "tailor/service.h"
@@ -128,6 +129,30 @@ TEST_F(RfmServiceTest, RefundedAndCancelledOrdersAreLeftOut) {
     EXPECT_EQ(a.monetary, b.monetary) << a_id;
     EXPECT_EQ(a.segment, b.segment) << a_id;
   }
+
+  // Materialized without the exclusions, then with them: the customers whose every order was
+  // undone lose their RFM traits and leave the rfm_ segments (nothing of the earlier run lingers).
+  analytics::RfmOptions all;
+  all.now = kNow;
+  ASSERT_OK_AND_ASSIGN(Service::RfmRun everyone, service_->RunRfm(all, /*materialize=*/true));
+  ASSERT_EQ(everyone.rfm.customers.size(), 40u);
+  options.exclude_order_types = {"Order Refunded", "Order Cancelled"};
+  ASSERT_OK_AND_ASSIGN(Service::RfmRun fewer, service_->RunRfm(options, /*materialize=*/true));
+  ASSERT_EQ(fewer.rfm.customers.size(), run.rfm.customers.size());
+  ExpectMaterialized(fewer.rfm);
+  std::set<ProfileId> customers;
+  for (const analytics::RfmCustomer& c : fewer.rfm.customers) customers.insert(c.id);
+  ASSERT_OK_AND_ASSIGN(auto population, service_->Population({}, std::chrono::milliseconds(0)));
+  size_t cleared = 0;
+  for (const analytics::RfmCustomer& c : everyone.rfm.customers) {
+    if (customers.count(c.id)) continue;
+    ++cleared;
+    for (const char* trait : {"rfm_segment", "rfm_frequency", "rfm_r"}) {
+      EXPECT_FALSE(population.snapshot->trait(trait)->present.Test(c.id)) << trait;
+    }
+    EXPECT_TRUE(service_->SegmentsOf(c.id).empty());
+  }
+  EXPECT_EQ(cleared, 40 - fewer.rfm.customers.size());
 }
 
 TEST_F(RfmServiceTest, ScoresBecomeTraitsAndALiveSchemeThatFollowsReScoring) {

@@ -275,6 +275,23 @@ TEST_F(ApiTest, SegmentsProfilesAndTheChangeFeedThroughTheApi) {
   ASSERT_EQ(feed["changes"].get_array().size(), 1u);
   EXPECT_EQ(std::string_view(feed["changes"].at(0)["profile"]), "c0");
   EXPECT_EQ(std::string_view(feed["changes"].at(0)["change"]), "entered");
+  // null clears a trait: the member leaves at once, the exit is fed, and the profile lacks it.
+  ASSERT_EQ(Admin("PUT", "/v1/profiles/c1", R"({"traits":{"age":44,"plan":"pro"}})").status, 200);
+  EXPECT_TRUE(bool(Json(parser, Admin("GET", "/v1/segments/over_40/members/c1"))["member"]));
+  const uint64_t before_clear = service_->last_sequence();
+  ASSERT_EQ(Admin("PUT", "/v1/profiles/c1", R"({"traits":{"age":null}})").status, 200);
+  EXPECT_FALSE(bool(Json(parser, Admin("GET", "/v1/segments/over_40/members/c1"))["member"]));
+  auto cleared_feed =
+      Json(parser, Admin("GET", "/v1/changes?after=" + std::to_string(before_clear)));
+  ASSERT_EQ(cleared_feed["changes"].get_array().size(), 1u);
+  EXPECT_EQ(std::string_view(cleared_feed["changes"].at(0)["change"]), "exited");
+  Response cleared = Admin("GET", "/v1/profiles/c1");
+  EXPECT_EQ(cleared.body.find("\"age\""), std::string::npos) << cleared.body;
+  EXPECT_NE(cleared.body.find("\"plan\""), std::string::npos) << cleared.body;
+  Response preview_cleared =
+      Admin("POST", "/v1/segments/preview?max_age_ms=0", R"({"rule":"age > 0"})");
+  EXPECT_EQ(uint64_t(Json(parser, preview_cleared)["size"]), 29u);
+  ASSERT_EQ(Admin("PUT", "/v1/profiles/c1", R"({"traits":{"age":21}})").status, 200);
   // Explain, overlap, preview, history.
   auto explained = Json(parser, Admin("GET", "/v1/segments/over_40/explain/c0"));
   EXPECT_TRUE(bool(explained["member"]));
@@ -304,7 +321,7 @@ TEST_F(ApiTest, SegmentsProfilesAndTheChangeFeedThroughTheApi) {
   EXPECT_EQ(Admin("DELETE", "/v1/profiles/c0").status, 200);
   EXPECT_EQ(Admin("GET", "/v1/profiles/c0").status, 404);
   feed = Json(parser, Admin("GET", "/v1/changes?after=" + std::to_string(before)));
-  EXPECT_EQ(feed["changes"].get_array().size(), 2u);
+  EXPECT_EQ(feed["changes"].get_array().size(), 4u);  // c0 in, c1 in and out, c0 out
   // Schemes: each profile in its first member.
   ASSERT_EQ(Admin("POST", "/v1/segments", R"({"name":"over_30","rule":"age > 30"})").status, 201);
   ASSERT_EQ(

@@ -193,10 +193,13 @@ class Workload {
 
   std::string Upsert() {
     ProfileInput input{User(Pick(kUsers)), {{"age", {TraitType::kInt, int64_t{20 + Pick(50)}}}}};
+    // One upsert in four clears the age instead (a null in the API).
+    const bool clear = Pick(4) == 0;
+    if (clear) input.traits[0].second = TypedValue{TraitType::kInt, std::monostate{}};
     BatchReport report;
     EXPECT_TRUE(service_.UpsertProfiles(std::span(&input, 1), report).ok());
     Remember();
-    return "upsert " + input.external_id;
+    return (clear ? "clear age of " : "upsert ") + input.external_id;
   }
 
   std::mt19937 random_;

@@ -190,6 +190,7 @@ Status Engine::Impl::StageProfiles(WriteContext& context, std::span<ProfileInput
                                    std::vector<ProfileId>& owners,
                                    std::optional<Schema>& schema_before) {
   std::vector<std::pair<uint32_t, TypedValue*>> slots;  // the row's traits, checked
+  std::vector<uint32_t> clears;  // the row's traits given as missing (null): cleared
   // Rows of one file name the same traits in the same order: the previous row's names and slots
   // answer most lookups with one string compare instead of a hash lookup.
   std::vector<std::pair<std::string_view, uint32_t>> previous_names;
@@ -204,6 +205,7 @@ Status Engine::Impl::StageProfiles(WriteContext& context, std::span<ProfileInput
     // Check every trait before changing anything, so a bad row changes nothing.
     std::string problem;
     slots.clear();
+    clears.clear();
     for (size_t position = 0; position < input.traits.size(); ++position) {
       auto& [name, value] = input.traits[position];
       const TraitDef* trait = nullptr;
@@ -228,7 +230,11 @@ Status Engine::Impl::StageProfiles(WriteContext& context, std::span<ProfileInput
       }
       if (position >= previous_names.size()) previous_names.resize(position + 1);
       previous_names[position] = {name, trait->slot};
-      if (!IsMissing(value)) slots.emplace_back(trait->slot, &value);
+      if (IsMissing(value)) {
+        clears.push_back(trait->slot);  // null: the trait is cleared
+      } else {
+        slots.emplace_back(trait->slot, &value);
+      }
     }
     if (!problem.empty()) {
       report.rejected.push_back({i, std::move(problem)});
@@ -245,6 +251,7 @@ Status Engine::Impl::StageProfiles(WriteContext& context, std::span<ProfileInput
     for (const auto& [slot, value] : slots) {
       (*record)->SetTrait(slot, move_values ? std::move(*value) : *value, set_at);
     }
+    for (uint32_t slot : clears) (*record)->ClearTrait(slot, set_at);
     (*record)->updated_at = now;
     (*staged)->record_dirty = true;
     owners[i] = (*staged)->id;

@@ -38,7 +38,7 @@ Result<Service::ClvRun> Service::RunClv(const analytics::ClvOptions& options, bo
   TAILOR_ASSIGN_OR_RETURN(run.clv, analytics::ComputeClv(*version.snapshot, options));
   if (!materialize) return run;
   TAILOR_RETURN_IF_ERROR(CheckRun(options.control));
-  TAILOR_RETURN_IF_ERROR(impl_->DeclareTraits(*this, ClvTraits(run.clv.spend_fitted)));
+  TAILOR_RETURN_IF_ERROR(impl_->DeclareTraits(*this, ClvTraits(/*spend=*/true)));
   std::vector<std::pair<ProfileId, TraitMap>> wanted;
   wanted.reserve(run.clv.customers.size());
   for (const analytics::ClvCustomer& c : run.clv.customers) {
@@ -49,11 +49,15 @@ Result<Service::ClvRun> Service::RunClv(const analytics::ClvOptions& options, bo
       traits.push_back(
           {"clv_expected_order_value", {TraitType::kDouble, Rounded(c.expected_order_value)}});
       traits.push_back({"clv_expected_value", {TraitType::kDouble, Rounded(c.expected_value)}});
+    } else {  // an earlier run's value no longer holds
+      traits.push_back({"clv_expected_order_value", {TraitType::kDouble, std::monostate{}}});
+      traits.push_back({"clv_expected_value", {TraitType::kDouble, std::monostate{}}});
     }
     wanted.emplace_back(c.id, std::move(traits));
   }
   TAILOR_ASSIGN_OR_RETURN(run.profiles_written,
-                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
+                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted),
+                                                    ClvTraits(/*spend=*/true)));
   return run;
 }
 

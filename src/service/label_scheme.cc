@@ -30,6 +30,8 @@ bool Service::Impl::Holds(const snapshot::Snapshot& snapshot, ProfileId id, cons
                           const TypedValue& value) {
   if (id >= snapshot.profile_count()) return false;
   const snapshot::TraitColumn* column = snapshot.trait(name);
+  if (std::holds_alternative<std::monostate>(value.value))
+    return column == nullptr || !column->present.Test(id);  // a clear
   if (column == nullptr || column->type != value.type || !column->present.Test(id)) return false;
   switch (value.type) {
     case TraitType::kInt:
@@ -45,7 +47,26 @@ bool Service::Impl::Holds(const snapshot::Snapshot& snapshot, ProfileId id, cons
 
 Result<uint64_t> Service::Impl::WriteChangedTraits(
     Service& service, const snapshot::Snapshot& snapshot,
-    std::vector<std::pair<ProfileId, TraitMap>> wanted) {
+    std::vector<std::pair<ProfileId, TraitMap>> wanted, const std::vector<TraitDef>& owned) {
+  // A profile that holds one of `owned` but is not in this run (no longer a customer, no longer
+  // has the features) has it cleared: a result it no longer has must not linger in its segments.
+  snapshot::Bitmap in_run;
+  in_run.Resize(snapshot.profile_count());
+  for (const auto& [id, traits] : wanted) {
+    if (id < snapshot.profile_count()) in_run.Set(id);
+  }
+  std::vector<const snapshot::TraitColumn*> columns;
+  for (const TraitDef& trait : owned) columns.push_back(snapshot.trait(trait.name));
+  for (ProfileId id = 0; id < snapshot.profile_count(); ++id) {
+    if (in_run.Test(id)) continue;
+    TraitMap clear;
+    for (size_t t = 0; t < owned.size(); ++t) {
+      if (columns[t] != nullptr && columns[t]->present.Test(id)) {
+        clear.push_back({owned[t].name, TypedValue{owned[t].type, std::monostate{}}});
+      }
+    }
+    if (!clear.empty()) wanted.emplace_back(id, std::move(clear));
+  }
   uint64_t written = 0;
   std::vector<ProfileInput> batch;
   auto flush = [&]() -> Status {
@@ -99,7 +120,7 @@ Result<uint64_t> Service::Impl::WriteTraitOf(
   TAILOR_RETURN_IF_ERROR(DeclareTraits(service, {trait}));
   TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
                           CurrentSnapshot(*service.engine_, {}, std::chrono::milliseconds(0)));
-  return WriteChangedTraits(service, *version.snapshot, std::move(wanted));
+  return WriteChangedTraits(service, *version.snapshot, std::move(wanted), {trait});
 }
 
 Result<bool> Service::Impl::PutLabelScheme(Service& service, const LabelScheme& wanted) {

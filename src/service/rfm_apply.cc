@@ -75,8 +75,9 @@ Result<Service::RfmRun> Service::RunRfm(const analytics::RfmOptions& options, bo
   for (const analytics::RfmCustomer& customer : run.rfm.customers) {
     wanted.emplace_back(customer.id, TraitsOf(customer));
   }
-  TAILOR_ASSIGN_OR_RETURN(run.profiles_written,
-                          impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted)));
+  TAILOR_ASSIGN_OR_RETURN(
+      run.profiles_written,
+      impl_->WriteChangedTraits(*this, *version.snapshot, std::move(wanted), RfmTraits()));
 
   // 2. The scheme and its segments, when missing or changed (one evaluation for all of them).
   LabelScheme scheme;

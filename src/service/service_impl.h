@@ -153,10 +153,12 @@ struct Service::Impl {
   // Whether `snapshot` holds `value` as profile `id`'s trait `name`.
   static bool Holds(const snapshot::Snapshot& snapshot, ProfileId id, const std::string& name,
                     const TypedValue& value);
-  // Upserts each profile's traits that `snapshot` does not hold yet, in batches; returns how many
-  // profiles were written (label_scheme.cc).
+  // Upserts each profile's traits that `snapshot` does not hold yet, in batches, and clears the
+  // `owned` traits (a run's results) of every profile not in `wanted`; returns how many profiles
+  // were written (label_scheme.cc).
   Result<uint64_t> WriteChangedTraits(Service& service, const snapshot::Snapshot& snapshot,
-                                      std::vector<std::pair<ProfileId, TraitMap>> wanted);
+                                      std::vector<std::pair<ProfileId, TraitMap>> wanted,
+                                      const std::vector<TraitDef>& owned);
   // Declares the traits the schema lacks; kFailedPrecondition for one it has with another type.
   Status DeclareTraits(Service& service, const std::vector<TraitDef>& traits);
   // `trait` set to each profile's value (by external id) where it changed; every id resolved

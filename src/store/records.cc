@@ -264,6 +264,17 @@ bool ProfileRecord::SetTrait(uint32_t slot, TypedValue value, Timestamp time) {
   return true;
 }
 
+bool ProfileRecord::ClearTrait(uint32_t slot, Timestamp time) {
+  auto it = std::lower_bound(traits.begin(), traits.end(), slot,
+                             [](const auto& entry, uint32_t key) { return entry.first < key; });
+  if (it == traits.end() || it->first != slot) return false;
+  const size_t position = it - traits.begin();
+  if (trait_times[position] > time) return false;
+  traits.erase(it);
+  trait_times.erase(trait_times.begin() + static_cast<ptrdiff_t>(position));
+  return true;
+}
+
 std::string EncodeProfile(const ProfileRecord& record) {
   std::string out;
   out.reserve(256);

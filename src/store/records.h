@@ -37,6 +37,8 @@ struct ProfileRecord {
   Timestamp TraitTime(uint32_t slot) const;
   // Sets the trait unless the profile holds a value set later than `time`; true if set.
   bool SetTrait(uint32_t slot, TypedValue value, Timestamp time);
+  // Removes the trait unless it was set later than `time`; true if removed.
+  bool ClearTrait(uint32_t slot, Timestamp time);
 };
 
 std::string EncodeProfile(const ProfileRecord& record);
