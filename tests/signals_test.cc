@@ -1,0 +1,230 @@
+// Signals of a known event sequence against values computed by hand (the decay formulas written
+// out, sessions and touches counted on paper): acquisition, affinity, searches, engagement,
+// sessions, usual hours, cadence and place; and order independence of the decayed scores.
+
+#include "tailor/signals.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "common/time.h"
+
+namespace tailor::signals {
+namespace {
+
+constexpr Timestamp kMinute = 60'000, kHour = 60 * kMinute, kDay = 24 * kHour;
+
+EventInput Event(std::string type, Timestamp time) {
+  EventInput e;
+  e.profile_id = "jeff";
+  e.type = std::move(type);
+  e.time = time;
+  return e;
+}
+
+EventInput Product(std::string type, Timestamp time, std::string item, std::string category,
+                   int64_t cents, std::string brand) {
+  EventInput e = Event(std::move(type), time);
+  e.item_id = std::move(item);
+  e.category = std::move(category);
+  e.price = Decimal::FromMicros(cents * 10'000);
+  e.properties.push_back({"brand", std::move(brand)});
+  return e;
+}
+
+class SignalsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    t0_ = *ParseIsoTimestamp("2026-03-02T10:00:00Z");  // a Monday
+    // Session 1 (from a Google search): golf page, a Titleist club viewed and carted.
+    EventInput landing = Event("page_view", t0_);
+    landing.category = "golf";
+    landing.context.referrer = "https://www.google.com/search?q=golf+clubs";
+    landing.context.page_url = "https://shop.example/c/golf";
+    events_.push_back(landing);
+    events_.push_back(Product("product_view", t0_ + 5 * kMinute, "i1", "golf", 12000, "Titleist"));
+    events_.push_back(Product("add_to_cart", t0_ + 10 * kMinute, "i1", "golf", 12000, "Titleist"));
+    // Session 2, a day later, from a price comparison site: a Wilson tennis racket.
+    EventInput compare = Product("product_view", t0_ + kDay, "i2", "tennis", 4000, "Wilson");
+    compare.context.referrer = "https://www.idealo.de/preisvergleich/racket";
+    events_.push_back(compare);
+    // Session 3, 40 idle minutes later (direct), in Madrid: the club again and two searches.
+    EventInput again =
+        Product("product_view", t0_ + kDay + 40 * kMinute, "i1", "golf", 12000, "Titleist");
+    again.context.country = "ES";
+    again.context.city = "Madrid";
+    events_.push_back(again);
+    EventInput search = Event("search", t0_ + kDay + 41 * kMinute);
+    search.properties.push_back({"query", "golf shoes"});
+    events_.push_back(search);
+    EventInput search2 = Event("search", t0_ + kDay + 42 * kMinute);
+    search2.properties.push_back({"query", "driver"});
+    events_.push_back(search2);
+    // Session 4: the order, two lines.
+    EventInput line1 = Product("purchase", t0_ + 2 * kDay, "i1", "golf", 12000, "Titleist");
+    line1.order_id = "o1";
+    EventInput line2 = Product("purchase", t0_ + 2 * kDay, "i3", "golf", 3000, "Titleist");
+    line2.order_id = "o1";
+    events_.push_back(line1);
+    events_.push_back(line2);
+    // Emails of campaign "spring": 4 sent, 2 opened, 1 clicked (the click comes with its utm).
+    for (int d = 3; d <= 6; ++d) {
+      EventInput sent = Event("email_sent", t0_ + d * kDay);
+      sent.properties.push_back({"campaign", "spring"});
+      events_.push_back(sent);
+    }
+    for (int d : {3, 5}) {
+      EventInput open = Event("email_open", t0_ + d * kDay + kHour);
+      open.properties.push_back({"campaign", "spring"});
+      events_.push_back(open);
+    }
+    EventInput click = Event("email_click", t0_ + 5 * kDay + 2 * kHour);
+    click.context.utm_source = "newsletter";
+    click.context.utm_medium = "email";
+    click.context.utm_campaign = "spring";
+    events_.push_back(click);
+    // A second order 10 days after the first: the tennis racket.
+    EventInput racket = Product("purchase", t0_ + 12 * kDay, "i2", "tennis", 4000, "Wilson");
+    racket.order_id = "o2";
+    events_.push_back(racket);
+    std::stable_sort(events_.begin(), events_.end(),
+                     [](const EventInput& a, const EventInput& b) { return a.time < b.time; });
+    now_ = t0_ + 14 * kDay;
+  }
+
+  // w * 2^(-(now - t) / 30 days), summed: the decay written out.
+  double Decayed(const std::vector<std::pair<double, Timestamp>>& weighted) const {
+    double sum = 0;
+    for (const auto& [w, t] : weighted) sum += w * std::exp2(-double(now_ - t) / (30.0 * kDay));
+    return sum;
+  }
+
+  Timestamp t0_ = 0, now_ = 0;
+  std::vector<EventInput> events_;
+};
+
+TEST_F(SignalsTest, EverySignalOfAKnownSequenceEqualsTheHandComputedValue) {
+  SignalState state;
+  for (const EventInput& e : events_) state.Add(e);
+  EXPECT_EQ(state.events(), events_.size());
+
+  // Acquisition: first touch Google search; last touch the newsletter click; the latest
+  // session (the racket order, no referrer) direct.
+  ASSERT_TRUE(state.first_touch());
+  EXPECT_EQ(state.first_touch()->source, "google");
+  EXPECT_EQ(state.first_touch()->referrer_class, ReferrerClass::kSearch);
+  EXPECT_EQ(state.first_touch()->time, t0_);
+  ASSERT_TRUE(state.last_touch());
+  EXPECT_EQ(state.last_touch()->source, "newsletter");
+  EXPECT_EQ(state.last_touch()->campaign, "spring");
+  EXPECT_EQ(state.last_touch()->referrer_class, ReferrerClass::kEmail);
+  ASSERT_TRUE(state.session_touch());
+  EXPECT_EQ(state.session_touch()->referrer_class, ReferrerClass::kDirect);
+  EXPECT_EQ(TouchOf(events_[3]).referrer_class, ReferrerClass::kPriceComparison);
+
+  // Affinity by category: golf = page 1 + view 1 + cart 3 + view 1 + two purchase lines 5 + 5.
+  const double golf = Decayed({{1, t0_},
+                               {1, t0_ + 5 * kMinute},
+                               {3, t0_ + 10 * kMinute},
+                               {1, t0_ + kDay + 40 * kMinute},
+                               {5, t0_ + 2 * kDay},
+                               {5, t0_ + 2 * kDay}});
+  const double tennis = Decayed({{1, t0_ + kDay}, {5, t0_ + 12 * kDay}});
+  EXPECT_NEAR(state.Affinity("category", "golf", now_), 1.0, 1e-12);  // the largest
+  EXPECT_NEAR(state.Affinity("category", "tennis", now_), tennis / golf, 1e-12);
+  const auto top = state.Top("category", now_);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].first, "golf");
+  EXPECT_NEAR(top[0].second, golf, 1e-9);
+  // Brand and price band: Titleist (120, 120, 120, 120, 30) vs Wilson (40, 40).
+  const double titleist = Decayed({{1, t0_ + 5 * kMinute},
+                                   {3, t0_ + 10 * kMinute},
+                                   {1, t0_ + kDay + 40 * kMinute},
+                                   {5, t0_ + 2 * kDay},
+                                   {5, t0_ + 2 * kDay}});
+  const double wilson = Decayed({{1, t0_ + kDay}, {5, t0_ + 12 * kDay}});
+  EXPECT_NEAR(state.Affinity("brand", "Wilson", now_), wilson / titleist, 1e-12);
+  const double band_100 = Decayed({{1, t0_ + 5 * kMinute},
+                                   {3, t0_ + 10 * kMinute},
+                                   {1, t0_ + kDay + 40 * kMinute},
+                                   {5, t0_ + 2 * kDay}});
+  const double band_25 = Decayed({{1, t0_ + kDay}, {5, t0_ + 12 * kDay}, {5, t0_ + 2 * kDay}});
+  EXPECT_NEAR(state.Affinity("price_band", "100-250", now_), std::min(1.0, band_100 / band_25),
+              1e-12);
+  EXPECT_NEAR(state.Affinity("price_band", "25-50", now_), std::min(1.0, band_25 / band_100),
+              1e-12);
+  EXPECT_EQ(state.Affinity("category", "yoga", now_), 0);
+  // Searches, newest first.
+  EXPECT_EQ(state.searches(), (std::vector<std::string>{"driver", "golf shoes"}));
+
+  // Engagement: decayed opens over decayed sends (90-day half-life), clicks likewise.
+  const auto decay90 = [&](Timestamp t) { return std::exp2(-double(now_ - t) / (90.0 * kDay)); };
+  double sent = 0, opened = 0, clicked = decay90(t0_ + 5 * kDay + 2 * kHour);
+  for (int d = 3; d <= 6; ++d) sent += decay90(t0_ + d * kDay);
+  for (int d : {3, 5}) opened += decay90(t0_ + d * kDay + kHour);
+  EXPECT_NEAR(state.OpenRate("email", now_), opened / sent, 1e-12);
+  EXPECT_NEAR(state.ClickRate("email", now_), clicked / sent, 1e-12);
+  EXPECT_NEAR(state.OpenRate("campaign:spring", now_), opened / sent, 1e-12);
+  EXPECT_EQ(state.OpenRate("push", now_), 0);
+  EXPECT_FALSE(state.unsubscribed());
+
+  // Sessions (sends are not activity): 1 landing..cart (10 min); 2 racket; 3 club + searches
+  // (2 min); 4 order; 5, 6 the opens at d3, d5 (+ the click an hour after the second open is
+  // more than 30 minutes later: 7); 8 the racket order.
+  const SignalState::Sessions& s = state.sessions();
+  EXPECT_EQ(s.count, 8u);
+  EXPECT_NEAR(s.total_minutes, 10 + 2, 1e-9);
+  EXPECT_EQ(s.current_start, t0_ + 12 * kDay);
+  EXPECT_EQ(s.current_events, 1u);
+  // Usual hour: 10:xx UTC holds the 3 landing events, the racket view, the club and the two
+  // searches (10:40-10:42), the order's 2 lines and the racket order: 10; 11:00 the 2 opens;
+  // 12:00 the click.
+  EXPECT_EQ(state.usual_hour(), 10);
+  EXPECT_EQ(state.hours()[10], 10u);
+  EXPECT_EQ(state.hours()[11], 2u);
+  EXPECT_EQ(state.hours()[12], 1u);
+  // Weekdays: Monday 3, Tuesday 4 (racket view, club, 2 searches), Wednesday 2 (order lines),
+  // Thursday 1 (open), Saturday 2 (open, click), Saturday a week later 1 (the racket order).
+  EXPECT_EQ(state.weekdays(), (std::array<uint32_t, 7>{3, 4, 2, 1, 0, 3, 0}));
+  EXPECT_EQ(state.usual_weekday(), 1);
+
+  // Cadence: two orders (the two lines of o1 count once), 10 days apart.
+  EXPECT_EQ(state.purchases().count, 2u);
+  EXPECT_NEAR(state.purchases().mean_gap_days(), 10.0, 1e-12);
+  EXPECT_EQ(state.purchases().expected_next(), t0_ + 22 * kDay);
+  // Place: Madrid, from the club view.
+  EXPECT_EQ(state.country(), "ES");
+  EXPECT_EQ(state.city(), "Madrid");
+  EXPECT_EQ(state.place_time(), t0_ + kDay + 40 * kMinute);
+
+  // The JSON says the same.
+  JsonWriter json;
+  WriteSignals(json, state, now_);
+  EXPECT_NE(json.str().find("\"referrer_class\":\"search\""), std::string::npos) << json.str();
+  EXPECT_NE(json.str().find("\"value\":\"golf\",\"affinity\":1"), std::string::npos) << json.str();
+}
+
+// Decayed affinities are the same whatever order the events arrive in.
+TEST_F(SignalsTest, DecayedScoresDoNotDependOnArrivalOrder) {
+  SignalState ordered, shuffled;
+  for (const EventInput& e : events_) ordered.Add(e);
+  std::vector<EventInput> mixed = events_;
+  std::mt19937 random(3);
+  std::shuffle(mixed.begin(), mixed.end(), random);
+  for (const EventInput& e : mixed) shuffled.Add(e);
+  for (std::string_view dimension : {"category", "brand", "price_band", "item"}) {
+    const auto a = ordered.Top(dimension, now_), b = shuffled.Top(dimension, now_);
+    ASSERT_EQ(a.size(), b.size()) << dimension;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].first, b[i].first);
+      EXPECT_NEAR(a[i].second, b[i].second, 1e-9 * a[i].second);
+    }
+  }
+  EXPECT_NEAR(ordered.OpenRate("email", now_), shuffled.OpenRate("email", now_), 1e-12);
+  EXPECT_EQ(ordered.hours(), shuffled.hours());
+}
+
+}  // namespace
+}  // namespace tailor::signals
