@@ -555,6 +555,34 @@ TEST_F(ApiTest, DriversAndPropensityOfALiveTarget) {
   EXPECT_NE(bad.body.find("one class"), std::string::npos) << bad.body;
 }
 
+// Signals of collected events: the touch of a search visit, affinities, a session; as of a time.
+TEST_F(ApiTest, SignalsOfCollectedEvents) {
+  const std::string batch = R"({"batch": [
+    {"type": "page", "userId": "sig", "messageId": "s1", "timestamp": "2026-03-02T10:00:00Z",
+     "properties": {"url": "https://shop.example/c/golf", "category": "golf"},
+     "context": {"page": {"referrer": "https://www.google.com/search?q=golf"}}},
+    {"type": "track", "userId": "sig", "messageId": "s2", "event": "Product Viewed",
+     "timestamp": "2026-03-02T10:05:00Z",
+     "properties": {"product_id": "club-1", "category": "golf", "price": 120, "brand": "Titleist"}},
+    {"type": "track", "userId": "sig", "messageId": "s3", "event": "Product Viewed",
+     "timestamp": "2026-03-02T10:07:00Z",
+     "properties": {"product_id": "racket-1", "category": "tennis", "price": 40}}]})";
+  ASSERT_EQ(Admin("POST", "/v1/batch", batch).status, 200);
+  Response signals = Admin("GET", "/v1/profiles/sig/signals?now=2026-03-02T10:10:00Z");
+  ASSERT_EQ(signals.status, 200) << signals.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element s = Json(parser, signals)["signals"];
+  EXPECT_EQ(std::string_view(s["acquisition"]["first_touch"]["source"]), "google");
+  EXPECT_EQ(std::string_view(s["acquisition"]["first_touch"]["referrer_class"]), "search");
+  EXPECT_EQ(std::string_view(s["affinity"]["category"].at(0)["value"]), "golf");
+  EXPECT_EQ(std::string_view(s["affinity"]["brand"].at(0)["value"]), "Titleist");
+  EXPECT_EQ(uint64_t(s["sessions"]["count"]), 1u);
+  EXPECT_TRUE(bool(s["sessions"]["active_now"]));
+  EXPECT_NEAR(double(s["sessions"]["mean_minutes"]), 7.0, 1e-9);
+  EXPECT_EQ(Admin("GET", "/v1/profiles/nobody/signals").status, 404);
+  EXPECT_EQ(Admin("GET", "/v1/profiles/sig/signals?now=yesterday").status, 400);
+}
+
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);

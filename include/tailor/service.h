@@ -26,6 +26,7 @@
 #include "tailor/rfm.h"
 #include "tailor/segment_catalog.h"
 #include "tailor/segment_profile.h"
+#include "tailor/signals.h"
 #include "tailor/snapshot.h"
 #include "tailor/working_set.h"
 
@@ -239,6 +240,15 @@ class Service {
   // Refreshes the live snapshot if anything changed and a Population call came within the last
   // minute (a background thread of `tailor serve`).
   Status RefreshSnapshot();
+
+  // One profile's signals (tailor/signals.h) as of its latest event: folded from its events in
+  // the working set on each call (exact; microseconds for a profile of tens of events). By
+  // external, anonymous or merged-away id; kNotFound when unknown.
+  struct ProfileSignals {
+    std::string id;  // the profile's own external id
+    signals::SignalState state;
+  };
+  Result<ProfileSignals> Signals(std::string_view id, const signals::SignalOptions& options = {});
 
   // --- Live membership (current, including changes since the last full evaluation).
   std::vector<std::string> SegmentsOf(ProfileId profile) const;

@@ -5,6 +5,7 @@
 #include "common/time.h"
 #include "server/api_impl.h"
 #include "tailor/profile_json.h"
+#include "tailor/signals.h"
 #include "tailor/working_set.h"
 
 namespace tailor::server {
@@ -230,6 +231,25 @@ void Api::Impl::AddProfileRoutes() {
   // Everything held about one person (right of access): all events, oldest first.
   Add("GET", "/v1/profiles/{id}/export", access::Scope::kRead,
       [get_profile](Call& call) { return get_profile(call, 0, true); });
+  // Signals (tailor/signals.h) as of `now` (default the clock): acquisition, affinity, searches,
+  // engagement, sessions, cadence, place.
+  Add("GET", "/v1/profiles/{id}/signals", access::Scope::kRead, [this](Call& call) -> Response {
+    Timestamp now = service.now();
+    if (const std::string_view text = call.Query("now"); !text.empty()) {
+      auto parsed = ParseIsoTimestamp(text);
+      if (!parsed) {
+        return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", "now");
+      }
+      now = *parsed;
+    }
+    auto found = service.Signals(call.params[0]);
+    if (!found.ok()) return ErrorResponse(found.status());
+    JsonWriter json;
+    json.BeginObject().Key("id").String(found->id).Key("signals");
+    signals::WriteSignals(json, found->state, now);
+    json.EndObject();
+    return JsonResponse(200, json);
+  });
   Add("GET", "/v1/profiles/{id}/segments", access::Scope::kRead, [this](Call& call) -> Response {
     auto profile = service.engine().Resolve(call.params[0]);
     if (!profile.ok()) return ErrorResponse(profile.status());

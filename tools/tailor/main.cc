@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
   RegisterAnalytics(app, global, exit_code);
   RegisterPropensity(app, global, exit_code);
   RegisterClv(app, global, exit_code);
+  RegisterSignals(app, global, exit_code);
   RegisterProfileSegment(app, global, exit_code);
   try {
     app.parse(argc, argv);
