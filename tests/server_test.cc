@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <csignal>
 #include <thread>
 
@@ -581,6 +582,122 @@ TEST_F(ApiTest, SignalsOfCollectedEvents) {
   EXPECT_NEAR(double(s["sessions"]["mean_minutes"]), 7.0, 1e-9);
   EXPECT_EQ(Admin("GET", "/v1/profiles/nobody/signals").status, 404);
   EXPECT_EQ(Admin("GET", "/v1/profiles/sig/signals?now=yesterday").status, 400);
+}
+
+// "If you don't know, ask": a survey's answer is a trait at once (live membership follows within
+// the request), bad answers store nothing, the next question is the unknown trait most segments
+// read, under a cap; the report counts shown and answered per channel.
+TEST_F(ApiTest, SurveyAnswersChangeLiveMembershipAndTheNextQuestionIsTheOneWorthAsking) {
+  Response created = Admin("PUT", "/v1/surveys/golf", R"({"title": "Your game",
+      "channels": ["web", "email"],
+      "questions": [
+        {"id": "level", "text": "How would you rate your golf?", "kind": "single",
+         "choices": ["beginner", "intermediate", "advanced"], "trait": "golf_level"},
+        {"id": "rounds", "text": "Rounds a month?", "kind": "scale", "min": 0, "max": 30,
+         "trait": "golf_rounds"},
+        {"id": "gear", "text": "What do you own?", "kind": "multiple",
+         "choices": ["driver", "irons", "putter"], "trait": "golf_gear"}]})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  ASSERT_EQ(Admin("PUT", "/v1/profiles/jeff", R"({"traits": {"age": 41}})").status, 200);
+  ASSERT_EQ(Admin("POST", "/v1/segments",
+                  R"({"name": "intermediate_golfers", "rule": "golf_level = \"intermediate\""})")
+                .status,
+            201);
+  ASSERT_EQ(Admin("POST", "/v1/segments",
+                  R"({"name": "keen_golfers", "rule": "golf_rounds >= 4 and golf_level exists"})")
+                .status,
+            201);
+  simdjson::dom::parser parser;
+  // golf_level is read by two segments, golf_rounds by one, golf_gear by none: ask the level.
+  Response first_next = Admin("GET", "/v1/profiles/jeff/next-question?channel=web");
+  ASSERT_EQ(first_next.status, 200) << first_next.body;
+  auto next = Json(parser, first_next);
+  EXPECT_EQ(std::string_view(next["question"]["id"]), "level") << first_next.body;
+  EXPECT_EQ(uint64_t(next["question"]["segments_reading"]), 2u);
+  ASSERT_EQ(Admin("POST", "/v1/surveys/golf/shown",
+                  R"({"profile": "jeff", "question": "level", "channel": "web"})")
+                .status,
+            200);
+
+  // Bad answers: named, nothing stored.
+  Response bad = Admin("POST", "/v1/surveys/golf/answers",
+                       R"({"profile": "jeff", "question": "level", "answer": "expert"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("$.answer"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("beginner, intermediate, advanced"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/surveys/golf/answers",
+              R"({"profile": "jeff", "question": "rounds", "answer": 99})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/surveys/golf/answers",
+              R"({"profile": "jeff", "question": "gear", "answer": ["driver", "driver"]})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  bad = Admin("POST", "/v1/surveys/golf/answers",
+              R"({"profile": "jeff", "question": "nope", "answer": "x"})");
+  EXPECT_EQ(bad.status, 404) << bad.body;
+  EXPECT_EQ(Admin("POST", "/v1/surveys/none/answers",
+                  R"({"profile": "jeff", "question": "level", "answer": "beginner"})")
+                .status,
+            404);
+  EXPECT_EQ(Admin("POST", "/v1/surveys/golf/answers",
+                  R"({"profile": "jeff", "question": "level", "answer": "beginner", "x": 1})")
+                .status,
+            400);
+  Response profile = Admin("GET", "/v1/profiles/jeff");
+  EXPECT_EQ(profile.body.find("golf_level"), std::string::npos) << profile.body;
+
+  // The answer: a trait at once, and the live segment has him when the request returns.
+  const auto started = std::chrono::steady_clock::now();
+  Response answered = Admin("POST", "/v1/surveys/golf/answers",
+                            R"({"profile": "jeff", "question": "level",
+                                "answer": "intermediate", "channel": "web"})");
+  ASSERT_EQ(answered.status, 200) << answered.body;
+  EXPECT_TRUE(
+      bool(Json(parser, Admin("GET", "/v1/segments/intermediate_golfers/members/jeff"))["member"]));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  ASSERT_EQ(Admin("POST", "/v1/surveys/golf/answers",
+                  R"({"profile": "jeff", "question": "gear", "answer": ["driver", "putter"],
+                      "channel": "email"})")
+                .status,
+            200);
+  // Next: the rounds (read by one segment) when the cap allows; with the default cap of 3 per
+  // 30 days reached (shown once, answered twice), nothing.
+  Response later = Admin("GET", "/v1/profiles/jeff/next-question?channel=web&cap=10");
+  next = Json(parser, later);
+  ASSERT_FALSE(next["question"].is_null()) << later.body;
+  EXPECT_EQ(std::string_view(next["question"]["id"]), "rounds");
+  next = Json(parser, Admin("GET", "/v1/profiles/jeff/next-question?channel=web"));
+  EXPECT_TRUE(next["question"].is_null());
+  // The report: level shown once, answered once (web); gear answered once (email).
+  auto report = Json(parser, Admin("GET", "/v1/surveys/golf/report"));
+  bool level_web = false, gear_email = false;
+  for (simdjson::dom::element row : report["questions"].get_array()) {
+    const std::string_view q = row["question"], channel = row["channel"];
+    if (q == "level" && channel == "web") {
+      level_web = true;
+      EXPECT_EQ(uint64_t(row["shown"]), 1u);
+      EXPECT_EQ(uint64_t(row["answered"]), 1u);
+      EXPECT_DOUBLE_EQ(double(row["response_rate"]), 1.0);
+    }
+    if (q == "gear" && channel == "email") {
+      gear_email = true;
+      EXPECT_EQ(uint64_t(row["answered"]), 1u);
+    }
+  }
+  EXPECT_TRUE(level_web && gear_email) << report;
+  // A closed survey takes no answers; broken definitions are refused at their field.
+  ASSERT_EQ(Admin("PUT", "/v1/surveys/golf",
+                  R"({"open": false, "questions": [{"id": "level", "text": "?", "kind": "single",
+                      "choices": ["a"], "trait": "golf_level"}]})")
+                .status,
+            200);
+  EXPECT_EQ(Admin("POST", "/v1/surveys/golf/answers",
+                  R"({"profile": "jeff", "question": "level", "answer": "a"})")
+                .status,
+            409);
+  bad = Admin("PUT", "/v1/surveys/broken",
+              R"({"questions": [{"id": "q", "text": "?", "kind": "single", "trait": "t"}]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("$.questions[0].choices"), std::string::npos) << bad.body;
 }
 
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {

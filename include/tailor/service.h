@@ -28,6 +28,7 @@
 #include "tailor/segment_profile.h"
 #include "tailor/signals.h"
 #include "tailor/snapshot.h"
+#include "tailor/surveys.h"
 #include "tailor/working_set.h"
 
 namespace tailor {
@@ -249,6 +250,37 @@ class Service {
     signals::SignalState state;
   };
   Result<ProfileSignals> Signals(std::string_view id, const signals::SignalOptions& options = {});
+
+  // --- Surveys (tailor/surveys.h): definitions, answers, the next question.
+  surveys::SurveyStore& surveys();
+  // Creates or replaces a survey, declaring its traits first (kFailedPrecondition when one
+  // exists with another type), so segments can read them before the first answer.
+  Status PutSurvey(const surveys::Survey& survey);
+  // Checks `answer` against the question, then stores it as the question's trait of `profile`
+  // (created when new) and a `survey_answer` event (survey, question, trait, answer, channel) in
+  // one write: live membership follows at once. kNotFound: no such survey or question;
+  // kFailedPrecondition: the survey is closed; kInvalidArgument: the answer (nothing stored).
+  struct SurveyAnswered {
+    std::string trait;
+    TypedValue value;
+  };
+  Result<SurveyAnswered> AnswerSurvey(std::string_view survey, std::string_view profile,
+                                      std::string_view question, const TypedValue& answer,
+                                      std::string_view channel);
+  // The question worth asking `profile` on `channel` (surveys.h ChooseNextQuestion), at most
+  // `cap` questions shown or answered per `cap_window_ms`; nullopt: none to ask.
+  Result<std::optional<surveys::NextQuestion>> NextQuestion(
+      std::string_view profile, std::string_view channel, uint64_t cap = 3,
+      Timestamp cap_window_ms = Timestamp{30} * 86'400'000);
+
+  // Questions shown (`survey_shown` events) and answered, per question over every channel
+  // (channel "") and per channel, from the live snapshot as of the call; the response rate is
+  // answered / shown (the drop-off, its complement).
+  struct QuestionReport {
+    std::string question, channel;
+    uint64_t shown = 0, answered = 0;
+  };
+  Result<std::vector<QuestionReport>> SurveyReport(std::string_view survey);
 
   // --- Live membership (current, including changes since the last full evaluation).
   std::vector<std::string> SegmentsOf(ProfileId profile) const;

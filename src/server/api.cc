@@ -235,6 +235,7 @@ Api::Impl::Impl(Service& s, access::KeyStore& k, ApiOptions o)
   AddSegmentRoutes();
   AddAnalyticsRoutes();
   AddPropensityRoutes();
+  AddSurveyRoutes();
   AddChangeRoutes();
 }
 

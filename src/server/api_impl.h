@@ -91,6 +91,7 @@ struct Api::Impl {
   void AddSegmentRoutes();
   void AddAnalyticsRoutes();
   void AddPropensityRoutes();
+  void AddSurveyRoutes();
   void AddChangeRoutes();
   void AddOpenRoutes();
   // Seconds to wait when `key` is over its rate, else 0 (and a token is taken).

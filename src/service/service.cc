@@ -67,6 +67,8 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
       });
   service->catalog_ =
       std::make_unique<segments::SegmentCatalog>(service->engine_->store(), options.clock);
+  service->impl_->surveys = std::make_unique<surveys::SurveyStore>(service->engine_->store());
+  TAILOR_RETURN_IF_ERROR(service->impl_->surveys->Load());
   service->clock_ = options.clock;
   Impl& impl = *service->impl_;
   impl.options = std::move(options);

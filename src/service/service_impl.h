@@ -75,6 +75,7 @@ struct Service::Impl {
   std::unique_ptr<segments::LiveSegments> live;
   Timers timers;
   std::unique_ptr<working_set::WorkingSet> working_set;
+  std::unique_ptr<surveys::SurveyStore> surveys;
   std::unique_ptr<snapshot::LiveSnapshot> live_snapshot;
   uint64_t snapshot_observer = 0;              // the engine's handle
   std::atomic<int64_t> last_population_ms{0};  // wall clock of the last Population call

@@ -1,0 +1,101 @@
+#pragma once
+
+// Surveys: "if we don't know, ask" (zero-party data). A survey is a few questions, each bound to
+// the trait its answer fills (`golf_level`), with the channels it may be shown on. Answers
+// become declared traits through the ordinary write path (so live segments follow at once) and
+// `survey_answer` events (survey, question, answer, channel as properties), which the reports
+// count with `survey_shown` events. The next question for a person is one whose trait they
+// lack and that the most live segments read, under a cap of questions per person.
+//
+// Surveys are stored as their JSON text in the definitions table (`survey/<name>`).
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/status.h"
+#include "tailor/store.h"
+#include "tailor/types.h"
+
+namespace tailor::surveys {
+
+enum class QuestionKind : uint8_t { kSingle, kMultiple, kScale, kText };
+std::string_view QuestionKindName(QuestionKind kind);  // "single", "multiple", "scale", "text"
+
+struct Question {
+  std::string id;
+  std::string text;
+  QuestionKind kind = QuestionKind::kSingle;
+  std::vector<std::string> choices;      // single, multiple
+  int64_t scale_min = 1, scale_max = 5;  // scale
+  std::string trait;                     // the trait the answer fills
+  // The trait's type: single and text a string, multiple a string list, scale an int.
+  TraitType trait_type() const;
+};
+
+struct Survey {
+  std::string name;
+  std::string title;
+  bool open = true;
+  std::vector<std::string> channels;  // where it may be shown; empty: everywhere
+  std::vector<Question> questions;
+  const Question* Find(std::string_view question) const;
+};
+
+// A survey from its JSON: {"title": "...", "open": true, "channels": ["web", "email"],
+// "questions": [{"id": "level", "text": "...", "kind": "single", "choices": [...],
+// "trait": "golf_level"}, {"id": "rating", "kind": "scale", "min": 1, "max": 10, ...}]}.
+// kInvalidArgument names the field ("$.questions[1].choices: ..."): unknown fields, a question
+// without id, text or trait, duplicate ids, a choice question without choices, min > max.
+Result<Survey> ParseSurvey(std::string_view name, std::string_view json);
+std::string SurveyJson(const Survey& survey);
+
+// The trait value of an answer, checked against the question: a choice of a single question, a
+// list of distinct choices of a multiple one, a whole number in range for a scale, non-empty
+// text of at most 1000 bytes. kInvalidArgument says what is wrong ("'expert' is not one of
+// beginner, intermediate, advanced").
+Result<TypedValue> CheckAnswer(const Question& question, const TypedValue& given);
+
+// The surveys of a store; thread-safe.
+class SurveyStore {
+ public:
+  explicit SurveyStore(store::Store& store) : store_(store) {}
+  Status Load();
+  // Creates or replaces (durably).
+  Status Put(const Survey& survey);
+  Result<Survey> Get(std::string_view name) const;  // kNotFound
+  std::vector<Survey> List() const;
+
+ private:
+  store::Store& store_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Survey, std::less<>> surveys_;
+};
+
+// What decides the next question for one person.
+struct AskContext {
+  const TraitMap* traits = nullptr;  // the person's traits (by name)
+  std::string_view channel;          // where it would be shown
+  uint64_t asked_recently = 0;       // questions shown to them within the cap's window
+  uint64_t cap = 3;                  // at most this many within the window
+  // How much knowing each trait matters: the number of live segments whose rules read it.
+  const std::map<std::string, size_t, std::less<>>* trait_readers = nullptr;
+};
+
+struct NextQuestion {
+  std::string survey, question, trait;
+  size_t readers = 0;  // live segments reading the trait (the value of the answer)
+  std::string reason;  // why this question, in words
+};
+
+// The question worth asking: open surveys allowed on the channel, questions whose trait the
+// person lacks, the one whose trait the most segments read first (then survey and question
+// order); nullopt when there is none or the cap is reached.
+std::optional<NextQuestion> ChooseNextQuestion(const std::vector<Survey>& surveys,
+                                               const AskContext& context);
+
+}  // namespace tailor::surveys
