@@ -153,7 +153,11 @@ Result<Survey> ParseSurvey(std::string_view name, std::string_view json) {
   bool has_questions = false;
   for (auto [key, value] : object) {
     const std::string path = fmt::format("$.{}", std::string_view(key));
-    if (key == "title") {
+    if (key == "name") {  // as SurveyJson writes it: must be the survey's own
+      auto text = StringField(value, path);
+      if (!text.ok()) return text.status();
+      if (*text != name) return Bad(path, fmt::format("'{}' is not the survey's name", *text));
+    } else if (key == "title") {
       auto text = StringField(value, path);
       if (!text.ok()) return text.status();
       survey.title = std::move(text).value();
@@ -179,7 +183,7 @@ Result<Survey> ParseSurvey(std::string_view name, std::string_view json) {
       }
       has_questions = true;
     } else {
-      return Bad(path, "unknown field (title, open, channels, questions)");
+      return Bad(path, "unknown field (name, title, open, channels, questions)");
     }
   }
   if (!has_questions || survey.questions.empty()) {
