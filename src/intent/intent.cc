@@ -1,0 +1,280 @@
+#include "tailor/intent.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "tailor/schema.h"
+#include "tailor/signals.h"
+
+namespace tailor::intent {
+namespace {
+
+bool Mentions(std::string_view text, std::initializer_list<std::string_view> words) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return std::any_of(words.begin(), words.end(),
+                     [&](std::string_view w) { return lower.find(w) != std::string::npos; });
+}
+
+std::string_view Property(const EventInput& event, std::string_view name) {
+  for (const auto& [key, value] : event.properties) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+// The features' names and types: the schema the rules are checked against.
+const Schema& FeatureSchema() {
+  static const Schema schema = [] {
+    Schema s;
+    for (const char* name :
+         {"events", "page_views", "product_views", "distinct_categories", "distinct_items",
+          "max_item_views", "price_sort", "deal_pages", "service_pages", "content_pages",
+          "searches", "cart_adds", "checkouts", "purchases"}) {
+      (void)s.Add(name, TraitType::kInt, TraitCategory::kBehavioural);
+    }
+    (void)s.Add("minutes", TraitType::kDouble, TraitCategory::kBehavioural);
+    (void)s.Add("top_category_share", TraitType::kDouble, TraitCategory::kBehavioural);
+    (void)s.Add("referrer_class", TraitType::kString, TraitCategory::kBehavioural);
+    return s;
+  }();
+  return schema;
+}
+
+class NoSegments final : public segments::SegmentResolver {
+ public:
+  bool Exists(std::string_view) const override { return false; }
+  std::vector<std::string> References(std::string_view) const override { return {}; }
+};
+
+std::optional<Intent> IntentOf(std::string_view name) {
+  for (Intent i : {Intent::kUnknown, Intent::kInspiration, Intent::kBestOffer, Intent::kConcerns,
+                   Intent::kPostPurchase}) {
+    if (IntentName(i) == name) return i;
+  }
+  return std::nullopt;
+}
+
+// "1:7: message" from the rule parser, moved to the rule's place in the file.
+Status AtLine(const Status& status, int line, size_t column_offset) {
+  const std::string_view message = status.message();
+  const size_t first = message.find(':');
+  const size_t second = first == std::string_view::npos ? first : message.find(':', first + 1);
+  if (second != std::string_view::npos && message.substr(0, first) == "1") {
+    const int column =
+        std::atoi(std::string(message.substr(first + 1, second - first - 1)).c_str());
+    return InvalidArgument("{}:{}:{}", line, column + static_cast<int>(column_offset),
+                           message.substr(second + 1));
+  }
+  return InvalidArgument("{}:{}: {}", line, column_offset + 1, message);
+}
+
+}  // namespace
+
+std::string_view IntentName(Intent intent) {
+  switch (intent) {
+    case Intent::kUnknown:
+      return "unknown";
+    case Intent::kInspiration:
+      return "inspiration";
+    case Intent::kBestOffer:
+      return "best_offer";
+    case Intent::kConcerns:
+      return "concerns";
+    case Intent::kPostPurchase:
+      return "post_purchase";
+  }
+  return "unknown";
+}
+
+SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp now,
+                                 Timestamp session_gap_ms) {
+  SessionFeatures f;
+  if (events.empty()) return f;
+  // Messages sent to the person are not their session.
+  const auto own = [](const EventInput& e) {
+    return !(std::string_view(e.type).ends_with("_sent") || e.type == "email_bounced");
+  };
+  size_t end = events.size();
+  while (end > 0 && (!own(events[end - 1]) || events[end - 1].time > now)) --end;
+  if (end == 0 || now - events[end - 1].time > session_gap_ms) return f;
+  size_t begin = end - 1;
+  Timestamp earliest = events[begin].time;
+  for (size_t i = begin; i-- > 0;) {
+    if (!own(events[i])) continue;
+    if (earliest - events[i].time > session_gap_ms) break;
+    begin = i;
+    earliest = events[i].time;
+  }
+  std::map<std::string, int64_t> item_views, category_views;
+  std::set<std::string> categories;
+  bool first = true;
+  for (size_t i = begin; i < end; ++i) {
+    const EventInput& e = events[i];
+    if (!own(e)) continue;
+    if (first) {
+      f.start = e.time;
+      f.referrer_class =
+          std::string(signals::ReferrerClassName(signals::TouchOf(e).referrer_class));
+      first = false;
+    }
+    f.last = e.time;
+    ++f.events;
+    const std::string_view type = e.type;
+    const std::string& url = e.context.page_url;
+    if (type == "page_view" || type == "screen_view") ++f.page_views;
+    if (type == "product_view") {
+      ++f.product_views;
+      if (!e.item_id.empty()) ++item_views[e.item_id];
+      if (!e.category.empty()) ++category_views[e.category];
+    }
+    if (!e.category.empty() &&
+        (type == "page_view" || type == "product_view" || type == "product_list_view")) {
+      categories.insert(e.category);
+    }
+    if (Mentions(url, {"sort=price", "sort=price_asc", "sort=price_desc", "price_min", "price_max",
+                       "price=", "sort_by=price"}) ||
+        Mentions(Property(e, "sort"), {"price"})) {
+      ++f.price_sort;
+    }
+    if (Mentions(url, {"sale", "deal", "coupon", "offer", "promo", "discount", "outlet"}) ||
+        type == "coupon_entered" || type == "coupon_applied") {
+      ++f.deal_pages;
+    }
+    if (Mentions(url, {"shipping", "delivery", "return", "warranty", "faq", "help", "review",
+                       "size-guide", "size_guide"})) {
+      ++f.service_pages;
+    }
+    if (Mentions(url,
+                 {"blog", "inspiration", "guide", "ideas", "lookbook", "magazine", "stories"}) &&
+        !Mentions(url, {"size-guide", "size_guide"})) {
+      ++f.content_pages;
+    }
+    if (type == "search") ++f.searches;
+    if (type == "add_to_cart") ++f.cart_adds;
+    if (type == "checkout_start") ++f.checkouts;
+    if (type == "purchase") ++f.purchases;
+  }
+  f.minutes = (f.last - f.start) / 60'000.0;
+  f.distinct_categories = static_cast<int64_t>(categories.size());
+  f.distinct_items = static_cast<int64_t>(item_views.size());
+  for (const auto& [item, views] : item_views) f.max_item_views = std::max(f.max_item_views, views);
+  int64_t top = 0;
+  for (const auto& [category, views] : category_views) top = std::max(top, views);
+  f.top_category_share = f.product_views > 0 ? static_cast<double>(top) / f.product_views : 0;
+  return f;
+}
+
+TraitMap FeatureTraits(const SessionFeatures& f) {
+  const auto i = [](int64_t v) { return TypedValue{TraitType::kInt, v}; };
+  return {{"events", i(f.events)},
+          {"minutes", {TraitType::kDouble, f.minutes}},
+          {"page_views", i(f.page_views)},
+          {"product_views", i(f.product_views)},
+          {"distinct_categories", i(f.distinct_categories)},
+          {"distinct_items", i(f.distinct_items)},
+          {"max_item_views", i(f.max_item_views)},
+          {"top_category_share", {TraitType::kDouble, f.top_category_share}},
+          {"price_sort", i(f.price_sort)},
+          {"deal_pages", i(f.deal_pages)},
+          {"service_pages", i(f.service_pages)},
+          {"content_pages", i(f.content_pages)},
+          {"searches", i(f.searches)},
+          {"cart_adds", i(f.cart_adds)},
+          {"checkouts", i(f.checkouts)},
+          {"purchases", i(f.purchases)},
+          {"referrer_class", {TraitType::kString, f.referrer_class}}};
+}
+
+Result<IntentRules> ParseIntentRules(std::string_view text) {
+  IntentRules out;
+  out.text = std::string(text);
+  int line_number = 0;
+  size_t position = 0;
+  while (position <= text.size()) {
+    const size_t newline = text.find('\n', position);
+    const std::string_view line = text.substr(
+        position, newline == std::string_view::npos ? std::string_view::npos : newline - position);
+    ++line_number;
+    position = newline == std::string_view::npos ? text.size() + 1 : newline + 1;
+    const size_t start = line.find_first_not_of(" \t\r");
+    if (start == std::string_view::npos || line[start] == '#') continue;
+    const size_t colon = line.find(':', start);
+    if (colon == std::string_view::npos) {
+      return InvalidArgument("{}:{}: expected 'intent: rule'", line_number, start + 1);
+    }
+    std::string_view name = line.substr(start, colon - start);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    const std::optional<Intent> intent = IntentOf(name);
+    if (!intent || *intent == Intent::kUnknown) {
+      return InvalidArgument(
+          "{}:{}: unknown intent '{}' (inspiration, best_offer, concerns, post_purchase)",
+          line_number, start + 1, name);
+    }
+    std::string_view rule_text = line.substr(colon + 1);
+    while (!rule_text.empty() && rule_text.back() == '\r') rule_text.remove_suffix(1);
+    auto rule = segments::ParseRule(rule_text);
+    if (!rule.ok()) return AtLine(rule.status(), line_number, colon + 1);
+    if (Status s = segments::CheckRule(*rule, FeatureSchema(), NoSegments()); !s.ok()) {
+      return AtLine(s, line_number, colon + 1);
+    }
+    size_t first = rule_text.find_first_not_of(" \t");
+    out.rules.push_back(
+        {*intent, std::move(rule).value(),
+         std::string(first == std::string_view::npos ? "" : rule_text.substr(first)), line_number});
+  }
+  if (out.rules.empty()) return InvalidArgument("1:1: no intent rules");
+  return out;
+}
+
+std::string_view DefaultIntentRulesText() {
+  return R"(# Session intent, first match wins (tailor/intent.h; features: docs/api.md, Intent).
+# Just bought: follow-up content, not another offer.
+post_purchase: purchases >= 1
+# Knows what they want but hesitates: one item again and again, service pages, a cart left.
+concerns: service_pages >= 1 or max_item_views >= 3 or (cart_adds >= 1 and checkouts = 0 and minutes >= 10)
+# Ready to decide: comparing within one category, sorting by price, deals, from a price comparison site.
+best_offer: referrer_class = "price_comparison" or price_sort >= 1 or deal_pages >= 1 or (product_views >= 3 and distinct_items >= 2 and top_category_share >= 0.75)
+# Starting out: content, or browsing across categories without a cart.
+inspiration: content_pages >= 1 or (distinct_categories >= 3 and cart_adds = 0) or (page_views >= 2 and product_views = 0)
+)";
+}
+
+const IntentRules& DefaultIntentRules() {
+  static const IntentRules rules = [] {
+    auto parsed = ParseIntentRules(DefaultIntentRulesText());
+    return parsed.ok() ? std::move(parsed).value() : IntentRules{};
+  }();
+  return rules;
+}
+
+Classification Classify(const IntentRules& rules, std::span<const EventInput> events,
+                        Timestamp now) {
+  Classification c;
+  c.session = SummarizeSession(events, now);
+  if (c.session.events == 0) {
+    c.reason = "no session in progress";
+    return c;
+  }
+  const TraitMap traits = FeatureTraits(c.session);
+  segments::ProfileRow row;
+  row.traits = &traits;
+  row.now = now;
+  for (const IntentRule& rule : rules.rules) {
+    if (!segments::Matches(rule.rule, row)) continue;
+    c.intent = rule.intent;
+    c.rule_line = rule.line;
+    c.rule = rule.text;
+    c.evidence = segments::Explain(rule.rule, row);
+    c.reason = fmt::format("{}: {}", IntentName(rule.intent), rule.text);
+    return c;
+  }
+  c.reason = fmt::format("no rule matched a session of {} events", c.session.events);
+  return c;
+}
+
+}  // namespace tailor::intent

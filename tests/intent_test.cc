@@ -1,0 +1,139 @@
+// Session intent: sessions of each kind classified by the default rules with their evidence,
+// session boundaries, the features against hand counts, and rule files refused at line:column.
+
+#include "tailor/intent.h"
+
+#include <gtest/gtest.h>
+
+#include "common/time.h"
+#include "test_util.h"
+
+namespace tailor::intent {
+namespace {
+
+constexpr Timestamp kMinute = 60'000;
+
+class IntentTest : public ::testing::Test {
+ protected:
+  EventInput Page(Timestamp minute, std::string url, std::string category = "") {
+    EventInput e;
+    e.profile_id = "p";
+    e.type = "page_view";
+    e.time = t0_ + minute * kMinute;
+    e.context.page_url = std::move(url);
+    e.category = std::move(category);
+    return e;
+  }
+  EventInput View(Timestamp minute, std::string item, std::string category) {
+    EventInput e;
+    e.profile_id = "p";
+    e.type = "product_view";
+    e.time = t0_ + minute * kMinute;
+    e.item_id = std::move(item);
+    e.category = std::move(category);
+    return e;
+  }
+  EventInput Typed(Timestamp minute, std::string type) {
+    EventInput e;
+    e.profile_id = "p";
+    e.type = std::move(type);
+    e.time = t0_ + minute * kMinute;
+    return e;
+  }
+  Classification Of(const std::vector<EventInput>& events, Timestamp minute_now) {
+    return Classify(DefaultIntentRules(), events, t0_ + minute_now * kMinute);
+  }
+  Timestamp t0_ = *ParseIsoTimestamp("2026-03-02T10:00:00Z");
+};
+
+TEST_F(IntentTest, EachKindOfSessionWithItsEvidence) {
+  ASSERT_EQ(DefaultIntentRules().rules.size(), 4u);
+  // Inspiration: a blog post from social, then three categories, no cart.
+  std::vector<EventInput> inspiration = {Page(0, "https://shop.example/blog/first-golf-set"),
+                                         View(2, "i1", "golf"), View(4, "i2", "tennis"),
+                                         View(5, "i3", "running")};
+  inspiration[0].context.referrer = "https://www.instagram.com/";
+  Classification c = Of(inspiration, 6);
+  EXPECT_EQ(c.intent, Intent::kInspiration) << c.reason;
+  EXPECT_EQ(c.session.content_pages, 1);
+  EXPECT_EQ(c.session.distinct_categories, 3);
+  EXPECT_EQ(c.session.referrer_class, "social");
+  EXPECT_TRUE(c.evidence.matched);
+  // Best offer: from a price comparison site, clubs of one category compared, sorted by price.
+  std::vector<EventInput> offer = {View(0, "c1", "golf"), View(1, "c2", "golf"),
+                                   View(2, "c3", "golf"),
+                                   Page(3, "https://shop.example/c/golf?sort=price_asc", "golf")};
+  offer[0].context.referrer = "https://www.idealo.de/preisvergleich/golf";
+  c = Of(offer, 4);
+  EXPECT_EQ(c.intent, Intent::kBestOffer) << c.reason;
+  EXPECT_EQ(c.session.referrer_class, "price_comparison");
+  EXPECT_EQ(c.session.price_sort, 1);
+  EXPECT_DOUBLE_EQ(c.session.top_category_share, 1.0);
+  EXPECT_NE(c.evidence.children.size(), 0u);
+  // Concerns: the same club three times and the returns page.
+  std::vector<EventInput> concerns = {View(0, "c1", "golf"), View(3, "c1", "golf"),
+                                      Page(4, "https://shop.example/help/returns"),
+                                      View(6, "c1", "golf")};
+  c = Of(concerns, 7);
+  EXPECT_EQ(c.intent, Intent::kConcerns) << c.reason;
+  EXPECT_EQ(c.session.max_item_views, 3);
+  EXPECT_EQ(c.session.service_pages, 1);
+  // Post-purchase outranks everything.
+  std::vector<EventInput> bought = concerns;
+  bought.push_back(Typed(8, "purchase"));
+  c = Of(bought, 9);
+  EXPECT_EQ(c.intent, Intent::kPostPurchase) << c.reason;
+  EXPECT_EQ(c.rule, "purchases >= 1");
+  // Unknown: one view (no rule says anything), or no session in progress.
+  c = Of({View(0, "c1", "golf")}, 1);
+  EXPECT_EQ(c.intent, Intent::kUnknown);
+  EXPECT_EQ(c.rule_line, 0);
+  c = Of(concerns, 60);  // 54 idle minutes: the session is over
+  EXPECT_EQ(c.intent, Intent::kUnknown);
+  EXPECT_EQ(c.session.events, 0);
+}
+
+TEST_F(IntentTest, TheSessionIsTheEventsSinceTheLastGap) {
+  // An old visit (a purchase) 2 hours ago, then a new session: two views of one item.
+  std::vector<EventInput> events = {Typed(0, "purchase"), View(120, "c9", "golf"),
+                                    View(125, "c9", "golf")};
+  EventInput sent = Typed(126, "email_sent");  // not their activity
+  events.push_back(sent);
+  const SessionFeatures f = SummarizeSession(events, t0_ + 127 * kMinute);
+  EXPECT_EQ(f.events, 2);
+  EXPECT_EQ(f.purchases, 0);
+  EXPECT_EQ(f.product_views, 2);
+  EXPECT_EQ(f.max_item_views, 2);
+  EXPECT_DOUBLE_EQ(f.minutes, 5.0);
+  EXPECT_EQ(f.start, t0_ + 120 * kMinute);
+  EXPECT_EQ(f.referrer_class, "direct");
+}
+
+TEST_F(IntentTest, RulesAreDataAndBrokenFilesAreRefusedAtLineAndColumn) {
+  ASSERT_OK_AND_ASSIGN(IntentRules rules, ParseIntentRules(R"(# our rules
+best_offer: searches >= 2
+
+inspiration: page_views >= 1
+)"));
+  ASSERT_EQ(rules.rules.size(), 2u);
+  EXPECT_EQ(rules.rules[0].line, 2);
+  std::vector<EventInput> events = {Typed(0, "search"), Typed(1, "search")};
+  Classification c = Classify(rules, events, t0_ + 2 * kMinute);
+  EXPECT_EQ(c.intent, Intent::kBestOffer);
+  EXPECT_EQ(c.rule_line, 2);
+
+  const auto refused = [](std::string_view text, std::string_view where) {
+    auto parsed = ParseIntentRules(text);
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_TRUE(parsed.status().message().starts_with(where)) << parsed.status().ToString();
+  };
+  refused("maybe: events > 1", "1:1:");
+  refused("concerns events > 1", "1:1:");
+  refused("# a comment\nconcerns: events >", "2:19:");
+  refused("concerns: eventz > 1", "1:11:");
+  refused("concerns: referrer_class > 3", "1:26:");
+  refused("\n\n", "1:1:");
+}
+
+}  // namespace
+}  // namespace tailor::intent
