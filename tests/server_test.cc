@@ -700,6 +700,47 @@ TEST_F(ApiTest, SurveyAnswersChangeLiveMembershipAndTheNextQuestionIsTheOneWorth
   EXPECT_NE(bad.body.find("$.questions[0].choices"), std::string::npos) << bad.body;
 }
 
+// Session intent of collected events with its evidence; intent rules replaced over the API, a
+// broken file refused at line:column with the running rules kept.
+TEST_F(ApiTest, SessionIntentWithItsEvidenceAndRulesAsData) {
+  const std::string batch = R"({"batch": [
+    {"type": "track", "userId": "shopper", "messageId": "i1", "event": "Product Viewed",
+     "timestamp": "2026-03-02T10:00:00Z", "properties": {"product_id": "c1", "category": "golf"},
+     "context": {"page": {"referrer": "https://www.idealo.de/preisvergleich/golf"}}},
+    {"type": "track", "userId": "shopper", "messageId": "i2", "event": "Product Viewed",
+     "timestamp": "2026-03-02T10:02:00Z", "properties": {"product_id": "c2", "category": "golf"}},
+    {"type": "track", "userId": "shopper", "messageId": "i3", "event": "Products Searched",
+     "timestamp": "2026-03-02T10:03:00Z", "properties": {"query": "driver"}}]})";
+  ASSERT_EQ(Admin("POST", "/v1/batch", batch).status, 200);
+  Response answer = Admin("GET", "/v1/profiles/shopper/intent?now=2026-03-02T10:05:00Z");
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element intent = Json(parser, answer);
+  EXPECT_EQ(std::string_view(intent["intent"]), "best_offer") << answer.body;
+  EXPECT_EQ(std::string_view(intent["session"]["referrer_class"]), "price_comparison");
+  EXPECT_EQ(int64_t(intent["session"]["product_views"]), 2);
+  EXPECT_TRUE(bool(intent["evidence"]["matched"]));
+  // An hour later the session is over.
+  intent = Json(parser, Admin("GET", "/v1/profiles/shopper/intent?now=2026-03-02T11:05:00Z"));
+  EXPECT_EQ(std::string_view(intent["intent"]), "unknown");
+
+  // A broken file: refused at line:column, the rules in force stay.
+  Response bad =
+      Admin("PUT", "/v1/intent/rules", "concerns: searches >= 1\nbest_offer: serches > 0");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("2:13"), std::string::npos) << bad.body;
+  auto rules = Json(parser, Admin("GET", "/v1/intent/rules"));
+  EXPECT_EQ(rules["rules"].get_array().size(), 4u);
+  // New rules take effect at once.
+  ASSERT_EQ(
+      Admin("PUT", "/v1/intent/rules", "# searching means doubts\nconcerns: searches >= 1").status,
+      200);
+  intent = Json(parser, Admin("GET", "/v1/profiles/shopper/intent?now=2026-03-02T10:05:00Z"));
+  EXPECT_EQ(std::string_view(intent["intent"]), "concerns");
+  EXPECT_EQ(int64_t(intent["rule_line"]), 2);
+  EXPECT_EQ(Admin("GET", "/v1/profiles/nobody/intent").status, 404);
+}
+
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);

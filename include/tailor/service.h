@@ -20,6 +20,7 @@
 #include "tailor/collect.h"
 #include "tailor/engine.h"
 #include "tailor/explain.h"
+#include "tailor/intent.h"
 #include "tailor/kmeans.h"
 #include "tailor/live_segments.h"
 #include "tailor/profile_observer.h"
@@ -250,6 +251,19 @@ class Service {
     signals::SignalState state;
   };
   Result<ProfileSignals> Signals(std::string_view id, const signals::SignalOptions& options = {});
+
+  // --- Session intent (tailor/intent.h) with the rules in force.
+  struct ProfileIntent {
+    std::string id;  // the profile's own external id
+    intent::Classification classification;
+  };
+  // The intent of `id`'s session at `at` (its events in the working set); kNotFound: unknown id.
+  Result<ProfileIntent> Intent(std::string_view id, Timestamp at);
+  // The rules in force: the last set (stored), else the defaults.
+  std::shared_ptr<const intent::IntentRules> intent_rules() const;
+  // Parses, stores and puts in force `text`; a broken text (kInvalidArgument, line:column)
+  // changes nothing.
+  Status SetIntentRules(std::string_view text);
 
   // --- Surveys (tailor/surveys.h): definitions, answers, the next question.
   surveys::SurveyStore& surveys();

@@ -236,6 +236,7 @@ Api::Impl::Impl(Service& s, access::KeyStore& k, ApiOptions o)
   AddAnalyticsRoutes();
   AddPropensityRoutes();
   AddSurveyRoutes();
+  AddIntentRoutes();
   AddChangeRoutes();
 }
 

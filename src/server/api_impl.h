@@ -92,6 +92,7 @@ struct Api::Impl {
   void AddAnalyticsRoutes();
   void AddPropensityRoutes();
   void AddSurveyRoutes();
+  void AddIntentRoutes();
   void AddChangeRoutes();
   void AddOpenRoutes();
   // Seconds to wait when `key` is over its rate, else 0 (and a token is taken).

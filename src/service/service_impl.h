@@ -76,6 +76,8 @@ struct Service::Impl {
   Timers timers;
   std::unique_ptr<working_set::WorkingSet> working_set;
   std::unique_ptr<surveys::SurveyStore> surveys;
+  mutable std::mutex intent_mutex;
+  std::shared_ptr<const intent::IntentRules> intent_rules;  // loaded on first use
   std::unique_ptr<snapshot::LiveSnapshot> live_snapshot;
   uint64_t snapshot_observer = 0;              // the engine's handle
   std::atomic<int64_t> last_population_ms{0};  // wall clock of the last Population call

@@ -36,6 +36,7 @@ void RegisterSegments(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterSurvey(CLI::App& app, GlobalOptions& global, int& exit_code);
+void RegisterIntent(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterSignals(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterClv(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterPropensity(CLI::App& app, GlobalOptions& global, int& exit_code);

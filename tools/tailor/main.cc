@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   RegisterPropensity(app, global, exit_code);
   RegisterClv(app, global, exit_code);
   RegisterSignals(app, global, exit_code);
+  RegisterIntent(app, global, exit_code);
   RegisterSurvey(app, global, exit_code);
   RegisterProfileSegment(app, global, exit_code);
   try {

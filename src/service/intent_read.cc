@@ -1,0 +1,50 @@
+// Session intent of the live profiles (tailor/intent.h): the rules in force (stored in
+// `definitions` as `intent/rules`, the defaults until someone sets them), swapped atomically so a
+// broken file never replaces working rules.
+
+#include <atomic>
+
+#include "service/service_impl.h"
+
+namespace tailor {
+namespace {
+constexpr std::string_view kRulesKey = "intent/rules";
+}  // namespace
+
+std::shared_ptr<const intent::IntentRules> Service::intent_rules() const {
+  std::lock_guard lock(impl_->intent_mutex);
+  if (impl_->intent_rules == nullptr) {
+    std::string stored;
+    if (engine_->store().Get(store::Table::kDefinitions, kRulesKey, stored).ok()) {
+      auto parsed = intent::ParseIntentRules(stored);
+      if (parsed.ok()) {
+        impl_->intent_rules = std::make_shared<intent::IntentRules>(std::move(parsed).value());
+      }
+    }
+    if (impl_->intent_rules == nullptr) {
+      impl_->intent_rules = std::make_shared<intent::IntentRules>(intent::DefaultIntentRules());
+    }
+  }
+  return impl_->intent_rules;
+}
+
+Status Service::SetIntentRules(std::string_view text) {
+  TAILOR_ASSIGN_OR_RETURN(intent::IntentRules rules, intent::ParseIntentRules(text));
+  store::Batch batch = engine_->store().NewBatch();
+  batch.Put(store::Table::kDefinitions, kRulesKey, text);
+  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  std::lock_guard lock(impl_->intent_mutex);
+  impl_->intent_rules = std::make_shared<intent::IntentRules>(std::move(rules));
+  return Status::Ok();
+}
+
+Result<Service::ProfileIntent> Service::Intent(std::string_view id, Timestamp at) {
+  TAILOR_ASSIGN_OR_RETURN(
+      working_set::ProfileHandle profile,
+      impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss));
+  TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, profile->Events());
+  const std::shared_ptr<const intent::IntentRules> rules = intent_rules();
+  return ProfileIntent{profile->view.external_id, intent::Classify(*rules, events, at)};
+}
+
+}  // namespace tailor
