@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "common/time.h"
+#include "tailor/intent_simulation.h"
 #include "test_util.h"
 
 namespace tailor::intent {
@@ -133,6 +136,35 @@ inspiration: page_views >= 1
   refused("concerns: eventz > 1", "1:11:");
   refused("concerns: referrer_class > 3", "1:26:");
   refused("\n\n", "1:1:");
+}
+
+// The simulator: equal shares, deterministic, sessions that stay sessions; the default rules
+// recognize every purchase and most of each other intent (docs/benchmarks.md "Intent" has the
+// full figures, with a learned model beside them: `tailor bench intent`).
+TEST(IntentSimulation, LabelledSessionsAndTheDefaultRulesOnThem) {
+  const std::vector<SimulatedSession> sessions = SimulateSessions(4000, 7);
+  ASSERT_EQ(sessions.size(), 4000u);
+  const std::vector<SimulatedSession> again = SimulateSessions(4000, 7);
+  std::array<std::array<int, 5>, 5> confusion{};
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    const SimulatedSession& s = sessions[i];
+    ASSERT_EQ(s.events.size(), again[i].events.size());
+    // One session: the summary sees every event the simulator drew.
+    const SessionFeatures f = SummarizeSession(s.events, s.end);
+    ASSERT_EQ(f.events, static_cast<int64_t>(s.events.size())) << i;
+    const Classification c = Classify(DefaultIntentRules(), s.events, s.end);
+    ++confusion[static_cast<size_t>(s.label)][static_cast<size_t>(c.intent)];
+  }
+  const auto recall = [&](Intent i) {
+    const auto& row = confusion[static_cast<size_t>(i)];
+    int total = 0;
+    for (int n : row) total += n;
+    return double(row[static_cast<size_t>(i)]) / total;
+  };
+  EXPECT_EQ(recall(Intent::kPostPurchase), 1.0);
+  EXPECT_GT(recall(Intent::kConcerns), 0.8);
+  EXPECT_GT(recall(Intent::kInspiration), 0.5);
+  EXPECT_GT(recall(Intent::kBestOffer), 0.3);
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ struct SessionFeatures {
   int64_t page_views = 0, product_views = 0;
   int64_t distinct_categories = 0, distinct_items = 0;
   int64_t max_item_views = 0;     // views of the most viewed item
+  double top_item_share = 0;      // those views / all product views (one item, or several?)
   double top_category_share = 0;  // product views in the most viewed category / all of them
   int64_t price_sort = 0;         // pages sorted or filtered by price
   int64_t deal_pages = 0, service_pages = 0, content_pages = 0;

@@ -39,6 +39,7 @@ const Schema& FeatureSchema() {
     }
     (void)s.Add("minutes", TraitType::kDouble, TraitCategory::kBehavioural);
     (void)s.Add("top_category_share", TraitType::kDouble, TraitCategory::kBehavioural);
+    (void)s.Add("top_item_share", TraitType::kDouble, TraitCategory::kBehavioural);
     (void)s.Add("referrer_class", TraitType::kString, TraitCategory::kBehavioural);
     return s;
   }();
@@ -166,6 +167,8 @@ SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp n
   int64_t top = 0;
   for (const auto& [category, views] : category_views) top = std::max(top, views);
   f.top_category_share = f.product_views > 0 ? static_cast<double>(top) / f.product_views : 0;
+  f.top_item_share =
+      f.product_views > 0 ? static_cast<double>(f.max_item_views) / f.product_views : 0;
   return f;
 }
 
@@ -179,6 +182,7 @@ TraitMap FeatureTraits(const SessionFeatures& f) {
           {"distinct_items", i(f.distinct_items)},
           {"max_item_views", i(f.max_item_views)},
           {"top_category_share", {TraitType::kDouble, f.top_category_share}},
+          {"top_item_share", {TraitType::kDouble, f.top_item_share}},
           {"price_sort", i(f.price_sort)},
           {"deal_pages", i(f.deal_pages)},
           {"service_pages", i(f.service_pages)},
@@ -236,7 +240,7 @@ std::string_view DefaultIntentRulesText() {
 # Just bought: follow-up content, not another offer.
 post_purchase: purchases >= 1
 # Knows what they want but hesitates: one item again and again, service pages, a cart left.
-concerns: service_pages >= 1 or max_item_views >= 3 or (cart_adds >= 1 and checkouts = 0 and minutes >= 10)
+concerns: service_pages >= 1 or (max_item_views >= 3 and top_item_share >= 0.5) or (cart_adds >= 1 and checkouts = 0 and minutes >= 10)
 # Ready to decide: comparing within one category, sorting by price, deals, from a price comparison site.
 best_offer: referrer_class = "price_comparison" or price_sort >= 1 or deal_pages >= 1 or (product_views >= 3 and distinct_items >= 2 and top_category_share >= 0.75)
 # Starting out: content, or browsing across categories without a cart.

@@ -43,5 +43,7 @@ void RegisterPropensity(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterProfileSegment(CLI::App& app, GlobalOptions& global, int& exit_code);
 // Adds `segments` under the `bench` command.
 void RegisterBenchSegments(CLI::App& bench, GlobalOptions& global, int& exit_code);
+// Adds `intent` under the `bench` command.
+void RegisterBenchIntent(CLI::App& bench, GlobalOptions& global, int& exit_code);
 
 }  // namespace tailor::cli
