@@ -6,7 +6,8 @@
 #   3. GET /v1/segments/{s}/members/{id}: a membership check;
 #   4. POST /v1/batch shaped like sessions (bench/wrk/batch_sessions.lua: 10 visits of 10 events,
 #      Zipf-distributed returning customers and 10 % new anonymous visitors);
-#   5. freshness (bench/freshness.py): from a probe's acknowledgement to its membership change on
+#   5. GET /v1/profiles/{id}/intent and /signals (folded from the profile's events per request);
+#   6. freshness (bench/freshness.py): from a probe's acknowledgement to its membership change on
 #      /v1/changes/stream, while wrk writes sessions-shaped batches beside it.
 # Usage: bench/server_wrk.sh [PROFILES=100000] [SECONDS=20] [CONNECTIONS=32]
 # wrk and the server share the machine's cores; the figures are for both on one box.
@@ -40,6 +41,8 @@ run() {
 # Reads first, on a settled store (after heavy writes RocksDB flushes and compacts for a while).
 run "GET /v1/profiles/{id}" profile.lua
 run "GET /v1/segments/s01_golf_interest/members/{id}" member.lua
+run "GET /v1/profiles/{id}/intent" intent.lua
+run "GET /v1/profiles/{id}/signals" signals.lua
 run "POST /v1/batch (100 events per request)" batch.lua
 run "POST /v1/batch (100 events: 10 visits, Zipf customers + 10 % new visitors)" batch_sessions.lua
 echo "== freshness while writing sessions-shaped batches"
