@@ -41,8 +41,8 @@ run() {
 # Reads first, on a settled store (after heavy writes RocksDB flushes and compacts for a while).
 run "GET /v1/profiles/{id}" profile.lua
 run "GET /v1/segments/s01_golf_interest/members/{id}" member.lua
-run "GET /v1/profiles/{id}/intent" intent.lua
-run "GET /v1/profiles/{id}/signals" signals.lua
+PATH_SUFFIX=/intent run "GET /v1/profiles/{id}/intent" profile.lua
+PATH_SUFFIX=/signals run "GET /v1/profiles/{id}/signals" profile.lua
 run "POST /v1/batch (100 events per request)" batch.lua
 run "POST /v1/batch (100 events: 10 visits, Zipf customers + 10 % new visitors)" batch_sessions.lua
 echo "== freshness while writing sessions-shaped batches"

@@ -33,6 +33,8 @@
 namespace tailor::analytics {
 namespace {
 
+using ::tailor::testing::RunCommand;
+
 using ::tailor::testing::TempDir;
 
 // Fader, Hardie & Lee's CDNOW estimates (weeks; dollars).
@@ -101,16 +103,6 @@ std::string WriteSummariesCsv(const std::vector<ClvSummary>& customers, const st
     out << c.frequency << ',' << c.recency << ',' << c.age << ',' << c.monetary << '\n';
   }
   return path;
-}
-
-std::string RunCommand(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  pclose(pipe);
-  return out;
 }
 
 bool ScipyAvailable() {

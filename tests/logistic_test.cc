@@ -16,17 +16,9 @@
 namespace tailor::analytics {
 namespace {
 
-using ::tailor::testing::TempDir;
+using ::tailor::testing::RunCommand;
 
-std::string RunCommand(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  pclose(pipe);
-  return out;
-}
+using ::tailor::testing::TempDir;
 
 TEST(Logistic, CoefficientsAndAurocEqualScikitLearn) {
   std::mt19937_64 random(3);

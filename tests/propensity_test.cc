@@ -24,18 +24,17 @@
 namespace tailor::analytics {
 namespace {
 
+using ::tailor::testing::RunCommand;
+
 using ::tailor::testing::TempDir;
 constexpr Timestamp kDay = 86'400'000;
 constexpr Timestamp kNow = 1'800'000'000'000;
 
-std::string RunCommand(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  pclose(pipe);
-  return out;
+// The column of `name` in the features (a test failure when there is none).
+size_t ColumnOf(const ModelFeatures& f, const std::string& name) {
+  auto it = std::find(f.matrix.names.begin(), f.matrix.names.end(), name);
+  EXPECT_NE(it, f.matrix.names.end()) << name;
+  return static_cast<size_t>(it - f.matrix.names.begin());
 }
 
 std::unique_ptr<Engine> OpenEngine(const TempDir& dir) {
@@ -82,11 +81,7 @@ TEST(ModelFeatures, EveryTraitTypeAgainstTheProfilesItCameFrom) {
   EXPECT_EQ(f.sources[3].columns.size(), 3u);
   EXPECT_EQ(f.sources[4].columns.size(), 3u);
   EXPECT_EQ(f.matrix.columns, 4u + 3u + 3u);
-  const auto column = [&](const std::string& name) {
-    auto it = std::find(f.matrix.names.begin(), f.matrix.names.end(), name);
-    EXPECT_NE(it, f.matrix.names.end()) << name;
-    return static_cast<size_t>(it - f.matrix.names.begin());
-  };
+  const auto column = [&](const std::string& name) { return ColumnOf(f, name); };
   for (size_t r = 0; r < f.matrix.rows; ++r) {
     const std::string id(snap->external_id(f.ids[r]));
     const ProfileInput& input = profiles[std::stoi(id.substr(1))];
@@ -148,11 +143,7 @@ TEST(ModelFeatures, BehaviourAsOfACutOffAndLabelsAgainstTheEvents) {
   ASSERT_OK(AppendBehaviourFeatures(*snap, as_of, {}, f));
   const std::vector<uint8_t> labels =
       EventLabels(*snap, f.ids, "purchase", as_of, as_of + 30 * kDay);
-  const auto column = [&](const std::string& name) {
-    auto it = std::find(f.matrix.names.begin(), f.matrix.names.end(), name);
-    EXPECT_NE(it, f.matrix.names.end()) << name;
-    return static_cast<size_t>(it - f.matrix.names.begin());
-  };
+  const auto column = [&](const std::string& name) { return ColumnOf(f, name); };
   for (size_t r = 0; r < f.matrix.rows; ++r) {
     const std::string id(snap->external_id(f.ids[r]));
     for (const std::string& type : types) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -11,6 +12,18 @@
 #include "tailor/status.h"
 
 namespace tailor::testing {
+
+// The standard output of a shell command ("" when it cannot run): how tests run the Python
+// peers.
+inline std::string RunCommand(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return out;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  pclose(pipe);
+  return out;
+}
 
 // An exact amount from a literal that has at most 6 decimals (Money(19.99)).
 inline Decimal Money(double value) { return *Decimal::FromDouble(value); }

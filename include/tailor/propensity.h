@@ -209,6 +209,9 @@ struct ScoreSegment {
   size_t size = 0;  // rows at or above it
 };
 ScoreSegment PropensitySegment(const std::string& name, const PropensityStudy& study, double share);
+// "saved": {trait, profiles_written, segment, threshold, size} of a study saved as `name`.
+void WriteSavedFields(JsonWriter& json, const std::string& name, uint64_t profiles_written,
+                      const ScoreSegment& segment);
 // A study's fields: target, validation, rows, positives, models, best, importance, drivers.
 void WriteStudyFields(JsonWriter& json, const PropensityStudy& study, size_t top);
 

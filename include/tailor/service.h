@@ -287,13 +287,9 @@ class Service {
       std::string_view profile, std::string_view channel, uint64_t cap = 3,
       Timestamp cap_window_ms = Timestamp{30} * 86'400'000);
 
-  // Questions shown (`survey_shown` events) and answered, per question over every channel
-  // (channel "") and per channel, from the live snapshot as of the call; the response rate is
-  // answered / shown (the drop-off, its complement).
-  struct QuestionReport {
-    std::string question, channel;
-    uint64_t shown = 0, answered = 0;
-  };
+  // Questions shown and answered per question and channel (surveys.h), from the live snapshot
+  // as of the call.
+  using QuestionReport = surveys::QuestionReport;
   Result<std::vector<QuestionReport>> SurveyReport(std::string_view survey);
 
   // --- Live membership (current, including changes since the last full evaluation).

@@ -142,6 +142,8 @@ class SignalState {
   void AddAffinity(std::string_view dimension, const std::string& value, Timestamp time,
                    double weight);
   std::string PriceBand(double price) const;
+  // Decayed `part` (opens, clicks) over decayed sends of a channel or campaign, at most 1.
+  double Rate(std::string_view key, DecayedSum Engagement::*part, Timestamp now) const;
   void CountTime(Timestamp t);
 
   SignalOptions options_;

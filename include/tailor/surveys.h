@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/json_writer.h"
 #include "tailor/status.h"
 #include "tailor/store.h"
 #include "tailor/types.h"
@@ -59,6 +60,17 @@ std::string SurveyJson(const Survey& survey);
 // text of at most 1000 bytes. kInvalidArgument says what is wrong ("'expert' is not one of
 // beginner, intermediate, advanced").
 Result<TypedValue> CheckAnswer(const Question& question, const TypedValue& given);
+
+// Questions shown (`survey_shown` events) and answered, per question over every channel (channel
+// "") and per channel; the response rate is answered / shown.
+struct QuestionReport {
+  std::string question, channel;
+  uint64_t shown = 0, answered = 0;
+};
+// {"survey", "questions": [{question, channel, shown, answered, response_rate}]}: one spelling for
+// `tailor survey report --json` and the HTTP API.
+void WriteReport(JsonWriter& json, std::string_view survey,
+                 const std::vector<QuestionReport>& rows);
 
 // The surveys of a store; thread-safe.
 class SurveyStore {

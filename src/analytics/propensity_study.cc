@@ -224,6 +224,23 @@ ScoreSegment PropensitySegment(const std::string& name, const PropensityStudy& s
   return out;
 }
 
+void WriteSavedFields(JsonWriter& json, const std::string& name, uint64_t profiles_written,
+                      const ScoreSegment& segment) {
+  json.Key("saved")
+      .BeginObject()
+      .Key("trait")
+      .String(name + "_score")
+      .Key("profiles_written")
+      .Uint(profiles_written)
+      .Key("segment")
+      .String(name)
+      .Key("threshold")
+      .Double(segment.threshold)
+      .Key("size")
+      .Uint(segment.size)
+      .EndObject();
+}
+
 void WriteStudyFields(JsonWriter& json, const PropensityStudy& study, size_t top) {
   json.Key("target").String(study.target);
   json.Key("validation").String(study.validation);

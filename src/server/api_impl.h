@@ -59,6 +59,8 @@ Result<simdjson::dom::element> ParseBody(simdjson::dom::parser& parser, const st
 // A request body that must be one JSON object (the analytics routes).
 Result<simdjson::dom::object> ParseObjectBody(simdjson::dom::parser& parser,
                                               const std::string& body, size_t max_depth);
+// The request's `now` query parameter (ISO 8601), else `fallback`; nullopt when it does not parse.
+std::optional<Timestamp> NowOf(const Call& call, Timestamp fallback);
 // A JSON array of strings at `path` ("$.members"); errors name the element.
 Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::string_view path);
 // A JSON value as a trait value (typed by the schema when the trait is declared).

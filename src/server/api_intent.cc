@@ -29,14 +29,9 @@ void WriteExplanation(JsonWriter& json, const segments::Explanation& e) {
 void Api::Impl::AddIntentRoutes() {
   using access::Scope;
   Add("GET", "/v1/profiles/{id}/intent", Scope::kRead, [this](Call& call) -> Response {
-    Timestamp now = service.now();
-    if (const std::string_view text = call.Query("now"); !text.empty()) {
-      auto parsed = ParseIsoTimestamp(text);
-      if (!parsed) {
-        return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", "now");
-      }
-      now = *parsed;
-    }
+    const std::optional<Timestamp> at = NowOf(call, service.now());
+    if (!at) return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", "now");
+    const Timestamp now = *at;
     auto found = service.Intent(call.params[0], now);
     if (!found.ok()) return ErrorResponse(found.status());
     const intent::Classification& c = found->classification;

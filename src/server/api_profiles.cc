@@ -74,6 +74,12 @@ void WriteItem(JsonWriter& json, const ItemInput& item) {
 
 }  // namespace
 
+std::optional<Timestamp> NowOf(const Call& call, Timestamp fallback) {
+  const std::string_view text = call.Query("now");
+  if (text.empty()) return fallback;
+  return ParseIsoTimestamp(text);
+}
+
 Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* declared,
                                  std::string_view path) {
   using simdjson::dom::element_type;
@@ -234,19 +240,14 @@ void Api::Impl::AddProfileRoutes() {
   // Signals (tailor/signals.h) as of `now` (default the clock): acquisition, affinity, searches,
   // engagement, sessions, cadence, place.
   Add("GET", "/v1/profiles/{id}/signals", access::Scope::kRead, [this](Call& call) -> Response {
-    Timestamp now = service.now();
-    if (const std::string_view text = call.Query("now"); !text.empty()) {
-      auto parsed = ParseIsoTimestamp(text);
-      if (!parsed) {
-        return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", "now");
-      }
-      now = *parsed;
-    }
+    const std::optional<Timestamp> now = NowOf(call, service.now());
+    if (!now)
+      return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", "now");
     auto found = service.Signals(call.params[0]);
     if (!found.ok()) return ErrorResponse(found.status());
     JsonWriter json;
     json.BeginObject().Key("id").String(found->id).Key("signals");
-    signals::WriteSignals(json, found->state, now);
+    signals::WriteSignals(json, found->state, *now);
     json.EndObject();
     return JsonResponse(200, json);
   });

@@ -225,19 +225,7 @@ void Api::Impl::AddPropensityRoutes() {
             }
             auto saved = service.SaveScores(save + "_score", scores, segment.definition);
             if (!saved.ok()) return ErrorResponse(saved.status(), "$.save");
-            json.Key("saved")
-                .BeginObject()
-                .Key("trait")
-                .String(save + "_score")
-                .Key("profiles_written")
-                .Uint(*saved)
-                .Key("segment")
-                .String(save)
-                .Key("threshold")
-                .Double(segment.threshold)
-                .Key("size")
-                .Uint(segment.size)
-                .EndObject();
+            analytics::WriteSavedFields(json, save, *saved, segment);
           }
           json.EndObject();
           return JsonResponse(200, json);

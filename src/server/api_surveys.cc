@@ -131,22 +131,7 @@ void Api::Impl::AddSurveyRoutes() {
     auto report = service.SurveyReport(call.params[0]);
     if (!report.ok()) return ErrorResponse(report.status());
     JsonWriter json;
-    json.BeginObject().Key("survey").String(call.params[0]).Key("questions").BeginArray();
-    for (const Service::QuestionReport& r : *report) {
-      json.BeginObject()
-          .Key("question")
-          .String(r.question)
-          .Key("channel")
-          .String(r.channel)
-          .Key("shown")
-          .Uint(r.shown)
-          .Key("answered")
-          .Uint(r.answered)
-          .Key("response_rate")
-          .Double(r.shown > 0 ? static_cast<double>(r.answered) / r.shown : 0)
-          .EndObject();
-    }
-    json.EndArray().EndObject();
+    surveys::WriteReport(json, call.params[0], *report);
     return JsonResponse(200, json);
   });
   Add("GET", "/v1/profiles/{id}/next-question", Scope::kRead, [this](Call& call) -> Response {

@@ -283,20 +283,20 @@ std::vector<std::pair<std::string, double>> SignalState::Top(std::string_view di
   return out;
 }
 
-double SignalState::OpenRate(std::string_view key, Timestamp now) const {
+double SignalState::Rate(std::string_view key, DecayedSum Engagement::*part, Timestamp now) const {
   auto it = engagement_.find(key);
   if (it == engagement_.end()) return 0;
   const double sent = it->second.sent.ValueAt(now, engagement_half_life_ms_);
-  return sent > 0 ? std::min(1.0, it->second.opened.ValueAt(now, engagement_half_life_ms_) / sent)
-                  : 0;
+  if (sent <= 0) return 0;
+  return std::min(1.0, (it->second.*part).ValueAt(now, engagement_half_life_ms_) / sent);
+}
+
+double SignalState::OpenRate(std::string_view key, Timestamp now) const {
+  return Rate(key, &Engagement::opened, now);
 }
 
 double SignalState::ClickRate(std::string_view key, Timestamp now) const {
-  auto it = engagement_.find(key);
-  if (it == engagement_.end()) return 0;
-  const double sent = it->second.sent.ValueAt(now, engagement_half_life_ms_);
-  return sent > 0 ? std::min(1.0, it->second.clicked.ValueAt(now, engagement_half_life_ms_) / sent)
-                  : 0;
+  return Rate(key, &Engagement::clicked, now);
 }
 
 int SignalState::usual_hour() const {

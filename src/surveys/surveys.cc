@@ -271,6 +271,26 @@ Result<TypedValue> CheckAnswer(const Question& question, const TypedValue& given
   return InvalidArgument("unknown question kind");
 }
 
+void WriteReport(JsonWriter& json, std::string_view survey,
+                 const std::vector<QuestionReport>& rows) {
+  json.BeginObject().Key("survey").String(survey).Key("questions").BeginArray();
+  for (const QuestionReport& r : rows) {
+    json.BeginObject()
+        .Key("question")
+        .String(r.question)
+        .Key("channel")
+        .String(r.channel)
+        .Key("shown")
+        .Uint(r.shown)
+        .Key("answered")
+        .Uint(r.answered)
+        .Key("response_rate")
+        .Double(r.shown > 0 ? static_cast<double>(r.answered) / r.shown : 0)
+        .EndObject();
+  }
+  json.EndArray().EndObject();
+}
+
 Status SurveyStore::Load() {
   std::map<std::string, Survey, std::less<>> loaded;
   Status parse_status;

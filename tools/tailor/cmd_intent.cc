@@ -44,11 +44,7 @@ int Run(const GlobalOptions& global, const IntentArgs& args) {
   if (args.id.empty()) return ReportError(global, InvalidArgument("name a profile"));
   auto now = ParseNow(args.now);
   if (!now.ok()) return ReportError(global, now.status());
-  auto engine = OpenEngine(global, /*create_if_missing=*/false);
-  if (!engine) return 1;
-  auto id = engine->Resolve(args.id);
-  if (!id.ok()) return ReportError(global, id.status());
-  auto events = engine->Events(*id);
+  auto events = ProfileEvents(global, args.id);
   if (!events.ok()) return ReportError(global, events.status());
   const intent::Classification c = intent::Classify(rules, *events, *now);
   if (global.json) {

@@ -127,19 +127,7 @@ int Run(const GlobalOptions& global, const PropensityArgs& args, bool models) {
     json.BeginObject();
     analytics::WriteStudyFields(json, *study, args.top);
     if (!args.save.empty()) {
-      json.Key("saved")
-          .BeginObject()
-          .Key("trait")
-          .String(args.save + "_score")
-          .Key("profiles_written")
-          .Uint(written)
-          .Key("segment")
-          .String(args.save)
-          .Key("threshold")
-          .Double(segment.threshold)
-          .Key("size")
-          .Uint(segment.size)
-          .EndObject();
+      analytics::WriteSavedFields(json, args.save, written, segment);
     }
     json.EndObject();
     std::printf("%s\n", json.str().c_str());

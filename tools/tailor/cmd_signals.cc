@@ -28,11 +28,7 @@ void PrintTop(const signals::SignalState& state, std::string_view dimension, Tim
 int Run(const GlobalOptions& global, const SignalsArgs& args) {
   auto now = ParseNow(args.now);
   if (!now.ok()) return ReportError(global, now.status());
-  auto engine = OpenEngine(global, /*create_if_missing=*/false);
-  if (!engine) return 1;
-  auto id = engine->Resolve(args.id);
-  if (!id.ok()) return ReportError(global, id.status());
-  auto events = engine->Events(*id);
+  auto events = ProfileEvents(global, args.id);
   if (!events.ok()) return ReportError(global, events.status());
   signals::SignalOptions options;
   options.affinity_half_life_days = args.affinity_half_life_days;

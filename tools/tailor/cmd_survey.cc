@@ -120,20 +120,7 @@ int Report(const GlobalOptions& global, const SurveyArgs& args) {
   if (!report.ok()) return ReportError(global, report.status());
   if (global.json) {
     JsonWriter json;
-    json.BeginObject().Key("survey").String(args.name).Key("questions").BeginArray();
-    for (const Service::QuestionReport& r : *report) {
-      json.BeginObject()
-          .Key("question")
-          .String(r.question)
-          .Key("channel")
-          .String(r.channel)
-          .Key("shown")
-          .Uint(r.shown)
-          .Key("answered")
-          .Uint(r.answered)
-          .EndObject();
-    }
-    json.EndArray().EndObject();
+    surveys::WriteReport(json, args.name, *report);
     std::printf("%s\n", json.str().c_str());
     return 0;
   }

@@ -32,6 +32,14 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_m
   return std::move(engine).value();
 }
 
+Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const std::string& id) {
+  EngineOptions options;
+  options.store.create_if_missing = false;
+  TAILOR_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(global.data_dir, options));
+  TAILOR_ASSIGN_OR_RETURN(ProfileId profile, engine->Resolve(id));
+  return engine->Events(profile);
+}
+
 Result<Timestamp> ParseNow(const std::string& text, const std::string& fallback) {
   const std::string& given = text.empty() ? fallback : text;
   if (given.empty()) {
