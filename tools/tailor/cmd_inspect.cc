@@ -6,6 +6,7 @@
 #include "progress.h"
 #include "tailor/json_writer.h"
 #include "tailor/profile_json.h"
+#include "tailor/signals.h"
 
 namespace tailor::cli {
 namespace {
@@ -107,6 +108,30 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
     std::printf("  %-18s %6llu  value %10s  last %s\n", type.c_str(),
                 static_cast<unsigned long long>(aggregate.count),
                 aggregate.value_sum.ToString().c_str(), TimeText(aggregate.last).c_str());
+  }
+  // Signals: what the events say of the person right now (tailor signals ID for all of them).
+  if (auto all = engine->Events(view.id); all.ok() && !all->empty()) {
+    signals::SignalState state;
+    for (const EventInput& event : *all) state.Add(event);
+    const Timestamp now = std::max(state.sessions().current_last, state.purchases().last);
+    std::printf("\nsignals (as of the latest event; tailor signals %s for all)\n", id.c_str());
+    if (state.first_touch()) {
+      std::printf(
+          "  first touch        %s (%s)\n", state.first_touch()->source.c_str(),
+          std::string(signals::ReferrerClassName(state.first_touch()->referrer_class)).c_str());
+    }
+    for (std::string_view dimension : {"category", "brand"}) {
+      const auto top = state.Top(dimension, now);
+      if (top.empty()) continue;
+      std::printf("  top %-14s %s\n", std::string(dimension).c_str(), top.front().first.c_str());
+    }
+    std::printf("  sessions           %llu, usual hour %d (UTC)\n",
+                static_cast<unsigned long long>(state.sessions().count), state.usual_hour());
+    if (state.purchases().count > 1) {
+      std::printf("  purchases          every %.1f days, next expected %s\n",
+                  state.purchases().mean_gap_days(),
+                  TimeText(state.purchases().expected_next()).c_str());
+    }
   }
   std::printf("\nlatest events\n");
   for (const auto& event : view.latest_events) {
