@@ -659,14 +659,21 @@ TEST_F(ApiTest, SurveyAnswersChangeLiveMembershipAndTheNextQuestionIsTheOneWorth
                       "channel": "email"})")
                 .status,
             200);
-  // Next: the rounds (read by one segment) when the cap allows; with the default cap of 3 per
-  // 30 days reached (shown once, answered twice), nothing.
-  Response later = Admin("GET", "/v1/profiles/jeff/next-question?channel=web&cap=10");
+  // Next: the rounds (read by one segment), under the default cap of 3 questions per 30 days
+  // (two put to him: level, shown and answered, counts once; gear); shown, it is not asked
+  // again, and with a cap of 2 nothing is.
+  Response later = Admin("GET", "/v1/profiles/jeff/next-question?channel=web");
   next = Json(parser, later);
   ASSERT_FALSE(next["question"].is_null()) << later.body;
   EXPECT_EQ(std::string_view(next["question"]["id"]), "rounds");
-  next = Json(parser, Admin("GET", "/v1/profiles/jeff/next-question?channel=web"));
+  next = Json(parser, Admin("GET", "/v1/profiles/jeff/next-question?channel=web&cap=2"));
   EXPECT_TRUE(next["question"].is_null());
+  ASSERT_EQ(Admin("POST", "/v1/surveys/golf/shown",
+                  R"({"profile": "jeff", "question": "rounds", "channel": "web"})")
+                .status,
+            200);
+  next = Json(parser, Admin("GET", "/v1/profiles/jeff/next-question?channel=web&cap=10"));
+  EXPECT_TRUE(next["question"].is_null());  // nothing left he was not asked
   // The report: level shown once, answered once (web); gear answered once (email).
   auto report = Json(parser, Admin("GET", "/v1/surveys/golf/report"));
   bool level_web = false, gear_email = false;
@@ -698,6 +705,10 @@ TEST_F(ApiTest, SurveyAnswersChangeLiveMembershipAndTheNextQuestionIsTheOneWorth
               R"({"questions": [{"id": "q", "text": "?", "kind": "single", "trait": "t"}]})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("$.questions[0].choices"), std::string::npos) << bad.body;
+  // A survey whose trait exists with another type is refused; answers stay whole.
+  bad = Admin("PUT", "/v1/surveys/ages", R"({"questions": [{"id": "a", "text": "?", "kind": "text",
+              "trait": "age"}]})");
+  EXPECT_EQ(bad.status, 409) << bad.body;
 }
 
 // Session intent of collected events with its evidence; intent rules replaced over the API, a

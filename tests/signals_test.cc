@@ -123,6 +123,14 @@ TEST_F(SignalsTest, EverySignalOfAKnownSequenceEqualsTheHandComputedValue) {
   ASSERT_TRUE(state.session_touch());
   EXPECT_EQ(state.session_touch()->referrer_class, ReferrerClass::kDirect);
   EXPECT_EQ(TouchOf(events_[3]).referrer_class, ReferrerClass::kPriceComparison);
+  // Navigation within the site is not a touch: the last touch stays the newsletter click.
+  EventInput inside = Event("page_view", t0_ + 13 * kDay);
+  inside.context.referrer = "https://shop.example/c/golf";
+  inside.context.page_url = "https://www.shop.example/p/i1";
+  SignalState navigated = state;
+  navigated.Add(inside);
+  EXPECT_EQ(navigated.last_touch()->source, "newsletter");
+  EXPECT_EQ(navigated.session_touch()->referrer_class, ReferrerClass::kDirect);
 
   // Affinity by category: golf = page 1 + view 1 + cart 3 + view 1 + two purchase lines 5 + 5.
   const double golf = Decayed({{1, t0_},

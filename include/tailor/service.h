@@ -243,14 +243,15 @@ class Service {
   // minute (a background thread of `tailor serve`).
   Status RefreshSnapshot();
 
-  // One profile's signals (tailor/signals.h) as of its latest event: folded from its events in
-  // the working set on each call (exact; microseconds for a profile of tens of events). By
-  // external, anonymous or merged-away id; kNotFound when unknown.
+  // One profile's signals (tailor/signals.h) as of `at` (its events until then): folded from its
+  // events in the working set on each call (exact; microseconds for a profile of tens of events).
+  // By external, anonymous or merged-away id; kNotFound when unknown.
   struct ProfileSignals {
     std::string id;  // the profile's own external id
     signals::SignalState state;
   };
-  Result<ProfileSignals> Signals(std::string_view id, const signals::SignalOptions& options = {});
+  Result<ProfileSignals> Signals(std::string_view id, Timestamp at,
+                                 const signals::SignalOptions& options = {});
 
   // --- Session intent (tailor/intent.h) with the rules in force.
   struct ProfileIntent {

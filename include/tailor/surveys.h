@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,7 +52,8 @@ struct Survey {
 // "questions": [{"id": "level", "text": "...", "kind": "single", "choices": [...],
 // "trait": "golf_level"}, {"id": "rating", "kind": "scale", "min": 1, "max": 10, ...}]}.
 // kInvalidArgument names the field ("$.questions[1].choices: ..."): unknown fields, a question
-// without id, text or trait, duplicate ids, a choice question without choices, min > max.
+// without id, text or trait, duplicate ids, a trait two questions fill with different kinds of
+// answer, a choice question without choices, min > max.
 Result<Survey> ParseSurvey(std::string_view name, std::string_view json);
 std::string SurveyJson(const Survey& survey);
 
@@ -90,10 +92,11 @@ class SurveyStore {
 
 // What decides the next question for one person.
 struct AskContext {
-  const TraitMap* traits = nullptr;  // the person's traits (by name)
-  std::string_view channel;          // where it would be shown
-  uint64_t asked_recently = 0;       // questions shown to them within the cap's window
-  uint64_t cap = 3;                  // at most this many within the window
+  const TraitMap* traits = nullptr;              // the person's traits (by name)
+  std::string_view channel;                      // where it would be shown
+  uint64_t asked_recently = 0;                   // questions put to them within the cap's window
+  const std::set<std::string>* asked = nullptr;  // those, as "survey/question": not asked again
+  uint64_t cap = 3;                              // at most this many within the window
   // How much knowing each trait matters: the number of live segments whose rules read it.
   const std::map<std::string, size_t, std::less<>>* trait_readers = nullptr;
 };

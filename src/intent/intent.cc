@@ -98,7 +98,8 @@ SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp n
   if (events.empty()) return f;
   // Messages sent to the person are not their session.
   const auto own = [](const EventInput& e) {
-    return !(std::string_view(e.type).ends_with("_sent") || e.type == "email_bounced");
+    return !(std::string_view(e.type).ends_with("_sent") || e.type == "email_bounced" ||
+             e.type == "bounce");
   };
   size_t end = events.size();
   while (end > 0 && (!own(events[end - 1]) || events[end - 1].time > now)) --end;
@@ -126,7 +127,13 @@ SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp n
     f.last = e.time;
     ++f.events;
     const std::string_view type = e.type;
-    const std::string& url = e.context.page_url;
+    // The path and query only: the shop's own host ("dealhub.com") says nothing of the page.
+    std::string_view url = e.context.page_url;
+    if (const size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+      url.remove_prefix(scheme + 3);
+      const size_t path = url.find_first_of("/?#");
+      url = path == std::string_view::npos ? std::string_view() : url.substr(path);
+    }
     if (type == "page_view" || type == "screen_view") ++f.page_views;
     if (type == "product_view") {
       ++f.product_views;

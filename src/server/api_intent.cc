@@ -85,6 +85,7 @@ void Api::Impl::AddIntentRoutes() {
   // The body is the rules' text (`intent: rule` per line); a broken text changes nothing.
   Add("PUT", "/v1/intent/rules", Scope::kSegments, [this](Call& call) -> Response {
     if (Status s = service.SetIntentRules(call.request.body); !s.ok()) {
+      if (s.code() != StatusCode::kInvalidArgument) return ErrorResponse(s);
       const std::string message(s.message());
       return ErrorResponse(400, "INVALID_ARGUMENT", message, message.substr(0, message.find(": ")));
     }

@@ -243,7 +243,7 @@ void Api::Impl::AddProfileRoutes() {
     const std::optional<Timestamp> now = NowOf(call, service.now());
     if (!now)
       return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", "now");
-    auto found = service.Signals(call.params[0]);
+    auto found = service.Signals(call.params[0], *now);
     if (!found.ok()) return ErrorResponse(found.status());
     JsonWriter json;
     json.BeginObject().Key("id").String(found->id).Key("signals");

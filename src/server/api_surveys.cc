@@ -49,13 +49,10 @@ Response RawJson(std::string_view text) {
   return JsonResponse(200, json);
 }
 
-// The path an answer's error belongs to: the survey's state, the question, or the answer.
+// The path an answer's error belongs to: a missing question (the survey exists: checked before),
+// the answer, or the request as a whole.
 std::string_view PathOf(const Status& status) {
-  if (status.code() == StatusCode::kFailedPrecondition) return "$";
-  if (status.message().find("question") != std::string_view::npos &&
-      status.code() == StatusCode::kNotFound) {
-    return "$.question";
-  }
+  if (status.code() == StatusCode::kNotFound) return "$.question";
   return status.code() == StatusCode::kInvalidArgument ? "$.answer" : "$";
 }
 
@@ -95,6 +92,9 @@ void Api::Impl::AddSurveyRoutes() {
     if (!fields.ok()) return ErrorResponse(fields.status(), "$");
     auto body = ReadAnswerBody(*fields, /*with_answer=*/true);
     if (!body.ok()) return ErrorResponse(body.status());
+    if (auto survey = service.surveys().Get(call.params[0]); !survey.ok()) {
+      return ErrorResponse(survey.status());
+    }
     auto answered = service.AnswerSurvey(call.params[0], body->profile, body->question,
                                          *body->answer, body->channel);
     if (!answered.ok()) return ErrorResponse(answered.status(), PathOf(answered.status()));
@@ -124,6 +124,9 @@ void Api::Impl::AddSurveyRoutes() {
     BatchReport report;
     if (Status s = service.IngestEvents(std::span(&shown, 1), report); !s.ok()) {
       return ErrorResponse(s);
+    }
+    if (!report.rejected.empty()) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", report.rejected.front().reason, "$.profile");
     }
     return RawJson("{\"recorded\":true}");
   });

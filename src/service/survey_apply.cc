@@ -25,6 +25,13 @@ Result<Service::SurveyAnswered> Service::AnswerSurvey(std::string_view survey_na
   }
   TAILOR_ASSIGN_OR_RETURN(TypedValue value, surveys::CheckAnswer(*question, answer));
   if (profile.empty()) return InvalidArgument("the answer names no profile");
+  // The trait and the event are accepted or refused one by one: refuse here what the trait would
+  // refuse, so that an answer is stored whole or not at all.
+  if (const TraitDef* def = engine_->shared_schema()->Find(question->trait);
+      def != nullptr && def->type != value.type) {
+    return FailedPrecondition("trait '{}' is {}; the question's answers are {}", question->trait,
+                              TraitTypeName(def->type), TraitTypeName(value.type));
+  }
   const Timestamp time = now();
   ProfileInput input{std::string(profile), {{question->trait, value}}};
   input.time = time;
@@ -66,10 +73,18 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
       impl_->working_set->Get(profile, working_set::WorkingSet::Admit::kOnSecondMiss));
   TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, resident->Events());
   // Questions shown (or answered: an answer without a shown event still counts) in the window.
-  uint64_t asked = 0;
+  // Questions put to them in the window: each counts once against the cap (shown, answered or
+  // both), and is not asked again within it.
+  std::set<std::string> asked;
   const Timestamp since = now() - cap_window_ms;
   for (const StoredEventView& e : events) {
-    if ((e.type == "survey_shown" || e.type == "survey_answer") && e.time >= since) ++asked;
+    if ((e.type != "survey_shown" && e.type != "survey_answer") || e.time < since) continue;
+    std::string survey_name, question_id;
+    for (const auto& [key, value] : e.properties) {
+      if (key == "survey") survey_name = value;
+      if (key == "question") question_id = value;
+    }
+    asked.insert(survey_name + "/" + question_id);
   }
   // How many live segments read each trait.
   std::map<std::string, size_t, std::less<>> readers;
@@ -87,7 +102,8 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
   surveys::AskContext context;
   context.traits = &resident->view.traits;
   context.channel = channel;
-  context.asked_recently = asked;
+  context.asked_recently = asked.size();
+  context.asked = &asked;
   context.cap = cap;
   context.trait_readers = &readers;
   return surveys::ChooseNextQuestion(impl_->surveys->List(), context);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "tailor/collect.h"
@@ -45,6 +46,17 @@ bool HasLabel(std::string_view host, std::string_view name) {
     ++pos;
   }
   return false;
+}
+
+// "https://www.shop.example:443/x" -> "shop.example".
+std::string HostOf(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#:"));
+  std::string host(url);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (host.starts_with("www.")) host.erase(0, 4);
+  return host;
 }
 
 ReferrerClass ClassOf(std::string_view source, std::string_view medium, std::string_view referrer) {
@@ -150,9 +162,19 @@ void SignalState::Add(const EventInput& event) {
   const bool in_order = own && (activity_ == 0 || t >= last_event_);
   if (own) ++activity_;
 
-  // Sessions and touches (time order).
-  const bool has_touch = !event.context.referrer.empty() || !event.context.utm_source.empty() ||
-                         !event.context.utm_medium.empty();
+  // Sessions and touches (time order). A referrer on the site's own host is navigation, not a
+  // touch.
+  const bool external_referrer = !event.context.referrer.empty() &&
+                                 (event.context.page_url.empty() ||
+                                  HostOf(event.context.referrer) != HostOf(event.context.page_url));
+  const bool has_touch =
+      external_referrer || !event.context.utm_source.empty() || !event.context.utm_medium.empty();
+  const auto touch_of_visit = [&] {
+    if (external_referrer || event.context.referrer.empty()) return TouchOf(event);
+    EventInput without = event;  // rare: a visit that starts on an internal referrer
+    without.context.referrer.clear();
+    return TouchOf(without);
+  };
   if (in_order) {
     const bool new_session =
         sessions_.count == 0 || t - sessions_.current_last > options_.session_gap_ms;
@@ -160,16 +182,16 @@ void SignalState::Add(const EventInput& event) {
       ++sessions_.count;
       sessions_.current_start = sessions_.current_last = t;
       sessions_.current_events = 1;
-      session_touch_ = TouchOf(event);
+      session_touch_ = touch_of_visit();
     } else {
       sessions_.total_minutes += (t - sessions_.current_last) / 60'000.0;
       sessions_.current_last = t;
       ++sessions_.current_events;
       // A campaign arriving mid-session starts a new visit's touch (a new tab from an ad).
-      if (has_touch) session_touch_ = TouchOf(event);
+      if (has_touch) session_touch_ = touch_of_visit();
     }
-    if (!first_touch_) first_touch_ = TouchOf(event);
-    if (has_touch || !last_touch_) last_touch_ = TouchOf(event);
+    if (!first_touch_) first_touch_ = touch_of_visit();
+    if (has_touch || !last_touch_) last_touch_ = touch_of_visit();
     last_event_ = t;
   }
 

@@ -170,6 +170,7 @@ Result<Survey> ParseSurvey(std::string_view name, std::string_view json) {
     } else if (key == "questions") {
       simdjson::dom::array array;
       if (value.get_array().get(array)) return Bad(path, "expected an array of questions");
+      if (has_questions) return Bad(path, "given twice");
       size_t i = 0;
       std::set<std::string> ids;
       for (simdjson::dom::element item : array) {
@@ -178,6 +179,13 @@ Result<Survey> ParseSurvey(std::string_view name, std::string_view json) {
         if (!question.ok()) return question.status();
         if (!ids.insert(question->id).second) {
           return Bad(item_path + ".id", fmt::format("'{}' is there twice", question->id));
+        }
+        for (const Question& earlier : survey.questions) {
+          if (earlier.trait == question->trait && earlier.trait_type() != question->trait_type()) {
+            return Bad(item_path + ".trait",
+                       fmt::format("'{}' is filled by question '{}' with another kind of answer",
+                                   question->trait, earlier.id));
+          }
         }
         survey.questions.push_back(std::move(question).value());
       }
@@ -354,6 +362,7 @@ std::optional<NextQuestion> ChooseNextQuestion(const std::vector<Survey>& survey
     }
     for (const Question& q : survey.questions) {
       if (has_trait(q.trait)) continue;
+      if (context.asked != nullptr && context.asked->count(survey.name + "/" + q.id)) continue;
       size_t readers = 0;
       if (context.trait_readers != nullptr) {
         auto it = context.trait_readers->find(q.trait);

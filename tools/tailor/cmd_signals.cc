@@ -33,7 +33,9 @@ int Run(const GlobalOptions& global, const SignalsArgs& args) {
   signals::SignalOptions options;
   options.affinity_half_life_days = args.affinity_half_life_days;
   signals::SignalState state(options);
-  for (const EventInput& event : *events) state.Add(event);
+  for (const EventInput& event : *events) {
+    if (event.time <= *now) state.Add(event);  // as of --now: nothing after it
+  }
   if (global.json) {
     JsonWriter json;
     signals::WriteSignals(json, state, *now);
@@ -93,6 +95,7 @@ void RegisterSignals(CLI::App& app, GlobalOptions& global, int& exit_code) {
   command->add_option("id", args->id, "profile, anonymous or merged-away id")->required();
   command->add_option("--now", args->now, "as of this time (default: the clock)");
   command->add_option("--affinity-half-life-days", args->affinity_half_life_days)
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command->callback([&, args] { exit_code = Run(global, *args); });
 }
