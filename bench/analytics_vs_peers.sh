@@ -6,7 +6,9 @@
 #   2. k-means, k = 8, on the scikit-learn peer's 6 standardized features (its --features-out):
 #      `tailor cluster` (one run per seed 0-2, and 3 restarts) vs peer_sklearn.py (lloyd, elkan);
 #   3. propensity on the UCI sessions (../shared/bench/INTENT.md, its five folds): `tailor
-#      propensity` (logistic, boosted trees) vs peer_intent.py (logistic, HistGradientBoosting).
+#      propensity` (logistic, boosted trees) vs peer_intent.py (logistic, HistGradientBoosting);
+#   4. lifetime value on 200,000 simulated CDNOW customers: `tailor clv --simulate` (recovery of the
+#      published parameters) vs bench/peer_clv_scipy.py on the same summaries (fits timed alike).
 # Usage: bench/analytics_vs_peers.sh [PROFILES=1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,3 +79,24 @@ models = d.get('models', d)
 for name, m in (models.items() if isinstance(models, dict) else []):
     if isinstance(m, dict) and 'auroc' in m:
         print(f\"peer {name}: AUROC {m['auroc']:.4f}, average precision {m.get('average_precision', float('nan')):.4f}, fit {m.get('fit_seconds', m.get('fit_s', float('nan')))} s\")"
+
+echo "== lifetime value, 200,000 simulated CDNOW customers (BG/NBD + Gamma-Gamma)"
+$TAILOR --json clv --simulate 200000 --seed 20250326 --summaries-out /tmp/clv-summaries.csv > /tmp/clv-tailor.json
+/usr/bin/python3 bench/peer_clv_scipy.py /tmp/clv-summaries.csv > /tmp/clv-scipy.json
+python3 - <<'PY'
+import json
+t = json.load(open('/tmp/clv-tailor.json'))
+s = json.load(open('/tmp/clv-scipy.json'))
+peer = {**{k: v for k, v in s['bgnbd'].items() if k != 'log_likelihood'},
+        **{k: v for k, v in s['gamma_gamma'].items() if k != 'log_likelihood'}}
+print(f"tailor fits {t['fit_seconds']:.2f} s, scipy fits {s['fit_seconds']:.2f} s "
+      f"({s['fit_seconds'] / t['fit_seconds']:.0f}x)")
+worst = 0
+for p in t['parameters']:
+    rel = abs(p['estimate'] - peer[p['name']]) / abs(peer[p['name']])
+    worst = max(worst, rel)
+    z = (p['estimate'] - p['truth']) / p['standard_error']
+    print(f"  {p['name']:6} truth {p['truth']:8.4f} tailor {p['estimate']:10.5f} (SE {p['standard_error']:.5f}, "
+          f"z {z:+.2f}, {100 * (p['estimate'] - p['truth']) / p['truth']:+.2f} %) scipy {peer[p['name']]:10.5f}")
+print(f"largest relative difference to scipy: {worst:.1e}")
+PY

@@ -86,6 +86,22 @@ std::vector<StoredEventView> AllEvents(Engine& engine) {
   return all;
 }
 
+std::string DescribeRejects(const ImportSummary& summary) {
+  std::string out;
+  for (const auto& reject : summary.first_rejects) {
+    out += fmt::format("\n  line {}: {}", reject.line, reject.reason);
+  }
+  return out;
+}
+
+// A summary where every row was stored.
+void ExpectAllAccepted(const ImportSummary& summary, uint64_t rows) {
+  EXPECT_EQ(summary.rows, rows);
+  EXPECT_EQ(summary.accepted, rows);
+  EXPECT_EQ(summary.duplicates, 0u);
+  EXPECT_EQ(summary.rejected, 0u) << DescribeRejects(summary);
+}
+
 class SharedDataTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -119,35 +135,24 @@ class SharedDataTest : public ::testing::Test {
     return ImportFile(engine, path, options);
   }
 
-  // A fresh store holding the 12,330 UCI sessions (null, with a failure, when the import fails).
-  std::unique_ptr<Engine> OpenSessions(const TempDir& dir) {
+  // A fresh store with `data_file` imported through `mapping_file`, every one of its `rows`
+  // accepted (null, with a failure, when the import fails).
+  std::unique_ptr<Engine> OpenImported(const TempDir& dir, const std::string& data_file,
+                                       const std::string& mapping_file, RecordKind kind,
+                                       uint64_t rows) {
     auto engine = OpenStore(dir);
     if (engine == nullptr) return nullptr;
-    auto summary = Import(*engine, "online_shoppers_intention.csv", "online_shoppers_sessions.json",
-                          RecordKind::kProfiles);
+    auto summary = Import(*engine, data_file, mapping_file, kind);
     EXPECT_TRUE(summary.ok()) << summary.status().ToString();
     if (!summary.ok()) return nullptr;
-    EXPECT_EQ(summary->accepted, 12'330u);
-    EXPECT_EQ(summary->rejected, 0u);
+    ExpectAllAccepted(*summary, rows);
     return engine;
   }
-};
-
-std::string DescribeRejects(const ImportSummary& summary) {
-  std::string out;
-  for (const auto& reject : summary.first_rejects) {
-    out += fmt::format("\n  line {}: {}", reject.line, reject.reason);
+  std::unique_ptr<Engine> OpenSessions(const TempDir& dir) {
+    return OpenImported(dir, "online_shoppers_intention.csv", "online_shoppers_sessions.json",
+                        RecordKind::kProfiles, 12'330);
   }
-  return out;
-}
-
-// A summary where every row was stored.
-void ExpectAllAccepted(const ImportSummary& summary, uint64_t rows) {
-  EXPECT_EQ(summary.rows, rows);
-  EXPECT_EQ(summary.accepted, rows);
-  EXPECT_EQ(summary.duplicates, 0u);
-  EXPECT_EQ(summary.rejected, 0u) << DescribeRejects(summary);
-}
+};
 
 TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
   TempDir dir;
@@ -249,12 +254,9 @@ TEST_F(SharedDataTest, MovieLensRatingsAndMovies) {
 // 788 baskets, 723 of them with bread and cake (the data's README, Weka's top Apriori rule).
 TEST_F(SharedDataTest, SupermarketSegmentProfileShowsBreadAndCakeIn723Of788) {
   TempDir dir;
-  auto engine = OpenStore(dir);
+  auto engine = OpenImported(dir, "supermarket_nz_baskets.csv", "supermarket_baskets.json",
+                             RecordKind::kEvents, 85'762);
   ASSERT_NE(engine, nullptr);
-  ASSERT_OK_AND_ASSIGN(ImportSummary summary,
-                       Import(*engine, "supermarket_nz_baskets.csv", "supermarket_baskets.json",
-                              RecordKind::kEvents));
-  ExpectAllAccepted(summary, 85'762);
   ASSERT_OK_AND_ASSIGN(segments::Rule rule,
                        segments::ParseRule(R"(count(purchase where category = "biscuits") >= 1
           and count(purchase where category = "frozen foods") >= 1
@@ -382,12 +384,9 @@ TEST_F(SharedDataTest, OnlineShoppersPropensityReachesThePeersBestAuroc) {
 
 TEST_F(SharedDataTest, SupermarketBaskets) {
   TempDir dir;
-  auto engine = OpenStore(dir);
+  auto engine = OpenImported(dir, "supermarket_nz_baskets.csv", "supermarket_baskets.json",
+                             RecordKind::kEvents, 85'762);
   ASSERT_NE(engine, nullptr);
-  ASSERT_OK_AND_ASSIGN(ImportSummary summary,
-                       Import(*engine, "supermarket_nz_baskets.csv", "supermarket_baskets.json",
-                              RecordKind::kEvents));
-  ExpectAllAccepted(summary, 85'762);
   const EngineStats stats = engine->Stats();
   EXPECT_EQ(stats.profiles, 4'627u);
   EXPECT_EQ(stats.events, 85'762u);

@@ -23,6 +23,7 @@ struct ClvArgs {
   double horizon_days = 365;
   bool apply = false;
   size_t simulate = 0;
+  std::string summaries_out;
   uint64_t seed = 1;
 };
 
@@ -80,9 +81,18 @@ int RunSimulation(const GlobalOptions& global, const ClvArgs& args) {
   analytics::ClvSimulationOptions options;
   options.customers = args.simulate;
   options.seed = args.seed;
-  const auto started = std::chrono::steady_clock::now();
   auto simulated = analytics::SimulateClv(options);
   if (!simulated.ok()) return ReportError(global, simulated.status());
+  if (!args.summaries_out.empty()) {  // the scipy peer's input (bench/peer_clv_scipy.py)
+    std::ofstream out(args.summaries_out);
+    out << "frequency,recency,age,monetary\n";
+    for (const analytics::ClvSummary& c : simulated->calibration) {
+      out << fmt::format("{},{:.17g},{:.17g},{:.17g}\n", c.frequency, c.recency, c.age, c.monetary);
+    }
+    if (!out) return ReportError(global, IoError("writing '{}' failed", args.summaries_out));
+  }
+  // Only the fits are timed (what the peer does on the same summaries).
+  const auto started = std::chrono::steady_clock::now();
   auto bg = analytics::FitBgNbd(simulated->calibration);
   if (!bg.ok()) return ReportError(global, bg.status());
   auto gg = analytics::FitGammaGamma(simulated->calibration);
@@ -115,7 +125,15 @@ int RunSimulation(const GlobalOptions& global, const ClvArgs& args) {
   }
   if (global.json) {
     JsonWriter json;
-    json.BeginObject().Key("customers").Uint(options.customers).Key("seconds").Double(seconds);
+    json.BeginObject()
+        .Key("customers")
+        .Uint(options.customers)
+        .Key("fit_seconds")
+        .Double(seconds)
+        .Key("bgnbd_log_likelihood")
+        .Double(bg->log_likelihood)
+        .Key("gamma_gamma_log_likelihood")
+        .Double(gg->log_likelihood);
     json.Key("parameters").BeginArray();
     for (const Row& r : rows) {
       json.BeginObject()
@@ -148,7 +166,7 @@ int RunSimulation(const GlobalOptions& global, const ClvArgs& args) {
   }
   std::printf(
       "%zu simulated customers (CDNOW parameters, 12-week cohort, 39 + 39 weeks), "
-      "simulated and fitted in %.2f s\n",
+      "fitted in %.2f s\n",
       options.customers, seconds);
   std::printf("param      truth    estimate        SE     z   rel. error\n");
   for (const Row& r : rows) {
@@ -243,6 +261,8 @@ void RegisterClv(CLI::App& app, GlobalOptions& global, int& exit_code) {
                   "N: instead, simulate N CDNOW-like customers and check the fit recovers the "
                   "parameters (and the holdout purchases per frequency)");
   clv->add_option("--seed", args->seed, "the simulation's seed")->capture_default_str();
+  clv->add_option("--summaries-out", args->summaries_out,
+                  "with --simulate: write the calibration summaries (the scipy peer's input)");
   clv->callback([&, args] { exit_code = RunClv(global, *args); });
 }
 
