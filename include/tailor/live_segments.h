@@ -69,6 +69,8 @@ class LiveSegments {
   std::vector<std::string> SegmentsOf(ProfileId profile) const;
   size_t segment_count() const { return segments_.size(); }
   std::vector<SegmentDefinition> definitions() const;
+  // For each trait some segment reads, how many segments read it (rule or exclusions).
+  std::map<std::string, size_t, std::less<>> TraitReaders() const;
 
  private:
   struct Live {

@@ -328,6 +328,17 @@ std::vector<SegmentDefinition> LiveSegments::definitions() const {
   return all;
 }
 
+std::map<std::string, size_t, std::less<>> LiveSegments::TraitReaders() const {
+  std::map<std::string, size_t, std::less<>> readers;
+  for (const Live& segment : segments_) {
+    std::vector<std::string> traits = segment.traits;
+    std::sort(traits.begin(), traits.end());
+    traits.erase(std::unique(traits.begin(), traits.end()), traits.end());
+    for (std::string& trait : traits) ++readers[std::move(trait)];
+  }
+  return readers;
+}
+
 const ProfileSet* LiveSegments::members(std::string_view segment) const {
   auto it = index_.find(segment);
   return it == index_.end() ? nullptr : &segments_[it->second].members;

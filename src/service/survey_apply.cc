@@ -5,10 +5,10 @@
 #include <fmt/format.h>
 
 #include <set>
+#include <shared_mutex>
 
 #include "service/service_impl.h"
 #include "tailor/live_segments.h"
-#include "tailor/rule.h"
 
 namespace tailor {
 
@@ -86,18 +86,11 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
     }
     asked.insert(survey_name + "/" + question_id);
   }
-  // How many live segments read each trait.
+  // How many live segments read each trait: what membership already knows of every rule.
   std::map<std::string, size_t, std::less<>> readers;
-  TAILOR_ASSIGN_OR_RETURN(std::vector<segments::SegmentDefinition> definitions, catalog().List());
-  for (const segments::SegmentDefinition& d : definitions) {
-    std::set<std::string> read;
-    for (const std::string* text : {&d.rule, &d.exclude}) {
-      if (text->empty()) continue;
-      auto rule = segments::ParseRule(*text);
-      if (!rule.ok()) continue;
-      for (std::string& trait : segments::TraitsRead(*rule)) read.insert(std::move(trait));
-    }
-    for (const std::string& trait : read) ++readers[trait];
+  {
+    std::shared_lock lock(impl_->live_mutex);
+    readers = impl_->live->TraitReaders();
   }
   surveys::AskContext context;
   context.traits = &resident->view.traits;
