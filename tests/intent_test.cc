@@ -138,6 +138,69 @@ inspiration: page_views >= 1
   refused("\n\n", "1:1:");
 }
 
+void ExpectSameFeatures(const SessionFeatures& a, const SessionFeatures& b, size_t at) {
+  EXPECT_EQ(a.events, b.events) << at;
+  EXPECT_DOUBLE_EQ(a.minutes, b.minutes) << at;
+  EXPECT_EQ(a.page_views, b.page_views) << at;
+  EXPECT_EQ(a.product_views, b.product_views) << at;
+  EXPECT_EQ(a.distinct_categories, b.distinct_categories) << at;
+  EXPECT_EQ(a.distinct_items, b.distinct_items) << at;
+  EXPECT_EQ(a.max_item_views, b.max_item_views) << at;
+  EXPECT_DOUBLE_EQ(a.top_item_share, b.top_item_share) << at;
+  EXPECT_DOUBLE_EQ(a.top_category_share, b.top_category_share) << at;
+  EXPECT_EQ(a.price_sort, b.price_sort) << at;
+  EXPECT_EQ(a.deal_pages, b.deal_pages) << at;
+  EXPECT_EQ(a.service_pages, b.service_pages) << at;
+  EXPECT_EQ(a.content_pages, b.content_pages) << at;
+  EXPECT_EQ(a.searches, b.searches) << at;
+  EXPECT_EQ(a.cart_adds, b.cart_adds) << at;
+  EXPECT_EQ(a.checkouts, b.checkouts) << at;
+  EXPECT_EQ(a.purchases, b.purchases) << at;
+  EXPECT_EQ(a.referrer_class, b.referrer_class) << at;
+  EXPECT_EQ(a.start, b.start) << at;
+  EXPECT_EQ(a.last, b.last) << at;
+}
+
+// The live tracker, fed one event at a time, against the summary of the whole history at every
+// step: simulated sessions one after another, some closer than the gap (they run together), with
+// messages sent between them, asked right after each event and a while later.
+TEST(SessionTracker, AgreesWithTheSummaryOfTheWholeHistoryAtEveryEvent) {
+  const std::vector<SimulatedSession> sessions = SimulateSessions(300, 11);
+  std::vector<EventInput> history;
+  Timestamp shift = 0;
+  uint64_t seed = 5;
+  const auto next = [&seed] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return seed >> 33;
+  };
+  for (const SimulatedSession& s : sessions) {
+    shift += static_cast<Timestamp>(next() % 90) * kMinute;  // 0-89 idle minutes after the last
+    const Timestamp base = history.empty() ? 0 : history.back().time - s.events.front().time;
+    for (EventInput e : s.events) {
+      e.time += base + shift;
+      history.push_back(std::move(e));
+    }
+    if (next() % 3 == 0) {
+      EventInput sent;
+      sent.type = "email_sent";
+      sent.time = history.back().time + static_cast<Timestamp>(next() % 50) * kMinute;
+      history.push_back(sent);
+    }
+    shift = 0;
+  }
+  SessionTracker tracker;
+  for (size_t i = 0; i < history.size(); ++i) {
+    tracker.Add(history[i]);
+    const std::span<const EventInput> seen(history.data(), i + 1);
+    for (Timestamp later : {Timestamp{0}, static_cast<Timestamp>(next() % 45) * kMinute}) {
+      const Timestamp now = history[i].time + later;
+      if (i + 1 < history.size() && now >= history[i + 1].time) continue;
+      ExpectSameFeatures(tracker.Features(now), SummarizeSession(seen, now), i);
+    }
+    if (HasFailure()) return;
+  }
+}
+
 // The simulator: equal shares, deterministic, sessions that stay sessions; the default rules
 // recognize every purchase and most of each other intent (docs/benchmarks.md "Intent" has the
 // full figures, with a learned model beside them: `tailor bench intent`).

@@ -4,14 +4,18 @@
 
 #include "tailor/service.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <random>
+#include <set>
 
 #include "common/time.h"
 #include "full_evaluation.h"
 #include "tailor/explain.h"
+#include "tailor/intent_simulation.h"
+#include "tailor/json_writer.h"
 #include "test_util.h"
 
 namespace tailor {
@@ -489,6 +493,113 @@ TEST(Service, FirstTouchFromHistoryMergedAfterAnUntouchedWrite) {
   EXPECT_EQ(after->event_count, 3u);
   EXPECT_EQ(TraitAs<std::string>(after->traits, "first_touch_source"), "spring_mail");
   EXPECT_EQ(TraitAs<std::string>(after->traits, "first_touch_medium"), "email");
+}
+
+}  // namespace
+}  // namespace tailor
+
+namespace tailor {
+namespace {
+
+// Signals and session intent are kept per event in the working set (an observer folds each
+// write's new events): after every write they equal the fold of the profile's whole stored
+// history, for known profiles and a visitor, and again after the visitor is merged on sign-in
+// (its history rewritten: folded whole).
+TEST(Service, SignalsAndIntentKeptPerEventEqualTheFoldOfTheHistory) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  // Simulated sessions, one after another per profile, some a few minutes apart (one session).
+  const std::vector<intent::SimulatedSession> sessions = intent::SimulateSessions(60, 3);
+  const std::vector<std::string> owners = {"u-1", "u-2", "v-9"};
+  std::vector<std::vector<EventInput>> written(owners.size());
+  std::vector<Timestamp> clock_of(owners.size(), ParseTime("2027-02-01T08:00:00Z"));
+  std::vector<EventInput> all;
+  for (size_t s = 0; s < sessions.size(); ++s) {
+    const size_t owner = s % owners.size();
+    const Timestamp start = clock_of[owner] + (s % 4 == 0 ? 10 : 120) * 60'000;
+    const Timestamp base = sessions[s].events.front().time;
+    for (size_t i = 0; i < sessions[s].events.size(); ++i) {
+      EventInput e = sessions[s].events[i];
+      e.time = start + (e.time - base);
+      e.id = fmt::format("s{}-{}", s, i);
+      if (owners[owner].starts_with("v-")) {
+        e.profile_id.clear();
+        e.anonymous_id = owners[owner];
+      } else {
+        e.profile_id = owners[owner];
+      }
+      clock_of[owner] = e.time;
+      all.push_back(std::move(e));
+    }
+    if (s % 5 == 0) {  // a message sent to them, opened
+      EventInput sent;
+      sent.id = fmt::format("m{}", s);
+      sent.profile_id = "u-1";
+      sent.type = s % 10 == 0 ? "email_sent" : "email_open";
+      sent.time = clock_of[0] + 1000;
+      sent.context.utm_campaign = "spring";
+      clock_of[0] = sent.time;
+      all.push_back(std::move(sent));
+    }
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const EventInput& a, const EventInput& b) { return a.time < b.time; });
+  const auto expect_live_equals_fold = [&](const std::string& id, Timestamp at) {
+    auto live = service->Signals(id, at);
+    ASSERT_TRUE(live.ok()) << live.status().ToString();
+    auto view = service->engine().GetProfile(id, 0);
+    ASSERT_TRUE(view.ok());
+    auto events = service->engine().Events(view->id);
+    ASSERT_TRUE(events.ok());
+    signals::SignalState folded;
+    for (const StoredEventView& e : *events) folded.Add(e);
+    JsonWriter a, b;
+    signals::WriteSignals(a, live->state, at);
+    signals::WriteSignals(b, folded, at);
+    EXPECT_EQ(a.str(), b.str()) << id;
+    auto intent = service->Intent(id, at);
+    ASSERT_TRUE(intent.ok());
+    const intent::Classification expected = intent::Classify(*service->intent_rules(), *events, at);
+    EXPECT_EQ(intent->classification.intent, expected.intent) << id;
+    EXPECT_EQ(intent->classification.session.events, expected.session.events) << id;
+    EXPECT_EQ(intent->classification.session.start, expected.session.start) << id;
+    EXPECT_EQ(intent->classification.reason, expected.reason) << id;
+  };
+  // Written in chunks of 7 events (several profiles per write), checked after each.
+  size_t checked = 0;
+  std::set<std::string> seen;
+  for (size_t begin = 0; begin < all.size(); begin += 7) {
+    const size_t end = std::min(all.size(), begin + 7);
+    BatchReport report;
+    ASSERT_OK(service->IngestEvents(std::span<const EventInput>(all).subspan(begin, end - begin),
+                                    report));
+    const Timestamp at = all[end - 1].time + 60'000;
+    for (size_t i = begin; i < end; ++i) {
+      seen.insert(all[i].profile_id.empty() ? all[i].anonymous_id : all[i].profile_id);
+    }
+    for (const std::string& id : seen) {
+      expect_live_equals_fold(id, at);
+      ++checked;
+    }
+    if (HasFailure()) return;
+  }
+  const Service::Counters counters = service->counters();
+  // Every event but each profile's first write was folded in one at a time.
+  EXPECT_GE(counters.signal_events, all.size() - 3 * 7);
+  EXPECT_LE(counters.signal_rebuilds, 3u);
+  EXPECT_GT(counters.signal_update_p50_us, 0);
+  // An earlier time is answered from the history as of then.
+  const Timestamp midway = all[all.size() / 2].time;
+  auto earlier = service->Signals("u-1", midway);
+  ASSERT_TRUE(earlier.ok());
+  EXPECT_LT(earlier->state.events(),
+            service->Signals("u-1", midway + 1'000'000'000)->state.events());
+  // The visitor signs in as u-2: their histories are merged and folded whole.
+  ASSERT_OK(service->Identify("v-9", "u-2"));
+  expect_live_equals_fold("u-2", all.back().time + 60'000);
+  EXPECT_EQ(service->counters().signal_rebuilds, counters.signal_rebuilds + 1);
 }
 
 }  // namespace

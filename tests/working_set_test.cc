@@ -591,7 +591,23 @@ TEST(WorkingSet, ExtensionsLiveWithTheProfileThroughWrites) {
   EXPECT_EQ((*now)->view.event_count, 2u);
   ASSERT_NE((*now)->extension(slot), nullptr);
   EXPECT_EQ(static_cast<const SeenCount*>((*now)->extension(slot))->count, 1);
+  // Changed in place: a reader holding the profile keeps the state it saw.
+  auto before_update = set.Get(id);
+  ASSERT_TRUE(before_update.ok());
+  EXPECT_TRUE(set.UpdateExtension(
+      id, slot,
+      [](const working_set::ResidentProfile&, std::unique_ptr<working_set::Extension>& state) {
+        ASSERT_NE(state, nullptr);
+        static_cast<SeenCount&>(*state).count += 5;
+      }));
+  EXPECT_EQ(static_cast<const SeenCount*>((*before_update)->extension(slot))->count, 1);
+  auto updated = set.Get(id);
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(static_cast<const SeenCount*>((*updated)->extension(slot))->count, 6);
+  EXPECT_EQ((*updated)->view.event_count, 2u);
   set.Evict(id);  // evicted: the module rebuilds its state when it finds the slot empty
+  EXPECT_FALSE(
+      set.UpdateExtension(id, slot, [](const auto&, auto&) { ADD_FAILURE() << "not resident"; }));
   auto reloaded = set.Get(id);
   ASSERT_TRUE(reloaded.ok());
   EXPECT_EQ((*reloaded)->extension(slot), nullptr);

@@ -11,6 +11,8 @@
 // features as traits (`concerns: service_pages >= 1 or max_item_views >= 3`), the first that
 // matches wins. Evaluated with the row evaluator (microseconds) and explained by it.
 
+#include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,6 +52,29 @@ struct SessionFeatures {
 // latest event, if that event is within the gap of `now` (else no session: all zero).
 SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp now,
                                  Timestamp session_gap_ms = 30 * 60 * 1000);
+// The current session kept up to date one event at a time (the working set's live intent):
+// events are added in time order as they arrive; an event of their own more than the gap after
+// the session's last one starts a new session, messages sent to them are not their session, and a
+// late event from before the current session's start is ignored. Fed a profile's events in time
+// order, Features(now) equals SummarizeSession(events, now) for any `now` not before the last
+// event (tested).
+class SessionTracker {
+ public:
+  explicit SessionTracker(Timestamp session_gap_ms = 30 * 60 * 1000) : gap_(session_gap_ms) {}
+  void Add(const EventInput& event);
+  // The session at `now`: all zero when none is in progress (no event, or the last is more than
+  // the gap before `now`).
+  SessionFeatures Features(Timestamp now) const;
+  Timestamp last() const { return features_.last; }
+  size_t bytes() const;  // heap bytes, for the working set's budget
+
+ private:
+  Timestamp gap_;
+  SessionFeatures features_;  // counts so far; minutes, distinct counts and shares on demand
+  std::map<std::string, int64_t, std::less<>> item_views_, category_views_;
+  std::set<std::string, std::less<>> categories_;
+};
+
 // The features as traits (names as in SessionFeatures), for the rules.
 TraitMap FeatureTraits(const SessionFeatures& features);
 
@@ -85,5 +110,7 @@ struct Classification {
 // or one no rule recognizes).
 Classification Classify(const IntentRules& rules, std::span<const EventInput> events,
                         Timestamp now);
+// The same for a session already summarized (SessionTracker::Features).
+Classification Classify(const IntentRules& rules, SessionFeatures session, Timestamp now);
 
 }  // namespace tailor::intent

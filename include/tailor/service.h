@@ -243,8 +243,9 @@ class Service {
   // minute (a background thread of `tailor serve`).
   Status RefreshSnapshot();
 
-  // One profile's signals (tailor/signals.h) as of `at` (its events until then): folded from its
-  // events in the working set on each call (exact; microseconds for a profile of tens of events).
+  // One profile's signals (tailor/signals.h) as of `at` (its events until then): the state the
+  // working set keeps per event (an observer folds each write's new events), or, for an `at`
+  // before the latest event or other options, its events folded on the call.
   // By external, anonymous or merged-away id; kNotFound when unknown.
   struct ProfileSignals {
     std::string id;  // the profile's own external id
@@ -258,7 +259,8 @@ class Service {
     std::string id;  // the profile's own external id
     intent::Classification classification;
   };
-  // The intent of `id`'s session at `at` (its events in the working set); kNotFound: unknown id.
+  // The intent of `id`'s session at `at` (the session the working set keeps per event; folded
+  // from the events for an `at` before the latest one); kNotFound: unknown id.
   Result<ProfileIntent> Intent(std::string_view id, Timestamp at);
   // The rules in force: the last set (stored), else the defaults.
   std::shared_ptr<const intent::IntentRules> intent_rules() const;
@@ -315,6 +317,13 @@ class Service {
     double last_evaluation_seconds = 0;
     uint64_t writes = 0;         // Write calls (a collect request makes one per run of events)
     uint64_t engine_writes = 0;  // commits they were coalesced into
+    // Signals and session intent kept per event: events folded in, profiles whose history was
+    // folded whole (first write since loaded, merges), and one event's update in microseconds
+    // (its share of decoding the write's new block, and its fold; or its share of folding the
+    // whole history).
+    uint64_t signal_events = 0;
+    uint64_t signal_rebuilds = 0;
+    double signal_update_p50_us = 0, signal_update_p99_us = 0;
   };
   Counters counters() const;
 

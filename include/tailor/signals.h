@@ -55,6 +55,8 @@ struct SignalOptions {
   // Upper bounds of the price bands (the last band is open): "0-25", "25-50", ... "500+".
   std::vector<double> price_band_edges = {25, 50, 100, 250, 500};
   size_t top = 10;  // items, pages and searches kept in the reports
+
+  bool operator==(const SignalOptions&) const = default;
 };
 
 // An exponentially decayed sum: each addition loses half its weight every half-life.

@@ -115,6 +115,16 @@ class WorkingSet : public ResidentRecords {
   // profile is gone.
   Status SetExtension(ProfileId id, size_t slot, std::unique_ptr<Extension> state);
 
+  // Changes the slot's state of a resident profile in place: `update` gets the profile and the
+  // slot (null when the module has set nothing) under the shard's lock and may replace or change
+  // the slot (only); readers
+  // holding the profile keep the state they have (copy on write), and the profile's bytes are
+  // counted again. Returns false, calling nothing, when the profile is not resident: its state is
+  // rebuilt when next needed.
+  bool UpdateExtension(ProfileId id, size_t slot,
+                       const std::function<void(const ResidentProfile& profile,
+                                                std::unique_ptr<Extension>& state)>& update);
+
   // Drops one profile, or all (tests).
   void Evict(ProfileId id);
   void EvictAll();

@@ -13,11 +13,20 @@
 namespace tailor::intent {
 namespace {
 
-bool Mentions(std::string_view text, std::initializer_list<std::string_view> words) {
+std::string Lower(std::string_view text) {
   std::string lower(text);
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+// Whether lower-case `text` contains one of the (lower-case) words.
+bool Contains(std::string_view text, std::initializer_list<std::string_view> words) {
   return std::any_of(words.begin(), words.end(),
-                     [&](std::string_view w) { return lower.find(w) != std::string::npos; });
+                     [&](std::string_view w) { return text.find(w) != std::string_view::npos; });
+}
+
+bool Mentions(std::string_view text, std::initializer_list<std::string_view> words) {
+  return !text.empty() && Contains(Lower(text), words);
 }
 
 std::string_view Property(const EventInput& event, std::string_view name) {
@@ -92,91 +101,123 @@ std::string_view IntentName(Intent intent) {
   return "unknown";
 }
 
-SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp now,
-                                 Timestamp session_gap_ms) {
-  SessionFeatures f;
-  if (events.empty()) return f;
-  // Messages sent to the person are not their session.
-  const auto own = [](const EventInput& e) {
-    return !(std::string_view(e.type).ends_with("_sent") || e.type == "email_bounced" ||
-             e.type == "bounce");
-  };
-  size_t end = events.size();
-  while (end > 0 && (!own(events[end - 1]) || events[end - 1].time > now)) --end;
-  if (end == 0 || now - events[end - 1].time > session_gap_ms) return f;
-  size_t begin = end - 1;
-  Timestamp earliest = events[begin].time;
-  for (size_t i = begin; i-- > 0;) {
-    if (!own(events[i])) continue;
-    if (earliest - events[i].time > session_gap_ms) break;
-    begin = i;
-    earliest = events[i].time;
+namespace {
+
+// Messages sent to the person are not their session.
+bool OwnEvent(const EventInput& e) {
+  const std::string_view type = e.type;
+  return !(type.ends_with("_sent") || type == "email_bounced" || type == "bounce");
+}
+
+}  // namespace
+
+void SessionTracker::Add(const EventInput& e) {
+  if (!OwnEvent(e)) return;
+  SessionFeatures& f = features_;
+  if (f.events == 0 || e.time - f.last > gap_) {  // a new session
+    f = SessionFeatures{};
+    item_views_.clear();
+    category_views_.clear();
+    categories_.clear();
+    f.start = e.time;
+    f.referrer_class = std::string(signals::ReferrerClassName(signals::TouchOf(e).referrer_class));
+  } else if (e.time < f.start) {
+    return;  // late, from before this session
   }
-  std::map<std::string, int64_t> item_views, category_views;
-  std::set<std::string> categories;
-  bool first = true;
-  for (size_t i = begin; i < end; ++i) {
-    const EventInput& e = events[i];
-    if (!own(e)) continue;
-    if (first) {
-      f.start = e.time;
-      f.referrer_class =
-          std::string(signals::ReferrerClassName(signals::TouchOf(e).referrer_class));
-      first = false;
-    }
-    f.last = e.time;
-    ++f.events;
-    const std::string_view type = e.type;
-    // The path and query only: the shop's own host ("dealhub.com") says nothing of the page.
-    std::string_view url = e.context.page_url;
-    if (const size_t scheme = url.find("://"); scheme != std::string_view::npos) {
-      url.remove_prefix(scheme + 3);
-      const size_t path = url.find_first_of("/?#");
-      url = path == std::string_view::npos ? std::string_view() : url.substr(path);
-    }
-    if (type == "page_view" || type == "screen_view") ++f.page_views;
-    if (type == "product_view") {
-      ++f.product_views;
-      if (!e.item_id.empty()) ++item_views[e.item_id];
-      if (!e.category.empty()) ++category_views[e.category];
-    }
-    if (!e.category.empty() &&
-        (type == "page_view" || type == "product_view" || type == "product_list_view")) {
-      categories.insert(e.category);
-    }
-    if (Mentions(url, {"sort=price", "sort=price_asc", "sort=price_desc", "price_min", "price_max",
-                       "price=", "sort_by=price"}) ||
-        Mentions(Property(e, "sort"), {"price"})) {
-      ++f.price_sort;
-    }
-    if (Mentions(url, {"sale", "deal", "coupon", "offer", "promo", "discount", "outlet"}) ||
-        type == "coupon_entered" || type == "coupon_applied") {
-      ++f.deal_pages;
-    }
-    if (Mentions(url, {"shipping", "delivery", "return", "warranty", "faq", "help", "review",
-                       "size-guide", "size_guide"})) {
-      ++f.service_pages;
-    }
-    if (Mentions(url,
-                 {"blog", "inspiration", "guide", "ideas", "lookbook", "magazine", "stories"}) &&
-        !Mentions(url, {"size-guide", "size_guide"})) {
-      ++f.content_pages;
-    }
-    if (type == "search") ++f.searches;
-    if (type == "add_to_cart") ++f.cart_adds;
-    if (type == "checkout_start") ++f.checkouts;
-    if (type == "purchase") ++f.purchases;
+  f.last = std::max(f.last, e.time);
+  ++f.events;
+  const std::string_view type = e.type;
+  // The path and query only: the shop's own host ("dealhub.com") says nothing of the page.
+  std::string_view url = e.context.page_url;
+  if (const size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+    url.remove_prefix(scheme + 3);
+    const size_t path = url.find_first_of("/?#");
+    url = path == std::string_view::npos ? std::string_view() : url.substr(path);
   }
+  if (type == "page_view" || type == "screen_view") ++f.page_views;
+  if (type == "product_view") {
+    ++f.product_views;
+    if (!e.item_id.empty()) {
+      auto it = item_views_.find(e.item_id);
+      if (it == item_views_.end()) it = item_views_.emplace(e.item_id, 0).first;
+      f.max_item_views = std::max(f.max_item_views, ++it->second);
+    }
+    if (!e.category.empty()) {
+      auto it = category_views_.find(e.category);
+      if (it == category_views_.end()) it = category_views_.emplace(e.category, 0).first;
+      ++it->second;
+    }
+  }
+  if (!e.category.empty() &&
+      (type == "page_view" || type == "product_view" || type == "product_list_view") &&
+      !categories_.contains(e.category)) {
+    categories_.insert(e.category);
+  }
+  const std::string path = Lower(url);  // once: five word lists are looked for in it
+  if (Contains(path, {"sort=price", "sort=price_asc", "sort=price_desc", "price_min", "price_max",
+                      "price=", "sort_by=price"}) ||
+      Mentions(Property(e, "sort"), {"price"})) {
+    ++f.price_sort;
+  }
+  if (Contains(path, {"sale", "deal", "coupon", "offer", "promo", "discount", "outlet"}) ||
+      type == "coupon_entered" || type == "coupon_applied") {
+    ++f.deal_pages;
+  }
+  if (Contains(path, {"shipping", "delivery", "return", "warranty", "faq", "help", "review",
+                      "size-guide", "size_guide"})) {
+    ++f.service_pages;
+  }
+  if (Contains(path,
+               {"blog", "inspiration", "guide", "ideas", "lookbook", "magazine", "stories"}) &&
+      !Contains(path, {"size-guide", "size_guide"})) {
+    ++f.content_pages;
+  }
+  if (type == "search") ++f.searches;
+  if (type == "add_to_cart") ++f.cart_adds;
+  if (type == "checkout_start") ++f.checkouts;
+  if (type == "purchase") ++f.purchases;
+}
+
+SessionFeatures SessionTracker::Features(Timestamp now) const {
+  if (features_.events == 0 || now - features_.last > gap_) return {};
+  SessionFeatures f = features_;
   f.minutes = (f.last - f.start) / 60'000.0;
-  f.distinct_categories = static_cast<int64_t>(categories.size());
-  f.distinct_items = static_cast<int64_t>(item_views.size());
-  for (const auto& [item, views] : item_views) f.max_item_views = std::max(f.max_item_views, views);
+  f.distinct_categories = static_cast<int64_t>(categories_.size());
+  f.distinct_items = static_cast<int64_t>(item_views_.size());
   int64_t top = 0;
-  for (const auto& [category, views] : category_views) top = std::max(top, views);
+  for (const auto& [category, views] : category_views_) top = std::max(top, views);
   f.top_category_share = f.product_views > 0 ? static_cast<double>(top) / f.product_views : 0;
   f.top_item_share =
       f.product_views > 0 ? static_cast<double>(f.max_item_views) / f.product_views : 0;
   return f;
+}
+
+size_t SessionTracker::bytes() const {
+  size_t total = sizeof(*this) + features_.referrer_class.capacity();
+  for (const auto& [key, views] : item_views_) total += key.capacity() + 64;
+  for (const auto& [key, views] : category_views_) total += key.capacity() + 64;
+  for (const std::string& key : categories_) total += key.capacity() + 48;
+  return total;
+}
+
+SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp now,
+                                 Timestamp session_gap_ms) {
+  // Where the session lies is found backwards from the last event of their own until `now`;
+  // its events are then summarized the way the live tracker does.
+  size_t end = events.size();
+  while (end > 0 && (!OwnEvent(events[end - 1]) || events[end - 1].time > now)) --end;
+  if (end == 0 || now - events[end - 1].time > session_gap_ms) return {};
+  size_t begin = end - 1;
+  Timestamp earliest = events[begin].time;
+  for (size_t i = begin; i-- > 0;) {
+    if (!OwnEvent(events[i])) continue;
+    if (earliest - events[i].time > session_gap_ms) break;
+    begin = i;
+    earliest = events[i].time;
+  }
+  SessionTracker tracker(session_gap_ms);
+  for (size_t i = begin; i < end; ++i) tracker.Add(events[i]);
+  return tracker.Features(now);
 }
 
 TraitMap FeatureTraits(const SessionFeatures& f) {
@@ -265,8 +306,12 @@ const IntentRules& DefaultIntentRules() {
 
 Classification Classify(const IntentRules& rules, std::span<const EventInput> events,
                         Timestamp now) {
+  return Classify(rules, SummarizeSession(events, now), now);
+}
+
+Classification Classify(const IntentRules& rules, SessionFeatures session, Timestamp now) {
   Classification c;
-  c.session = SummarizeSession(events, now);
+  c.session = std::move(session);
   if (c.session.events == 0) {
     c.reason = "no session in progress";
     return c;

@@ -94,6 +94,18 @@ std::string Api::Impl::MetricsText() const {
   counter("tailor_write_commits_total",
           "Commits those writes were coalesced into (each one durable before they return).",
           live.engine_writes);
+  counter("tailor_signal_events_total",
+          "Events folded into the live signals and session intent, one at a time.",
+          live.signal_events);
+  counter("tailor_signal_rebuilds_total",
+          "Profiles whose signals were folded from their whole history (first write since "
+          "loaded, merges).",
+          live.signal_rebuilds);
+  gauge("tailor_signal_update_p50_microseconds",
+        "Median time to update one event's signals and session intent.", live.signal_update_p50_us);
+  gauge("tailor_signal_update_p99_microseconds",
+        "99th percentile time to update one event's signals and session intent.",
+        live.signal_update_p99_us);
   gauge("tailor_segment_evaluation_seconds", "Duration of the last full evaluation.",
         live.last_evaluation_seconds);
   gauge("tailor_change_feed_last_sequence", "Sequence of the newest change fed (a stream cursor).",

@@ -40,12 +40,14 @@ Status Service::SetIntentRules(std::string_view text) {
 }
 
 Result<Service::ProfileIntent> Service::Intent(std::string_view id, Timestamp at) {
-  TAILOR_ASSIGN_OR_RETURN(
-      working_set::ProfileHandle profile,
-      impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss));
-  TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, profile->Events());
+  TAILOR_ASSIGN_OR_RETURN(LiveSignalsRead read, ReadLiveSignals(*impl_, id));
   const std::shared_ptr<const intent::IntentRules> rules = intent_rules();
-  return ProfileIntent{profile->view.external_id, intent::Classify(*rules, events, at)};
+  if (read.live->latest <= at) {  // the live session holds every event until `at`
+    return ProfileIntent{read.profile->view.external_id,
+                         intent::Classify(*rules, read.live->session.Features(at), at)};
+  }
+  TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, read.profile->Events());
+  return ProfileIntent{read.profile->view.external_id, intent::Classify(*rules, events, at)};
 }
 
 }  // namespace tailor

@@ -78,6 +78,8 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   TAILOR_RETURN_IF_ERROR(impl.ReloadItems(*service->engine_));
   TAILOR_ASSIGN_OR_RETURN(impl.live, segments::LiveSegments::Load(*service->catalog_));
   impl.observers.push_back(MakeMembershipObserver(impl, *service->catalog_));
+  impl.signals_slot = impl.working_set->RegisterExtension();
+  impl.observers.push_back(MakeSignalsObserver(impl));
   TAILOR_RETURN_IF_ERROR(impl.RefreshLastSequence(*service->catalog_));
   if (impl.options.evaluate_on_open && impl.live->segment_count() > 0) {
     TAILOR_RETURN_IF_ERROR(service->EvaluateAll().status());
@@ -594,6 +596,10 @@ Service::Counters Service::counters() const {
   counters.last_evaluation_seconds = impl_->last_evaluation_seconds;
   counters.writes = impl_->coalesced_writes;
   counters.engine_writes = impl_->engine_writes;
+  counters.signal_events = impl_->signal_events;
+  counters.signal_rebuilds = impl_->signal_rebuilds;
+  counters.signal_update_p50_us = impl_->signal_update_times.QuantileMicros(0.5);
+  counters.signal_update_p99_us = impl_->signal_update_times.QuantileMicros(0.99);
   return counters;
 }
 

@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "service/live_signals.h"
 #include "tailor/geo.h"
 #include "tailor/profile_observer.h"
 #include "tailor/service.h"
@@ -135,6 +136,12 @@ struct Service::Impl {
   std::atomic<uint64_t> membership_changes{0}, live_updates{0}, timer_updates{0}, evaluations{0};
   std::atomic<double> last_evaluation_seconds{0};
 
+  // Signals and session intent per profile (live_signals.h): the working-set slot, and what
+  // their updates cost.
+  size_t signals_slot = 0;
+  std::atomic<uint64_t> signal_events{0}, signal_rebuilds{0};
+  UpdateTimes signal_update_times;
+
   // Observers of the touched profiles, in order (membership first: MakeMembershipObserver).
   std::vector<std::unique_ptr<ProfileObserver>> observers;
   // Hands the touched profiles to the observers (decide in parallel, apply in order, finish).
@@ -184,5 +191,18 @@ struct Service::Impl {
 // Live segment membership, the first observer (membership_observer.cc).
 std::unique_ptr<ProfileObserver> MakeMembershipObserver(Service::Impl& impl,
                                                         segments::SegmentCatalog& catalog);
+
+// Signals and session intent folded per event (live_signals.cc).
+std::unique_ptr<ProfileObserver> MakeSignalsObserver(Service::Impl& impl);
+
+// One profile's live signals for a read: the working set's state when it holds every event of
+// the profile, else its history folded now (and kept for the next read when the profile is
+// resident and unchanged meanwhile). By external, anonymous or merged-away id.
+struct LiveSignalsRead {
+  working_set::ProfileHandle profile;
+  const LiveSignals* live = nullptr;  // in `profile`, or `folded`
+  std::unique_ptr<LiveSignals> folded;
+};
+Result<LiveSignalsRead> ReadLiveSignals(Service::Impl& impl, std::string_view id);
 
 }  // namespace tailor

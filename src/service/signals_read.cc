@@ -1,4 +1,5 @@
-// One profile's signals (tailor/signals.h), folded from its events in the working set.
+// One profile's signals (tailor/signals.h): the live state the working set keeps per event
+// (live_signals.cc), or its events folded as of an earlier time or with other options.
 
 #include "service/service_impl.h"
 
@@ -6,12 +7,12 @@ namespace tailor {
 
 Result<Service::ProfileSignals> Service::Signals(std::string_view id, Timestamp at,
                                                  const signals::SignalOptions& options) {
-  // A lookup from outside the write path: admitted to memory on its second miss.
-  TAILOR_ASSIGN_OR_RETURN(
-      working_set::ProfileHandle profile,
-      impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss));
-  TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, profile->Events());
-  ProfileSignals out{profile->view.external_id, signals::SignalState(options)};
+  TAILOR_ASSIGN_OR_RETURN(LiveSignalsRead read, ReadLiveSignals(*impl_, id));
+  if (read.live->latest <= at && read.live->signals.options() == options) {
+    return ProfileSignals{read.profile->view.external_id, read.live->signals};
+  }
+  TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, read.profile->Events());
+  ProfileSignals out{read.profile->view.external_id, signals::SignalState(options)};
   for (const StoredEventView& event : events) {
     if (event.time <= at) out.state.Add(event);  // as of `at`: nothing after it
   }

@@ -301,6 +301,23 @@ Status WorkingSet::SetExtension(ProfileId id, size_t slot, std::unique_ptr<Exten
   return Status::Ok();
 }
 
+bool WorkingSet::UpdateExtension(
+    ProfileId id, size_t slot,
+    const std::function<void(const ResidentProfile& profile, std::unique_ptr<Extension>& state)>&
+        update) {
+  if (slot >= extension_slots_) return false;
+  Shard& shard = ShardOf(id);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.entries.find(id);
+  if (it == shard.entries.end()) return false;
+  ResidentProfile& profile = shard.Writable(it->second);
+  if (profile.extensions.size() <= slot) profile.extensions.resize(slot + 1);
+  update(profile, profile.extensions[slot]);
+  shard.Resize(it->second);
+  evictions_ += shard.EvictOver(shard_budget_);
+  return true;
+}
+
 void WorkingSet::Evict(ProfileId id) {
   Shard& shard = ShardOf(id);
   std::lock_guard lock(shard.mutex);

@@ -48,5 +48,7 @@ void RegisterProfileSegment(CLI::App& app, GlobalOptions& global, int& exit_code
 void RegisterBenchSegments(CLI::App& bench, GlobalOptions& global, int& exit_code);
 // Adds `intent` under the `bench` command.
 void RegisterBenchIntent(CLI::App& bench, GlobalOptions& global, int& exit_code);
+// Adds `signals` under the `bench` command.
+void RegisterBenchSignals(CLI::App& bench, GlobalOptions& global, int& exit_code);
 
 }  // namespace tailor::cli
