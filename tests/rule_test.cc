@@ -284,8 +284,8 @@ TEST(RuleErrors, RejectsUnknownOperator) {
   EXPECT_EQ(ParseError("count(purchase where price ~ 3) > 1"),
             "1:28: expected a name, value, operator or parenthesis, found '~'");
   EXPECT_EQ(ParseError("cnt(purchase) > 1"),
-            "1:1: expected count, sum, avg, min, max, distinct, first, last, ever, never or "
-            "location before '(', found 'cnt'");
+            "1:1: expected count, sum, avg, min, max, distinct, first, last, ever, never, "
+            "location, affinity, open_rate or click_rate before '(', found 'cnt'");
 }
 
 TEST(RuleErrors, RejectsBadNumber) {
@@ -911,6 +911,68 @@ TEST(RuleProperty, EveryParseErrorHasAPosition) {
     }
     if (::testing::Test::HasFailure()) break;
   }
+}
+
+}  // namespace
+}  // namespace tailor::segments
+
+namespace tailor::segments {
+namespace {
+
+// Signals in rules (tailor/signal_values.h): parsed, printed canonically, in JSON, checked.
+TEST(RuleSignals, ParsePrintJsonAndCheck) {
+  const Schema schema = BenchSchema();
+  const MapResolver segments(Graph{{"vip", {}}});
+  // affinity("golf") is affinity(category, "golf").
+  const Rule short_form = MustParse(R"(affinity("golf") > 0.6)");
+  EXPECT_EQ(PrintRule(short_form), R"(affinity(category, "golf") > 0.6)");
+  const auto& c = std::get<Comparison>(short_form.root.node);
+  EXPECT_EQ(c.subject.kind, SubjectKind::kSignal);
+  EXPECT_EQ(c.subject.name, "affinity");
+  EXPECT_EQ(c.subject.arguments, (std::vector<std::string>{"category", "golf"}));
+  for (const std::string text : {
+           R"(affinity(brand, "acme") >= 0.5 and session.referrer_class = "price_comparison")",
+           R"(session.product_views >= 3 and session.minutes < 10.5 or session.events missing)",
+           R"(open_rate("email") > 0.2 and click_rate("campaign:spring") exists)",
+           R"(first_touch.source = "google" and last_touch.referrer_class in ["search", "paid"])",
+           R"(AFFINITY(price_band, "25-50") between 0.2 and 1 and not (session.cart_adds > 0))",
+       }) {
+    const Rule rule = MustParse(text);
+    ExpectRoundTrips(rule);
+    SCOPED_TRACE(text);
+    EXPECT_OK(CheckRule(rule, schema, segments));
+  }
+  EXPECT_EQ(RuleToJson(MustParse(R"(affinity("golf") > 0.6)")),
+            R"({"subject":{"signal":"affinity","arguments":["category","golf"]},"op":">",)"
+            R"("values":[0.6]})");
+  ASSERT_OK_AND_ASSIGN(Rule from_json, RuleFromJson(R"({"subject": {"signal": "session.events"},
+      "op": ">=", "values": [2]})"));
+  EXPECT_EQ(PrintRule(from_json), "session.events >= 2");
+  // A trait may still be called session or affinity.
+  EXPECT_EQ(std::get<Comparison>(MustParse("affinity > 3").root.node).subject.kind,
+            SubjectKind::kTrait);
+  EXPECT_EQ(std::get<Comparison>(MustParse("session = 3").root.node).subject.kind,
+            SubjectKind::kTrait);
+
+  // Errors: where and what.
+  EXPECT_EQ(ParseError("open_rate(email) > 0.5"),
+            "1:11: expected a channel (\"email\", \"push\", \"sms\") or \"campaign:<name>\", found "
+            "'email'");
+  EXPECT_EQ(ParseError(R"(affinity(category "golf") > 1)"), "1:19: expected ',', found string "
+                                                             "\"golf\"");
+  EXPECT_EQ(CheckError(R"(affinity(colour, "red") > 0.5)"),
+            "1:1: unknown affinity dimension 'colour'; expected category, brand, price_band, item "
+            "or page");
+  EXPECT_TRUE(CheckError("session.mood > 1").starts_with("1:1: unknown signal 'session.mood'"));
+  EXPECT_EQ(CheckError(R"(session.referrer_class > 3)"),
+            "1:24: cannot use '>' on string signal 'session.referrer_class'; expected one of =, "
+            "!=, in, not in, contains, starts_with, exists, missing");
+  EXPECT_EQ(CheckError(R"(affinity("golf") = "high")"),
+            "1:20: expected a number to compare with number signal 'affinity', found string "
+            "\"high\"");
+  EXPECT_EQ(CheckError(R"(session.events within last 3 days)"),
+            "1:16: cannot use a time range on number signal 'session.events'; expected a "
+            "timestamp trait, first(...) or last(...)");
 }
 
 }  // namespace

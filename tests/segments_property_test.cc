@@ -11,6 +11,7 @@
 #include "tailor/explain.h"
 #include "tailor/rule.h"
 #include "tailor/segments.h"
+#include "tailor/signal_values.h"
 #include "test_util.h"
 
 namespace tailor::segments {
@@ -337,6 +338,11 @@ bool NaiveMatch(const Row& row, const Expr& expr) {
     return followed != s->negated;
   }
   const auto& c = std::get<Comparison>(expr.node);
+  if (c.subject.kind == SubjectKind::kSignal) {
+    const std::vector<EventInput> events(row.events->begin(), row.events->end());
+    signals::SignalValues values(events, kNow);
+    return CompareValue(values.Get(c.subject.name, c.subject.arguments), c);
+  }
   if (c.subject.kind == SubjectKind::kTrait) {
     const TypedValue* v = TraitOf(row, c.subject.name);
     return CompareValue(v ? std::optional<TypedValue>(*v) : std::nullopt, c);
@@ -423,8 +429,64 @@ class RuleGenerator {
         return Expr{sequence};
       }
       default:
-        return AggregateTest(depth);
+        return Uniform(3) == 0 ? SignalTest() : AggregateTest(depth);
     }
+  }
+
+  // Signals (tailor/signal_values.h): affinities, the session under way, touches, rates.
+  Expr SignalTest() {
+    Comparison c;
+    c.subject.kind = SubjectKind::kSignal;
+    switch (Uniform(4)) {
+      case 0: {
+        c.subject.name = "affinity";
+        const int dimension = Uniform(3);
+        const std::vector<std::string> values =
+            dimension == 0   ? kCategories
+            : dimension == 1 ? std::vector<std::string>{"/p/1", "/c/golf"}
+                             : std::vector<std::string>{"acme", "zeta"};
+        c.subject.arguments = {dimension == 0 ? "category" : dimension == 1 ? "page" : "brand",
+                               values[Uniform(int(values.size()))]};
+        c.op = NumberOp();
+        if (c.op == CompareOp::kExists || c.op == CompareOp::kMissing) break;
+        const auto fraction = [&] { return Dbl(Uniform(11) / 10.0); };
+        if (c.op == CompareOp::kBetween) {
+          Literal a = fraction(), b = fraction();
+          if (Num(a.value) > Num(b.value)) std::swap(a, b);
+          c.values = {a, b};
+        } else if (c.op == CompareOp::kIn || c.op == CompareOp::kNotIn) {
+          c.values = {Int(1), fraction()};
+        } else {
+          c.values = {fraction()};
+        }
+        break;
+      }
+      case 1: {
+        static const char* kFeatures[] = {"session.events", "session.page_views",
+                                           "session.cart_adds", "session.minutes",
+                                           "session.price_sort", "session.distinct_categories"};
+        c.subject.name = kFeatures[Uniform(6)];
+        c.op = NumberOp();
+        NumberValues(c, 0, 4, c.subject.name == "session.minutes");
+        break;
+      }
+      case 2: {
+        static const char* kTexts[] = {"session.referrer_class", "first_touch.source",
+                                       "last_touch.medium", "first_touch.referrer_class"};
+        c.subject.name = kTexts[Uniform(4)];
+        c.op = StringOp();
+        StringValues(c, {"search", "direct", "price_comparison", "referral", "google", "idealo",
+                         "cpc", "organic"});
+        break;
+      }
+      default:
+        c.subject.name = Uniform(2) ? "open_rate" : "click_rate";
+        c.subject.arguments = {Uniform(2) ? "email" : "campaign:spring"};
+        c.op = NumberOp();
+        NumberValues(c, 0, 1, true);
+        break;
+    }
+    return Expr{std::move(c)};
   }
 
  private:
@@ -638,13 +700,53 @@ TEST(SegmentsProperty, BitmapEvaluationMatchesRowByRowEvaluation) {
     if (rng() % 2) e.price = Decimal::FromMicros(int64_t(rng() % 2000) * 50'000);
     if (rng() % 3) e.quantity = int64_t(1 + rng() % 3);
     if (rng() % 4 == 0) e.value = Decimal::FromInteger(rng() % 50);
-    if (rng() % 3 == 0) e.context.page_url = rng() % 2 ? "/p/1" : "/c/golf";
+    if (rng() % 3 == 0) e.context.page_url = rng() % 2 ? "/p/1" : "/c/golf?sort=price";
+    if (rng() % 4 == 0) e.properties.push_back({"brand", rng() % 2 ? "acme" : "zeta"});
+    // Visits from elsewhere: search, a price comparison site, a campaign.
+    switch (rng() % 8) {
+      case 0:
+        e.context.referrer = "https://www.google.com/search?q=golf";
+        break;
+      case 1:
+        e.context.referrer = "https://www.idealo.de/preisvergleich";
+        break;
+      case 2:
+        e.context.utm_source = "google";
+        e.context.utm_medium = "cpc";
+        e.context.utm_campaign = "spring";
+        break;
+      default:
+        break;
+    }
     events.push_back(std::move(e));
+  }
+  // Sessions under way at now for some, and messages sent and opened.
+  for (int p = 0; p < 400; p += 3) {
+    for (int k = 0; k < 1 + int(rng() % 4); ++k) {
+      EventInput e;
+      e.id = "s" + std::to_string(p) + "-" + std::to_string(k);
+      e.profile_id = "c" + std::to_string(p);
+      e.type = k % 3 == 2 ? "add_to_cart" : "page_view";
+      e.time = kNow - int64_t(1 + rng() % 40) * 60'000;
+      if (rng() % 2) e.category = kCategories[rng() % 4];
+      if (k == 0 && rng() % 2) e.context.referrer = "https://www.idealo.de/golf";
+      if (rng() % 3 == 0) e.context.page_url = "/c/golf?sort=price";
+      events.push_back(std::move(e));
+    }
+    for (int k = 0; k < int(rng() % 4); ++k) {
+      EventInput e;
+      e.id = "m" + std::to_string(p) + "-" + std::to_string(k);
+      e.profile_id = "c" + std::to_string(p);
+      e.type = k % 2 == 0 ? "email_sent" : rng() % 2 ? "email_open" : "email_click";
+      e.time = kNow - int64_t(2 + rng() % 60) * kDay;
+      if (rng() % 2) e.context.utm_campaign = "spring";
+      events.push_back(std::move(e));
+    }
   }
   ASSERT_OK(engine.IngestEvents(events, report));
 
   snapshot::SnapshotOptions options;
-  options.event_fields = {"page_url", "order_id"};
+  options.event_fields = signals::SignalEventFields();
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<snapshot::Snapshot> snap, engine.BuildSnapshot(options));
   ItemCatalog catalog;
   for (const ItemInput& item : items) catalog.emplace(item.id, item);

@@ -602,5 +602,69 @@ TEST(Service, SignalsAndIntentKeptPerEventEqualTheFoldOfTheHistory) {
   EXPECT_EQ(service->counters().signal_rebuilds, counters.signal_rebuilds + 1);
 }
 
+// Signals in rules keep live segments current: a visit from a price comparison site enters
+// "comparing" at once and leaves it when the session ends (a timer, no event); golf affinity
+// enters "golfers" and a run of tennis views takes the profile out again; both agree with a full
+// evaluation at every step.
+TEST(Service, LiveSegmentsOnSignalsFollowEventsAndSessionEnds) {
+  TempDir dir;
+  Clock clock;
+  const Timestamp t0 = ParseTime("2027-03-01T10:00:00Z");
+  clock.now->store(t0);
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  const auto segment = [](std::string name, std::string rule) {
+    return segments::SegmentDefinition{
+        std::move(name), "", segments::Objective::kEngage, "", {}, {}, std::move(rule), "", 0, 0};
+  };
+  ASSERT_OK(service->PutSegment(
+      segment("comparing", R"(session.referrer_class = "price_comparison")")));
+  ASSERT_OK(service->PutSegment(segment("golfers", R"(affinity("golf") > 0.6)")));
+  const auto view = [](std::string id, Timestamp time, std::string category) {
+    EventInput e;
+    e.id = std::move(id);
+    e.profile_id = "jeff";
+    e.type = "product_view";
+    e.time = time;
+    e.category = std::move(category);
+    e.item_id = e.category + "-1";
+    return e;
+  };
+  EventInput first = view("v1", t0 - 60'000, "golf");
+  first.context.referrer = "https://www.idealo.de/preisvergleich/golf";
+  first.context.page_url = "https://shop.example/p/golf-1";
+  BatchReport report;
+  ASSERT_OK(service->IngestEvents(std::vector<EventInput>{first}, report));
+  ASSERT_OK_AND_ASSIGN(const ProfileId jeff, service->engine().Resolve("jeff"));
+  const auto expect_full_evaluation_agrees = [&] {
+    ASSERT_OK_AND_ASSIGN(auto results, service->EvaluateAll());
+    for (const auto& [name, result] : results) {
+      EXPECT_EQ(result.members.contains(jeff), *service->IsMember(name, jeff)) << name;
+    }
+  };
+  EXPECT_TRUE(*service->IsMember("comparing", jeff));
+  EXPECT_TRUE(*service->IsMember("golfers", jeff));
+  expect_full_evaluation_agrees();
+  // 20 minutes later, still the same session; 31 minutes after the last event it has ended.
+  clock.now->store(t0 + 20 * 60'000);
+  ASSERT_OK(service->AdvanceTime().status());
+  EXPECT_TRUE(*service->IsMember("comparing", jeff));
+  clock.now->store(t0 + 31 * 60'000);
+  ASSERT_OK(service->AdvanceTime().status());
+  EXPECT_FALSE(*service->IsMember("comparing", jeff));
+  EXPECT_TRUE(*service->IsMember("golfers", jeff));
+  expect_full_evaluation_agrees();
+  // A new session, direct, of tennis: golf is no longer what Jeff looks at most.
+  std::vector<EventInput> tennis;
+  for (int i = 0; i < 3; ++i) {
+    tennis.push_back(view("t" + std::to_string(i), t0 + (40 + i) * 60'000, "tennis"));
+  }
+  clock.now->store(t0 + 43 * 60'000);
+  ASSERT_OK(service->IngestEvents(tennis, report));
+  EXPECT_FALSE(*service->IsMember("golfers", jeff));
+  EXPECT_FALSE(*service->IsMember("comparing", jeff));
+  expect_full_evaluation_agrees();
+}
+
 }  // namespace
 }  // namespace tailor

@@ -151,16 +151,23 @@ enum class SubjectKind : uint8_t {
   kDistinct,  // distinct(events.name): number of distinct present values; 0 when none
   kFirst,     // first(events): time of the earliest event; missing when none
   kLast,      // last(events): time of the latest event; missing when none
+  kSignal,    // a signal computed from the events (tailor/signal_values.h): name, arguments
 };
 
 // Event fields (`name` of kField and of kSum..kDistinct): item_id, category, order_id, channel,
 // page_url, referrer, utm_source, utm_medium, utm_campaign, country, city (strings); price,
 // value (decimals), quantity (integer), spend (= price * quantity); item.<attribute> for the
 // catalogue entry of the event's item (item.name, item.category, item.price, item.level, ...).
+//
+// Signals (kSignal): `affinity(category, "golf")`, `open_rate("email")`, `session.product_views`,
+// `first_touch.source`: name "affinity", "session.product_views", ...; arguments the affinity
+// dimension and value, or the rate's channel or campaign.
 struct Subject {
   SubjectKind kind = SubjectKind::kTrait;
-  std::string name;  // kTrait: the trait; kField, kSum..kDistinct: the event field; else ""
-  EventSet events;   // kCount..kLast; empty otherwise
+  // kTrait: the trait; kField, kSum..kDistinct: the event field; kSignal: the signal; else ""
+  std::string name;
+  EventSet events;  // kCount..kLast; empty otherwise
+  std::vector<std::string> arguments;  // kSignal only
   SourcePos pos;
   bool operator==(const Subject&) const = default;
 };

@@ -94,6 +94,10 @@ class SignalState {
   // Affinity in [0, 1] to a value of a dimension ("category", "brand", "price_band", "item") at
   // `now`: its decayed views (purchases and carts count more) over the largest of the dimension.
   double Affinity(std::string_view dimension, std::string_view value, Timestamp now) const;
+  // Whether any event of interest had a value of the dimension (else every affinity is 0).
+  bool HasAffinity(std::string_view dimension) const { return affinity_.contains(dimension); }
+  // Whether anything was sent on the channel or campaign (else its rates are 0).
+  bool HasSends(std::string_view channel_or_campaign) const;
   // The dimension's values by decayed score, highest first, at most options().top.
   std::vector<std::pair<std::string, double>> Top(std::string_view dimension, Timestamp now) const;
   // Decayed open (click) rate of a channel or campaign: opens over sends; 0 without sends.

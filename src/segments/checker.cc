@@ -16,6 +16,7 @@
 #include "segments/lexer.h"
 #include "segments/parser.h"
 #include "tailor/rule.h"
+#include "tailor/signal_values.h"
 
 namespace tailor::segments {
 namespace {
@@ -376,6 +377,8 @@ class Checker {
           return InvalidArgument("{}an event field has no events of its own", At(subject.pos));
         }
         return FieldKind(subject.name, subject.pos);
+      case SubjectKind::kSignal:
+        return SignalKind(subject);
       default:
         break;
     }
@@ -395,6 +398,33 @@ class Checker {
                              subject.name);
     }
     return Kind::kNumber;
+  }
+
+  static Result<Kind> SignalKind(const Subject& subject) {
+    if (!subject.events.event_type.empty() || subject.events.filter || subject.events.window) {
+      return InvalidArgument("{}a signal has no events of its own", At(subject.pos));
+    }
+    const signals::SignalDef* signal = signals::FindSignal(subject.name);
+    if (signal == nullptr) {
+      return InvalidArgument(
+          "{}unknown signal '{}'; expected affinity, open_rate, click_rate, session.<feature> "
+          "(events, minutes, page_views, product_views, ..., referrer_class), "
+          "first_touch.<part> or last_touch.<part> (source, medium, campaign, referrer_class)",
+          At(subject.pos), subject.name);
+    }
+    if (subject.arguments.size() != signal->arguments) {
+      return InvalidArgument("{}{} takes {} argument(s), found {}", At(subject.pos), subject.name,
+                             signal->arguments, subject.arguments.size());
+    }
+    for (const std::string& argument : subject.arguments) {
+      TAILOR_RETURN_IF_ERROR(RequireUtf8(argument, subject.pos));
+    }
+    if (subject.name == "affinity" && !signals::IsAffinityDimension(subject.arguments[0])) {
+      return InvalidArgument(
+          "{}unknown affinity dimension '{}'; expected category, brand, price_band, item or page",
+          At(subject.pos), subject.arguments[0]);
+    }
+    return KindOfTrait(signal->type);
   }
 
   Status Events(const EventSet& events, bool window_allowed) {
@@ -473,6 +503,9 @@ class Checker {
     }
     if (subject.kind == SubjectKind::kField) {
       return fmt::format("{} event field '{}'", KindName(kind), subject.name);
+    }
+    if (subject.kind == SubjectKind::kSignal) {
+      return fmt::format("{} signal '{}'", KindName(kind), subject.name);
     }
     std::string text =
         fmt::format("{}({}", SubjectFunctionText(subject.kind),

@@ -13,6 +13,7 @@
 #include "common/time.h"
 #include "segments/amounts.h"
 #include "tailor/segments.h"
+#include "tailor/signal_values.h"
 
 namespace tailor::segments {
 namespace {
@@ -542,7 +543,99 @@ class Evaluator {
     if (node.subject.kind == SubjectKind::kField) {
       return InvalidArgument("event field '{}' outside a where filter", node.subject.name);
     }
+    if (node.subject.kind == SubjectKind::kSignal) return SignalComparison(node, candidates);
     return AggregateComparison(node, candidates);
+  }
+
+  // Signals are computed from each candidate's events, rebuilt from the columns the signals
+  // read into reused per-thread events, by the same code the row evaluator runs.
+  Result<Bits> SignalComparison(const Comparison& node, const Bits& candidates) {
+    const Subject& subject = node.subject;
+    const signals::SignalDef* signal = signals::FindSignal(subject.name);
+    if (signal == nullptr) return InvalidArgument("unknown signal '{}'", subject.name);
+    std::vector<const snapshot::EventStringColumn*> fields;
+    for (const std::string& name : signals::SignalEventFields()) {
+      auto it = events_.extra.find(name);
+      if (it == events_.extra.end()) {
+        return FailedPrecondition(
+            "the snapshot has no event field '{}' (signals read it): rebuild it with that field",
+            name);
+      }
+      fields.push_back(&it->second);
+    }
+    const CompareOp op = node.op;
+    const bool presence = op == CompareOp::kExists || op == CompareOp::kMissing;
+    const bool text = signal->type == TraitType::kString;
+    std::optional<NumericTest> test;
+    if (!presence && !text) {
+      TAILOR_ASSIGN_OR_RETURN(test, MakeNumericTest(node, false));
+    }
+    return Select(candidates, [&](ProfileId id) {
+      const std::span<const EventInput> events = EventsOf(id, fields);
+      signals::SignalValues values(events, context_.now);
+      const std::optional<TypedValue> value = values.Get(subject.name, subject.arguments);
+      if (presence) return value.has_value() == (op == CompareOp::kExists);
+      if (!value) return false;
+      if (text) {
+        const auto* s = std::get_if<std::string>(&value->value);
+        return s != nullptr && StringPasses(*s, op, node.values);
+      }
+      if (const auto* d = std::get_if<double>(&value->value)) return (*test)(*d);
+      if (const auto* i = std::get_if<int64_t>(&value->value)) {
+        return (*test)(static_cast<double>(*i));
+      }
+      return false;
+    });
+  }
+
+  // Profile `id`'s events with the fields signals read (SignalEventFields, in that order in
+  // `fields`), in this thread's reused storage; valid until its next call on the thread.
+  std::span<const EventInput> EventsOf(
+      ProfileId id, const std::vector<const snapshot::EventStringColumn*>& fields) const {
+    thread_local std::vector<EventInput> pool;
+    if (static_cast<size_t>(id) + 1 >= events_.offsets.size()) return {};
+    const uint64_t begin = events_.offsets[id], end = events_.offsets[id + 1];
+    if (pool.size() < end - begin) pool.resize(end - begin);
+    const auto text = [](const snapshot::EventStringColumn& column, uint64_t row,
+                         std::string& out) {
+      const uint32_t code = column.codes[row];
+      if (code == kNullCode) {
+        out.clear();
+      } else {
+        out.assign(column.dictionary[code]);
+      }
+    };
+    static constexpr std::string_view kProperties[] = {"brand", "query", "sort", "campaign"};
+    for (uint64_t row = begin; row < end; ++row) {
+      EventInput& e = pool[row - begin];
+      e.type.assign(events_.types[events_.type[row]]);
+      e.time = events_.time[row];
+      text(events_.item, row, e.item_id);
+      text(events_.category, row, e.category);
+      e.price = events_.price[row] == kNoAmount
+                    ? std::nullopt
+                    : std::optional<Decimal>(Decimal::FromMicros(events_.price[row]));
+      e.quantity = events_.quantity[row] == kNoQuantity
+                       ? std::nullopt
+                       : std::optional<int64_t>(events_.quantity[row]);
+      text(*fields[0], row, e.order_id);
+      text(*fields[1], row, e.context.page_url);
+      text(*fields[2], row, e.context.referrer);
+      text(*fields[3], row, e.context.utm_source);
+      text(*fields[4], row, e.context.utm_medium);
+      text(*fields[5], row, e.context.utm_campaign);
+      text(*fields[6], row, e.context.country);
+      text(*fields[7], row, e.context.city);
+      e.properties.clear();
+      for (size_t p = 0; p < std::size(kProperties); ++p) {
+        const uint32_t code = fields[8 + p]->codes[row];
+        if (code != kNullCode) {
+          e.properties.emplace_back(std::string(kProperties[p]),
+                                    std::string(fields[8 + p]->dictionary[code]));
+        }
+      }
+    }
+    return std::span<const EventInput>(pool.data(), end - begin);
   }
 
   Result<Bits> TraitComparison(const Comparison& node, const Bits& candidates) {
@@ -915,6 +1008,7 @@ class Evaluator {
         [](const auto& node) -> int {
           using Node = std::decay_t<decltype(node)>;
           if constexpr (std::is_same_v<Node, Comparison>) {
+            if (node.subject.kind == SubjectKind::kSignal) return 40;  // a fold of the history
             return node.subject.kind == SubjectKind::kTrait ? 1 : 10;
           } else if constexpr (std::is_same_v<Node, TimeCondition>) {
             return node.subject.kind == SubjectKind::kTrait ? 1 : 10;
@@ -955,6 +1049,10 @@ void AddField(const std::string& name, std::vector<std::string>& fields) {
 }
 
 void CollectSubject(const Subject& subject, std::vector<std::string>& fields) {
+  if (subject.kind == SubjectKind::kSignal) {
+    for (const std::string& field : signals::SignalEventFields()) AddField(field, fields);
+    return;
+  }
   if (subject.kind != SubjectKind::kTrait) AddField(subject.name, fields);
   CollectSetFields(subject.events, fields);
 }

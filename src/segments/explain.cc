@@ -10,6 +10,7 @@
 
 #include "common/time.h"
 #include "segments/amounts.h"
+#include "tailor/signal_values.h"
 
 namespace tailor::segments {
 namespace {
@@ -280,6 +281,8 @@ class RowEvaluator {
       }
       if (c.subject.kind == SubjectKind::kTrait) {
         value = Trait(c.subject.name);
+      } else if (c.subject.kind == SubjectKind::kSignal) {
+        value = Signals().Get(c.subject.name, c.subject.arguments);
       } else {
         const auto number = Aggregate(c.subject);
         const bool time =
@@ -293,6 +296,12 @@ class RowEvaluator {
       if (explain_) out.seen = Show(value);
     }
     return out;
+  }
+
+  // The profile's signals at now, folded from its events on first use.
+  signals::SignalValues& Signals() {
+    if (!signals_) signals_.emplace(row_.events, row_.now);
+    return *signals_;
   }
 
   // For the snapshot evaluator's tests: the same decision without the text.
@@ -486,6 +495,7 @@ class RowEvaluator {
 
   const ProfileRow& row_;
   bool explain_;
+  std::optional<signals::SignalValues> signals_;
 };
 
 void AppendText(const Explanation& node, int depth, std::string& out) {

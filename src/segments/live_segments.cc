@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "tailor/signal_values.h"
+
 namespace tailor::segments {
 namespace {
 
@@ -51,6 +53,13 @@ struct Reads {
   void Subject(const segments::Subject& subject) {
     if (subject.kind == SubjectKind::kTrait) {
       AddUnique(traits, subject.name);
+    } else if (subject.kind == SubjectKind::kSignal) {
+      // Folded from every event; a session's features go missing when it ends, 30 idle
+      // minutes after an event.
+      any_event_type = true;
+      if (signals::IsSessionSignal(subject.name)) {
+        AddEdges(event_edges[""], {signals::kSessionGapMs + 1});
+      }
     } else if (subject.kind != SubjectKind::kField) {
       Set(subject.events);
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <utility>
 
 namespace tailor::segments {
@@ -160,14 +161,24 @@ Result<Expr> Parser::ParsePrimary(Context context) {
         TAILOR_ASSIGN_OR_RETURN(Subject subject, ParseEventFunction(function));
         return ParseConditionTail(std::move(subject), context);
       }
+      if (AtKeyword("affinity") || AtKeyword("open_rate") || AtKeyword("click_rate")) {
+        TAILOR_ASSIGN_OR_RETURN(Subject subject, ParseSignalCall());
+        return ParseConditionTail(std::move(subject), context);
+      }
       if (AtKeyword("ever")) return ParseOccurrence(/*ever=*/true);
       if (AtKeyword("never")) return ParseOccurrence(/*ever=*/false);
       if (AtKeyword("location")) return ParseGeo();
       if (AtName()) {
         return Expected(
-            "count, sum, avg, min, max, distinct, first, last, ever, never or location before "
-            "'('");
+            "count, sum, avg, min, max, distinct, first, last, ever, never, location, "
+            "affinity, open_rate or click_rate before '('");
       }
+    }
+    // Signal paths: `session.events`, `first_touch.source` (a trait is never followed by '.').
+    if (token.kind == TokenKind::kWord && Peek(1).kind == TokenKind::kDot &&
+        (AtKeyword("session") || AtKeyword("first_touch") || AtKeyword("last_touch"))) {
+      TAILOR_ASSIGN_OR_RETURN(Subject subject, ParseSignalPath());
+      return ParseConditionTail(std::move(subject), context);
     }
     const Token& after = Peek(2);
     if (AtKeyword("location") && AtKeyword("within", 1) &&
@@ -289,6 +300,52 @@ Result<Subject> Parser::ParseEventFunction(SubjectKind kind) {
   std::string* field = TakesField(kind) ? &subject.name : nullptr;
   TAILOR_RETURN_IF_ERROR(
       ParseEventSetBody(field != nullptr, /*with_window=*/true, subject.events, field));
+  return subject;
+}
+
+Result<Subject> Parser::ParseSignalCall() {
+  Subject subject;
+  subject.kind = SubjectKind::kSignal;
+  const Token& word = Take();
+  subject.pos = word.pos;
+  for (char c : word.text) {
+    subject.name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  Take();  // '('
+  if (subject.name == "affinity") {
+    // affinity("golf") is affinity(category, "golf").
+    if (Peek().kind == TokenKind::kString) {
+      subject.arguments = {"category", Take().text};
+    } else if (AtName()) {
+      std::string dimension = Take().text;
+      TAILOR_RETURN_IF_ERROR(Expect(TokenKind::kComma, "','"));
+      if (Peek().kind != TokenKind::kString) return Expected("a value in quotes");
+      subject.arguments = {std::move(dimension), Take().text};
+    } else {
+      return Expected("a dimension (category, brand, price_band, item, page) or a value in quotes");
+    }
+  } else {
+    if (Peek().kind != TokenKind::kString) {
+      return Expected("a channel (\"email\", \"push\", \"sms\") or \"campaign:<name>\"");
+    }
+    subject.arguments = {Take().text};
+  }
+  TAILOR_RETURN_IF_ERROR(Expect(TokenKind::kRightParen, "')'"));
+  return subject;
+}
+
+Result<Subject> Parser::ParseSignalPath() {
+  Subject subject;
+  subject.kind = SubjectKind::kSignal;
+  const Token& word = Take();
+  subject.pos = word.pos;
+  for (char c : word.text) {
+    subject.name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  Take();  // '.'
+  if (Peek().kind != TokenKind::kWord) return Expected("a name after '.'");
+  subject.name += '.';
+  subject.name += Take().text;
   return subject;
 }
 

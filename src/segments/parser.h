@@ -50,6 +50,10 @@ class Parser {
   // What follows a subject: an operator and its values, a time range, or `followed by`.
   Result<Expr> ParseConditionTail(Subject subject, Context context);
   Result<Subject> ParseEventFunction(SubjectKind kind);
+  // affinity(...), open_rate(...), click_rate(...) at the function word; session.x,
+  // first_touch.x, last_touch.x at the first word.
+  Result<Subject> ParseSignalCall();
+  Result<Subject> ParseSignalPath();
   // Inside the parentheses of count(...), ever(...), ...: event type, `.field` when
   // `with_field`, `where` filter, `, window` when `with_window`; consumes the closing ')'.
   Status ParseEventSetBody(bool with_field, bool with_window, EventSet& events, std::string* field);

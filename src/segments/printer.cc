@@ -135,6 +135,19 @@ class Printer {
       case SubjectKind::kField:
         out_ += SpellFieldPath(subject.name);
         return;
+      case SubjectKind::kSignal:
+        // `session.events` as is; `affinity(category, "golf")`, `open_rate("email")`.
+        out_ += subject.name;
+        if (subject.name.find('.') == std::string::npos) {
+          out_ += '(';
+          for (size_t i = 0; i < subject.arguments.size(); ++i) {
+            if (i > 0) out_ += ", ";
+            const bool dimension = subject.name == "affinity" && i == 0;
+            out_ += dimension ? SpellName(subject.arguments[i]) : SpellString(subject.arguments[i]);
+          }
+          out_ += ')';
+        }
+        return;
       default:
         break;
     }
@@ -257,6 +270,7 @@ std::string_view SubjectFunctionText(SubjectKind kind) {
       return "last";
     case SubjectKind::kTrait:
     case SubjectKind::kField:
+    case SubjectKind::kSignal:
       break;
   }
   return "";

@@ -162,6 +162,16 @@ class JsonWriter {
       out_ += fmt::format("{{\"trait\":{}}}", JsonString(subject.name));
     } else if (subject.kind == SubjectKind::kField) {
       out_ += fmt::format("{{\"field\":{}}}", JsonString(subject.name));
+    } else if (subject.kind == SubjectKind::kSignal) {
+      out_ += fmt::format("{{\"signal\":{}", JsonString(subject.name));
+      if (!subject.arguments.empty()) {
+        out_ += ",\"arguments\":[";
+        for (size_t i = 0; i < subject.arguments.size(); ++i) {
+          out_ += (i > 0 ? "," : "") + JsonString(subject.arguments[i]);
+        }
+        out_ += ']';
+      }
+      out_ += '}';
     } else {
       out_ += fmt::format("{{\"aggregate\":{}", JsonString(NameOf(kAggregateNames, subject.kind)));
       EventMembers(subject.events, subject.name.empty() ? nullptr : &subject.name);
@@ -478,6 +488,26 @@ class JsonReader {
       TAILOR_RETURN_IF_ERROR(members.Allow({"trait"}));
       subject.kind = SubjectKind::kTrait;
       TAILOR_ASSIGN_OR_RETURN(subject.name, ReadString(*trait, members.Path("trait"), false));
+      return subject;
+    }
+    if (const element* signal = members.Find("signal")) {
+      TAILOR_RETURN_IF_ERROR(members.Allow({"signal", "arguments"}));
+      subject.kind = SubjectKind::kSignal;
+      TAILOR_ASSIGN_OR_RETURN(subject.name, ReadString(*signal, members.Path("signal"), false));
+      if (const element* arguments = members.Find("arguments")) {
+        simdjson::dom::array array;
+        if (arguments->get_array().get(array)) {
+          return Mismatch(members.Path("arguments"), "an array", *arguments);
+        }
+        size_t index = 0;
+        for (const element argument : array) {
+          TAILOR_ASSIGN_OR_RETURN(
+              std::string text,
+              ReadString(argument, fmt::format("{}[{}]", members.Path("arguments"), index++),
+                         false));
+          subject.arguments.push_back(std::move(text));
+        }
+      }
       return subject;
     }
     TAILOR_ASSIGN_OR_RETURN(const element aggregate, members.Require("aggregate"));

@@ -313,6 +313,11 @@ double SignalState::Rate(std::string_view key, DecayedSum Engagement::*part, Tim
   return std::min(1.0, (it->second.*part).ValueAt(now, engagement_half_life_ms_) / sent);
 }
 
+bool SignalState::HasSends(std::string_view key) const {
+  auto it = engagement_.find(key);
+  return it != engagement_.end() && it->second.sent_count > 0;
+}
+
 double SignalState::OpenRate(std::string_view key, Timestamp now) const {
   return Rate(key, &Engagement::opened, now);
 }

@@ -1,0 +1,73 @@
+#pragma once
+
+// The session under way of one profile, summarized as features (how many views, of how many
+// categories and items, price sorting, deal, service and content pages, searches, carts,
+// checkouts, purchases, where the visit came from). Session intent classifies them
+// (tailor/intent.h) and rules read them as `session.<feature>` (docs/rule_language.md).
+// A session ends after 30 idle minutes; messages sent to the person are not their session.
+// Page kinds come from the page URL's path and query: service pages mention shipping,
+// delivery, returns, warranty, faq, help, reviews or size guides; deal pages sale, deal, coupon,
+// offer, promo, discount or outlet; content pages blog, inspiration, guide, ideas, lookbook,
+// magazine or stories.
+
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/types.h"
+
+namespace tailor::signals {
+
+// The current session of a profile, summarized.
+struct SessionFeatures {
+  int64_t events = 0;
+  double minutes = 0;  // first to last event
+  int64_t page_views = 0, product_views = 0;
+  int64_t distinct_categories = 0, distinct_items = 0;
+  int64_t max_item_views = 0;     // views of the most viewed item
+  double top_item_share = 0;      // those views / all product views (one item, or several?)
+  double top_category_share = 0;  // product views in the most viewed category / all of them
+  int64_t price_sort = 0;         // pages sorted or filtered by price
+  int64_t deal_pages = 0, service_pages = 0, content_pages = 0;
+  int64_t searches = 0, cart_adds = 0, checkouts = 0, purchases = 0;
+  std::string
+      referrer_class;  // the session's touch (signals.h): direct, search, price_comparison ...
+  Timestamp start = 0, last = 0;
+};
+
+// The current session at `now`: the events after the last gap of `session_gap_ms` before the
+// latest event, if that event is within the gap of `now` (else no session: all zero).
+SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp now,
+                                 Timestamp session_gap_ms = 30 * 60 * 1000);
+// The current session kept up to date one event at a time (the working set's live intent):
+// events are added in time order as they arrive; an event of their own more than the gap after
+// the session's last one starts a new session, messages sent to them are not their session, and a
+// late event from before the current session's start is ignored. Fed a profile's events in time
+// order, Features(now) equals SummarizeSession(events, now) for any `now` not before the last
+// event (tested).
+class SessionTracker {
+ public:
+  explicit SessionTracker(Timestamp session_gap_ms = 30 * 60 * 1000) : gap_(session_gap_ms) {}
+  void Add(const EventInput& event);
+  // The session at `now`: all zero when none is in progress (no event, or the last is more than
+  // the gap before `now`).
+  SessionFeatures Features(Timestamp now) const;
+  Timestamp last() const { return features_.last; }
+  size_t bytes() const;  // heap bytes, for the working set's budget
+
+ private:
+  Timestamp gap_;
+  SessionFeatures features_;  // counts so far; minutes, distinct counts and shares on demand
+  std::map<std::string, int64_t, std::less<>> item_views_, category_views_;
+  std::set<std::string, std::less<>> categories_;
+};
+
+// The numeric features' names, as rules spell them after `session.` (and intent rules alone),
+// each an int but minutes, top_item_share and top_category_share (doubles); referrer_class is a
+// string.
+const std::vector<std::string_view>& FeatureNames();
+
+}  // namespace tailor::signals

@@ -1,0 +1,164 @@
+#include "tailor/session.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "tailor/signals.h"
+
+namespace tailor::signals {
+namespace {
+
+std::string Lower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+// Whether lower-case `text` contains one of the (lower-case) words.
+bool Contains(std::string_view text, std::initializer_list<std::string_view> words) {
+  return std::any_of(words.begin(), words.end(),
+                     [&](std::string_view w) { return text.find(w) != std::string_view::npos; });
+}
+
+bool Mentions(std::string_view text, std::initializer_list<std::string_view> words) {
+  return !text.empty() && Contains(Lower(text), words);
+}
+
+std::string_view Property(const EventInput& event, std::string_view name) {
+  for (const auto& [key, value] : event.properties) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& FeatureNames() {
+  static const std::vector<std::string_view> names = {
+      "events",        "minutes",       "page_views",   "product_views", "distinct_categories",
+      "distinct_items", "max_item_views", "top_item_share", "top_category_share", "price_sort",
+      "deal_pages",    "service_pages", "content_pages", "searches",      "cart_adds",
+      "checkouts",     "purchases"};
+  return names;
+}
+
+namespace {
+
+// Messages sent to the person are not their session.
+bool OwnEvent(const EventInput& e) {
+  const std::string_view type = e.type;
+  return !(type.ends_with("_sent") || type == "email_bounced" || type == "bounce");
+}
+
+}  // namespace
+
+void SessionTracker::Add(const EventInput& e) {
+  if (!OwnEvent(e)) return;
+  SessionFeatures& f = features_;
+  if (f.events == 0 || e.time - f.last > gap_) {  // a new session
+    f = SessionFeatures{};
+    item_views_.clear();
+    category_views_.clear();
+    categories_.clear();
+    f.start = e.time;
+    f.referrer_class = std::string(ReferrerClassName(TouchOf(e).referrer_class));
+  } else if (e.time < f.start) {
+    return;  // late, from before this session
+  }
+  f.last = std::max(f.last, e.time);
+  ++f.events;
+  const std::string_view type = e.type;
+  // The path and query only: the shop's own host ("dealhub.com") says nothing of the page.
+  std::string_view url = e.context.page_url;
+  if (const size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+    url.remove_prefix(scheme + 3);
+    const size_t path = url.find_first_of("/?#");
+    url = path == std::string_view::npos ? std::string_view() : url.substr(path);
+  }
+  if (type == "page_view" || type == "screen_view") ++f.page_views;
+  if (type == "product_view") {
+    ++f.product_views;
+    if (!e.item_id.empty()) {
+      auto it = item_views_.find(e.item_id);
+      if (it == item_views_.end()) it = item_views_.emplace(e.item_id, 0).first;
+      f.max_item_views = std::max(f.max_item_views, ++it->second);
+    }
+    if (!e.category.empty()) {
+      auto it = category_views_.find(e.category);
+      if (it == category_views_.end()) it = category_views_.emplace(e.category, 0).first;
+      ++it->second;
+    }
+  }
+  if (!e.category.empty() &&
+      (type == "page_view" || type == "product_view" || type == "product_list_view") &&
+      !categories_.contains(e.category)) {
+    categories_.insert(e.category);
+  }
+  const std::string path = Lower(url);  // once: five word lists are looked for in it
+  if (Contains(path, {"sort=price", "sort=price_asc", "sort=price_desc", "price_min", "price_max",
+                      "price=", "sort_by=price"}) ||
+      Mentions(Property(e, "sort"), {"price"})) {
+    ++f.price_sort;
+  }
+  if (Contains(path, {"sale", "deal", "coupon", "offer", "promo", "discount", "outlet"}) ||
+      type == "coupon_entered" || type == "coupon_applied") {
+    ++f.deal_pages;
+  }
+  if (Contains(path, {"shipping", "delivery", "return", "warranty", "faq", "help", "review",
+                      "size-guide", "size_guide"})) {
+    ++f.service_pages;
+  }
+  if (Contains(path,
+               {"blog", "inspiration", "guide", "ideas", "lookbook", "magazine", "stories"}) &&
+      !Contains(path, {"size-guide", "size_guide"})) {
+    ++f.content_pages;
+  }
+  if (type == "search") ++f.searches;
+  if (type == "add_to_cart") ++f.cart_adds;
+  if (type == "checkout_start") ++f.checkouts;
+  if (type == "purchase") ++f.purchases;
+}
+
+SessionFeatures SessionTracker::Features(Timestamp now) const {
+  if (features_.events == 0 || now - features_.last > gap_) return {};
+  SessionFeatures f = features_;
+  f.minutes = (f.last - f.start) / 60'000.0;
+  f.distinct_categories = static_cast<int64_t>(categories_.size());
+  f.distinct_items = static_cast<int64_t>(item_views_.size());
+  int64_t top = 0;
+  for (const auto& [category, views] : category_views_) top = std::max(top, views);
+  f.top_category_share = f.product_views > 0 ? static_cast<double>(top) / f.product_views : 0;
+  f.top_item_share =
+      f.product_views > 0 ? static_cast<double>(f.max_item_views) / f.product_views : 0;
+  return f;
+}
+
+size_t SessionTracker::bytes() const {
+  size_t total = sizeof(*this) + features_.referrer_class.capacity();
+  for (const auto& [key, views] : item_views_) total += key.capacity() + 64;
+  for (const auto& [key, views] : category_views_) total += key.capacity() + 64;
+  for (const std::string& key : categories_) total += key.capacity() + 48;
+  return total;
+}
+
+SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp now,
+                                 Timestamp session_gap_ms) {
+  // Where the session lies is found backwards from the last event of their own until `now`;
+  // its events are then summarized the way the live tracker does.
+  size_t end = events.size();
+  while (end > 0 && (!OwnEvent(events[end - 1]) || events[end - 1].time > now)) --end;
+  if (end == 0 || now - events[end - 1].time > session_gap_ms) return {};
+  size_t begin = end - 1;
+  Timestamp earliest = events[begin].time;
+  for (size_t i = begin; i-- > 0;) {
+    if (!OwnEvent(events[i])) continue;
+    if (earliest - events[i].time > session_gap_ms) break;
+    begin = i;
+    earliest = events[i].time;
+  }
+  SessionTracker tracker(session_gap_ms);
+  for (size_t i = begin; i < end; ++i) tracker.Add(events[i]);
+  return tracker.Features(now);
+}
+
+}  // namespace tailor::signals

@@ -1,0 +1,138 @@
+#include "tailor/signal_values.h"
+
+#include <algorithm>
+
+namespace tailor::signals {
+namespace {
+
+std::optional<TypedValue> Text(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  return TypedValue{TraitType::kString, std::string(text)};
+}
+
+std::optional<TypedValue> TouchPart(const std::optional<Touch>& touch, std::string_view part) {
+  if (!touch) return std::nullopt;
+  if (part == "source") return Text(touch->source);
+  if (part == "medium") return Text(touch->medium);
+  if (part == "campaign") return Text(touch->campaign);
+  if (part == "referrer_class") return Text(ReferrerClassName(touch->referrer_class));
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<SignalDef>& SignalDefs() {
+  static const std::vector<SignalDef> defs = [] {
+    std::vector<SignalDef> out = {{"affinity", TraitType::kDouble, 2},
+                                  {"open_rate", TraitType::kDouble, 1},
+                                  {"click_rate", TraitType::kDouble, 1}};
+    for (std::string_view feature : FeatureNames()) {
+      const bool fraction =
+          feature == "minutes" || feature == "top_item_share" || feature == "top_category_share";
+      out.push_back({"session." + std::string(feature),
+                     fraction ? TraitType::kDouble : TraitType::kInt, 0});
+    }
+    out.push_back({"session.referrer_class", TraitType::kString, 0});
+    for (std::string_view touch : {"first_touch", "last_touch"}) {
+      for (std::string_view part : {"source", "medium", "campaign", "referrer_class"}) {
+        out.push_back({std::string(touch) + "." + std::string(part), TraitType::kString, 0});
+      }
+    }
+    return out;
+  }();
+  return defs;
+}
+
+const SignalDef* FindSignal(std::string_view name) {
+  for (const SignalDef& def : SignalDefs()) {
+    if (def.name == name) return &def;
+  }
+  return nullptr;
+}
+
+bool IsAffinityDimension(std::string_view dimension) {
+  return dimension == "category" || dimension == "brand" || dimension == "price_band" ||
+         dimension == "item" || dimension == "page";
+}
+
+const std::vector<std::string>& SignalEventFields() {
+  static const std::vector<std::string> fields = {
+      "order_id",   "page_url",         "referrer",           "utm_source",
+      "utm_medium", "utm_campaign",     "country",            "city",
+      "properties.brand", "properties.query", "properties.sort", "properties.campaign"};
+  return fields;
+}
+
+SignalValues::SignalValues(std::span<const EventInput> events, Timestamp now)
+    : events_(events), now_(now) {
+  // Only events at or before `now` (they are in time order).
+  const auto end = std::upper_bound(events_.begin(), events_.end(), now,
+                                    [](Timestamp t, const EventInput& e) { return t < e.time; });
+  events_ = events_.first(static_cast<size_t>(end - events_.begin()));
+}
+
+const SignalState& SignalValues::State() {
+  if (!state_) {
+    state_.emplace();
+    for (const EventInput& event : events_) state_->Add(event);
+  }
+  return *state_;
+}
+
+const SessionFeatures& SignalValues::Session() {
+  if (!session_) session_ = SummarizeSession(events_, now_, kSessionGapMs);
+  return *session_;
+}
+
+std::optional<Timestamp> SignalValues::SessionEnd() {
+  const SessionFeatures& session = Session();
+  if (session.events == 0) return std::nullopt;
+  return session.last + kSessionGapMs + 1;  // missing from the first millisecond past the gap
+}
+
+std::optional<TypedValue> SignalValues::Get(std::string_view name,
+                                            std::span<const std::string> arguments) {
+  if (name == "affinity") {
+    if (arguments.size() != 2) return std::nullopt;
+    const SignalState& state = State();
+    if (!state.HasAffinity(arguments[0])) return std::nullopt;
+    return TypedValue{TraitType::kDouble, state.Affinity(arguments[0], arguments[1], now_)};
+  }
+  if (name == "open_rate" || name == "click_rate") {
+    if (arguments.size() != 1) return std::nullopt;
+    const SignalState& state = State();
+    if (!state.HasSends(arguments[0])) return std::nullopt;
+    return TypedValue{TraitType::kDouble, name == "open_rate"
+                                              ? state.OpenRate(arguments[0], now_)
+                                              : state.ClickRate(arguments[0], now_)};
+  }
+  if (name.starts_with("first_touch.")) return TouchPart(State().first_touch(), name.substr(12));
+  if (name.starts_with("last_touch.")) return TouchPart(State().last_touch(), name.substr(11));
+  if (!IsSessionSignal(name)) return std::nullopt;
+  const SessionFeatures& s = Session();
+  if (s.events == 0) return std::nullopt;
+  const std::string_view feature = name.substr(8);
+  const auto i = [](int64_t v) { return TypedValue{TraitType::kInt, v}; };
+  const auto d = [](double v) { return TypedValue{TraitType::kDouble, v}; };
+  if (feature == "events") return i(s.events);
+  if (feature == "minutes") return d(s.minutes);
+  if (feature == "page_views") return i(s.page_views);
+  if (feature == "product_views") return i(s.product_views);
+  if (feature == "distinct_categories") return i(s.distinct_categories);
+  if (feature == "distinct_items") return i(s.distinct_items);
+  if (feature == "max_item_views") return i(s.max_item_views);
+  if (feature == "top_item_share") return d(s.top_item_share);
+  if (feature == "top_category_share") return d(s.top_category_share);
+  if (feature == "price_sort") return i(s.price_sort);
+  if (feature == "deal_pages") return i(s.deal_pages);
+  if (feature == "service_pages") return i(s.service_pages);
+  if (feature == "content_pages") return i(s.content_pages);
+  if (feature == "searches") return i(s.searches);
+  if (feature == "cart_adds") return i(s.cart_adds);
+  if (feature == "checkouts") return i(s.checkouts);
+  if (feature == "purchases") return i(s.purchases);
+  if (feature == "referrer_class") return Text(s.referrer_class);
+  return std::nullopt;
+}
+
+}  // namespace tailor::signals
