@@ -958,8 +958,9 @@ TEST(RuleSignals, ParsePrintJsonAndCheck) {
   EXPECT_EQ(ParseError("open_rate(email) > 0.5"),
             "1:11: expected a channel (\"email\", \"push\", \"sms\") or \"campaign:<name>\", found "
             "'email'");
-  EXPECT_EQ(ParseError(R"(affinity(category "golf") > 1)"), "1:19: expected ',', found string "
-                                                             "\"golf\"");
+  EXPECT_EQ(ParseError(R"(affinity(category "golf") > 1)"),
+            "1:19: expected ',', found string "
+            "\"golf\"");
   EXPECT_EQ(CheckError(R"(affinity(colour, "red") > 0.5)"),
             "1:1: unknown affinity dimension 'colour'; expected category, brand, price_band, item "
             "or page");

@@ -441,11 +441,13 @@ class RuleGenerator {
       case 0: {
         c.subject.name = "affinity";
         const int dimension = Uniform(3);
-        const std::vector<std::string> values =
-            dimension == 0   ? kCategories
-            : dimension == 1 ? std::vector<std::string>{"/p/1", "/c/golf"}
-                             : std::vector<std::string>{"acme", "zeta"};
-        c.subject.arguments = {dimension == 0 ? "category" : dimension == 1 ? "page" : "brand",
+        const std::vector<std::string> values = dimension == 0 ? kCategories
+                                                : dimension == 1
+                                                    ? std::vector<std::string>{"/p/1", "/c/golf"}
+                                                    : std::vector<std::string>{"acme", "zeta"};
+        c.subject.arguments = {dimension == 0   ? "category"
+                               : dimension == 1 ? "page"
+                                                : "brand",
                                values[Uniform(int(values.size()))]};
         c.op = NumberOp();
         if (c.op == CompareOp::kExists || c.op == CompareOp::kMissing) break;
@@ -462,9 +464,9 @@ class RuleGenerator {
         break;
       }
       case 1: {
-        static const char* kFeatures[] = {"session.events", "session.page_views",
-                                           "session.cart_adds", "session.minutes",
-                                           "session.price_sort", "session.distinct_categories"};
+        static const char* kFeatures[] = {"session.events",     "session.page_views",
+                                          "session.cart_adds",  "session.minutes",
+                                          "session.price_sort", "session.distinct_categories"};
         c.subject.name = kFeatures[Uniform(6)];
         c.op = NumberOp();
         NumberValues(c, 0, 4, c.subject.name == "session.minutes");

@@ -16,6 +16,7 @@
 #include "tailor/explain.h"
 #include "tailor/intent_simulation.h"
 #include "tailor/json_writer.h"
+#include "tailor/surveys.h"
 #include "test_util.h"
 
 namespace tailor {
@@ -617,8 +618,8 @@ TEST(Service, LiveSegmentsOnSignalsFollowEventsAndSessionEnds) {
     return segments::SegmentDefinition{
         std::move(name), "", segments::Objective::kEngage, "", {}, {}, std::move(rule), "", 0, 0};
   };
-  ASSERT_OK(service->PutSegment(
-      segment("comparing", R"(session.referrer_class = "price_comparison")")));
+  ASSERT_OK(
+      service->PutSegment(segment("comparing", R"(session.referrer_class = "price_comparison")")));
   ASSERT_OK(service->PutSegment(segment("golfers", R"(affinity("golf") > 0.6)")));
   const auto view = [](std::string id, Timestamp time, std::string category) {
     EventInput e;
@@ -664,6 +665,71 @@ TEST(Service, LiveSegmentsOnSignalsFollowEventsAndSessionEnds) {
   EXPECT_FALSE(*service->IsMember("golfers", jeff));
   EXPECT_FALSE(*service->IsMember("comparing", jeff));
   expect_full_evaluation_agrees();
+}
+
+// Zero-party data wins: a survey answer is a declared trait, which what tailor infers (analytics
+// results written back) never replaces or clears; the person's own later word (an identify)
+// does, and a visitor's declared answer stays declared when they sign in.
+TEST(Service, DeclaredAnswersTakePrecedenceOverInferredValues) {
+  TempDir dir;
+  Clock clock;
+  clock.now->store(ParseTime("2027-04-01T09:00:00Z"));
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  ASSERT_OK_AND_ASSIGN(surveys::Survey survey, surveys::ParseSurvey("golf", R"({"questions": [
+      {"id": "level", "text": "Your level?", "kind": "single",
+       "choices": ["beginner", "intermediate", "advanced"], "trait": "golf_level"}]})"));
+  ASSERT_OK(service->PutSurvey(survey));
+  ASSERT_OK(service
+                ->AnswerSurvey("golf", "jeff", "level",
+                               TypedValue{TraitType::kString, std::string("beginner")}, "web")
+                .status());
+  const auto level = [&](const std::string& id) {
+    auto view = service->engine().GetProfile(id, 0);
+    EXPECT_TRUE(view.ok());
+    return view.ok() ? TraitAs<std::string>(view->traits, "golf_level") : std::nullopt;
+  };
+  const auto declared = [&](const std::string& id) {
+    auto view = service->engine().GetProfile(id, 0);
+    EXPECT_TRUE(view.ok());
+    return view.ok() ? view->declared_traits : std::vector<std::string>{};
+  };
+  EXPECT_EQ(level("jeff"), "beginner");
+  EXPECT_EQ(declared("jeff"), std::vector<std::string>{"golf_level"});
+  // An inference an hour later neither replaces nor clears it.
+  clock.now->store(ParseTime("2027-04-01T10:00:00Z"));
+  BatchReport report;
+  ProfileInput inferred{"jeff",
+                        {{"golf_level", {TraitType::kString, std::string("advanced")}},
+                         {"golf_score", {TraitType::kDouble, 0.8}}}};
+  inferred.source = TraitSource::kInferred;
+  ASSERT_OK(service->UpsertProfiles(std::span(&inferred, 1), report));
+  EXPECT_EQ(level("jeff"), "beginner");
+  ProfileInput cleared{"jeff", {{"golf_level", {TraitType::kString, std::monostate{}}}}};
+  cleared.source = TraitSource::kInferred;
+  ASSERT_OK(service->UpsertProfiles(std::span(&cleared, 1), report));
+  EXPECT_EQ(level("jeff"), "beginner");
+  EXPECT_EQ(TraitAs<double>(service->engine().GetProfile("jeff", 0)->traits, "golf_score"), 0.8);
+  // Jeff's own later word replaces it, and it is no longer a survey answer.
+  ProfileInput told{"jeff", {{"golf_level", {TraitType::kString, std::string("intermediate")}}}};
+  ASSERT_OK(service->UpsertProfiles(std::span(&told, 1), report));
+  EXPECT_EQ(level("jeff"), "intermediate");
+  EXPECT_TRUE(declared("jeff").empty());
+  // A visitor answers, then signs in as a known profile: the answer comes over, declared.
+  ASSERT_OK(service
+                ->AnswerSurvey("golf", "v-7", "level",
+                               TypedValue{TraitType::kString, std::string("advanced")}, "web")
+                .status());
+  ProfileInput known{"kim", {{"age", {TraitType::kInt, int64_t{40}}}}};
+  ASSERT_OK(service->UpsertProfiles(std::span(&known, 1), report));
+  ASSERT_OK(service->MergeProfiles("kim", "v-7"));
+  EXPECT_EQ(level("kim"), "advanced");
+  EXPECT_EQ(declared("kim"), std::vector<std::string>{"golf_level"});
+  // Kept across a restart (stored with the record).
+  service.reset();
+  service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  EXPECT_EQ(declared("kim"), std::vector<std::string>{"golf_level"});
 }
 
 }  // namespace

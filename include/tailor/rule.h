@@ -166,7 +166,7 @@ struct Subject {
   SubjectKind kind = SubjectKind::kTrait;
   // kTrait: the trait; kField, kSum..kDistinct: the event field; kSignal: the signal; else ""
   std::string name;
-  EventSet events;  // kCount..kLast; empty otherwise
+  EventSet events;                     // kCount..kLast; empty otherwise
   std::vector<std::string> arguments;  // kSignal only
   SourcePos pos;
   bool operator==(const Subject&) const = default;

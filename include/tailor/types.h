@@ -51,6 +51,12 @@ struct TypedValue {
 using TraitMap = std::vector<std::pair<std::string, TypedValue>>;
 
 // A profile as it arrives from a file or an API call.
+// Where a profile's trait values come from. The person's own answers (declared: survey answers,
+// zero-party data) take precedence over what tailor infers (analytics results written back as
+// traits): an inferred write never replaces or clears a declared value. Anything else (identify
+// calls, imports) is observed: it replaces a value by the usual time rule, declared or not.
+enum class TraitSource : uint8_t { kObserved, kDeclared, kInferred };
+
 struct ProfileInput {
   std::string external_id;
   TraitMap traits;
@@ -60,6 +66,7 @@ struct ProfileInput {
   // When the traits were set (0: now). A trait keeps a value set later than this, here and when
   // profiles merge (identify, alias): the later value wins.
   Timestamp time = 0;
+  TraitSource source = TraitSource::kObserved;
 };
 
 // Where and how an event happened.

@@ -42,6 +42,9 @@ void WriteProfileJson(JsonWriter& json, const ProfileView& view,
     WriteTypedValue(json, value);
   }
   json.EndObject();
+  json.Key("declared_traits").BeginArray();
+  for (const std::string& name : view.declared_traits) json.String(name);
+  json.EndArray();
   if (segments != nullptr) {
     json.Key("segments").BeginArray();
     for (const std::string& segment : *segments) json.String(segment);

@@ -31,6 +31,9 @@ ProfileView ViewOf(const store::ProfileRecord& record, const Schema& schema) {
   for (const auto& [slot, value] : record.traits) {
     if (const TraitDef* trait = schema.FindSlot(slot)) view.traits.emplace_back(trait->name, value);
   }
+  for (uint32_t slot : record.declared) {
+    if (const TraitDef* trait = schema.FindSlot(slot)) view.declared_traits.push_back(trait->name);
+  }
   return view;
 }
 

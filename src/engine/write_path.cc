@@ -249,9 +249,9 @@ Status Engine::Impl::StageProfiles(WriteContext& context, std::span<ProfileInput
     const Timestamp set_at = input.time != 0 ? input.time : now;
     (*record)->traits.reserve((*record)->traits.size() + slots.size());
     for (const auto& [slot, value] : slots) {
-      (*record)->SetTrait(slot, move_values ? std::move(*value) : *value, set_at);
+      (*record)->SetTrait(slot, move_values ? std::move(*value) : *value, set_at, input.source);
     }
-    for (uint32_t slot : clears) (*record)->ClearTrait(slot, set_at);
+    for (uint32_t slot : clears) (*record)->ClearTrait(slot, set_at, input.source);
     (*record)->updated_at = now;
     (*staged)->record_dirty = true;
     owners[i] = (*staged)->id;

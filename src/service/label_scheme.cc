@@ -84,7 +84,8 @@ Result<uint64_t> Service::Impl::WriteChangedTraits(
     if (external.empty()) {
       TAILOR_ASSIGN_OR_RETURN(external, service.engine_->ExternalId(id));
     }
-    batch.push_back({std::move(external), std::move(traits)});
+    ProfileInput& input = batch.emplace_back(std::move(external), std::move(traits));
+    input.source = TraitSource::kInferred;  // never over what the person declared
     if (batch.size() == kWriteBatch) TAILOR_RETURN_IF_ERROR(flush());
   }
   if (!batch.empty()) TAILOR_RETURN_IF_ERROR(flush());

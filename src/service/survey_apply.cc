@@ -35,6 +35,7 @@ Result<Service::SurveyAnswered> Service::AnswerSurvey(std::string_view survey_na
   const Timestamp time = now();
   ProfileInput input{std::string(profile), {{question->trait, value}}};
   input.time = time;
+  input.source = TraitSource::kDeclared;  // the person's own answer: inferences never replace it
   EventInput event;
   event.profile_id = std::string(profile);
   event.type = "survey_answer";

@@ -34,11 +34,23 @@ std::string_view Property(const EventInput& event, std::string_view name) {
 }  // namespace
 
 const std::vector<std::string_view>& FeatureNames() {
-  static const std::vector<std::string_view> names = {
-      "events",        "minutes",       "page_views",   "product_views", "distinct_categories",
-      "distinct_items", "max_item_views", "top_item_share", "top_category_share", "price_sort",
-      "deal_pages",    "service_pages", "content_pages", "searches",      "cart_adds",
-      "checkouts",     "purchases"};
+  static const std::vector<std::string_view> names = {"events",
+                                                      "minutes",
+                                                      "page_views",
+                                                      "product_views",
+                                                      "distinct_categories",
+                                                      "distinct_items",
+                                                      "max_item_views",
+                                                      "top_item_share",
+                                                      "top_category_share",
+                                                      "price_sort",
+                                                      "deal_pages",
+                                                      "service_pages",
+                                                      "content_pages",
+                                                      "searches",
+                                                      "cart_adds",
+                                                      "checkouts",
+                                                      "purchases"};
   return names;
 }
 

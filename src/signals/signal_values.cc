@@ -29,8 +29,8 @@ const std::vector<SignalDef>& SignalDefs() {
     for (std::string_view feature : FeatureNames()) {
       const bool fraction =
           feature == "minutes" || feature == "top_item_share" || feature == "top_category_share";
-      out.push_back({"session." + std::string(feature),
-                     fraction ? TraitType::kDouble : TraitType::kInt, 0});
+      out.push_back(
+          {"session." + std::string(feature), fraction ? TraitType::kDouble : TraitType::kInt, 0});
     }
     out.push_back({"session.referrer_class", TraitType::kString, 0});
     for (std::string_view touch : {"first_touch", "last_touch"}) {
@@ -57,8 +57,8 @@ bool IsAffinityDimension(std::string_view dimension) {
 
 const std::vector<std::string>& SignalEventFields() {
   static const std::vector<std::string> fields = {
-      "order_id",   "page_url",         "referrer",           "utm_source",
-      "utm_medium", "utm_campaign",     "country",            "city",
+      "order_id",         "page_url",         "referrer",        "utm_source",
+      "utm_medium",       "utm_campaign",     "country",         "city",
       "properties.brand", "properties.query", "properties.sort", "properties.campaign"};
   return fields;
 }

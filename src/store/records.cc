@@ -249,29 +249,44 @@ Timestamp ProfileRecord::TraitTime(uint32_t slot) const {
   return it != traits.end() && it->first == slot ? trait_times[it - traits.begin()] : 0;
 }
 
-bool ProfileRecord::SetTrait(uint32_t slot, TypedValue value, Timestamp time) {
+namespace {
+
+void MarkDeclared(std::vector<uint32_t>& declared, uint32_t slot, bool value) {
+  auto it = std::lower_bound(declared.begin(), declared.end(), slot);
+  const bool present = it != declared.end() && *it == slot;
+  if (value && !present) declared.insert(it, slot);
+  if (!value && present) declared.erase(it);
+}
+
+}  // namespace
+
+bool ProfileRecord::SetTrait(uint32_t slot, TypedValue value, Timestamp time, TraitSource source) {
   auto it = std::lower_bound(traits.begin(), traits.end(), slot,
                              [](const auto& entry, uint32_t key) { return entry.first < key; });
   const size_t position = it - traits.begin();
   if (it != traits.end() && it->first == slot) {
     if (trait_times[position] > time) return false;
+    if (source == TraitSource::kInferred && IsDeclared(slot)) return false;
     it->second = std::move(value);
     trait_times[position] = time;
   } else {
     traits.insert(it, {slot, std::move(value)});
     trait_times.insert(trait_times.begin() + static_cast<ptrdiff_t>(position), time);
   }
+  MarkDeclared(declared, slot, source == TraitSource::kDeclared);
   return true;
 }
 
-bool ProfileRecord::ClearTrait(uint32_t slot, Timestamp time) {
+bool ProfileRecord::ClearTrait(uint32_t slot, Timestamp time, TraitSource source) {
   auto it = std::lower_bound(traits.begin(), traits.end(), slot,
                              [](const auto& entry, uint32_t key) { return entry.first < key; });
   if (it == traits.end() || it->first != slot) return false;
   const size_t position = it - traits.begin();
   if (trait_times[position] > time) return false;
+  if (source == TraitSource::kInferred && IsDeclared(slot)) return false;
   traits.erase(it);
   trait_times.erase(trait_times.begin() + static_cast<ptrdiff_t>(position));
+  MarkDeclared(declared, slot, false);
   return true;
 }
 
@@ -291,6 +306,11 @@ std::string EncodeProfile(const ProfileRecord& record) {
   }
   coding::PutVarint64(out, record.aliases.size());
   for (const std::string& alias : record.aliases) coding::PutString(out, alias);
+  // Declared slots, only when there are any (records before them end with the aliases).
+  if (!record.declared.empty()) {
+    coding::PutVarint64(out, record.declared.size());
+    for (uint32_t slot : record.declared) coding::PutVarint64(out, slot);
+  }
   return out;
 }
 
@@ -318,6 +338,16 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
   ok = ok && reader.GetVarint64(alias_count) && alias_count <= bytes.size();
   for (uint64_t i = 0; ok && i < alias_count; ++i) {
     ok = reader.GetString(record.aliases.emplace_back());
+  }
+  uint64_t declared_count = 0;
+  if (ok && !reader.empty()) {
+    ok = reader.GetVarint64(declared_count) && declared_count <= bytes.size();
+    for (uint64_t i = 0; ok && i < declared_count; ++i) {
+      uint64_t slot = 0;
+      ok = reader.GetVarint64(slot) && slot <= UINT32_MAX &&
+           (record.declared.empty() || record.declared.back() < slot);
+      record.declared.push_back(static_cast<uint32_t>(slot));
+    }
   }
   if (!ok || !reader.empty()) return Corruption("profile record {} is malformed", id);
   return record;

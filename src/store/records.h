@@ -3,6 +3,7 @@
 // The records the store holds and their byte layouts (docs/storage_format.md). Pure functions:
 // encoding and decoding never touch RocksDB.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -31,14 +32,22 @@ struct ProfileRecord {
   std::vector<std::string> aliases;
   Timestamp created_at = 0;
   Timestamp updated_at = 0;
+  // Slots (sorted) whose value the person declared (TraitSource::kDeclared).
+  std::vector<uint32_t> declared;
 
   const TypedValue* Trait(uint32_t slot) const;
+  bool IsDeclared(uint32_t slot) const {
+    return std::binary_search(declared.begin(), declared.end(), slot);
+  }
   // When the trait was set (0: it is not set).
   Timestamp TraitTime(uint32_t slot) const;
-  // Sets the trait unless the profile holds a value set later than `time`; true if set.
-  bool SetTrait(uint32_t slot, TypedValue value, Timestamp time);
-  // Removes the trait unless it was set later than `time`; true if removed.
-  bool ClearTrait(uint32_t slot, Timestamp time);
+  // Sets the trait unless the profile holds a value set later than `time`, or a declared value
+  // and `source` is inferred; true if set. The value is declared after this only if `source` is.
+  bool SetTrait(uint32_t slot, TypedValue value, Timestamp time,
+                TraitSource source = TraitSource::kObserved);
+  // Removes the trait unless it was set later than `time`, or declared and `source` is
+  // inferred; true if removed.
+  bool ClearTrait(uint32_t slot, Timestamp time, TraitSource source = TraitSource::kObserved);
 };
 
 std::string EncodeProfile(const ProfileRecord& record);
