@@ -1,6 +1,7 @@
 /*! tailor.js 0.1.0: page views, clicks and identity for a tailor server. No dependencies.
  *  <script src="https://TAILOR_HOST/tailor.js" data-write-key="KEY" async></script>
- *  Sends Segment-style batches ({batch, sentAt, writeKey}) to POST {host}/v1/batch. */
+ *  Sends Segment-style batches ({batch, sentAt, writeKey}) to POST {host}/v1/batch, and shows
+ *  survey questions: tailor.ask('#where', {survey: 'golf', question: 'level'}). */
 (function () {
   'use strict';
   if (window.tailor && window.tailor.__tailor) return; // loaded twice: keep the first
@@ -177,6 +178,120 @@
     api.track(el.getAttribute('data-tailor-track'), properties);
   }
 
+  // --- Surveys: one question in the page, its answer sent as the visitor's declared trait.
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function who() {
+    return userId ? { profile: userId } : { anonymous_id: anonymousId };
+  }
+
+  // The question as a form: choices as radio buttons or check boxes, a short scale as radio
+  // buttons (a long one as a number field), free text as a text area.
+  function questionForm(q, submitText) {
+    const form = el('form', 'tailor-survey');
+    form.appendChild(el('p', 'tailor-question', q.text));
+    const name = `tailor-q-${q.id}`;
+    const options = q.kind === 'scale' && q.max - q.min <= 10
+      ? Array.from({ length: q.max - q.min + 1 }, (_, i) => String(q.min + i))
+      : (q.choices || []);
+    if (q.kind === 'text') {
+      const area = el('textarea', 'tailor-text');
+      area.name = name;
+      area.maxLength = 1000;
+      form.appendChild(area);
+    } else if (q.kind === 'scale' && !options.length) {
+      const input = el('input', 'tailor-number');
+      Object.assign(input, { type: 'number', name, min: q.min, max: q.max, step: 1 });
+      form.appendChild(input);
+    } else {
+      for (const choice of options) {
+        const label = el('label', 'tailor-choice');
+        const input = el('input');
+        Object.assign(input, { type: q.kind === 'multiple' ? 'checkbox' : 'radio', name, value: choice });
+        label.appendChild(input);
+        label.appendChild(document.createTextNode(` ${choice}`));
+        form.appendChild(label);
+      }
+    }
+    const button = el('button', 'tailor-submit', submitText || 'Send');
+    button.type = 'submit';
+    form.appendChild(button);
+    form.appendChild(el('p', 'tailor-error'));
+    return form;
+  }
+
+  // The answer as the server wants it; undefined when none is given.
+  function answerOf(q, form) {
+    const fields = Array.from(form.querySelectorAll(`[name="tailor-q-${q.id}"]`));
+    if (q.kind === 'text') {
+      const text = fields[0].value.trim();
+      return text || undefined;
+    }
+    if (q.kind === 'multiple') {
+      const picked = fields.filter((f) => f.checked).map((f) => f.value);
+      return picked.length ? picked : undefined;
+    }
+    const field = fields.length === 1 && fields[0].type === 'number' ? fields[0] : fields.find((f) => f.checked);
+    if (!field || field.value === '') return undefined;
+    return q.kind === 'scale' ? Number(field.value) : field.value;
+  }
+
+  function surveyPost(base, path, fields) {
+    return fetch(`${base}/${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' }, // a simple request: no preflight
+      body: JSON.stringify(Object.assign({ writeKey: config.writeKey }, who(), fields)),
+    }).then((res) => res.json().catch(() => ({})).then((json) => ({ status: res.status, json })));
+  }
+
+  // Shows question `options.question` of survey `options.survey` in `target` (an element or a
+  // selector), records that it was shown, and sends the answer when the form is submitted.
+  // Resolves with the server's reply ({trait, value}) once answered, or null when the question
+  // cannot be shown here (unknown, closed, not for this channel).
+  function ask(target, options) {
+    options = options || {};
+    const node = typeof target === 'string' ? document.querySelector(target) : target;
+    if (!node || !options.survey || !options.question || !config.writeKey || !config.host) {
+      return Promise.resolve(null);
+    }
+    const channel = options.channel || 'web';
+    const base = `${config.host}/v1/surveys/${encodeURIComponent(options.survey)}`;
+    const url = `${base}/questions/${encodeURIComponent(options.question)}?channel=${encodeURIComponent(channel)}`;
+    return fetch(url, { headers: { Authorization: `Bearer ${config.writeKey}` } })
+      .then((res) => (res.ok ? res.json() : null), () => null)
+      .then((found) => {
+        if (!found || !found.question) return null;
+        const q = found.question;
+        const form = questionForm(q, options.submitText);
+        node.replaceChildren(form);
+        surveyPost(base, 'shown', { question: q.id, channel }).catch(() => {});
+        return new Promise((resolve) => {
+          const error = form.querySelector('.tailor-error');
+          form.addEventListener('submit', (event) => {
+            event.preventDefault();
+            const answer = answerOf(q, form);
+            if (answer === undefined) {
+              error.textContent = options.missingText || 'Please choose an answer.';
+              return;
+            }
+            surveyPost(base, 'answers', { question: q.id, answer, channel }).then(({ status, json }) => {
+              if (status !== 200) {
+                error.textContent = (json.error && json.error.message) || `error ${status}`;
+                return;
+              }
+              node.replaceChildren(el('p', 'tailor-thanks', options.thanksText || 'Thank you!'));
+              resolve(json);
+            }, () => { error.textContent = 'Could not send the answer; please try again.'; });
+          });
+        });
+      });
+  }
+
   // Public methods never throw into the page.
   function safe(fn) {
     return function () {
@@ -219,6 +334,14 @@
       if (name) fields.name = String(name);
       enqueue('page', fields);
     }),
+    // tailor.ask('#golf-question', {survey: 'golf', question: 'level'}): see ask() above.
+    ask: (target, options) => {
+      try {
+        return ask(target, options).catch(() => null);
+      } catch (e) {
+        return Promise.resolve(null);
+      }
+    },
     reset: safe(() => {
       userId = '';
       storage((ls) => ls.removeItem(UID_KEY));

@@ -281,9 +281,11 @@ class Service {
     std::string trait;
     TypedValue value;
   };
+  // `anonymous`: `profile` is a visitor's anonymous id (the profile it is linked to answers, else
+  // the visitor's own, created if new).
   Result<SurveyAnswered> AnswerSurvey(std::string_view survey, std::string_view profile,
                                       std::string_view question, const TypedValue& answer,
-                                      std::string_view channel);
+                                      std::string_view channel, bool anonymous = false);
   // The question worth asking `profile` on `channel` (surveys.h ChooseNextQuestion), at most
   // `cap` questions shown or answered per `cap_window_ms`; nullopt: none to ask.
   Result<std::optional<surveys::NextQuestion>> NextQuestion(

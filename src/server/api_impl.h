@@ -41,7 +41,9 @@ struct Route {
   Handler handler;
   std::vector<std::string> parts;  // path split on '/'
   RouteStats* stats = nullptr;
-  bool collect = false;  // event collection: the only routes a public (website) key may call
+  // The only routes a public (website) key may call: event collection, and the tracker's survey
+  // routes (a question, shown, answers).
+  bool collect = false;
 };
 
 // Error responses: {"error": {"code", "message", "path"?}} with the status the code implies.

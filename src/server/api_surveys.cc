@@ -2,6 +2,8 @@
 // to see), answers and shown questions (scope write, so a site's public key can send them from
 // the tracker), the next question for a person and the response report (scope read).
 
+#include <algorithm>
+
 #include "server/api_impl.h"
 #include "tailor/surveys.h"
 
@@ -10,9 +12,12 @@ namespace {
 
 thread_local simdjson::dom::parser json_parser;
 
-// {"profile": "...", "question": "...", "channel": "web"} and, for answers, "answer".
+// {"profile": "..." or "anonymous_id": "...", "question": "...", "channel": "web"} and, for
+// answers, "answer". A visitor not signed in (the tracker before identify) answers by anonymous
+// id: the answer goes to the profile the id is linked to, else the visitor's own.
 struct AnswerBody {
   std::string profile, question, channel;
+  bool anonymous = false;
   std::optional<TypedValue> answer;
 };
 
@@ -21,23 +26,31 @@ Result<AnswerBody> ReadAnswerBody(simdjson::dom::object fields, bool with_answer
   for (auto [key, value] : fields) {
     const std::string path = fmt::format("$.{}", std::string_view(key));
     std::string_view text;
-    if (key == "profile" || key == "question" || key == "channel") {
+    if (key == "profile" || key == "anonymous_id" || key == "question" || key == "channel") {
       if (value.get_string().get(text) || text.empty()) {
         return InvalidArgument("{}: expected a non-empty string", path);
       }
-      (key == "profile"    ? body.profile
-       : key == "question" ? body.question
-                           : body.channel) = std::string(text);
+      if (key == "profile" || key == "anonymous_id") {
+        if (!body.profile.empty()) {
+          return InvalidArgument("{}: give either profile or anonymous_id", path);
+        }
+        body.anonymous = key == "anonymous_id";
+      }
+      (key == "profile" || key == "anonymous_id" ? body.profile
+       : key == "question"                       ? body.question
+                                                 : body.channel) = std::string(text);
+    } else if (key == "writeKey") {
+      continue;  // the key, in the body (the tracker's text/plain requests)
     } else if (with_answer && key == "answer") {
       auto answer = TraitFromJson(value, nullptr, path);
       if (!answer.ok()) return answer.status();
       body.answer = std::move(answer).value();
     } else {
-      return InvalidArgument("{}: unknown field (profile, question, {}channel)", path,
-                             with_answer ? "answer, " : "");
+      return InvalidArgument("{}: unknown field (profile or anonymous_id, question, {}channel)",
+                             path, with_answer ? "answer, " : "");
     }
   }
-  if (body.profile.empty()) return InvalidArgument("$.profile: missing");
+  if (body.profile.empty()) return InvalidArgument("$.profile: missing (or $.anonymous_id)");
   if (body.question.empty()) return InvalidArgument("$.question: missing");
   if (with_answer && !body.answer) return InvalidArgument("$.answer: missing");
   return body;
@@ -96,15 +109,20 @@ void Api::Impl::AddSurveyRoutes() {
       return ErrorResponse(survey.status());
     }
     auto answered = service.AnswerSurvey(call.params[0], body->profile, body->question,
-                                         *body->answer, body->channel);
+                                         *body->answer, body->channel, body->anonymous);
     if (!answered.ok()) return ErrorResponse(answered.status(), PathOf(answered.status()));
     JsonWriter json;
-    json.BeginObject().Key("profile").String(body->profile).Key("trait").String(answered->trait);
+    json.BeginObject()
+        .Key(body->anonymous ? "anonymous_id" : "profile")
+        .String(body->profile)
+        .Key("trait")
+        .String(answered->trait);
     json.Key("value");
     WriteTypedValue(json, answered->value);
     json.EndObject();
     return JsonResponse(200, json);
   });
+  routes.back().collect = true;  // the tracker sends it with the site's public key
   Add("POST", "/v1/surveys/{name}/shown", Scope::kWrite, [this](Call& call) -> Response {
     auto fields = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
     if (!fields.ok()) return ErrorResponse(fields.status(), "$");
@@ -116,7 +134,7 @@ void Api::Impl::AddSurveyRoutes() {
       return ErrorResponse(404, "NOT_FOUND", "no such question", "$.question");
     }
     EventInput shown;
-    shown.profile_id = body->profile;
+    (body->anonymous ? shown.anonymous_id : shown.profile_id) = body->profile;
     shown.type = "survey_shown";
     shown.time = service.now();
     shown.context.channel = body->channel;
@@ -130,6 +148,43 @@ void Api::Impl::AddSurveyRoutes() {
     }
     return RawJson("{\"recorded\":true}");
   });
+  routes.back().collect = true;
+  // One question as a page shows it (the tracker's tailor.ask): open surveys allowed on the
+  // channel only; the trait it fills is not shown.
+  Add("GET", "/v1/surveys/{name}/questions/{question}", Scope::kWrite,
+      [this](Call& call) -> Response {
+        auto survey = service.surveys().Get(call.params[0]);
+        if (!survey.ok()) return ErrorResponse(survey.status());
+        const surveys::Question* question = survey->Find(call.params[1]);
+        if (question == nullptr) return ErrorResponse(404, "NOT_FOUND", "no such question");
+        if (!survey->open) return ErrorResponse(409, "FAILED_PRECONDITION", "the survey is closed");
+        const std::string channel(call.Query("channel", "web"));
+        if (!survey->channels.empty() && std::find(survey->channels.begin(), survey->channels.end(),
+                                                   channel) == survey->channels.end()) {
+          return ErrorResponse(403, "PERMISSION_DENIED",
+                               fmt::format("the survey is not shown on {}", channel));
+        }
+        JsonWriter json;
+        json.BeginObject().Key("survey").String(survey->name).Key("title").String(survey->title);
+        json.Key("question")
+            .BeginObject()
+            .Key("id")
+            .String(question->id)
+            .Key("text")
+            .String(question->text)
+            .Key("kind")
+            .String(surveys::QuestionKindName(question->kind));
+        if (question->kind == surveys::QuestionKind::kScale) {
+          json.Key("min").Int(question->scale_min).Key("max").Int(question->scale_max);
+        } else if (!question->choices.empty()) {
+          json.Key("choices").BeginArray();
+          for (const std::string& choice : question->choices) json.String(choice);
+          json.EndArray();
+        }
+        json.EndObject().EndObject();
+        return JsonResponse(200, json);
+      });
+  routes.back().collect = true;
   Add("GET", "/v1/surveys/{name}/report", Scope::kRead, [this](Call& call) -> Response {
     auto report = service.SurveyReport(call.params[0]);
     if (!report.ok()) return ErrorResponse(report.status());

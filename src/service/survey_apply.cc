@@ -16,7 +16,7 @@ Result<Service::SurveyAnswered> Service::AnswerSurvey(std::string_view survey_na
                                                       std::string_view profile,
                                                       std::string_view question_id,
                                                       const TypedValue& answer,
-                                                      std::string_view channel) {
+                                                      std::string_view channel, bool anonymous) {
   TAILOR_ASSIGN_OR_RETURN(surveys::Survey survey, impl_->surveys->Get(survey_name));
   if (!survey.open) return FailedPrecondition("survey '{}' is closed", survey_name);
   const surveys::Question* question = survey.Find(question_id);
@@ -35,9 +35,10 @@ Result<Service::SurveyAnswered> Service::AnswerSurvey(std::string_view survey_na
   const Timestamp time = now();
   ProfileInput input{std::string(profile), {{question->trait, value}}};
   input.time = time;
+  input.anonymous = anonymous;
   input.source = TraitSource::kDeclared;  // the person's own answer: inferences never replace it
   EventInput event;
-  event.profile_id = std::string(profile);
+  (anonymous ? event.anonymous_id : event.profile_id) = std::string(profile);
   event.type = "survey_answer";
   event.time = time;
   event.context.channel = std::string(channel);

@@ -1,6 +1,7 @@
 // web/tailor.js in headless Chromium against a real `tailor serve`: page view, a marked click,
 // identify, flush and a pagehide beacon end up once each in the identified profile; a public
-// key refuses other origins; the server stops cleanly on SIGTERM.
+// key refuses other origins; a survey question shown with tailor.ask and answered becomes a
+// declared trait and a live segment membership; the server stops cleanly on SIGTERM.
 //
 //   TAILOR_BIN=/path/to/tailor node --test tracker_e2e.mjs
 import assert from 'node:assert/strict';
@@ -34,6 +35,7 @@ before(async () => {
       '<button id="add" data-tailor-track="Product Added" data-tailor-prop-item_id="sku-42" ' +
       'data-tailor-prop-price="19.5"><span id="label">Add to cart</span></button>'),
     '/thanks': () => pageHtml('Thanks', '<p>thanks</p>'),
+    '/survey': () => pageHtml('Survey', '<div id="ask"></div>'),
   });
   admin = await tailor.createKey('admin', 'admin');
   site = await tailor.createKey('site', 'write', { isPublic: true, origin: pages.origin });
@@ -152,6 +154,66 @@ test('a public key refuses requests from another origin', async () => {
   assert.equal(good.status, 200, good.describe());
   assert.equal(good.headers.get('access-control-allow-origin'), pages.origin,
     'Access-Control-Allow-Origin for the allowed origin');
+});
+
+test('tailor.ask shows a survey question and its answer is a declared trait at once', async () => {
+  const asAdmin = (method, urlPath, body) => tailor.request(method, urlPath, {
+    headers: { Authorization: `Bearer ${admin.key}`, 'Content-Type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  const created = await asAdmin('PUT', '/v1/surveys/golf', {
+    title: 'Your game', channels: ['web'],
+    questions: [{ id: 'level', text: 'How would you rate your golf?', kind: 'single',
+      choices: ['beginner', 'intermediate', 'advanced'], trait: 'golf_level' }],
+  });
+  assert.equal(created.status, 200, created.describe());
+  const segment = await asAdmin('PUT', '/v1/segments/golf_beginners',
+    { rule: 'golf_level = "beginner"' });
+  assert.ok(segment.status === 200 || segment.status === 201, segment.describe());
+
+  const { context } = browserParts || (browserParts = await launchBrowser());
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${pages.origin}/survey`);
+  await page.waitForFunction(() => window.tailor && window.tailor.__tailor);
+  await page.evaluate(() => window.tailor.identify('golfer-9', { plan: 'free' }));
+  await page.evaluate(() => {
+    window.answered = window.tailor.ask('#ask', { survey: 'golf', question: 'level' });
+  });
+  await page.waitForSelector('#ask form.tailor-survey input[value="beginner"]');
+  assert.equal(await page.textContent('#ask .tailor-question'), 'How would you rate your golf?');
+  assert.equal(await page.locator('#ask input[type="radio"]').count(), 3, 'one radio per choice');
+  // Nothing chosen: the form says so and sends nothing.
+  await page.click('#ask .tailor-submit');
+  assert.match(await page.textContent('#ask .tailor-error'), /choose/);
+  await page.check('#ask input[value="beginner"]');
+  await page.click('#ask .tailor-submit');
+  const reply = await page.evaluate(() => window.answered);
+  assert.deepEqual(reply, { profile: 'golfer-9', trait: 'golf_level', value: 'beginner' });
+  assert.equal(await page.textContent('#ask .tailor-thanks'), 'Thank you!');
+  // A question the survey does not have, or another channel's: nothing shown, null.
+  assert.equal(await page.evaluate(() => window.tailor.ask('#ask', { survey: 'golf', question: 'nope' })), null);
+  assert.equal(await page.evaluate(() =>
+    window.tailor.ask('#ask', { survey: 'golf', question: 'level', channel: 'email' })), null);
+  await page.close();
+  assert.deepEqual(pageErrors, [], 'no errors in the page');
+
+  // The answer is Jeff's declared trait, he is in the live segment, and the question was shown.
+  const profile = await tailor.waitForProfile(admin.key, 'golfer-9',
+    (p) => p.traits.golf_level === 'beginner');
+  assert.deepEqual(profile.declared_traits, ['golf_level']);
+  assert.ok(profile.segments.includes('golf_beginners'), `segments ${profile.segments}`);
+  const report = await asAdmin('GET', '/v1/surveys/golf/report');
+  assert.equal(report.status, 200, report.describe());
+  const all = report.json.questions.find((q) => q.question === 'level' && q.channel === '');
+  assert.equal(all.shown, 1, report.describe());
+  assert.equal(all.answered, 1, report.describe());
+  // The public key may read a question and answer, never profiles.
+  const probe = await tailor.request('GET', '/v1/profiles/golfer-9', {
+    headers: { Authorization: `Bearer ${site.key}`, Origin: pages.origin },
+  });
+  assert.equal(probe.status, 403, probe.describe());
 });
 
 test('SIGTERM stops the server with exit code 0', async () => {
