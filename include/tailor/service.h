@@ -21,6 +21,7 @@
 #include "tailor/engine.h"
 #include "tailor/explain.h"
 #include "tailor/intent.h"
+#include "tailor/intent_model.h"
 #include "tailor/kmeans.h"
 #include "tailor/live_segments.h"
 #include "tailor/profile_observer.h"
@@ -258,6 +259,10 @@ class Service {
   struct ProfileIntent {
     std::string id;  // the profile's own external id
     intent::Classification classification;
+    // The learned model's view of the same session, when one is trained (TrainIntentModel):
+    // each intent's probability, highest first, and the probability it ends in a purchase.
+    std::vector<std::pair<std::string, double>> model_intents;
+    std::optional<double> purchase_readiness;
   };
   // The intent of `id`'s session at `at` (the session the working set keeps per event; folded
   // from the events for an `at` before the latest one); kNotFound: unknown id.
@@ -267,6 +272,17 @@ class Service {
   // Parses, stores and puts in force `text`; a broken text (kInvalidArgument, line:column)
   // changes nothing.
   Status SetIntentRules(std::string_view text);
+  // Trains the learned intent model from every profile's labelled sessions (intent_model.h),
+  // stores it and puts it in force; a failed run (kFailedPrecondition: nothing to learn from;
+  // kCancelled) keeps the previous model serving.
+  struct IntentModelRun {
+    intent::TrainReport report;
+    std::shared_ptr<const intent::IntentModel> model;
+  };
+  Result<IntentModelRun> TrainIntentModel(const intent::LabelOptions& options,
+                                          const RunControl* control = nullptr);
+  // The model in force (null: none trained).
+  std::shared_ptr<const intent::IntentModel> intent_model() const;
 
   // --- Surveys (tailor/surveys.h): definitions, answers, the next question.
   surveys::SurveyStore& surveys();

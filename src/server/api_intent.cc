@@ -1,12 +1,16 @@
-// Session intent (tailor/intent.h): a profile's intent with its evidence (scope read), and the
-// intent rules in force (read; set with scope segments).
+// Session intent (tailor/intent.h): a profile's intent with its evidence and, once trained, the
+// learned model's probabilities (scope read); the intent rules in force (read; set with scope
+// segments); training the learned model (intent_model.h; scope segments) and reading it.
 
 #include "common/time.h"
 #include "server/api_impl.h"
 #include "tailor/intent.h"
+#include "tailor/intent_model.h"
 
 namespace tailor::server {
 namespace {
+
+thread_local simdjson::dom::parser json_parser;
 
 void WriteExplanation(JsonWriter& json, const segments::Explanation& e) {
   json.BeginObject()
@@ -62,7 +66,76 @@ void Api::Impl::AddIntentRoutes() {
       WriteTypedValue(json, value);
     }
     json.Key("start").String(s.events ? IsoTime(s.start) : "");
-    json.EndObject().EndObject();
+    json.EndObject().Key("model");
+    if (found->model_intents.empty() && !found->purchase_readiness) {
+      json.Null();  // no model trained, or no session under way
+    } else {
+      json.BeginObject().Key("intents").BeginArray();
+      for (const auto& [name, probability] : found->model_intents) {
+        json.BeginObject()
+            .Key("intent")
+            .String(name)
+            .Key("probability")
+            .Double(probability)
+            .EndObject();
+      }
+      json.EndArray().Key("purchase_readiness");
+      if (found->purchase_readiness) {
+        json.Double(*found->purchase_readiness);
+      } else {
+        json.Null();
+      }
+      json.EndObject();
+    }
+    json.EndObject();
+    return JsonResponse(200, json);
+  });
+  // Trains the learned model from the labelled sessions (on the evaluation thread, as every
+  // /v1/analytics route): {"answer_trait": "session_intent", "timeout_seconds": 60}.
+  Add("POST", "/v1/analytics/intent-model", Scope::kSegments, [this](Call& call) -> Response {
+    intent::LabelOptions label;
+    RunControl control;
+    if (!call.request.body.empty()) {
+      auto body = ParseObjectBody(json_parser, call.request.body, options.max_json_depth);
+      if (!body.ok()) return ErrorResponse(body.status(), "$");
+      for (auto [key, value] : simdjson::dom::object(*body)) {
+        const std::string path = fmt::format("$.{}", std::string_view(key));
+        std::string_view text;
+        double real = 0;
+        if (key == "answer_trait") {
+          if (value.get_string().get(text) || text.empty()) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected a trait name", path);
+          }
+          label.answer_trait = std::string(text);
+        } else if (key == "timeout_seconds") {
+          if (value.get_double().get(real) || !(real > 0) || real > 86'400) {
+            return ErrorResponse(400, "INVALID_ARGUMENT",
+                                 "expected seconds, more than 0 and at most 86400", path);
+          }
+          control.deadline = std::chrono::steady_clock::now() +
+                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(real));
+        } else {
+          return ErrorResponse(400, "INVALID_ARGUMENT", "unknown field", path);
+        }
+      }
+    }
+    auto run = service.TrainIntentModel(label, &control);
+    if (!run.ok()) return ErrorResponse(run.status());
+    JsonWriter json;
+    json.BeginObject().Key("trained_at").String(IsoTime(run->model->trained_at));
+    json.Key("classes").BeginArray();
+    for (const std::string& name : run->model->classes) json.String(name);
+    json.EndArray().Key("readiness").Bool(run->model->readiness.has_value()).Key("report");
+    intent::WriteTrainReport(json, run->report);
+    json.EndObject();
+    return JsonResponse(200, json);
+  });
+  Add("GET", "/v1/intent/model", Scope::kRead, [this](Call&) -> Response {
+    const auto model = service.intent_model();
+    if (model == nullptr) return ErrorResponse(404, "NOT_FOUND", "no intent model trained");
+    JsonWriter json;
+    json.Raw(intent::IntentModelJson(*model));
     return JsonResponse(200, json);
   });
   Add("GET", "/v1/intent/rules", Scope::kRead, [this](Call&) -> Response {

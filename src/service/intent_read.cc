@@ -42,12 +42,18 @@ Status Service::SetIntentRules(std::string_view text) {
 Result<Service::ProfileIntent> Service::Intent(std::string_view id, Timestamp at) {
   TAILOR_ASSIGN_OR_RETURN(LiveSignalsRead read, ReadLiveSignals(*impl_, id));
   const std::shared_ptr<const intent::IntentRules> rules = intent_rules();
+  ProfileIntent out{read.profile->view.external_id, {}, {}, std::nullopt};
   if (read.live->latest <= at) {  // the live session holds every event until `at`
-    return ProfileIntent{read.profile->view.external_id,
-                         intent::Classify(*rules, read.live->session.Features(at), at)};
+    out.classification = intent::Classify(*rules, read.live->session.Features(at), at);
+  } else {
+    TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, read.profile->Events());
+    out.classification = intent::Classify(*rules, events, at);
   }
-  TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, read.profile->Events());
-  return ProfileIntent{read.profile->view.external_id, intent::Classify(*rules, events, at)};
+  if (const auto model = intent_model(); model && out.classification.session.events > 0) {
+    out.model_intents = model->Predict(out.classification.session);
+    out.purchase_readiness = model->PurchaseReadiness(out.classification.session);
+  }
+  return out;
 }
 
 }  // namespace tailor

@@ -79,6 +79,8 @@ struct Service::Impl {
   std::unique_ptr<surveys::SurveyStore> surveys;
   mutable std::mutex intent_mutex;
   std::shared_ptr<const intent::IntentRules> intent_rules;  // loaded on first use
+  std::shared_ptr<const intent::IntentModel> intent_model;  // null: none trained
+  bool intent_model_loaded = false;
   std::unique_ptr<snapshot::LiveSnapshot> live_snapshot;
   uint64_t snapshot_observer = 0;              // the engine's handle
   std::atomic<int64_t> last_population_ms{0};  // wall clock of the last Population call

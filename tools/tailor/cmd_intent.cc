@@ -7,7 +7,9 @@
 
 #include "commands.h"
 #include "tailor/intent.h"
+#include "tailor/intent_model.h"
 #include "tailor/json_writer.h"
+#include "tailor/service.h"
 
 namespace tailor::cli {
 namespace {
@@ -15,7 +17,53 @@ namespace {
 struct IntentArgs {
   std::string id, now, rules_file;
   bool print_rules = false;
+  bool train = false;
+  std::string answer_trait = "session_intent";
 };
+
+// --train: the learned model from the store's labelled sessions (tailor/intent_model.h).
+int Train(const GlobalOptions& global, const IntentArgs& args) {
+  ServiceOptions options;
+  options.engine.store.create_if_missing = false;
+  options.evaluate_on_open = false;
+  auto service = Service::Open(global.data_dir, std::move(options));
+  if (!service.ok()) return ReportError(global, service.status());
+  intent::LabelOptions label;
+  label.answer_trait = args.answer_trait;
+  auto run = (*service)->TrainIntentModel(label);
+  if (!run.ok()) return ReportError(global, run.status());
+  const intent::TrainReport& r = run->report;
+  if (global.json) {
+    JsonWriter json;
+    intent::WriteTrainReport(json, r);
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("intent model: %llu labelled sessions (%llu held out)",
+              static_cast<unsigned long long>(r.intent_sessions),
+              static_cast<unsigned long long>(r.intent_held_out));
+  if (!run->model->classes.empty()) {
+    std::printf(", held-out accuracy %.3f\n", r.accuracy);
+    for (size_t t = 0; t < r.classes.size(); ++t) {
+      std::printf("  %-14s precision %.3f recall %.3f (%llu)  predicted:",
+                  r.classes[t].name.c_str(), r.classes[t].precision, r.classes[t].recall,
+                  static_cast<unsigned long long>(r.classes[t].support));
+      for (uint64_t n : r.confusion[t]) std::printf(" %llu", static_cast<unsigned long long>(n));
+      std::printf("\n");
+    }
+  } else {
+    std::printf(": fewer than two intents answered, no intent model\n");
+  }
+  std::printf("purchase readiness: %llu sessions (%llu held out, %.1f %% with a purchase)",
+              static_cast<unsigned long long>(r.outcome_sessions),
+              static_cast<unsigned long long>(r.outcome_held_out), 100 * r.positive_share);
+  if (r.readiness_auroc) {
+    std::printf(", held-out AUROC %.4f\n", *r.readiness_auroc);
+  } else {
+    std::printf("\n");
+  }
+  return 0;
+}
 
 void PrintEvidence(const segments::Explanation& e, int depth) {
   std::printf("  %*s%s %s%s%s\n", depth * 2, "", e.matched ? "yes" : "no ", e.condition.c_str(),
@@ -41,6 +89,7 @@ int Run(const GlobalOptions& global, const IntentArgs& args) {
     std::printf("%s", rules.text.c_str());
     return 0;
   }
+  if (args.train) return Train(global, args);
   if (args.id.empty()) return ReportError(global, InvalidArgument("name a profile"));
   auto now = ParseNow(args.now);
   if (!now.ok()) return ReportError(global, now.status());
@@ -88,6 +137,13 @@ void RegisterIntent(CLI::App& app, GlobalOptions& global, int& exit_code) {
   command->add_option("--rules", args->rules_file, "intent rules (`intent: rule` per line)")
       ->check(CLI::ExistingFile);
   command->add_flag("--print-rules", args->print_rules, "print the rules (default or --rules)");
+  command->add_flag("--train", args->train,
+                    "train the learned model from the store's labelled sessions (survey answers "
+                    "of --answer-trait, sessions with and without a purchase)");
+  command
+      ->add_option("--answer-trait", args->answer_trait,
+                   "the trait of the survey question whose answers label session intents")
+      ->capture_default_str();
   command->callback([&, args] { exit_code = Run(global, *args); });
 }
 

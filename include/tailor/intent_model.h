@@ -1,0 +1,90 @@
+#pragma once
+
+// The learned alternative to the intent rules, trained from a store's labelled sessions:
+//  - intent: a survey answer to a question filling `answer_trait` (by default `session_intent`,
+//    choices inspiration / best_offer / concerns) labels the session it was given in, summarized
+//    from its events before the answer: a one-vs-rest L2 logistic regression per intent over the
+//    session features (tailor/session.h) and the referrer class, probabilities normalized;
+//  - purchase readiness: a session that ends in a purchase is a positive, summarized from its
+//    events before the first purchase; a session without one a negative (an L2 logistic
+//    regression: the probability that the session under way ends in a purchase).
+// Profiles are split by a hash of their id: a fifth held out for the report (accuracy, per-class
+// precision and recall, confusion matrix; the readiness model's AUROC). The model is plain data,
+// stored as JSON, and served beside the rules (Service::Intent).
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tailor/intent.h"
+#include "tailor/json_writer.h"
+#include "tailor/logistic.h"
+#include "tailor/status.h"
+#include "tailor/types.h"
+
+namespace tailor::intent {
+
+struct LabelledSession {
+  SessionFeatures features;
+  std::string label;      // an intent, or "purchase" / "no_purchase"
+  bool held_out = false;  // the profile is in the held-out fifth
+};
+
+struct LabelOptions {
+  std::string answer_trait = "session_intent";
+  Timestamp session_gap_ms = 30 * 60 * 1000;
+};
+
+// The labelled sessions of one profile's history (time order), appended to the two lists.
+void CollectLabelledSessions(std::span<const EventInput> events, const LabelOptions& options,
+                             bool held_out, std::vector<LabelledSession>& intent_labelled,
+                             std::vector<LabelledSession>& outcome_labelled);
+// Whether a profile is in the held-out fifth (a hash of its external id).
+bool HeldOut(std::string_view external_id);
+
+// The session features as model inputs: the numbers (but purchases), then the referrer class
+// one-hot.
+std::vector<double> FeatureRow(const SessionFeatures& features);
+const std::vector<std::string>& FeatureRowNames();
+
+struct IntentModel {
+  std::vector<std::string> classes;                 // the intents seen in the labels
+  std::vector<analytics::LogisticModel> per_class;  // one-vs-rest, same order
+  std::optional<analytics::LogisticModel> readiness;
+  std::string answer_trait;
+  Timestamp trained_at = 0;
+
+  // Each class's probability (summing to 1), highest first; empty without classes.
+  std::vector<std::pair<std::string, double>> Predict(const SessionFeatures& session) const;
+  // The probability that the session ends in a purchase; nullopt without that model.
+  std::optional<double> PurchaseReadiness(const SessionFeatures& session) const;
+};
+
+std::string IntentModelJson(const IntentModel& model);
+Result<IntentModel> ParseIntentModel(std::string_view json);
+
+struct ClassScores {
+  std::string name;
+  double precision = 0, recall = 0;
+  uint64_t support = 0;  // held-out sessions of the class
+};
+struct TrainReport {
+  uint64_t intent_sessions = 0, outcome_sessions = 0;  // labelled, training and held out
+  uint64_t intent_held_out = 0, outcome_held_out = 0;
+  double accuracy = 0;  // of the intent model on the held-out sessions
+  std::vector<ClassScores> classes;
+  std::vector<std::vector<uint64_t>> confusion;  // [truth][predicted], in `classes` order
+  std::optional<double> readiness_auroc;         // on the held-out outcome sessions
+  double positive_share = 0;                     // of outcome sessions ending in a purchase
+};
+void WriteTrainReport(JsonWriter& json, const TrainReport& report);
+
+// kFailedPrecondition when neither model has two classes to learn from.
+Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_labelled,
+                                     const std::vector<LabelledSession>& outcome_labelled,
+                                     const LabelOptions& options, TrainReport& report);
+
+}  // namespace tailor::intent

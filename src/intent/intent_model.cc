@@ -1,0 +1,395 @@
+#include "tailor/intent_model.h"
+
+#include <simdjson.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <map>
+
+#include "tailor/signals.h"
+
+namespace tailor::intent {
+namespace {
+
+constexpr const char* kReferrerClasses[] = {"direct", "search",           "social",  "email",
+                                            "paid",   "price_comparison", "referral"};
+
+bool OwnEvent(const EventInput& e) {
+  const std::string_view type = e.type;
+  return !(type.ends_with("_sent") || type == "email_bounced" || type == "bounce");
+}
+
+std::string_view Property(const EventInput& event, std::string_view name) {
+  for (const auto& [key, value] : event.properties) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+analytics::FeatureMatrix Matrix(const std::vector<const LabelledSession*>& sessions) {
+  analytics::FeatureMatrix matrix;
+  matrix.columns = FeatureRowNames().size();
+  matrix.names = FeatureRowNames();
+  for (const LabelledSession* session : sessions) {
+    const std::vector<double> row = FeatureRow(session->features);
+    matrix.values.insert(matrix.values.end(), row.begin(), row.end());
+    ++matrix.rows;
+  }
+  return matrix;
+}
+
+void WriteLogistic(JsonWriter& json, const analytics::LogisticModel& model) {
+  const auto numbers = [&](const char* key, const std::vector<double>& values) {
+    json.Key(key).BeginArray();
+    for (double v : values) json.Double(v);
+    json.EndArray();
+  };
+  json.BeginObject();
+  numbers("mean", model.mean);
+  numbers("scale", model.scale);
+  numbers("weights", model.weights);
+  json.Key("intercept").Double(model.intercept).EndObject();
+}
+
+Result<analytics::LogisticModel> ReadLogistic(simdjson::dom::element value, size_t columns,
+                                              const std::string& path) {
+  analytics::LogisticModel model;
+  for (const auto& [key, target] :
+       {std::pair{"mean", &model.mean}, {"scale", &model.scale}, {"weights", &model.weights}}) {
+    simdjson::dom::array array;
+    if (value[key].get_array().get(array))
+      return InvalidArgument("{}.{}: expected an array", path, key);
+    for (simdjson::dom::element number : array) {
+      double v = 0;
+      if (number.get_double().get(v)) return InvalidArgument("{}.{}: expected numbers", path, key);
+      target->push_back(v);
+    }
+    if (target->size() != columns) {
+      return InvalidArgument("{}.{}: expected {} numbers, found {}", path, key, columns,
+                             target->size());
+    }
+  }
+  if (value["intercept"].get_double().get(model.intercept)) {
+    return InvalidArgument("{}.intercept: expected a number", path);
+  }
+  return model;
+}
+
+}  // namespace
+
+bool HeldOut(std::string_view external_id) {
+  return XXH3_64bits(external_id.data(), external_id.size()) % 5 == 0;
+}
+
+const std::vector<std::string>& FeatureRowNames() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (std::string_view feature : FeatureNames()) {
+      if (feature != "purchases") out.emplace_back(feature);
+    }
+    for (const char* referrer : kReferrerClasses) out.push_back(std::string("from_") + referrer);
+    return out;
+  }();
+  return names;
+}
+
+std::vector<double> FeatureRow(const SessionFeatures& f) {
+  return {double(f.events),
+          f.minutes,
+          double(f.page_views),
+          double(f.product_views),
+          double(f.distinct_categories),
+          double(f.distinct_items),
+          double(f.max_item_views),
+          f.top_item_share,
+          f.top_category_share,
+          double(f.price_sort),
+          double(f.deal_pages),
+          double(f.service_pages),
+          double(f.content_pages),
+          double(f.searches),
+          double(f.cart_adds),
+          double(f.checkouts),
+          f.referrer_class == kReferrerClasses[0] ? 1.0 : 0.0,
+          f.referrer_class == kReferrerClasses[1] ? 1.0 : 0.0,
+          f.referrer_class == kReferrerClasses[2] ? 1.0 : 0.0,
+          f.referrer_class == kReferrerClasses[3] ? 1.0 : 0.0,
+          f.referrer_class == kReferrerClasses[4] ? 1.0 : 0.0,
+          f.referrer_class == kReferrerClasses[5] ? 1.0 : 0.0,
+          f.referrer_class == kReferrerClasses[6] ? 1.0 : 0.0};
+}
+
+void CollectLabelledSessions(std::span<const EventInput> events, const LabelOptions& options,
+                             bool held_out, std::vector<LabelledSession>& intent_labelled,
+                             std::vector<LabelledSession>& outcome_labelled) {
+  SessionTracker tracker(options.session_gap_ms);
+  bool in_session = false, purchased = false;
+  SessionFeatures before_purchase;
+  const auto finish = [&] {
+    if (!in_session) return;
+    if (purchased) {
+      // A purchase as the session's first event says nothing of what came before it.
+      if (before_purchase.events > 0) {
+        outcome_labelled.push_back({std::move(before_purchase), "purchase", held_out});
+      }
+    } else {
+      outcome_labelled.push_back({tracker.Features(tracker.last()), "no_purchase", held_out});
+    }
+    in_session = purchased = false;
+    before_purchase = {};
+  };
+  for (const EventInput& e : events) {
+    const bool own = OwnEvent(e);
+    if (own && in_session && e.time - tracker.last() > options.session_gap_ms) finish();
+    if (e.type == "survey_answer" && Property(e, "trait") == options.answer_trait) {
+      const std::string_view answer = Property(e, "answer");
+      SessionFeatures so_far = in_session ? tracker.Features(e.time) : SessionFeatures{};
+      if (!answer.empty() && so_far.events > 0) {
+        intent_labelled.push_back({std::move(so_far), std::string(answer), held_out});
+      }
+    }
+    if (e.type == "purchase" && in_session && !purchased) {
+      purchased = true;
+      before_purchase = tracker.Features(e.time);
+    } else if (e.type == "purchase" && !in_session) {
+      purchased = true;  // the session starts with it: nothing before
+    }
+    tracker.Add(e);
+    if (own) in_session = true;
+  }
+  finish();
+}
+
+std::vector<std::pair<std::string, double>> IntentModel::Predict(
+    const SessionFeatures& session) const {
+  std::vector<std::pair<std::string, double>> out;
+  if (classes.empty()) return out;
+  const std::vector<double> row = FeatureRow(session);
+  double total = 0;
+  for (size_t c = 0; c < classes.size(); ++c) {
+    out.emplace_back(classes[c], per_class[c].Predict(row.data()));
+    total += out.back().second;
+  }
+  for (auto& [name, p] : out) p = total > 0 ? p / total : 1.0 / out.size();
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
+std::optional<double> IntentModel::PurchaseReadiness(const SessionFeatures& session) const {
+  if (!readiness) return std::nullopt;
+  const std::vector<double> row = FeatureRow(session);
+  return readiness->Predict(row.data());
+}
+
+std::string IntentModelJson(const IntentModel& model) {
+  JsonWriter json;
+  json.BeginObject()
+      .Key("answer_trait")
+      .String(model.answer_trait)
+      .Key("trained_at")
+      .Int(model.trained_at)
+      .Key("features")
+      .BeginArray();
+  for (const std::string& name : FeatureRowNames()) json.String(name);
+  json.EndArray().Key("classes").BeginArray();
+  for (size_t c = 0; c < model.classes.size(); ++c) {
+    json.BeginObject().Key("intent").String(model.classes[c]).Key("model");
+    WriteLogistic(json, model.per_class[c]);
+    json.EndObject();
+  }
+  json.EndArray().Key("readiness");
+  if (model.readiness) {
+    WriteLogistic(json, *model.readiness);
+  } else {
+    json.Null();
+  }
+  json.EndObject();
+  return json.str();
+}
+
+Result<IntentModel> ParseIntentModel(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(text.data(), text.size()).get(root)) {
+    return InvalidArgument("$: the intent model is not JSON");
+  }
+  IntentModel model;
+  const size_t columns = FeatureRowNames().size();
+  simdjson::dom::array features;
+  if (root["features"].get_array().get(features) || features.size() != columns) {
+    return InvalidArgument("$.features: expected the {} features of this version", columns);
+  }
+  size_t index = 0;
+  for (simdjson::dom::element name : features) {
+    std::string_view text_name;
+    if (name.get_string().get(text_name) || text_name != FeatureRowNames()[index++]) {
+      return InvalidArgument("$.features[{}]: not the feature of this version", index - 1);
+    }
+  }
+  std::string_view trait;
+  if (root["answer_trait"].get_string().get(trait)) {
+    return InvalidArgument("$.answer_trait: expected a string");
+  }
+  model.answer_trait = std::string(trait);
+  int64_t trained_at = 0;
+  if (root["trained_at"].get_int64().get(trained_at)) {
+    return InvalidArgument("$.trained_at: expected a time");
+  }
+  model.trained_at = trained_at;
+  simdjson::dom::array classes;
+  if (root["classes"].get_array().get(classes))
+    return InvalidArgument("$.classes: expected an array");
+  index = 0;
+  for (simdjson::dom::element entry : classes) {
+    const std::string path = fmt::format("$.classes[{}]", index++);
+    std::string_view name;
+    if (entry["intent"].get_string().get(name))
+      return InvalidArgument("{}.intent: expected a string", path);
+    simdjson::dom::element fitted;
+    if (entry["model"].get(fitted)) return InvalidArgument("{}.model: missing", path);
+    TAILOR_ASSIGN_OR_RETURN(analytics::LogisticModel logistic,
+                            ReadLogistic(fitted, columns, path + ".model"));
+    model.classes.emplace_back(name);
+    model.per_class.push_back(std::move(logistic));
+  }
+  simdjson::dom::element readiness;
+  if (!root["readiness"].get(readiness) && !readiness.is_null()) {
+    TAILOR_ASSIGN_OR_RETURN(model.readiness, ReadLogistic(readiness, columns, "$.readiness"));
+  }
+  return model;
+}
+
+void WriteTrainReport(JsonWriter& json, const TrainReport& report) {
+  json.BeginObject()
+      .Key("intent_sessions")
+      .Uint(report.intent_sessions)
+      .Key("intent_held_out")
+      .Uint(report.intent_held_out)
+      .Key("outcome_sessions")
+      .Uint(report.outcome_sessions)
+      .Key("outcome_held_out")
+      .Uint(report.outcome_held_out)
+      .Key("purchase_share")
+      .Double(report.positive_share)
+      .Key("accuracy")
+      .Double(report.accuracy)
+      .Key("classes")
+      .BeginArray();
+  for (const ClassScores& c : report.classes) {
+    json.BeginObject()
+        .Key("intent")
+        .String(c.name)
+        .Key("precision")
+        .Double(c.precision)
+        .Key("recall")
+        .Double(c.recall)
+        .Key("support")
+        .Uint(c.support)
+        .EndObject();
+  }
+  json.EndArray().Key("confusion").BeginArray();  // rows: truth; columns: predicted
+  for (const std::vector<uint64_t>& row : report.confusion) {
+    json.BeginArray();
+    for (uint64_t n : row) json.Uint(n);
+    json.EndArray();
+  }
+  json.EndArray().Key("readiness_auroc");
+  if (report.readiness_auroc) {
+    json.Double(*report.readiness_auroc);
+  } else {
+    json.Null();
+  }
+  json.EndObject();
+}
+
+Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_labelled,
+                                     const std::vector<LabelledSession>& outcome_labelled,
+                                     const LabelOptions& options, TrainReport& report) {
+  IntentModel model;
+  model.answer_trait = options.answer_trait;
+  report = TrainReport{};
+  report.intent_sessions = intent_labelled.size();
+  report.outcome_sessions = outcome_labelled.size();
+  // Intent: one model per intent seen in training.
+  std::vector<const LabelledSession*> train, test;
+  std::map<std::string, uint64_t> seen;
+  for (const LabelledSession& s : intent_labelled) {
+    (s.held_out ? test : train).push_back(&s);
+    if (!s.held_out) ++seen[s.label];
+  }
+  report.intent_held_out = test.size();
+  if (seen.size() >= 2) {
+    const analytics::FeatureMatrix matrix = Matrix(train);
+    for (const auto& [name, count] : seen) {
+      std::vector<uint8_t> labels;
+      for (const LabelledSession* s : train) labels.push_back(s->label == name ? 1 : 0);
+      TAILOR_ASSIGN_OR_RETURN(analytics::LogisticModel fitted,
+                              analytics::FitLogistic(matrix, labels, {}));
+      model.classes.push_back(name);
+      model.per_class.push_back(std::move(fitted));
+    }
+    const size_t k = model.classes.size();
+    report.confusion.assign(k, std::vector<uint64_t>(k, 0));
+    uint64_t right = 0, counted = 0;
+    for (const LabelledSession* s : test) {
+      const auto truth = std::find(model.classes.begin(), model.classes.end(), s->label);
+      if (truth == model.classes.end()) continue;  // an intent training never saw
+      const std::string predicted = model.Predict(s->features).front().first;
+      const size_t p =
+          std::find(model.classes.begin(), model.classes.end(), predicted) - model.classes.begin();
+      const size_t t = truth - model.classes.begin();
+      ++report.confusion[t][p];
+      right += t == p;
+      ++counted;
+    }
+    report.accuracy = counted ? double(right) / counted : 0;
+    for (size_t c = 0; c < k; ++c) {
+      uint64_t predicted = 0, actual = 0;
+      for (size_t o = 0; o < k; ++o) {
+        predicted += report.confusion[o][c];
+        actual += report.confusion[c][o];
+      }
+      report.classes.push_back({model.classes[c],
+                                predicted ? double(report.confusion[c][c]) / predicted : 0,
+                                actual ? double(report.confusion[c][c]) / actual : 0, actual});
+    }
+  }
+  // Purchase readiness.
+  std::vector<const LabelledSession*> outcome_train, outcome_test;
+  std::vector<uint8_t> train_labels, test_labels;
+  uint64_t positives = 0;
+  for (const LabelledSession& s : outcome_labelled) {
+    const uint8_t positive = s.label == "purchase" ? 1 : 0;
+    positives += positive;
+    (s.held_out ? outcome_test : outcome_train).push_back(&s);
+    (s.held_out ? test_labels : train_labels).push_back(positive);
+  }
+  report.outcome_held_out = outcome_test.size();
+  report.positive_share =
+      outcome_labelled.empty() ? 0 : double(positives) / outcome_labelled.size();
+  const auto both = [](const std::vector<uint8_t>& labels) {
+    return std::find(labels.begin(), labels.end(), 0) != labels.end() &&
+           std::find(labels.begin(), labels.end(), 1) != labels.end();
+  };
+  if (both(train_labels)) {
+    TAILOR_ASSIGN_OR_RETURN(model.readiness,
+                            analytics::FitLogistic(Matrix(outcome_train), train_labels, {}));
+    if (both(test_labels)) {
+      std::vector<double> scores;
+      for (const LabelledSession* s : outcome_test) {
+        scores.push_back(*model.PurchaseReadiness(s->features));
+      }
+      report.readiness_auroc = analytics::Auroc(scores, test_labels);
+    }
+  }
+  if (model.classes.empty() && !model.readiness) {
+    return FailedPrecondition(
+        "no labelled sessions to learn from: answers to a question filling '{}' with two or more "
+        "intents, or sessions with and without a purchase",
+        options.answer_trait);
+  }
+  return model;
+}
+
+}  // namespace tailor::intent

@@ -1,0 +1,83 @@
+// The learned intent model (tailor/intent_model.h): trained from every profile's labelled
+// sessions, stored in `definitions` as `intent/model`, and served beside the rules.
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include "service/service_impl.h"
+#include "tailor/intent_model.h"
+
+namespace tailor {
+namespace {
+constexpr std::string_view kModelKey = "intent/model";
+}  // namespace
+
+std::shared_ptr<const intent::IntentModel> Service::intent_model() const {
+  std::lock_guard lock(impl_->intent_mutex);
+  if (!impl_->intent_model_loaded) {
+    impl_->intent_model_loaded = true;
+    std::string stored;
+    if (engine_->store().Get(store::Table::kDefinitions, kModelKey, stored).ok()) {
+      auto parsed = intent::ParseIntentModel(stored);
+      if (parsed.ok()) {
+        impl_->intent_model = std::make_shared<intent::IntentModel>(std::move(parsed).value());
+      }
+    }
+  }
+  return impl_->intent_model;
+}
+
+Result<Service::IntentModelRun> Service::TrainIntentModel(const intent::LabelOptions& options,
+                                                          const RunControl* control) {
+  TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
+                          impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
+  const snapshot::Snapshot& snap = *version.snapshot;
+  struct Collected {
+    std::vector<intent::LabelledSession> intent, outcome;
+    Status status;
+  };
+  tbb::enumerable_thread_specific<Collected> collected;
+  tbb::parallel_for(tbb::blocked_range<ProfileId>(0, snap.profile_count(), 4096),
+                    [&](const tbb::blocked_range<ProfileId>& range) {
+                      Collected& mine = collected.local();
+                      if (!mine.status.ok() || CheckRun(control).code() == StatusCode::kCancelled)
+                        return;
+                      for (ProfileId id = range.begin(); id != range.end(); ++id) {
+                        if (!snap.known().Test(id) && !snap.anonymous().Test(id)) continue;
+                        auto events = engine_->Events(id);
+                        if (!events.ok()) {
+                          if (events.status().code() == StatusCode::kNotFound)
+                            continue;  // deleted since
+                          mine.status = events.status();
+                          return;
+                        }
+                        const std::vector<EventInput> history(events->begin(), events->end());
+                        intent::CollectLabelledSessions(history, options,
+                                                        intent::HeldOut(snap.external_id(id)),
+                                                        mine.intent, mine.outcome);
+                      }
+                    });
+  TAILOR_RETURN_IF_ERROR(CheckRun(control));
+  std::vector<intent::LabelledSession> intent_labelled, outcome_labelled;
+  for (Collected& part : collected) {
+    TAILOR_RETURN_IF_ERROR(part.status);
+    std::move(part.intent.begin(), part.intent.end(), std::back_inserter(intent_labelled));
+    std::move(part.outcome.begin(), part.outcome.end(), std::back_inserter(outcome_labelled));
+  }
+  IntentModelRun run;
+  TAILOR_ASSIGN_OR_RETURN(
+      intent::IntentModel model,
+      intent::TrainIntentModel(intent_labelled, outcome_labelled, options, run.report));
+  model.trained_at = now();
+  // Stored and put in force together; a failed run above leaves the previous model serving.
+  std::lock_guard lock(impl_->intent_mutex);
+  store::Batch batch = engine_->store().NewBatch();
+  batch.Put(store::Table::kDefinitions, kModelKey, intent::IntentModelJson(model));
+  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  impl_->intent_model = std::make_shared<intent::IntentModel>(std::move(model));
+  impl_->intent_model_loaded = true;
+  run.model = impl_->intent_model;
+  return run;
+}
+
+}  // namespace tailor
