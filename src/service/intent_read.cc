@@ -40,13 +40,26 @@ Status Service::SetIntentRules(std::string_view text) {
 }
 
 Result<Service::ProfileIntent> Service::Intent(std::string_view id, Timestamp at) {
-  TAILOR_ASSIGN_OR_RETURN(LiveSignalsRead read, ReadLiveSignals(*impl_, id));
+  // A lookup from outside the write path: admitted to memory on its second miss.
+  TAILOR_ASSIGN_OR_RETURN(
+      working_set::ProfileHandle profile,
+      impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss));
   const std::shared_ptr<const intent::IntentRules> rules = intent_rules();
-  ProfileIntent out{read.profile->view.external_id, {}, {}, std::nullopt};
-  if (read.live->latest <= at) {  // the live session holds every event until `at`
-    out.classification = intent::Classify(*rules, read.live->session.Features(at), at);
+  ProfileIntent out{profile->view.external_id, {}, {}, std::nullopt};
+  const LiveSignals* live = CurrentLiveSignals(*impl_, *profile);
+  LiveSignalsRead read;  // holds what `live` points into
+  if (live == nullptr) {
+    if (working_set::ProfileHandle resident = impl_->working_set->Peek(profile->view.id)) {
+      // Resident without its state yet: folded once and kept for the next reads.
+      read = ReadLiveSignals(*impl_, std::move(resident));
+      live = read.live;
+    }
+  }
+  if (live != nullptr && live->latest <= at) {  // the live session holds every event until `at`
+    out.classification = intent::Classify(*rules, live->session.Features(at), at);
   } else {
-    TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, read.profile->Events());
+    // Not kept in memory (or asked as of an earlier time): the session alone, from the events.
+    TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, profile->Events());
     out.classification = intent::Classify(*rules, events, at);
   }
   if (const auto model = intent_model(); model && out.classification.session.events > 0) {

@@ -162,24 +162,34 @@ std::unique_ptr<ProfileObserver> MakeSignalsObserver(Service::Impl& impl) {
   return std::make_unique<SignalsObserver>(impl);
 }
 
-Result<LiveSignalsRead> ReadLiveSignals(Service::Impl& impl, std::string_view id) {
-  LiveSignalsRead read;
-  // A lookup from outside the write path: admitted to memory on its second miss.
-  TAILOR_ASSIGN_OR_RETURN(read.profile,
-                          impl.working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss));
-  const working_set::ResidentProfile& profile = *read.profile;
+const LiveSignals* CurrentLiveSignals(const Service::Impl& impl,
+                                      const working_set::ResidentProfile& profile) {
   const auto* live = static_cast<const LiveSignals*>(profile.extension(impl.signals_slot));
-  if (live != nullptr && live->blocks == profile.event_blocks.size()) {
-    read.live = live;
-    return read;
+  return live != nullptr && live->blocks == profile.event_blocks.size() ? live : nullptr;
+}
+
+Result<LiveSignalsRead> ReadLiveSignals(Service::Impl& impl, std::string_view id) {
+  // A lookup from outside the write path: admitted to memory on its second miss.
+  TAILOR_ASSIGN_OR_RETURN(working_set::ProfileHandle profile,
+                          impl.working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss));
+  return ReadLiveSignals(impl, std::move(profile));
+}
+
+LiveSignalsRead ReadLiveSignals(Service::Impl& impl, working_set::ProfileHandle profile) {
+  LiveSignalsRead read;
+  read.profile = std::move(profile);
+  if ((read.live = CurrentLiveSignals(impl, *read.profile)) != nullptr) return read;
+  auto folded = RebuildLiveSignals(*read.profile, impl.options.session_gap_ms);
+  if (!folded.ok()) {  // a block that does not decode: an empty state, as for no events
+    folded = std::make_unique<LiveSignals>(impl.options.session_gap_ms);
   }
-  TAILOR_ASSIGN_OR_RETURN(read.folded, RebuildLiveSignals(profile, impl.options.session_gap_ms));
+  read.folded = std::move(folded).value();
   read.live = read.folded.get();
   // Kept only if the resident profile still has the blocks folded (they are only ever appended
   // to, merges included) and nobody has set a state meanwhile; a copy, as the kept one changes
   // with later writes.
   impl.working_set->UpdateExtension(
-      profile.view.id, impl.signals_slot,
+      read.profile->view.id, impl.signals_slot,
       [&](const working_set::ResidentProfile& resident,
           std::unique_ptr<working_set::Extension>& state) {
         if (state == nullptr && resident.event_blocks.size() == read.folded->blocks) {

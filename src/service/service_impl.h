@@ -206,5 +206,11 @@ struct LiveSignalsRead {
   std::unique_ptr<LiveSignals> folded;
 };
 Result<LiveSignalsRead> ReadLiveSignals(Service::Impl& impl, std::string_view id);
+// The same for a profile already read; `kept`: whether the working set holds it (else a fold is
+// not kept for the next read).
+LiveSignalsRead ReadLiveSignals(Service::Impl& impl, working_set::ProfileHandle profile);
+// The live state of `profile` when it holds every event, else null.
+const LiveSignals* CurrentLiveSignals(const Service::Impl& impl,
+                                      const working_set::ResidentProfile& profile);
 
 }  // namespace tailor
