@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -171,6 +172,14 @@ class SignalState {
   Timestamp place_time_ = 0;
   std::vector<std::string> searches_;
 };
+
+// The affinity of one value of a dimension at `now`, from `events` in time order, exactly as a
+// SignalState folded from them answers it (the same decayed sums, added in the same order),
+// without folding anything else: what rules read (signal_values.h). nullopt when no event of
+// interest had a value of the dimension (or the dimension is unknown).
+std::optional<double> AffinityOf(std::span<const EventInput> events, std::string_view dimension,
+                                 std::string_view value, Timestamp now,
+                                 const SignalOptions& options = {});
 
 // Every signal at `now` as a JSON object: acquisition, engagement, affinity, sessions, cadence,
 // place. One spelling for `tailor signals` and the HTTP API.

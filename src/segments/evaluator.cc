@@ -570,8 +570,11 @@ class Evaluator {
     if (!presence && !text) {
       TAILOR_ASSIGN_OR_RETURN(test, MakeNumericTest(node, false));
     }
+    const bool session = signals::IsSessionSignal(subject.name);
+    // An affinity reads the type, time, item, category, price, page and brand alone.
+    const bool affinity_only = subject.name == "affinity";
     return Select(candidates, [&](ProfileId id) {
-      const std::span<const EventInput> events = EventsOf(id, fields);
+      const std::span<const EventInput> events = EventsOf(id, fields, session, affinity_only);
       signals::SignalValues values(events, context_.now);
       const std::optional<TypedValue> value = values.Get(subject.name, subject.arguments);
       if (presence) return value.has_value() == (op == CompareOp::kExists);
@@ -590,11 +593,23 @@ class Evaluator {
 
   // Profile `id`'s events with the fields signals read (SignalEventFields, in that order in
   // `fields`), in this thread's reused storage; valid until its next call on the thread.
+  // `session_tail`: only the run of events until now without a gap of a session's length, which
+  // holds the session under way if there is one (all its events, messages between them too).
   std::span<const EventInput> EventsOf(
-      ProfileId id, const std::vector<const snapshot::EventStringColumn*>& fields) const {
+      ProfileId id, const std::vector<const snapshot::EventStringColumn*>& fields,
+      bool session_tail, bool affinity_only) const {
     thread_local std::vector<EventInput> pool;
     if (static_cast<size_t>(id) + 1 >= events_.offsets.size()) return {};
-    const uint64_t begin = events_.offsets[id], end = events_.offsets[id + 1];
+    uint64_t begin = events_.offsets[id], end = events_.offsets[id + 1];
+    if (session_tail) {
+      while (end > begin && events_.time[end - 1] > context_.now) --end;
+      uint64_t first = end;
+      while (first > begin && (first == end || events_.time[first] - events_.time[first - 1] <=
+                                                   signals::kSessionGapMs)) {
+        --first;
+      }
+      begin = first;
+    }
     if (pool.size() < end - begin) pool.resize(end - begin);
     const auto text = [](const snapshot::EventStringColumn& column, uint64_t row,
                          std::string& out) {
@@ -618,15 +633,21 @@ class Evaluator {
       e.quantity = events_.quantity[row] == kNoQuantity
                        ? std::nullopt
                        : std::optional<int64_t>(events_.quantity[row]);
-      text(*fields[0], row, e.order_id);
       text(*fields[1], row, e.context.page_url);
+      e.properties.clear();
+      if (affinity_only) {
+        if (const uint32_t code = fields[8]->codes[row]; code != kNullCode) {
+          e.properties.emplace_back("brand", std::string(fields[8]->dictionary[code]));
+        }
+        continue;
+      }
+      text(*fields[0], row, e.order_id);
       text(*fields[2], row, e.context.referrer);
       text(*fields[3], row, e.context.utm_source);
       text(*fields[4], row, e.context.utm_medium);
       text(*fields[5], row, e.context.utm_campaign);
       text(*fields[6], row, e.context.country);
       text(*fields[7], row, e.context.city);
-      e.properties.clear();
       for (size_t p = 0; p < std::size(kProperties); ++p) {
         const uint32_t code = fields[8 + p]->codes[row];
         if (code != kNullCode) {

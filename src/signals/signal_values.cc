@@ -94,9 +94,14 @@ std::optional<TypedValue> SignalValues::Get(std::string_view name,
                                             std::span<const std::string> arguments) {
   if (name == "affinity") {
     if (arguments.size() != 2) return std::nullopt;
-    const SignalState& state = State();
-    if (!state.HasAffinity(arguments[0])) return std::nullopt;
-    return TypedValue{TraitType::kDouble, state.Affinity(arguments[0], arguments[1], now_)};
+    if (state_) {
+      if (!state_->HasAffinity(arguments[0])) return std::nullopt;
+      return TypedValue{TraitType::kDouble, state_->Affinity(arguments[0], arguments[1], now_)};
+    }
+    // The one dimension alone (the same numbers as the whole fold's, tested).
+    const std::optional<double> affinity = AffinityOf(events_, arguments[0], arguments[1], now_);
+    if (!affinity) return std::nullopt;
+    return TypedValue{TraitType::kDouble, *affinity};
   }
   if (name == "open_rate" || name == "click_rate") {
     if (arguments.size() != 1) return std::nullopt;

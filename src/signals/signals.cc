@@ -131,14 +131,64 @@ SignalState::SignalState(SignalOptions options)
       affinity_half_life_ms_(options_.affinity_half_life_days * kDayMs),
       engagement_half_life_ms_(options_.engagement_half_life_days * kDayMs) {}
 
-std::string SignalState::PriceBand(double price) const {
-  const std::vector<double>& edges = options_.price_band_edges;
+namespace {
+
+std::string PriceBandOf(double price, const std::vector<double>& edges) {
   double lower = 0;
   for (double edge : edges) {
     if (price < edge) return fmt::format("{:g}-{:g}", lower, edge);
     lower = edge;
   }
   return fmt::format("{:g}+", lower);
+}
+
+}  // namespace
+
+std::string SignalState::PriceBand(double price) const {
+  return PriceBandOf(price, options_.price_band_edges);
+}
+
+std::optional<double> AffinityOf(std::span<const EventInput> events, std::string_view dimension,
+                                 std::string_view value, Timestamp now,
+                                 const SignalOptions& options) {
+  const double half_life_ms = options.affinity_half_life_days * kDayMs;
+  // Few values per profile: a list beats a map. The arithmetic is SignalState's, event by event.
+  std::vector<std::pair<std::string, DecayedSum>> sums;
+  std::string band;
+  for (const EventInput& e : events) {
+    double weight = InterestWeight(e.type);
+    if (weight <= 0) continue;
+    std::string_view key;
+    if (dimension == "category") {
+      key = e.category;
+    } else if (dimension == "item") {
+      key = e.item_id;
+    } else if (dimension == "brand") {
+      key = Property(e, "brand");
+    } else if (dimension == "price_band") {
+      if (!e.price) continue;
+      band = PriceBandOf(e.price->ToDouble(), options.price_band_edges);
+      key = band;
+    } else if (dimension == "page") {
+      if (e.type != "page_view" && e.type != "screen_view") continue;
+      key = e.context.page_url;
+      weight = 1;
+    } else {
+      return std::nullopt;
+    }
+    if (key.empty()) continue;
+    auto it = std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == key; });
+    if (it == sums.end()) it = sums.insert(sums.end(), {std::string(key), DecayedSum{}});
+    it->second.Add(e.time, weight, half_life_ms);
+  }
+  if (sums.empty()) return std::nullopt;
+  double largest = 0, own = 0;
+  for (const auto& [key, sum] : sums) {
+    const double v = sum.ValueAt(now, half_life_ms);
+    largest = std::max(largest, v);
+    if (key == value) own = v;
+  }
+  return largest > 0 ? own / largest : 0;
 }
 
 void SignalState::AddAffinity(std::string_view dimension, const std::string& value, Timestamp time,
