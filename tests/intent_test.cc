@@ -110,6 +110,30 @@ TEST_F(IntentTest, TheSessionIsTheEventsSinceTheLastGap) {
   EXPECT_DOUBLE_EQ(f.minutes, 5.0);
   EXPECT_EQ(f.start, t0_ + 120 * kMinute);
   EXPECT_EQ(f.referrer_class, "direct");
+  // The UCI kinds: two product pages, five minutes on the first (the last page's time is not
+  // known); a returning visitor (the purchase's session); Monday 2 March.
+  EXPECT_EQ(f.product_pages, 2);
+  EXPECT_DOUBLE_EQ(f.product_seconds, 300.0);
+  EXPECT_EQ(f.returning, 1);
+  EXPECT_EQ(f.month, 3);
+  EXPECT_EQ(f.weekend, 0);
+  // Sign-in, help and product pages, on a Saturday, a first visit.
+  const Timestamp saturday = *ParseIsoTimestamp("2026-08-01T09:00:00Z");
+  std::vector<EventInput> visit = {Page(0, "https://shop.example/account/login"),
+                                   Page(2, "https://shop.example/help/shipping"),
+                                   Page(3, "https://shop.example/p/club-1"),
+                                   Typed(7, "add_to_cart"), Page(8, "https://shop.example/cart")};
+  for (EventInput& e : visit) e.time += saturday - t0_;
+  const SessionFeatures g = SummarizeSession(visit, saturday + 9 * kMinute);
+  EXPECT_EQ(g.administrative_pages, 2);
+  EXPECT_EQ(g.informational_pages, 1);
+  EXPECT_EQ(g.product_pages, 1);
+  EXPECT_DOUBLE_EQ(g.administrative_seconds, 120.0);  // the login page, 2 minutes
+  EXPECT_DOUBLE_EQ(g.informational_seconds, 60.0);
+  EXPECT_DOUBLE_EQ(g.product_seconds, 300.0);  // until the cart page, the cart add between
+  EXPECT_EQ(g.returning, 0);
+  EXPECT_EQ(g.month, 8);
+  EXPECT_EQ(g.weekend, 1);
 }
 
 TEST_F(IntentTest, RulesAreDataAndBrokenFilesAreRefusedAtLineAndColumn) {
@@ -156,6 +180,15 @@ void ExpectSameFeatures(const SessionFeatures& a, const SessionFeatures& b, size
   EXPECT_EQ(a.cart_adds, b.cart_adds) << at;
   EXPECT_EQ(a.checkouts, b.checkouts) << at;
   EXPECT_EQ(a.purchases, b.purchases) << at;
+  EXPECT_EQ(a.administrative_pages, b.administrative_pages) << at;
+  EXPECT_EQ(a.informational_pages, b.informational_pages) << at;
+  EXPECT_EQ(a.product_pages, b.product_pages) << at;
+  EXPECT_DOUBLE_EQ(a.administrative_seconds, b.administrative_seconds) << at;
+  EXPECT_DOUBLE_EQ(a.informational_seconds, b.informational_seconds) << at;
+  EXPECT_DOUBLE_EQ(a.product_seconds, b.product_seconds) << at;
+  EXPECT_EQ(a.returning, b.returning) << at;
+  EXPECT_EQ(a.month, b.month) << at;
+  EXPECT_EQ(a.weekend, b.weekend) << at;
   EXPECT_EQ(a.referrer_class, b.referrer_class) << at;
   EXPECT_EQ(a.start, b.start) << at;
   EXPECT_EQ(a.last, b.last) << at;

@@ -29,6 +29,8 @@ std::string_view IntentName(Intent intent);  // "unknown", "inspiration", "best_
 
 // The session's features and their summary live with the other signals (tailor/session.h).
 using signals::FeatureNames;
+using signals::FeatureValue;
+using signals::IsFractionFeature;
 using signals::SessionFeatures;
 using signals::SessionTracker;
 using signals::SummarizeSession;

@@ -11,6 +11,7 @@
 // magazine or stories.
 
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -33,6 +34,15 @@ struct SessionFeatures {
   int64_t price_sort = 0;         // pages sorted or filtered by price
   int64_t deal_pages = 0, service_pages = 0, content_pages = 0;
   int64_t searches = 0, cart_adds = 0, checkouts = 0, purchases = 0;
+  // The kinds of pages the UCI shopper sessions record, and the time on them (a page's time runs
+  // until the next page, or the session's last event): administrative (account, sign-in, cart,
+  // checkout pages), informational (service and content pages, about, contact), product
+  // (product views, /p/ and /product pages).
+  int64_t administrative_pages = 0, informational_pages = 0, product_pages = 0;
+  double administrative_seconds = 0, informational_seconds = 0, product_seconds = 0;
+  int64_t returning = 0;  // 1: they had a session before this one
+  int64_t month = 0;      // of the session's start, 1-12 (UTC)
+  int64_t weekend = 0;    // 1: it started on a Saturday or Sunday (UTC)
   std::string
       referrer_class;  // the session's touch (signals.h): direct, search, price_comparison ...
   Timestamp start = 0, last = 0;
@@ -63,11 +73,17 @@ class SessionTracker {
   SessionFeatures features_;  // counts so far; minutes, distinct counts and shares on demand
   std::map<std::string, int64_t, std::less<>> item_views_, category_views_;
   std::set<std::string, std::less<>> categories_;
+  uint64_t sessions_ = 0;  // sessions started, this one included
+  int page_kind_ = 0;      // the kind of the page they are on (0: none yet, or another kind)
 };
 
 // The numeric features' names, as rules spell them after `session.` (and intent rules alone),
-// each an int but minutes, top_item_share and top_category_share (doubles); referrer_class is a
-// string.
+// each an int but minutes, top_item_share, top_category_share and the *_seconds (doubles);
+// referrer_class is a string.
 const std::vector<std::string_view>& FeatureNames();
+// Whether a feature is a double (minutes, the shares, the seconds) rather than an int.
+bool IsFractionFeature(std::string_view name);
+// A feature by name (FeatureNames, or referrer_class); nullopt for an unknown name.
+std::optional<TypedValue> FeatureValue(const SessionFeatures& features, std::string_view name);
 
 }  // namespace tailor::signals

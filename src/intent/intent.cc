@@ -17,15 +17,10 @@ namespace {
 const Schema& FeatureSchema() {
   static const Schema schema = [] {
     Schema s;
-    for (const char* name :
-         {"events", "page_views", "product_views", "distinct_categories", "distinct_items",
-          "max_item_views", "price_sort", "deal_pages", "service_pages", "content_pages",
-          "searches", "cart_adds", "checkouts", "purchases"}) {
-      (void)s.Add(name, TraitType::kInt, TraitCategory::kBehavioural);
+    for (std::string_view name : FeatureNames()) {
+      (void)s.Add(std::string(name), IsFractionFeature(name) ? TraitType::kDouble : TraitType::kInt,
+                  TraitCategory::kBehavioural);
     }
-    (void)s.Add("minutes", TraitType::kDouble, TraitCategory::kBehavioural);
-    (void)s.Add("top_category_share", TraitType::kDouble, TraitCategory::kBehavioural);
-    (void)s.Add("top_item_share", TraitType::kDouble, TraitCategory::kBehavioural);
     (void)s.Add("referrer_class", TraitType::kString, TraitCategory::kBehavioural);
     return s;
   }();
@@ -79,25 +74,11 @@ std::string_view IntentName(Intent intent) {
 }
 
 TraitMap FeatureTraits(const SessionFeatures& f) {
-  const auto i = [](int64_t v) { return TypedValue{TraitType::kInt, v}; };
-  return {{"events", i(f.events)},
-          {"minutes", {TraitType::kDouble, f.minutes}},
-          {"page_views", i(f.page_views)},
-          {"product_views", i(f.product_views)},
-          {"distinct_categories", i(f.distinct_categories)},
-          {"distinct_items", i(f.distinct_items)},
-          {"max_item_views", i(f.max_item_views)},
-          {"top_category_share", {TraitType::kDouble, f.top_category_share}},
-          {"top_item_share", {TraitType::kDouble, f.top_item_share}},
-          {"price_sort", i(f.price_sort)},
-          {"deal_pages", i(f.deal_pages)},
-          {"service_pages", i(f.service_pages)},
-          {"content_pages", i(f.content_pages)},
-          {"searches", i(f.searches)},
-          {"cart_adds", i(f.cart_adds)},
-          {"checkouts", i(f.checkouts)},
-          {"purchases", i(f.purchases)},
-          {"referrer_class", {TraitType::kString, f.referrer_class}}};
+  TraitMap traits;
+  traits.reserve(FeatureNames().size() + 1);
+  for (std::string_view name : FeatureNames()) traits.emplace_back(name, *FeatureValue(f, name));
+  traits.emplace_back("referrer_class", *FeatureValue(f, "referrer_class"));
+  return traits;
 }
 
 Result<IntentRules> ParseIntentRules(std::string_view text) {

@@ -94,29 +94,16 @@ const std::vector<std::string>& FeatureRowNames() {
 }
 
 std::vector<double> FeatureRow(const SessionFeatures& f) {
-  return {double(f.events),
-          f.minutes,
-          double(f.page_views),
-          double(f.product_views),
-          double(f.distinct_categories),
-          double(f.distinct_items),
-          double(f.max_item_views),
-          f.top_item_share,
-          f.top_category_share,
-          double(f.price_sort),
-          double(f.deal_pages),
-          double(f.service_pages),
-          double(f.content_pages),
-          double(f.searches),
-          double(f.cart_adds),
-          double(f.checkouts),
-          f.referrer_class == kReferrerClasses[0] ? 1.0 : 0.0,
-          f.referrer_class == kReferrerClasses[1] ? 1.0 : 0.0,
-          f.referrer_class == kReferrerClasses[2] ? 1.0 : 0.0,
-          f.referrer_class == kReferrerClasses[3] ? 1.0 : 0.0,
-          f.referrer_class == kReferrerClasses[4] ? 1.0 : 0.0,
-          f.referrer_class == kReferrerClasses[5] ? 1.0 : 0.0,
-          f.referrer_class == kReferrerClasses[6] ? 1.0 : 0.0};
+  std::vector<double> row;
+  row.reserve(FeatureRowNames().size());
+  for (std::string_view name : FeatureNames()) {
+    if (name == "purchases") continue;
+    const TypedValue value = *FeatureValue(f, name);
+    const int64_t* whole = std::get_if<int64_t>(&value.value);
+    row.push_back(whole != nullptr ? static_cast<double>(*whole) : std::get<double>(value.value));
+  }
+  for (const char* referrer : kReferrerClasses) row.push_back(f.referrer_class == referrer ? 1 : 0);
+  return row;
 }
 
 void CollectLabelledSessions(std::span<const EventInput> events, const LabelOptions& options,

@@ -50,11 +50,89 @@ const std::vector<std::string_view>& FeatureNames() {
                                                       "searches",
                                                       "cart_adds",
                                                       "checkouts",
-                                                      "purchases"};
+                                                      "purchases",
+                                                      "administrative_pages",
+                                                      "informational_pages",
+                                                      "product_pages",
+                                                      "administrative_seconds",
+                                                      "informational_seconds",
+                                                      "product_seconds",
+                                                      "returning",
+                                                      "month",
+                                                      "weekend"};
   return names;
 }
 
+bool IsFractionFeature(std::string_view name) {
+  return name == "minutes" || name.ends_with("_share") || name.ends_with("_seconds");
+}
+
+std::optional<TypedValue> FeatureValue(const SessionFeatures& f, std::string_view name) {
+  const auto i = [](int64_t v) { return TypedValue{TraitType::kInt, v}; };
+  const auto d = [](double v) { return TypedValue{TraitType::kDouble, v}; };
+  if (name == "events") return i(f.events);
+  if (name == "minutes") return d(f.minutes);
+  if (name == "page_views") return i(f.page_views);
+  if (name == "product_views") return i(f.product_views);
+  if (name == "distinct_categories") return i(f.distinct_categories);
+  if (name == "distinct_items") return i(f.distinct_items);
+  if (name == "max_item_views") return i(f.max_item_views);
+  if (name == "top_item_share") return d(f.top_item_share);
+  if (name == "top_category_share") return d(f.top_category_share);
+  if (name == "price_sort") return i(f.price_sort);
+  if (name == "deal_pages") return i(f.deal_pages);
+  if (name == "service_pages") return i(f.service_pages);
+  if (name == "content_pages") return i(f.content_pages);
+  if (name == "searches") return i(f.searches);
+  if (name == "cart_adds") return i(f.cart_adds);
+  if (name == "checkouts") return i(f.checkouts);
+  if (name == "purchases") return i(f.purchases);
+  if (name == "administrative_pages") return i(f.administrative_pages);
+  if (name == "informational_pages") return i(f.informational_pages);
+  if (name == "product_pages") return i(f.product_pages);
+  if (name == "administrative_seconds") return d(f.administrative_seconds);
+  if (name == "informational_seconds") return d(f.informational_seconds);
+  if (name == "product_seconds") return d(f.product_seconds);
+  if (name == "returning") return i(f.returning);
+  if (name == "month") return i(f.month);
+  if (name == "weekend") return i(f.weekend);
+  if (name == "referrer_class") return TypedValue{TraitType::kString, f.referrer_class};
+  return std::nullopt;
+}
+
 namespace {
+
+enum PageKindValue { kOtherPage = 0, kAdministrative = 1, kInformational = 2, kProduct = 3 };
+
+// The page's kind, from its event type and lower-case path, as the UCI sessions count pages.
+int PageKind(std::string_view type, std::string_view path) {
+  if (type == "product_view" || Contains(path, {"/p/", "/product"})) return kProduct;
+  if (Contains(path, {"account", "login", "signin", "sign-in", "register", "signup", "cart",
+                      "checkout", "basket", "profile", "settings", "/orders", "wishlist"})) {
+    return kAdministrative;
+  }
+  if (Contains(path, {"shipping", "delivery", "return", "warranty", "faq", "help", "review",
+                      "size-guide", "size_guide", "blog", "inspiration", "guide", "ideas",
+                      "lookbook", "magazine", "stories", "about", "contact"})) {
+    return kInformational;
+  }
+  return kOtherPage;
+}
+
+// The month (1-12) and whether it is a weekend, of a time (UTC).
+void StartOf(Timestamp time, int64_t& month, int64_t& weekend) {
+  const int64_t days = time >= 0 ? time / 86'400'000 : (time - 86'399'999) / 86'400'000;
+  const int64_t weekday = ((days % 7) + 7 + 3) % 7;  // 0 = Monday; 1970-01-01 was a Thursday
+  weekend = weekday >= 5 ? 1 : 0;
+  // Howard Hinnant's civil_from_days.
+  const int64_t z = days + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  month = mp < 10 ? mp + 3 : mp - 9;
+}
 
 // Messages sent to the person are not their session.
 bool OwnEvent(const EventInput& e) {
@@ -72,10 +150,19 @@ void SessionTracker::Add(const EventInput& e) {
     item_views_.clear();
     category_views_.clear();
     categories_.clear();
+    page_kind_ = 0;
     f.start = e.time;
     f.referrer_class = std::string(ReferrerClassName(TouchOf(e).referrer_class));
+    f.returning = sessions_++ > 0 ? 1 : 0;
+    StartOf(e.time, f.month, f.weekend);
   } else if (e.time < f.start) {
     return;  // late, from before this session
+  } else {
+    // The time since their previous event was spent on the page they were on.
+    const double seconds = static_cast<double>(std::max<Timestamp>(0, e.time - f.last)) / 1000.0;
+    if (page_kind_ == kAdministrative) f.administrative_seconds += seconds;
+    if (page_kind_ == kInformational) f.informational_seconds += seconds;
+    if (page_kind_ == kProduct) f.product_seconds += seconds;
   }
   f.last = std::max(f.last, e.time);
   ++f.events;
@@ -125,6 +212,14 @@ void SessionTracker::Add(const EventInput& e) {
       !Contains(path, {"size-guide", "size_guide"})) {
     ++f.content_pages;
   }
+  const bool page = type == "page_view" || type == "screen_view" || type == "product_view" ||
+                    type == "product_list_view";
+  if (page) {
+    page_kind_ = PageKind(type, path);
+    if (page_kind_ == kAdministrative) ++f.administrative_pages;
+    if (page_kind_ == kInformational) ++f.informational_pages;
+    if (page_kind_ == kProduct) ++f.product_pages;
+  }
   if (type == "search") ++f.searches;
   if (type == "add_to_cart") ++f.cart_adds;
   if (type == "checkout_start") ++f.checkouts;
@@ -169,6 +264,13 @@ SessionFeatures SummarizeSession(std::span<const EventInput> events, Timestamp n
     earliest = events[i].time;
   }
   SessionTracker tracker(session_gap_ms);
+  // Their last event before the session (more than the gap before it): a session before this one.
+  for (size_t i = begin; i-- > 0;) {
+    if (OwnEvent(events[i])) {
+      tracker.Add(events[i]);
+      break;
+    }
+  }
   for (size_t i = begin; i < end; ++i) tracker.Add(events[i]);
   return tracker.Features(now);
 }

@@ -27,8 +27,7 @@ const std::vector<SignalDef>& SignalDefs() {
                                   {"open_rate", TraitType::kDouble, 1},
                                   {"click_rate", TraitType::kDouble, 1}};
     for (std::string_view feature : FeatureNames()) {
-      const bool fraction =
-          feature == "minutes" || feature == "top_item_share" || feature == "top_category_share";
+      const bool fraction = IsFractionFeature(feature);
       out.push_back(
           {"session." + std::string(feature), fraction ? TraitType::kDouble : TraitType::kInt, 0});
     }
@@ -117,27 +116,8 @@ std::optional<TypedValue> SignalValues::Get(std::string_view name,
   const SessionFeatures& s = Session();
   if (s.events == 0) return std::nullopt;
   const std::string_view feature = name.substr(8);
-  const auto i = [](int64_t v) { return TypedValue{TraitType::kInt, v}; };
-  const auto d = [](double v) { return TypedValue{TraitType::kDouble, v}; };
-  if (feature == "events") return i(s.events);
-  if (feature == "minutes") return d(s.minutes);
-  if (feature == "page_views") return i(s.page_views);
-  if (feature == "product_views") return i(s.product_views);
-  if (feature == "distinct_categories") return i(s.distinct_categories);
-  if (feature == "distinct_items") return i(s.distinct_items);
-  if (feature == "max_item_views") return i(s.max_item_views);
-  if (feature == "top_item_share") return d(s.top_item_share);
-  if (feature == "top_category_share") return d(s.top_category_share);
-  if (feature == "price_sort") return i(s.price_sort);
-  if (feature == "deal_pages") return i(s.deal_pages);
-  if (feature == "service_pages") return i(s.service_pages);
-  if (feature == "content_pages") return i(s.content_pages);
-  if (feature == "searches") return i(s.searches);
-  if (feature == "cart_adds") return i(s.cart_adds);
-  if (feature == "checkouts") return i(s.checkouts);
-  if (feature == "purchases") return i(s.purchases);
-  if (feature == "referrer_class") return Text(s.referrer_class);
-  return std::nullopt;
+  if (feature == "referrer_class") return Text(s.referrer_class);  // missing when empty
+  return FeatureValue(s, feature);
 }
 
 }  // namespace tailor::signals
