@@ -303,14 +303,23 @@ Result<Subject> Parser::ParseEventFunction(SubjectKind kind) {
   return subject;
 }
 
-Result<Subject> Parser::ParseSignalCall() {
+namespace {
+
+// A signal subject named by its (case-insensitive) first word, at that word.
+Subject SignalAt(const Token& word) {
   Subject subject;
   subject.kind = SubjectKind::kSignal;
-  const Token& word = Take();
   subject.pos = word.pos;
   for (char c : word.text) {
     subject.name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
+  return subject;
+}
+
+}  // namespace
+
+Result<Subject> Parser::ParseSignalCall() {
+  Subject subject = SignalAt(Take());
   Take();  // '('
   if (subject.name == "affinity") {
     // affinity("golf") is affinity(category, "golf").
@@ -335,13 +344,7 @@ Result<Subject> Parser::ParseSignalCall() {
 }
 
 Result<Subject> Parser::ParseSignalPath() {
-  Subject subject;
-  subject.kind = SubjectKind::kSignal;
-  const Token& word = Take();
-  subject.pos = word.pos;
-  for (char c : word.text) {
-    subject.name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
+  Subject subject = SignalAt(Take());
   Take();  // '.'
   if (Peek().kind != TokenKind::kWord) return Expected("a name after '.'");
   subject.name += '.';

@@ -175,6 +175,17 @@ Response JsonResponse(int http_status, const JsonWriter& json) {
   return response;
 }
 
+Status ReadTimeout(simdjson::dom::element value, RunControl& control) {
+  double seconds = 0;
+  if (value.get_double().get(seconds) || !(seconds > 0) || seconds > 86'400) {
+    return InvalidArgument("expected seconds, more than 0 and at most 86400");
+  }
+  control.deadline = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(seconds));
+  return Status::Ok();
+}
+
 Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::string_view path) {
   simdjson::dom::array array;
   if (value.get_array().get(array))

@@ -65,6 +65,9 @@ Result<simdjson::dom::object> ParseObjectBody(simdjson::dom::parser& parser,
 std::optional<Timestamp> NowOf(const Call& call, Timestamp fallback);
 // A JSON array of strings at `path` ("$.members"); errors name the element.
 Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::string_view path);
+// A body's "timeout_seconds" (more than 0, at most a day) as `control`'s deadline from now;
+// kInvalidArgument otherwise.
+Status ReadTimeout(simdjson::dom::element value, RunControl& control);
 // A JSON value as a trait value (typed by the schema when the trait is declared).
 Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* declared,
                                  std::string_view path);

@@ -101,20 +101,13 @@ void Api::Impl::AddIntentRoutes() {
       for (auto [key, value] : simdjson::dom::object(*body)) {
         const std::string path = fmt::format("$.{}", std::string_view(key));
         std::string_view text;
-        double real = 0;
         if (key == "answer_trait") {
           if (value.get_string().get(text) || text.empty()) {
             return ErrorResponse(400, "INVALID_ARGUMENT", "expected a trait name", path);
           }
           label.answer_trait = std::string(text);
         } else if (key == "timeout_seconds") {
-          if (value.get_double().get(real) || !(real > 0) || real > 86'400) {
-            return ErrorResponse(400, "INVALID_ARGUMENT",
-                                 "expected seconds, more than 0 and at most 86400", path);
-          }
-          control.deadline = std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(real));
+          if (Status s = ReadTimeout(value, control); !s.ok()) return ErrorResponse(s, path);
         } else {
           return ErrorResponse(400, "INVALID_ARGUMENT", "unknown field", path);
         }

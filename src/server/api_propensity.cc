@@ -53,12 +53,7 @@ std::optional<Response> ReadSpec(simdjson::dom::object fields, bool models,
       }
       spec.horizon_days = static_cast<int>(number);
     } else if (key == "timeout_seconds") {
-      if (value.get_double().get(real) || !(real > 0) || real > 86'400) {
-        return bad("expected seconds, more than 0 and at most 86400", path);
-      }
-      control.deadline = std::chrono::steady_clock::now() +
-                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>(real));
+      if (Status s = ReadTimeout(value, control); !s.ok()) return bad(s.message(), path);
     } else if (key == "top") {
       if (value.get_uint64().get(number) || number == 0 || number > 1000) {
         return bad("expected a count, 1 to 1000", path);
@@ -132,7 +127,6 @@ void Api::Impl::AddPropensityRoutes() {
       for (auto [key, value] : simdjson::dom::object(*body)) {
         const std::string path = fmt::format("$.{}", std::string_view(key));
         std::string_view text;
-        double real = 0;
         if (key == "now") {
           std::optional<Timestamp> time;
           if (value.get_string().get(text) || !(time = ParseIsoTimestamp(text))) {
@@ -158,13 +152,7 @@ void Api::Impl::AddPropensityRoutes() {
             return ErrorResponse(400, "INVALID_ARGUMENT", "expected true or false", path);
           }
         } else if (key == "timeout_seconds") {
-          if (value.get_double().get(real) || !(real > 0) || real > 86'400) {
-            return ErrorResponse(400, "INVALID_ARGUMENT",
-                                 "expected seconds, more than 0 and at most 86400", path);
-          }
-          control.deadline = std::chrono::steady_clock::now() +
-                             std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                 std::chrono::duration<double>(real));
+          if (Status s = ReadTimeout(value, control); !s.ok()) return ErrorResponse(s, path);
         } else {
           return ErrorResponse(400, "INVALID_ARGUMENT", "unknown field", path);
         }
