@@ -8,6 +8,7 @@
 #include <array>
 
 #include "common/time.h"
+#include "tailor/intent_model.h"
 #include "tailor/intent_simulation.h"
 #include "test_util.h"
 
@@ -261,6 +262,68 @@ TEST(IntentSimulation, LabelledSessionsAndTheDefaultRulesOnThem) {
   EXPECT_GT(recall(Intent::kConcerns), 0.8);
   EXPECT_GT(recall(Intent::kInspiration), 0.5);
   EXPECT_GT(recall(Intent::kBestOffer), 0.3);
+}
+
+}  // namespace
+}  // namespace tailor::intent
+
+namespace tailor::intent {
+namespace {
+
+// The site-wide page figures, by hand: bounce rate per entrance, exit rate per view, value per
+// session viewing the page before a purchase; a session's inputs are their means over its
+// pages (the site's figures for a page not kept), and they survive the model's JSON.
+TEST(IntentModel, PageFiguresAsWebAnalyticsDefineThem) {
+  std::vector<SessionPages> pages = {
+      {{"/home", "/p/1"}, 2, 100.0, false},  // bought after both pages
+      {{"/home"}, 1, 0.0, false},            // a bounce
+      {{"/p/1", "/cart"}, 2, 0.0, false},
+      {{"/never"}, 1, 1e6, true},  // held out: not counted
+  };
+  SessionFeatures bought, browsed;
+  bought.events = 3;
+  bought.cart_adds = 1;
+  bought.pages = {"/home", "/p/1"};
+  browsed.events = 1;
+  browsed.pages = {"/home"};
+  const std::vector<LabelledSession> outcome = {{bought, "purchase", false},
+                                                {browsed, "no_purchase", false},
+                                                {bought, "purchase", false},
+                                                {browsed, "no_purchase", false}};
+  TrainReport report;
+  ASSERT_OK_AND_ASSIGN(IntentModel model, TrainIntentModel({}, outcome, pages, {}, report));
+  ASSERT_EQ(model.pages.size(), 3u);
+  const PageFigures home = model.pages.at("/home"), product = model.pages.at("/p/1"),
+                    cart = model.pages.at("/cart");
+  EXPECT_DOUBLE_EQ(home.bounce_rate, 0.5);
+  EXPECT_DOUBLE_EQ(home.exit_rate, 0.5);
+  EXPECT_DOUBLE_EQ(home.value, 50.0);
+  EXPECT_DOUBLE_EQ(product.bounce_rate, 0.0);
+  EXPECT_DOUBLE_EQ(product.exit_rate, 0.5);
+  EXPECT_DOUBLE_EQ(product.value, 50.0);
+  EXPECT_DOUBLE_EQ(cart.exit_rate, 1.0);
+  EXPECT_DOUBLE_EQ(cart.value, 0.0);
+  EXPECT_DOUBLE_EQ(model.site.bounce_rate, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(model.site.exit_rate, 3.0 / 5);
+  EXPECT_DOUBLE_EQ(model.site.value, 100.0 / 3);
+  SessionFeatures now;
+  now.events = 3;
+  now.pages = {"/home", "/cart", "/unknown"};
+  const std::vector<double> row = model.Row(now);
+  ASSERT_EQ(row.size(), FeatureRowNames().size());
+  EXPECT_DOUBLE_EQ(row[row.size() - 3], (0.5 + 0.0 + 1.0 / 3) / 3);
+  EXPECT_DOUBLE_EQ(row[row.size() - 2], (0.5 + 1.0 + 0.6) / 3);
+  EXPECT_DOUBLE_EQ(row[row.size() - 1], (50.0 + 0.0 + 100.0 / 3) / 3);
+  ASSERT_TRUE(model.readiness.has_value());
+  ASSERT_OK_AND_ASSIGN(IntentModel again, ParseIntentModel(IntentModelJson(model)));
+  EXPECT_EQ(again.Row(now), row);
+  EXPECT_EQ(*again.PurchaseReadiness(now), *model.PurchaseReadiness(now));
+  // Broken model text is refused at its field, never a crash.
+  EXPECT_FALSE(ParseIntentModel("{").ok());
+  EXPECT_FALSE(ParseIntentModel(R"({"features": []})").ok());
+  std::string text = IntentModelJson(model);
+  text.replace(text.find("\"site\":["), 8, "\"site\":[\"x\",");
+  EXPECT_FALSE(ParseIntentModel(text).ok());
 }
 
 }  // namespace

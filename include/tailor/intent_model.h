@@ -8,11 +8,17 @@
 //  - purchase readiness: a session that ends in a purchase is a positive, summarized from its
 //    events before the first purchase; a session without one a negative (an L2 logistic
 //    regression: the probability that the session under way ends in a purchase).
+// Both read the session features and, as the UCI shopper sessions record them, its pages'
+// site-wide figures: the means, over the pages it viewed, of each page's bounce rate (sessions
+// entering on it that viewed nothing else), exit rate (its views that were a session's last) and
+// page value (the revenue of sessions that viewed it before their purchase, per session viewing
+// it), computed from the training sessions.
 // Profiles are split by a hash of their id: a fifth held out for the report (accuracy, per-class
 // precision and recall, confusion matrix; the readiness model's AUROC). The model is plain data,
 // stored as JSON, and served beside the rules (Service::Intent).
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,6 +39,18 @@ struct LabelledSession {
   bool held_out = false;  // the profile is in the held-out fifth
 };
 
+// One whole session's pages (SessionFeatures::pages), for the site-wide page figures.
+struct SessionPages {
+  std::vector<std::string> pages;
+  size_t before_purchase = 0;  // pages viewed before the first purchase (all, without one)
+  double revenue = 0;          // the value of its purchases
+  bool held_out = false;
+};
+
+struct PageFigures {
+  double bounce_rate = 0, exit_rate = 0, value = 0;
+};
+
 struct LabelOptions {
   std::string answer_trait = "session_intent";
   Timestamp session_gap_ms = 30 * 60 * 1000;
@@ -41,13 +59,13 @@ struct LabelOptions {
 // The labelled sessions of one profile's history (time order), appended to the two lists.
 void CollectLabelledSessions(std::span<const EventInput> events, const LabelOptions& options,
                              bool held_out, std::vector<LabelledSession>& intent_labelled,
-                             std::vector<LabelledSession>& outcome_labelled);
+                             std::vector<LabelledSession>& outcome_labelled,
+                             std::vector<SessionPages>* pages = nullptr);
 // Whether a profile is in the held-out fifth (a hash of its external id).
 bool HeldOut(std::string_view external_id);
 
-// The session features as model inputs: the numbers (but purchases), then the referrer class
-// one-hot.
-std::vector<double> FeatureRow(const SessionFeatures& features);
+// The model inputs' names: the session's numbers (but purchases), the referrer class one-hot,
+// then bounce_rate, exit_rate, page_value.
 const std::vector<std::string>& FeatureRowNames();
 
 struct IntentModel {
@@ -56,6 +74,12 @@ struct IntentModel {
   std::optional<analytics::LogisticModel> readiness;
   std::string answer_trait;
   Timestamp trained_at = 0;
+  // Site-wide figures of the most viewed pages, and of the site (for the other pages).
+  std::map<std::string, PageFigures, std::less<>> pages;
+  PageFigures site;
+
+  // A session's inputs (FeatureRowNames).
+  std::vector<double> Row(const SessionFeatures& session) const;
 
   // Each class's probability (summing to 1), highest first; empty without classes.
   std::vector<std::pair<std::string, double>> Predict(const SessionFeatures& session) const;
@@ -83,8 +107,10 @@ struct TrainReport {
 void WriteTrainReport(JsonWriter& json, const TrainReport& report);
 
 // kFailedPrecondition when neither model has two classes to learn from.
+// `pages`: the training sessions' pages (CollectLabelledSessions), for the page figures.
 Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_labelled,
                                      const std::vector<LabelledSession>& outcome_labelled,
+                                     const std::vector<SessionPages>& pages,
                                      const LabelOptions& options, TrainReport& report);
 
 }  // namespace tailor::intent

@@ -43,10 +43,16 @@ struct SessionFeatures {
   int64_t returning = 0;  // 1: they had a session before this one
   int64_t month = 0;      // of the session's start, 1-12 (UTC)
   int64_t weekend = 0;    // 1: it started on a Saturday or Sunday (UTC)
+  // The pages viewed, in order (the path without its query; a product view without a page, its
+  // item as "item:<id>"), at most kMaxSessionPages: for the site-wide page figures (bounce and
+  // exit rates, page value) a learned model looks up (intent_model.h).
+  std::vector<std::string> pages;
   std::string
       referrer_class;  // the session's touch (signals.h): direct, search, price_comparison ...
   Timestamp start = 0, last = 0;
 };
+
+inline constexpr size_t kMaxSessionPages = 64;
 
 // The current session at `now`: the events after the last gap of `session_gap_ms` before the
 // latest event, if that event is within the gap of `now` (else no session: all zero).

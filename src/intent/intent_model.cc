@@ -26,12 +26,13 @@ std::string_view Property(const EventInput& event, std::string_view name) {
   return {};
 }
 
-analytics::FeatureMatrix Matrix(const std::vector<const LabelledSession*>& sessions) {
+analytics::FeatureMatrix Matrix(const IntentModel& model,
+                                const std::vector<const LabelledSession*>& sessions) {
   analytics::FeatureMatrix matrix;
   matrix.columns = FeatureRowNames().size();
   matrix.names = FeatureRowNames();
   for (const LabelledSession* session : sessions) {
-    const std::vector<double> row = FeatureRow(session->features);
+    const std::vector<double> row = model.Row(session->features);
     matrix.values.insert(matrix.values.end(), row.begin(), row.end());
     ++matrix.rows;
   }
@@ -88,12 +89,67 @@ const std::vector<std::string>& FeatureRowNames() {
       if (feature != "purchases") out.emplace_back(feature);
     }
     for (const char* referrer : kReferrerClasses) out.push_back(std::string("from_") + referrer);
+    for (const char* figure : {"bounce_rate", "exit_rate", "page_value"}) out.emplace_back(figure);
     return out;
   }();
   return names;
 }
 
-std::vector<double> FeatureRow(const SessionFeatures& f) {
+namespace {
+
+// Each page's figures from the training sessions, the most viewed kMaxPages kept.
+constexpr size_t kMaxPages = 20000;
+
+void FigurePages(const std::vector<SessionPages>& sessions, IntentModel& model) {
+  struct Counts {
+    uint64_t entrances = 0, bounces = 0, views = 0, exits = 0, sessions = 0;
+    double value = 0;
+  };
+  std::map<std::string_view, Counts> counts;
+  uint64_t entrances = 0, bounces = 0, views = 0, viewed_sessions = 0;
+  double revenue = 0;
+  for (const SessionPages& s : sessions) {
+    if (s.held_out || s.pages.empty()) continue;
+    ++entrances;
+    ++viewed_sessions;
+    revenue += s.revenue;
+    ++counts[s.pages.front()].entrances;
+    if (s.pages.size() == 1) {
+      ++counts[s.pages.front()].bounces;
+      ++bounces;
+    }
+    ++counts[s.pages.back()].exits;
+    std::vector<std::string_view> seen;
+    for (size_t i = 0; i < s.pages.size(); ++i) {
+      const std::string_view page = s.pages[i];
+      Counts& c = counts[page];
+      ++c.views;
+      ++views;
+      if (std::find(seen.begin(), seen.end(), page) != seen.end()) continue;
+      seen.push_back(page);
+      ++c.sessions;
+      if (i < s.before_purchase) c.value += s.revenue;
+    }
+  }
+  model.site = {entrances ? double(bounces) / entrances : 0,
+                views ? double(viewed_sessions) / views : 0,
+                viewed_sessions ? revenue / viewed_sessions : 0};
+  std::vector<std::pair<std::string_view, const Counts*>> ranked;
+  for (const auto& [page, c] : counts) ranked.emplace_back(page, &c);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.second->views > b.second->views; });
+  if (ranked.size() > kMaxPages) ranked.resize(kMaxPages);
+  for (const auto& [page, c] : ranked) {
+    model.pages.emplace(std::string(page),
+                        PageFigures{c->entrances ? double(c->bounces) / c->entrances : 0,
+                                    c->views ? double(c->exits) / c->views : 0,
+                                    c->sessions ? c->value / c->sessions : 0});
+  }
+}
+
+}  // namespace
+
+std::vector<double> IntentModel::Row(const SessionFeatures& f) const {
   std::vector<double> row;
   row.reserve(FeatureRowNames().size());
   for (std::string_view name : FeatureNames()) {
@@ -103,17 +159,39 @@ std::vector<double> FeatureRow(const SessionFeatures& f) {
     row.push_back(whole != nullptr ? static_cast<double>(*whole) : std::get<double>(value.value));
   }
   for (const char* referrer : kReferrerClasses) row.push_back(f.referrer_class == referrer ? 1 : 0);
+  // The means of its pages' site-wide figures, as the UCI sessions record them.
+  double bounce = 0, exit = 0, value = 0;
+  for (const std::string& page : f.pages) {
+    auto it = pages.find(page);
+    const PageFigures& figures = it != pages.end() ? it->second : site;
+    bounce += figures.bounce_rate;
+    exit += figures.exit_rate;
+    value += figures.value;
+  }
+  const double n = static_cast<double>(f.pages.size());
+  row.push_back(n > 0 ? bounce / n : 0);
+  row.push_back(n > 0 ? exit / n : 0);
+  row.push_back(n > 0 ? value / n : 0);
   return row;
 }
 
 void CollectLabelledSessions(std::span<const EventInput> events, const LabelOptions& options,
                              bool held_out, std::vector<LabelledSession>& intent_labelled,
-                             std::vector<LabelledSession>& outcome_labelled) {
+                             std::vector<LabelledSession>& outcome_labelled,
+                             std::vector<SessionPages>* pages) {
   SessionTracker tracker(options.session_gap_ms);
   bool in_session = false, purchased = false;
   SessionFeatures before_purchase;
+  double revenue = 0;
+  size_t pages_before_purchase = 0;
   const auto finish = [&] {
     if (!in_session) return;
+    if (pages != nullptr) {
+      SessionFeatures whole = tracker.Features(tracker.last());
+      const size_t before = purchased ? pages_before_purchase : whole.pages.size();
+      pages->push_back({std::move(whole.pages), before, revenue, held_out});
+    }
+    revenue = 0;
     if (purchased) {
       // A purchase as the session's first event says nothing of what came before it.
       if (before_purchase.events > 0) {
@@ -138,8 +216,13 @@ void CollectLabelledSessions(std::span<const EventInput> events, const LabelOpti
     if (e.type == "purchase" && in_session && !purchased) {
       purchased = true;
       before_purchase = tracker.Features(e.time);
+      pages_before_purchase = before_purchase.pages.size();
     } else if (e.type == "purchase" && !in_session) {
       purchased = true;  // the session starts with it: nothing before
+      pages_before_purchase = 0;
+    }
+    if (e.type == "purchase") {
+      if (const std::optional<Decimal> value = EventValue(e)) revenue += value->ToDouble();
     }
     tracker.Add(e);
     if (own) in_session = true;
@@ -151,7 +234,7 @@ std::vector<std::pair<std::string, double>> IntentModel::Predict(
     const SessionFeatures& session) const {
   std::vector<std::pair<std::string, double>> out;
   if (classes.empty()) return out;
-  const std::vector<double> row = FeatureRow(session);
+  const std::vector<double> row = Row(session);
   double total = 0;
   for (size_t c = 0; c < classes.size(); ++c) {
     out.emplace_back(classes[c], per_class[c].Predict(row.data()));
@@ -165,7 +248,7 @@ std::vector<std::pair<std::string, double>> IntentModel::Predict(
 
 std::optional<double> IntentModel::PurchaseReadiness(const SessionFeatures& session) const {
   if (!readiness) return std::nullopt;
-  const std::vector<double> row = FeatureRow(session);
+  const std::vector<double> row = Row(session);
   return readiness->Predict(row.data());
 }
 
@@ -191,7 +274,17 @@ std::string IntentModelJson(const IntentModel& model) {
   } else {
     json.Null();
   }
-  json.EndObject();
+  const auto figures = [&](const PageFigures& f) {
+    json.BeginArray().Double(f.bounce_rate).Double(f.exit_rate).Double(f.value).EndArray();
+  };
+  json.Key("site");  // [bounce rate, exit rate, value]
+  figures(model.site);
+  json.Key("pages").BeginObject();
+  for (const auto& [page, f] : model.pages) {
+    json.Key(page);
+    figures(f);
+  }
+  json.EndObject().EndObject();
   return json.str();
 }
 
@@ -244,6 +337,31 @@ Result<IntentModel> ParseIntentModel(std::string_view text) {
   if (!root["readiness"].get(readiness) && !readiness.is_null()) {
     TAILOR_ASSIGN_OR_RETURN(model.readiness, ReadLogistic(readiness, columns, "$.readiness"));
   }
+  const auto read_figures = [](simdjson::dom::element value, const std::string& path,
+                               PageFigures& out) -> Status {
+    simdjson::dom::array array;
+    double numbers[3];
+    size_t n = 0;
+    if (value.get_array().get(array) || array.size() != 3) {
+      return InvalidArgument("{}: expected [bounce rate, exit rate, value]", path);
+    }
+    for (simdjson::dom::element number : array) {
+      if (number.get_double().get(numbers[n++]))
+        return InvalidArgument("{}: expected numbers", path);
+    }
+    out = {numbers[0], numbers[1], numbers[2]};
+    return Status::Ok();
+  };
+  simdjson::dom::element site;
+  if (root["site"].get(site)) return InvalidArgument("$.site: missing");
+  TAILOR_RETURN_IF_ERROR(read_figures(site, "$.site", model.site));
+  simdjson::dom::object pages;
+  if (root["pages"].get_object().get(pages)) return InvalidArgument("$.pages: expected an object");
+  for (auto [page, value] : pages) {
+    PageFigures figures;
+    TAILOR_RETURN_IF_ERROR(read_figures(value, fmt::format("$.pages[\"{}\"]", page), figures));
+    model.pages.emplace(std::string(page), figures);
+  }
   return model;
 }
 
@@ -292,9 +410,11 @@ void WriteTrainReport(JsonWriter& json, const TrainReport& report) {
 
 Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_labelled,
                                      const std::vector<LabelledSession>& outcome_labelled,
+                                     const std::vector<SessionPages>& pages,
                                      const LabelOptions& options, TrainReport& report) {
   IntentModel model;
   model.answer_trait = options.answer_trait;
+  FigurePages(pages, model);
   report = TrainReport{};
   report.intent_sessions = intent_labelled.size();
   report.outcome_sessions = outcome_labelled.size();
@@ -307,7 +427,7 @@ Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_
   }
   report.intent_held_out = test.size();
   if (seen.size() >= 2) {
-    const analytics::FeatureMatrix matrix = Matrix(train);
+    const analytics::FeatureMatrix matrix = Matrix(model, train);
     for (const auto& [name, count] : seen) {
       std::vector<uint8_t> labels;
       for (const LabelledSession* s : train) labels.push_back(s->label == name ? 1 : 0);
@@ -361,7 +481,7 @@ Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_
   };
   if (both(train_labels)) {
     TAILOR_ASSIGN_OR_RETURN(model.readiness,
-                            analytics::FitLogistic(Matrix(outcome_train), train_labels, {}));
+                            analytics::FitLogistic(Matrix(model, outcome_train), train_labels, {}));
     if (both(test_labels)) {
       std::vector<double> scores;
       for (const LabelledSession* s : outcome_test) {

@@ -34,6 +34,7 @@ Result<Service::IntentModelRun> Service::TrainIntentModel(const intent::LabelOpt
   const snapshot::Snapshot& snap = *version.snapshot;
   struct Collected {
     std::vector<intent::LabelledSession> intent, outcome;
+    std::vector<intent::SessionPages> pages;
     Status status;
   };
   tbb::enumerable_thread_specific<Collected> collected;
@@ -54,20 +55,22 @@ Result<Service::IntentModelRun> Service::TrainIntentModel(const intent::LabelOpt
                         const std::vector<EventInput> history(events->begin(), events->end());
                         intent::CollectLabelledSessions(history, options,
                                                         intent::HeldOut(snap.external_id(id)),
-                                                        mine.intent, mine.outcome);
+                                                        mine.intent, mine.outcome, &mine.pages);
                       }
                     });
   TAILOR_RETURN_IF_ERROR(CheckRun(control));
   std::vector<intent::LabelledSession> intent_labelled, outcome_labelled;
+  std::vector<intent::SessionPages> pages;
   for (Collected& part : collected) {
     TAILOR_RETURN_IF_ERROR(part.status);
     std::move(part.intent.begin(), part.intent.end(), std::back_inserter(intent_labelled));
     std::move(part.outcome.begin(), part.outcome.end(), std::back_inserter(outcome_labelled));
+    std::move(part.pages.begin(), part.pages.end(), std::back_inserter(pages));
   }
   IntentModelRun run;
   TAILOR_ASSIGN_OR_RETURN(
       intent::IntentModel model,
-      intent::TrainIntentModel(intent_labelled, outcome_labelled, options, run.report));
+      intent::TrainIntentModel(intent_labelled, outcome_labelled, pages, options, run.report));
   model.trained_at = now();
   // Stored and put in force together; a failed run above leaves the previous model serving.
   std::lock_guard lock(impl_->intent_mutex);

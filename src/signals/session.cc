@@ -215,6 +215,14 @@ void SessionTracker::Add(const EventInput& e) {
   const bool page = type == "page_view" || type == "screen_view" || type == "product_view" ||
                     type == "product_list_view";
   if (page) {
+    if (f.pages.size() < kMaxSessionPages) {
+      std::string_view key = url.substr(0, url.find_first_of("?#"));
+      if (!key.empty()) {
+        f.pages.emplace_back(key);
+      } else if (!e.item_id.empty()) {
+        f.pages.push_back("item:" + e.item_id);
+      }
+    }
     page_kind_ = PageKind(type, path);
     if (page_kind_ == kAdministrative) ++f.administrative_pages;
     if (page_kind_ == kInformational) ++f.informational_pages;
@@ -242,6 +250,7 @@ SessionFeatures SessionTracker::Features(Timestamp now) const {
 
 size_t SessionTracker::bytes() const {
   size_t total = sizeof(*this) + features_.referrer_class.capacity();
+  for (const std::string& page : features_.pages) total += page.capacity() + sizeof(page);
   for (const auto& [key, views] : item_views_) total += key.capacity() + 64;
   for (const auto& [key, views] : category_views_) total += key.capacity() + 64;
   for (const std::string& key : categories_) total += key.capacity() + 48;
