@@ -466,8 +466,9 @@ class RuleGenerator {
       case 1: {
         static const char* kFeatures[] = {"session.events",     "session.page_views",
                                           "session.cart_adds",  "session.minutes",
-                                          "session.price_sort", "session.distinct_categories"};
-        c.subject.name = kFeatures[Uniform(6)];
+                                          "session.price_sort", "session.distinct_categories",
+                                          "session.returning",  "session.weekend"};
+        c.subject.name = kFeatures[Uniform(8)];
         c.op = NumberOp();
         NumberValues(c, 0, 4, c.subject.name == "session.minutes");
         break;

@@ -594,7 +594,8 @@ class Evaluator {
   // Profile `id`'s events with the fields signals read (SignalEventFields, in that order in
   // `fields`), in this thread's reused storage; valid until its next call on the thread.
   // `session_tail`: only the run of events until now without a gap of a session's length, which
-  // holds the session under way if there is one (all its events, messages between them too).
+  // holds the session under way if there is one (all its events, messages between them too),
+  // and their last event of their own before it (whether they are returning).
   std::span<const EventInput> EventsOf(
       ProfileId id, const std::vector<const snapshot::EventStringColumn*>& fields,
       bool session_tail, bool affinity_only) const {
@@ -607,6 +608,12 @@ class Evaluator {
       while (first > begin && (first == end || events_.time[first] - events_.time[first - 1] <=
                                                    signals::kSessionGapMs)) {
         --first;
+      }
+      // The latest event of their own before the run (messages sent to them are not).
+      while (first > begin) {
+        --first;
+        const std::string_view type = events_.types[events_.type[first]];
+        if (!(type.ends_with("_sent") || type == "email_bounced" || type == "bounce")) break;
       }
       begin = first;
     }

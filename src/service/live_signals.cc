@@ -96,9 +96,15 @@ class SignalsObserver final : public ProfileObserver {
       TAILOR_ASSIGN_OR_RETURN(
           folded->events, DecodeEventBlocks(std::span<const std::string>(
                               profile.event_blocks.data() + folded->from, blocks - folded->from)));
+      // An event older than one already folded (an offline device's, a backfill) would fold out
+      // of order, and sessions and touches assume time order: the history is folded again.
+      if (!folded->events.empty() && folded->events.front().time < live->latest) {
+        folded->events.clear();
+        TAILOR_ASSIGN_OR_RETURN(folded->rebuilt,
+                                RebuildLiveSignals(profile, signals::kSessionGapMs));
+      }
     } else {
-      TAILOR_ASSIGN_OR_RETURN(folded->rebuilt,
-                              RebuildLiveSignals(profile, impl_.options.session_gap_ms));
+      TAILOR_ASSIGN_OR_RETURN(folded->rebuilt, RebuildLiveSignals(profile, signals::kSessionGapMs));
     }
     folded->decode_nanos = NanosSince(start);
     return std::unique_ptr<Decision>(std::move(folded));
@@ -117,8 +123,14 @@ class SignalsObserver final : public ProfileObserver {
       impl_.signal_events.fetch_add(events, std::memory_order_relaxed);
       impl_.working_set->UpdateExtension(
           id, impl_.signals_slot,
-          [&](const working_set::ResidentProfile&, std::unique_ptr<working_set::Extension>& state) {
-            state = std::move(folded.rebuilt);
+          [&](const working_set::ResidentProfile& resident,
+              std::unique_ptr<working_set::Extension>& state) {
+            // Only a fold of every block the profile has now (else rebuilt when next needed).
+            if (resident.event_blocks.size() == folded.rebuilt->blocks) {
+              state = std::move(folded.rebuilt);
+            } else {
+              state.reset();
+            }
           });
       return;
     }
@@ -179,9 +191,9 @@ LiveSignalsRead ReadLiveSignals(Service::Impl& impl, working_set::ProfileHandle 
   LiveSignalsRead read;
   read.profile = std::move(profile);
   if ((read.live = CurrentLiveSignals(impl, *read.profile)) != nullptr) return read;
-  auto folded = RebuildLiveSignals(*read.profile, impl.options.session_gap_ms);
+  auto folded = RebuildLiveSignals(*read.profile, signals::kSessionGapMs);
   if (!folded.ok()) {  // a block that does not decode: an empty state, as for no events
-    folded = std::make_unique<LiveSignals>(impl.options.session_gap_ms);
+    folded = std::make_unique<LiveSignals>(signals::kSessionGapMs);
   }
   read.folded = std::move(folded).value();
   read.live = read.folded.get();

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "tailor/intent.h"
+#include "tailor/signal_values.h"
 #include "tailor/signals.h"
 #include "tailor/working_set.h"
 
