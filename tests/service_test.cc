@@ -747,11 +747,40 @@ TEST(Service, DeclaredAnswersTakePrecedenceOverInferredValues) {
   ASSERT_OK(service->MergeProfiles("kim", "v-7"));
   EXPECT_EQ(level("kim"), "advanced");
   EXPECT_EQ(declared("kim"), std::vector<std::string>{"golf_level"});
+  // Merges keep each value's source: a visitor's later inference does not replace the known
+  // profile's answer, and a visitor's answer replaces the known profile's later inference.
+  const auto infer = [&](const std::string& id, bool anonymous, const char* level, const char* at) {
+    ProfileInput input{id, {{"golf_level", {TraitType::kString, std::string(level)}}}};
+    input.anonymous = anonymous;
+    input.source = TraitSource::kInferred;
+    input.time = ParseTime(at);
+    BatchReport r;
+    ASSERT_OK(service->UpsertProfiles(std::span(&input, 1), r));
+  };
+  clock.now->store(ParseTime("2027-04-01T11:00:00Z"));
+  ASSERT_OK(service
+                ->AnswerSurvey("golf", "lee", "level",
+                               TypedValue{TraitType::kString, std::string("beginner")}, "web")
+                .status());
+  infer("v-lee", /*anonymous=*/true, "advanced", "2027-04-01T12:00:00Z");
+  ASSERT_OK(service->Identify("v-lee", "lee"));
+  EXPECT_EQ(level("lee"), "beginner");
+  EXPECT_EQ(declared("lee"), std::vector<std::string>{"golf_level"});
+  ASSERT_OK(service
+                ->AnswerSurvey("golf", "v-max", "level",
+                               TypedValue{TraitType::kString, std::string("intermediate")}, "web",
+                               /*anonymous=*/true)
+                .status());
+  infer("max", /*anonymous=*/false, "advanced", "2027-04-01T13:00:00Z");
+  ASSERT_OK(service->Identify("v-max", "max"));
+  EXPECT_EQ(level("max"), "intermediate");
+  EXPECT_EQ(declared("max"), std::vector<std::string>{"golf_level"});
   // Kept across a restart (stored with the record).
   service.reset();
   service = OpenService(dir.path(), clock);
   ASSERT_NE(service, nullptr);
   EXPECT_EQ(declared("kim"), std::vector<std::string>{"golf_level"});
+  EXPECT_EQ(declared("max"), std::vector<std::string>{"golf_level"});
 }
 
 // The learned intent model, from labelled sessions in the store: simulated sessions whose

@@ -186,8 +186,10 @@
     return node;
   }
 
+  // The visitor's anonymous id: the server answers for the profile it is linked to (identify
+  // links them), and a public key may not name a profile.
   function who() {
-    return userId ? { profile: userId } : { anonymous_id: anonymousId };
+    return { anonymous_id: anonymousId };
   }
 
   // The question as a form: choices as radio buttons or check boxes, a short scale as radio
@@ -251,7 +253,7 @@
 
   // Shows question `options.question` of survey `options.survey` in `target` (an element or a
   // selector), records that it was shown, and sends the answer when the form is submitted.
-  // Resolves with the server's reply ({trait, value}) once answered, or null when the question
+  // Resolves with the server's reply ({anonymous_id, trait, value}) once answered, or null when the question
   // cannot be shown here (unknown, closed, not for this channel).
   function ask(target, options) {
     options = options || {};

@@ -61,11 +61,10 @@ Status Engine::Impl::MergeInto(WriteContext& context, Staged& into, Staged& from
   // known profile's older one replaces it).
   for (size_t i = 0; i < from_record->traits.size(); ++i) {
     auto& [slot, value] = from_record->traits[i];
-    // A declared value stays declared (and an inferred one never replaces it: none is stored
-    // as inferred, so the later value wins as for any other).
-    into_record->SetTrait(
-        slot, std::move(value), from_record->trait_times[i],
-        from_record->IsDeclared(slot) ? TraitSource::kDeclared : TraitSource::kObserved);
+    // Each value keeps its source: an inferred one never replaces a declared one, a declared
+    // one replaces an inferred one, else the later value wins.
+    into_record->SetTrait(slot, std::move(value), from_record->trait_times[i],
+                          from_record->SourceOf(slot));
   }
   std::vector<std::string> moved_ids = std::move(from_record->aliases);
   moved_ids.push_back(from_record->anonymous ? store::AnonymousIdKey(from_record->external_id)

@@ -56,6 +56,17 @@ Result<AnswerBody> ReadAnswerBody(simdjson::dom::object fields, bool with_answer
   return body;
 }
 
+// A site's public key is in its pages for anyone to read: it answers for the visitor holding
+// the tracker's anonymous id (the profile that id is linked to), never for a profile it names,
+// or anyone could pin declared answers on someone else.
+bool PublicKeyNamesAProfile(const Call& call, const AnswerBody& body, Response& refused) {
+  if (call.key == nullptr || !call.key->is_public || body.anonymous) return false;
+  refused = ErrorResponse(403, "PERMISSION_DENIED",
+                          "a public key answers for its visitor: give anonymous_id, not profile",
+                          "$.profile");
+  return true;
+}
+
 Response RawJson(std::string_view text) {
   JsonWriter json;
   json.Raw(text);
@@ -105,6 +116,7 @@ void Api::Impl::AddSurveyRoutes() {
     if (!fields.ok()) return ErrorResponse(fields.status(), "$");
     auto body = ReadAnswerBody(*fields, /*with_answer=*/true);
     if (!body.ok()) return ErrorResponse(body.status());
+    if (Response refused; PublicKeyNamesAProfile(call, *body, refused)) return refused;
     if (auto survey = service.surveys().Get(call.params[0]); !survey.ok()) {
       return ErrorResponse(survey.status());
     }
@@ -128,6 +140,7 @@ void Api::Impl::AddSurveyRoutes() {
     if (!fields.ok()) return ErrorResponse(fields.status(), "$");
     auto body = ReadAnswerBody(*fields, /*with_answer=*/false);
     if (!body.ok()) return ErrorResponse(body.status());
+    if (Response refused; PublicKeyNamesAProfile(call, *body, refused)) return refused;
     auto survey = service.surveys().Get(call.params[0]);
     if (!survey.ok()) return ErrorResponse(survey.status());
     if (survey->Find(body->question) == nullptr) {

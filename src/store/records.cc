@@ -265,7 +265,8 @@ bool ProfileRecord::SetTrait(uint32_t slot, TypedValue value, Timestamp time, Tr
                              [](const auto& entry, uint32_t key) { return entry.first < key; });
   const size_t position = it - traits.begin();
   if (it != traits.end() && it->first == slot) {
-    if (trait_times[position] > time) return false;
+    const bool over_inferred = source == TraitSource::kDeclared && IsInferred(slot);
+    if (trait_times[position] > time && !over_inferred) return false;
     if (source == TraitSource::kInferred && IsDeclared(slot)) return false;
     it->second = std::move(value);
     trait_times[position] = time;
@@ -274,6 +275,7 @@ bool ProfileRecord::SetTrait(uint32_t slot, TypedValue value, Timestamp time, Tr
     trait_times.insert(trait_times.begin() + static_cast<ptrdiff_t>(position), time);
   }
   MarkDeclared(declared, slot, source == TraitSource::kDeclared);
+  MarkDeclared(inferred, slot, source == TraitSource::kInferred);
   return true;
 }
 
@@ -287,6 +289,7 @@ bool ProfileRecord::ClearTrait(uint32_t slot, Timestamp time, TraitSource source
   traits.erase(it);
   trait_times.erase(trait_times.begin() + static_cast<ptrdiff_t>(position));
   MarkDeclared(declared, slot, false);
+  MarkDeclared(inferred, slot, false);
   return true;
 }
 
@@ -306,10 +309,13 @@ std::string EncodeProfile(const ProfileRecord& record) {
   }
   coding::PutVarint64(out, record.aliases.size());
   for (const std::string& alias : record.aliases) coding::PutString(out, alias);
-  // Declared slots, only when there are any (records before them end with the aliases).
-  if (!record.declared.empty()) {
-    coding::PutVarint64(out, record.declared.size());
-    for (uint32_t slot : record.declared) coding::PutVarint64(out, slot);
+  // Declared, then inferred slots, only when there are any (records before them end with the
+  // aliases; the inferred list may be absent).
+  if (!record.declared.empty() || !record.inferred.empty()) {
+    for (const std::vector<uint32_t>* slots : {&record.declared, &record.inferred}) {
+      coding::PutVarint64(out, slots->size());
+      for (uint32_t slot : *slots) coding::PutVarint64(out, slot);
+    }
   }
   return out;
 }
@@ -339,14 +345,15 @@ Result<ProfileRecord> DecodeProfile(ProfileId id, std::string_view bytes) {
   for (uint64_t i = 0; ok && i < alias_count; ++i) {
     ok = reader.GetString(record.aliases.emplace_back());
   }
-  uint64_t declared_count = 0;
-  if (ok && !reader.empty()) {
-    ok = reader.GetVarint64(declared_count) && declared_count <= bytes.size();
-    for (uint64_t i = 0; ok && i < declared_count; ++i) {
+  for (std::vector<uint32_t>* slots : {&record.declared, &record.inferred}) {
+    if (!ok || reader.empty()) break;
+    uint64_t count = 0;
+    ok = reader.GetVarint64(count) && count <= bytes.size();
+    for (uint64_t i = 0; ok && i < count; ++i) {
       uint64_t slot = 0;
       ok = reader.GetVarint64(slot) && slot <= UINT32_MAX &&
-           (record.declared.empty() || record.declared.back() < slot);
-      record.declared.push_back(static_cast<uint32_t>(slot));
+           (slots->empty() || slots->back() < slot);
+      slots->push_back(static_cast<uint32_t>(slot));
     }
   }
   if (!ok || !reader.empty()) return Corruption("profile record {} is malformed", id);

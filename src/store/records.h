@@ -32,17 +32,27 @@ struct ProfileRecord {
   std::vector<std::string> aliases;
   Timestamp created_at = 0;
   Timestamp updated_at = 0;
-  // Slots (sorted) whose value the person declared (TraitSource::kDeclared).
-  std::vector<uint32_t> declared;
+  // Slots (sorted) whose value the person declared (TraitSource::kDeclared), and those whose value
+  // tailor inferred (kInferred): merges keep each value's source.
+  std::vector<uint32_t> declared, inferred;
 
   const TypedValue* Trait(uint32_t slot) const;
   bool IsDeclared(uint32_t slot) const {
     return std::binary_search(declared.begin(), declared.end(), slot);
   }
+  bool IsInferred(uint32_t slot) const {
+    return std::binary_search(inferred.begin(), inferred.end(), slot);
+  }
+  TraitSource SourceOf(uint32_t slot) const {
+    return IsDeclared(slot)   ? TraitSource::kDeclared
+           : IsInferred(slot) ? TraitSource::kInferred
+                              : TraitSource::kObserved;
+  }
   // When the trait was set (0: it is not set).
   Timestamp TraitTime(uint32_t slot) const;
   // Sets the trait unless the profile holds a value set later than `time`, or a declared value
-  // and `source` is inferred; true if set. The value is declared after this only if `source` is.
+  // and `source` is inferred; a declared value replaces an inferred one whatever their times.
+  // True if set; the value then has `source`.
   bool SetTrait(uint32_t slot, TypedValue value, Timestamp time,
                 TraitSource source = TraitSource::kObserved);
   // Removes the trait unless it was set later than `time`, or declared and `source` is

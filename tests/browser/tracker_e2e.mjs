@@ -177,7 +177,10 @@ test('tailor.ask shows a survey question and its answer is a declared trait at o
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   await page.goto(`${pages.origin}/survey`);
   await page.waitForFunction(() => window.tailor && window.tailor.__tailor);
+  // Another person on this browser than the earlier test's u-1: a new anonymous id first.
+  await page.evaluate(() => window.tailor.reset());
   await page.evaluate(() => window.tailor.identify('golfer-9', { plan: 'free' }));
+  await page.evaluate(() => window.tailor.flush()); // linked before the answer comes
   await page.evaluate(() => {
     window.answered = window.tailor.ask('#ask', { survey: 'golf', question: 'level' });
   });
@@ -190,7 +193,9 @@ test('tailor.ask shows a survey question and its answer is a declared trait at o
   await page.check('#ask input[value="beginner"]');
   await page.click('#ask .tailor-submit');
   const reply = await page.evaluate(() => window.answered);
-  assert.deepEqual(reply, { profile: 'golfer-9', trait: 'golf_level', value: 'beginner' });
+  const anonymousId = await page.evaluate(() =>
+    document.cookie.match(/(?:^|; )tailor_aid=([^;]+)/)[1]);
+  assert.deepEqual(reply, { anonymous_id: anonymousId, trait: 'golf_level', value: 'beginner' });
   assert.equal(await page.textContent('#ask .tailor-thanks'), 'Thank you!');
   // A question the survey does not have, or another channel's: nothing shown, null.
   assert.equal(await page.evaluate(() => window.tailor.ask('#ask', { survey: 'golf', question: 'nope' })), null);
@@ -209,11 +214,17 @@ test('tailor.ask shows a survey question and its answer is a declared trait at o
   const all = report.json.questions.find((q) => q.question === 'level' && q.channel === '');
   assert.equal(all.shown, 1, report.describe());
   assert.equal(all.answered, 1, report.describe());
-  // The public key may read a question and answer, never profiles.
+  // The public key may read a question and answer for its visitor, never name a profile or read one.
   const probe = await tailor.request('GET', '/v1/profiles/golfer-9', {
     headers: { Authorization: `Bearer ${site.key}`, Origin: pages.origin },
   });
   assert.equal(probe.status, 403, probe.describe());
+  const pinned = await tailor.request('POST', '/v1/surveys/golf/answers', {
+    headers: { Origin: pages.origin, 'Content-Type': 'text/plain' },
+    body: JSON.stringify({ writeKey: site.key, profile: 'golfer-9', question: 'level',
+      answer: 'advanced', channel: 'web' }),
+  });
+  assert.equal(pinned.status, 403, pinned.describe());
 });
 
 test('SIGTERM stops the server with exit code 0', async () => {
