@@ -839,6 +839,10 @@ TEST(Service, LearnedIntentModelFromLabelledSessions) {
     for (uint64_t n : row) confused += n;
   }
   EXPECT_EQ(confused, r.intent_held_out);
+  // The same store trains the same model, whatever threads did the work.
+  const std::string first = intent::IntentModelJson(*run.model);
+  ASSERT_OK_AND_ASSIGN(Service::IntentModelRun again, service->TrainIntentModel({}));
+  EXPECT_EQ(intent::IntentModelJson(*again.model), first);
 
   // Served beside the rules for a session under way: a best-offer session of a new profile.
   std::vector<EventInput> comparing;
