@@ -642,6 +642,12 @@ TEST_F(ApiTest, SurveyAnswersChangeLiveMembershipAndTheNextQuestionIsTheOneWorth
                   R"({"profile": "jeff", "question": "level", "answer": "beginner", "x": 1})")
                 .status,
             400);
+  // Not a channel the survey is shown on: refused at $.channel, nothing stored.
+  bad = Admin("POST", "/v1/surveys/golf/answers",
+              R"({"profile": "jeff", "question": "level", "answer": "beginner",
+                  "channel": "sms"})");
+  EXPECT_EQ(bad.status, 409) << bad.body;
+  EXPECT_NE(bad.body.find("$.channel"), std::string::npos) << bad.body;
   Response profile = Admin("GET", "/v1/profiles/jeff");
   EXPECT_EQ(profile.body.find("golf_level"), std::string::npos) << profile.body;
 

@@ -77,6 +77,7 @@ Response RawJson(std::string_view text) {
 // the answer, or the request as a whole.
 std::string_view PathOf(const Status& status) {
   if (status.code() == StatusCode::kNotFound) return "$.question";
+  if (status.message().find("channel") != std::string_view::npos) return "$.channel";
   return status.code() == StatusCode::kInvalidArgument ? "$.answer" : "$";
 }
 

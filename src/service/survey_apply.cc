@@ -3,7 +3,9 @@
 // read and what the person lacks.
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <set>
 #include <shared_mutex>
 
@@ -22,6 +24,11 @@ Result<Service::SurveyAnswered> Service::AnswerSurvey(std::string_view survey_na
   const surveys::Question* question = survey.Find(question_id);
   if (question == nullptr) {
     return NotFound("survey '{}' has no question '{}'", survey_name, question_id);
+  }
+  if (!channel.empty() && !survey.channels.empty() &&
+      std::find(survey.channels.begin(), survey.channels.end(), channel) == survey.channels.end()) {
+    return FailedPrecondition("survey '{}' is not shown on channel '{}' (only {})", survey_name,
+                              channel, fmt::join(survey.channels, ", "));
   }
   TAILOR_ASSIGN_OR_RETURN(TypedValue value, surveys::CheckAnswer(*question, answer));
   if (profile.empty()) return InvalidArgument("the answer names no profile");
