@@ -888,5 +888,41 @@ TEST(Service, LearnedIntentModelFromLabelledSessions) {
   EXPECT_EQ(empty->intent_model(), nullptr);
 }
 
+// The live signals count usual hours in the profile's time zone (its time_zone trait, else the
+// IP's geo_time_zone), and count them again when it changes.
+TEST(Service, LiveSignalsCountUsualHoursInTheProfilesTimeZone) {
+  TempDir dir;
+  Clock clock;
+  clock.now->store(ParseTime("2027-06-10T12:00:00Z"));
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  std::vector<EventInput> views;
+  for (int day = 1; day <= 3; ++day) {
+    EventInput e;
+    e.id = fmt::format("v{}", day);
+    e.profile_id = "kenji";
+    e.type = "page_view";
+    e.time = ParseTime(fmt::format("2027-06-0{}T00:30:00Z", day));  // 09:30 in Tokyo
+    views.push_back(std::move(e));
+  }
+  BatchReport report;
+  ASSERT_OK(service->IngestEvents(views, report));
+  const auto usual_hour = [&] {
+    auto signals = service->Signals("kenji", clock.now->load());
+    EXPECT_TRUE(signals.ok());
+    return signals.ok() ? signals->state.usual_hour() : -2;
+  };
+  EXPECT_EQ(usual_hour(), 0);  // no zone: UTC
+  ProfileInput zone{"kenji", {{"geo_time_zone", {TraitType::kString, std::string("Asia/Tokyo")}}}};
+  ASSERT_OK(service->UpsertProfiles(std::span(&zone, 1), report));
+  EXPECT_EQ(usual_hour(), 9);
+  const uint64_t rebuilds = service->counters().signal_rebuilds;
+  ProfileInput moved{"kenji", {{"time_zone", {TraitType::kString, std::string("Europe/Paris")}}}};
+  ASSERT_OK(service->UpsertProfiles(std::span(&moved, 1), report));
+  // The write's observer counted the live state again in the new zone.
+  EXPECT_EQ(service->counters().signal_rebuilds, rebuilds + 1);
+  EXPECT_EQ(usual_hour(), 2);  // 00:30 UTC is 02:30 in Paris in June
+}
+
 }  // namespace
 }  // namespace tailor

@@ -282,3 +282,50 @@ TEST(AffinityOf, EqualsTheWholeFoldExactly) {
 
 }  // namespace
 }  // namespace tailor::signals
+
+namespace tailor::signals {
+namespace {
+
+// Usual hours and weekdays in the profile's time zone, daylight saving included: 10:00 in New
+// York is 14:00 UTC in July and 15:00 UTC in January; 02:30 UTC on Saturday 4 July is Friday
+// evening there. An unknown zone counts in the fixed offset.
+TEST(SignalState, UsualHoursInTheProfilesTimeZone) {
+  const auto view = [](const char* at) {
+    EventInput e;
+    e.type = "page_view";
+    e.time = *ParseIsoTimestamp(at);
+    return e;
+  };
+  std::vector<EventInput> events = {view("2026-07-01T14:00:00Z"), view("2026-07-01T14:20:00Z"),
+                                    view("2026-01-15T15:05:00Z"), view("2026-01-15T15:40:00Z"),
+                                    view("2026-07-04T02:30:00Z")};
+  SignalOptions new_york;
+  new_york.time_zone = "America/New_York";
+  SignalState local(new_york), utc;
+  for (const EventInput& e : events) {
+    local.Add(e);
+    utc.Add(e);
+  }
+  EXPECT_EQ(local.usual_hour(), 10);
+  EXPECT_EQ(local.hours()[10], 4u);
+  EXPECT_EQ(local.hours()[22], 1u);
+  EXPECT_EQ(local.weekdays()[4], 1u);  // Friday 3 July, 22:30
+  EXPECT_EQ(utc.hours()[14], 2u);
+  EXPECT_EQ(utc.hours()[15], 2u);
+  EXPECT_EQ(utc.weekdays()[5], 1u);  // Saturday in UTC
+  SignalOptions nowhere;
+  nowhere.time_zone = "Nowhere/Atlantis";
+  nowhere.utc_offset_minutes = 60;
+  SignalState fallback(nowhere);
+  fallback.Add(events[0]);
+  EXPECT_EQ(fallback.usual_hour(), 15);
+  EXPECT_EQ(ProfileTimeZone({{"geo_time_zone", {TraitType::kString, std::string("Asia/Tokyo")}},
+                             {"time_zone", {TraitType::kString, std::string("Europe/Madrid")}}}),
+            "Europe/Madrid");
+  EXPECT_EQ(ProfileTimeZone({{"geo_time_zone", {TraitType::kString, std::string("Asia/Tokyo")}}}),
+            "Asia/Tokyo");
+  EXPECT_EQ(ProfileTimeZone({}), "");
+}
+
+}  // namespace
+}  // namespace tailor::signals

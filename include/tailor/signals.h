@@ -25,6 +25,10 @@
 #include "tailor/json_writer.h"
 #include "tailor/types.h"
 
+namespace date {
+class time_zone;
+}  // namespace date
+
 namespace tailor::signals {
 
 // Where a visit came from, by medium and referrer host.
@@ -51,7 +55,10 @@ struct SignalOptions {
   double affinity_half_life_days = 30;
   double engagement_half_life_days = 90;
   Timestamp session_gap_ms = 30 * 60 * 1000;  // 30 idle minutes end a session
-  // Usual hours and weekdays are counted in this offset from UTC (the profile's time zone).
+  // Usual hours and weekdays are counted in this time zone (an IANA name such as
+  // "America/New_York", daylight saving included; the profile's `time_zone` trait, else its
+  // `geo_time_zone`), else, when empty or unknown, in this fixed offset from UTC.
+  std::string time_zone;
   int utc_offset_minutes = 0;
   // Upper bounds of the price bands (the last band is open): "0-25", "25-50", ... "500+".
   std::vector<double> price_band_edges = {25, 50, 100, 250, 500};
@@ -154,6 +161,7 @@ class SignalState {
   void CountTime(Timestamp t);
 
   SignalOptions options_;
+  const date::time_zone* zone_ = nullptr;  // options_.time_zone, when the OS knows it
   double affinity_half_life_ms_, engagement_half_life_ms_;
   uint64_t events_ = 0;
   uint64_t activity_ = 0;     // events of their own (not what was sent to them)
@@ -180,6 +188,10 @@ class SignalState {
 std::optional<double> AffinityOf(std::span<const EventInput> events, std::string_view dimension,
                                  std::string_view value, Timestamp now,
                                  const SignalOptions& options = {});
+
+// The time zone a profile's usual hours are counted in: its `time_zone` trait, else its
+// `geo_time_zone` (located by IP); "" when neither is a string.
+std::string ProfileTimeZone(const TraitMap& traits);
 
 // Every signal at `now` as a JSON object: acquisition, engagement, affinity, sessions, cadence,
 // place. One spelling for `tailor signals` and the HTTP API.

@@ -51,7 +51,8 @@ void UpdateTimes::Reset() {
 
 Result<std::unique_ptr<LiveSignals>> RebuildLiveSignals(const working_set::ResidentProfile& profile,
                                                         Timestamp session_gap_ms) {
-  auto live = std::make_unique<LiveSignals>(session_gap_ms);
+  auto live =
+      std::make_unique<LiveSignals>(session_gap_ms, signals::ProfileTimeZone(profile.view.traits));
   TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, profile.Events());
   for (const StoredEventView& event : events) live->Add(event);
   live->blocks = profile.event_blocks.size();
@@ -72,7 +73,11 @@ class SignalsObserver final : public ProfileObserver {
   explicit SignalsObserver(Service::Impl& impl) : impl_(impl) {}
 
   bool Concerns(const segments::ProfileChange& change) const override {
-    return change.everything || !change.event_types.empty();
+    if (change.everything || !change.event_types.empty()) return true;
+    // The time zone its usual hours are counted in.
+    return std::any_of(change.traits.begin(), change.traits.end(), [](const std::string& name) {
+      return name == "time_zone" || name == "geo_time_zone";
+    });
   }
 
   // It decodes the new blocks itself: nothing of the shared decode.
@@ -87,9 +92,11 @@ class SignalsObserver final : public ProfileObserver {
     const auto* live = static_cast<const LiveSignals*>(profile.extension(impl_.signals_slot));
     const size_t blocks = profile.event_blocks.size();
     auto folded = std::make_unique<Folded>();
-    // New blocks are appended; a merge rewrites the history (and is a change of everything).
+    // New blocks are appended; a merge rewrites the history (and is a change of everything); a
+    // new time zone counts the usual hours again.
     if (live != nullptr && live->blocks <= blocks &&
-        !(observed.change->everything && live->blocks != blocks)) {
+        !(observed.change->everything && live->blocks != blocks) &&
+        live->signals.options().time_zone == signals::ProfileTimeZone(profile.view.traits)) {
       if (live->blocks == blocks) return std::unique_ptr<Decision>();  // no new event
       folded->from = live->blocks;
       folded->to = blocks;
@@ -193,7 +200,8 @@ LiveSignalsRead ReadLiveSignals(Service::Impl& impl, working_set::ProfileHandle 
   if ((read.live = CurrentLiveSignals(impl, *read.profile)) != nullptr) return read;
   auto folded = RebuildLiveSignals(*read.profile, signals::kSessionGapMs);
   if (!folded.ok()) {  // a block that does not decode: an empty state, as for no events
-    folded = std::make_unique<LiveSignals>(signals::kSessionGapMs);
+    folded = std::make_unique<LiveSignals>(signals::kSessionGapMs,
+                                           signals::ProfileTimeZone(read.profile->view.traits));
   }
   read.folded = std::move(folded).value();
   read.live = read.folded.get();

@@ -17,9 +17,11 @@
 namespace tailor {
 
 struct LiveSignals final : working_set::Extension {
-  explicit LiveSignals(Timestamp session_gap_ms) : session(session_gap_ms) {
+  // `time_zone`: the profile's (signals::ProfileTimeZone), for its usual hours and weekdays.
+  LiveSignals(Timestamp session_gap_ms, std::string time_zone) : session(session_gap_ms) {
     signals::SignalOptions options;
     options.session_gap_ms = session_gap_ms;
+    options.time_zone = std::move(time_zone);
     signals = signals::SignalState(options);
   }
   void Add(const EventInput& event);

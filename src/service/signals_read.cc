@@ -8,11 +8,16 @@ namespace tailor {
 Result<Service::ProfileSignals> Service::Signals(std::string_view id, Timestamp at,
                                                  const signals::SignalOptions& options) {
   TAILOR_ASSIGN_OR_RETURN(LiveSignalsRead read, ReadLiveSignals(*impl_, id));
-  if (read.live->latest <= at && read.live->signals.options() == options) {
+  // Without a time zone of their own, the options take the profile's.
+  signals::SignalOptions effective = options;
+  if (effective.time_zone.empty()) {
+    effective.time_zone = signals::ProfileTimeZone(read.profile->view.traits);
+  }
+  if (read.live->latest <= at && read.live->signals.options() == effective) {
     return ProfileSignals{read.profile->view.external_id, read.live->signals};
   }
   TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, read.profile->Events());
-  ProfileSignals out{read.profile->view.external_id, signals::SignalState(options)};
+  ProfileSignals out{read.profile->view.external_id, signals::SignalState(effective)};
   for (const StoredEventView& event : events) {
     if (event.time <= at) out.state.Add(event);  // as of `at`: nothing after it
   }

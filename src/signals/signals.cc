@@ -1,5 +1,6 @@
 #include "tailor/signals.h"
 
+#include <date/tz.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -126,8 +127,35 @@ double DecayedSum::ValueAt(Timestamp now, double half_life_ms) const {
   return now >= at_ ? value_ * std::exp2(-(now - at_) / half_life_ms) : value_;
 }
 
+namespace {
+
+// The zone of an IANA name; null when the OS's tzdata lacks it.
+const date::time_zone* FindZone(const std::string& name) {
+  if (name.empty()) return nullptr;
+  try {
+    return date::locate_zone(name);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+std::string ProfileTimeZone(const TraitMap& traits) {
+  for (std::string_view name : {"time_zone", "geo_time_zone"}) {
+    for (const auto& [trait, value] : traits) {
+      if (trait != name) continue;
+      if (const auto* text = std::get_if<std::string>(&value.value); text && !text->empty()) {
+        return *text;
+      }
+    }
+  }
+  return "";
+}
+
 SignalState::SignalState(SignalOptions options)
     : options_(std::move(options)),
+      zone_(FindZone(options_.time_zone)),
       affinity_half_life_ms_(options_.affinity_half_life_days * kDayMs),
       engagement_half_life_ms_(options_.engagement_half_life_days * kDayMs) {}
 
@@ -321,8 +349,13 @@ void SignalState::Add(const EventInput& event) {
 }
 
 void SignalState::CountTime(Timestamp t) {
-  const int64_t minutes =
-      static_cast<int64_t>(std::floor(t / 60'000.0)) + options_.utc_offset_minutes;
+  int64_t offset_minutes = options_.utc_offset_minutes;
+  if (zone_ != nullptr) {
+    const auto info =
+        zone_->get_info(date::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(t)));
+    offset_minutes = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
+  }
+  const int64_t minutes = static_cast<int64_t>(std::floor(t / 60'000.0)) + offset_minutes;
   const int64_t days = minutes >= 0 ? minutes / 1440 : (minutes - 1439) / 1440;
   ++hours_[static_cast<size_t>((minutes - days * 1440) / 60)];
   ++weekdays_[static_cast<size_t>(((days % 7) + 7 + 3) % 7)];  // 1970-01-01 was a Thursday
