@@ -91,6 +91,8 @@ void WriteSignals(JsonWriter& json, const SignalState& state, Timestamp now) {
       .Bool(s.count > 0 && now - s.current_last <= state.options().session_gap_ms)
       .Key("usual_hour")
       .Int(state.usual_hour())
+      .Key("time_zone")  // the usual hour's and weekday's
+      .String(state.options().time_zone.empty() ? "UTC" : state.options().time_zone)
       .Key("usual_weekday")
       .Int(state.usual_weekday())
       .EndObject();

@@ -111,7 +111,9 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
   }
   // Signals: what the events say of the person right now (tailor signals ID for all of them).
   if (auto all = engine->Events(view.id); all.ok() && !all->empty()) {
-    signals::SignalState state;
+    signals::SignalOptions options;
+    options.time_zone = signals::ProfileTimeZone(view.traits);
+    signals::SignalState state(options);
     for (const EventInput& event : *all) state.Add(event);
     const Timestamp now = std::max(state.sessions().current_last, state.purchases().last);
     std::printf("\nsignals (as of the latest event; tailor signals %s for all)\n", id.c_str());
@@ -125,8 +127,9 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
       if (top.empty()) continue;
       std::printf("  top %-14s %s\n", std::string(dimension).c_str(), top.front().first.c_str());
     }
-    std::printf("  sessions           %llu, usual hour %d (UTC)\n",
-                static_cast<unsigned long long>(state.sessions().count), state.usual_hour());
+    std::printf("  sessions           %llu, usual hour %d (%s)\n",
+                static_cast<unsigned long long>(state.sessions().count), state.usual_hour(),
+                options.time_zone.empty() ? "UTC" : options.time_zone.c_str());
     if (state.purchases().count > 1) {
       std::printf("  purchases          every %.1f days, next expected %s\n",
                   state.purchases().mean_gap_days(),

@@ -28,10 +28,12 @@ void PrintTop(const signals::SignalState& state, std::string_view dimension, Tim
 int Run(const GlobalOptions& global, const SignalsArgs& args) {
   auto now = ParseNow(args.now);
   if (!now.ok()) return ReportError(global, now.status());
-  auto events = ProfileEvents(global, args.id);
+  TraitMap traits;
+  auto events = ProfileEvents(global, args.id, &traits);
   if (!events.ok()) return ReportError(global, events.status());
   signals::SignalOptions options;
   options.affinity_half_life_days = args.affinity_half_life_days;
+  options.time_zone = signals::ProfileTimeZone(traits);  // usual hours in their local time
   signals::SignalState state(options);
   for (const EventInput& event : *events) {
     if (event.time <= *now) state.Add(event);  // as of --now: nothing after it
@@ -68,10 +70,10 @@ int Run(const GlobalOptions& global, const SignalsArgs& args) {
               state.OpenRate("email", *now), state.ClickRate("email", *now),
               state.unsubscribed() ? " (unsubscribed)" : "");
   const auto& s = state.sessions();
-  std::printf("sessions: %llu, mean %.1f min; last started %s; usual hour %d, weekday %d\n",
+  std::printf("sessions: %llu, mean %.1f min; last started %s; usual hour %d, weekday %d (%s)\n",
               static_cast<unsigned long long>(s.count), s.mean_minutes(),
               s.count ? IsoTime(s.current_start).c_str() : "-", state.usual_hour(),
-              state.usual_weekday());
+              state.usual_weekday(), options.time_zone.empty() ? "UTC" : options.time_zone.c_str());
   const auto& p = state.purchases();
   std::printf("purchases: %llu", static_cast<unsigned long long>(p.count));
   if (p.count > 1) {

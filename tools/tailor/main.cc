@@ -32,11 +32,16 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_m
   return std::move(engine).value();
 }
 
-Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const std::string& id) {
+Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const std::string& id,
+                                              TraitMap* traits) {
   EngineOptions options;
   options.store.create_if_missing = false;
   TAILOR_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(global.data_dir, options));
   TAILOR_ASSIGN_OR_RETURN(ProfileId profile, engine->Resolve(id));
+  if (traits != nullptr) {
+    TAILOR_ASSIGN_OR_RETURN(ProfileView view, engine->GetProfile(profile, 0));
+    *traits = std::move(view.traits);
+  }
   return engine->Events(profile);
 }
 
