@@ -10,6 +10,7 @@
 // offer, promo, discount or outlet; content pages blog, inspiration, guide, ideas, lookbook,
 // magazine or stories.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -91,5 +92,8 @@ const std::vector<std::string_view>& FeatureNames();
 bool IsFractionFeature(std::string_view name);
 // A feature by name (FeatureNames, or referrer_class); nullopt for an unknown name.
 std::optional<TypedValue> FeatureValue(const SessionFeatures& features, std::string_view name);
+// Every numeric feature in FeatureNames order, without looking each up by name.
+void ForEachFeature(const SessionFeatures& features,
+                    const std::function<void(std::string_view name, TypedValue value)>& visit);
 
 }  // namespace tailor::signals

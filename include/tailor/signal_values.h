@@ -22,7 +22,7 @@
 //
 // Only events at or before `now` count. Affinities and rates are ratios of sums decaying at
 // the same pace, so they change only with events; a session feature also changes when the
-// session ends (SessionEnd, the live membership's timer).
+// session ends: live membership times that (an edge kSessionGapMs + 1 ms after each event).
 
 #include <optional>
 #include <span>
@@ -62,8 +62,6 @@ class SignalValues {
 
   // nullopt when missing (above) or not a signal.
   std::optional<TypedValue> Get(std::string_view name, std::span<const std::string> arguments);
-  // When the session under way ends (its last event of their own + 30 minutes), if one is.
-  std::optional<Timestamp> SessionEnd();
 
  private:
   const SignalState& State();

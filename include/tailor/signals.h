@@ -48,6 +48,12 @@ struct Touch {
   std::string source, medium, campaign;
   ReferrerClass referrer_class = ReferrerClass::kDirect;
 };
+// Whether an event of this type is the person's own activity: not a message sent to them
+// (`*_sent`) nor its bounce. Only their own events make sessions, touches and usual hours.
+inline bool IsOwnEventType(std::string_view type) {
+  return !(type.ends_with("_sent") || type == "email_bounced" || type == "bounce");
+}
+
 // The touch of an event's context (utm_* win; else the referrer's host; else direct).
 Touch TouchOf(const EventInput& event);
 

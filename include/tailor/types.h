@@ -123,6 +123,13 @@ inline std::optional<Decimal> EventValue(const std::optional<Decimal>& value,
 inline std::optional<Decimal> EventValue(const EventInput& event) {
   return EventValue(event.value, event.price, event.quantity);
 }
+// The event's property of that name ("" when it has none).
+inline std::string_view EventProperty(const EventInput& event, std::string_view name) {
+  for (const auto& [key, value] : event.properties) {
+    if (key == name) return value;
+  }
+  return {};
+}
 
 // An entry of the product/content catalogue.
 struct ItemInput {

@@ -76,7 +76,9 @@ std::string_view IntentName(Intent intent) {
 TraitMap FeatureTraits(const SessionFeatures& f) {
   TraitMap traits;
   traits.reserve(FeatureNames().size() + 1);
-  for (std::string_view name : FeatureNames()) traits.emplace_back(name, *FeatureValue(f, name));
+  signals::ForEachFeature(f, [&](std::string_view name, TypedValue value) {
+    traits.emplace_back(std::string(name), std::move(value));
+  });
   traits.emplace_back("referrer_class", *FeatureValue(f, "referrer_class"));
   return traits;
 }

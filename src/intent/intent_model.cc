@@ -14,18 +14,6 @@ namespace {
 constexpr const char* kReferrerClasses[] = {"direct", "search",           "social",  "email",
                                             "paid",   "price_comparison", "referral"};
 
-bool OwnEvent(const EventInput& e) {
-  const std::string_view type = e.type;
-  return !(type.ends_with("_sent") || type == "email_bounced" || type == "bounce");
-}
-
-std::string_view Property(const EventInput& event, std::string_view name) {
-  for (const auto& [key, value] : event.properties) {
-    if (key == name) return value;
-  }
-  return {};
-}
-
 analytics::FeatureMatrix Matrix(const IntentModel& model,
                                 const std::vector<const LabelledSession*>& sessions) {
   analytics::FeatureMatrix matrix;
@@ -152,12 +140,11 @@ void FigurePages(const std::vector<SessionPages>& sessions, IntentModel& model) 
 std::vector<double> IntentModel::Row(const SessionFeatures& f) const {
   std::vector<double> row;
   row.reserve(FeatureRowNames().size());
-  for (std::string_view name : FeatureNames()) {
-    if (name == "purchases") continue;
-    const TypedValue value = *FeatureValue(f, name);
+  signals::ForEachFeature(f, [&](std::string_view name, const TypedValue& value) {
+    if (name == "purchases") return;
     const int64_t* whole = std::get_if<int64_t>(&value.value);
     row.push_back(whole != nullptr ? static_cast<double>(*whole) : std::get<double>(value.value));
-  }
+  });
   for (const char* referrer : kReferrerClasses) row.push_back(f.referrer_class == referrer ? 1 : 0);
   // The means of its pages' site-wide figures, as the UCI sessions record them.
   double bounce = 0, exit = 0, value = 0;
@@ -204,10 +191,10 @@ void CollectLabelledSessions(std::span<const EventInput> events, const LabelOpti
     before_purchase = {};
   };
   for (const EventInput& e : events) {
-    const bool own = OwnEvent(e);
+    const bool own = signals::IsOwnEventType(e.type);
     if (own && in_session && e.time - tracker.last() > options.session_gap_ms) finish();
-    if (e.type == "survey_answer" && Property(e, "trait") == options.answer_trait) {
-      const std::string_view answer = Property(e, "answer");
+    if (e.type == "survey_answer" && EventProperty(e, "trait") == options.answer_trait) {
+      const std::string_view answer = EventProperty(e, "answer");
       SessionFeatures so_far = in_session ? tracker.Features(e.time) : SessionFeatures{};
       if (!answer.empty() && so_far.events > 0) {
         intent_labelled.push_back({std::move(so_far), std::string(answer), held_out});

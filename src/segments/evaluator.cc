@@ -14,6 +14,7 @@
 #include "segments/amounts.h"
 #include "tailor/segments.h"
 #include "tailor/signal_values.h"
+#include "tailor/signals.h"
 
 namespace tailor::segments {
 namespace {
@@ -612,8 +613,7 @@ class Evaluator {
       // The latest event of their own before the run (messages sent to them are not).
       while (first > begin) {
         --first;
-        const std::string_view type = events_.types[events_.type[first]];
-        if (!(type.ends_with("_sent") || type == "email_bounced" || type == "bounce")) break;
+        if (signals::IsOwnEventType(events_.types[events_.type[first]])) break;
       }
       begin = first;
     }

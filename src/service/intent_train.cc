@@ -55,8 +55,7 @@ Result<Service::IntentModelRun> Service::TrainIntentModel(const intent::LabelOpt
         mine.status = events.status();
         return;
       }
-      const std::vector<EventInput> history(events->begin(), events->end());
-      intent::CollectLabelledSessions(history, options, intent::HeldOut(snap.external_id(id)),
+      intent::CollectLabelledSessions(*events, options, intent::HeldOut(snap.external_id(id)),
                                       mine.intent, mine.outcome, &mine.pages);
     }
   });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include "tailor/signals.h"
 
@@ -24,80 +25,79 @@ bool Mentions(std::string_view text, std::initializer_list<std::string_view> wor
   return !text.empty() && Contains(Lower(text), words);
 }
 
-std::string_view Property(const EventInput& event, std::string_view name) {
-  for (const auto& [key, value] : event.properties) {
-    if (key == name) return value;
-  }
-  return {};
+}  // namespace
+
+namespace {
+
+// Every numeric feature, by name: one table for the names, their types and their values.
+struct Feature {
+  std::string_view name;
+  int64_t SessionFeatures::*whole = nullptr;    // an int feature
+  double SessionFeatures::*fraction = nullptr;  // else a double one
+};
+constexpr Feature kFeatures[] = {
+    {"events", &SessionFeatures::events},
+    {"minutes", nullptr, &SessionFeatures::minutes},
+    {"page_views", &SessionFeatures::page_views},
+    {"product_views", &SessionFeatures::product_views},
+    {"distinct_categories", &SessionFeatures::distinct_categories},
+    {"distinct_items", &SessionFeatures::distinct_items},
+    {"max_item_views", &SessionFeatures::max_item_views},
+    {"top_item_share", nullptr, &SessionFeatures::top_item_share},
+    {"top_category_share", nullptr, &SessionFeatures::top_category_share},
+    {"price_sort", &SessionFeatures::price_sort},
+    {"deal_pages", &SessionFeatures::deal_pages},
+    {"service_pages", &SessionFeatures::service_pages},
+    {"content_pages", &SessionFeatures::content_pages},
+    {"searches", &SessionFeatures::searches},
+    {"cart_adds", &SessionFeatures::cart_adds},
+    {"checkouts", &SessionFeatures::checkouts},
+    {"purchases", &SessionFeatures::purchases},
+    {"administrative_pages", &SessionFeatures::administrative_pages},
+    {"informational_pages", &SessionFeatures::informational_pages},
+    {"product_pages", &SessionFeatures::product_pages},
+    {"administrative_seconds", nullptr, &SessionFeatures::administrative_seconds},
+    {"informational_seconds", nullptr, &SessionFeatures::informational_seconds},
+    {"product_seconds", nullptr, &SessionFeatures::product_seconds},
+    {"returning", &SessionFeatures::returning},
+    {"month", &SessionFeatures::month},
+    {"weekend", &SessionFeatures::weekend},
+};
+
+TypedValue ValueOf(const Feature& feature, const SessionFeatures& f) {
+  if (feature.whole != nullptr) return {TraitType::kInt, f.*feature.whole};
+  return {TraitType::kDouble, f.*feature.fraction};
 }
 
 }  // namespace
 
 const std::vector<std::string_view>& FeatureNames() {
-  static const std::vector<std::string_view> names = {"events",
-                                                      "minutes",
-                                                      "page_views",
-                                                      "product_views",
-                                                      "distinct_categories",
-                                                      "distinct_items",
-                                                      "max_item_views",
-                                                      "top_item_share",
-                                                      "top_category_share",
-                                                      "price_sort",
-                                                      "deal_pages",
-                                                      "service_pages",
-                                                      "content_pages",
-                                                      "searches",
-                                                      "cart_adds",
-                                                      "checkouts",
-                                                      "purchases",
-                                                      "administrative_pages",
-                                                      "informational_pages",
-                                                      "product_pages",
-                                                      "administrative_seconds",
-                                                      "informational_seconds",
-                                                      "product_seconds",
-                                                      "returning",
-                                                      "month",
-                                                      "weekend"};
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> out;
+    for (const Feature& feature : kFeatures) out.push_back(feature.name);
+    return out;
+  }();
   return names;
 }
 
 bool IsFractionFeature(std::string_view name) {
-  return name == "minutes" || name.ends_with("_share") || name.ends_with("_seconds");
+  for (const Feature& feature : kFeatures) {
+    if (feature.name == name) return feature.fraction != nullptr;
+  }
+  return false;
 }
 
 std::optional<TypedValue> FeatureValue(const SessionFeatures& f, std::string_view name) {
-  const auto i = [](int64_t v) { return TypedValue{TraitType::kInt, v}; };
-  const auto d = [](double v) { return TypedValue{TraitType::kDouble, v}; };
-  if (name == "events") return i(f.events);
-  if (name == "minutes") return d(f.minutes);
-  if (name == "page_views") return i(f.page_views);
-  if (name == "product_views") return i(f.product_views);
-  if (name == "distinct_categories") return i(f.distinct_categories);
-  if (name == "distinct_items") return i(f.distinct_items);
-  if (name == "max_item_views") return i(f.max_item_views);
-  if (name == "top_item_share") return d(f.top_item_share);
-  if (name == "top_category_share") return d(f.top_category_share);
-  if (name == "price_sort") return i(f.price_sort);
-  if (name == "deal_pages") return i(f.deal_pages);
-  if (name == "service_pages") return i(f.service_pages);
-  if (name == "content_pages") return i(f.content_pages);
-  if (name == "searches") return i(f.searches);
-  if (name == "cart_adds") return i(f.cart_adds);
-  if (name == "checkouts") return i(f.checkouts);
-  if (name == "purchases") return i(f.purchases);
-  if (name == "administrative_pages") return i(f.administrative_pages);
-  if (name == "informational_pages") return i(f.informational_pages);
-  if (name == "product_pages") return i(f.product_pages);
-  if (name == "administrative_seconds") return d(f.administrative_seconds);
-  if (name == "informational_seconds") return d(f.informational_seconds);
-  if (name == "product_seconds") return d(f.product_seconds);
-  if (name == "returning") return i(f.returning);
-  if (name == "month") return i(f.month);
-  if (name == "weekend") return i(f.weekend);
+  for (const Feature& feature : kFeatures) {
+    if (feature.name == name) return ValueOf(feature, f);
+  }
   if (name == "referrer_class") return TypedValue{TraitType::kString, f.referrer_class};
   return std::nullopt;
+}
+
+void ForEachFeature(const SessionFeatures& f,
+                    const std::function<void(std::string_view, TypedValue)>& visit) {
+  for (const Feature& feature : kFeatures) visit(feature.name, ValueOf(feature, f));
 }
 
 namespace {
@@ -135,10 +135,7 @@ void StartOf(Timestamp time, int64_t& month, int64_t& weekend) {
 }
 
 // Messages sent to the person are not their session.
-bool OwnEvent(const EventInput& e) {
-  const std::string_view type = e.type;
-  return !(type.ends_with("_sent") || type == "email_bounced" || type == "bounce");
-}
+bool OwnEvent(const EventInput& e) { return IsOwnEventType(e.type); }
 
 }  // namespace
 
@@ -196,7 +193,7 @@ void SessionTracker::Add(const EventInput& e) {
   const std::string path = Lower(url);  // once: five word lists are looked for in it
   if (Contains(path, {"sort=price", "sort=price_asc", "sort=price_desc", "price_min", "price_max",
                       "price=", "sort_by=price"}) ||
-      Mentions(Property(e, "sort"), {"price"})) {
+      Mentions(EventProperty(e, "sort"), {"price"})) {
     ++f.price_sort;
   }
   if (Contains(path, {"sale", "deal", "coupon", "offer", "promo", "discount", "outlet"}) ||

@@ -83,12 +83,6 @@ const SessionFeatures& SignalValues::Session() {
   return *session_;
 }
 
-std::optional<Timestamp> SignalValues::SessionEnd() {
-  const SessionFeatures& session = Session();
-  if (session.events == 0) return std::nullopt;
-  return session.last + kSessionGapMs + 1;  // missing from the first millisecond past the gap
-}
-
 std::optional<TypedValue> SignalValues::Get(std::string_view name,
                                             std::span<const std::string> arguments) {
   if (name == "affinity") {

@@ -25,13 +25,6 @@ double InterestWeight(std::string_view type) {
   return 0;
 }
 
-std::string_view Property(const EventInput& event, std::string_view name) {
-  for (const auto& [key, value] : event.properties) {
-    if (key == name) return value;
-  }
-  return {};
-}
-
 // Hosts of price-comparison sites (whole labels of the referrer's host).
 constexpr std::string_view kPriceComparison[] = {
     "idealo",   "pricerunner",     "kelkoo",   "pricegrabber", "shopzilla",       "billiger",
@@ -192,7 +185,7 @@ std::optional<double> AffinityOf(std::span<const EventInput> events, std::string
     } else if (dimension == "item") {
       key = e.item_id;
     } else if (dimension == "brand") {
-      key = Property(e, "brand");
+      key = EventProperty(e, "brand");
     } else if (dimension == "price_band") {
       if (!e.price) continue;
       band = PriceBandOf(e.price->ToDouble(), options.price_band_edges);
@@ -236,7 +229,7 @@ void SignalState::Add(const EventInput& event) {
   const std::string_view type = event.type;
   ++events_;
   // What we sent them (and its bounces) is not their activity: no session, touch or hour.
-  const bool own = !(type.ends_with("_sent") || type == "email_bounced" || type == "bounce");
+  const bool own = IsOwnEventType(type);
   const bool in_order = own && (activity_ == 0 || t >= last_event_);
   if (own) ++activity_;
 
@@ -287,14 +280,14 @@ void SignalState::Add(const EventInput& event) {
   if (const double weight = InterestWeight(type); weight > 0) {
     AddAffinity("category", event.category, t, weight);
     AddAffinity("item", event.item_id, t, weight);
-    AddAffinity("brand", std::string(Property(event, "brand")), t, weight);
+    AddAffinity("brand", std::string(EventProperty(event, "brand")), t, weight);
     if (event.price) AddAffinity("price_band", PriceBand(event.price->ToDouble()), t, weight);
     if (type == "page_view" || type == "screen_view") {
       AddAffinity("page", event.context.page_url, t, 1);
     }
   }
   if (type == "search") {
-    std::string query(Property(event, "query"));
+    std::string query(EventProperty(event, "query"));
     if (query.empty()) query = event.category;
     if (!query.empty()) {
       std::erase(searches_, query);
@@ -312,7 +305,7 @@ void SignalState::Add(const EventInput& event) {
                           : type.starts_with("sms") ? "sms"
                                                     : "email";
     std::string campaign(event.context.utm_campaign);
-    if (campaign.empty()) campaign = std::string(Property(event, "campaign"));
+    if (campaign.empty()) campaign = std::string(EventProperty(event, "campaign"));
     for (const std::string& key :
          {channel, campaign.empty() ? std::string() : "campaign:" + campaign}) {
       if (key.empty()) continue;

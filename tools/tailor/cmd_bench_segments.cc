@@ -338,10 +338,6 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
     changes_fed += changes.size();
     total_us.push_back(SecondsSince(start) * 1e6);
   }
-  auto percentile = [](std::vector<double> values, double p) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0.0 : values[std::min(values.size() - 1, size_t(p * values.size()))];
-  };
   if (global.json) {
     JsonWriter json;
     json.BeginObject()
@@ -354,24 +350,24 @@ int RunBenchLive(const GlobalOptions& global, size_t events, const std::string& 
         .Key("changes_fed")
         .Uint(changes_fed)
         .Key("update_median_us")
-        .Double(percentile(update_us, 0.5))
+        .Double(Percentile(update_us, 0.5))
         .Key("update_p99_us")
-        .Double(percentile(update_us, 0.99))
+        .Double(Percentile(update_us, 0.99))
         .Key("total_median_us")
-        .Double(percentile(total_us, 0.5))
+        .Double(Percentile(total_us, 0.5))
         .Key("total_p99_us")
-        .Double(percentile(total_us, 0.99))
+        .Double(Percentile(total_us, 0.99))
         .EndObject();
     std::printf("%s\n", json.str().c_str());
   } else {
     std::printf("%zu events on random profiles, %zu segments, %zu membership changes fed\n", events,
                 (*live)->segment_count(), changes_fed);
     std::printf("re-deciding the segments for the profile: median %.1f us, p99 %.1f us\n",
-                percentile(update_us, 0.5), percentile(update_us, 0.99));
+                Percentile(update_us, 0.5), Percentile(update_us, 0.99));
     std::printf(
         "whole path (store event, read profile + history, decide, feed): median %.1f us, "
         "p99 %.1f us\n",
-        percentile(total_us, 0.5), percentile(total_us, 0.99));
+        Percentile(total_us, 0.5), Percentile(total_us, 0.99));
   }
   return 0;
 }

@@ -52,12 +52,6 @@ Result<std::vector<EventInput>> ReadEvents(const std::string& path, size_t limit
   return events;
 }
 
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
-}
-
 int RunBenchSignals(GlobalOptions global, const SignalsBenchArgs& args) {
   namespace fs = std::filesystem;
   const auto read_start = SteadyClock::now();

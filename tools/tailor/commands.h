@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tailor/engine.h"
 
@@ -28,6 +29,8 @@ Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const
 // Reads a --now option: "2026-11-01T00:00:00Z" (the Z optional); `fallback` when empty
 // (empty fallback: the clock). kInvalidArgument names the bad text.
 Result<Timestamp> ParseNow(const std::string& text, const std::string& fallback = "");
+// The value at quantile `p` (0..1) of `values` (the nearest rank); 0 when empty. For benchmarks.
+double Percentile(std::vector<double> values, double p);
 // Prints `status` as "error: ..." (or as {"error": ...} with --json) and returns exit code 1.
 int ReportError(const GlobalOptions& global, const Status& status);
 

@@ -1,5 +1,6 @@
 // tailor: customer segmentation and real-time personalization. See README.md.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -43,6 +44,12 @@ Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const
     *traits = std::move(view.traits);
   }
   return engine->Events(profile);
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
 }
 
 Result<Timestamp> ParseNow(const std::string& text, const std::string& fallback) {
