@@ -18,7 +18,9 @@
 #include <set>
 #include <sstream>
 
+#include "tailor/boosted_trees.h"
 #include "tailor/engine.h"
+#include "tailor/json_writer.h"
 #include "test_util.h"
 
 namespace tailor::analytics {
@@ -318,6 +320,55 @@ TEST(Propensity, BoostedTreesLearnWhatALinearModelCannot) {
   std::vector<uint8_t> skewed(m.rows, 0);
   for (size_t i = 0; i < m.rows; i += 4) skewed[i] = 1;  // fold 0 all positive
   EXPECT_EQ(CrossValidate(m, skewed, folds, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+// The trees as plain data score every row as XGBoost does (missing values included), and keep
+// doing so after their JSON round trip; malformed trees are refused with their place.
+TEST(BoostedTrees, PlainTreesScoreAsXgboostDoes) {
+  std::mt19937_64 random(11);
+  FeatureMatrix m;
+  m.rows = 3000;
+  m.columns = 3;
+  m.names = {"a", "b", "c"};
+  std::vector<uint8_t> labels;
+  for (size_t i = 0; i < m.rows; ++i) {
+    const double a = (random() % 1000) / 100.0, b = (random() % 1000) / 7.0;
+    m.values.insert(m.values.end(), {a, b, double(random() % 5)});
+    if (i % 7 == 0) m.values[i * 3 + (i % 3)] = std::nan("");
+    labels.push_back((a * a > 25) != (b > 70) || random() % 10 == 0);
+  }
+  ASSERT_OK_AND_ASSIGN(BoostedTreesModel model, FitBoostedTrees(m, labels, {}));
+  ASSERT_OK_AND_ASSIGN(std::vector<double> xgboost, model.Predict(m));
+  ASSERT_OK_AND_ASSIGN(TreeEnsemble plain, model.Ensemble());
+  EXPECT_EQ(plain.trees(), model.rounds());
+  JsonWriter json;
+  plain.WriteJson(json);
+  ASSERT_OK_AND_ASSIGN(TreeEnsemble reread, TreeEnsemble::ParseJson(json.str(), 3));
+  double largest = 0;
+  for (size_t r = 0; r < m.rows; ++r) {
+    largest = std::max(largest, std::abs(plain.Predict(m.row(r)) - xgboost[r]));
+    ASSERT_EQ(reread.Predict(m.row(r)), plain.Predict(m.row(r))) << r;
+  }
+  EXPECT_LT(largest, 1e-6);
+  EXPECT_EQ(TreeEnsemble::ParseJson(json.str(), 4).status().code(), StatusCode::kInvalidArgument);
+  const auto refused = [](std::string_view tree) {
+    const std::string text =
+        fmt::format(R"({{"columns": 2, "base_margin": 0, "trees": [{}]}})", tree);
+    auto parsed = TreeEnsemble::ParseJson(text, 2);
+    return parsed.ok() ? std::string("accepted") : parsed.status().message();
+  };
+  EXPECT_EQ(refused(R"({"left": [1, -1, -1], "right": [2, -1, -1], "feature": [1, 0, 0],)"
+                    R"( "value": [0.5, 1, 2], "default_left": [0, 0, 0]})"),
+            "accepted");
+  EXPECT_EQ(refused(R"({"left": [1, -1, -1], "right": [2, -1, -1], "feature": [2, 0, 0],)"
+                    R"( "value": [0.5, 1, 2], "default_left": [0, 0, 0]})"),
+            "trees.trees[0]: node 0 splits on feature 2 of 2");
+  EXPECT_EQ(refused(R"({"left": [1, 0, -1], "right": [2, 0, -1], "feature": [1, 0, 0],)"
+                    R"( "value": [0.5, 1, 2], "default_left": [0, 0, 0]})"),
+            "trees.trees[0]: node 1 has child 0, not a node of its own");
+  EXPECT_EQ(refused(R"({"left": [1, -1], "right": [2, -1], "feature": [1, 0],)"
+                    R"( "value": [0.5, 1], "default_left": [0, 0]})"),
+            "trees.trees[0]: node 0 has child 2, not a node of its own");
 }
 
 // Profiles who were active in the last two weeks before a cut-off buy within 30 days after it;

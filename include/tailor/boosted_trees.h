@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "tailor/json_writer.h"
 #include "tailor/kmeans.h"  // FeatureMatrix
 #include "tailor/run_control.h"
 #include "tailor/status.h"
@@ -37,8 +39,47 @@ struct FeatureGain {
   double gain = 0;  // total gain of the splits on it, as a share of all splits' gain
 };
 
+// A fitted model's trees as plain data, to score one row at a time where XGBoost's per-call
+// set-up would cost more than the trees (a live session's purchase readiness on every intent
+// read), and to store beside other models as JSON. Scores equal BoostedTreesModel::Predict's
+// (tested): the row is compared in single precision, as XGBoost does, a missing value (NaN)
+// follows each split's learned default, and the margin goes through the logistic function.
+class TreeEnsemble {
+ public:
+  struct Node {
+    int32_t left = -1;  // -1: a leaf
+    int32_t right = -1;
+    uint32_t feature = 0;
+    float value = 0;  // the split's threshold (a row below it goes left), or the leaf's value
+    bool default_left = false;
+  };
+
+  // The probability of the positive class; `row` holds columns() values.
+  double Predict(const double* row) const;
+  size_t columns() const { return columns_; }
+  size_t trees() const { return roots_.size(); }
+
+  // {"columns": n, "base_margin": m, "trees": [{"left": [...], "right": [...], "feature": [...],
+  //   "value": [...], "default_left": [...]}, ...]}
+  void WriteJson(JsonWriter& json) const;
+  // That form back; kInvalidArgument naming the place of anything out of shape (a child out of
+  // range or not after its parent, a feature not below `columns`).
+  static Result<TreeEnsemble> ParseJson(std::string_view json, size_t columns);
+  // XGBoost's own JSON model (binary:logistic, gbtree) as plain data.
+  static Result<TreeEnsemble> FromXgboostJson(std::string_view json, size_t columns);
+
+ private:
+  friend class TreeEnsembleBuilder;
+  std::vector<Node> nodes_;  // every tree's nodes, each tree's root first
+  std::vector<uint32_t> roots_;
+  double base_margin_ = 0;
+  size_t columns_ = 0;
+};
+
 class BoostedTreesModel {
  public:
+  // The kept trees as plain data.
+  Result<TreeEnsemble> Ensemble() const;
   // Probability of the positive class for each row of `features`; kInvalidArgument when its
   // columns are not the ones trained on (by name), kInternal for an XGBoost error.
   Result<std::vector<double>> Predict(const FeatureMatrix& features) const;

@@ -91,6 +91,19 @@ Result<std::vector<double>> BoostedTreesModel::Predict(const FeatureMatrix& feat
   return std::vector<double>(scores->begin(), scores->end());
 }
 
+Result<TreeEnsemble> BoostedTreesModel::Ensemble() const {
+  if (booster_ == nullptr) return InvalidArgument("the model was not fitted");
+  bst_ulong length = 0;
+  const char* text = nullptr;
+  if (Status s =
+          Check(XGBoosterSaveModelToBuffer(booster_.get(), R"({"format": "json"})", &length, &text),
+                "save");
+      !s.ok()) {
+    return s;
+  }
+  return TreeEnsemble::FromXgboostJson(std::string_view(text, length), columns_.size());
+}
+
 Result<BoostedTreesModel> FitBoostedTrees(const FeatureMatrix& features,
                                           const std::vector<uint8_t>& labels,
                                           const BoostedTreesOptions& options) {
