@@ -7,6 +7,8 @@
 #      `tailor cluster` (one run per seed 0-2, and 3 restarts) vs peer_sklearn.py (lloyd, elkan);
 #   3. propensity on the UCI sessions (../shared/bench/INTENT.md, its five folds): `tailor
 #      propensity` (logistic, boosted trees) vs peer_intent.py (logistic, HistGradientBoosting);
+#      and the live purchase-readiness model on the same sessions as recorded session features
+#      (`tailor intent --validate-readiness`, mappings/online_shoppers_session_features.json);
 #   4. lifetime value on 200,000 simulated CDNOW customers: `tailor clv --simulate` (recovery of the
 #      published parameters) vs bench/peer_clv_scipy.py on the same summaries (fits timed alike).
 # Usage: bench/analytics_vs_peers.sh [PROFILES=1000000]
@@ -72,6 +74,17 @@ d = json.load(sys.stdin)
 for m in d['models']:
     print(f\"tailor {m['model']}: AUROC {m['auroc']:.4f}, average precision {m['average_precision']:.4f}, fit {m['fit_seconds']:.2f} s (5 folds)\")"
 echo "tailor whole command (import excluded): $(echo "$(date +%s.%N) - $start" | bc) s"
+rs=/tmp/tailor-uci-recorded-sessions
+rm -rf "$rs"
+$TAILOR --data-dir "$rs" import profiles ../shared/data/online_shoppers_intention.csv \
+  --mapping mappings/online_shoppers_session_features.json > /dev/null
+for family in boosted_trees logistic; do
+  $TAILOR --data-dir "$rs" --json intent --validate-readiness --label revenue --fold-trait line \
+    --readiness $family | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+print(f\"tailor readiness {d['model']} (session features): AUROC {d['mean_auroc']:.4f}, average precision {d['mean_average_precision']:.4f}\")"
+done
 /usr/bin/python3 "$shared/peer_intent.py" | python3 -c "
 import json, sys
 d = json.load(sys.stdin)

@@ -232,5 +232,32 @@ TEST_F(BuilderTest, ProfileTraitsAreTypedFromTheSampleAndBadValuesNameTheColumn)
   EXPECT_EQ(bad.message(), "column 'age': 'forty' is not of type int");
 }
 
+// "values" recodes a column's texts before their type is read (and inferred); a text it does not
+// list is a bad value naming the column and the listed texts.
+TEST_F(BuilderTest, MappingValuesRecodeTextsAndRefuseOthers) {
+  ASSERT_OK_AND_ASSIGN(Mapping mapping, ParseMapping(R"({"fields": {"id": "id"}, "traits": {
+          "month": {"column": "Month", "values": {"Feb": 2, "June": "6"}},
+          "returning": {"column": "Visitor", "type": "bool",
+                        "values": {"Returning_Visitor": true, "New_Visitor": false}}}})",
+                                                     RecordKind::kProfiles));
+  const std::vector<std::string> columns = {"id", "Month", "Visitor"};
+  std::vector<Row> sample = {MakeRow({"s1", "Feb", "New_Visitor"})};
+  ASSERT_OK_AND_ASSIGN(RecordBuilder builder,
+                       RecordBuilder::Create(mapping, columns, schema_, sample));
+  EXPECT_EQ(builder.extra_defs()[0].type, TraitType::kInt);  // from "2" and "6", not "Feb"
+  ProfileInput profile;
+  ASSERT_OK(builder.BuildProfile(MakeRow({"s2", "June", "Returning_Visitor"}), profile));
+  ASSERT_EQ(profile.traits.size(), 2u);
+  EXPECT_EQ(std::get<int64_t>(profile.traits[0].second.value), 6);
+  EXPECT_EQ(std::get<bool>(profile.traits[1].second.value), true);
+  EXPECT_EQ(builder.BuildProfile(MakeRow({"s3", "Jun", "New_Visitor"}), profile).message(),
+            "column 'Month': 'Jun' is not one of the mapping's values (Feb, June)");
+  EXPECT_EQ(
+      ParseMapping(R"({"traits": {"m": {"column": "M", "values": []}}})", RecordKind::kProfiles)
+          .status()
+          .message(),
+      "'traits.m.values' must be an object of texts and what they stand for");
+}
+
 }  // namespace
 }  // namespace tailor::ingest

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <random>
 
 #include "common/time.h"
 #include "tailor/intent_model.h"
@@ -314,16 +315,64 @@ TEST(IntentModel, PageFiguresAsWebAnalyticsDefineThem) {
   EXPECT_DOUBLE_EQ(row[row.size() - 3], (0.5 + 0.0 + 1.0 / 3) / 3);
   EXPECT_DOUBLE_EQ(row[row.size() - 2], (0.5 + 1.0 + 0.6) / 3);
   EXPECT_DOUBLE_EQ(row[row.size() - 1], (50.0 + 0.0 + 100.0 / 3) / 3);
-  ASSERT_TRUE(model.readiness.has_value());
+  ASSERT_TRUE(model.readiness_trees.has_value());  // the default family
+  EXPECT_FALSE(model.readiness.has_value());
   ASSERT_OK_AND_ASSIGN(IntentModel again, ParseIntentModel(IntentModelJson(model)));
   EXPECT_EQ(again.Row(now), row);
+  ASSERT_TRUE(again.readiness_trees.has_value());
   EXPECT_EQ(*again.PurchaseReadiness(now), *model.PurchaseReadiness(now));
+  LabelOptions logistic;
+  logistic.readiness = ReadinessFamily::kLogistic;
+  ASSERT_OK_AND_ASSIGN(IntentModel linear, TrainIntentModel({}, outcome, pages, logistic, report));
+  ASSERT_TRUE(linear.readiness.has_value());
+  EXPECT_FALSE(linear.readiness_trees.has_value());
+  ASSERT_OK_AND_ASSIGN(IntentModel linear_again, ParseIntentModel(IntentModelJson(linear)));
+  EXPECT_EQ(*linear_again.PurchaseReadiness(now), *linear.PurchaseReadiness(now));
   // Broken model text is refused at its field, never a crash.
   EXPECT_FALSE(ParseIntentModel("{").ok());
   EXPECT_FALSE(ParseIntentModel(R"({"features": []})").ok());
   std::string text = IntentModelJson(model);
   text.replace(text.find("\"site\":["), 8, "\"site\":[\"x\",");
   EXPECT_FALSE(ParseIntentModel(text).ok());
+}
+
+// Recorded sessions (features and page figures given, not summarized from events): the readiness
+// model is cross-validated fold by fold on the fold key. A purchase needs a page value and a
+// middling number of product pages, which trees learn and a linear model cannot; a fold without
+// a purchase is refused, not scored.
+TEST(IntentModel, ReadinessCrossValidatedOnRecordedSessions) {
+  std::mt19937_64 random(3);
+  std::vector<RecordedSession> sessions;
+  for (int64_t line = 2; line < 2502; ++line) {
+    RecordedSession s;
+    s.features.product_pages = static_cast<int64_t>(random() % 20);
+    s.features.returning = static_cast<int64_t>(random() % 2);
+    s.figures.value = (random() % 3 == 0) ? double(random() % 50) : 0.0;
+    s.figures.exit_rate = (random() % 100) / 1000.0;
+    const bool ready =
+        s.figures.value > 5 && s.features.product_pages >= 4 && s.features.product_pages <= 12;
+    s.purchased = ready != (random() % 50 == 0);  // 2 % noise
+    s.fold_key = line - 2;
+    sessions.push_back(s);
+  }
+  ASSERT_OK_AND_ASSIGN(ReadinessValidation trees,
+                       CrossValidateReadiness(sessions, ReadinessFamily::kBoostedTrees));
+  ASSERT_OK_AND_ASSIGN(ReadinessValidation linear,
+                       CrossValidateReadiness(sessions, ReadinessFamily::kLogistic));
+  EXPECT_EQ(trees.sessions, 2500u);
+  EXPECT_EQ(trees.auroc.size(), 5u);
+  EXPECT_EQ(trees.average_precision.size(), 5u);
+  EXPECT_GT(trees.mean_auroc, 0.9);
+  EXPECT_GT(trees.mean_auroc, linear.mean_auroc + 0.03) << linear.mean_auroc;
+  double mean = 0;
+  for (double a : trees.auroc) mean += a / 5;
+  EXPECT_DOUBLE_EQ(trees.mean_auroc, mean);
+  // Fold 3 (keys 3, 8, 13, ...) without a purchase.
+  for (RecordedSession& s : sessions) {
+    if (s.fold_key % 5 == 3) s.purchased = false;
+  }
+  EXPECT_EQ(CrossValidateReadiness(sessions, ReadinessFamily::kLogistic).status().message(),
+            "fold 4 of 5: sessions with and without a purchase are needed on both sides");
 }
 
 }  // namespace

@@ -758,6 +758,58 @@ TEST_F(ApiTest, SessionIntentWithItsEvidenceAndRulesAsData) {
   EXPECT_EQ(Admin("GET", "/v1/profiles/nobody/intent").status, 404);
 }
 
+// The learned model over HTTP: sessions with and without a purchase train the readiness model of
+// the family asked for; the intent answer then carries its probability; bad fields are refused
+// at their path and keep the model in force.
+TEST_F(ApiTest, IntentModelTrainedOverHttpWithTheReadinessFamilyAskedFor) {
+  std::string batch = R"({"batch": [)";
+  for (int i = 0; i < 60; ++i) {
+    // One session each: two product views, then a purchase for every third shopper.
+    const std::string day = fmt::format("2026-03-{:02d}", 1 + i % 28);
+    batch += fmt::format(
+        R"({}{{"type": "track", "userId": "m{}", "messageId": "a{}", "event": "Product Viewed",
+             "timestamp": "{}T10:00:00Z", "properties": {{"product_id": "p{}"}}}},
+           {{"type": "track", "userId": "m{}", "messageId": "b{}", "event": "Product Viewed",
+             "timestamp": "{}T10:01:00Z", "properties": {{"product_id": "q{}"}}}})",
+        i ? "," : "", i, i, day, i % 5, i, i, day, i % 3);
+    if (i % 3 == 0) {
+      batch += fmt::format(
+          R"(,{{"type": "track", "userId": "m{}", "messageId": "c{}", "event": "Order Completed",
+               "timestamp": "{}T10:03:00Z", "properties": {{"order_id": "o{}", "revenue": 30}}}})",
+          i, i, day, i);
+    }
+  }
+  batch += "]}";
+  ASSERT_EQ(Admin("POST", "/v1/batch", batch).status, 200);
+  simdjson::dom::parser parser;
+  for (const char* family : {"logistic", "boosted_trees"}) {
+    Response trained = Admin("POST", "/v1/analytics/intent-model",
+                             fmt::format(R"({{"readiness": "{}"}})", family));
+    ASSERT_EQ(trained.status, 200) << trained.body;
+    simdjson::dom::element answer = Json(parser, trained);
+    EXPECT_EQ(std::string_view(answer["readiness"]), family) << trained.body;
+    EXPECT_GT(uint64_t(answer["report"]["outcome_sessions"]), 50u) << trained.body;
+    Response model = Admin("GET", "/v1/intent/model");
+    ASSERT_EQ(model.status, 200);
+    EXPECT_EQ(model.body.find("\"readiness_trees\":null") == std::string::npos,
+              std::string_view(family) == "boosted_trees")
+        << model.body.substr(0, 200);
+  }
+  Response intent = Admin("GET", "/v1/profiles/m1/intent?now=2026-03-02T10:02:00Z");
+  ASSERT_EQ(intent.status, 200) << intent.body;
+  simdjson::dom::element read = Json(parser, intent);
+  const double readiness = double(read["model"]["purchase_readiness"]);
+  EXPECT_GE(readiness, 0.0);
+  EXPECT_LE(readiness, 1.0);
+  Response bad = Admin("POST", "/v1/analytics/intent-model", R"({"readiness": "forest"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("$.readiness"), std::string::npos) << bad.body;
+  bad = Admin("POST", "/v1/analytics/intent-model", R"({"readyness": "logistic"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(Admin("GET", "/v1/intent/model").body.find("\"readiness_trees\":{"),
+            std::string::npos);  // the trees trained last stay in force
+}
+
 TEST_F(ApiTest, HealthMetricsTrackerAndOpenApiNeedNoKey) {
   EXPECT_EQ(Call("GET", "/healthz").status, 200);
   EXPECT_EQ(Call("GET", "/readyz").status, 200);

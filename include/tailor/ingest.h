@@ -38,6 +38,9 @@ struct FieldSource {
   // The value is the row's line number in the file (for files without an id column: one
   // profile per row, e.g. "session:2" for the first data row of a CSV).
   bool line_number = false;
+  // Traits, attributes and properties: the texts a column may hold and what each stands for
+  // ("Feb" -> "2"), read before the type; any other text is a bad value.
+  std::vector<std::pair<std::string, std::string>> values;
 };
 
 // Which columns feed which fields. Built from a mapping file (docs/mapping.md) or, for files in

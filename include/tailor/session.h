@@ -92,6 +92,9 @@ const std::vector<std::string_view>& FeatureNames();
 bool IsFractionFeature(std::string_view name);
 // A feature by name (FeatureNames, or referrer_class); nullopt for an unknown name.
 std::optional<TypedValue> FeatureValue(const SessionFeatures& features, std::string_view name);
+// Sets a numeric feature by name (an int one rounded); false for an unknown name. For sessions
+// recorded elsewhere and read from a table (intent_model.h, RecordedSessions).
+bool SetFeature(SessionFeatures& features, std::string_view name, double value);
 // Every numeric feature in FeatureNames order, without looking each up by name.
 void ForEachFeature(const SessionFeatures& features,
                     const std::function<void(std::string_view name, TypedValue value)>& visit);

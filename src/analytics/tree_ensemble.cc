@@ -207,7 +207,8 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text, size_t
   const double p = std::strtod(std::string(base_score).c_str(), nullptr);
   if (!(p > 0 && p < 1)) return InvalidArgument("xgboost model: base_score {} not in (0, 1)", p);
   TreeEnsemble ensemble;
-  TreeEnsembleBuilder::SetShape(ensemble, columns, -std::log(1 / p - 1));
+  // + 0.0: a base score of 0.5 gives -0, which JSON would not bring back the same.
+  TreeEnsembleBuilder::SetShape(ensemble, columns, -std::log(1 / p - 1) + 0.0);
   simdjson::dom::array trees;
   if (root["learner"]["gradient_booster"]["model"]["trees"].get_array().get(trees)) {
     return InvalidArgument("xgboost model: no trees");

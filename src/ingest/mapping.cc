@@ -90,10 +90,26 @@ Status ReadSource(simdjson::dom::element element, std::string_view key, FieldSou
     } else if (name == "prefix") {
       if (!is_string) return InvalidArgument("'{}.prefix' must be a string", key);
       source.prefix = std::string(string_value);
+    } else if (name == "values") {
+      simdjson::dom::object recoding;
+      if (value.get_object().get(recoding) || recoding.size() == 0) {
+        return InvalidArgument("'{}.values' must be an object of texts and what they stand for",
+                               key);
+      }
+      for (auto [from, to] : recoding) {
+        std::string_view text;
+        if (!to.get_string().get(text)) {
+          source.values.emplace_back(std::string(from), std::string(text));
+        } else if (to.is_number() || to.is_bool()) {
+          source.values.emplace_back(std::string(from), simdjson::minify(to));
+        } else {
+          return InvalidArgument("'{}.values.{}' must be a string, number or boolean", key, from);
+        }
+      }
     } else {
       return InvalidArgument(
           "'{}': unknown key '{}' (column, constant, line_number, format, base, separator, type, "
-          "category, prefix)",
+          "category, prefix, values)",
           key, name);
     }
   }

@@ -35,6 +35,24 @@ Status BadValue(std::string_view column, std::string_view text, std::string_view
       text.size() > 80 ? std::string(text.substr(0, 80)) + "..." : std::string(text), what);
 }
 
+// The text after the mapping's "values" recoding; nullopt: not one of the listed texts.
+std::optional<std::string_view> Recode(const FieldSource& source, std::string_view text) {
+  if (source.values.empty()) return text;
+  for (const auto& [from, to] : source.values) {
+    if (from == text) return std::string_view(to);
+  }
+  return std::nullopt;
+}
+
+Status NotListed(std::string_view column, std::string_view text, const FieldSource& source) {
+  std::string listed;
+  for (size_t i = 0; i < source.values.size() && i < 12; ++i) {
+    listed += (i ? ", " : "") + source.values[i].first;
+  }
+  if (source.values.size() > 12) listed += ", ...";
+  return BadValue(column, text, fmt::format("one of the mapping's values ({})", listed));
+}
+
 }  // namespace
 
 std::optional<TypedValue> ParseTypedValue(std::string_view text, TraitType type, char separator) {
@@ -180,7 +198,9 @@ Result<RecordBuilder> RecordBuilder::Create(const Mapping& mapping,
       if (!extra.source.category) def.category = known->category;
     } else {
       std::vector<std::string_view> samples;
-      if (extra.source.constant) {
+      if (!extra.source.values.empty()) {  // what the texts stand for
+        for (const auto& [from, to] : extra.source.values) samples.push_back(to);
+      } else if (extra.source.constant) {
         samples.push_back(*extra.source.constant);
       } else {
         for (const Row& row : sample) {
@@ -238,12 +258,15 @@ Status RecordBuilder::ReadExtras(const Row& row, TraitMap& out) const {
   out.clear();
   for (size_t i = 0; i < extras_.size(); ++i) {
     const Resolved& extra = extras_[i];
-    const auto text = Text(row, extra);
-    if (!text) continue;
+    const auto raw = Text(row, extra);
+    if (!raw) continue;
+    const std::string_view column =
+        extra.source.column.empty() ? std::string_view(extra_defs_[i].name) : extra.source.column;
+    const auto text = Recode(extra.source, *raw);
+    if (!text) return NotListed(column, *raw, extra.source);
     auto value = ParseTypedValue(*text, *extra.source.type, extra.source.list_separator);
     if (!value) {
-      return BadValue(extra.source.column.empty() ? extra_defs_[i].name : extra.source.column,
-                      *text, fmt::format("of type {}", TraitTypeName(*extra.source.type)));
+      return BadValue(column, *text, fmt::format("of type {}", TraitTypeName(*extra.source.type)));
     }
     out.emplace_back(extra_defs_[i].name, std::move(*value));
   }
@@ -410,8 +433,14 @@ Status RecordBuilder::BuildEvent(const Row& row, EventInput& out) const {
     return InvalidArgument("the event time is missing");
   }
   for (size_t i = 0; i < extras_.size(); ++i) {
-    const auto text = Text(row, extras_[i]);
-    if (text) out.properties.emplace_back(extra_defs_[i].name, std::string(*text));
+    const auto raw = Text(row, extras_[i]);
+    if (!raw) continue;
+    const auto text = Recode(extras_[i].source, *raw);
+    if (!text) {
+      const std::string& column = extras_[i].source.column;
+      return NotListed(column.empty() ? extra_defs_[i].name : column, *raw, extras_[i].source);
+    }
+    out.properties.emplace_back(extra_defs_[i].name, std::string(*text));
   }
   return Status::Ok();
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "intent/readiness_fit.h"
 #include "tailor/signals.h"
 
 namespace tailor::intent {
@@ -137,7 +138,7 @@ void FigurePages(const std::vector<SessionPages>& sessions, IntentModel& model) 
 
 }  // namespace
 
-std::vector<double> IntentModel::Row(const SessionFeatures& f) const {
+std::vector<double> IntentModel::Row(const SessionFeatures& f, const PageFigures* recorded) const {
   std::vector<double> row;
   row.reserve(FeatureRowNames().size());
   signals::ForEachFeature(f, [&](std::string_view name, const TypedValue& value) {
@@ -146,6 +147,10 @@ std::vector<double> IntentModel::Row(const SessionFeatures& f) const {
     row.push_back(whole != nullptr ? static_cast<double>(*whole) : std::get<double>(value.value));
   });
   for (const char* referrer : kReferrerClasses) row.push_back(f.referrer_class == referrer ? 1 : 0);
+  if (recorded != nullptr) {
+    row.insert(row.end(), {recorded->bounce_rate, recorded->exit_rate, recorded->value});
+    return row;
+  }
   // The means of its pages' site-wide figures, as the UCI sessions record them.
   double bounce = 0, exit = 0, value = 0;
   for (const std::string& page : f.pages) {
@@ -234,9 +239,38 @@ std::vector<std::pair<std::string, double>> IntentModel::Predict(
 }
 
 std::optional<double> IntentModel::PurchaseReadiness(const SessionFeatures& session) const {
-  if (!readiness) return std::nullopt;
-  const std::vector<double> row = Row(session);
-  return readiness->Predict(row.data());
+  if (!has_readiness()) return std::nullopt;
+  return PurchaseReadiness(Row(session));
+}
+
+std::optional<double> IntentModel::PurchaseReadiness(const std::vector<double>& row) const {
+  if (readiness_trees) return readiness_trees->Predict(row.data());
+  if (readiness) return readiness->Predict(row.data());
+  return std::nullopt;
+}
+
+std::string_view ReadinessFamilyName(ReadinessFamily family) {
+  return family == ReadinessFamily::kBoostedTrees ? "boosted_trees" : "logistic";
+}
+
+std::optional<ReadinessFamily> ParseReadinessFamily(std::string_view name) {
+  if (name == "boosted_trees" || name == "trees") return ReadinessFamily::kBoostedTrees;
+  if (name == "logistic") return ReadinessFamily::kLogistic;
+  return std::nullopt;
+}
+
+Status FitReadiness(const analytics::FeatureMatrix& matrix, const std::vector<uint8_t>& labels,
+                    ReadinessFamily family, IntentModel& model) {
+  model.readiness.reset();
+  model.readiness_trees.reset();
+  if (family == ReadinessFamily::kLogistic) {
+    TAILOR_ASSIGN_OR_RETURN(model.readiness, analytics::FitLogistic(matrix, labels, {}));
+    return Status::Ok();
+  }
+  TAILOR_ASSIGN_OR_RETURN(analytics::BoostedTreesModel trees,
+                          analytics::FitBoostedTrees(matrix, labels, {}));
+  TAILOR_ASSIGN_OR_RETURN(model.readiness_trees, trees.Ensemble());
+  return Status::Ok();
 }
 
 std::string IntentModelJson(const IntentModel& model) {
@@ -258,6 +292,12 @@ std::string IntentModelJson(const IntentModel& model) {
   json.EndArray().Key("readiness");
   if (model.readiness) {
     WriteLogistic(json, *model.readiness);
+  } else {
+    json.Null();
+  }
+  json.Key("readiness_trees");
+  if (model.readiness_trees) {
+    model.readiness_trees->WriteJson(json);
   } else {
     json.Null();
   }
@@ -323,6 +363,14 @@ Result<IntentModel> ParseIntentModel(std::string_view text) {
   simdjson::dom::element readiness;
   if (!root["readiness"].get(readiness) && !readiness.is_null()) {
     TAILOR_ASSIGN_OR_RETURN(model.readiness, ReadLogistic(readiness, columns, "$.readiness"));
+  }
+  simdjson::dom::element trees;
+  if (!root["readiness_trees"].get(trees) && !trees.is_null()) {
+    auto parsed = analytics::TreeEnsemble::ParseJson(simdjson::minify(trees), columns);
+    if (!parsed.ok()) {
+      return InvalidArgument("$.readiness_trees: {}", parsed.status().message());
+    }
+    model.readiness_trees = std::move(*parsed);
   }
   const auto read_figures = [](simdjson::dom::element value, const std::string& path,
                                PageFigures& out) -> Status {
@@ -467,8 +515,8 @@ Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_
            std::find(labels.begin(), labels.end(), 1) != labels.end();
   };
   if (both(train_labels)) {
-    TAILOR_ASSIGN_OR_RETURN(model.readiness,
-                            analytics::FitLogistic(Matrix(model, outcome_train), train_labels, {}));
+    TAILOR_RETURN_IF_ERROR(
+        FitReadiness(Matrix(model, outcome_train), train_labels, options.readiness, model));
     if (both(test_labels)) {
       std::vector<double> scores;
       for (const LabelledSession* s : outcome_test) {
@@ -477,7 +525,7 @@ Result<IntentModel> TrainIntentModel(const std::vector<LabelledSession>& intent_
       report.readiness_auroc = analytics::Auroc(scores, test_labels);
     }
   }
-  if (model.classes.empty() && !model.readiness) {
+  if (model.classes.empty() && !model.has_readiness()) {
     return FailedPrecondition(
         "no labelled sessions to learn from: answers to a question filling '{}' with two or more "
         "intents, or sessions with and without a purchase",

@@ -91,7 +91,8 @@ void Api::Impl::AddIntentRoutes() {
     return JsonResponse(200, json);
   });
   // Trains the learned model from the labelled sessions (on the evaluation thread, as every
-  // /v1/analytics route): {"answer_trait": "session_intent", "timeout_seconds": 60}.
+  // /v1/analytics route): {"answer_trait": "session_intent", "readiness": "boosted_trees",
+  // "timeout_seconds": 60}.
   Add("POST", "/v1/analytics/intent-model", Scope::kSegments, [this](Call& call) -> Response {
     intent::LabelOptions label;
     RunControl control;
@@ -106,6 +107,14 @@ void Api::Impl::AddIntentRoutes() {
             return ErrorResponse(400, "INVALID_ARGUMENT", "expected a trait name", path);
           }
           label.answer_trait = std::string(text);
+        } else if (key == "readiness") {
+          const auto family =
+              value.get_string().get(text) ? std::nullopt : intent::ParseReadinessFamily(text);
+          if (!family) {
+            return ErrorResponse(400, "INVALID_ARGUMENT", "expected boosted_trees or logistic",
+                                 path);
+          }
+          label.readiness = *family;
         } else if (key == "timeout_seconds") {
           if (Status s = ReadTimeout(value, control); !s.ok()) return ErrorResponse(s, path);
         } else {
@@ -119,7 +128,15 @@ void Api::Impl::AddIntentRoutes() {
     json.BeginObject().Key("trained_at").String(IsoTime(run->model->trained_at));
     json.Key("classes").BeginArray();
     for (const std::string& name : run->model->classes) json.String(name);
-    json.EndArray().Key("readiness").Bool(run->model->readiness.has_value()).Key("report");
+    json.EndArray().Key("readiness");
+    if (run->model->has_readiness()) {
+      json.String(intent::ReadinessFamilyName(run->model->readiness_trees
+                                                  ? intent::ReadinessFamily::kBoostedTrees
+                                                  : intent::ReadinessFamily::kLogistic));
+    } else {
+      json.Null();
+    }
+    json.Key("report");
     intent::WriteTrainReport(json, run->report);
     json.EndObject();
     return JsonResponse(200, json);

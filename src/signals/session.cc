@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <functional>
 
 #include "tailor/signals.h"
@@ -93,6 +94,19 @@ std::optional<TypedValue> FeatureValue(const SessionFeatures& f, std::string_vie
   }
   if (name == "referrer_class") return TypedValue{TraitType::kString, f.referrer_class};
   return std::nullopt;
+}
+
+bool SetFeature(SessionFeatures& f, std::string_view name, double value) {
+  for (const Feature& feature : kFeatures) {
+    if (feature.name != name) continue;
+    if (feature.whole != nullptr) {
+      f.*feature.whole = static_cast<int64_t>(std::llround(value));
+    } else {
+      f.*feature.fraction = value;
+    }
+    return true;
+  }
+  return false;
 }
 
 void ForEachFeature(const SessionFeatures& f,

@@ -19,10 +19,65 @@ struct IntentArgs {
   bool print_rules = false;
   bool train = false;
   std::string answer_trait = "session_intent";
+  std::string readiness = "boosted_trees";
+  bool validate_readiness = false;
+  std::string label_trait, fold_trait;
+  size_t folds = 5;
 };
 
+// --validate-readiness: the readiness model cross-validated on sessions recorded elsewhere and
+// imported one per profile (intent_model.h RecordedSessions; the UCI shopper sessions with
+// mappings/online_shoppers_session_features.json).
+int ValidateReadiness(const GlobalOptions& global, const IntentArgs& args,
+                      intent::ReadinessFamily family) {
+  if (args.label_trait.empty()) {
+    return ReportError(global, InvalidArgument("--validate-readiness needs --label TRAIT"));
+  }
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  snapshot::SnapshotOptions snapshot_options;
+  snapshot_options.event_fields = {};
+  auto snapshot = engine->BuildSnapshot(snapshot_options);
+  if (!snapshot.ok()) return ReportError(global, snapshot.status());
+  auto sessions = intent::RecordedSessions(**snapshot, args.label_trait, args.fold_trait);
+  if (!sessions.ok()) return ReportError(global, sessions.status());
+  auto report = intent::CrossValidateReadiness(*sessions, family, args.folds);
+  if (!report.ok()) return ReportError(global, report.status());
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("model")
+        .String(intent::ReadinessFamilyName(family))
+        .Key("sessions")
+        .Uint(report->sessions)
+        .Key("purchases")
+        .Uint(report->purchases)
+        .Key("mean_auroc")
+        .Double(report->mean_auroc)
+        .Key("mean_average_precision")
+        .Double(report->mean_average_precision)
+        .Key("auroc")
+        .BeginArray();
+    for (double a : report->auroc) json.Double(a);
+    json.EndArray().Key("average_precision").BeginArray();
+    for (double a : report->average_precision) json.Double(a);
+    json.EndArray().EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("purchase readiness (%s), %llu sessions, %llu with a purchase, %zu folds:\n",
+              std::string(intent::ReadinessFamilyName(family)).c_str(),
+              static_cast<unsigned long long>(report->sessions),
+              static_cast<unsigned long long>(report->purchases), report->auroc.size());
+  std::printf("  mean AUROC %.4f, mean average precision %.4f\n  per fold AUROC:",
+              report->mean_auroc, report->mean_average_precision);
+  for (double a : report->auroc) std::printf(" %.4f", a);
+  std::printf("\n");
+  return 0;
+}
+
 // --train: the learned model from the store's labelled sessions (tailor/intent_model.h).
-int Train(const GlobalOptions& global, const IntentArgs& args) {
+int Train(const GlobalOptions& global, const IntentArgs& args, intent::ReadinessFamily family) {
   ServiceOptions options;
   options.engine.store.create_if_missing = false;
   options.evaluate_on_open = false;
@@ -30,6 +85,7 @@ int Train(const GlobalOptions& global, const IntentArgs& args) {
   if (!service.ok()) return ReportError(global, service.status());
   intent::LabelOptions label;
   label.answer_trait = args.answer_trait;
+  label.readiness = family;
   auto run = (*service)->TrainIntentModel(label);
   if (!run.ok()) return ReportError(global, run.status());
   const intent::TrainReport& r = run->report;
@@ -89,7 +145,15 @@ int Run(const GlobalOptions& global, const IntentArgs& args) {
     std::printf("%s", rules.text.c_str());
     return 0;
   }
-  if (args.train) return Train(global, args);
+  if (args.train || args.validate_readiness) {
+    const auto family = intent::ParseReadinessFamily(args.readiness);
+    if (!family) {
+      return ReportError(global, InvalidArgument("--readiness: '{}' is not boosted_trees or "
+                                                 "logistic",
+                                                 args.readiness));
+    }
+    return args.train ? Train(global, args, *family) : ValidateReadiness(global, args, *family);
+  }
   if (args.id.empty()) return ReportError(global, InvalidArgument("name a profile"));
   auto now = ParseNow(args.now);
   if (!now.ok()) return ReportError(global, now.status());
@@ -144,6 +208,22 @@ void RegisterIntent(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->add_option("--answer-trait", args->answer_trait,
                    "the trait of the survey question whose answers label session intents")
       ->capture_default_str();
+  command
+      ->add_option("--readiness", args->readiness,
+                   "the purchase-readiness model: boosted_trees or logistic")
+      ->capture_default_str();
+  command->add_flag("--validate-readiness", args->validate_readiness,
+                    "cross-validate the readiness model on sessions imported one per profile, "
+                    "their traits named as session features (--label, --fold-trait)");
+  command->add_option("--label", args->label_trait,
+                      "with --validate-readiness: the trait saying the session ended in a "
+                      "purchase");
+  command->add_option("--fold-trait", args->fold_trait,
+                      "with --validate-readiness: an int trait; fold = its value mod --folds "
+                      "(default: the dense id)");
+  command->add_option("--folds", args->folds, "with --validate-readiness")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
   command->callback([&, args] { exit_code = Run(global, *args); });
 }
 
