@@ -237,6 +237,45 @@ TEST(Collect, BadProductsRefuseTheMessageWithTheirPath) {
             "properties.products[0].quantity");
 }
 
+// A device's position (context.location) becomes the event's latitude and longitude
+// properties, the order's lines included, unless the properties name them; bad coordinates
+// refuse the message at their path.
+TEST(Collect, DevicePositionBecomesTheEventsCoordinates) {
+  const Message m = One(R"({"userId":"u","event":"Order Completed","properties":{"products":[
+                          {"product_id":"a","price":1}]},
+                          "context":{"location":{"latitude":40.4168,"longitude":-3.7038}}})",
+                        MessageKind::kTrack);
+  EXPECT_EQ(EventProperty(m.event, "latitude"), "40.4168");
+  EXPECT_EQ(EventProperty(m.event, "longitude"), "-3.7038");
+  ASSERT_EQ(m.lines.size(), 1u);
+  EXPECT_EQ(EventProperty(m.lines[0], "latitude"), "40.4168");
+  const Message own = One(R"({"userId":"u","event":"Store Visited",
+                            "properties":{"latitude":"1.5","longitude":"2.5"},
+                            "context":{"location":{"latitude":40,"longitude":-3}}})",
+                          MessageKind::kTrack);
+  EXPECT_EQ(EventProperty(own.event, "latitude"), "1.5");
+  EXPECT_EQ(Refused(R"({"userId":"u","event":"x","context":{"location":{"latitude":91,
+                      "longitude":0}}})",
+                    MessageKind::kTrack)
+                .path,
+            "context.location.latitude");
+  EXPECT_EQ(Refused(R"({"userId":"u","event":"x","context":{"location":{"latitude":1,
+                      "longitude":"east"}}})",
+                    MessageKind::kTrack)
+                .path,
+            "context.location.longitude");
+  EXPECT_EQ(Refused(R"({"userId":"u","event":"x","context":{"location":{"latitude":1}}})",
+                    MessageKind::kTrack)
+                .path,
+            "context.location");
+  EXPECT_EQ(
+      EventProperty(One(R"({"userId":"u","event":"x","context":{"location":{"city":"Lyon"}}})",
+                        MessageKind::kTrack)
+                        .event,
+                    "latitude"),
+      "");
+}
+
 TEST(Collect, BadNumericPropertiesRefuseTheMessage) {
   MessageError error =
       Refused(R"({"userId":"u","event":"x","properties":{"price":"cheap"}})", MessageKind::kTrack);

@@ -49,6 +49,7 @@ TEST(GeoIpDatabase, LooksUpCityCountryRegionAndLocation) {
   EXPECT_NEAR(*(*london)->latitude, 51.5142, 1e-9);
   EXPECT_NEAR(*(*london)->longitude, -0.0931, 1e-9);
   EXPECT_EQ((*london)->time_zone, "Europe/London");
+  EXPECT_EQ((*london)->accuracy_km, 10.0);
 
   // UTF-8 names come through as they are.
   auto linkoping = database->Lookup("89.160.20.128");
@@ -146,6 +147,17 @@ class GeoCollectTest : public ::testing::Test {
     return events->back().context.country + "/" + events->back().context.city;
   }
 
+  // The first event's position properties (tailor/place.h): "latitude,longitude,accuracy_km".
+  std::string FirstEventPosition(std::string_view user) {
+    auto view = service_->engine().GetProfile(user, 0);
+    if (!view.ok()) return "<no profile>";
+    auto events = service_->engine().Events(view->id);
+    if (!events.ok() || events->empty()) return "<no events>";
+    const EventInput& e = events->front();
+    return fmt::format("{},{},{}", EventProperty(e, "latitude"), EventProperty(e, "longitude"),
+                       EventProperty(e, "accuracy_km"));
+  }
+
   TempDir dir_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<access::KeyStore> keys_;
@@ -164,6 +176,8 @@ TEST_F(GeoCollectTest, ContextIpLocatesTheProfileAndTheEvent) {
   EXPECT_EQ(Trait("u1", "geo_city"), "Madrid");
   EXPECT_EQ(Trait("u1", "geo_time_zone"), "Europe/Madrid");
   EXPECT_EQ(EventCountry("u1"), "ES/Madrid");
+  // Its position, city-level, with the accuracy the database gives.
+  EXPECT_EQ(FirstEventPosition("u1"), "40.4172,-3.684,50");
   // The visitor travels: the latest place wins, the first event keeps where it happened.
   sent = Send(api, writer_,
               R"({"userId":"u1","event":"Product Viewed","messageId":"m2","timestamp":)"
@@ -186,6 +200,14 @@ TEST_F(GeoCollectTest, ContextIpLocatesTheProfileAndTheEvent) {
   ASSERT_EQ(sent.status, 200) << sent.body;
   EXPECT_EQ(Trait("u2", "geo_country"), "");
   EXPECT_EQ(EventCountry("u2"), "/");
+  EXPECT_EQ(FirstEventPosition("u2"), ",,");
+  // A device's own position is kept over the address's.
+  sent = Send(api, writer_,
+              R"({"userId":"u3","event":"Product Viewed","context":{"ip":"2.136.10.20",)"
+              R"("location":{"latitude":40.45,"longitude":-3.69}}})",
+              "192.0.2.1");
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(FirstEventPosition("u3"), "40.45,-3.69,");
 }
 
 TEST_F(GeoCollectTest, BrowserRequestsAreLocatedByTheirAddressServerRequestsAreNot) {

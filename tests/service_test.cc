@@ -689,6 +689,82 @@ TEST(Service, LiveSegmentsOnSignalsFollowEventsAndSessionEnds) {
   expect_full_evaluation_agrees();
 }
 
+// Where they are now in live segments: a position within 1 km of a store enters "near_store" at
+// once and leaves it 30 minutes later (a timer, no event); "far_from_home" follows the home
+// traits as they change; the signals read names the nearest store. A full evaluation agrees.
+TEST(Service, LiveSegmentsOnWhereTheyAreNow) {
+  TempDir dir;
+  Clock clock;
+  const Timestamp t0 = ParseTime("2027-05-04T12:00:00Z");
+  clock.now->store(t0);
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  std::vector<ItemInput> stores(2);
+  stores[0] = {
+      "sol",
+      "Tienda Sol",
+      "store",
+      std::nullopt,
+      {{"latitude", {TraitType::kDouble, 40.4169}}, {"longitude", {TraitType::kDouble, -3.7035}}}};
+  stores[1] = {
+      "bcn",
+      "Tienda Barcelona",
+      "store",
+      std::nullopt,
+      {{"latitude", {TraitType::kDouble, 41.3874}}, {"longitude", {TraitType::kDouble, 2.1686}}}};
+  BatchReport report;
+  ASSERT_OK(service->UpsertItems(stores, report));
+  const auto segment = [](std::string name, std::string rule) {
+    return segments::SegmentDefinition{
+        std::move(name), "", segments::Objective::kEngage, "", {}, {}, std::move(rule), "", 0, 0};
+  };
+  ASSERT_OK(service->PutSegment(segment("near_store", "place.distance_store_km <= 1")));
+  ASSERT_OK(service->PutSegment(segment("far_from_home", "place.distance_home_km > 100")));
+  ASSERT_OK(service->UpsertProfiles(
+      std::vector<ProfileInput>{{"ana",
+                                 {{"home_latitude", {TraitType::kDouble, 41.39}},
+                                  {"home_longitude", {TraitType::kDouble, 2.17}}}}},
+      report));
+  EventInput visit;
+  visit.id = "p1";
+  visit.profile_id = "ana";
+  visit.type = "screen_view";
+  visit.time = t0 - 60'000;
+  visit.properties = {{"latitude", "40.4168"}, {"longitude", "-3.7038"}};
+  ASSERT_OK(service->IngestEvents(std::vector<EventInput>{visit}, report));
+  ASSERT_OK_AND_ASSIGN(const ProfileId ana, service->engine().Resolve("ana"));
+  const auto expect_full_evaluation_agrees = [&] {
+    ASSERT_OK_AND_ASSIGN(auto results, service->EvaluateAll());
+    for (const auto& [name, result] : results) {
+      EXPECT_EQ(result.members.contains(ana), *service->IsMember(name, ana)) << name;
+    }
+  };
+  EXPECT_TRUE(*service->IsMember("near_store", ana));
+  EXPECT_TRUE(*service->IsMember("far_from_home", ana));  // Barcelona to Madrid, 500 km
+  ASSERT_OK_AND_ASSIGN(Service::ProfileSignals read, service->Signals("ana", t0));
+  const signals::Whereabouts where = read.state.WhereaboutsAt(t0, read.place());
+  ASSERT_TRUE(where.nearest_store.has_value());
+  EXPECT_EQ(where.nearest_store->id, "sol");
+  EXPECT_TRUE(where.near_store);
+  EXPECT_NEAR(*where.distance_home_km, 505, 5);
+  // She moves to Madrid: the home traits change membership at once.
+  ASSERT_OK(service->UpsertProfiles(
+      std::vector<ProfileInput>{{"ana",
+                                 {{"home_latitude", {TraitType::kDouble, 40.42}},
+                                  {"home_longitude", {TraitType::kDouble, -3.70}}}}},
+      report));
+  EXPECT_FALSE(*service->IsMember("far_from_home", ana));
+  expect_full_evaluation_agrees();
+  // 30 minutes after the position it is no longer where she is now.
+  clock.now->store(t0 + 29 * 60'000);  // the position was seen a minute before t0
+  ASSERT_OK(service->AdvanceTime().status());
+  EXPECT_TRUE(*service->IsMember("near_store", ana));
+  clock.now->store(t0 + 29 * 60'000 + 1);
+  ASSERT_OK(service->AdvanceTime().status());
+  EXPECT_FALSE(*service->IsMember("near_store", ana));
+  expect_full_evaluation_agrees();
+}
+
 // Zero-party data wins: a survey answer is a declared trait, which what tailor infers (analytics
 // results written back) never replaces or clears; the person's own later word (an identify)
 // does, and a visitor's declared answer stays declared when they sign in.

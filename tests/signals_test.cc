@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "common/time.h"
+#include "tailor/place.h"
+#include "tailor/signal_values.h"
 
 namespace tailor::signals {
 namespace {
@@ -325,6 +328,150 @@ TEST(SignalState, UsualHoursInTheProfilesTimeZone) {
   EXPECT_EQ(ProfileTimeZone({{"geo_time_zone", {TraitType::kString, std::string("Asia/Tokyo")}}}),
             "Asia/Tokyo");
   EXPECT_EQ(ProfileTimeZone({}), "");
+}
+
+}  // namespace
+}  // namespace tailor::signals
+
+namespace tailor::signals {
+namespace {
+
+// The great-circle distance by the spherical law of cosines (another formula than the
+// haversine the code uses).
+double CosineDistanceKm(GeoPoint a, GeoPoint b) {
+  const double r = std::acos(-1.0) / 180;
+  const double c = std::sin(a.latitude * r) * std::sin(b.latitude * r) +
+                   std::cos(a.latitude * r) * std::cos(b.latitude * r) *
+                       std::cos((b.longitude - a.longitude) * r);
+  return kEarthRadiusKm * std::acos(std::clamp(c, -1.0, 1.0));
+}
+
+ItemInput Store(std::string id, double lat, double lon, std::string category = "store") {
+  ItemInput item{std::move(id), "a store", std::move(category), std::nullopt, {}};
+  item.attributes.push_back({"latitude", {TraitType::kDouble, lat}});
+  item.attributes.push_back({"longitude", {TraitType::kDouble, lon}});
+  return item;
+}
+
+TEST(Place, DistancesAndTheNearestStoreAgainstTheObviousSearch) {
+  const GeoPoint london{51.5074, -0.1278}, paris{48.8566, 2.3522};
+  EXPECT_NEAR(DistanceKm(london, paris), 343.6, 0.5);  // the published figure
+  EXPECT_NEAR(DistanceKm(london, paris), CosineDistanceKm(london, paris), 1e-6);
+  EXPECT_EQ(DistanceKm(paris, paris), 0);
+  EXPECT_NEAR(DistanceKm({0, 179.5}, {0, -179.5}), 2 * std::acos(-1.0) * kEarthRadiusKm / 360,
+              1e-6);  // across the date line
+  // 3000 stores over the world, 1000 places: the index finds what checking every store finds.
+  std::mt19937_64 random(5);
+  std::uniform_real_distribution<double> lat(-80, 80), lon(-180, 180);
+  std::vector<ItemInput> items;
+  for (int i = 0; i < 3000; ++i)
+    items.push_back(Store("s" + std::to_string(i), lat(random), lon(random)));
+  items.push_back(Store("s-dup", std::get<double>(items[7].attributes[0].second.value),
+                        std::get<double>(items[7].attributes[1].second.value)));  // where s7 is
+  items.push_back(Store("warehouse", 10, 10, "depot"));                           // not a store
+  items.push_back(Store("nowhere", 95, 10));                                      // out of range
+  ItemInput text_store{"t1", "", "store", std::nullopt, {}};  // numbers as text count
+  text_store.attributes = {{"latitude", {TraitType::kString, std::string("40.4168")}},
+                           {"longitude", {TraitType::kString, std::string("-3.7038")}}};
+  items.push_back(text_store);
+  std::vector<const ItemInput*> pointers;
+  for (const ItemInput& item : items) pointers.push_back(&item);
+  const std::shared_ptr<const StoreIndex> index = StoreIndex::FromItems(pointers);
+  EXPECT_EQ(index->size(), 3002u);
+  for (int q = 0; q < 1000; ++q) {
+    const GeoPoint at{lat(random), lon(random)};
+    std::string best_id;
+    double best = 1e9;
+    for (const ItemInput& item : items) {
+      if (item.category != "store" || item.id == "nowhere" || item.id == "t1") continue;
+      const double km = CosineDistanceKm(at, {std::get<double>(item.attributes[0].second.value),
+                                              std::get<double>(item.attributes[1].second.value)});
+      if (km < best - 1e-9 || (std::abs(km - best) <= 1e-9 && item.id < best_id)) {
+        best = km;
+        best_id = item.id;
+      }
+    }
+    const std::optional<StoreIndex::Nearest> found = index->NearestTo(at);
+    ASSERT_TRUE(found.has_value());
+    ASSERT_EQ(found->id, best_id) << q;
+    ASSERT_NEAR(found->km, best, 1e-6);
+  }
+  // At s7's place both stores are 0 km away: the smaller id wins.
+  const GeoPoint s7{std::get<double>(items[7].attributes[0].second.value),
+                    std::get<double>(items[7].attributes[1].second.value)};
+  EXPECT_EQ(index->NearestTo(s7)->id, "s-dup");
+  EXPECT_EQ(index->NearestTo({40.4169, -3.7038})->id, "t1");
+  EXPECT_FALSE(StoreIndex::FromItems({})->NearestTo(s7).has_value());
+}
+
+// Where they are now, by hand: the latest position of their own events, its distance to home
+// and to the nearest store, near a store only while current and within 1 km with its accuracy.
+TEST(Place, WhereaboutsOfTheLatestPositionByHand) {
+  const Timestamp t = *ParseIsoTimestamp("2026-05-04T12:00:00Z");
+  const auto at = [&](Timestamp time, const char* latitude, const char* longitude,
+                      const char* accuracy = nullptr, const char* type = "page_view") {
+    EventInput e = Event(type, time);
+    e.properties = {{"latitude", latitude}, {"longitude", longitude}};
+    if (accuracy != nullptr) e.properties.push_back({"accuracy_km", accuracy});
+    return e;
+  };
+  std::vector<ItemInput> items = {Store("sol", 40.4169, -3.7035),
+                                  Store("retiro", 40.4153, -3.6845)};
+  const std::vector<const ItemInput*> pointers = {&items[0], &items[1]};
+  const std::shared_ptr<const StoreIndex> stores = StoreIndex::FromItems(pointers);
+  PlaceContext place;
+  place.stores = stores.get();
+  place.home = HomeOf({{"home_latitude", {TraitType::kDouble, 40.4500}},
+                       {"home_longitude", {TraitType::kString, std::string("-3.6900")}}});
+  ASSERT_TRUE(place.home.has_value());
+  SignalState state;
+  state.Add(at(t, "40.4168", "-3.7038"));                                      // at Puerta del Sol
+  state.Add(at(t + 5 * kMinute, "48.8566", "2.3522", nullptr, "email_sent"));  // not theirs
+  state.Add(at(t - kHour, "51.5", "-0.12"));       // late, older: not the latest
+  state.Add(Event("page_view", t + 6 * kMinute));  // no position
+  ASSERT_TRUE(state.position().has_value());
+  EXPECT_EQ(*state.position(), (GeoPoint{40.4168, -3.7038}));
+  EXPECT_EQ(state.position_time(), t);
+  const double to_sol = CosineDistanceKm({40.4168, -3.7038}, {40.4169, -3.7035});
+  const double to_home = CosineDistanceKm({40.4168, -3.7038}, {40.45, -3.69});
+  Whereabouts now = state.WhereaboutsAt(t + 10 * kMinute, place);
+  EXPECT_TRUE(now.current);
+  EXPECT_NEAR(*now.distance_home_km, to_home, 1e-6);
+  EXPECT_EQ(now.nearest_store->id, "sol");
+  EXPECT_NEAR(now.nearest_store->km, to_sol, 1e-6);
+  EXPECT_LT(to_sol, 0.05);
+  EXPECT_TRUE(now.near_store);
+  // 30 minutes on it is still now; a millisecond later it is not.
+  EXPECT_TRUE(state.WhereaboutsAt(t + 30 * kMinute, place).near_store);
+  EXPECT_FALSE(state.WhereaboutsAt(t + 30 * kMinute + 1, place).near_store);
+  EXPECT_FALSE(state.WhereaboutsAt(t + 30 * kMinute + 1, place).current);
+  // An address's position 10 km wide cannot say they are within 1 km of a store.
+  SignalState by_ip;
+  by_ip.Add(at(t, "40.4168", "-3.7038", "10"));
+  EXPECT_FALSE(by_ip.WhereaboutsAt(t, place).near_store);
+  EXPECT_EQ(by_ip.position_accuracy_km(), 10);
+  // As rules read them (signal_values.h): missing once the position is 30 minutes old.
+  std::vector<EventInput> events = {at(t, "40.4168", "-3.7038")};
+  SignalValues values(events, t + 10 * kMinute, place);
+  EXPECT_NEAR(std::get<double>(values.Get("place.distance_store_km", {})->value), to_sol, 1e-6);
+  EXPECT_NEAR(std::get<double>(values.Get("place.distance_home_km", {})->value), to_home, 1e-6);
+  EXPECT_EQ(std::get<std::string>(values.Get("place.nearest_store", {})->value), "sol");
+  EXPECT_EQ(std::get<double>(values.Get("place.accuracy_km", {})->value), 0);
+  SignalValues later(events, t + 31 * kMinute, place);
+  EXPECT_FALSE(later.Get("place.distance_store_km", {}).has_value());
+  SignalValues homeless(events, t, PlaceContext{});
+  EXPECT_FALSE(homeless.Get("place.distance_home_km", {}).has_value());
+  EXPECT_FALSE(homeless.Get("place.nearest_store", {}).has_value());
+  // Out of range or not numbers: no position.
+  double accuracy = 0;
+  EXPECT_FALSE(EventPosition(at(t, "91", "0"), accuracy).has_value());
+  EXPECT_FALSE(EventPosition(at(t, "40.1", "east"), accuracy).has_value());
+  EXPECT_FALSE(HomeOf({{"home_latitude", {TraitType::kDouble, 40.0}}}).has_value());
+  // The JSON says it all.
+  JsonWriter json;
+  WriteSignals(json, state, t + 10 * kMinute, place);
+  EXPECT_NE(json.str().find(R"("nearest_store":{"id":"sol")"), std::string::npos) << json.str();
+  EXPECT_NE(json.str().find(R"("near_store":true)"), std::string::npos) << json.str();
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ struct ProfileRow {
   Timestamp now = 0;
   // Whether the profile is in another segment (`in segment "x"`).
   std::function<bool(std::string_view)> in_segment;
+  const signals::StoreIndex* stores = nullptr;  // the store list, for place.* signals
 };
 
 // A node of the rule with its outcome for the profile.

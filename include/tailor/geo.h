@@ -18,7 +18,8 @@ struct Location {
   std::string city;     // English name ("Madrid"); empty in country databases
   std::optional<double> latitude;
   std::optional<double> longitude;
-  std::string time_zone;  // IANA ("Europe/Madrid")
+  std::optional<double> accuracy_km;  // the radius the address is located within (MaxMind's)
+  std::string time_zone;              // IANA ("Europe/Madrid")
 };
 
 // One open database, memory-mapped. Lookups are thread-safe and take no lock.

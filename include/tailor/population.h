@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tailor/engine.h"
+#include "tailor/place.h"
 #include "tailor/rule.h"
 #include "tailor/segments.h"
 #include "tailor/snapshot.h"
@@ -18,10 +19,13 @@ namespace tailor {
 struct Population {
   std::unique_ptr<snapshot::Snapshot> snapshot;
   segments::ItemCatalog items;
+  std::shared_ptr<const signals::StoreIndex> stores;  // the catalogue's stores (place.h)
 
   // An evaluation context over this population at `now` (add `segment` and `shared` as needed).
   segments::EvalContext Context(Timestamp now) const {
-    return segments::EvalContext{snapshot.get(), now, &items, {}, nullptr};
+    segments::EvalContext context{snapshot.get(), now, &items, {}, nullptr};
+    context.stores = stores.get();
+    return context;
   }
 };
 
@@ -33,6 +37,8 @@ struct PopulationOptions {
 
 // Every item of the catalogue, by id.
 Result<segments::ItemCatalog> LoadItemCatalog(Engine& engine);
+// The catalogue's stores (place.h: items of category `store` with a latitude and longitude).
+std::shared_ptr<const signals::StoreIndex> StoreIndexOf(const segments::ItemCatalog& items);
 
 // The population for evaluating `rules` (each parsed; null entries are skipped).
 Result<std::unique_ptr<Population>> LoadPopulation(Engine& engine,

@@ -14,6 +14,10 @@
 #include "tailor/snapshot.h"
 #include "tailor/types.h"
 
+namespace tailor::signals {
+class StoreIndex;
+}  // namespace tailor::signals
+
 namespace tailor::segments {
 
 // Dense profile ids of a snapshot.
@@ -44,6 +48,8 @@ struct EvalContext {
   std::function<const ProfileSet*(std::string_view)> segment;
   // Optional: share conditions between the rules evaluated with this context.
   SharedConditions* shared = nullptr;
+  // The store list (place.h), for rules with place.* signals; nullptr: no stores.
+  const signals::StoreIndex* stores = nullptr;
 };
 
 // The known (identified, live) profiles of `context.snapshot` that match `rule`. The rule must

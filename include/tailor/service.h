@@ -149,10 +149,13 @@ class Service {
   struct LivePopulation {
     std::shared_ptr<const snapshot::Snapshot> snapshot;
     std::shared_ptr<const segments::ItemCatalog> items;  // the catalogue when it was asked
+    std::shared_ptr<const signals::StoreIndex> stores;   // its stores
     int64_t refreshed_at_ms = 0;                         // wall clock of its read point
     size_t parts_rebuilt = 0;  // by the refresh this call made (0: none was needed)
     segments::EvalContext Context(Timestamp now) const {
-      return segments::EvalContext{snapshot.get(), now, items.get(), {}, nullptr};
+      segments::EvalContext context{snapshot.get(), now, items.get(), {}, nullptr};
+      context.stores = stores.get();
+      return context;
     }
   };
   Result<LivePopulation> Population(const std::vector<const segments::Rule*>& rules,
@@ -251,6 +254,15 @@ class Service {
   struct ProfileSignals {
     std::string id;  // the profile's own external id
     signals::SignalState state;
+    // Their home (traits) and the catalogue's stores, for where they are now (place.h).
+    std::optional<signals::GeoPoint> home;
+    std::shared_ptr<const signals::StoreIndex> stores;
+    signals::PlaceContext place() const {
+      signals::PlaceContext context;
+      context.home = home;
+      context.stores = stores.get();
+      return context;
+    }
   };
   Result<ProfileSignals> Signals(std::string_view id, Timestamp at,
                                  const signals::SignalOptions& options = {});

@@ -19,10 +19,17 @@
 //   first_touch.<part>, last_touch.<part>
 //                                  source, medium, campaign, referrer_class of the first and the
 //                                  latest touch; missing when none (or the part is empty).
+//   place.distance_home_km, place.distance_store_km, place.nearest_store, place.accuracy_km
+//                                  where they are now (place.h): their latest position against
+//                                  their home traits and the nearest store; missing when the
+//                                  position is more than 30 minutes old (they are not there now),
+//                                  or without a home or stores. Near a store now:
+//                                  `place.distance_store_km <= 1`.
 //
 // Only events at or before `now` count. Affinities and rates are ratios of sums decaying at
 // the same pace, so they change only with events; a session feature also changes when the
-// session ends: live membership times that (an edge kSessionGapMs + 1 ms after each event).
+// session ends, and a place signal when the position gets old: live membership times those (an
+// edge kSessionGapMs + 1 ms after each event).
 
 #include <optional>
 #include <span>
@@ -30,6 +37,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/place.h"
 #include "tailor/session.h"
 #include "tailor/signals.h"
 #include "tailor/types.h"
@@ -48,8 +56,14 @@ const SignalDef* FindSignal(std::string_view name);
 bool IsAffinityDimension(std::string_view dimension);
 // A session ends after this much inactivity (and its session.* signals go missing).
 inline constexpr Timestamp kSessionGapMs = 30 * 60 * 1000;
-// Whether signals with this name read the session (and so end with it).
-inline bool IsSessionSignal(std::string_view name) { return name.starts_with("session."); }
+// Whether signals with this name read the session or the current position (and so end 30 idle
+// minutes after the latest event: they need only the events since the last such gap, and the
+// last one of their own before).
+inline bool IsSessionSignal(std::string_view name) {
+  return name.starts_with("session.") || name.starts_with("place.");
+}
+// Whether signals with this name read the home traits (place.h kHomeLatitudeTrait, ...).
+inline bool IsPlaceSignal(std::string_view name) { return name.starts_with("place."); }
 
 // The event fields beyond type, time, item_id, category, price and quantity that signals read:
 // what a columnar snapshot must hold to rebuild events for them.
@@ -58,7 +72,7 @@ const std::vector<std::string>& SignalEventFields();
 // One profile's signals at `now`, from its events in time order; folded once, on first use.
 class SignalValues {
  public:
-  SignalValues(std::span<const EventInput> events, Timestamp now);
+  SignalValues(std::span<const EventInput> events, Timestamp now, PlaceContext place = {});
 
   // nullopt when missing (above) or not a signal.
   std::optional<TypedValue> Get(std::string_view name, std::span<const std::string> arguments);
@@ -66,9 +80,11 @@ class SignalValues {
  private:
   const SignalState& State();
   const SessionFeatures& Session();
+  std::optional<TypedValue> Place(std::string_view part);
 
   std::span<const EventInput> events_;
   Timestamp now_;
+  PlaceContext place_;
   std::optional<SignalState> state_;
   std::optional<SessionFeatures> session_;
 };

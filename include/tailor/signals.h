@@ -5,7 +5,7 @@
 // and campaign, unsubscribes, bounces), what they look at (decayed affinity per category, brand,
 // price band and item; the searches they typed), when and how often (sessions of 30 idle
 // minutes, their length, usual hours and weekdays, purchase cadence and the expected next
-// purchase) and where they are now (the latest event's place).
+// purchase) and where they are now (the latest event's place and position: place.h).
 //
 // A fold: SignalState::Add takes one event at a time, costs no store read and is cheap, so the
 // same code rebuilds a profile's signals from its history and updates them per event. Decayed
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "tailor/json_writer.h"
+#include "tailor/place.h"
 #include "tailor/types.h"
 
 namespace date {
@@ -152,6 +153,14 @@ class SignalState {
   const std::string& country() const { return country_; }
   const std::string& city() const { return city_; }
   Timestamp place_time() const { return place_time_; }
+  // The latest position of their own events (place.h EventPosition), its accuracy and time.
+  const std::optional<GeoPoint>& position() const { return position_; }
+  double position_accuracy_km() const { return position_accuracy_km_; }
+  Timestamp position_time() const { return position_time_; }
+  // That position against home and the stores at `now`.
+  Whereabouts WhereaboutsAt(Timestamp now, const PlaceContext& context) const {
+    return signals::WhereaboutsAt(position_, position_accuracy_km_, position_time_, now, context);
+  }
   // The latest searches (query), newest first, at most options().top.
   const std::vector<std::string>& searches() const { return searches_; }
 
@@ -184,6 +193,9 @@ class SignalState {
   uint64_t bounces_ = 0;
   std::string country_, city_;
   Timestamp place_time_ = 0;
+  std::optional<GeoPoint> position_;
+  double position_accuracy_km_ = 0;
+  Timestamp position_time_ = 0;
   std::vector<std::string> searches_;
 };
 
@@ -200,7 +212,9 @@ std::optional<double> AffinityOf(std::span<const EventInput> events, std::string
 std::string ProfileTimeZone(const TraitMap& traits);
 
 // Every signal at `now` as a JSON object: acquisition, engagement, affinity, sessions, cadence,
-// place. One spelling for `tailor signals` and the HTTP API.
-void WriteSignals(JsonWriter& json, const SignalState& state, Timestamp now);
+// place (with the distances `place` allows: home, stores). One spelling for `tailor signals` and
+// the HTTP API.
+void WriteSignals(JsonWriter& json, const SignalState& state, Timestamp now,
+                  const PlaceContext& place = {});
 
 }  // namespace tailor::signals

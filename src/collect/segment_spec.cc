@@ -461,7 +461,53 @@ class MessageParser {
       if (event.context.utm_campaign.empty()) event.context.utm_campaign = std::move(utm.campaign);
     }
     Enrich(event.context, message.enriched_traits);
-    for (EventInput& line : message.lines) line.context = event.context;
+    if (!MapPosition(fields, event)) return false;
+    for (EventInput& line : message.lines) {
+      line.context = event.context;
+      for (const char* key : {"latitude", "longitude"}) {
+        const std::string_view value = EventProperty(event, key);
+        if (!value.empty() && EventProperty(line, key).empty()) {
+          line.properties.emplace_back(key, std::string(value));
+        }
+      }
+    }
+    return true;
+  }
+
+  // A device's position, context.location.latitude and .longitude (numbers in range, both or
+  // neither), becomes the event's `latitude` and `longitude` properties (tailor/place.h) unless
+  // its properties name them.
+  bool MapPosition(object fields, EventInput& event) {
+    std::optional<object> context;  // checked to be an object by MapContext
+    if (std::optional<element> value = Member(fields, "context")) {
+      object context_object;
+      if (!value->get_object().get(context_object)) context = context_object;
+    }
+    const char* names[2] = {"latitude", "longitude"};
+    const double limits[2] = {90, 180};
+    double coordinates[2] = {0, 0};
+    int given = 0;
+    for (int i = 0; i < 2; ++i) {
+      const std::optional<element> value = ContextValue(context, {"location", names[i]});
+      if (!value || value->is_null()) continue;
+      const std::string path = fmt::format("context.location.{}", names[i]);
+      if (value->get_double().get(coordinates[i]) || !(std::abs(coordinates[i]) <= limits[i])) {
+        return Fail(path,
+                    fmt::format("{} must be a number from -{} to {}", path, limits[i], limits[i]));
+      }
+      ++given;
+    }
+    if (given == 0) return true;
+    if (given == 1) {
+      return Fail("context.location",
+                  "context.location needs both latitude and longitude, or neither");
+    }
+    if (!EventProperty(event, "latitude").empty() || !EventProperty(event, "longitude").empty()) {
+      return true;
+    }
+    for (int i = 0; i < 2; ++i) {
+      event.properties.emplace_back(names[i], fmt::format("{}", coordinates[i]));
+    }
     return true;
   }
 

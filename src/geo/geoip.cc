@@ -32,6 +32,8 @@ std::optional<double> DoubleAt(MMDB_entry_s& entry, const char* const* path) {
   if (MMDB_aget_value(&entry, &data, path) != MMDB_SUCCESS || !data.has_data) return std::nullopt;
   if (data.type == MMDB_DATA_TYPE_DOUBLE) return data.double_value;
   if (data.type == MMDB_DATA_TYPE_FLOAT) return static_cast<double>(data.float_value);
+  if (data.type == MMDB_DATA_TYPE_UINT16) return static_cast<double>(data.uint16);
+  if (data.type == MMDB_DATA_TYPE_UINT32) return static_cast<double>(data.uint32);
   return std::nullopt;
 }
 
@@ -84,6 +86,7 @@ Result<std::optional<Location>> GeoIpDatabase::Lookup(std::string_view ip) const
   static constexpr const char* kLatitude[] = {"location", "latitude", nullptr};
   static constexpr const char* kLongitude[] = {"location", "longitude", nullptr};
   static constexpr const char* kTimeZone[] = {"location", "time_zone", nullptr};
+  static constexpr const char* kAccuracy[] = {"location", "accuracy_radius", nullptr};
   Location location;
   location.country = StringAt(result.entry, kCountry);
   // Anycast and some mobile ranges only say where the network is registered.
@@ -92,6 +95,7 @@ Result<std::optional<Location>> GeoIpDatabase::Lookup(std::string_view ip) const
   location.city = StringAt(result.entry, kCity);
   location.latitude = DoubleAt(result.entry, kLatitude);
   location.longitude = DoubleAt(result.entry, kLongitude);
+  location.accuracy_km = DoubleAt(result.entry, kAccuracy);
   location.time_zone = StringAt(result.entry, kTimeZone);
   if (location.country.empty() && location.city.empty() && !location.latitude) {
     return std::optional<Location>();

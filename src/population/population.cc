@@ -15,6 +15,14 @@ Result<segments::ItemCatalog> LoadItemCatalog(Engine& engine) {
   return catalog;
 }
 
+std::shared_ptr<const signals::StoreIndex> StoreIndexOf(const segments::ItemCatalog& items) {
+  std::vector<const ItemInput*> stores;
+  for (const auto& [id, item] : items) {
+    if (item.category == "store") stores.push_back(&item);
+  }
+  return signals::StoreIndex::FromItems(stores);
+}
+
 Result<std::unique_ptr<Population>> LoadPopulation(Engine& engine,
                                                    const std::vector<const segments::Rule*>& rules,
                                                    const PopulationOptions& options) {
@@ -35,6 +43,7 @@ Result<std::unique_ptr<Population>> LoadPopulation(Engine& engine,
   TAILOR_ASSIGN_OR_RETURN(population->snapshot, engine.BuildSnapshot(snapshot_options));
   if (options.load_items) {
     TAILOR_ASSIGN_OR_RETURN(population->items, LoadItemCatalog(engine));
+    population->stores = StoreIndexOf(population->items);
   }
   return population;
 }

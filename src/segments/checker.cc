@@ -409,7 +409,8 @@ class Checker {
       return InvalidArgument(
           "{}unknown signal '{}'; expected affinity, open_rate, click_rate, session.<feature> "
           "(events, minutes, page_views, product_views, ..., referrer_class), "
-          "first_touch.<part> or last_touch.<part> (source, medium, campaign, referrer_class)",
+          "first_touch.<part> or last_touch.<part> (source, medium, campaign, referrer_class), "
+          "place.<part> (distance_home_km, distance_store_km, nearest_store, accuracy_km)",
           At(subject.pos), subject.name);
     }
     if (subject.arguments.size() != signal->arguments) {

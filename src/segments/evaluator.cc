@@ -574,9 +574,30 @@ class Evaluator {
     const bool session = signals::IsSessionSignal(subject.name);
     // An affinity reads the type, time, item, category, price, page and brand alone.
     const bool affinity_only = subject.name == "affinity";
+    // Where they are now reads their home traits and the store list.
+    const TraitColumn* home[2] = {nullptr, nullptr};
+    if (signals::IsPlaceSignal(subject.name)) {
+      home[0] = snapshot_.trait(signals::kHomeLatitudeTrait);
+      home[1] = snapshot_.trait(signals::kHomeLongitudeTrait);
+    }
+    const auto coordinate = [](const TraitColumn* column, ProfileId id) -> std::optional<double> {
+      if (column == nullptr || !column->present.Test(id)) return std::nullopt;
+      if (column->type == TraitType::kDouble) return column->doubles[id];
+      if (column->type == TraitType::kInt) return static_cast<double>(column->ints[id]);
+      if (column->type == TraitType::kString) {
+        return signals::ParseNumber(column->dictionary[column->codes[id]]);
+      }
+      return std::nullopt;
+    };
     return Select(candidates, [&](ProfileId id) {
       const std::span<const EventInput> events = EventsOf(id, fields, session, affinity_only);
-      signals::SignalValues values(events, context_.now);
+      signals::PlaceContext place;
+      place.stores = context_.stores;
+      if (home[0] != nullptr && home[1] != nullptr) {
+        const std::optional<double> lat = coordinate(home[0], id), lon = coordinate(home[1], id);
+        if (lat && lon) place.home = signals::PointIf(*lat, *lon);
+      }
+      signals::SignalValues values(events, context_.now, place);
       const std::optional<TypedValue> value = values.Get(subject.name, subject.arguments);
       if (presence) return value.has_value() == (op == CompareOp::kExists);
       if (!value) return false;
@@ -627,7 +648,8 @@ class Evaluator {
         out.assign(column.dictionary[code]);
       }
     };
-    static constexpr std::string_view kProperties[] = {"brand", "query", "sort", "campaign"};
+    static constexpr std::string_view kProperties[] = {
+        "brand", "query", "sort", "campaign", "latitude", "longitude", "accuracy_km"};
     for (uint64_t row = begin; row < end; ++row) {
       EventInput& e = pool[row - begin];
       e.type.assign(events_.types[events_.type[row]]);

@@ -300,7 +300,12 @@ class RowEvaluator {
 
   // The profile's signals at now, folded from its events on first use.
   signals::SignalValues& Signals() {
-    if (!signals_) signals_.emplace(row_.events, row_.now);
+    if (!signals_) {
+      signals::PlaceContext place;
+      place.stores = row_.stores;
+      if (row_.traits != nullptr) place.home = signals::HomeOf(*row_.traits);
+      signals_.emplace(row_.events, row_.now, place);
+    }
     return *signals_;
   }
 

@@ -54,11 +54,15 @@ struct Reads {
     if (subject.kind == SubjectKind::kTrait) {
       AddUnique(traits, subject.name);
     } else if (subject.kind == SubjectKind::kSignal) {
-      // Folded from every event; a session's features go missing when it ends, 30 idle
-      // minutes after an event.
+      // Folded from every event; a session's features (and where they are now) go missing
+      // when it ends, 30 idle minutes after an event.
       any_event_type = true;
       if (signals::IsSessionSignal(subject.name)) {
         AddEdges(event_edges[""], {signals::kSessionGapMs + 1});
+      }
+      if (signals::IsPlaceSignal(subject.name)) {  // against their home
+        AddUnique(traits, std::string(signals::kHomeLatitudeTrait));
+        AddUnique(traits, std::string(signals::kHomeLongitudeTrait));
       }
     } else if (subject.kind != SubjectKind::kField) {
       Set(subject.events);

@@ -174,9 +174,11 @@ Result<Expr> Parser::ParsePrimary(Context context) {
             "affinity, open_rate or click_rate before '('");
       }
     }
-    // Signal paths: `session.events`, `first_touch.source` (a trait is never followed by '.').
+    // Signal paths: `session.events`, `first_touch.source`, `place.distance_store_km` (a trait
+    // is never followed by '.').
     if (token.kind == TokenKind::kWord && Peek(1).kind == TokenKind::kDot &&
-        (AtKeyword("session") || AtKeyword("first_touch") || AtKeyword("last_touch"))) {
+        (AtKeyword("session") || AtKeyword("first_touch") || AtKeyword("last_touch") ||
+         AtKeyword("place"))) {
       TAILOR_ASSIGN_OR_RETURN(Subject subject, ParseSignalPath());
       return ParseConditionTail(std::move(subject), context);
     }

@@ -247,7 +247,7 @@ void Api::Impl::AddProfileRoutes() {
     if (!found.ok()) return ErrorResponse(found.status());
     JsonWriter json;
     json.BeginObject().Key("id").String(found->id).Key("signals");
-    signals::WriteSignals(json, found->state, *now);
+    signals::WriteSignals(json, found->state, *now, found->place());
     json.EndObject();
     return JsonResponse(200, json);
   });

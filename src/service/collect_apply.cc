@@ -465,12 +465,21 @@ void Locate(const geo::GeoIpDatabase& database, std::string_view client_ip,
     add("geo_region", location.region);
     add("geo_city", location.city);
     add("geo_time_zone", location.time_zone);
-    auto place = [&location](EventContext& context) {
-      if (context.country.empty()) context.country = location.country;
-      if (context.city.empty()) context.city = location.city;
+    // The address's position, city-level, with its accuracy (tailor/place.h), for an event
+    // without a device's.
+    const bool positioned = location.latitude && location.longitude;
+    auto place = [&location, positioned](EventInput& event) {
+      if (event.context.country.empty()) event.context.country = location.country;
+      if (event.context.city.empty()) event.context.city = location.city;
+      if (!positioned || !EventProperty(event, "latitude").empty()) return;
+      event.properties.emplace_back("latitude", fmt::format("{}", *location.latitude));
+      event.properties.emplace_back("longitude", fmt::format("{}", *location.longitude));
+      if (location.accuracy_km) {
+        event.properties.emplace_back("accuracy_km", fmt::format("{}", *location.accuracy_km));
+      }
     };
-    place(message.event.context);
-    for (EventInput& line : message.lines) place(line.context);
+    place(message.event);
+    for (EventInput& line : message.lines) place(line);
   }
 }
 

@@ -39,6 +39,7 @@ class MembershipObserver final : public ProfileObserver {
     segments::ProfileRow row{observed.id,     &observed.profile->view.traits,
                              observed.events, impl_.items.get(),
                              observed.now,    {}};
+    row.stores = impl_.stores.get();
     std::shared_lock lock(impl_.live_mutex);  // reads the current members; Apply writes them
     decided->decision = impl_.live->Decide(row, *observed.change);
     decided->next_change = impl_.live->NextChange(row);

@@ -77,7 +77,9 @@ Result<Service::Preview> Service::PreviewDefinition(const segments::SegmentDefin
   // The whole population on the version.
   const std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
   std::map<std::string, segments::ProfileSet, std::less<>> referenced;
+  const std::shared_ptr<const signals::StoreIndex> stores = impl_->CurrentStores();
   segments::EvalContext context{delta->base.snapshot.get(), at, items.get(), {}, nullptr};
+  context.stores = stores.get();
   context.segment = [this, &referenced](std::string_view name) -> const segments::ProfileSet* {
     auto it = referenced.find(name);
     if (it != referenced.end()) return &it->second;
@@ -117,6 +119,7 @@ Result<Service::Preview> Service::PreviewDefinition(const segments::SegmentDefin
             TAILOR_ASSIGN_OR_RETURN(std::span<const EventInput> events,
                                     (*resident)->Events(pool, keep));
             segments::ProfileRow row{view.id, &view.traits, events, items.get(), at, {}};
+            row.stores = stores.get();
             row.in_segment = [this, id = view.id](std::string_view name) {
               auto member = IsMember(name, id);
               return member.ok() && *member;

@@ -428,6 +428,7 @@ Service::Impl::EvaluateAllLocked(Service& service) {
                           CurrentSnapshot(*service.engine_, reads, std::chrono::milliseconds(0)));
   const snapshot::Snapshot* snapshot = version.snapshot.get();
   segments::EvalContext context{snapshot, at, items.get(), {}};
+  context.stores = stores.get();
   TAILOR_ASSIGN_OR_RETURN(auto results, service.catalog_->EvaluateAll(context));
   TAILOR_ASSIGN_OR_RETURN(auto reloaded, segments::LiveSegments::Load(*service.catalog_));
   auto timers_now = reloaded->NextChanges(*snapshot, at);
@@ -522,6 +523,7 @@ Result<Service::LivePopulation> Service::Population(const std::vector<const segm
   population.refreshed_at_ms = version.refreshed_at_ms;
   population.parts_rebuilt = version.parts_rebuilt;
   population.items = impl_->CurrentItems();
+  population.stores = impl_->CurrentStores();
   return population;
 }
 
@@ -560,6 +562,8 @@ Result<SegmentExplanation> Service::Explain(std::string_view segment, std::strin
   TAILOR_ASSIGN_OR_RETURN(segments::Rule rule, segments::ParseRule(definition.rule));
   const std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
   segments::ProfileRow row{view.id, &view.traits, events, items.get(), now(), {}};
+  const std::shared_ptr<const signals::StoreIndex> stores = impl_->CurrentStores();
+  row.stores = stores.get();
   row.in_segment = [this, id = view.id](std::string_view name) {
     auto member = IsMember(name, id);
     return member.ok() && *member;

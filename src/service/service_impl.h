@@ -19,6 +19,7 @@
 
 #include "service/live_signals.h"
 #include "tailor/geo.h"
+#include "tailor/population.h"
 #include "tailor/profile_observer.h"
 #include "tailor/service.h"
 #include "tailor/snapshot.h"
@@ -91,14 +92,22 @@ struct Service::Impl {
   // the write path (previews, explain) take the current one without waiting for writes.
   std::shared_ptr<const segments::ItemCatalog> items = std::make_shared<segments::ItemCatalog>();
   mutable std::mutex items_mutex;  // guards the pointer
+  // Its stores (place.h), replaced with it.
+  std::shared_ptr<const signals::StoreIndex> stores = StoreIndexOf(segments::ItemCatalog{});
   std::shared_ptr<const segments::ItemCatalog> CurrentItems() const {
     std::lock_guard lock(items_mutex);
     return items;
   }
+  std::shared_ptr<const signals::StoreIndex> CurrentStores() const {
+    std::lock_guard lock(items_mutex);
+    return stores;
+  }
   void PublishItems(segments::ItemCatalog catalog) {
+    auto published_stores = StoreIndexOf(catalog);
     auto published = std::make_shared<const segments::ItemCatalog>(std::move(catalog));
     std::lock_guard lock(items_mutex);
     items = std::move(published);
+    stores = std::move(published_stores);
   }
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 

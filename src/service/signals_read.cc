@@ -13,11 +13,14 @@ Result<Service::ProfileSignals> Service::Signals(std::string_view id, Timestamp 
   if (effective.time_zone.empty()) {
     effective.time_zone = signals::ProfileTimeZone(read.profile->view.traits);
   }
+  const std::optional<signals::GeoPoint> home = signals::HomeOf(read.profile->view.traits);
   if (read.live->latest <= at && read.live->signals.options() == effective) {
-    return ProfileSignals{read.profile->view.external_id, read.live->signals};
+    return ProfileSignals{read.profile->view.external_id, read.live->signals, home,
+                          impl_->CurrentStores()};
   }
   TAILOR_ASSIGN_OR_RETURN(std::vector<StoredEventView> events, read.profile->Events());
-  ProfileSignals out{read.profile->view.external_id, signals::SignalState(effective)};
+  ProfileSignals out{read.profile->view.external_id, signals::SignalState(effective), home,
+                     impl_->CurrentStores()};
   for (const StoredEventView& event : events) {
     if (event.time <= at) out.state.Add(event);  // as of `at`: nothing after it
   }

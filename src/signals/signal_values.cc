@@ -37,6 +37,10 @@ const std::vector<SignalDef>& SignalDefs() {
         out.push_back({std::string(touch) + "." + std::string(part), TraitType::kString, 0});
       }
     }
+    out.push_back({"place.distance_home_km", TraitType::kDouble, 0});
+    out.push_back({"place.distance_store_km", TraitType::kDouble, 0});
+    out.push_back({"place.nearest_store", TraitType::kString, 0});
+    out.push_back({"place.accuracy_km", TraitType::kDouble, 0});
     return out;
   }();
   return defs;
@@ -55,15 +59,26 @@ bool IsAffinityDimension(std::string_view dimension) {
 }
 
 const std::vector<std::string>& SignalEventFields() {
-  static const std::vector<std::string> fields = {
-      "order_id",         "page_url",         "referrer",        "utm_source",
-      "utm_medium",       "utm_campaign",     "country",         "city",
-      "properties.brand", "properties.query", "properties.sort", "properties.campaign"};
+  static const std::vector<std::string> fields = {"order_id",
+                                                  "page_url",
+                                                  "referrer",
+                                                  "utm_source",
+                                                  "utm_medium",
+                                                  "utm_campaign",
+                                                  "country",
+                                                  "city",
+                                                  "properties.brand",
+                                                  "properties.query",
+                                                  "properties.sort",
+                                                  "properties.campaign",
+                                                  "properties.latitude",
+                                                  "properties.longitude",
+                                                  "properties.accuracy_km"};
   return fields;
 }
 
-SignalValues::SignalValues(std::span<const EventInput> events, Timestamp now)
-    : events_(events), now_(now) {
+SignalValues::SignalValues(std::span<const EventInput> events, Timestamp now, PlaceContext place)
+    : events_(events), now_(now), place_(place) {
   // Only events at or before `now` (they are in time order).
   const auto end = std::upper_bound(events_.begin(), events_.end(), now,
                                     [](Timestamp t, const EventInput& e) { return t < e.time; });
@@ -106,12 +121,35 @@ std::optional<TypedValue> SignalValues::Get(std::string_view name,
   }
   if (name.starts_with("first_touch.")) return TouchPart(State().first_touch(), name.substr(12));
   if (name.starts_with("last_touch.")) return TouchPart(State().last_touch(), name.substr(11));
+  if (IsPlaceSignal(name)) return Place(name.substr(6));
   if (!IsSessionSignal(name)) return std::nullopt;
   const SessionFeatures& s = Session();
   if (s.events == 0) return std::nullopt;
   const std::string_view feature = name.substr(8);
   if (feature == "referrer_class") return Text(s.referrer_class);  // missing when empty
   return FeatureValue(s, feature);
+}
+
+std::optional<TypedValue> SignalValues::Place(std::string_view part) {
+  // The latest position of their own events (as SignalState keeps it), only if current.
+  for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+    if (now_ - it->time > kSessionGapMs) break;
+    if (!IsOwnEventType(it->type)) continue;
+    double accuracy_km = 0;
+    const std::optional<GeoPoint> position = EventPosition(*it, accuracy_km);
+    if (!position) continue;
+    const Whereabouts where = WhereaboutsAt(position, accuracy_km, it->time, now_, place_);
+    if (part == "accuracy_km") return TypedValue{TraitType::kDouble, accuracy_km};
+    if (part == "distance_home_km") {
+      if (!where.distance_home_km) return std::nullopt;
+      return TypedValue{TraitType::kDouble, *where.distance_home_km};
+    }
+    if (!where.nearest_store) return std::nullopt;
+    if (part == "distance_store_km") return TypedValue{TraitType::kDouble, where.nearest_store->km};
+    if (part == "nearest_store") return Text(where.nearest_store->id);
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace tailor::signals

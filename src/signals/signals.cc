@@ -275,6 +275,14 @@ void SignalState::Add(const EventInput& event) {
     city_ = event.context.city;
     place_time_ = t;
   }
+  if (own && t >= position_time_) {
+    double accuracy_km = 0;
+    if (const std::optional<GeoPoint> point = EventPosition(event, accuracy_km)) {
+      position_ = point;
+      position_accuracy_km_ = accuracy_km;
+      position_time_ = t;
+    }
+  }
 
   // What they look at.
   if (const double weight = InterestWeight(type); weight > 0) {

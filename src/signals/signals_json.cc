@@ -31,7 +31,8 @@ double Round(double v) { return std::round(v * 1e6) / 1e6; }
 
 }  // namespace
 
-void WriteSignals(JsonWriter& json, const SignalState& state, Timestamp now) {
+void WriteSignals(JsonWriter& json, const SignalState& state, Timestamp now,
+                  const PlaceContext& place) {
   json.BeginObject().Key("as_of").String(IsoTime(now)).Key("events").Uint(state.events());
   json.Key("acquisition").BeginObject();
   WriteTouch(json, "first_touch", state.first_touch());
@@ -117,8 +118,46 @@ void WriteSignals(JsonWriter& json, const SignalState& state, Timestamp now) {
       .Key("city")
       .String(state.city())
       .Key("time")
-      .String(state.place_time() ? IsoTime(state.place_time()) : "")
-      .EndObject();
+      .String(state.place_time() ? IsoTime(state.place_time()) : "");
+  const Whereabouts where = state.WhereaboutsAt(now, place);
+  const auto optional = [&](const char* key, const std::optional<double>& value) {
+    json.Key(key);
+    if (value) {
+      json.Double(Round(*value));
+    } else {
+      json.Null();
+    }
+  };
+  json.Key("position");
+  if (where.position) {
+    json.BeginObject()
+        .Key("latitude")
+        .Double(where.position->latitude)
+        .Key("longitude")
+        .Double(where.position->longitude)
+        .Key("accuracy_km")
+        .Double(where.accuracy_km)
+        .Key("time")
+        .String(IsoTime(where.time))
+        .Key("current")
+        .Bool(where.current)
+        .EndObject();
+  } else {
+    json.Null();
+  }
+  optional("distance_home_km", where.distance_home_km);
+  json.Key("nearest_store");
+  if (where.nearest_store) {
+    json.BeginObject()
+        .Key("id")
+        .String(where.nearest_store->id)
+        .Key("distance_km")
+        .Double(Round(where.nearest_store->km))
+        .EndObject();
+  } else {
+    json.Null();
+  }
+  json.Key("near_store").Bool(where.near_store).EndObject();
   json.EndObject();
 }
 

@@ -21,6 +21,7 @@ my %types = (
     latitude           => 'double',
     longitude          => 'double',
     time_zone          => 'utf8_string',
+    accuracy_radius    => 'uint16',
 );
 
 my $tree = MaxMind::DB::Writer::Tree->new(
@@ -33,23 +34,24 @@ my $tree = MaxMind::DB::Writer::Tree->new(
 );
 
 sub city {
-    my ($iso, $region, $city, $lat, $lon, $tz) = @_;
+    my ($iso, $region, $city, $lat, $lon, $tz, $radius) = @_;
     return {
         country      => { iso_code => $iso },
         subdivisions => [ { names => { en => $region } } ],
         city         => { names => { en => $city } },
-        location     => { latitude => $lat, longitude => $lon, time_zone => $tz },
+        location     => { latitude => $lat, longitude => $lon, time_zone => $tz,
+                          accuracy_radius => $radius },
     };
 }
 
 $tree->insert_network('81.2.69.0/24',
-    city('GB', 'England', 'London', 51.5142, -0.0931, 'Europe/London'));
+    city('GB', 'England', 'London', 51.5142, -0.0931, 'Europe/London', 10));
 $tree->insert_network('2.136.0.0/16',
-    city('ES', 'Madrid', 'Madrid', 40.4172, -3.684, 'Europe/Madrid'));
+    city('ES', 'Madrid', 'Madrid', 40.4172, -3.684, 'Europe/Madrid', 50));
 $tree->insert_network('89.160.20.0/24',
-    city('SE', 'Östergötland County', 'Linköping', 58.4167, 15.6167, 'Europe/Stockholm'));
+    city('SE', 'Östergötland County', 'Linköping', 58.4167, 15.6167, 'Europe/Stockholm', 100));
 $tree->insert_network('2001:480::/32',
-    city('US', 'California', 'San Diego', 32.7203, -117.1552, 'America/Los_Angeles'));
+    city('US', 'California', 'San Diego', 32.7203, -117.1552, 'America/Los_Angeles', 20));
 # Only the country where the network is registered (anycast ranges look like this).
 $tree->insert_network('67.43.156.0/24', { registered_country => { iso_code => 'BT' } });
 

@@ -29,7 +29,8 @@ int Run(const GlobalOptions& global, const SignalsArgs& args) {
   auto now = ParseNow(args.now);
   if (!now.ok()) return ReportError(global, now.status());
   TraitMap traits;
-  auto events = ProfileEvents(global, args.id, &traits);
+  std::shared_ptr<const signals::StoreIndex> stores;
+  auto events = ProfileEvents(global, args.id, &traits, &stores);
   if (!events.ok()) return ReportError(global, events.status());
   signals::SignalOptions options;
   options.affinity_half_life_days = args.affinity_half_life_days;
@@ -38,9 +39,12 @@ int Run(const GlobalOptions& global, const SignalsArgs& args) {
   for (const EventInput& event : *events) {
     if (event.time <= *now) state.Add(event);  // as of --now: nothing after it
   }
+  signals::PlaceContext place;
+  place.home = signals::HomeOf(traits);
+  place.stores = stores.get();
   if (global.json) {
     JsonWriter json;
-    signals::WriteSignals(json, state, *now);
+    signals::WriteSignals(json, state, *now, place);
     std::printf("%s\n", json.str().c_str());
     return 0;
   }
@@ -84,6 +88,18 @@ int Run(const GlobalOptions& global, const SignalsArgs& args) {
   if (!state.country().empty() || !state.city().empty()) {
     std::printf("place: %s %s (%s)\n", state.country().c_str(), state.city().c_str(),
                 IsoTime(state.place_time()).c_str());
+  }
+  const signals::Whereabouts where = state.WhereaboutsAt(*now, place);
+  if (where.position) {
+    std::printf("position: %.5f, %.5f", where.position->latitude, where.position->longitude);
+    if (where.accuracy_km > 0) std::printf(" (within %.0f km)", where.accuracy_km);
+    std::printf(", %s%s", IsoTime(where.time).c_str(), where.current ? " (now)" : "");
+    if (where.distance_home_km) std::printf("; %.2f km from home", *where.distance_home_km);
+    if (where.nearest_store) {
+      std::printf("; nearest store %s at %.2f km%s", where.nearest_store->id.c_str(),
+                  where.nearest_store->km, where.near_store ? " (near it now)" : "");
+    }
+    std::printf("\n");
   }
   return 0;
 }

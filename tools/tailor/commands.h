@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tailor/engine.h"
+#include "tailor/place.h"
 
 namespace tailor::cli {
 
@@ -23,9 +24,11 @@ struct GlobalOptions {
 std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing,
                                    bool bulk_load = false);
 // Every event of one profile (by profile, anonymous or merged-away id), in time order, from the
-// store of --data-dir, and its traits when asked; kNotFound for an unknown id.
-Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const std::string& id,
-                                              TraitMap* traits = nullptr);
+// store of --data-dir, and its traits and the catalogue's stores (place.h) when asked; kNotFound
+// for an unknown id.
+Result<std::vector<EventInput>> ProfileEvents(
+    const GlobalOptions& global, const std::string& id, TraitMap* traits = nullptr,
+    std::shared_ptr<const signals::StoreIndex>* stores = nullptr);
 // Reads a --now option: "2026-11-01T00:00:00Z" (the Z optional); `fallback` when empty
 // (empty fallback: the clock). kInvalidArgument names the bad text.
 Result<Timestamp> ParseNow(const std::string& text, const std::string& fallback = "");

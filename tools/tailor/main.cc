@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "tailor/clock.h"
 #include "tailor/json_writer.h"
+#include "tailor/population.h"
 
 namespace tailor::cli {
 
@@ -34,7 +35,8 @@ std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_m
 }
 
 Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const std::string& id,
-                                              TraitMap* traits) {
+                                              TraitMap* traits,
+                                              std::shared_ptr<const signals::StoreIndex>* stores) {
   EngineOptions options;
   options.store.create_if_missing = false;
   TAILOR_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(global.data_dir, options));
@@ -42,6 +44,10 @@ Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const
   if (traits != nullptr) {
     TAILOR_ASSIGN_OR_RETURN(ProfileView view, engine->GetProfile(profile, 0));
     *traits = std::move(view.traits);
+  }
+  if (stores != nullptr) {
+    TAILOR_ASSIGN_OR_RETURN(segments::ItemCatalog items, LoadItemCatalog(*engine));
+    *stores = StoreIndexOf(items);
   }
   return engine->Events(profile);
 }

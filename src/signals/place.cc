@@ -1,0 +1,161 @@
+#include "tailor/place.h"
+
+#include <boost/geometry.hpp>
+#include <boost/geometry/index/rtree.hpp>
+#include <charconv>
+#include <cmath>
+#include <numbers>
+
+#include "tailor/signal_values.h"  // kSessionGapMs
+
+namespace tailor::signals {
+namespace {
+
+namespace bg = boost::geometry;
+namespace bgi = boost::geometry::index;
+using UnitPoint = bg::model::point<double, 3, bg::cs::cartesian>;
+using Entry = std::pair<UnitPoint, uint32_t>;  // the store's index in ids_
+
+constexpr double kRadians = std::numbers::pi / 180;
+
+UnitPoint OnUnitSphere(GeoPoint p) {
+  const double lat = p.latitude * kRadians, lon = p.longitude * kRadians;
+  return UnitPoint(std::cos(lat) * std::cos(lon), std::cos(lat) * std::sin(lon), std::sin(lat));
+}
+
+bool InRange(double latitude, double longitude) {
+  return std::isfinite(latitude) && std::isfinite(longitude) && std::abs(latitude) <= 90 &&
+         std::abs(longitude) <= 180;
+}
+
+}  // namespace
+
+std::optional<double> ParseNumber(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+namespace {
+
+// A number attribute or trait (int, double, or a number as text).
+std::optional<double> NumberOf(const TypedValue& value) {
+  if (const auto* d = std::get_if<double>(&value.value)) return *d;
+  if (const auto* i = std::get_if<int64_t>(&value.value)) {
+    if (value.type == TraitType::kInt) return static_cast<double>(*i);
+  }
+  if (const auto* s = std::get_if<std::string>(&value.value)) return ParseNumber(*s);
+  return std::nullopt;
+}
+
+std::optional<double> Find(const TraitMap& values, std::string_view name) {
+  for (const auto& [key, value] : values) {
+    if (key == name) return NumberOf(value);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+double DistanceKm(GeoPoint a, GeoPoint b) {
+  const double lat1 = a.latitude * kRadians, lat2 = b.latitude * kRadians;
+  const double dlat = lat2 - lat1, dlon = (b.longitude - a.longitude) * kRadians;
+  const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                   std::cos(lat1) * std::cos(lat2) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  return 2 * kEarthRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
+}
+
+std::optional<GeoPoint> PointIf(double latitude, double longitude) {
+  if (!InRange(latitude, longitude)) return std::nullopt;
+  return GeoPoint{latitude, longitude};
+}
+
+std::optional<GeoPoint> ParsePoint(std::string_view latitude, std::string_view longitude) {
+  const std::optional<double> lat = ParseNumber(latitude), lon = ParseNumber(longitude);
+  if (!lat || !lon || !InRange(*lat, *lon)) return std::nullopt;
+  return GeoPoint{*lat, *lon};
+}
+
+std::optional<GeoPoint> HomeOf(const TraitMap& traits) {
+  const std::optional<double> lat = Find(traits, kHomeLatitudeTrait),
+                              lon = Find(traits, kHomeLongitudeTrait);
+  if (!lat || !lon || !InRange(*lat, *lon)) return std::nullopt;
+  return GeoPoint{*lat, *lon};
+}
+
+struct StoreIndex::Tree {
+  bgi::rtree<Entry, bgi::rstar<16>> rtree;
+};
+
+StoreIndex::StoreIndex() : tree_(std::make_unique<Tree>()) {}
+StoreIndex::~StoreIndex() = default;
+
+std::shared_ptr<const StoreIndex> StoreIndex::FromItems(std::span<const ItemInput* const> items) {
+  std::shared_ptr<StoreIndex> index(new StoreIndex());
+  std::vector<Entry> entries;
+  for (const ItemInput* item : items) {
+    if (item == nullptr || item->category != "store") continue;
+    const std::optional<double> lat = Find(item->attributes, "latitude"),
+                                lon = Find(item->attributes, "longitude");
+    if (!lat || !lon || !InRange(*lat, *lon)) continue;
+    entries.emplace_back(OnUnitSphere({*lat, *lon}), static_cast<uint32_t>(index->ids_.size()));
+    index->ids_.push_back(item->id);
+    index->points_.push_back({*lat, *lon});
+  }
+  index->tree_->rtree =
+      bgi::rtree<Entry, bgi::rstar<16>>(entries.begin(), entries.end());  // packed
+  return index;
+}
+
+std::optional<StoreIndex::Nearest> StoreIndex::NearestTo(GeoPoint point) const {
+  if (ids_.empty()) return std::nullopt;
+  // A few candidates: stores at the same place (or equally near) are told apart by id.
+  std::vector<Entry> found;
+  tree_->rtree.query(bgi::nearest(OnUnitSphere(point), 4), std::back_inserter(found));
+  std::optional<Nearest> best;
+  for (const Entry& entry : found) {
+    const double km = DistanceKm(point, points_[entry.second]);
+    const std::string& id = ids_[entry.second];
+    if (!best || km < best->km || (km == best->km && id < best->id)) best = Nearest{id, km};
+  }
+  return best;
+}
+
+Whereabouts WhereaboutsAt(std::optional<GeoPoint> position, double accuracy_km, Timestamp time,
+                          Timestamp now, const PlaceContext& context) {
+  Whereabouts out;
+  if (!position) return out;
+  out.position = position;
+  out.accuracy_km = accuracy_km;
+  out.time = time;
+  out.current = time <= now && now - time <= kSessionGapMs;
+  if (context.home) out.distance_home_km = DistanceKm(*position, *context.home);
+  if (context.stores != nullptr) out.nearest_store = context.stores->NearestTo(*position);
+  out.near_store = out.current && out.nearest_store &&
+                   out.nearest_store->km + accuracy_km <= context.near_store_km;
+  return out;
+}
+
+std::optional<GeoPoint> EventPosition(const EventInput& event, double& accuracy_km) {
+  std::string_view latitude, longitude, accuracy;
+  for (const auto& [key, value] : event.properties) {
+    if (key == "latitude") {
+      latitude = value;
+    } else if (key == "longitude") {
+      longitude = value;
+    } else if (key == "accuracy_km") {
+      accuracy = value;
+    }
+  }
+  if (latitude.empty() || longitude.empty()) return std::nullopt;
+  const std::optional<GeoPoint> point = ParsePoint(latitude, longitude);
+  if (!point) return std::nullopt;
+  const std::optional<double> radius = accuracy.empty() ? 0.0 : ParseNumber(accuracy);
+  accuracy_km = radius && *radius >= 0 && std::isfinite(*radius) ? *radius : 0;
+  return point;
+}
+
+}  // namespace tailor::signals
