@@ -47,8 +47,8 @@ struct FeatureGain {
 class TreeEnsemble {
  public:
   struct Node {
-    int32_t left = -1;  // -1: a leaf
-    int32_t right = -1;
+    int32_t left = -1;   // -1: a leaf
+    int32_t right = -1;  // left + 1 (AddTree lays them out so)
     uint32_t feature = 0;
     float value = 0;  // the split's threshold (a row below it goes left), or the leaf's value
     bool default_left = false;

@@ -153,6 +153,7 @@ struct ReadinessValidation {
   uint64_t sessions = 0, purchases = 0;
   std::vector<double> auroc, average_precision;  // per fold
   double mean_auroc = 0, mean_average_precision = 0;
+  double score_microseconds = 0;  // the mean time to score one session (its row built)
 };
 // kInvalidArgument when a fold, or the rest, lacks sessions with or without a purchase.
 Result<ReadinessValidation> CrossValidateReadiness(const std::vector<RecordedSession>& sessions,

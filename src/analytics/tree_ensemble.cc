@@ -89,11 +89,23 @@ class TreeEnsembleBuilder {
         pending.push_back(static_cast<size_t>(child));
       }
     }
-    for (size_t i = 0; i < n; ++i) {
+    // Breadth first, each node's children side by side (right = left + 1), so that scoring
+    // steps to a child by arithmetic rather than a branch; nodes not in the tree are dropped.
+    std::vector<size_t> order = {0};  // the tree's nodes, by their new place
+    std::vector<size_t> left_place(n, 0);
+    for (size_t k = 0; k < order.size(); ++k) {
+      const size_t i = order[k];
+      if (tree.left[i] == -1) continue;
+      left_place[k] = order.size();
+      order.push_back(static_cast<size_t>(tree.left[i]));
+      order.push_back(static_cast<size_t>(tree.right[i]));
+    }
+    for (size_t k = 0; k < order.size(); ++k) {
+      const size_t i = order[k];
       TreeEnsemble::Node node;
       const bool leaf = tree.left[i] == -1;
-      node.left = leaf ? -1 : static_cast<int32_t>(base + tree.left[i]);
-      node.right = leaf ? -1 : static_cast<int32_t>(base + tree.right[i]);
+      node.left = leaf ? -1 : static_cast<int32_t>(base + left_place[k]);
+      node.right = leaf ? -1 : node.left + 1;
       node.feature = leaf ? 0 : static_cast<uint32_t>(tree.feature[i]);
       node.value = static_cast<float>(tree.value[i]);
       node.default_left = tree.default_left[i] != 0;
@@ -109,16 +121,41 @@ class TreeEnsembleBuilder {
 };
 
 double TreeEnsemble::Predict(const double* row) const {
-  // XGBoost adds each tree's leaf in single precision.
+  // The row in single precision once (as XGBoost compares it), on the stack when small.
+  constexpr size_t kOnStack = 128;
+  float stack[kOnStack];
+  std::vector<float> heap;
+  float* x = stack;
+  if (columns_ > kOnStack) {
+    heap.resize(columns_);
+    x = heap.data();
+  }
+  for (size_t j = 0; j < columns_; ++j) x[j] = static_cast<float>(row[j]);
+  bool missing = false;
+  for (size_t j = 0; j < columns_; ++j) missing |= std::isnan(x[j]);
+  // XGBoost adds each tree's leaf in single precision, in tree order.
   float sum = 0;
-  for (uint32_t root : roots_) {
-    const Node* node = &nodes_[root];
-    while (node->left >= 0) {
-      const double x = row[node->feature];
-      const bool left = std::isnan(x) ? node->default_left : static_cast<float>(x) < node->value;
-      node = &nodes_[left ? node->left : node->right];
+  const Node* nodes = nodes_.data();
+  if (!missing) {
+    // The common case, without a branch per node (right = left + 1): a set flag, not a jump.
+    for (uint32_t root : roots_) {
+      const Node* node = nodes + root;
+      while (node->left >= 0) {
+        node = nodes + node->left + static_cast<int>(!(x[node->feature] < node->value));
+      }
+      sum += node->value;
     }
-    sum += node->value;
+  } else {
+    for (uint32_t root : roots_) {
+      const Node* node = nodes + root;
+      while (node->left >= 0) {
+        const float v = x[node->feature];
+        // A missing value (NaN) goes the split's default way.
+        const bool left = std::isnan(v) ? node->default_left : v < node->value;
+        node = nodes + node->left + !left;
+      }
+      sum += node->value;
+    }
   }
   const double margin = base_margin_ + sum;
   return 1 / (1 + std::exp(-margin));

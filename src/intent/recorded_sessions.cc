@@ -2,6 +2,7 @@
 // cross-validated on them (tailor/intent_model.h).
 
 #include <algorithm>
+#include <chrono>
 
 #include "intent/readiness_fit.h"
 #include "tailor/intent_model.h"
@@ -110,6 +111,8 @@ Result<ReadinessValidation> CrossValidateReadiness(const std::vector<RecordedSes
     const int64_t key = s.fold_key;
     fold_of.push_back(static_cast<size_t>(((key % int64_t(folds)) + int64_t(folds)) % folds));
   }
+  std::chrono::steady_clock::duration scoring{};
+  uint64_t scored = 0;
   for (size_t f = 0; f < folds; ++f) {
     analytics::FeatureMatrix train;
     train.names = all.names;
@@ -138,13 +141,18 @@ Result<ReadinessValidation> CrossValidateReadiness(const std::vector<RecordedSes
     IntentModel model;
     TAILOR_RETURN_IF_ERROR(FitReadiness(train, train_labels, family, model));
     std::vector<double> scores;
+    const auto start = std::chrono::steady_clock::now();
     for (size_t i : test) {
       scores.push_back(
           *model.PurchaseReadiness(std::vector<double>(all.row(i), all.row(i) + all.columns)));
     }
+    scoring += std::chrono::steady_clock::now() - start;
+    scored += test.size();
     report.auroc.push_back(analytics::Auroc(scores, test_labels));
     report.average_precision.push_back(analytics::AveragePrecision(scores, test_labels));
   }
+  report.score_microseconds =
+      std::chrono::duration<double, std::micro>(scoring).count() / std::max<uint64_t>(scored, 1);
   for (size_t f = 0; f < folds; ++f) {
     report.mean_auroc += report.auroc[f] / folds;
     report.mean_average_precision += report.average_precision[f] / folds;

@@ -56,6 +56,8 @@ int ValidateReadiness(const GlobalOptions& global, const IntentArgs& args,
         .Double(report->mean_auroc)
         .Key("mean_average_precision")
         .Double(report->mean_average_precision)
+        .Key("score_microseconds")
+        .Double(report->score_microseconds)
         .Key("auroc")
         .BeginArray();
     for (double a : report->auroc) json.Double(a);
@@ -72,7 +74,7 @@ int ValidateReadiness(const GlobalOptions& global, const IntentArgs& args,
   std::printf("  mean AUROC %.4f, mean average precision %.4f\n  per fold AUROC:",
               report->mean_auroc, report->mean_average_precision);
   for (double a : report->auroc) std::printf(" %.4f", a);
-  std::printf("\n");
+  std::printf("\n  scoring one session: %.2f us\n", report->score_microseconds);
   return 0;
 }
 
