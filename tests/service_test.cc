@@ -765,6 +765,55 @@ TEST(Service, LiveSegmentsOnWhereTheyAreNow) {
   expect_full_evaluation_agrees();
 }
 
+// The next question is the one whose answer is expected to change the most of what the person is
+// shown: each answer re-decided by the live segments, weighed by how often others gave it. The
+// style (one segment, flipped by any answer: 1.0) beats the level (three segments, flipped by
+// one answer of three: 2/3) until others' answers make "advanced" likely (10 of 12: 1.67).
+TEST(Service, NextQuestionByTheExpectedValueOfItsAnswer) {
+  TempDir dir;
+  Clock clock;
+  clock.now->store(ParseTime("2027-04-01T09:00:00Z"));
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  ASSERT_OK_AND_ASSIGN(surveys::Survey survey, surveys::ParseSurvey("golf", R"({"questions": [
+      {"id": "level", "text": "Your level?", "kind": "single",
+       "choices": ["beginner", "intermediate", "advanced"], "trait": "golf_level"},
+      {"id": "style", "text": "Your style?", "kind": "single", "choices": ["a", "b"],
+       "trait": "golf_style"}]})"));
+  ASSERT_OK(service->PutSurvey(survey));
+  const auto segment = [](std::string name, std::string rule) {
+    return segments::SegmentDefinition{
+        std::move(name), "", segments::Objective::kEngage, "", {}, {}, std::move(rule), "", 0, 0};
+  };
+  BatchReport report;
+  ASSERT_OK(service->UpsertProfiles(
+      std::vector<ProfileInput>{{"jeff", {{"age", {TraitType::kInt, int64_t{41}}}}}}, report));
+  ASSERT_OK(service->PutSegment(segment("pros", R"(golf_level = "advanced")")));
+  ASSERT_OK(service->PutSegment(segment("young_pros", R"(golf_level = "advanced" and age < 100)")));
+  ASSERT_OK(service->PutSegment(segment("old_pros", R"(golf_level = "advanced" and age > 100)")));
+  ASSERT_OK(service->PutSegment(segment("stylish", "golf_style exists")));
+  ASSERT_OK_AND_ASSIGN(auto next, service->NextQuestion("jeff", "web", 3));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->question, "style");
+  EXPECT_DOUBLE_EQ(next->expected_changes, 1.0);
+  EXPECT_EQ(next->readers, 1u);
+  // Nine others are advanced (a fresh service reads a fresh snapshot of them).
+  std::vector<ProfileInput> others;
+  for (int i = 0; i < 9; ++i) {
+    others.push_back(
+        {"p" + std::to_string(i), {{"golf_level", {TraitType::kString, std::string("advanced")}}}});
+  }
+  ASSERT_OK(service->UpsertProfiles(others, report));
+  service.reset();
+  service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  ASSERT_OK_AND_ASSIGN(next, service->NextQuestion("jeff", "web", 3));
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->question, "level");
+  EXPECT_NEAR(next->expected_changes, 2.0 * 10 / 12, 1e-12);
+  EXPECT_EQ(next->readers, 3u);
+}
+
 // Zero-party data wins: a survey answer is a declared trait, which what tailor infers (analytics
 // results written back) never replaces or clears; the person's own later word (an identify)
 // does, and a visitor's declared answer stays declared when they sign in.

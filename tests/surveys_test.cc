@@ -150,5 +150,81 @@ TEST(Surveys, TheNextQuestionIsTheUnknownTraitMostSegmentsRead) {
   EXPECT_FALSE(ChooseNextQuestion(closed, context));
 }
 
+// The expected value ranks the questions: a question fewer segments read comes first when its
+// answer would change more, one whose answer changes nothing is not asked, and an answer older
+// than its question's refresh_days is asked again.
+TEST(Surveys, TheNextQuestionIsTheOneWhoseAnswerWouldChangeTheMost) {
+  ASSERT_OK_AND_ASSIGN(Survey golf, ParseSurvey("golf", R"({"channels": ["web"], "questions": [
+      {"id": "level", "text": "Level?", "kind": "single", "trait": "golf_level",
+       "choices": ["beginner", "intermediate", "advanced"], "refresh_days": 180},
+      {"id": "rounds", "text": "Rounds?", "kind": "scale", "min": 0, "max": 30,
+       "trait": "golf_rounds"}]})"));
+  EXPECT_EQ(golf.questions[0].refresh_days, 180);
+  ASSERT_OK_AND_ASSIGN(Survey again, ParseSurvey("golf", SurveyJson(golf)));
+  EXPECT_EQ(again.questions[0].refresh_days, 180);
+  ExpectRefusedAt(R"({"questions": [{"id": "a", "text": "A?", "kind": "text", "trait": "t",
+                      "refresh_days": -1}]})",
+                  "$.questions[0].refresh_days");
+  const std::vector<Survey> surveys = {golf};
+  TraitMap traits;
+  std::map<std::string, size_t, std::less<>> readers = {{"golf_level", 3}, {"golf_rounds", 1}};
+  std::map<std::string, double> value = {{"level", 0.25}, {"rounds", 0.9}};
+  AskContext context;
+  context.traits = &traits;
+  context.trait_readers = &readers;
+  context.expected_changes = [&](const Survey&, const Question& q) { return value.at(q.id); };
+  auto next = ChooseNextQuestion(surveys, context);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->question, "rounds");  // read by fewer, worth more
+  EXPECT_DOUBLE_EQ(next->expected_changes, 0.9);
+  EXPECT_NE(next->reason.find("0.90"), std::string::npos) << next->reason;
+  value["rounds"] = 0;  // its answer would change nothing: not asked
+  EXPECT_EQ(ChooseNextQuestion(surveys, context)->question, "level");
+  value["level"] = 0;
+  EXPECT_FALSE(ChooseNextQuestion(surveys, context));
+  // Answered 200 days ago: out of date, asked again; 100 days ago: not.
+  value["level"] = 0.5;
+  traits.push_back({"golf_level", {TraitType::kString, std::string("beginner")}});
+  const Timestamp day = 86'400'000, now = 1'800'000'000'000;
+  std::map<std::string, Timestamp, std::less<>> answered = {{"golf_level", now - 200 * day}};
+  context.answered_at = &answered;
+  context.now = now;
+  next = ChooseNextQuestion(surveys, context);
+  ASSERT_TRUE(next);
+  EXPECT_TRUE(next->stale);
+  EXPECT_NE(next->reason.find("out of date"), std::string::npos) << next->reason;
+  answered["golf_level"] = now - 100 * day;
+  EXPECT_FALSE(ChooseNextQuestion(surveys, context));
+}
+
+TEST(Surveys, PossibleAnswersOfEachKind) {
+  ASSERT_OK_AND_ASSIGN(Survey golf, ParseSurvey("golf", kGolf));
+  const auto texts = [](const std::vector<TypedValue>& answers) {
+    std::vector<std::string> out;
+    for (const TypedValue& a : answers) {
+      if (const auto* s = std::get_if<std::string>(&a.value)) out.push_back(*s);
+      if (const auto* i = std::get_if<int64_t>(&a.value)) out.push_back(std::to_string(*i));
+      if (const auto* l = std::get_if<StringList>(&a.value)) out.push_back("[" + l->at(0) + "]");
+    }
+    return out;
+  };
+  EXPECT_EQ(texts(PossibleAnswers(golf.questions[0], {})),
+            (std::vector<std::string>{"beginner", "intermediate", "advanced"}));
+  const std::vector<std::string> rounds = texts(PossibleAnswers(golf.questions[1], {}));
+  ASSERT_EQ(rounds.size(), 21u);  // 0..30 spread over 21 points
+  EXPECT_EQ(rounds.front(), "0");
+  EXPECT_EQ(rounds[1], "1");
+  EXPECT_EQ(rounds.back(), "30");
+  EXPECT_EQ(texts(PossibleAnswers(golf.questions[2], {})),
+            (std::vector<std::string>{"[driver]", "[putter]"}));
+  EXPECT_EQ(texts(PossibleAnswers(golf.questions[3], {"fun", "health"})),
+            (std::vector<std::string>{"fun", "health"}));
+  Question short_scale = golf.questions[1];
+  short_scale.scale_min = 1;
+  short_scale.scale_max = 5;
+  EXPECT_EQ(texts(PossibleAnswers(short_scale, {})),
+            (std::vector<std::string>{"1", "2", "3", "4", "5"}));
+}
+
 }  // namespace
 }  // namespace tailor::surveys

@@ -10,6 +10,7 @@
 // Surveys are stored as their JSON text in the definitions table (`survey/<name>`).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,8 @@ struct Question {
   std::vector<std::string> choices;      // single, multiple
   int64_t scale_min = 1, scale_max = 5;  // scale
   std::string trait;                     // the trait the answer fills
+  // An answer older than this many days is out of date: asked again (0: never).
+  int64_t refresh_days = 0;
   // The trait's type: single and text a string, multiple a string list, scale an int.
   TraitType trait_type() const;
 };
@@ -92,24 +95,43 @@ class SurveyStore {
 
 // What decides the next question for one person.
 struct AskContext {
-  const TraitMap* traits = nullptr;              // the person's traits (by name)
+  const TraitMap* traits = nullptr;  // the person's traits (by name)
+  // When they last answered for each trait (their survey_answer events), and now: an answer
+  // older than its question's refresh_days is out of date.
+  const std::map<std::string, Timestamp, std::less<>>* answered_at = nullptr;
+  Timestamp now = 0;
   std::string_view channel;                      // where it would be shown
   uint64_t asked_recently = 0;                   // questions put to them within the cap's window
   const std::set<std::string>* asked = nullptr;  // those, as "survey/question": not asked again
   uint64_t cap = 3;                              // at most this many within the window
   // How much knowing each trait matters: the number of live segments whose rules read it.
   const std::map<std::string, size_t, std::less<>>* trait_readers = nullptr;
+  // The expected value of a question's answer: how many of the person's segment memberships it
+  // would change, averaged over the answers they may give (Service::NextQuestion weighs each by
+  // how often others gave it). When set, it ranks the questions and one worth nothing is not
+  // asked; without it, the number of segments reading the trait ranks them.
+  std::function<double(const Survey&, const Question&)> expected_changes;
 };
 
 struct NextQuestion {
   std::string survey, question, trait;
-  size_t readers = 0;  // live segments reading the trait (the value of the answer)
-  std::string reason;  // why this question, in words
+  size_t readers = 0;           // live segments reading the trait
+  std::string reason;           // why this question, in words
+  double expected_changes = 0;  // of their memberships, on average (AskContext)
+  bool stale = false;           // known, but answered longer ago than refresh_days
 };
 
+// The answers a question may get, to weigh what each would change: its choices (for a multiple
+// choice question, each choice alone), the points of a scale (at most 21, spread evenly), and for
+// free text `given_texts` (what others answered).
+std::vector<TypedValue> PossibleAnswers(const Question& question,
+                                        const std::vector<std::string>& given_texts);
+
 // The question worth asking: open surveys allowed on the channel, questions whose trait the
-// person lacks, the one whose trait the most segments read first (then survey and question
-// order); nullopt when there is none or the cap is reached.
+// person lacks (or answered longer ago than its refresh_days) and was not asked within the cap's
+// window; the one of the highest expected value first (or, without one, whose trait the most
+// segments read; then survey and question order); nullopt when there is none, when no answer
+// would change anything, or the cap is reached.
 std::optional<NextQuestion> ChooseNextQuestion(const std::vector<Survey>& surveys,
                                                const AskContext& context);
 

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <bit>
 #include <set>
 #include <shared_mutex>
 
@@ -13,6 +14,20 @@
 #include "tailor/live_segments.h"
 
 namespace tailor {
+namespace {
+
+// Calls `visit` with each profile that has a value in `column`.
+template <typename Visit>
+void ForEachPresent(const snapshot::TraitColumn& column, Visit visit) {
+  const std::vector<uint64_t>& words = column.present.words;
+  for (size_t w = 0; w < words.size(); ++w) {
+    for (uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
+      visit(static_cast<ProfileId>(w * 64 + std::countr_zero(bits)));
+    }
+  }
+}
+
+}  // namespace
 
 Result<Service::SurveyAnswered> Service::AnswerSurvey(std::string_view survey_name,
                                                       std::string_view profile,
@@ -85,15 +100,20 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
   // Questions put to them in the window: each counts once against the cap (shown, answered or
   // both), and is not asked again within it.
   std::set<std::string> asked;
-  const Timestamp since = now() - cap_window_ms;
+  std::map<std::string, Timestamp, std::less<>> answered_at;  // per trait, the latest answer
+  const Timestamp at = now();
+  const Timestamp since = at - cap_window_ms;
   for (const StoredEventView& e : events) {
-    if ((e.type != "survey_shown" && e.type != "survey_answer") || e.time < since) continue;
-    std::string survey_name, question_id;
-    for (const auto& [key, value] : e.properties) {
-      if (key == "survey") survey_name = value;
-      if (key == "question") question_id = value;
+    if (e.type == "survey_answer") {
+      const std::string_view trait = EventProperty(e, "trait");
+      if (!trait.empty()) {
+        Timestamp& latest = answered_at[std::string(trait)];
+        latest = std::max(latest, e.time);
+      }
     }
-    asked.insert(survey_name + "/" + question_id);
+    if ((e.type != "survey_shown" && e.type != "survey_answer") || e.time < since) continue;
+    asked.insert(std::string(EventProperty(e, "survey")) + "/" +
+                 std::string(EventProperty(e, "question")));
   }
   // How many live segments read each trait: what membership already knows of every rule.
   std::map<std::string, size_t, std::less<>> readers;
@@ -101,8 +121,85 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
     std::shared_lock lock(impl_->live_mutex);
     readers = impl_->live->TraitReaders();
   }
+  // The expected value of each answer: how many of their memberships it would change (the live
+  // segments re-decided with the answer in place), weighed by how often others gave it.
+  const std::vector<EventInput> history(events.begin(), events.end());
+  const std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
+  const std::shared_ptr<const signals::StoreIndex> stores = impl_->CurrentStores();
+  std::shared_ptr<const snapshot::Snapshot> population;  // for the answers' frequencies, once
+  const auto expected_changes = [&](const surveys::Survey&, const surveys::Question& q) {
+    if (readers.find(q.trait) == readers.end()) return 0.0;  // no segment reads it
+    if (population == nullptr) {
+      // A snapshot up to a minute old: how people answer moves slowly.
+      auto version = impl_->CurrentSnapshot(*engine_, {}, std::chrono::seconds(60));
+      if (version.ok()) population = version->snapshot;
+    }
+    const snapshot::TraitColumn* column =
+        population != nullptr ? population->trait(q.trait) : nullptr;
+    std::vector<std::string> given;  // free text: what others answered, most often first
+    if (column != nullptr && q.kind == surveys::QuestionKind::kText &&
+        column->type == TraitType::kString) {
+      std::vector<uint64_t> counts(column->dictionary.size(), 0);
+      ForEachPresent(*column, [&](ProfileId id) { ++counts[column->codes[id]]; });
+      std::vector<uint32_t> order(counts.size());
+      for (uint32_t c = 0; c < order.size(); ++c) order[c] = c;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](uint32_t a, uint32_t b) { return counts[a] > counts[b]; });
+      for (size_t i = 0; i < order.size() && i < 10 && counts[order[i]] > 0; ++i) {
+        given.emplace_back(column->dictionary[order[i]]);
+      }
+    }
+    const std::vector<TypedValue> answers = surveys::PossibleAnswers(q, given);
+    if (answers.empty()) return 0.0;
+    // How many gave each answer (a list: those whose list holds it), plus one each.
+    std::vector<double> weight(answers.size(), 1.0);
+    if (column != nullptr) {
+      ForEachPresent(*column, [&](ProfileId id) {
+        for (size_t a = 0; a < answers.size(); ++a) {
+          const TypedValue& answer = answers[a];
+          bool same = false;
+          if (const auto* text = std::get_if<std::string>(&answer.value)) {
+            same = column->type == TraitType::kString &&
+                   column->dictionary[column->codes[id]] == *text;
+          } else if (const auto* number = std::get_if<int64_t>(&answer.value)) {
+            same = column->type == TraitType::kInt && column->ints[id] == *number;
+          } else if (const auto* list = std::get_if<StringList>(&answer.value)) {
+            if (column->type == TraitType::kStringList) {
+              for (uint32_t k = column->list_offsets[id]; k < column->list_offsets[id + 1]; ++k) {
+                same = same || column->dictionary[column->list_codes[k]] == list->front();
+              }
+            }
+          }
+          weight[a] += same ? 1 : 0;
+        }
+      });
+    }
+    double total = 0;
+    for (double w : weight) total += w;
+    TraitMap traits = resident->view.traits;
+    auto slot = std::find_if(traits.begin(), traits.end(),
+                             [&](const auto& entry) { return entry.first == q.trait; });
+    if (slot == traits.end()) {
+      traits.emplace_back(q.trait, TypedValue{});
+      slot = traits.end() - 1;
+    }
+    segments::ProfileRow row{resident->view.id, &traits, history, items.get(), at, {}};
+    row.stores = stores.get();
+    segments::ProfileChange change;
+    change.traits = {q.trait};
+    double expected = 0;
+    std::shared_lock lock(impl_->live_mutex);
+    for (size_t a = 0; a < answers.size(); ++a) {
+      slot->second = answers[a];
+      expected += weight[a] / total * impl_->live->Decide(row, change).changed.size();
+    }
+    return expected;
+  };
   surveys::AskContext context;
   context.traits = &resident->view.traits;
+  context.answered_at = &answered_at;
+  context.now = at;
+  context.expected_changes = expected_changes;
   context.channel = channel;
   context.asked_recently = asked.size();
   context.asked = &asked;

@@ -86,8 +86,12 @@ Result<Question> ParseQuestion(simdjson::dom::element element, const std::string
       if (value.get_int64().get(number)) return Bad(field, "expected a whole number");
       (key == "min" ? q.scale_min : q.scale_max) = number;
       (key == "min" ? has_min : has_max) = true;
+    } else if (key == "refresh_days") {
+      if (value.get_int64().get(q.refresh_days) || q.refresh_days < 0) {
+        return Bad(field, "expected a whole number of days, 0 or more");
+      }
     } else {
-      return Bad(field, "unknown field (id, text, kind, choices, min, max, trait)");
+      return Bad(field, "unknown field (id, text, kind, choices, min, max, trait, refresh_days)");
     }
   }
   if (!ValidName(q.id)) return Bad(path + ".id", "expected letters, digits, _ or -");
@@ -216,7 +220,9 @@ std::string SurveyJson(const Survey& survey) {
     }
     if (q.kind == QuestionKind::kScale)
       json.Key("min").Int(q.scale_min).Key("max").Int(q.scale_max);
-    json.Key("trait").String(q.trait).EndObject();
+    json.Key("trait").String(q.trait);
+    if (q.refresh_days > 0) json.Key("refresh_days").Int(q.refresh_days);
+    json.EndObject();
   }
   json.EndArray().EndObject();
   return json.str();
@@ -343,6 +349,34 @@ std::vector<Survey> SurveyStore::List() const {
   return out;
 }
 
+std::vector<TypedValue> PossibleAnswers(const Question& q,
+                                        const std::vector<std::string>& given_texts) {
+  std::vector<TypedValue> out;
+  switch (q.kind) {
+    case QuestionKind::kSingle:
+      for (const std::string& c : q.choices) out.push_back({TraitType::kString, c});
+      break;
+    case QuestionKind::kMultiple:
+      for (const std::string& c : q.choices) out.push_back({TraitType::kStringList, StringList{c}});
+      break;
+    case QuestionKind::kScale: {
+      // Every point, or 21 spread evenly over a long scale.
+      const int64_t span = q.scale_max - q.scale_min;
+      const int64_t points = std::min<int64_t>(span + 1, 21);
+      for (int64_t i = 0; i < points; ++i) {
+        const int64_t v = points == 1 ? q.scale_min : q.scale_min + span * i / (points - 1);
+        if (!out.empty() && std::get<int64_t>(out.back().value) == v) continue;
+        out.push_back({TraitType::kInt, v});
+      }
+      break;
+    }
+    case QuestionKind::kText:
+      for (const std::string& t : given_texts) out.push_back({TraitType::kString, t});
+      break;
+  }
+  return out;
+}
+
 std::optional<NextQuestion> ChooseNextQuestion(const std::vector<Survey>& surveys,
                                                const AskContext& context) {
   if (context.asked_recently >= context.cap) return std::nullopt;
@@ -351,6 +385,13 @@ std::optional<NextQuestion> ChooseNextQuestion(const std::vector<Survey>& survey
     return std::any_of(context.traits->begin(), context.traits->end(), [&](const auto& entry) {
       return entry.first == trait && !std::holds_alternative<std::monostate>(entry.second.value);
     });
+  };
+  // Answered longer ago than the question's refresh_days: worth asking again.
+  const auto stale = [&](const Question& q) {
+    if (q.refresh_days <= 0 || context.answered_at == nullptr) return false;
+    auto it = context.answered_at->find(q.trait);
+    return it != context.answered_at->end() &&
+           context.now - it->second > q.refresh_days * 86'400'000;
   };
   std::optional<NextQuestion> best;
   for (const Survey& survey : surveys) {
@@ -361,23 +402,40 @@ std::optional<NextQuestion> ChooseNextQuestion(const std::vector<Survey>& survey
       continue;
     }
     for (const Question& q : survey.questions) {
-      if (has_trait(q.trait)) continue;
+      const bool is_stale = has_trait(q.trait) && stale(q);
+      if (has_trait(q.trait) && !is_stale) continue;
       if (context.asked != nullptr && context.asked->count(survey.name + "/" + q.id)) continue;
       size_t readers = 0;
       if (context.trait_readers != nullptr) {
         auto it = context.trait_readers->find(q.trait);
         if (it != context.trait_readers->end()) readers = it->second;
       }
-      if (!best || readers > best->readers) {
-        best = NextQuestion{survey.name, q.id, q.trait, readers, ""};
+      NextQuestion candidate{survey.name, q.id, q.trait, readers, "", 0, is_stale};
+      double value = static_cast<double>(readers);
+      if (context.expected_changes) {
+        candidate.expected_changes = context.expected_changes(survey, q);
+        value = candidate.expected_changes;
+        if (value <= 0) continue;  // no answer would change what they are shown
       }
+      const double best_value = !best                      ? -1
+                                : context.expected_changes ? best->expected_changes
+                                                           : static_cast<double>(best->readers);
+      if (value > best_value) best = std::move(candidate);
     }
   }
   if (best) {
-    best->reason = best->readers > 0
-                       ? fmt::format("'{}' is unknown and {} live segment{} read it", best->trait,
-                                     best->readers, best->readers == 1 ? "" : "s")
-                       : fmt::format("'{}' is unknown", best->trait);
+    const std::string what =
+        fmt::format("'{}' is {}", best->trait, best->stale ? "out of date" : "unknown");
+    if (context.expected_changes) {
+      best->reason = fmt::format(
+          "{}; the answer would change {:.2f} of their segment memberships on average ({} live "
+          "segment{} read it)",
+          what, best->expected_changes, best->readers, best->readers == 1 ? "" : "s");
+    } else {
+      best->reason = best->readers > 0 ? fmt::format("{} and {} live segment{} read it", what,
+                                                     best->readers, best->readers == 1 ? "" : "s")
+                                       : what;
+    }
   }
   return best;
 }

@@ -153,6 +153,10 @@ int Next(const GlobalOptions& global, const SurveyArgs& args) {
         .String((*next)->question)
         .Key("trait")
         .String((*next)->trait)
+        .Key("expected_changes")
+        .Double((*next)->expected_changes)
+        .Key("stale")
+        .Bool((*next)->stale)
         .Key("reason")
         .String((*next)->reason)
         .EndObject();
