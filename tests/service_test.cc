@@ -814,6 +814,72 @@ TEST(Service, NextQuestionByTheExpectedValueOfItsAnswer) {
   EXPECT_EQ(next->readers, 3u);
 }
 
+// Completion and drop-off per question and channel, by person: Ana answers both questions,
+// Ben answers the first and leaves the second unanswered, Cy is shown the first and answers
+// nothing (on email).
+TEST(Service, SurveyReportCountsCompletionAndDropOffPerQuestionAndChannel) {
+  TempDir dir;
+  Clock clock;
+  clock.now->store(ParseTime("2027-04-01T09:00:00Z"));
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  ASSERT_OK_AND_ASSIGN(surveys::Survey survey, surveys::ParseSurvey("golf", R"({"questions": [
+      {"id": "level", "text": "Your level?", "kind": "single",
+       "choices": ["beginner", "advanced"], "trait": "golf_level"},
+      {"id": "rounds", "text": "Rounds?", "kind": "scale", "min": 0, "max": 9,
+       "trait": "golf_rounds"}]})"));
+  ASSERT_OK(service->PutSurvey(survey));
+  const auto show = [&](const char* who, const char* question, const char* channel) {
+    EventInput e;
+    e.profile_id = who;
+    e.type = "survey_shown";
+    e.time = service->now();
+    e.context.channel = channel;
+    e.properties = {{"survey", "golf"}, {"question", question}};
+    BatchReport report;
+    ASSERT_OK(service->IngestEvents(std::span(&e, 1), report));
+  };
+  const TypedValue level{TraitType::kString, std::string("advanced")};
+  const TypedValue rounds{TraitType::kInt, int64_t{4}};
+  show("ana", "level", "web");
+  ASSERT_OK(service->AnswerSurvey("golf", "ana", "level", level, "web").status());
+  show("ana", "rounds", "web");
+  ASSERT_OK(service->AnswerSurvey("golf", "ana", "rounds", rounds, "web").status());
+  show("ben", "level", "web");
+  ASSERT_OK(service->AnswerSurvey("golf", "ben", "level", level, "web").status());
+  show("ben", "rounds", "web");
+  show("cy", "level", "email");
+  ASSERT_OK_AND_ASSIGN(std::vector<Service::QuestionReport> rows, service->SurveyReport("golf"));
+  const auto find = [&](const std::string& q, const std::string& channel) {
+    for (const auto& r : rows) {
+      if (r.question == q && r.channel == channel) return r;
+    }
+    ADD_FAILURE() << q << "/" << channel;
+    return Service::QuestionReport{};
+  };
+  const auto level_all = find("level", ""), level_web = find("level", "web"),
+             level_email = find("level", "email"), rounds_all = find("rounds", "");
+  EXPECT_EQ(level_all.shown, 3u);
+  EXPECT_EQ(level_all.answered, 2u);
+  EXPECT_EQ(level_all.people, 3u);
+  EXPECT_EQ(level_all.completed, 1u);  // Ana
+  EXPECT_EQ(level_all.dropped, 1u);    // Cy, at the first question
+  EXPECT_EQ(level_web.people, 2u);
+  EXPECT_EQ(level_web.dropped, 0u);
+  EXPECT_EQ(level_email.people, 1u);
+  EXPECT_EQ(level_email.dropped, 1u);
+  EXPECT_EQ(rounds_all.people, 2u);
+  EXPECT_EQ(rounds_all.completed, 1u);
+  EXPECT_EQ(rounds_all.dropped, 1u);  // Ben, at the second
+  JsonWriter json;
+  surveys::WriteReport(json, "golf", rows);
+  EXPECT_NE(json.str().find(R"("question":"rounds","channel":"","shown":2,"answered":1,)"
+                            R"("response_rate":0.5,"people":2,"completion_rate":0.5,)"
+                            R"("drop_off_rate":0.5)"),
+            std::string::npos)
+      << json.str();
+}
+
 // Zero-party data wins: a survey answer is a declared trait, which what tailor infers (analytics
 // results written back) never replaces or clears; the person's own later word (an identify)
 // does, and a visitor's declared answer stays declared when they sign in.

@@ -67,13 +67,18 @@ std::string SurveyJson(const Survey& survey);
 Result<TypedValue> CheckAnswer(const Question& question, const TypedValue& given);
 
 // Questions shown (`survey_shown` events) and answered, per question over every channel (channel
-// "") and per channel; the response rate is answered / shown.
+// "") and per channel; the response rate is answered / shown. Per person: of the people the
+// question was put to (shown, or answered without a recorded showing; on the channel it was
+// shown on), how many answered every question of the survey (the completion rate) and how many
+// answered neither it nor any question after it in the survey's order (they dropped off there).
 struct QuestionReport {
   std::string question, channel;
   uint64_t shown = 0, answered = 0;
+  uint64_t people = 0, completed = 0, dropped = 0;
 };
-// {"survey", "questions": [{question, channel, shown, answered, response_rate}]}: one spelling for
-// `tailor survey report --json` and the HTTP API.
+// {"survey", "questions": [{question, channel, shown, answered, response_rate, people,
+// completion_rate, drop_off_rate}]}: one spelling for `tailor survey report --json` and the HTTP
+// API.
 void WriteReport(JsonWriter& json, std::string_view survey,
                  const std::vector<QuestionReport>& rows);
 

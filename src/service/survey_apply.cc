@@ -236,23 +236,54 @@ Result<std::vector<Service::QuestionReport>> Service::SurveyReport(std::string_v
   const uint32_t survey_code = survey_of.dictionary.Find(survey.name);
   std::map<std::pair<std::string, std::string>, QuestionReport> by_key;
   for (const surveys::Question& q : survey.questions) by_key[{q.id, ""}].question = q.id;
+  const auto row = [&](const std::string& question, const std::string& channel) -> QuestionReport& {
+    QuestionReport& r = by_key[{question, channel}];
+    r.question = question;
+    r.channel = channel;
+    return r;
+  };
   if (survey_code != snapshot::kNullCode) {
-    for (size_t e = 0; e < events.size(); ++e) {
-      if (events.type[e] != shown && events.type[e] != answered) continue;
-      if (survey_of.codes[e] != survey_code || question_of.codes[e] == snapshot::kNullCode)
-        continue;
-      const std::string question(question_of.dictionary[question_of.codes[e]]);
-      const std::string channel(channel_of.codes[e] == snapshot::kNullCode
-                                    ? ""
-                                    : channel_of.dictionary[channel_of.codes[e]]);
-      // Every question has a row over all channels, and one per channel it was seen on.
-      std::vector<std::string> keys = {""};
-      if (!channel.empty()) keys.push_back(channel);
-      for (const std::string& key : keys) {
-        QuestionReport& r = by_key[{question, key}];
-        r.question = question;
-        r.channel = key;
-        (events.type[e] == shown ? r.shown : r.answered) += 1;
+    const size_t n = survey.questions.size();
+    const std::vector<uint64_t>& offsets = events.offsets;
+    for (size_t p = 0; p + 1 < offsets.size(); ++p) {
+      // This person's questions: put to them (on which channel) and answered, by survey order.
+      std::vector<std::string> put_on(n);
+      std::vector<uint8_t> put(n, 0), answered_by(n, 0);
+      for (uint64_t e = offsets[p]; e < offsets[p + 1]; ++e) {
+        if (events.type[e] != shown && events.type[e] != answered) continue;
+        if (survey_of.codes[e] != survey_code || question_of.codes[e] == snapshot::kNullCode)
+          continue;
+        const std::string question(question_of.dictionary[question_of.codes[e]]);
+        const std::string channel(channel_of.codes[e] == snapshot::kNullCode
+                                      ? ""
+                                      : channel_of.dictionary[channel_of.codes[e]]);
+        // Every question has a row over all channels, and one per channel it was seen on.
+        std::vector<std::string> keys = {""};
+        if (!channel.empty()) keys.push_back(channel);
+        for (const std::string& key : keys) {
+          (events.type[e] == shown ? row(question, key).shown : row(question, key).answered) += 1;
+        }
+        const surveys::Question* q = survey.Find(question);
+        if (q == nullptr) continue;  // a question since removed
+        const size_t i = static_cast<size_t>(q - survey.questions.data());
+        if (!put[i] || (events.type[e] == shown && put_on[i].empty())) put_on[i] = channel;
+        put[i] = 1;
+        if (events.type[e] == answered) answered_by[i] = 1;
+      }
+      const bool completed =
+          std::all_of(answered_by.begin(), answered_by.end(), [](uint8_t a) { return a != 0; });
+      for (size_t i = 0; i < n; ++i) {
+        if (!put[i]) continue;
+        const bool went_on = std::any_of(answered_by.begin() + static_cast<ptrdiff_t>(i),
+                                         answered_by.end(), [](uint8_t a) { return a != 0; });
+        std::vector<std::string> keys = {""};
+        if (!put_on[i].empty()) keys.push_back(put_on[i]);
+        for (const std::string& key : keys) {
+          QuestionReport& r = row(survey.questions[i].id, key);
+          ++r.people;
+          r.completed += completed;
+          r.dropped += !went_on;
+        }
       }
     }
   }

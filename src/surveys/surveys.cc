@@ -300,6 +300,12 @@ void WriteReport(JsonWriter& json, std::string_view survey,
         .Uint(r.answered)
         .Key("response_rate")
         .Double(r.shown > 0 ? static_cast<double>(r.answered) / r.shown : 0)
+        .Key("people")
+        .Uint(r.people)
+        .Key("completion_rate")
+        .Double(r.people > 0 ? static_cast<double>(r.completed) / r.people : 0)
+        .Key("drop_off_rate")
+        .Double(r.people > 0 ? static_cast<double>(r.dropped) / r.people : 0)
         .EndObject();
   }
   json.EndArray().EndObject();

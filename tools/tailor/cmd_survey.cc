@@ -124,13 +124,17 @@ int Report(const GlobalOptions& global, const SurveyArgs& args) {
     std::printf("%s\n", json.str().c_str());
     return 0;
   }
-  std::printf("question   channel   shown  answered  response rate\n");
+  std::printf("question   channel   shown  answered  response  people  completed  dropped off\n");
+  const auto percent = [](uint64_t part, uint64_t whole) {
+    return whole ? fmt::format("{:.1f} %", 100.0 * part / whole) : std::string("-");
+  };
   for (const Service::QuestionReport& r : *report) {
-    std::printf("%-10s %-8s %6llu %9llu  %s\n", r.question.c_str(),
+    std::printf("%-10s %-8s %6llu %9llu  %8s  %6llu  %9s  %11s\n", r.question.c_str(),
                 r.channel.empty() ? "(all)" : r.channel.c_str(),
                 static_cast<unsigned long long>(r.shown),
-                static_cast<unsigned long long>(r.answered),
-                r.shown ? fmt::format("{:.1f} %", 100.0 * r.answered / r.shown).c_str() : "-");
+                static_cast<unsigned long long>(r.answered), percent(r.answered, r.shown).c_str(),
+                static_cast<unsigned long long>(r.people), percent(r.completed, r.people).c_str(),
+                percent(r.dropped, r.people).c_str());
   }
   return 0;
 }
