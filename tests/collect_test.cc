@@ -259,6 +259,12 @@ TEST(Collect, DevicePositionBecomesTheEventsCoordinates) {
                     MessageKind::kTrack)
                 .path,
             "context.location.latitude");
+  EXPECT_EQ(EventProperty(One(R"({"userId":"u","event":"x","context":{"location":{
+                                "latitude":"48.85","longitude":"2.35"}}})",
+                              MessageKind::kTrack)
+                              .event,
+                          "latitude"),
+            "48.85");  // numbers as text, as some SDKs send them
   EXPECT_EQ(Refused(R"({"userId":"u","event":"x","context":{"location":{"latitude":1,
                       "longitude":"east"}}})",
                     MessageKind::kTrack)

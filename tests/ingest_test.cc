@@ -257,6 +257,11 @@ TEST_F(BuilderTest, MappingValuesRecodeTextsAndRefuseOthers) {
           .status()
           .message(),
       "'traits.m.values' must be an object of texts and what they stand for");
+  EXPECT_EQ(ParseMapping(R"({"fields": {"type": {"column": "E", "values": {"Buy": "purchase"}}}})",
+                         RecordKind::kEvents)
+                .status()
+                .message(),
+            "'fields.type.values': only traits, attributes and properties are recoded");
 }
 
 }  // namespace

@@ -165,6 +165,9 @@ TEST(Surveys, TheNextQuestionIsTheOneWhoseAnswerWouldChangeTheMost) {
   ExpectRefusedAt(R"({"questions": [{"id": "a", "text": "A?", "kind": "text", "trait": "t",
                       "refresh_days": -1}]})",
                   "$.questions[0].refresh_days");
+  ExpectRefusedAt(R"({"questions": [{"id": "a", "text": "A?", "kind": "scale", "trait": "t",
+                      "min": 0, "max": 1000000000000000000}]})",
+                  "$.questions[0].max");
   const std::vector<Survey> surveys = {golf};
   TraitMap traits;
   std::map<std::string, size_t, std::less<>> readers = {{"golf_level", 3}, {"golf_rounds", 1}};
@@ -219,6 +222,7 @@ TEST(Surveys, PossibleAnswersOfEachKind) {
             (std::vector<std::string>{"[driver]", "[putter]"}));
   EXPECT_EQ(texts(PossibleAnswers(golf.questions[3], {"fun", "health"})),
             (std::vector<std::string>{"fun", "health"}));
+  EXPECT_EQ(PossibleAnswers(golf.questions[3], {}).size(), 1u);  // a stand-in before anyone
   Question short_scale = golf.questions[1];
   short_scale.scale_min = 1;
   short_scale.scale_max = 5;

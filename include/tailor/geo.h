@@ -22,6 +22,10 @@ struct Location {
   std::string time_zone;              // IANA ("Europe/Madrid")
 };
 
+// The accuracy assumed for a position from a database that gives none (DB-IP and other city
+// databases): about a city's size.
+inline constexpr double kUnknownAccuracyKm = 50;
+
 // One open database, memory-mapped. Lookups are thread-safe and take no lock.
 class GeoIpDatabase {
  public:

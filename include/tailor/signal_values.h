@@ -23,8 +23,9 @@
 //                                  where they are now (place.h): their latest position against
 //                                  their home traits and the nearest store; missing when the
 //                                  position is more than 30 minutes old (they are not there now),
-//                                  or without a home or stores. Near a store now:
-//                                  `place.distance_store_km <= 1`.
+//                                  or without a home or stores. Near a store now (a device's
+//                                  position within 1 km): `place.distance_store_km <= 1 and
+//                                  place.accuracy_km = 0`.
 //
 // Only events at or before `now` count. Affinities and rates are ratios of sums decaying at
 // the same pace, so they change only with events; a session feature also changes when the

@@ -128,7 +128,7 @@ struct NextQuestion {
 
 // The answers a question may get, to weigh what each would change: its choices (for a multiple
 // choice question, each choice alone), the points of a scale (at most 21, spread evenly), and for
-// free text `given_texts` (what others answered).
+// free text `given_texts` (what others answered), else a stand-in text.
 std::vector<TypedValue> PossibleAnswers(const Question& question,
                                         const std::vector<std::string>& given_texts);
 

@@ -483,15 +483,27 @@ class MessageParser {
       object context_object;
       if (!value->get_object().get(context_object)) context = context_object;
     }
+    // The location object of one scope (the message's, else the batch's): never a latitude
+    // from one and a longitude from the other.
+    const std::optional<element> location = ContextValue(context, {"location"});
+    object location_object;
+    if (!location || location->get_object().get(location_object)) return true;
     const char* names[2] = {"latitude", "longitude"};
     const double limits[2] = {90, 180};
     double coordinates[2] = {0, 0};
     int given = 0;
     for (int i = 0; i < 2; ++i) {
-      const std::optional<element> value = ContextValue(context, {"location", names[i]});
+      const std::optional<element> value = Member(location_object, names[i]);
       if (!value || value->is_null()) continue;
       const std::string path = fmt::format("context.location.{}", names[i]);
-      if (value->get_double().get(coordinates[i]) || !(std::abs(coordinates[i]) <= limits[i])) {
+      std::string_view text;
+      bool number = !value->get_double().get(coordinates[i]);
+      if (!number && !value->get_string().get(text)) {  // "48.85", as some SDKs send it
+        const std::optional<double> parsed = ParseDouble(text);
+        number = parsed.has_value();
+        if (number) coordinates[i] = *parsed;
+      }
+      if (!number || !(std::abs(coordinates[i]) <= limits[i])) {
         return Fail(path,
                     fmt::format("{} must be a number from -{} to {}", path, limits[i], limits[i]));
       }

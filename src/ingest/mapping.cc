@@ -212,6 +212,12 @@ Result<Mapping> ParseMapping(std::string_view json_text, RecordKind kind) {
         }
         FieldSource source;
         TAILOR_RETURN_IF_ERROR(ReadSource(source_json, fmt::format("fields.{}", target), source));
+        if (!source.values.empty()) {
+          return InvalidArgument(
+              "'fields.{}.values': only traits, attributes and properties are "
+              "recoded",
+              target);
+        }
         mapping.fields.emplace_back(std::string(target), std::move(source));
       }
     } else if (key == "traits" || key == "attributes" || key == "properties") {

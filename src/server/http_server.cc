@@ -1,5 +1,6 @@
-// The HTTP/1.1 transport: Boost.Beast on Asio, one io_context run by a thread per core.
-// Reads are handled on the io threads (handlers are short). Writes run on a pool of write threads:
+// The HTTP/1.1 transport: Boost.Beast on Asio, one io_context per core, each run by its own
+// thread, which runs every handler of the connections it accepted. Reads are handled on the io
+// threads (handlers are short). Writes run on a pool of write threads:
 // a write waits for its coalesced commit (Service::Write: the writes queued meanwhile share one
 // commit and one sync), and while some wait others parse the requests that join the next commit,
 // without holding up the reads; change-feed requests that wait

@@ -471,12 +471,15 @@ void Locate(const geo::GeoIpDatabase& database, std::string_view client_ip,
     auto place = [&location, positioned](EventInput& event) {
       if (event.context.country.empty()) event.context.country = location.country;
       if (event.context.city.empty()) event.context.city = location.city;
-      if (!positioned || !EventProperty(event, "latitude").empty()) return;
+      if (!positioned) return;
+      for (const char* key : {"latitude", "longitude", "accuracy_km"}) {
+        if (!EventProperty(event, key).empty()) return;  // the message says where it was
+      }
       event.properties.emplace_back("latitude", fmt::format("{}", *location.latitude));
       event.properties.emplace_back("longitude", fmt::format("{}", *location.longitude));
-      if (location.accuracy_km) {
-        event.properties.emplace_back("accuracy_km", fmt::format("{}", *location.accuracy_km));
-      }
+      // A database without a radius: a city's size, not a device's precision.
+      event.properties.emplace_back(
+          "accuracy_km", fmt::format("{}", location.accuracy_km.value_or(geo::kUnknownAccuracyKm)));
     };
     place(message.event);
     for (EventInput& line : message.lines) place(line);

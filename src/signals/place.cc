@@ -4,6 +4,7 @@
 #include <boost/geometry/index/rtree.hpp>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <numbers>
 
 #include "tailor/signal_values.h"  // kSessionGapMs
@@ -95,15 +96,22 @@ StoreIndex::~StoreIndex() = default;
 
 std::shared_ptr<const StoreIndex> StoreIndex::FromItems(std::span<const ItemInput* const> items) {
   std::shared_ptr<StoreIndex> index(new StoreIndex());
-  std::vector<Entry> entries;
+  // Stores at the same place are one entry, the smallest id (whatever order the items come in).
+  std::map<std::pair<double, double>, std::string> at;
   for (const ItemInput* item : items) {
     if (item == nullptr || item->category != "store") continue;
     const std::optional<double> lat = Find(item->attributes, "latitude"),
                                 lon = Find(item->attributes, "longitude");
     if (!lat || !lon || !InRange(*lat, *lon)) continue;
-    entries.emplace_back(OnUnitSphere({*lat, *lon}), static_cast<uint32_t>(index->ids_.size()));
-    index->ids_.push_back(item->id);
-    index->points_.push_back({*lat, *lon});
+    auto [it, added] = at.try_emplace({*lat, *lon}, item->id);
+    if (!added && item->id < it->second) it->second = item->id;
+  }
+  std::vector<Entry> entries;
+  for (const auto& [point, id] : at) {
+    entries.emplace_back(OnUnitSphere({point.first, point.second}),
+                         static_cast<uint32_t>(index->ids_.size()));
+    index->ids_.push_back(id);
+    index->points_.push_back({point.first, point.second});
   }
   index->tree_->rtree =
       bgi::rtree<Entry, bgi::rstar<16>>(entries.begin(), entries.end());  // packed
@@ -140,21 +148,17 @@ Whereabouts WhereaboutsAt(std::optional<GeoPoint> position, double accuracy_km, 
 }
 
 std::optional<GeoPoint> EventPosition(const EventInput& event, double& accuracy_km) {
-  std::string_view latitude, longitude, accuracy;
-  for (const auto& [key, value] : event.properties) {
-    if (key == "latitude") {
-      latitude = value;
-    } else if (key == "longitude") {
-      longitude = value;
-    } else if (key == "accuracy_km") {
-      accuracy = value;
-    }
-  }
+  // The first of each, as EventProperty and the snapshot's property columns read them.
+  const std::string_view latitude = EventProperty(event, "latitude"),
+                         longitude = EventProperty(event, "longitude"),
+                         accuracy = EventProperty(event, "accuracy_km");
   if (latitude.empty() || longitude.empty()) return std::nullopt;
   const std::optional<GeoPoint> point = ParsePoint(latitude, longitude);
   if (!point) return std::nullopt;
+  // An accuracy that is not a distance says nothing of where they are: no position.
   const std::optional<double> radius = accuracy.empty() ? 0.0 : ParseNumber(accuracy);
-  accuracy_km = radius && *radius >= 0 && std::isfinite(*radius) ? *radius : 0;
+  if (!radius || !(*radius >= 0) || !std::isfinite(*radius)) return std::nullopt;
+  accuracy_km = *radius;
   return point;
 }
 

@@ -83,12 +83,14 @@ Result<Question> ParseQuestion(simdjson::dom::element element, const std::string
       q.choices = std::move(choices).value();
     } else if (key == "min" || key == "max") {
       int64_t number = 0;
-      if (value.get_int64().get(number)) return Bad(field, "expected a whole number");
+      if (value.get_int64().get(number) || number < -1'000'000'000 || number > 1'000'000'000) {
+        return Bad(field, "expected a whole number from -1000000000 to 1000000000");
+      }
       (key == "min" ? q.scale_min : q.scale_max) = number;
       (key == "min" ? has_min : has_max) = true;
     } else if (key == "refresh_days") {
-      if (value.get_int64().get(q.refresh_days) || q.refresh_days < 0) {
-        return Bad(field, "expected a whole number of days, 0 or more");
+      if (value.get_int64().get(q.refresh_days) || q.refresh_days < 0 || q.refresh_days > 36'500) {
+        return Bad(field, "expected a whole number of days from 0 to 36500");
       }
     } else {
       return Bad(field, "unknown field (id, text, kind, choices, min, max, trait, refresh_days)");
@@ -378,6 +380,8 @@ std::vector<TypedValue> PossibleAnswers(const Question& q,
     }
     case QuestionKind::kText:
       for (const std::string& t : given_texts) out.push_back({TraitType::kString, t});
+      // Nobody answered yet: some text, which rules asking whether it is known tell apart.
+      if (out.empty()) out.push_back({TraitType::kString, std::string("(an answer)")});
       break;
   }
   return out;
