@@ -111,6 +111,13 @@ struct Service::Impl {
   }
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
+  // How often each answer was given, per trait (a scale's numbers as text, a list's values one
+  // by one), counted once per snapshot version for the next question's expected value.
+  using AnswerCounts = std::map<std::string, uint64_t, std::less<>>;
+  std::mutex answer_counts_mutex;
+  std::shared_ptr<const snapshot::Snapshot> answer_counts_snapshot;
+  std::map<std::string, std::shared_ptr<const AnswerCounts>, std::less<>> answer_counts;
+
   // Known profiles whose whole history was searched for a first touch and held none: later
   // writes need not read it again. Forgotten at restart, and when a merge brings in history.
   std::mutex untouched_mutex;

@@ -126,53 +126,61 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
   const std::vector<EventInput> history(events.begin(), events.end());
   const std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
   const std::shared_ptr<const signals::StoreIndex> stores = impl_->CurrentStores();
-  std::shared_ptr<const snapshot::Snapshot> population;  // for the answers' frequencies, once
+  const auto counts_of =
+      [&](const std::string& trait) -> std::shared_ptr<const Impl::AnswerCounts> {
+    // A snapshot up to a minute old: how people answer moves slowly.
+    auto version = impl_->CurrentSnapshot(*engine_, {}, std::chrono::seconds(60));
+    if (!version.ok()) return std::make_shared<const Impl::AnswerCounts>();
+    std::lock_guard lock(impl_->answer_counts_mutex);
+    if (impl_->answer_counts_snapshot != version->snapshot) {
+      impl_->answer_counts_snapshot = version->snapshot;
+      impl_->answer_counts.clear();
+    }
+    auto& cached = impl_->answer_counts[trait];
+    if (cached == nullptr) {
+      auto counts = std::make_shared<Impl::AnswerCounts>();
+      const snapshot::TraitColumn* column = version->snapshot->trait(trait);
+      if (column != nullptr) {
+        ForEachPresent(*column, [&](ProfileId id) {
+          if (column->type == TraitType::kString) {
+            ++(*counts)[std::string(column->dictionary[column->codes[id]])];
+          } else if (column->type == TraitType::kInt) {
+            ++(*counts)[std::to_string(column->ints[id])];
+          } else if (column->type == TraitType::kStringList) {
+            for (uint32_t k = column->list_offsets[id]; k < column->list_offsets[id + 1]; ++k) {
+              ++(*counts)[std::string(column->dictionary[column->list_codes[k]])];
+            }
+          }
+        });
+      }
+      cached = std::move(counts);
+    }
+    return cached;
+  };
   const auto expected_changes = [&](const surveys::Survey&, const surveys::Question& q) {
     if (readers.find(q.trait) == readers.end()) return 0.0;  // no segment reads it
-    if (population == nullptr) {
-      // A snapshot up to a minute old: how people answer moves slowly.
-      auto version = impl_->CurrentSnapshot(*engine_, {}, std::chrono::seconds(60));
-      if (version.ok()) population = version->snapshot;
-    }
-    const snapshot::TraitColumn* column =
-        population != nullptr ? population->trait(q.trait) : nullptr;
+    const std::shared_ptr<const Impl::AnswerCounts> counts = counts_of(q.trait);
     std::vector<std::string> given;  // free text: what others answered, most often first
-    if (column != nullptr && q.kind == surveys::QuestionKind::kText &&
-        column->type == TraitType::kString) {
-      std::vector<uint64_t> counts(column->dictionary.size(), 0);
-      ForEachPresent(*column, [&](ProfileId id) { ++counts[column->codes[id]]; });
-      std::vector<uint32_t> order(counts.size());
-      for (uint32_t c = 0; c < order.size(); ++c) order[c] = c;
-      std::stable_sort(order.begin(), order.end(),
-                       [&](uint32_t a, uint32_t b) { return counts[a] > counts[b]; });
-      for (size_t i = 0; i < order.size() && i < 10 && counts[order[i]] > 0; ++i) {
-        given.emplace_back(column->dictionary[order[i]]);
-      }
+    if (q.kind == surveys::QuestionKind::kText) {
+      std::vector<std::pair<uint64_t, std::string>> ranked;
+      for (const auto& [text, n] : *counts) ranked.emplace_back(n, text);
+      std::stable_sort(ranked.begin(), ranked.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (size_t i = 0; i < ranked.size() && i < 10; ++i) given.push_back(ranked[i].second);
     }
     const std::vector<TypedValue> answers = surveys::PossibleAnswers(q, given);
     if (answers.empty()) return 0.0;
     // How many gave each answer (a list: those whose list holds it), plus one each.
     std::vector<double> weight(answers.size(), 1.0);
-    if (column != nullptr) {
-      ForEachPresent(*column, [&](ProfileId id) {
-        for (size_t a = 0; a < answers.size(); ++a) {
-          const TypedValue& answer = answers[a];
-          bool same = false;
-          if (const auto* text = std::get_if<std::string>(&answer.value)) {
-            same = column->type == TraitType::kString &&
-                   column->dictionary[column->codes[id]] == *text;
-          } else if (const auto* number = std::get_if<int64_t>(&answer.value)) {
-            same = column->type == TraitType::kInt && column->ints[id] == *number;
-          } else if (const auto* list = std::get_if<StringList>(&answer.value)) {
-            if (column->type == TraitType::kStringList) {
-              for (uint32_t k = column->list_offsets[id]; k < column->list_offsets[id + 1]; ++k) {
-                same = same || column->dictionary[column->list_codes[k]] == list->front();
-              }
-            }
-          }
-          weight[a] += same ? 1 : 0;
-        }
-      });
+    for (size_t a = 0; a < answers.size(); ++a) {
+      std::string key;
+      if (const auto* text = std::get_if<std::string>(&answers[a].value)) key = *text;
+      if (const auto* number = std::get_if<int64_t>(&answers[a].value)) {
+        key = std::to_string(*number);
+      }
+      if (const auto* list = std::get_if<StringList>(&answers[a].value)) key = list->front();
+      auto it = counts->find(key);
+      if (it != counts->end()) weight[a] += static_cast<double>(it->second);
     }
     double total = 0;
     for (double w : weight) total += w;
