@@ -741,6 +741,13 @@ TEST(Service, LiveSegmentsOnWhereTheyAreNow) {
   };
   EXPECT_TRUE(*service->IsMember("near_store", ana));
   EXPECT_TRUE(*service->IsMember("far_from_home", ana));  // Barcelona to Madrid, 500 km
+  // The Sol store closes (it becomes a showroom): not near a store; it opens again: near.
+  std::vector<ItemInput> showroom = {stores[0]};
+  showroom[0].category = "showroom";
+  ASSERT_OK(service->UpsertItems(showroom, report));
+  EXPECT_FALSE(*service->IsMember("near_store", ana));
+  ASSERT_OK(service->UpsertItems(std::vector<ItemInput>{stores[0]}, report));
+  EXPECT_TRUE(*service->IsMember("near_store", ana));
   ASSERT_OK_AND_ASSIGN(Service::ProfileSignals read, service->Signals("ana", t0));
   const signals::Whereabouts where = read.state.WhereaboutsAt(t0, read.place());
   ASSERT_TRUE(where.nearest_store.has_value());

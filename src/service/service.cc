@@ -349,10 +349,25 @@ Status Service::UpsertItems(std::span<const ItemInput> items, BatchReport& repor
   segments::ItemCatalog catalog = *impl_->items;  // a new version: readers keep theirs
   std::vector<bool> rejected(items.size(), false);
   for (const BatchReport::Rejection& rejection : report.rejected) rejected[rejection.index] = true;
+  bool stores_changed = false;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (!rejected[i]) catalog.insert_or_assign(items[i].id, items[i]);
+    if (rejected[i]) continue;
+    auto old = catalog.find(items[i].id);
+    stores_changed = stores_changed || items[i].category == "store" ||
+                     (old != catalog.end() && old->second.category == "store");
+    catalog.insert_or_assign(items[i].id, items[i]);
   }
   impl_->PublishItems(std::move(catalog));
+  // A store opened, moved or closed: where people are now is measured against new stores, so
+  // segments reading it (place.* signals also read the home traits) are evaluated again, at once.
+  if (stores_changed) {
+    bool reads_place = false;
+    {
+      std::shared_lock lock(impl_->live_mutex);
+      reads_place = impl_->live->TraitReaders().count(std::string(signals::kHomeLatitudeTrait)) > 0;
+    }
+    if (reads_place) TAILOR_RETURN_IF_ERROR(impl_->EvaluateAllLocked(*this).status());
+  }
   return Status::Ok();
 }
 
