@@ -114,6 +114,25 @@ class TreeEnsembleBuilder {
     ensemble.roots_.push_back(static_cast<uint32_t>(base));
     return Status::Ok();
   }
+  // The names each JSON form gives the arrays of a tree.
+  struct ArrayNames {
+    const char *left, *right, *feature, *value, *default_left;
+  };
+  static Status AddTrees(TreeEnsemble& ensemble, simdjson::dom::array trees,
+                         const ArrayNames& names, fmt::format_string<size_t> path_format) {
+    size_t index = 0;
+    for (simdjson::dom::element tree : trees) {
+      const std::string path = fmt::format(path_format, index++);
+      TreeArrays arrays;
+      TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, names.left, path, arrays.left));
+      TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, names.right, path, arrays.right));
+      TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, names.feature, path, arrays.feature));
+      TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, names.value, path, arrays.value));
+      TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, names.default_left, path, arrays.default_left));
+      TAILOR_RETURN_IF_ERROR(AddTree(ensemble, arrays, path));
+    }
+    return Status::Ok();
+  }
   static void SetShape(TreeEnsemble& ensemble, size_t columns, double base_margin) {
     ensemble.columns_ = columns;
     ensemble.base_margin_ = base_margin;
@@ -208,17 +227,8 @@ Result<TreeEnsemble> TreeEnsemble::ParseJson(std::string_view text, size_t colum
   simdjson::dom::array trees;
   if (root["trees"].get_array().get(trees))
     return InvalidArgument("trees.trees: expected an array");
-  size_t index = 0;
-  for (simdjson::dom::element tree : trees) {
-    const std::string path = fmt::format("trees.trees[{}]", index++);
-    TreeArrays arrays;
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "left", path, arrays.left));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "right", path, arrays.right));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "feature", path, arrays.feature));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "value", path, arrays.value));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "default_left", path, arrays.default_left));
-    TAILOR_RETURN_IF_ERROR(TreeEnsembleBuilder::AddTree(ensemble, arrays, path));
-  }
+  TAILOR_RETURN_IF_ERROR(TreeEnsembleBuilder::AddTrees(
+      ensemble, trees, {"left", "right", "feature", "value", "default_left"}, "trees.trees[{}]"));
   return ensemble;
 }
 
@@ -250,17 +260,10 @@ Result<TreeEnsemble> TreeEnsemble::FromXgboostJson(std::string_view text, size_t
   if (root["learner"]["gradient_booster"]["model"]["trees"].get_array().get(trees)) {
     return InvalidArgument("xgboost model: no trees");
   }
-  size_t index = 0;
-  for (simdjson::dom::element tree : trees) {
-    const std::string path = fmt::format("xgboost model tree {}", index++);
-    TreeArrays arrays;
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "left_children", path, arrays.left));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "right_children", path, arrays.right));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "split_indices", path, arrays.feature));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "split_conditions", path, arrays.value));
-    TAILOR_RETURN_IF_ERROR(ReadNumbers(tree, "default_left", path, arrays.default_left));
-    TAILOR_RETURN_IF_ERROR(TreeEnsembleBuilder::AddTree(ensemble, arrays, path));
-  }
+  TAILOR_RETURN_IF_ERROR(TreeEnsembleBuilder::AddTrees(
+      ensemble, trees,
+      {"left_children", "right_children", "split_indices", "split_conditions", "default_left"},
+      "xgboost model tree {}"));
   return ensemble;
 }
 
