@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "progress.h"
 #include "tailor/json_writer.h"
+#include "tailor/population.h"
 #include "tailor/profile_json.h"
 #include "tailor/signals.h"
 
@@ -134,6 +135,23 @@ int RunProfileShow(const GlobalOptions& global, const std::string& id, size_t ev
       std::printf("  purchases          every %.1f days, next expected %s\n",
                   state.purchases().mean_gap_days(),
                   TimeText(state.purchases().expected_next()).c_str());
+    }
+    if (state.position()) {  // where they were last seen, against home and the stores
+      auto items = LoadItemCatalog(*engine);
+      const std::shared_ptr<const signals::StoreIndex> stores =
+          items.ok() ? StoreIndexOf(*items) : nullptr;
+      signals::PlaceContext place;
+      place.home = signals::HomeOf(view.traits);
+      place.stores = stores.get();
+      const signals::Whereabouts where = state.WhereaboutsAt(state.position_time(), place);
+      std::printf("  last position      %.5f, %.5f (%s)", where.position->latitude,
+                  where.position->longitude, TimeText(where.time).c_str());
+      if (where.distance_home_km) std::printf(", %.1f km from home", *where.distance_home_km);
+      if (where.nearest_store) {
+        std::printf(", store %s at %.2f km", where.nearest_store->id.c_str(),
+                    where.nearest_store->km);
+      }
+      std::printf("\n");
     }
   }
   std::printf("\nlatest events\n");
