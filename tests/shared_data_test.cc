@@ -20,6 +20,7 @@
 #include "tailor/ingest.h"
 #include "tailor/intent_model.h"
 #include "tailor/propensity.h"
+#include "tailor/reco.h"
 #include "tailor/rule.h"
 #include "tailor/segment_profile.h"
 #include "tailor/segments.h"
@@ -366,6 +367,46 @@ TEST_F(SharedDataTest, OnlineShoppersAsRecordedSessionsReadinessReachesThePeersB
   EXPECT_GE(trees.mean_auroc, 0.9317);
   EXPECT_EQ(intent::RecordedSessions(*snap, "no_such_label", "line").status().code(),
             StatusCode::kNotFound);
+}
+
+// ../shared/bench/RECO.md on MovieLens small, imported through its mapping: the split to the pair
+// and the metrics to four decimals of the peer's own table (peer_reco.py, protocol v1).
+TEST_F(SharedDataTest, MovieLensRecommendationsOnTheSharedProtocolEqualThePeers) {
+  TempDir dir;
+  auto engine = OpenImported(dir, "movielens_small_ratings.csv", "movielens_ratings.json",
+                             RecordKind::kEvents, 100'004);
+  ASSERT_NE(engine, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<snapshot::Snapshot> snap, engine->BuildSnapshot());
+  ASSERT_OK_AND_ASSIGN(reco::Interactions data, reco::InteractionsFromSnapshot(*snap));
+  EXPECT_EQ(data.pairs.size(), 100'004u);
+  EXPECT_EQ(data.users.size(), 671u);
+  EXPECT_EQ(data.items.size(), 9'066u);
+  const reco::Relevance rated_4{4.0};
+  const reco::Split split = reco::SplitByTime(data, rated_4);
+  EXPECT_EQ(split.train_pair_count, 79'748u);
+  EXPECT_EQ(split.test_pair_count, 20'256u);
+  EXPECT_EQ(split.relevant_pair_count, 9'550u);
+  EXPECT_EQ(split.catalogue, 7'745u);
+  EXPECT_EQ(split.evaluated_users, 658u);
+  const reco::Split validation = reco::ValidationSplit(data, split, rated_4);
+  EXPECT_EQ(validation.train_pair_count, 63'539u);
+  EXPECT_EQ(validation.test_pair_count, 16'209u);
+  EXPECT_EQ(validation.evaluated_users, 648u);
+  EXPECT_EQ(validation.catalogue, 6'799u);
+  const std::vector<reco::GeneratorReport> reports = reco::EvaluateGenerators(data, rated_4);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].name, "popularity");
+  EXPECT_NEAR(reports[0].metrics.precision, 0.0503, 5e-5);
+  EXPECT_NEAR(reports[0].metrics.recall, 0.0520, 5e-5);
+  EXPECT_NEAR(reports[0].metrics.ndcg, 0.0658, 5e-5);
+  EXPECT_NEAR(reports[0].metrics.coverage, 0.0141, 5e-5);
+  EXPECT_EQ(reports[1].name, "item_knn");
+  EXPECT_EQ(reports[1].params, "k=50, shrink=10");             // the peer's choice on validation
+  EXPECT_NEAR(reports[1].validation[6].second, 0.1030, 5e-5);  // k=50, shrink=10
+  EXPECT_NEAR(reports[1].metrics.precision, 0.0711, 5e-5);
+  EXPECT_NEAR(reports[1].metrics.recall, 0.0764, 5e-5);
+  EXPECT_NEAR(reports[1].metrics.ndcg, 0.0954, 5e-5);
+  EXPECT_NEAR(reports[1].metrics.coverage, 0.0424, 2e-4);  // one item of 7,745 apart on a tie
 }
 
 // ../shared/bench/INTENT.md on the imported sessions: the protocol's folds (data row i in fold

@@ -47,6 +47,7 @@ void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterAnalytics(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterSurvey(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterIntent(CLI::App& app, GlobalOptions& global, int& exit_code);
+void RegisterReco(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterSignals(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterClv(CLI::App& app, GlobalOptions& global, int& exit_code);
 void RegisterPropensity(CLI::App& app, GlobalOptions& global, int& exit_code);

@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
   RegisterClv(app, global, exit_code);
   RegisterSignals(app, global, exit_code);
   RegisterIntent(app, global, exit_code);
+  RegisterReco(app, global, exit_code);
   RegisterSurvey(app, global, exit_code);
   RegisterProfileSegment(app, global, exit_code);
   try {

@@ -1,0 +1,131 @@
+#pragma once
+
+// Recommendations, offline: who interacted with which item, the shared benchmark's split and
+// metrics (../shared/bench/RECO.md, protocol v1, reproduced to the pair so that figures compare
+// one to one with peer_reco.py), and the candidate generators scored on it. First generators:
+// popularity and item-to-item co-occurrence (item kNN, cosine with shrinkage).
+//
+//  - Interactions: the distinct (profile, item) pairs of a snapshot's known profiles from the
+//    events of the given types that name an item; a pair's time is its earliest event, it is
+//    purchased if any of its events is a purchase, and its value is the largest explicit value
+//    (a rating).
+//  - Split: per user, pairs ordered by (time, item id in natural order: "ml:9" before "ml:10");
+//    a user with n >= 5 pairs puts the last ceil(n / 5) in test; validation repeats it on train.
+//  - Relevance: purchased, or value >= a threshold (MovieLens: rating >= 4).
+//  - Metrics at 10 over the users with a relevant test pair: precision, recall (and capped),
+//    NDCG, and coverage of the catalogue (items with a train pair).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tailor/snapshot.h"
+#include "tailor/status.h"
+
+namespace tailor::reco {
+
+struct InteractionOptions {
+  std::vector<std::string> event_types = {"product_view", "add_to_cart", "purchase", "rate"};
+  std::string purchase_type = "purchase";
+};
+
+struct Interaction {
+  uint32_t user = 0, item = 0;  // indices into Interactions::users / items
+  Timestamp time = 0;           // the pair's earliest event
+  bool purchased = false;
+  std::optional<double> value;  // the largest explicit value (a rating)
+};
+
+struct Interactions {
+  std::vector<std::string> users;  // external ids
+  std::vector<std::string> items;  // item ids
+  std::vector<Interaction> pairs;  // distinct (user, item)
+};
+
+Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot,
+                                              const InteractionOptions& options = {});
+
+// Whether a test pair counts as relevant: purchased, or (with min_value) value >= min_value.
+struct Relevance {
+  std::optional<double> min_value;
+  bool operator()(const Interaction& pair) const {
+    return min_value ? pair.value.has_value() && *pair.value >= *min_value : pair.purchased;
+  }
+};
+
+// The protocol's "natural" item order: ids that are the same prefix followed by digits compare by
+// that number, others as text.
+bool ItemIdLess(const std::string& a, const std::string& b);
+
+// Train and test items per user (indices into `items`), and the relevant test items.
+struct Split {
+  std::vector<std::vector<uint32_t>> train, test, relevant;  // items; train sorted by index
+  std::vector<std::vector<uint32_t>> train_pairs;            // the train pairs (indices into pairs)
+  std::vector<uint8_t> in_catalogue;                         // per item: has a train pair
+  std::vector<uint32_t> item_rank;  // per item: its place in ItemIdLess order
+  size_t catalogue = 0;
+  size_t train_pair_count = 0, test_pair_count = 0, relevant_pair_count = 0;
+  size_t evaluated_users = 0;  // with a relevant test pair
+};
+// `pairs` of the users given (all pairs: the test split; a split's train: the validation).
+Split SplitByTime(const Interactions& interactions, const Relevance& relevance);
+// The validation split: the same procedure on `split`'s train pairs.
+Split ValidationSplit(const Interactions& interactions, const Split& split,
+                      const Relevance& relevance);
+
+struct Metrics {
+  double precision = 0, recall = 0, recall_capped = 0, ndcg = 0, coverage = 0;
+  size_t evaluated_users = 0;
+};
+
+// A generator scores every item for one user from their train items (higher first).
+class Generator {
+ public:
+  virtual ~Generator() = default;
+  virtual void Fit(const Split& split, size_t items) = 0;
+  // scores[j] for every item j (size items); only candidates are ranked.
+  virtual void Score(const std::vector<uint32_t>& train_items,
+                     std::vector<double>& scores) const = 0;
+};
+
+// score(j) = the number of train users with j.
+class Popularity : public Generator {
+ public:
+  void Fit(const Split& split, size_t items) override;
+  void Score(const std::vector<uint32_t>& train_items, std::vector<double>& scores) const override;
+
+ private:
+  std::vector<double> counts_;
+};
+
+// S[i, j] = |U_i ∩ U_j| / (sqrt|U_i| sqrt|U_j| + shrink), S[i, i] = 0, each row keeping its k
+// largest (ties by j ascending); score(u, j) = sum over i in train(u) of S[i, j].
+class ItemKnn : public Generator {
+ public:
+  ItemKnn(size_t k, double shrink) : k_(k), shrink_(shrink) {}
+  void Fit(const Split& split, size_t items) override;
+  void Score(const std::vector<uint32_t>& train_items, std::vector<double>& scores) const override;
+
+ private:
+  size_t k_;
+  double shrink_;
+  std::vector<std::vector<std::pair<uint32_t, double>>> neighbours_;  // per item, kept entries
+};
+
+// Top 10 of each evaluated user (score descending, ties by item id ascending, candidates: the
+// catalogue minus their train items) against their relevant test items.
+Metrics Evaluate(const Generator& generator, const Split& split, const Interactions& interactions);
+
+struct GeneratorReport {
+  std::string name;    // "popularity", "item_knn"
+  std::string params;  // the chosen grid point ("k=50, shrink=10"), "" without a grid
+  Metrics metrics;     // on the test split, fitted on the whole train
+  std::vector<std::pair<std::string, double>> validation;  // grid point -> validation NDCG@10
+};
+// Each generator tuned on the validation split (highest NDCG@10, first in grid order on a tie),
+// refitted on train and scored on test.
+std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions,
+                                                const Relevance& relevance);
+
+}  // namespace tailor::reco

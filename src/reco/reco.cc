@@ -1,0 +1,302 @@
+#include "tailor/reco.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <unordered_map>
+
+namespace tailor::reco {
+namespace {
+
+constexpr size_t kTop = 10;
+
+// The digits ending `id`, and where they start; nullopt without any (or too many to compare).
+std::optional<std::pair<size_t, uint64_t>> TrailingNumber(const std::string& id) {
+  size_t start = id.size();
+  while (start > 0 && id[start - 1] >= '0' && id[start - 1] <= '9') --start;
+  if (start == id.size() || id.size() - start > 18) return std::nullopt;
+  uint64_t value = 0;
+  for (size_t i = start; i < id.size(); ++i) value = value * 10 + uint64_t(id[i] - '0');
+  return std::pair{start, value};
+}
+
+// Splits each user's pairs (indices into interactions.pairs) by time, as RECO.md defines.
+Split SplitPairs(const Interactions& interactions,
+                 const std::vector<std::vector<uint32_t>>& by_user, const Relevance& relevance,
+                 const std::vector<uint32_t>& item_rank) {
+  Split split;
+  const size_t users = by_user.size();
+  split.train.resize(users);
+  split.test.resize(users);
+  split.relevant.resize(users);
+  split.train_pairs.resize(users);
+  split.in_catalogue.assign(interactions.items.size(), 0);
+  for (size_t u = 0; u < users; ++u) {
+    std::vector<uint32_t> order = by_user[u];
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      const Interaction &x = interactions.pairs[a], &y = interactions.pairs[b];
+      if (x.time != y.time) return x.time < y.time;
+      return item_rank[x.item] < item_rank[y.item];
+    });
+    const size_t n = order.size();
+    const size_t held = n >= 5 ? (n + 4) / 5 : 0;
+    for (size_t r = 0; r < n; ++r) {
+      const Interaction& pair = interactions.pairs[order[r]];
+      if (r < n - held) {
+        split.train[u].push_back(pair.item);
+        split.train_pairs[u].push_back(order[r]);
+        split.in_catalogue[pair.item] = 1;
+        ++split.train_pair_count;
+      } else {
+        split.test[u].push_back(pair.item);
+        ++split.test_pair_count;
+        if (relevance(pair)) {
+          split.relevant[u].push_back(pair.item);
+          ++split.relevant_pair_count;
+        }
+      }
+    }
+    std::sort(split.train[u].begin(), split.train[u].end());
+    split.evaluated_users += !split.relevant[u].empty();
+  }
+  split.catalogue = static_cast<size_t>(
+      std::count(split.in_catalogue.begin(), split.in_catalogue.end(), uint8_t{1}));
+  split.item_rank = item_rank;
+  return split;
+}
+
+std::vector<uint32_t> ItemRanks(const Interactions& interactions) {
+  std::vector<uint32_t> order(interactions.items.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return ItemIdLess(interactions.items[a], interactions.items[b]);
+  });
+  std::vector<uint32_t> rank(order.size());
+  for (uint32_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
+  return rank;
+}
+
+}  // namespace
+
+bool ItemIdLess(const std::string& a, const std::string& b) {
+  const auto x = TrailingNumber(a), y = TrailingNumber(b);
+  if (x && y && x->first == y->first && a.compare(0, x->first, b, 0, y->first) == 0) {
+    if (x->second != y->second) return x->second < y->second;
+  }
+  return a < b;
+}
+
+Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot,
+                                              const InteractionOptions& options) {
+  const snapshot::EventColumns& events = snapshot.events();
+  std::vector<uint8_t> wanted(events.types.size(), 0);
+  for (const std::string& type : options.event_types) {
+    const uint32_t code = events.types.Find(type);
+    if (code != snapshot::kNullCode) wanted[code] = 1;
+  }
+  const uint32_t purchase = events.types.Find(options.purchase_type);
+  Interactions out;
+  std::unordered_map<uint32_t, uint32_t> item_of_code;
+  struct Row {
+    uint32_t item;
+    Timestamp time;
+    bool purchased;
+    std::optional<double> value;
+  };
+  std::vector<Row> rows;
+  for (ProfileId id = 0; id < snapshot.profile_count(); ++id) {
+    if (!snapshot.known().Test(id)) continue;
+    rows.clear();
+    for (uint64_t e = events.offsets[id]; e < events.offsets[id + 1]; ++e) {
+      const uint32_t code = events.item.codes[e];
+      if (!wanted[events.type[e]] || code == snapshot::kNullCode) continue;
+      auto [it, added] = item_of_code.try_emplace(code, static_cast<uint32_t>(out.items.size()));
+      if (added) out.items.emplace_back(events.item.dictionary[code]);
+      std::optional<double> value;
+      if (events.value[e] != snapshot::kNoAmount) value = static_cast<double>(events.value[e]) / 1e6;
+      rows.push_back({it->second, events.time[e], events.type[e] == purchase, value});
+    }
+    if (rows.empty()) continue;
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+      return a.item != b.item ? a.item < b.item : a.time < b.time;
+    });
+    const uint32_t user = static_cast<uint32_t>(out.users.size());
+    out.users.emplace_back(snapshot.external_id(id));
+    for (size_t r = 0; r < rows.size();) {
+      Interaction pair{user, rows[r].item, rows[r].time, false, std::nullopt};
+      for (; r < rows.size() && rows[r].item == pair.item; ++r) {
+        pair.purchased = pair.purchased || rows[r].purchased;
+        if (rows[r].value && (!pair.value || *rows[r].value > *pair.value)) {
+          pair.value = rows[r].value;
+        }
+      }
+      out.pairs.push_back(pair);
+    }
+  }
+  return out;
+}
+
+Split SplitByTime(const Interactions& interactions, const Relevance& relevance) {
+  std::vector<std::vector<uint32_t>> by_user(interactions.users.size());
+  for (uint32_t p = 0; p < interactions.pairs.size(); ++p) {
+    by_user[interactions.pairs[p].user].push_back(p);
+  }
+  return SplitPairs(interactions, by_user, relevance, ItemRanks(interactions));
+}
+
+Split ValidationSplit(const Interactions& interactions, const Split& split,
+                      const Relevance& relevance) {
+  return SplitPairs(interactions, split.train_pairs, relevance, split.item_rank);
+}
+
+void Popularity::Fit(const Split& split, size_t items) {
+  counts_.assign(items, 0);
+  for (const auto& train : split.train) {
+    for (uint32_t j : train) counts_[j] += 1;
+  }
+}
+
+void Popularity::Score(const std::vector<uint32_t>&, std::vector<double>& scores) const {
+  scores = counts_;
+}
+
+void ItemKnn::Fit(const Split& split, size_t items) {
+  std::vector<std::vector<uint32_t>> users_of(items);
+  for (uint32_t u = 0; u < split.train.size(); ++u) {
+    for (uint32_t j : split.train[u]) users_of[j].push_back(u);
+  }
+  neighbours_.assign(items, {});
+  std::vector<uint32_t> together(items, 0);  // co-occurrence counts of one item's row
+  std::vector<uint32_t> touched;
+  std::vector<std::pair<uint32_t, double>> row;
+  for (uint32_t i = 0; i < items; ++i) {
+    if (users_of[i].empty()) continue;
+    touched.clear();
+    for (uint32_t u : users_of[i]) {
+      for (uint32_t j : split.train[u]) {
+        if (together[j]++ == 0) touched.push_back(j);
+      }
+    }
+    row.clear();
+    const double norm_i = std::sqrt(static_cast<double>(users_of[i].size()));
+    for (uint32_t j : touched) {
+      if (j != i) {
+        const double norm_j = std::sqrt(static_cast<double>(users_of[j].size()));
+        row.emplace_back(j, together[j] / (norm_i * norm_j + shrink_));
+      }
+      together[j] = 0;
+    }
+    // The k largest, ties by item id (its rank in the protocol's order).
+    const auto better = [&](const auto& a, const auto& b) {
+      if (a.second != b.second) return a.second > b.second;
+      return split.item_rank[a.first] < split.item_rank[b.first];
+    };
+    if (row.size() > k_) {
+      std::nth_element(row.begin(), row.begin() + static_cast<ptrdiff_t>(k_), row.end(), better);
+      row.resize(k_);
+    }
+    neighbours_[i] = row;
+  }
+}
+
+void ItemKnn::Score(const std::vector<uint32_t>& train_items, std::vector<double>& scores) const {
+  std::fill(scores.begin(), scores.end(), 0.0);
+  for (uint32_t i : train_items) {
+    for (const auto& [j, s] : neighbours_[i]) scores[j] += s;
+  }
+}
+
+Metrics Evaluate(const Generator& generator, const Split& split, const Interactions& interactions) {
+  Metrics m;
+  const size_t items = interactions.items.size();
+  std::vector<double> scores(items, 0.0);
+  std::vector<uint8_t> recommended(items, 0), owned(items, 0);
+  std::vector<uint32_t> candidates;
+  double idcg[kTop + 1] = {0};
+  for (size_t r = 1; r <= kTop; ++r) idcg[r] = idcg[r - 1] + 1 / std::log2(r + 1.0);
+  for (size_t u = 0; u < split.train.size(); ++u) {
+    const std::vector<uint32_t>& relevant = split.relevant[u];
+    if (relevant.empty()) continue;
+    generator.Score(split.train[u], scores);
+    for (uint32_t j : split.train[u]) owned[j] = 1;
+    candidates.clear();
+    for (uint32_t j = 0; j < items; ++j) {
+      if (split.in_catalogue[j] && !owned[j]) candidates.push_back(j);
+    }
+    for (uint32_t j : split.train[u]) owned[j] = 0;
+    const auto better = [&](uint32_t a, uint32_t b) {
+      if (scores[a] != scores[b]) return scores[a] > scores[b];
+      return split.item_rank[a] < split.item_rank[b];
+    };
+    const size_t top = std::min(kTop, candidates.size());
+    std::partial_sort(candidates.begin(), candidates.begin() + static_cast<ptrdiff_t>(top),
+                      candidates.end(), better);
+    size_t hits = 0;
+    double dcg = 0;
+    for (size_t r = 0; r < top; ++r) {
+      recommended[candidates[r]] = 1;
+      if (std::find(relevant.begin(), relevant.end(), candidates[r]) != relevant.end()) {
+        ++hits;
+        dcg += 1 / std::log2(r + 2.0);
+      }
+    }
+    const size_t n = relevant.size();
+    m.precision += double(hits) / kTop;
+    m.recall += double(hits) / n;
+    m.recall_capped += double(hits) / std::min(n, kTop);
+    m.ndcg += dcg / idcg[std::min(n, kTop)];
+    ++m.evaluated_users;
+  }
+  if (m.evaluated_users > 0) {
+    const double n = static_cast<double>(m.evaluated_users);
+    m.precision /= n;
+    m.recall /= n;
+    m.recall_capped /= n;
+    m.ndcg /= n;
+  }
+  const size_t shown = static_cast<size_t>(std::count(recommended.begin(), recommended.end(), 1));
+  m.coverage = split.catalogue > 0 ? double(shown) / split.catalogue : 0;
+  return m;
+}
+
+std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions,
+                                                const Relevance& relevance) {
+  const Split split = SplitByTime(interactions, relevance);
+  const Split validation = ValidationSplit(interactions, split, relevance);
+  const size_t items = interactions.items.size();
+  std::vector<GeneratorReport> out;
+  {
+    Popularity popularity;
+    popularity.Fit(split, items);
+    out.push_back({"popularity", "", Evaluate(popularity, split, interactions), {}});
+  }
+  {
+    GeneratorReport report{"item_knn", "", {}, {}};
+    double best = -1;
+    size_t best_k = 0;
+    double best_shrink = 0;
+    for (double shrink : {0.0, 10.0}) {  // the peer's grid, in its order
+      for (size_t k : {20, 50, 100, 200, 400}) {
+        ItemKnn knn(k, shrink);
+        knn.Fit(validation, items);
+        const double ndcg = Evaluate(knn, validation, interactions).ndcg;
+        report.validation.emplace_back(fmt::format("k={}, shrink={}", k, shrink), ndcg);
+        if (ndcg > best) {
+          best = ndcg;
+          best_k = k;
+          best_shrink = shrink;
+        }
+      }
+    }
+    ItemKnn knn(best_k, best_shrink);
+    knn.Fit(split, items);
+    report.params = fmt::format("k={}, shrink={}", best_k, best_shrink);
+    report.metrics = Evaluate(knn, split, interactions);
+    out.push_back(std::move(report));
+  }
+  return out;
+}
+
+}  // namespace tailor::reco

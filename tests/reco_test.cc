@@ -1,0 +1,89 @@
+// The shared recommendation protocol (../shared/bench/RECO.md) by hand: the natural item order,
+// the per-user temporal split, relevance, and the metrics at 10 of a known ranking.
+
+#include "tailor/reco.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace tailor::reco {
+namespace {
+
+Interactions Make(const std::vector<std::tuple<uint32_t, std::string, Timestamp, bool>>& rows,
+                  size_t users) {
+  Interactions out;
+  for (size_t u = 0; u < users; ++u) out.users.push_back("u" + std::to_string(u));
+  for (const auto& [user, item, time, bought] : rows) {
+    auto it = std::find(out.items.begin(), out.items.end(), item);
+    if (it == out.items.end()) it = out.items.insert(out.items.end(), item);
+    out.pairs.push_back({user, static_cast<uint32_t>(it - out.items.begin()), time, bought, {}});
+  }
+  return out;
+}
+
+TEST(Reco, NaturalItemOrder) {
+  EXPECT_TRUE(ItemIdLess("ml:9", "ml:10"));
+  EXPECT_FALSE(ItemIdLess("ml:10", "ml:9"));
+  EXPECT_TRUE(ItemIdLess("i000009", "i000010"));
+  EXPECT_TRUE(ItemIdLess("a:10", "b:9"));  // other prefixes: as text
+  EXPECT_TRUE(ItemIdLess("x", "y"));
+}
+
+// User 0 has 6 pairs: the last ceil(6/5) = 2 by (time, item) go to test, "ml:9" before "ml:10"
+// at the same time. User 1 has 4: all train, never evaluated.
+TEST(Reco, PerUserTemporalSplit) {
+  const Interactions data = Make({{0, "ml:1", 1, false},
+                                  {0, "ml:2", 2, false},
+                                  {0, "ml:3", 3, false},
+                                  {0, "ml:4", 4, false},
+                                  {0, "ml:10", 5, true},
+                                  {0, "ml:9", 5, false},
+                                  {1, "ml:1", 1, false},
+                                  {1, "ml:5", 2, true},
+                                  {1, "ml:6", 3, false},
+                                  {1, "ml:7", 4, false}},
+                                 2);
+  const Split split = SplitByTime(data, Relevance{});
+  const auto names = [&](const std::vector<uint32_t>& items) {
+    std::vector<std::string> out;
+    for (uint32_t j : items) out.push_back(data.items[j]);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(names(split.test[0]), (std::vector<std::string>{"ml:10", "ml:9"}));
+  EXPECT_EQ(names(split.relevant[0]), std::vector<std::string>{"ml:10"});  // purchased
+  EXPECT_TRUE(split.test[1].empty());
+  EXPECT_EQ(split.train[1].size(), 4u);
+  EXPECT_EQ(split.train_pair_count, 8u);
+  EXPECT_EQ(split.evaluated_users, 1u);
+  // ml:10 and ml:9 were only in test: the catalogue is the 7 others (ml:1..7 less none).
+  EXPECT_EQ(split.catalogue, 7u);
+  // Relevance by value instead.
+  Interactions rated = data;
+  for (Interaction& p : rated.pairs) p.value = p.time >= 5 ? 4.5 : 3.0;
+  EXPECT_EQ(SplitByTime(rated, Relevance{4.0}).relevant[0].size(), 2u);
+}
+
+// Popularity recommends ml:5, ml:6, ml:7 (one train user each, then by id) ... to user 0: one
+// relevant item in test (ml:6), ranked 2nd: precision 0.1, recall 1, NDCG 1/log2(3).
+TEST(Reco, MetricsOfAKnownRanking) {
+  std::vector<std::tuple<uint32_t, std::string, Timestamp, bool>> rows = {
+      {0, "ml:1", 1, false}, {0, "ml:2", 2, false}, {0, "ml:3", 3, false},
+      {0, "ml:4", 4, false}, {0, "ml:6", 5, true},  {1, "ml:5", 1, false},
+      {1, "ml:6", 2, false}, {1, "ml:7", 3, false}, {1, "ml:8", 4, false}};
+  const Interactions data = Make(rows, 2);
+  const Split split = SplitByTime(data, Relevance{});
+  Popularity popularity;
+  popularity.Fit(split, data.items.size());
+  const Metrics m = Evaluate(popularity, split, data);
+  EXPECT_EQ(m.evaluated_users, 1u);
+  EXPECT_DOUBLE_EQ(m.precision, 0.1);
+  EXPECT_DOUBLE_EQ(m.recall, 1.0);
+  EXPECT_DOUBLE_EQ(m.ndcg, 1 / std::log2(3.0));
+  // Top 10 of user 0: ml:5, ml:6, ml:7, ml:8 (the catalogue less what they have): 4 of 8.
+  EXPECT_DOUBLE_EQ(m.coverage, 4.0 / 8);
+}
+
+}  // namespace
+}  // namespace tailor::reco
