@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 namespace tailor::reco {
 namespace {
@@ -83,6 +84,38 @@ TEST(Reco, MetricsOfAKnownRanking) {
   EXPECT_DOUBLE_EQ(m.ndcg, 1 / std::log2(3.0));
   // Top 10 of user 0: ml:5, ml:6, ml:7, ml:8 (the catalogue less what they have): 4 of 8.
   EXPECT_DOUBLE_EQ(m.coverage, 4.0 / 8);
+}
+
+// EASE^R's two forms (item space, and user space by Woodbury) score alike, and the item-space
+// weights have a zero diagonal: a user's own items never recommend themselves.
+TEST(Reco, EaseItemAndUserSpaceAgree) {
+  std::mt19937_64 random(8);
+  std::vector<std::tuple<uint32_t, std::string, Timestamp, bool>> rows;
+  for (uint32_t u = 0; u < 40; ++u) {
+    for (int j = 0; j < 30; ++j) {
+      if (random() % 4 == 0) rows.emplace_back(u, "i" + std::to_string(j), j, random() % 3 == 0);
+    }
+  }
+  const Interactions data = Make(rows, 40);
+  const Split split = SplitByTime(data, Relevance{});
+  Ease by_items(50, Ease::Space::kItems), by_users(50, Ease::Space::kUsers);
+  by_items.Fit(split, data.items.size());
+  by_users.Fit(split, data.items.size());
+  std::vector<double> a(data.items.size()), b(data.items.size());
+  size_t compared = 0;
+  for (size_t u = 0; u < split.train.size(); ++u) {
+    by_items.Score(u, split.train[u], a);
+    by_users.Score(u, split.train[u], b);
+    for (size_t j = 0; j < a.size(); ++j) {
+      const bool owned =
+          std::find(split.train[u].begin(), split.train[u].end(), j) != split.train[u].end();
+      if (owned || !split.in_catalogue[j]) continue;  // only candidates are ranked
+      ASSERT_NEAR(a[j], b[j], 1e-10) << u << " " << j;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 500u);
+  EXPECT_EQ(Evaluate(by_items, split, data).ndcg, Evaluate(by_users, split, data).ndcg);
 }
 
 }  // namespace

@@ -394,7 +394,7 @@ TEST_F(SharedDataTest, MovieLensRecommendationsOnTheSharedProtocolEqualThePeers)
   EXPECT_EQ(validation.evaluated_users, 648u);
   EXPECT_EQ(validation.catalogue, 6'799u);
   const std::vector<reco::GeneratorReport> reports = reco::EvaluateGenerators(data, rated_4);
-  ASSERT_EQ(reports.size(), 2u);
+  ASSERT_EQ(reports.size(), 3u);
   EXPECT_EQ(reports[0].name, "popularity");
   EXPECT_NEAR(reports[0].metrics.precision, 0.0503, 5e-5);
   EXPECT_NEAR(reports[0].metrics.recall, 0.0520, 5e-5);
@@ -407,6 +407,14 @@ TEST_F(SharedDataTest, MovieLensRecommendationsOnTheSharedProtocolEqualThePeers)
   EXPECT_NEAR(reports[1].metrics.recall, 0.0764, 5e-5);
   EXPECT_NEAR(reports[1].metrics.ndcg, 0.0954, 5e-5);
   EXPECT_NEAR(reports[1].metrics.coverage, 0.0424, 2e-4);  // one item of 7,745 apart on a tie
+  // EASE^R in user space (671 users, 7,745 items): the peer's λ and figures.
+  EXPECT_EQ(reports[2].name, "ease");
+  EXPECT_EQ(reports[2].params, "lambda=500");
+  EXPECT_NEAR(reports[2].validation[4].second, 0.1107, 1e-4);
+  EXPECT_NEAR(reports[2].metrics.precision, 0.0831, 1e-4);
+  EXPECT_NEAR(reports[2].metrics.recall, 0.0908, 2e-4);
+  EXPECT_NEAR(reports[2].metrics.ndcg, 0.1093, 2e-4);
+  EXPECT_NEAR(reports[2].metrics.coverage, 0.0629, 2e-4);
 }
 
 // ../shared/bench/INTENT.md on the imported sessions: the protocol's folds (data row i in fold

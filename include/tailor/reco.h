@@ -16,6 +16,7 @@
 //    NDCG, and coverage of the catalogue (items with a train pair).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,8 +85,9 @@ class Generator {
  public:
   virtual ~Generator() = default;
   virtual void Fit(const Split& split, size_t items) = 0;
-  // scores[j] for every item j (size items); only candidates are ranked.
-  virtual void Score(const std::vector<uint32_t>& train_items,
+  // scores[j] for every item j (size items) of `user` (an index of the split fitted on), whose
+  // train items are `train_items`; only candidates are ranked.
+  virtual void Score(size_t user, const std::vector<uint32_t>& train_items,
                      std::vector<double>& scores) const = 0;
 };
 
@@ -93,7 +95,8 @@ class Generator {
 class Popularity : public Generator {
  public:
   void Fit(const Split& split, size_t items) override;
-  void Score(const std::vector<uint32_t>& train_items, std::vector<double>& scores) const override;
+  void Score(size_t user, const std::vector<uint32_t>& train_items,
+             std::vector<double>& scores) const override;
 
  private:
   std::vector<double> counts_;
@@ -105,12 +108,33 @@ class ItemKnn : public Generator {
  public:
   ItemKnn(size_t k, double shrink) : k_(k), shrink_(shrink) {}
   void Fit(const Split& split, size_t items) override;
-  void Score(const std::vector<uint32_t>& train_items, std::vector<double>& scores) const override;
+  void Score(size_t user, const std::vector<uint32_t>& train_items,
+             std::vector<double>& scores) const override;
 
  private:
   size_t k_;
   double shrink_;
   std::vector<std::vector<std::pair<uint32_t, double>>> neighbours_;  // per item, kept entries
+};
+
+// EASE^R (Steck 2019): P = (XᵀX + λI)⁻¹ over the catalogue, B = I − P diag(1/diag P) (so
+// diag B = 0), score = X B; in user space when there are fewer users than items (the Woodbury
+// form: X P = (XXᵀ + λI)⁻¹ X, diag P_jj = (1 − x_jᵀ (XXᵀ + λI)⁻¹ x_j) / λ), as the peer does.
+class Ease : public Generator {
+ public:
+  // kAuto: whichever of users and items is fewer (both give the same scores up to round-off).
+  enum class Space { kAuto, kItems, kUsers };
+  explicit Ease(double lambda, Space space = Space::kAuto);
+  ~Ease() override;
+  void Fit(const Split& split, size_t items) override;
+  void Score(size_t user, const std::vector<uint32_t>& train_items,
+             std::vector<double>& scores) const override;
+
+ private:
+  struct Model;
+  double lambda_;
+  Space space_;
+  std::unique_ptr<Model> model_;
 };
 
 // Top 10 of each evaluated user (score descending, ties by item id ascending, candidates: the

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -115,7 +116,8 @@ Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot
       auto [it, added] = item_of_code.try_emplace(code, static_cast<uint32_t>(out.items.size()));
       if (added) out.items.emplace_back(events.item.dictionary[code]);
       std::optional<double> value;
-      if (events.value[e] != snapshot::kNoAmount) value = static_cast<double>(events.value[e]) / 1e6;
+      if (events.value[e] != snapshot::kNoAmount)
+        value = static_cast<double>(events.value[e]) / 1e6;
       rows.push_back({it->second, events.time[e], events.type[e] == purchase, value});
     }
     if (rows.empty()) continue;
@@ -158,7 +160,7 @@ void Popularity::Fit(const Split& split, size_t items) {
   }
 }
 
-void Popularity::Score(const std::vector<uint32_t>&, std::vector<double>& scores) const {
+void Popularity::Score(size_t, const std::vector<uint32_t>&, std::vector<double>& scores) const {
   scores = counts_;
 }
 
@@ -201,10 +203,76 @@ void ItemKnn::Fit(const Split& split, size_t items) {
   }
 }
 
-void ItemKnn::Score(const std::vector<uint32_t>& train_items, std::vector<double>& scores) const {
+void ItemKnn::Score(size_t, const std::vector<uint32_t>& train_items,
+                    std::vector<double>& scores) const {
   std::fill(scores.begin(), scores.end(), 0.0);
   for (uint32_t i : train_items) {
     for (const auto& [j, s] : neighbours_[i]) scores[j] += s;
+  }
+}
+
+struct Ease::Model {
+  std::vector<int32_t> column;  // per item: its catalogue column, -1 outside
+  bool user_space = false;
+  Eigen::MatrixXd b;         // item space: B (catalogue × catalogue)
+  Eigen::MatrixXd xp;        // user space: X P = (XXᵀ + λI)⁻¹ X (users × catalogue)
+  Eigen::VectorXd diagonal;  // user space: diag P
+};
+
+Ease::Ease(double lambda, Space space) : lambda_(lambda), space_(space) {}
+Ease::~Ease() = default;
+
+void Ease::Fit(const Split& split, size_t items) {
+  model_ = std::make_unique<Model>();
+  Model& m = *model_;
+  m.column.assign(items, -1);
+  int32_t columns = 0;
+  for (size_t j = 0; j < items; ++j) {
+    if (split.in_catalogue[j]) m.column[j] = columns++;
+  }
+  const size_t users = split.train.size();
+  m.user_space =
+      space_ == Space::kAuto ? users < static_cast<size_t>(columns) : space_ == Space::kUsers;
+  if (!m.user_space) {
+    Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(columns, columns);  // XᵀX
+    for (const auto& train : split.train) {
+      for (uint32_t i : train) {
+        for (uint32_t j : train) gram(m.column[i], m.column[j]) += 1;
+      }
+    }
+    gram.diagonal().array() += lambda_;
+    const Eigen::MatrixXd p = gram.llt().solve(Eigen::MatrixXd::Identity(columns, columns));
+    m.b = -p;
+    for (int32_t j = 0; j < columns; ++j) m.b.col(j) /= p(j, j);
+    m.b.diagonal().setZero();
+    return;
+  }
+  Eigen::MatrixXd x = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(users), columns);
+  for (size_t u = 0; u < users; ++u) {
+    for (uint32_t j : split.train[u]) x(static_cast<Eigen::Index>(u), m.column[j]) = 1;
+  }
+  Eigen::MatrixXd kernel = x * x.transpose();
+  kernel.diagonal().array() += lambda_;
+  m.xp = kernel.llt().solve(x);
+  m.diagonal =
+      ((1.0 - x.cwiseProduct(m.xp).colwise().sum().array()) / lambda_).matrix().transpose();
+}
+
+void Ease::Score(size_t user, const std::vector<uint32_t>& train_items,
+                 std::vector<double>& scores) const {
+  const Model& m = *model_;
+  std::fill(scores.begin(), scores.end(), 0.0);
+  for (size_t j = 0; j < scores.size(); ++j) {
+    const int32_t c = m.column[j];
+    if (c < 0) continue;
+    if (m.user_space) {
+      // x_u B = x_u - (x_u P) / diag P; x_u is 0 on every candidate (its train items are not).
+      scores[j] = -m.xp(static_cast<Eigen::Index>(user), c) / m.diagonal(c);
+    } else {
+      double sum = 0;
+      for (uint32_t i : train_items) sum += m.b(m.column[i], c);
+      scores[j] = sum;
+    }
   }
 }
 
@@ -219,7 +287,7 @@ Metrics Evaluate(const Generator& generator, const Split& split, const Interacti
   for (size_t u = 0; u < split.train.size(); ++u) {
     const std::vector<uint32_t>& relevant = split.relevant[u];
     if (relevant.empty()) continue;
-    generator.Score(split.train[u], scores);
+    generator.Score(u, split.train[u], scores);
     for (uint32_t j : split.train[u]) owned[j] = 1;
     candidates.clear();
     for (uint32_t j = 0; j < items; ++j) {
@@ -294,6 +362,25 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
     knn.Fit(split, items);
     report.params = fmt::format("k={}, shrink={}", best_k, best_shrink);
     report.metrics = Evaluate(knn, split, interactions);
+    out.push_back(std::move(report));
+  }
+  {
+    GeneratorReport report{"ease", "", {}, {}};
+    double best = -1, best_lambda = 0;
+    for (double lambda : {10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0}) {  // the peer's grid
+      Ease ease(lambda);
+      ease.Fit(validation, items);
+      const double ndcg = Evaluate(ease, validation, interactions).ndcg;
+      report.validation.emplace_back(fmt::format("lambda={}", lambda), ndcg);
+      if (ndcg > best) {
+        best = ndcg;
+        best_lambda = lambda;
+      }
+    }
+    Ease ease(best_lambda);
+    ease.Fit(split, items);
+    report.params = fmt::format("lambda={}", best_lambda);
+    report.metrics = Evaluate(ease, split, interactions);
     out.push_back(std::move(report));
   }
   return out;
