@@ -33,13 +33,9 @@ int ValidateReadiness(const GlobalOptions& global, const IntentArgs& args,
   if (args.label_trait.empty()) {
     return ReportError(global, InvalidArgument("--validate-readiness needs --label TRAIT"));
   }
-  auto engine = OpenEngine(global, /*create_if_missing=*/false);
-  if (!engine) return 1;
-  snapshot::SnapshotOptions snapshot_options;
-  snapshot_options.event_fields = {};
-  auto snapshot = engine->BuildSnapshot(snapshot_options);
-  if (!snapshot.ok()) return ReportError(global, snapshot.status());
-  auto sessions = intent::RecordedSessions(**snapshot, args.label_trait, args.fold_trait);
+  const std::unique_ptr<snapshot::Snapshot> snapshot = StoreSnapshot(global);
+  if (snapshot == nullptr) return 1;
+  auto sessions = intent::RecordedSessions(*snapshot, args.label_trait, args.fold_trait);
   if (!sessions.ok()) return ReportError(global, sessions.status());
   auto report = intent::CrossValidateReadiness(*sessions, family, args.folds);
   if (!report.ok()) return ReportError(global, report.status());

@@ -34,13 +34,9 @@ void WriteMetrics(JsonWriter& json, const reco::Metrics& m) {
 
 int Eval(const GlobalOptions& global, const RecoArgs& args) {
   const auto start = std::chrono::steady_clock::now();
-  auto engine = OpenEngine(global, /*create_if_missing=*/false);
-  if (!engine) return 1;
-  snapshot::SnapshotOptions snapshot_options;
-  snapshot_options.event_fields = {};
-  auto snapshot = engine->BuildSnapshot(snapshot_options);
-  if (!snapshot.ok()) return ReportError(global, snapshot.status());
-  auto interactions = reco::InteractionsFromSnapshot(**snapshot);
+  const std::unique_ptr<snapshot::Snapshot> snapshot = StoreSnapshot(global);
+  if (snapshot == nullptr) return 1;
+  auto interactions = reco::InteractionsFromSnapshot(*snapshot);
   if (!interactions.ok()) return ReportError(global, interactions.status());
   reco::Relevance relevance;
   relevance.min_value = args.relevant_min_value;

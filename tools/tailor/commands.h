@@ -23,6 +23,9 @@ struct GlobalOptions {
 // `bulk_load`: commits skip the log and become durable at flushes (EngineOptions::bulk_load).
 std::unique_ptr<Engine> OpenEngine(const GlobalOptions& global, bool create_if_missing,
                                    bool bulk_load = false);
+// A snapshot of the store of --data-dir (traits and the core event columns, no extra event
+// fields); prints the error and returns nullptr on failure.
+std::unique_ptr<snapshot::Snapshot> StoreSnapshot(const GlobalOptions& global);
 // Every event of one profile (by profile, anonymous or merged-away id), in time order, from the
 // store of --data-dir, and its traits and the catalogue's stores (place.h) when asked; kNotFound
 // for an unknown id.

@@ -52,6 +52,19 @@ Result<std::vector<EventInput>> ProfileEvents(const GlobalOptions& global, const
   return engine->Events(profile);
 }
 
+std::unique_ptr<snapshot::Snapshot> StoreSnapshot(const GlobalOptions& global) {
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return nullptr;
+  snapshot::SnapshotOptions options;
+  options.event_fields = {};
+  auto snapshot = engine->BuildSnapshot(options);
+  if (!snapshot.ok()) {
+    ReportError(global, snapshot.status());
+    return nullptr;
+  }
+  return std::move(snapshot).value();
+}
+
 double Percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
