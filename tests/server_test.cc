@@ -608,6 +608,10 @@ TEST_F(ApiTest, SurveyAnswersChangeLiveMembershipAndTheNextQuestionIsTheOneWorth
                 .status,
             201);
   simdjson::dom::parser parser;
+  // The next question may take long: the transport runs it off the io threads; short reads not.
+  EXPECT_TRUE(api_->TakesLong({"GET", "/v1/profiles/jeff/next-question?channel=web", {}, "", ""}));
+  EXPECT_FALSE(api_->TakesLong({"GET", "/v1/profiles/jeff/intent", {}, "", ""}));
+  EXPECT_FALSE(api_->TakesLong({"POST", "/v1/profiles/jeff/next-question", {}, "", ""}));
   // golf_level is read by two segments, golf_rounds by one, golf_gear by none: ask the level.
   Response first_next = Admin("GET", "/v1/profiles/jeff/next-question?channel=web");
   ASSERT_EQ(first_next.status, 200) << first_next.body;

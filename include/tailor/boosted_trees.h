@@ -39,9 +39,9 @@ struct FeatureGain {
   double gain = 0;  // total gain of the splits on it, as a share of all splits' gain
 };
 
-// A fitted model's trees as plain data, to score one row at a time where XGBoost's per-call
-// set-up would cost more than the trees (a live session's purchase readiness on every intent
-// read), and to store beside other models as JSON. Scores equal BoostedTreesModel::Predict's
+// A fitted model's trees as plain data, to score one row at a time without building an XGBoost
+// matrix per call (a live session's purchase readiness on every intent read; its cost:
+// `tailor intent --validate-readiness`), and to store beside other models as JSON. Scores equal BoostedTreesModel::Predict's
 // (tested): the row is compared in single precision, as XGBoost does, a missing value (NaN)
 // follows each split's learned default, and the margin goes through the logistic function.
 class TreeEnsemble {

@@ -34,10 +34,8 @@ double DistanceKm(GeoPoint a, GeoPoint b);
 
 // Latitude in [-90, 90] and longitude in [-180, 180]; nullopt otherwise.
 std::optional<GeoPoint> PointIf(double latitude, double longitude);
-// The same from numbers written as text.
+// The same from numbers written as text (common/strings.h ParseDouble).
 std::optional<GeoPoint> ParsePoint(std::string_view latitude, std::string_view longitude);
-// A number written as text (a leading '+' or spaces allowed); nullopt otherwise.
-std::optional<double> ParseNumber(std::string_view text);
 
 // The `home_latitude` and `home_longitude` traits (numbers); nullopt without both, or out of range.
 std::optional<GeoPoint> HomeOf(const TraitMap& traits);

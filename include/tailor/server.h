@@ -53,6 +53,9 @@ class Api {
   Api(Service& service, access::KeyStore& keys, ApiOptions options);
   ~Api();
   Response Handle(const Request& request);
+  // Whether the request's route may take long (the next question): a transport runs it off the
+  // threads that serve the short reads.
+  bool TakesLong(const Request& request) const;
 
   struct RouteInfo {
     std::string method, path;  // path with {parameters}, as in the OpenAPI document

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cmath>
 
+#include "common/strings.h"
 #include "common/time.h"
 #include "segments/amounts.h"
 #include "tailor/segments.h"
@@ -585,7 +586,7 @@ class Evaluator {
       if (column->type == TraitType::kDouble) return column->doubles[id];
       if (column->type == TraitType::kInt) return static_cast<double>(column->ints[id]);
       if (column->type == TraitType::kString) {
-        return signals::ParseNumber(column->dictionary[column->codes[id]]);
+        return ParseDouble(column->dictionary[column->codes[id]]);
       }
       return std::nullopt;
     };

@@ -292,6 +292,37 @@ std::vector<Api::RouteInfo> Api::Routes() const {
   return out;
 }
 
+namespace {
+
+// Whether `route`'s path matches the request's path `parts`; its {parameters}, decoded, go to
+// `params` (when given).
+bool PathMatches(const Route& route, const std::vector<std::string>& parts,
+                 std::vector<std::string>* params) {
+  if (route.parts.size() != parts.size()) return false;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& pattern = route.parts[i];
+    if (!pattern.empty() && pattern.front() == '{') {
+      if (parts[i].empty()) return false;
+      if (params != nullptr) params->push_back(Decode(parts[i], false));
+    } else if (pattern != parts[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Api::TakesLong(const Request& request) const {
+  const std::string_view path =
+      std::string_view(request.target).substr(0, request.target.find('?'));
+  const std::vector<std::string> parts = SplitPath(path);
+  for (const Route& route : impl_->routes) {
+    if (route.method == request.method && PathMatches(route, parts, nullptr)) return route.slow;
+  }
+  return false;
+}
+
 Response Api::Handle(const Request& request) {
   const auto start = std::chrono::steady_clock::now();
   Impl& impl = *impl_;
@@ -330,19 +361,8 @@ Response Api::Handle(const Request& request) {
   Call call{request, {}, {}, nullptr};
   std::vector<std::string_view> allowed;  // methods of the path, for a 405's Allow header
   for (const Route& route : impl.routes) {
-    if (route.parts.size() != parts.size()) continue;
     std::vector<std::string> params;
-    bool same = true;
-    for (size_t i = 0; i < parts.size() && same; ++i) {
-      const std::string& pattern = route.parts[i];
-      if (!pattern.empty() && pattern.front() == '{') {
-        if (parts[i].empty()) same = false;
-        params.push_back(Decode(parts[i], false));
-      } else {
-        same = pattern == parts[i];
-      }
-    }
-    if (!same) continue;
+    if (!PathMatches(route, parts, &params)) continue;
     path_matched = true;
     if (route.method != request.method) {
       allowed.push_back(route.method);

@@ -44,6 +44,9 @@ struct Route {
   // The only routes a public (website) key may call: event collection, and the tracker's survey
   // routes (a question, shown, answers).
   bool collect = false;
+  // May take long (work per answer, a snapshot refresh): the transport runs it off the io
+  // threads, where it would hold up every other connection of its thread.
+  bool slow = false;
 };
 
 // Error responses: {"error": {"code", "message", "path"?}} with the status the code implies.

@@ -247,6 +247,7 @@ void Api::Impl::AddSurveyRoutes() {
         .EndObject();
     return JsonResponse(200, json);
   });
+  routes.back().slow = true;  // re-decides the person's segments for every answer they may give
 }
 
 }  // namespace tailor::server

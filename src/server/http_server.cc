@@ -1,13 +1,12 @@
 // The HTTP/1.1 transport: Boost.Beast on Asio, one io_context per core, each run by its own
 // thread, which runs every handler of the connections it accepted. Reads are handled on the io
-// threads (handlers are short). Writes (and slow reads: SlowRead) run on a pool of write threads:
-// a write waits for its coalesced commit (Service::Write: the writes queued meanwhile share one
-// commit and one sync), and while some wait others parse the requests that join the next commit,
-// without holding up the reads; change-feed requests that wait
-// (long polls, Server-Sent Events) get a thread of their own, and requests that evaluate segments
-// over the whole store run on an evaluation thread, so that neither holds an io thread.
-// SIGINT/SIGTERM: stop accepting, close idle connections, finish in-flight requests, flush the
-// store.
+// threads (handlers are short). Writes (and reads that may take long: Api::TakesLong) run on a pool
+// of write threads: a write waits for its coalesced commit (Service::Write: the writes queued
+// meanwhile share one commit and one sync), and while some wait others parse the requests that join
+// the next commit, without holding up the reads; change-feed requests that wait (long polls,
+// Server-Sent Events) get a thread of their own, and requests that evaluate segments over the whole
+// store run on an evaluation thread, so that neither holds an io thread. SIGINT/SIGTERM: stop
+// accepting, close idle connections, finish in-flight requests, flush the store.
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -51,13 +50,6 @@ struct Registry {
 
 bool IsRead(const Request& request) {
   return request.method == "GET" || request.method == "OPTIONS" || request.method == "HEAD";
-}
-
-// Reads that may take long (the next question re-decides the person's segments for every answer
-// they may give, and may refresh the snapshot its answer counts come from): off the io thread,
-// where they would hold up every other connection of that thread.
-bool SlowRead(const Request& request) {
-  return request.method == "GET" && request.target.find("/next-question") != std::string::npos;
 }
 
 // Requests that evaluate segments over the whole store.
@@ -168,7 +160,9 @@ class Session : public std::enable_shared_from_this<Session> {
                  });
       return;
     }
-    if ((!IsRead(request) || SlowRead(request)) && registry_.write_pool != nullptr) {
+    // Reads that may take long (Api::TakesLong) go there too: on an io thread they would hold up
+    // every other connection of that thread.
+    if ((!IsRead(request) || api_.TakesLong(request)) && registry_.write_pool != nullptr) {
       asio::post(*registry_.write_pool, [self = shared_from_this(), request = std::move(request),
                                          guard = asio::make_work_guard(stream_.get_executor())] {
         self->HandleBlocking(request);

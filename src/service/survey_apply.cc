@@ -123,7 +123,6 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
   }
   // The expected value of each answer: how many of their memberships it would change (the live
   // segments re-decided with the answer in place), weighed by how often others gave it.
-  const std::vector<EventInput> history(events.begin(), events.end());
   const std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
   const std::shared_ptr<const signals::StoreIndex> stores = impl_->CurrentStores();
   const auto counts_of =
@@ -191,7 +190,7 @@ Result<std::optional<surveys::NextQuestion>> Service::NextQuestion(std::string_v
       traits.emplace_back(q.trait, TypedValue{});
       slot = traits.end() - 1;
     }
-    segments::ProfileRow row{resident->view.id, &traits, history, items.get(), at, {}};
+    segments::ProfileRow row{resident->view.id, &traits, events, items.get(), at, {}};
     row.stores = stores.get();
     segments::ProfileChange change;
     change.traits = {q.trait};

@@ -2,11 +2,11 @@
 
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
-#include <charconv>
 #include <cmath>
 #include <map>
 #include <numbers>
 
+#include "common/strings.h"
 #include "tailor/signal_values.h"  // kSessionGapMs
 
 namespace tailor::signals {
@@ -29,26 +29,13 @@ bool InRange(double latitude, double longitude) {
          std::abs(longitude) <= 180;
 }
 
-}  // namespace
-
-std::optional<double> ParseNumber(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  double value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-namespace {
-
 // A number attribute or trait (int, double, or a number as text).
 std::optional<double> NumberOf(const TypedValue& value) {
   if (const auto* d = std::get_if<double>(&value.value)) return *d;
   if (const auto* i = std::get_if<int64_t>(&value.value)) {
     if (value.type == TraitType::kInt) return static_cast<double>(*i);
   }
-  if (const auto* s = std::get_if<std::string>(&value.value)) return ParseNumber(*s);
+  if (const auto* s = std::get_if<std::string>(&value.value)) return ParseDouble(*s);
   return std::nullopt;
 }
 
@@ -75,7 +62,7 @@ std::optional<GeoPoint> PointIf(double latitude, double longitude) {
 }
 
 std::optional<GeoPoint> ParsePoint(std::string_view latitude, std::string_view longitude) {
-  const std::optional<double> lat = ParseNumber(latitude), lon = ParseNumber(longitude);
+  const std::optional<double> lat = ParseDouble(latitude), lon = ParseDouble(longitude);
   if (!lat || !lon || !InRange(*lat, *lon)) return std::nullopt;
   return GeoPoint{*lat, *lon};
 }
@@ -156,7 +143,7 @@ std::optional<GeoPoint> EventPosition(const EventInput& event, double& accuracy_
   const std::optional<GeoPoint> point = ParsePoint(latitude, longitude);
   if (!point) return std::nullopt;
   // An accuracy that is not a distance says nothing of where they are: no position.
-  const std::optional<double> radius = accuracy.empty() ? 0.0 : ParseNumber(accuracy);
+  const std::optional<double> radius = accuracy.empty() ? 0.0 : ParseDouble(accuracy);
   if (!radius || !(*radius >= 0) || !std::isfinite(*radius)) return std::nullopt;
   accuracy_km = *radius;
   return point;
