@@ -906,5 +906,130 @@ TEST(HttpServer, KeepAliveLimitsAndMalformedRequests) {
   server.join();
 }
 
+// The golf case end to end, as a new user builds it over the API: a catalogue with levels,
+// Jeff identified with his traits, browsing golf pages and beginner clubs as a visitor, buying a
+// beginner set (an Order Completed with products, as analytics.js sends it), booking the driving
+// range, coming back: intermediate clubs first, no beginner clubs, the progression as the reason.
+// A golfer who bought nothing gets beginner sets; an unknown visitor gets popular items.
+TEST_F(ApiTest, GolfCaseABeginnerWhoBoughtASetIsOfferedIntermediateClubs) {
+  struct Club {
+    const char* id;
+    const char* name;
+    const char* category;
+    const char* level;
+    double price;
+  };
+  for (const Club& club :
+       {Club{"set-starter", "Starter Golf Set", "golf_clubs", "beginner", 299},
+        Club{"set-easy", "Easy Swing Set", "golf_clubs", "beginner", 349},
+        Club{"irons-forged", "Forged Irons", "golf_clubs", "intermediate", 699},
+        Club{"irons-cavity", "Cavity Back Irons", "golf_clubs", "intermediate", 599},
+        Club{"driver-tour", "Tour Driver", "golf_clubs", "advanced", 499},
+        Club{"balls-soft", "Soft Golf Balls", "golf_balls", "", 29},
+        Club{"socks", "Sport Socks", "apparel", "", 9}}) {
+    const std::string attributes =
+        std::string_view(club.level).empty()
+            ? (std::string_view(club.category) == "golf_balls" ? R"({"consumable": true})" : "{}")
+            : fmt::format(R"({{"level": "{}"}})", club.level);
+    Response put =
+        Admin("PUT", fmt::format("/v1/items/{}", club.id),
+              fmt::format(R"({{"name": "{}", "category": "{}", "price": {}, "attributes": {}}})",
+                          club.name, club.category, club.price, attributes));
+    ASSERT_EQ(put.status, 200) << put.body;
+  }
+  // Other customers: beginners buy the starter set and balls, golfers further on the cavity irons.
+  std::string others = R"({"batch": [)";
+  for (int i = 0; i < 12; ++i) {
+    const char* bought = i < 8 ? "set-starter" : "irons-cavity";
+    others += fmt::format(
+        R"({}{{"type": "track", "userId": "golfer{}", "event": "Order Completed", "timestamp": "2026-12-20T10:00:00Z",
+              "properties": {{"order_id": "o{}", "products": [{{"product_id": "{}", "quantity": 1}}, {{"product_id": "balls-soft", "quantity": 2}}]}}}})",
+        i == 0 ? "" : ",", i, i, bought);
+  }
+  others += "]}";
+  ASSERT_EQ(Admin("POST", "/v1/batch", others).status, 200);
+
+  // Jeff browses as a visitor, signs up with his traits, buys a beginner set and plays.
+  const std::string jeff = R"({"batch": [
+    {"type": "page", "anonymousId": "v-jeff", "name": "Golf", "timestamp": "2027-01-02T09:00:00Z",
+     "properties": {"category": "golf_clubs", "url": "https://shop.example/golf"}},
+    {"type": "track", "anonymousId": "v-jeff", "event": "Product Viewed", "timestamp": "2027-01-02T09:01:00Z",
+     "properties": {"product_id": "set-starter", "category": "golf_clubs", "price": 299}},
+    {"type": "track", "anonymousId": "v-jeff", "event": "Product Viewed", "timestamp": "2027-01-02T09:03:00Z",
+     "properties": {"product_id": "set-easy", "category": "golf_clubs", "price": 349}},
+    {"type": "identify", "anonymousId": "v-jeff", "userId": "jeff", "timestamp": "2027-01-02T09:05:00Z",
+     "traits": {"email": "jeff@example.com", "first_name": "Jeff", "golf_level": "beginner"}},
+    {"type": "track", "userId": "jeff", "event": "Order Completed", "timestamp": "2027-01-02T09:10:00Z",
+     "properties": {"order_id": "j1", "revenue": 328, "products": [
+       {"product_id": "set-starter", "category": "golf_clubs", "price": 299, "quantity": 1},
+       {"product_id": "balls-soft", "category": "golf_balls", "price": 29, "quantity": 1}]}},
+    {"type": "track", "userId": "jeff", "event": "Driving Range Booked", "timestamp": "2027-01-05T17:00:00Z",
+     "properties": {"category": "driving_range", "bays": 1}},
+    {"type": "track", "userId": "jeff", "event": "Driving Range Booked", "timestamp": "2027-01-10T17:00:00Z",
+     "properties": {"category": "driving_range", "bays": 1}},
+    {"type": "page", "userId": "jeff", "name": "Home", "timestamp": "2027-01-15T07:55:00Z",
+     "properties": {"url": "https://shop.example/"}}
+  ]})";
+  Response sent = Admin("POST", "/v1/batch", jeff);
+  ASSERT_EQ(sent.status, 200) << sent.body;
+
+  simdjson::dom::parser parser;
+  const auto check_jeff = [&](std::string_view stage) {
+    Response answer = Admin("GET", "/v1/profiles/jeff/recommendations?count=5");
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    simdjson::dom::element found = Json(parser, answer);
+    EXPECT_TRUE(bool(found["known"])) << stage;
+    simdjson::dom::array items = found["items"].get_array();
+    ASSERT_GE(items.size(), 2u) << stage << answer.body;
+    size_t position = 0;
+    for (simdjson::dom::element item : items) {
+      const std::string_view level =
+          item["level"].is_null() ? std::string_view() : std::string_view(item["level"]);
+      EXPECT_NE(level, "beginner") << stage << answer.body;
+      if (position < 2) {  // both intermediate sets first, for the progression
+        EXPECT_EQ(level, "intermediate") << stage << answer.body;
+        simdjson::dom::element reason = item["reasons"].at(0);
+        EXPECT_EQ(std::string_view(reason["generator"]), "progression") << stage;
+        EXPECT_NE(
+            std::string_view(reason["detail"]).find("owns beginner golf_clubs (Starter Golf Set)"),
+            std::string_view::npos)
+            << stage << answer.body;
+      }
+      ++position;
+    }
+    // The popular one of the two first: other golfers moved on to the cavity irons.
+    EXPECT_EQ(std::string_view(items.at(0)["item"]), "irons-cavity") << stage << answer.body;
+  };
+  check_jeff("catalogue-only model");
+  Response trained = Admin("POST", "/v1/recommendations/train");
+  ASSERT_EQ(trained.status, 200) << trained.body;
+  EXPECT_EQ(int64_t(Json(parser, trained)["version"]), 1);
+  EXPECT_GE(int64_t(Json(parser, trained)["profiles"]), 13);
+  check_jeff("trained model");
+
+  // A golfer who bought nothing yet, browsing clubs: beginner sets first.
+  ASSERT_EQ(Admin("POST", "/v1/track", R"({"userId": "ann", "event": "Product List Viewed",
+      "timestamp": "2027-01-14T10:00:00Z", "properties": {"category": "golf_clubs"}})")
+                .status,
+            200);
+  Response ann = Admin("GET", "/v1/profiles/ann/recommendations?count=2");
+  ASSERT_EQ(ann.status, 200) << ann.body;
+  for (simdjson::dom::element item : Json(parser, ann)["items"].get_array()) {
+    EXPECT_EQ(std::string_view(item["level"]), "beginner") << ann.body;
+    EXPECT_EQ(std::string_view(item["reasons"].at(0)["generator"]), "browsing") << ann.body;
+  }
+  // A visitor never seen: popular items, not an error; bad parameters are named.
+  Response visitor = Admin("GET", "/v1/profiles/nobody-yet/recommendations?count=1");
+  ASSERT_EQ(visitor.status, 200) << visitor.body;
+  simdjson::dom::element popular = Json(parser, visitor);
+  EXPECT_FALSE(bool(popular["known"]));
+  EXPECT_EQ(std::string_view(popular["items"].at(0)["item"]), "balls-soft") << visitor.body;
+  Response bad = Admin("GET", "/v1/profiles/jeff/recommendations?max_price=cheap");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("max_price"), std::string::npos) << bad.body;
+  EXPECT_EQ(Admin("GET", "/v1/profiles/jeff/recommendations?intent=curious").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/recommendations/train", "", reader_).status, 403);
+}
+
 }  // namespace
 }  // namespace tailor::server

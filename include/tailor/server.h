@@ -85,6 +85,10 @@ struct ServerOptions {
   // RFM re-scored and materialized (Service::RunRfm, default options, now); 0 = only on demand
   // (POST /v1/analytics/rfm).
   std::chrono::seconds rfm_every{0};
+  // The recommender retrained (Service::TrainRecommender) when anything changed since its last
+  // run, at most this often; the first run starts with the server. 0 = only on demand
+  // (POST /v1/recommendations/train).
+  std::chrono::seconds recommender_every{300};
   ApiOptions api;
 };
 

@@ -25,6 +25,7 @@
 #include "tailor/kmeans.h"
 #include "tailor/live_segments.h"
 #include "tailor/profile_observer.h"
+#include "tailor/recommender.h"
 #include "tailor/rfm.h"
 #include "tailor/segment_catalog.h"
 #include "tailor/segment_profile.h"
@@ -58,6 +59,8 @@ struct ServiceOptions {
   // quarter of the machine's memory. The live snapshot, built while someone asks
   // whole-population questions, comes on top.
   size_t memory_budget = 0;
+  // How recommendations read the catalogue and train (tailor/recommender.h).
+  reco::ModelOptions recommender;
 };
 
 // Where a collect request came from, as the transport saw it.
@@ -295,6 +298,28 @@ class Service {
                                           const RunControl* control = nullptr);
   // The model in force (null: none trained).
   std::shared_ptr<const intent::IntentModel> intent_model() const;
+
+  // --- Recommendations (tailor/recommender.h): the model in force and the profile's activity
+  // and session intent, read from memory (the working set). Until a model is trained, one of
+  // the catalogue alone (progressions, no popularity) serves.
+  struct ProfileRecommendations {
+    std::string id;      // the profile's own external id; empty for an unknown visitor
+    bool known = false;  // false: an unknown id, answered as a visitor with no history
+    intent::Intent intent = intent::Intent::kUnknown;  // of the current session
+    uint64_t model_version = 0;
+    std::vector<reco::Recommendation> items;
+  };
+  // `request.now` 0: now(); `request.intent` is the session's (Intent) unless the caller set one.
+  Result<ProfileRecommendations> Recommendations(std::string_view id, reco::Request request);
+  // Trains a model on the live snapshot (current as of the call) and the catalogue, and puts it
+  // in force (the version after the last); serving goes on with the previous model meanwhile,
+  // and keeps it when the run fails (kCancelled).
+  Result<std::shared_ptr<const reco::Model>> TrainRecommender(const RunControl* control = nullptr);
+  // The model in force (the catalogue-only one until a training run).
+  std::shared_ptr<const reco::Model> recommender();
+  // Whether anything was written (or the catalogue changed) since the model in force was
+  // trained: what a background trainer asks before training again.
+  bool RecommenderStale() const;
 
   // --- Surveys (tailor/surveys.h): definitions, answers, the next question.
   surveys::SurveyStore& surveys();

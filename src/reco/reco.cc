@@ -8,6 +8,8 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "reco/cooccurrence.h"
+
 namespace tailor::reco {
 namespace {
 
@@ -165,42 +167,58 @@ void Popularity::Score(size_t, const std::vector<uint32_t>&, std::vector<double>
 }
 
 void ItemKnn::Fit(const Split& split, size_t items) {
-  std::vector<std::vector<uint32_t>> users_of(items);
-  for (uint32_t u = 0; u < split.train.size(); ++u) {
-    for (uint32_t j : split.train[u]) users_of[j].push_back(u);
+  std::vector<WeightedItems> users(split.train.size());
+  for (size_t u = 0; u < split.train.size(); ++u) {
+    for (uint32_t j : split.train[u]) users[u].emplace_back(j, 1.0);
   }
-  neighbours_.assign(items, {});
-  std::vector<uint32_t> together(items, 0);  // co-occurrence counts of one item's row
+  neighbours_ = CoOccurrence(users, items, k_, shrink_, split.item_rank);
+}
+
+Neighbours CoOccurrence(const std::vector<WeightedItems>& users, size_t items, size_t k,
+                        double shrink, const std::vector<uint32_t>& rank) {
+  std::vector<std::vector<std::pair<uint32_t, double>>> users_of(items);  // user, weight
+  std::vector<double> norm(items, 0.0);
+  for (uint32_t u = 0; u < users.size(); ++u) {
+    for (const auto& [j, w] : users[u]) {
+      users_of[j].emplace_back(u, w);
+      norm[j] += w * w;
+    }
+  }
+  for (double& n : norm) n = std::sqrt(n);
+  Neighbours neighbours(items);
+  std::vector<double> together(items, 0.0);  // one item's row of co-occurrence
+  std::vector<uint8_t> seen(items, 0);
   std::vector<uint32_t> touched;
   std::vector<std::pair<uint32_t, double>> row;
   for (uint32_t i = 0; i < items; ++i) {
     if (users_of[i].empty()) continue;
     touched.clear();
-    for (uint32_t u : users_of[i]) {
-      for (uint32_t j : split.train[u]) {
-        if (together[j]++ == 0) touched.push_back(j);
+    for (const auto& [u, w_i] : users_of[i]) {
+      for (const auto& [j, w_j] : users[u]) {
+        if (!seen[j]) {
+          seen[j] = 1;
+          touched.push_back(j);
+        }
+        together[j] += w_i * w_j;
       }
     }
     row.clear();
-    const double norm_i = std::sqrt(static_cast<double>(users_of[i].size()));
     for (uint32_t j : touched) {
-      if (j != i) {
-        const double norm_j = std::sqrt(static_cast<double>(users_of[j].size()));
-        row.emplace_back(j, together[j] / (norm_i * norm_j + shrink_));
-      }
+      if (j != i) row.emplace_back(j, together[j] / (norm[i] * norm[j] + shrink));
       together[j] = 0;
+      seen[j] = 0;
     }
-    // The k largest, ties by item id (its rank in the protocol's order).
     const auto better = [&](const auto& a, const auto& b) {
       if (a.second != b.second) return a.second > b.second;
-      return split.item_rank[a.first] < split.item_rank[b.first];
+      return rank[a.first] < rank[b.first];
     };
-    if (row.size() > k_) {
-      std::nth_element(row.begin(), row.begin() + static_cast<ptrdiff_t>(k_), row.end(), better);
-      row.resize(k_);
+    if (row.size() > k) {
+      std::nth_element(row.begin(), row.begin() + static_cast<ptrdiff_t>(k), row.end(), better);
+      row.resize(k);
     }
-    neighbours_[i] = row;
+    neighbours[i] = row;
   }
+  return neighbours;
 }
 
 void ItemKnn::Score(size_t, const std::vector<uint32_t>& train_items,

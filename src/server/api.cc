@@ -248,6 +248,7 @@ Api::Impl::Impl(Service& s, access::KeyStore& k, ApiOptions o)
   AddPropensityRoutes();
   AddSurveyRoutes();
   AddIntentRoutes();
+  AddRecommendationRoutes();
   AddChangeRoutes();
 }
 

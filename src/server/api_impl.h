@@ -103,6 +103,7 @@ struct Api::Impl {
   void AddPropensityRoutes();
   void AddSurveyRoutes();
   void AddIntentRoutes();
+  void AddRecommendationRoutes();
   void AddChangeRoutes();
   void AddOpenRoutes();
   // Seconds to wait when `key` is over its rate, else 0 (and a token is taken).

@@ -371,6 +371,25 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
     }
   });
 
+  // Recommendations trained in the background: serving keeps the model it holds meanwhile.
+  std::thread trainer([&] {
+    if (options.recommender_every.count() <= 0) return;
+    std::unique_lock lock(ticker_mutex);
+    auto pause = std::chrono::seconds(0);
+    while (!ticker_wake.wait_for(lock, pause, [&] { return ticker_stop; })) {
+      lock.unlock();
+      if (service.RecommenderStale()) {
+        auto trained = service.TrainRecommender();
+        if (!trained.ok()) {
+          std::fprintf(stderr, "tailor serve: recommender training: %s\n",
+                       trained.status().ToString().c_str());
+        }
+      }
+      pause = options.recommender_every;
+      lock.lock();
+    }
+  });
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](beast::error_code, int) {
     registry.stopping = true;
@@ -416,6 +435,7 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
   ticker_wake.notify_all();
   ticker.join();
   refresher.join();
+  trainer.join();
   // Detached change-feed threads notice draining within a second.
   for (int i = 0; i < 50 && registry.waiting_threads > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -109,6 +109,13 @@ struct Service::Impl {
     items = std::move(published);
     stores = std::move(published_stores);
   }
+  // Recommendations: the model in force (replaced whole), the catalogue and the live snapshot's
+  // marks it was trained on (stale when either moved), and one training run at a time.
+  mutable std::mutex reco_mutex;  // guards the fields below
+  std::shared_ptr<const reco::Model> reco_model;
+  std::shared_ptr<const segments::ItemCatalog> reco_items;  // the catalogue it read
+  std::optional<uint64_t> reco_marks;                       // nullopt: the catalogue alone
+  std::mutex reco_training;
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
   // How often each answer was given, per trait (a scale's numbers as text, a list's values one

@@ -184,6 +184,7 @@ void RegisterBench(CLI::App& app, GlobalOptions& global, int& exit_code) {
   RegisterBenchSegments(*bench, global, exit_code);
   RegisterBenchIntent(*bench, global, exit_code);
   RegisterBenchSignals(*bench, global, exit_code);
+  RegisterBenchReco(*bench, global, exit_code);
   auto threads = std::make_shared<int>(0);
   CLI::App* snapshot_command =
       bench->add_subcommand("snapshot", "build the columnar snapshot of --data-dir and time it");

@@ -1,5 +1,8 @@
 // `tailor reco eval`: the recommenders scored offline on the shared protocol
 // (../shared/bench/RECO.md), figure for figure comparable with ../shared/bench/peer_reco.py.
+// `tailor reco train` and `tailor reco ID`: the serving recommender (tailor/recommender.h) on a
+// stopped server's store: the model trained as `tailor serve` trains it, and one person's items
+// with their reasons.
 
 #include <chrono>
 #include <cstdio>
@@ -7,13 +10,145 @@
 #include "commands.h"
 #include "tailor/json_writer.h"
 #include "tailor/reco.h"
+#include "tailor/recommender.h"
+#include "tailor/service.h"
 
 namespace tailor::cli {
 namespace {
 
 struct RecoArgs {
   std::optional<double> relevant_min_value;
+  std::string id;
+  size_t count = 10;
+  std::string category;
+  std::string intent;
+  std::optional<double> max_price;
 };
+
+Result<std::unique_ptr<Service>> OpenForRecommendations(const GlobalOptions& global) {
+  ServiceOptions options;
+  options.engine.store.create_if_missing = false;
+  options.evaluate_on_open = false;
+  return Service::Open(global.data_dir, std::move(options));
+}
+
+void PrintModel(const reco::Model& model) {
+  const reco::Model::Stats& s = model.stats();
+  std::printf(
+      "model %llu: %zu profiles, %zu pairs, %zu items (%zu with a level; %zu level values outside "
+      "the order; %zu interactions on items outside the catalogue), trained in %.2f s\n",
+      static_cast<unsigned long long>(model.version()), s.profiles, s.pairs, s.items,
+      s.items_with_level, s.levels_outside_order, s.interacted_items_unknown, s.train_seconds);
+}
+
+int Train(const GlobalOptions& global) {
+  auto service = OpenForRecommendations(global);
+  if (!service.ok()) return ReportError(global, service.status());
+  auto model = (*service)->TrainRecommender();
+  if (!model.ok()) return ReportError(global, model.status());
+  if (global.json) {
+    const reco::Model::Stats& s = (*model)->stats();
+    JsonWriter json;
+    json.BeginObject()
+        .Key("version")
+        .Uint((*model)->version())
+        .Key("profiles")
+        .Uint(s.profiles)
+        .Key("pairs")
+        .Uint(s.pairs)
+        .Key("items")
+        .Uint(s.items)
+        .Key("items_with_level")
+        .Uint(s.items_with_level)
+        .Key("levels_outside_order")
+        .Uint(s.levels_outside_order)
+        .Key("interactions_on_unknown_items")
+        .Uint(s.interacted_items_unknown)
+        .Key("train_seconds")
+        .Double(s.train_seconds)
+        .EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  PrintModel(**model);
+  return 0;
+}
+
+int Show(const GlobalOptions& global, const RecoArgs& args) {
+  auto service = OpenForRecommendations(global);
+  if (!service.ok()) return ReportError(global, service.status());
+  auto model = (*service)->TrainRecommender();
+  if (!model.ok()) return ReportError(global, model.status());
+  reco::Request request;
+  request.count = args.count;
+  request.category = args.category;
+  request.max_price = args.max_price;
+  if (!args.intent.empty()) {
+    bool known = false;
+    for (const intent::Intent intent :
+         {intent::Intent::kUnknown, intent::Intent::kInspiration, intent::Intent::kBestOffer,
+          intent::Intent::kConcerns, intent::Intent::kPostPurchase}) {
+      if (intent::IntentName(intent) == args.intent) {
+        request.intent = intent;
+        known = true;
+      }
+    }
+    if (!known) {
+      return ReportError(global, InvalidArgument("--intent: expected unknown, inspiration, "
+                                                 "best_offer, concerns or post_purchase"));
+    }
+  }
+  auto found = (*service)->Recommendations(args.id, request);
+  if (!found.ok()) return ReportError(global, found.status());
+  const auto describe = [&](const std::string& id) -> const reco::ItemFacts* {
+    const auto index = (*model)->Find(id);
+    return index ? &(*model)->item(*index) : nullptr;
+  };
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject()
+        .Key("id")
+        .String(found->known ? found->id : args.id)
+        .Key("known")
+        .Bool(found->known)
+        .Key("intent")
+        .String(intent::IntentName(found->intent))
+        .Key("items")
+        .BeginArray();
+    for (const reco::Recommendation& r : found->items) {
+      json.BeginObject().Key("item").String(r.item);
+      if (const reco::ItemFacts* item = describe(r.item)) {
+        json.Key("name").String(item->name).Key("category").String(item->category);
+      }
+      json.Key("score").Double(r.score).Key("reasons").BeginArray();
+      for (const reco::Reason& reason : r.reasons) {
+        json.BeginObject()
+            .Key("generator")
+            .String(reason.generator)
+            .Key("detail")
+            .String(reason.detail)
+            .EndObject();
+      }
+      json.EndArray().EndObject();
+    }
+    json.EndArray().EndObject();
+    std::printf("%s\n", json.str().c_str());
+    return 0;
+  }
+  std::printf("%s%s, session intent %s\n", found->known ? found->id.c_str() : args.id.c_str(),
+              found->known ? "" : " (unknown: a visitor with no history)",
+              std::string(intent::IntentName(found->intent)).c_str());
+  size_t rank = 0;
+  for (const reco::Recommendation& r : found->items) {
+    const reco::ItemFacts* item = describe(r.item);
+    std::printf("%2zu. %-14s %-32s %-16s %6.3f\n", ++rank, r.item.c_str(),
+                item ? item->name.c_str() : "", item ? item->category.c_str() : "", r.score);
+    for (const reco::Reason& reason : r.reasons) {
+      std::printf("      %-12s %s\n", reason.generator.c_str(), reason.detail.c_str());
+    }
+  }
+  return 0;
+}
 
 void WriteMetrics(JsonWriter& json, const reco::Metrics& m) {
   json.BeginObject()
@@ -98,8 +233,28 @@ int Eval(const GlobalOptions& global, const RecoArgs& args) {
 
 void RegisterReco(CLI::App& app, GlobalOptions& global, int& exit_code) {
   auto args = std::make_shared<RecoArgs>();
-  CLI::App* reco = app.add_subcommand("reco", "recommendations");
-  reco->require_subcommand(1);
+  CLI::App* reco = app.add_subcommand(
+      "reco", "recommendations: `tailor reco ID` shows one person's items with their reasons");
+  reco->require_subcommand(0, 1);
+  reco->add_option("id", args->id, "a profile id (external, anonymous or merged-away)");
+  reco->add_option("--count", args->count, "how many items")->capture_default_str();
+  reco->add_option("--category", args->category, "only items of this category");
+  reco->add_option("--max-price", args->max_price, "only items at most this price");
+  reco->add_option("--intent", args->intent,
+                   "use this intent instead of the session's (inspiration, best_offer, concerns, "
+                   "post_purchase)");
+  reco->callback([&, reco, args] {
+    if (!reco->get_subcommands().empty()) return;
+    if (args->id.empty()) {
+      std::fprintf(stderr, "tailor reco: give a profile id, or eval or train\n");
+      exit_code = 2;
+      return;
+    }
+    exit_code = Show(global, *args);
+  });
+  CLI::App* train = reco->add_subcommand(
+      "train", "train the serving recommender on the store and report what it learned");
+  train->callback([&] { exit_code = Train(global); });
   CLI::App* eval = reco->add_subcommand(
       "eval",
       "score the recommenders on the shared protocol (../shared/bench/RECO.md): per-user "

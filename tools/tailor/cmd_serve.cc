@@ -18,6 +18,7 @@ struct ServeFlags {
   int write_threads = 0;
   int evaluate_every = 3600;
   int rfm_every = 0;
+  int recommender_every = 300;
   int read_timeout = 30;
   bool no_auth = false;
   std::vector<std::string> allowed_event_types;
@@ -68,6 +69,7 @@ int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
   server_options.write_threads = flags.write_threads;
   server_options.evaluate_every = std::chrono::seconds(flags.evaluate_every);
   server_options.rfm_every = std::chrono::seconds(flags.rfm_every);
+  server_options.recommender_every = std::chrono::seconds(flags.recommender_every);
   server_options.read_timeout = std::chrono::seconds(flags.read_timeout);
   server_options.api.require_keys = !flags.no_auth;
   server_options.api.trust_forwarded_for = flags.trust_forwarded_for;
@@ -213,6 +215,11 @@ void RegisterServe(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->add_option("--rfm-every", flags->rfm_every,
                    "seconds between RFM re-scorings written as traits and the rfm scheme (0: "
                    "only on POST /v1/analytics/rfm)")
+      ->capture_default_str();
+  serve
+      ->add_option("--recommender-every", flags->recommender_every,
+                   "at most this many seconds between recommender trainings when data changed "
+                   "(0: only on POST /v1/recommendations/train)")
       ->capture_default_str();
   serve
       ->add_option("--read-timeout", flags->read_timeout, "seconds before a slow client is dropped")

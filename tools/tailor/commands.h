@@ -61,5 +61,7 @@ void RegisterBenchSegments(CLI::App& bench, GlobalOptions& global, int& exit_cod
 void RegisterBenchIntent(CLI::App& bench, GlobalOptions& global, int& exit_code);
 // Adds `signals` under the `bench` command.
 void RegisterBenchSignals(CLI::App& bench, GlobalOptions& global, int& exit_code);
+// `tailor bench reco` (cmd_bench_reco.cc).
+void RegisterBenchReco(CLI::App& bench, GlobalOptions& global, int& exit_code);
 
 }  // namespace tailor::cli

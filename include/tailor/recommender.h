@@ -1,0 +1,158 @@
+#pragma once
+
+// Recommendations for one person, online: a model trained on a snapshot (who interacted with
+// which item, and the catalogue) and the person's own activity (what they own, what they looked
+// at and when, their session's intent) give the top items, each with its reasons.
+//
+// Candidates come from these generators, blended by adding their weighted scores:
+//  - progression: items with an ordered attribute (`level`: beginner → intermediate → advanced,
+//    configurable) form a progression per kind (the item's category, or another attribute).
+//    Someone who owns an item of a level is offered the next level of that kind, and never an
+//    item of that kind at a level they own or below;
+//  - browsing: kinds they looked at without owning one of them, at the level they looked at most
+//    (the first level when the items they looked at carry none);
+//  - also_bought: item-to-item co-occurrence (cosine with shrinkage, the k closest per item) of
+//    the items they touched, each touch weighted by its recency (a half-life);
+//  - popular: the catalogue's popularity (every pair weighted by its recency), within the
+//    categories they look at, then overall: what a visitor with no history gets.
+// Filters: items they own (unless consumable), out of stock, outside the price band or the
+// asked category, asked to exclude. Intent reorders: best offer puts the items they compared
+// (looked at, not bought) first; concerns puts the item they keep looking at first, with
+// reassurance; inspiration shows at most two items per category for variety.
+//
+// Defined answers for odd input: an unknown profile is a visitor with no history (popular
+// items); events naming items outside the catalogue are ignored; an empty catalogue and no
+// interactions give no recommendations; a level value outside the declared order takes the item
+// out of every progression (it is still recommended by the other generators) and is counted in
+// the model's stats.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tailor/intent.h"
+#include "tailor/reco.h"
+#include "tailor/status.h"
+#include "tailor/types.h"
+
+namespace tailor::reco {
+
+class Model;
+
+// How the catalogue's attributes are read.
+struct CatalogueOptions {
+  std::string level_attribute = "level";
+  std::vector<std::string> levels = {"beginner", "intermediate", "advanced"};  // in order
+  std::string kind_attribute;                       // "": an item's kind is its category
+  std::string consumable_attribute = "consumable";  // bool; consumables may be bought again
+  std::string stock_attribute = "in_stock";         // bool; missing: in stock
+};
+
+struct ModelOptions {
+  CatalogueOptions catalogue;
+  InteractionOptions interactions;
+  size_t neighbours = 50;  // per item (also_bought)
+  double shrink = 10;
+  double half_life_days = 90;     // popularity: a pair this old counts half
+  size_t popular_per_list = 200;  // kept per popularity list (overall, per category, per level)
+};
+
+struct ItemFacts {
+  std::string id, name, category, kind;
+  std::optional<double> price;
+  int level = -1;  // index into CatalogueOptions::levels; -1: none
+  bool consumable = false;
+  bool in_stock = true;
+};
+
+// One person's activity, from their events (oldest first).
+struct Activity {
+  struct Touch {
+    uint32_t item = 0;
+    Timestamp last = 0;
+    uint32_t views = 0, carts = 0, purchases = 0;
+  };
+  std::vector<Touch> touches;  // one per item
+  // Categories of what they looked at (events naming a category, with or without an item).
+  std::unordered_map<std::string, uint32_t> categories;
+};
+
+struct Request {
+  size_t count = 10;
+  Timestamp now = 0;
+  intent::Intent intent = intent::Intent::kUnknown;
+  std::optional<double> min_price, max_price;
+  std::string category;              // only this category ("": any)
+  std::vector<std::string> exclude;  // item ids not to show
+};
+
+struct Reason {
+  std::string generator;  // progression, browsing, also_bought, popular, intent
+  std::string detail;     // human-readable: which item, signal or rule
+};
+
+struct Recommendation {
+  std::string item;
+  double score = 0;
+  std::vector<Reason> reasons;  // strongest first
+};
+
+// An immutable, versioned model: trained in the background, swapped whole.
+class Model {
+ public:
+  struct Stats {
+    size_t profiles = 0, pairs = 0, items = 0;
+    size_t catalogue_items = 0;  // items the catalogue describes
+    size_t items_with_level = 0;
+    size_t levels_outside_order = 0;      // level values not in the declared order
+    size_t interacted_items_unknown = 0;  // interactions on items outside the catalogue
+    double train_seconds = 0;
+  };
+
+  // From interactions (InteractionsFromSnapshot) and the catalogue at `now`. Never fails on
+  // data: nothing to learn from gives a model of the catalogue alone.
+  static std::shared_ptr<const Model> Train(const Interactions& interactions,
+                                            const std::unordered_map<std::string, ItemInput>& items,
+                                            const ModelOptions& options, Timestamp now,
+                                            uint64_t version);
+
+  uint64_t version() const { return version_; }
+  Timestamp trained_at() const { return trained_at_; }
+  const Stats& stats() const { return stats_; }
+  const ModelOptions& options() const { return options_; }
+  size_t item_count() const { return items_.size(); }
+  const ItemFacts& item(uint32_t index) const { return items_[index]; }
+  std::optional<uint32_t> Find(std::string_view id) const;
+
+ private:
+  friend Activity ActivityOf(const Model& model, std::span<const EventInput> events);
+  friend std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
+                                               const Request& request);
+  using Ranked = std::vector<std::pair<uint32_t, float>>;  // item, score; best first
+
+  uint64_t version_ = 0;
+  Timestamp trained_at_ = 0;
+  ModelOptions options_;
+  Stats stats_;
+  std::vector<ItemFacts> items_;
+  std::unordered_map<std::string_view, uint32_t> index_;  // views into items_[i].id
+  std::vector<float> popularity_;                         // per item, normalized to [0, 1]
+  std::vector<Ranked> neighbours_;                        // per item
+  Ranked popular_;                                        // overall
+  std::unordered_map<std::string, Ranked> popular_in_category_;
+  std::unordered_map<std::string, std::vector<Ranked>> popular_in_kind_level_;  // per level
+};
+
+// One person's activity from their events (any order); items outside the model are ignored.
+Activity ActivityOf(const Model& model, std::span<const EventInput> events);
+
+// The top `request.count` items for the person (score descending, ties by item id).
+std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
+                                      const Request& request);
+
+}  // namespace tailor::reco

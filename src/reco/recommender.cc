@@ -1,0 +1,439 @@
+#include "tailor/recommender.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "reco/cooccurrence.h"
+
+namespace tailor::reco {
+namespace {
+
+constexpr double kDayMs = 86'400'000.0;
+
+// What each generator's score (in [0, 1]) is worth in the blend. Progression outranks everything
+// (the next level of what they own is the point); browsing comes next (the kind they look at,
+// at their level); then what goes with what they touched; popularity fills the rest.
+constexpr double kProgressionWeight = 4.0;
+constexpr double kBrowsingWeight = 2.0;
+constexpr double kAlsoBoughtWeight = 1.5;
+constexpr double kPopularInCategoryWeight = 0.75;
+constexpr double kPopularWeight = 0.25;
+constexpr double kComparedWeight = 2.5;      // best offer: the items they compared
+constexpr double kKeepsViewingWeight = 6.0;  // concerns: the item they keep looking at
+constexpr size_t kPerGeneratorCandidates = 60;
+constexpr size_t kInspirationPerCategory = 2;
+constexpr double kTouchHalfLifeDays = 30;  // also_bought: a touch this old counts half
+
+double Decay(Timestamp age_ms, double half_life_days) {
+  if (age_ms <= 0 || half_life_days <= 0) return 1.0;
+  return std::exp2(-static_cast<double>(age_ms) / (half_life_days * kDayMs));
+}
+
+std::optional<std::string> StringAttribute(const TraitMap& attributes, std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  for (const auto& [key, value] : attributes) {
+    if (key != name) continue;
+    if (const auto* text = std::get_if<std::string>(&value.value)) return *text;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// A bool attribute (true/false, or the text "true"/"false", or a number: nonzero), else nullopt.
+std::optional<bool> BoolAttribute(const TraitMap& attributes, std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  for (const auto& [key, value] : attributes) {
+    if (key != name) continue;
+    if (const auto* flag = std::get_if<bool>(&value.value)) return *flag;
+    if (const auto* number = std::get_if<int64_t>(&value.value)) return *number != 0;
+    if (const auto* text = std::get_if<std::string>(&value.value)) {
+      if (*text == "true") return true;
+      if (*text == "false") return false;
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The best `keep` of `scores` (item, score; zero scores included), ties by item order.
+std::vector<std::pair<uint32_t, float>> Best(std::vector<std::pair<uint32_t, float>> scores,
+                                             size_t keep) {
+  const auto better = [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  };
+  const size_t top = std::min(keep, scores.size());
+  std::partial_sort(scores.begin(), scores.begin() + static_cast<ptrdiff_t>(top), scores.end(),
+                    better);
+  scores.resize(top);
+  return scores;
+}
+
+// Popularity with a floor: an item nobody touched yet (a new catalogue) still fills the list, in
+// catalogue order, after every item someone did touch.
+double Floored(float popularity) { return 0.05 + 0.95 * static_cast<double>(popularity); }
+
+}  // namespace
+
+std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
+                                          const std::unordered_map<std::string, ItemInput>& items,
+                                          const ModelOptions& options, Timestamp now,
+                                          uint64_t version) {
+  const auto started = std::chrono::steady_clock::now();
+  auto model = std::make_shared<Model>();
+  Model& m = *model;
+  m.version_ = version;
+  m.trained_at_ = now;
+  m.options_ = options;
+  const CatalogueOptions& catalogue = options.catalogue;
+
+  // Items in the protocol's natural id order, so that every tie is broken the same way.
+  std::vector<const ItemInput*> ordered;
+  ordered.reserve(items.size());
+  for (const auto& [id, item] : items) ordered.push_back(&item);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const ItemInput* a, const ItemInput* b) { return ItemIdLess(a->id, b->id); });
+  m.items_.reserve(ordered.size());
+  for (const ItemInput* input : ordered) {
+    ItemFacts facts;
+    facts.id = input->id;
+    facts.name = input->name;
+    facts.category = input->category;
+    facts.kind =
+        StringAttribute(input->attributes, catalogue.kind_attribute).value_or(input->category);
+    if (input->price) facts.price = input->price->ToDouble();
+    if (const auto level = StringAttribute(input->attributes, catalogue.level_attribute)) {
+      const auto found = std::find(catalogue.levels.begin(), catalogue.levels.end(), *level);
+      if (found != catalogue.levels.end()) {
+        facts.level = static_cast<int>(found - catalogue.levels.begin());
+        ++m.stats_.items_with_level;
+      } else if (!level->empty()) {
+        ++m.stats_.levels_outside_order;
+      }
+    }
+    facts.consumable =
+        BoolAttribute(input->attributes, catalogue.consumable_attribute).value_or(false);
+    facts.in_stock = BoolAttribute(input->attributes, catalogue.stock_attribute).value_or(true);
+    m.items_.push_back(std::move(facts));
+  }
+  for (uint32_t i = 0; i < m.items_.size(); ++i) m.index_.emplace(m.items_[i].id, i);
+  const size_t n = m.items_.size();
+  m.stats_.catalogue_items = n;
+  m.stats_.items = n;
+
+  // Interactions on catalogue items: popularity (recency-weighted, a purchase worth more than a
+  // look) and each user's touched items for co-occurrence.
+  std::vector<uint32_t> to_model(interactions.items.size(), UINT32_MAX);
+  for (uint32_t i = 0; i < interactions.items.size(); ++i) {
+    if (const auto found = m.Find(interactions.items[i])) to_model[i] = *found;
+  }
+  std::vector<double> popularity(n, 0.0);
+  std::vector<WeightedItems> users(interactions.users.size());
+  std::vector<uint8_t> active(interactions.users.size(), 0);
+  for (const Interaction& pair : interactions.pairs) {
+    const uint32_t item = to_model[pair.item];
+    if (item == UINT32_MAX) {
+      ++m.stats_.interacted_items_unknown;
+      continue;
+    }
+    const double decay = Decay(now - pair.time, options.half_life_days);
+    popularity[item] += decay * (pair.purchased ? 1.0 : 0.3);
+    users[pair.user].emplace_back(item, 1.0);
+    active[pair.user] = 1;
+    ++m.stats_.pairs;
+  }
+  m.stats_.profiles = static_cast<size_t>(std::count(active.begin(), active.end(), uint8_t{1}));
+  const double most = n > 0 ? *std::max_element(popularity.begin(), popularity.end()) : 0.0;
+  m.popularity_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    m.popularity_[i] = most > 0 ? static_cast<float>(popularity[i] / most) : 0.0f;
+  }
+  std::vector<uint32_t> rank(n);
+  std::iota(rank.begin(), rank.end(), 0);  // items_ is in id order already
+  const Neighbours neighbours = CoOccurrence(users, n, options.neighbours, options.shrink, rank);
+  m.neighbours_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Ranked row;
+    row.reserve(neighbours[i].size());
+    for (const auto& [j, s] : neighbours[i]) row.emplace_back(j, static_cast<float>(s));
+    m.neighbours_[i] = Best(std::move(row), options.neighbours);
+  }
+
+  // Popularity lists: overall, per category, per kind and level (every item of a level is a
+  // candidate of its progression, popular or not, so a catalogue alone can progress someone).
+  Ranked all;
+  std::unordered_map<std::string, Ranked> by_category;
+  std::unordered_map<std::string, std::vector<Ranked>> by_kind_level;
+  for (uint32_t i = 0; i < n; ++i) {
+    const ItemFacts& item = m.items_[i];
+    all.emplace_back(i, m.popularity_[i]);
+    if (!item.category.empty()) by_category[item.category].emplace_back(i, m.popularity_[i]);
+    if (item.level >= 0) {
+      auto& levels = by_kind_level[item.kind];
+      levels.resize(catalogue.levels.size());
+      levels[static_cast<size_t>(item.level)].emplace_back(i, m.popularity_[i]);
+    }
+  }
+  m.popular_ = Best(std::move(all), options.popular_per_list);
+  for (auto& [category, list] : by_category) {
+    m.popular_in_category_.emplace(category, Best(std::move(list), options.popular_per_list));
+  }
+  for (auto& [kind, levels] : by_kind_level) {
+    for (Ranked& list : levels) list = Best(std::move(list), options.popular_per_list);
+    m.popular_in_kind_level_.emplace(kind, std::move(levels));
+  }
+  m.stats_.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return model;
+}
+
+std::optional<uint32_t> Model::Find(std::string_view id) const {
+  const auto found = index_.find(id);
+  if (found == index_.end()) return std::nullopt;
+  return found->second;
+}
+
+Activity ActivityOf(const Model& model, std::span<const EventInput> events) {
+  const InteractionOptions& kinds = model.options_.interactions;
+  Activity activity;
+  std::unordered_map<uint32_t, size_t> touch_of;
+  for (const EventInput& event : events) {
+    std::optional<uint32_t> item;
+    if (!event.item_id.empty()) item = model.Find(event.item_id);
+    if (item) {
+      ++activity.categories[model.item(*item).category];
+    } else if (!event.category.empty()) {
+      ++activity.categories[event.category];
+    }
+    if (!item) continue;
+    const bool purchase = event.type == kinds.purchase_type;
+    const bool refund = event.type == "refund";
+    const bool cart = event.type == "add_to_cart";
+    if (!purchase && !refund && !cart &&
+        std::find(kinds.event_types.begin(), kinds.event_types.end(), event.type) ==
+            kinds.event_types.end()) {
+      continue;
+    }
+    auto [at, added] = touch_of.try_emplace(*item, activity.touches.size());
+    if (added) activity.touches.push_back({*item, 0, 0, 0, 0});
+    Activity::Touch& touch = activity.touches[at->second];
+    touch.last = std::max(touch.last, event.time);
+    if (purchase) {
+      ++touch.purchases;
+    } else if (refund) {
+      touch.purchases -= touch.purchases > 0;  // given back: no longer owned
+    } else if (cart) {
+      ++touch.carts;
+    } else {
+      ++touch.views;
+    }
+  }
+  return activity;
+}
+
+std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
+                                      const Request& request) {
+  const CatalogueOptions& catalogue = model.options_.catalogue;
+  const auto level_name = [&](int level) -> std::string_view {
+    return catalogue.levels[static_cast<size_t>(level)];
+  };
+
+  // What they own, and the highest level they own per kind (with the item that holds it).
+  std::vector<uint32_t> owned;
+  std::unordered_map<std::string_view, std::pair<int, uint32_t>> owned_level;
+  for (const Activity::Touch& touch : activity.touches) {
+    if (touch.purchases == 0) continue;
+    owned.push_back(touch.item);
+    const ItemFacts& item = model.item(touch.item);
+    if (item.level < 0) continue;
+    auto [at, added] = owned_level.try_emplace(item.kind, item.level, touch.item);
+    if (!added && item.level > at->second.first) at->second = {item.level, touch.item};
+  }
+  std::sort(owned.begin(), owned.end());
+  std::vector<uint32_t> excluded;
+  for (const std::string& id : request.exclude) {
+    if (const auto found = model.Find(id)) excluded.push_back(*found);
+  }
+  const auto allowed = [&](uint32_t j) {
+    const ItemFacts& item = model.item(j);
+    if (!item.in_stock) return false;
+    if (!item.consumable && std::binary_search(owned.begin(), owned.end(), j)) return false;
+    if (!request.category.empty() && item.category != request.category) return false;
+    if (request.min_price && (!item.price || *item.price < *request.min_price)) return false;
+    if (request.max_price && (!item.price || *item.price > *request.max_price)) return false;
+    if (std::find(excluded.begin(), excluded.end(), j) != excluded.end()) return false;
+    if (item.level >= 0) {  // never the level they own, or below, of a kind they own
+      const auto found = owned_level.find(item.kind);
+      if (found != owned_level.end() && item.level <= found->second.first) return false;
+    }
+    return true;
+  };
+
+  struct Candidate {
+    double score = 0;
+    std::vector<std::pair<double, Reason>> reasons;  // contribution, reason
+  };
+  std::unordered_map<uint32_t, Candidate> candidates;
+  const auto add = [&](uint32_t j, double contribution, std::string_view generator,
+                       std::string detail) {
+    if (contribution <= 0 || !allowed(j)) return;
+    Candidate& candidate = candidates[j];
+    candidate.score += contribution;
+    candidate.reasons.push_back({contribution, Reason{std::string(generator), std::move(detail)}});
+  };
+  const auto level_list = [&](std::string_view kind, int level) -> const Model::Ranked* {
+    const auto found = model.popular_in_kind_level_.find(std::string(kind));
+    if (found == model.popular_in_kind_level_.end()) return nullptr;
+    if (level < 0 || static_cast<size_t>(level) >= found->second.size()) return nullptr;
+    return &found->second[static_cast<size_t>(level)];
+  };
+
+  // Progression: the next level of each kind they own.
+  for (const auto& [kind, held] : owned_level) {
+    const auto [level, holder] = held;
+    const Model::Ranked* next = level_list(kind, level + 1);
+    if (next == nullptr) continue;
+    const std::string detail = fmt::format(
+        "owns {} {} ({}); next level: {}", level_name(level), kind,
+        model.item(holder).name.empty() ? model.item(holder).id : model.item(holder).name,
+        level_name(level + 1));
+    size_t taken = 0;
+    for (const auto& [j, popularity] : *next) {
+      if (taken++ == kPerGeneratorCandidates) break;
+      add(j, kProgressionWeight * (0.75 + 0.25 * popularity), "progression", detail);
+    }
+  }
+
+  // Browsing: kinds they look at without owning one, at the level they look at most.
+  std::unordered_map<std::string_view, std::vector<uint32_t>> looked_levels;  // per level
+  for (const Activity::Touch& touch : activity.touches) {
+    const ItemFacts& item = model.item(touch.item);
+    if (item.level < 0 || owned_level.contains(item.kind)) continue;
+    auto& counts = looked_levels[item.kind];
+    counts.resize(catalogue.levels.size(), 0);
+    counts[static_cast<size_t>(item.level)] += touch.views + touch.carts;
+  }
+  if (catalogue.kind_attribute.empty()) {  // pages of a category: the kind, no level seen
+    for (const auto& [category, count] : activity.categories) {
+      if (!owned_level.contains(category) && model.popular_in_kind_level_.contains(category)) {
+        looked_levels[category].resize(catalogue.levels.size(), 0);
+      }
+    }
+  }
+  for (const auto& [kind, counts] : looked_levels) {
+    const auto most = std::max_element(counts.begin(), counts.end());
+    const int level = *most > 0 ? static_cast<int>(most - counts.begin()) : 0;
+    const Model::Ranked* list = level_list(kind, level);
+    if (list == nullptr) continue;
+    const std::string detail =
+        *most > 0
+            ? fmt::format("looks at {} {} ({} times), owns none", level_name(level), kind, *most)
+            : fmt::format("looks at {}, owns none: {} level first", kind, level_name(level));
+    size_t taken = 0;
+    for (const auto& [j, popularity] : *list) {
+      if (taken++ == kPerGeneratorCandidates) break;
+      add(j, kBrowsingWeight * (0.75 + 0.25 * popularity), "browsing", detail);
+    }
+  }
+
+  // Also bought: neighbours of what they touched, recent touches and purchases weighing more.
+  {
+    std::unordered_map<uint32_t, std::pair<double, uint32_t>> sum;  // item -> score, best source
+    std::unordered_map<uint32_t, double> best_part;
+    for (const Activity::Touch& touch : activity.touches) {
+      const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
+      const double weight = strength * Decay(request.now - touch.last, kTouchHalfLifeDays);
+      for (const auto& [j, similarity] : model.neighbours_[touch.item]) {
+        const double part = weight * similarity;
+        auto& [total, source] = sum[j];
+        total += part;
+        if (part > best_part[j]) {
+          best_part[j] = part;
+          source = touch.item;
+        }
+      }
+    }
+    double most = 0;
+    for (const auto& [j, entry] : sum) most = std::max(most, entry.first);
+    std::vector<std::pair<uint32_t, float>> ranked;
+    for (const auto& [j, entry] : sum) ranked.emplace_back(j, static_cast<float>(entry.first));
+    for (const auto& [j, total] : Best(std::move(ranked), 4 * kPerGeneratorCandidates)) {
+      const ItemFacts& source = model.item(sum[j].second);
+      add(j, kAlsoBoughtWeight * total / most, "also_bought",
+          fmt::format("goes with {}", source.name.empty() ? source.id : source.name));
+    }
+  }
+
+  // Popular in the categories they look at (by their share of the looks), then overall.
+  {
+    uint32_t looks = 0;
+    for (const auto& [category, count] : activity.categories) looks += count;
+    for (const auto& [category, count] : activity.categories) {
+      const auto found = model.popular_in_category_.find(category);
+      if (found == model.popular_in_category_.end()) continue;
+      const double share = static_cast<double>(count) / looks;
+      const std::string detail = fmt::format("popular in {}, which they look at", category);
+      size_t taken = 0;
+      for (const auto& [j, popularity] : found->second) {
+        if (taken++ == kPerGeneratorCandidates) break;
+        add(j, kPopularInCategoryWeight * share * Floored(popularity), "popular", detail);
+      }
+    }
+    size_t taken = 0;
+    for (const auto& [j, popularity] : model.popular_) {
+      if (taken++ == 2 * kPerGeneratorCandidates) break;
+      add(j, kPopularWeight * Floored(popularity), "popular", "popular overall");
+    }
+  }
+
+  // Intent of the session.
+  if (request.intent == intent::Intent::kBestOffer || request.intent == intent::Intent::kConcerns) {
+    const Activity::Touch* kept = nullptr;  // the item they keep looking at
+    for (const Activity::Touch& touch : activity.touches) {
+      if (touch.purchases > 0 || touch.views + touch.carts == 0) continue;
+      if (request.intent == intent::Intent::kBestOffer) {
+        // This session's comparisons above all: the weight halves with each day since.
+        add(touch.item, kComparedWeight * Decay(request.now - touch.last, 1.0), "intent",
+            fmt::format("best offer: compared it ({} views)", touch.views));
+      } else if (kept == nullptr || touch.views > kept->views ||
+                 (touch.views == kept->views && touch.last > kept->last)) {
+        kept = &touch;
+      }
+    }
+    if (kept != nullptr && kept->views >= 2) {
+      add(kept->item, kKeepsViewingWeight, "intent",
+          fmt::format("concerns: keeps looking at it ({} views); show reassurance", kept->views));
+    }
+  }
+
+  std::vector<std::pair<uint32_t, double>> ranked;
+  ranked.reserve(candidates.size());
+  for (const auto& [j, candidate] : candidates) ranked.emplace_back(j, candidate.score);
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  std::vector<Recommendation> out;
+  std::unordered_map<std::string_view, size_t> per_category;
+  for (const auto& [j, score] : ranked) {
+    if (out.size() == request.count) break;
+    const ItemFacts& item = model.item(j);
+    if (request.intent == intent::Intent::kInspiration &&
+        per_category[item.category]++ >= kInspirationPerCategory) {
+      continue;  // variety: a few of each category
+    }
+    Candidate& candidate = candidates[j];
+    std::stable_sort(candidate.reasons.begin(), candidate.reasons.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    Recommendation recommendation{item.id, score, {}};
+    for (auto& [contribution, reason] : candidate.reasons) {
+      recommendation.reasons.push_back(std::move(reason));
+    }
+    out.push_back(std::move(recommendation));
+  }
+  return out;
+}
+
+}  // namespace tailor::reco

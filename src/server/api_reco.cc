@@ -1,0 +1,155 @@
+// Recommendations (tailor/recommender.h): a profile's top items with their reasons (scope read;
+// an unknown id is a visitor with no history: popular items, not an error); the model in force
+// (read) and a training run (scope segments).
+
+#include <charconv>
+
+#include "common/time.h"
+#include "server/api_impl.h"
+#include "tailor/recommender.h"
+
+namespace tailor::server {
+namespace {
+
+std::optional<intent::Intent> IntentOfName(std::string_view name) {
+  for (const intent::Intent intent :
+       {intent::Intent::kUnknown, intent::Intent::kInspiration, intent::Intent::kBestOffer,
+        intent::Intent::kConcerns, intent::Intent::kPostPurchase}) {
+    if (intent::IntentName(intent) == name) return intent;
+  }
+  return std::nullopt;
+}
+
+// A price bound of the query: nullopt when absent; false when it is not a number.
+bool PriceOf(const Call& call, std::string_view name, std::optional<double>& out) {
+  const std::string_view text = call.Query(name);
+  if (text.empty()) return true;
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return false;
+  out = value;
+  return true;
+}
+
+void WriteModel(JsonWriter& json, const reco::Model& model) {
+  const reco::Model::Stats& s = model.stats();
+  json.BeginObject()
+      .Key("version")
+      .Int(static_cast<int64_t>(model.version()))
+      .Key("trained_at")
+      .String(IsoTime(model.trained_at()))
+      .Key("profiles")
+      .Int(static_cast<int64_t>(s.profiles))
+      .Key("pairs")
+      .Int(static_cast<int64_t>(s.pairs))
+      .Key("items")
+      .Int(static_cast<int64_t>(s.items))
+      .Key("items_with_level")
+      .Int(static_cast<int64_t>(s.items_with_level))
+      .Key("levels_outside_order")
+      .Int(static_cast<int64_t>(s.levels_outside_order))
+      .Key("interactions_on_unknown_items")
+      .Int(static_cast<int64_t>(s.interacted_items_unknown))
+      .Key("train_seconds")
+      .Double(s.train_seconds);
+  json.Key("levels").BeginArray();
+  for (const std::string& level : model.options().catalogue.levels) json.String(level);
+  json.EndArray().EndObject();
+}
+
+}  // namespace
+
+void Api::Impl::AddRecommendationRoutes() {
+  using access::Scope;
+  Add("GET", "/v1/profiles/{id}/recommendations", Scope::kRead, [this](Call& call) -> Response {
+    reco::Request request;
+    const std::optional<Timestamp> at = NowOf(call, 0);
+    if (!at) return ErrorResponse(400, "INVALID_ARGUMENT", "expected an ISO-8601 date-time", "now");
+    request.now = *at;
+    request.count = ParseSize(call.Query("count"), 10, 100);
+    request.category = std::string(call.Query("category"));
+    if (!PriceOf(call, "min_price", request.min_price)) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", "expected a number", "min_price");
+    }
+    if (!PriceOf(call, "max_price", request.max_price)) {
+      return ErrorResponse(400, "INVALID_ARGUMENT", "expected a number", "max_price");
+    }
+    if (const std::string_view name = call.Query("intent"); !name.empty()) {
+      const std::optional<intent::Intent> intent = IntentOfName(name);
+      if (!intent) {
+        return ErrorResponse(400, "INVALID_ARGUMENT",
+                             "expected unknown, inspiration, best_offer, concerns or post_purchase",
+                             "intent");
+      }
+      request.intent = *intent;
+    }
+    for (std::string_view rest = call.Query("exclude"); !rest.empty();) {
+      const size_t comma = rest.find(',');
+      if (comma != 0) request.exclude.emplace_back(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    auto found = service.Recommendations(call.params[0], request);
+    if (!found.ok()) return ErrorResponse(found.status());
+    const std::shared_ptr<const reco::Model> model = service.recommender();
+    JsonWriter json;
+    json.BeginObject()
+        .Key("id")
+        .String(found->known ? found->id : call.params[0])
+        .Key("known")
+        .Bool(found->known)
+        .Key("intent")
+        .String(intent::IntentName(found->intent))
+        .Key("model_version")
+        .Int(static_cast<int64_t>(found->model_version))
+        .Key("items")
+        .BeginArray();
+    for (const reco::Recommendation& r : found->items) {
+      json.BeginObject().Key("item").String(r.item);
+      if (const auto index = model->Find(r.item)) {
+        const reco::ItemFacts& item = model->item(*index);
+        json.Key("name").String(item.name).Key("category").String(item.category);
+        json.Key("level");
+        if (item.level >= 0) {
+          json.String(model->options().catalogue.levels[static_cast<size_t>(item.level)]);
+        } else {
+          json.Null();
+        }
+        json.Key("price");
+        if (item.price) {
+          json.Double(*item.price);
+        } else {
+          json.Null();
+        }
+      }
+      json.Key("score").Double(r.score).Key("reasons").BeginArray();
+      for (const reco::Reason& reason : r.reasons) {
+        json.BeginObject()
+            .Key("generator")
+            .String(reason.generator)
+            .Key("detail")
+            .String(reason.detail)
+            .EndObject();
+      }
+      json.EndArray().EndObject();
+    }
+    json.EndArray().EndObject();
+    return JsonResponse(200, json);
+  });
+
+  Add("GET", "/v1/recommendations/model", Scope::kRead, [this](Call&) -> Response {
+    JsonWriter json;
+    WriteModel(json, *service.recommender());
+    return JsonResponse(200, json);
+  });
+
+  Add("POST", "/v1/recommendations/train", Scope::kSegments, [this](Call&) -> Response {
+    auto trained = service.TrainRecommender();
+    if (!trained.ok()) return ErrorResponse(trained.status());
+    JsonWriter json;
+    WriteModel(json, **trained);
+    return JsonResponse(200, json);
+  });
+  routes.back().slow = true;  // reads the whole population
+}
+
+}  // namespace tailor::server

@@ -1,0 +1,229 @@
+// The online recommender (tailor/recommender.h) on small catalogues where the right answer is
+// known by hand: level progression, what is never shown (owned, out of stock, below the owned
+// level), intent's reorderings, and the defined answers for odd input.
+
+#include "tailor/recommender.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace tailor::reco {
+namespace {
+
+constexpr Timestamp kDay = 86'400'000;
+constexpr Timestamp kNow = 1'800'000'000'000;
+
+ItemInput Item(std::string id, std::string category, std::string level = "", TraitMap extra = {}) {
+  ItemInput item;
+  item.id = std::move(id);
+  item.name = item.id;
+  item.category = std::move(category);
+  item.price = Decimal::FromDouble(100);
+  if (!level.empty()) item.attributes.emplace_back("level", TypedValue{TraitType::kString, level});
+  for (auto& entry : extra) item.attributes.push_back(std::move(entry));
+  return item;
+}
+
+TypedValue Flag(bool value) { return TypedValue{TraitType::kBool, value}; }
+
+std::unordered_map<std::string, ItemInput> Golf() {
+  std::unordered_map<std::string, ItemInput> items;
+  for (ItemInput item :
+       {Item("set_b1", "golf_clubs", "beginner"), Item("set_b2", "golf_clubs", "beginner"),
+        Item("irons_i1", "golf_clubs", "intermediate"),
+        Item("irons_i2", "golf_clubs", "intermediate"), Item("irons_a1", "golf_clubs", "advanced"),
+        Item("balls", "golf_balls", "", {{"consumable", Flag(true)}}),
+        Item("sold_out", "golf_clubs", "intermediate", {{"in_stock", Flag(false)}}),
+        Item("socks", "socks")}) {
+    items.emplace(item.id, item);
+  }
+  return items;
+}
+
+EventInput Event(std::string type, std::string item, Timestamp time, std::string category = "") {
+  EventInput event;
+  event.type = std::move(type);
+  event.item_id = std::move(item);
+  event.time = time;
+  event.category = std::move(category);
+  return event;
+}
+
+std::vector<std::string> Ids(const std::vector<Recommendation>& recommendations) {
+  std::vector<std::string> ids;
+  for (const Recommendation& r : recommendations) ids.push_back(r.item);
+  return ids;
+}
+
+bool Contains(const std::vector<std::string>& ids, std::string_view id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// Other shoppers: socks are the most popular item, then balls.
+Interactions Shoppers() {
+  Interactions out;
+  out.items = {"socks", "balls", "set_b1"};
+  for (uint32_t u = 0; u < 6; ++u) {
+    out.users.push_back("s" + std::to_string(u));
+    out.pairs.push_back({u, 0, kNow - kDay, true, {}});
+    if (u < 3) out.pairs.push_back({u, 1, kNow - kDay, true, {}});
+    if (u < 1) out.pairs.push_back({u, 2, kNow - kDay, false, {}});
+  }
+  return out;
+}
+
+Request At(Timestamp now) {
+  Request request;
+  request.now = now;
+  return request;
+}
+
+TEST(Recommender, OwnerOfABeginnerSetIsOfferedTheNextLevelNeverTheOwnedOne) {
+  const auto model = Model::Train(Shoppers(), Golf(), {}, kNow, 1);
+  const std::vector<EventInput> events = {Event("product_view", "set_b1", kNow - 9 * kDay),
+                                          Event("purchase", "set_b1", kNow - 9 * kDay),
+                                          Event("purchase", "balls", kNow - 9 * kDay)};
+  const std::vector<Recommendation> out = Recommend(*model, ActivityOf(*model, events), At(kNow));
+  const std::vector<std::string> ids = Ids(out);
+  ASSERT_GE(out.size(), 2u);
+  // Intermediate clubs first (the one in stock), with the progression as the reason.
+  EXPECT_EQ(out[0].item, "irons_i1");
+  EXPECT_EQ(out[1].item, "irons_i2");
+  EXPECT_EQ(out[0].reasons.front().generator, "progression");
+  EXPECT_NE(out[0].reasons.front().detail.find("owns beginner golf_clubs"), std::string::npos);
+  // Never a beginner set (the level owned), never two levels up, never out of stock.
+  EXPECT_FALSE(Contains(ids, "set_b1"));
+  EXPECT_FALSE(Contains(ids, "set_b2"));
+  EXPECT_FALSE(Contains(ids, "sold_out"));
+  EXPECT_TRUE(Contains(ids, "balls")) << "a consumable may be bought again";
+
+  // Owning the advanced level: nothing of that kind at or below it.
+  const std::vector<EventInput> advanced = {Event("purchase", "irons_a1", kNow - kDay)};
+  const std::vector<std::string> after =
+      Ids(Recommend(*model, ActivityOf(*model, advanced), At(kNow)));
+  for (const std::string& id : after) {
+    EXPECT_NE(model->item(*model->Find(id)).category, "golf_clubs") << id;
+  }
+  // Refunded: no longer owned, so no progression from it.
+  std::vector<EventInput> refunded = events;
+  refunded.push_back(Event("refund", "set_b1", kNow - 8 * kDay));
+  const std::vector<Recommendation> again =
+      Recommend(*model, ActivityOf(*model, refunded), At(kNow));
+  ASSERT_FALSE(again.empty());
+  for (const Recommendation& r : again) EXPECT_NE(r.reasons.front().generator, "progression");
+}
+
+TEST(Recommender, AGolferWithoutAPurchaseGetsTheFirstLevel) {
+  const auto model = Model::Train(Shoppers(), Golf(), {}, kNow, 1);
+  // Pages of the category only (no item seen): the first level.
+  const std::vector<EventInput> pages = {Event("page_view", "", kNow - kDay, "golf_clubs"),
+                                         Event("page_view", "", kNow - kDay, "golf_clubs")};
+  const std::vector<Recommendation> out = Recommend(*model, ActivityOf(*model, pages), At(kNow));
+  ASSERT_GE(out.size(), 2u);
+  EXPECT_EQ(out[0].item, "set_b1");
+  EXPECT_EQ(out[1].item, "set_b2");
+  EXPECT_EQ(out[0].reasons.front().generator, "browsing");
+  // Looking at intermediate clubs: that level.
+  const std::vector<EventInput> looks = {Event("product_view", "irons_i2", kNow - kDay),
+                                         Event("product_view", "irons_i2", kNow - kDay)};
+  const std::vector<Recommendation> mid = Recommend(*model, ActivityOf(*model, looks), At(kNow));
+  ASSERT_GE(mid.size(), 2u);
+  for (size_t r = 0; r < 2; ++r) {
+    EXPECT_EQ(model->item(*model->Find(mid[r].item)).level, 1) << mid[r].item;
+    EXPECT_EQ(mid[r].reasons.front().generator, "browsing");
+  }
+}
+
+TEST(Recommender, AVisitorWithNoHistoryGetsPopularItemsAndFiltersHold) {
+  const auto model = Model::Train(Shoppers(), Golf(), {}, kNow, 1);
+  const std::vector<Recommendation> out = Recommend(*model, Activity{}, At(kNow));
+  ASSERT_GE(out.size(), 3u);
+  EXPECT_EQ(Ids(out)[0], "socks");
+  EXPECT_EQ(Ids(out)[1], "balls");
+  EXPECT_EQ(out[0].reasons.front().generator, "popular");
+  EXPECT_FALSE(Contains(Ids(out), "sold_out"));
+
+  Request golf_only = At(kNow);
+  golf_only.category = "golf_balls";
+  EXPECT_EQ(Ids(Recommend(*model, Activity{}, golf_only)), std::vector<std::string>{"balls"});
+  Request cheap = At(kNow);
+  cheap.max_price = 50;  // every item costs 100
+  EXPECT_TRUE(Recommend(*model, Activity{}, cheap).empty());
+  Request fewer = At(kNow);
+  fewer.count = 2;
+  fewer.exclude = {"socks", "not_an_item"};
+  EXPECT_EQ(Ids(Recommend(*model, Activity{}, fewer)),
+            (std::vector<std::string>{"balls", "set_b1"}));
+}
+
+TEST(Recommender, IntentPutsComparedOrWorriedAboutItemsFirst) {
+  const auto model = Model::Train(Shoppers(), Golf(), {}, kNow, 1);
+  const std::vector<EventInput> events = {Event("product_view", "irons_i1", kNow - 3 * kDay),
+                                          Event("product_view", "irons_a1", kNow - 60'000),
+                                          Event("product_view", "irons_a1", kNow - 50'000),
+                                          Event("product_view", "irons_a1", kNow - 40'000),
+                                          Event("product_view", "socks", kNow - 30'000)};
+  const Activity activity = ActivityOf(*model, events);
+  Request concerns = At(kNow);
+  concerns.intent = intent::Intent::kConcerns;
+  const std::vector<Recommendation> worried = Recommend(*model, activity, concerns);
+  ASSERT_FALSE(worried.empty());
+  EXPECT_EQ(worried[0].item, "irons_a1");
+  EXPECT_EQ(worried[0].reasons.front().generator, "intent");
+  EXPECT_NE(worried[0].reasons.front().detail.find("3 views"), std::string::npos);
+
+  Request offer = At(kNow);
+  offer.intent = intent::Intent::kBestOffer;
+  std::vector<std::string> compared = Ids(Recommend(*model, activity, offer));
+  ASSERT_GE(compared.size(), 3u);
+  // The two items they compared in this session come first (in whatever order the other
+  // signals give), not the one they looked at days ago.
+  compared.resize(2);
+  std::sort(compared.begin(), compared.end());
+  EXPECT_EQ(compared, (std::vector<std::string>{"irons_a1", "socks"}));
+
+  Request inspiration = At(kNow);
+  inspiration.intent = intent::Intent::kInspiration;
+  const std::vector<Recommendation> varied = Recommend(*model, activity, inspiration);
+  std::unordered_map<std::string, int> per_category;
+  for (const Recommendation& r : varied) ++per_category[model->item(*model->Find(r.item)).category];
+  for (const auto& [category, count] : per_category) EXPECT_LE(count, 2) << category;
+}
+
+TEST(Recommender, OddInputHasDefinedAnswers) {
+  // An empty catalogue: nothing to recommend, whatever happened.
+  const auto empty = Model::Train(Shoppers(), {}, {}, kNow, 1);
+  EXPECT_EQ(empty->item_count(), 0u);
+  EXPECT_EQ(empty->stats().interacted_items_unknown, Shoppers().pairs.size());
+  const std::vector<EventInput> events = {Event("purchase", "set_b1", kNow)};
+  EXPECT_TRUE(Recommend(*empty, ActivityOf(*empty, events), At(kNow)).empty());
+
+  // A level outside the declared order: out of every progression, still recommendable.
+  auto items = Golf();
+  items.emplace("irons_pro", Item("irons_pro", "golf_clubs", "tour_pro"));
+  const auto model = Model::Train({}, items, {}, kNow, 2);
+  EXPECT_EQ(model->stats().levels_outside_order, 1u);
+  EXPECT_EQ(model->item(*model->Find("irons_pro")).level, -1);
+  const std::vector<EventInput> owner = {Event("purchase", "irons_a1", kNow),
+                                         Event("purchase", "no_such_item", kNow)};
+  const Activity activity = ActivityOf(*model, owner);
+  EXPECT_EQ(activity.touches.size(), 1u) << "an item outside the catalogue is ignored";
+  const std::vector<std::string> ids = Ids(Recommend(*model, activity, At(kNow)));
+  EXPECT_TRUE(Contains(ids, "irons_pro"));
+  EXPECT_FALSE(Contains(ids, "irons_i1"));
+
+  // A configured order and kind attribute: progressions follow them.
+  ModelOptions options;
+  options.catalogue.levels = {"intermediate", "beginner"};  // reversed on purpose
+  const auto reversed = Model::Train({}, Golf(), options, kNow, 3);
+  const std::vector<EventInput> mid = {Event("purchase", "irons_i1", kNow)};
+  const std::vector<Recommendation> next =
+      Recommend(*reversed, ActivityOf(*reversed, mid), At(kNow));
+  ASSERT_FALSE(next.empty());
+  EXPECT_EQ(next[0].item, "set_b1");
+  EXPECT_EQ(reversed->stats().levels_outside_order, 1u);  // "advanced"
+}
+
+}  // namespace
+}  // namespace tailor::reco
