@@ -118,5 +118,51 @@ TEST(Reco, EaseItemAndUserSpaceAgree) {
   EXPECT_EQ(Evaluate(by_items, split, data).ndcg, Evaluate(by_users, split, data).ndcg);
 }
 
+// The recency-weighted input: both forms agree, the last train pair weighs most, and with no decay
+// (every weight 1.05) the scores are plain EASE's times 1.05.
+TEST(Reco, EaseWithRecencyWeightsAgreesInBothSpacesAndReducesToEase) {
+  std::mt19937_64 random(9);
+  std::vector<std::tuple<uint32_t, std::string, Timestamp, bool>> rows;
+  for (uint32_t u = 0; u < 40; ++u) {
+    for (int j = 0; j < 30; ++j) {
+      if (random() % 4 == 0) {
+        rows.emplace_back(u, "i" + std::to_string(j), static_cast<Timestamp>(random() % 1000),
+                          true);
+      }
+    }
+  }
+  const Interactions data = Make(rows, 40);
+  const Split split = SplitByTime(data, Relevance{});
+  Ease by_items(50, Ease::Space::kItems, 3), by_users(50, Ease::Space::kUsers, 3);
+  Ease plain(50, Ease::Space::kUsers), flat(50, Ease::Space::kUsers, 1e15);
+  for (Ease* ease : {&by_items, &by_users, &plain, &flat}) ease->Fit(split, data.items.size());
+  std::vector<double> a(data.items.size()), b(data.items.size()), c(data.items.size()),
+      d(data.items.size());
+  size_t compared = 0, differs = 0;
+  for (size_t u = 0; u < split.train.size(); ++u) {
+    by_items.Score(u, split.train[u], a);
+    by_users.Score(u, split.train[u], b);
+    plain.Score(u, split.train[u], c);
+    flat.Score(u, split.train[u], d);
+    for (size_t j = 0; j < a.size(); ++j) {
+      const bool owned =
+          std::find(split.train[u].begin(), split.train[u].end(), j) != split.train[u].end();
+      if (owned || !split.in_catalogue[j]) continue;
+      ASSERT_NEAR(a[j], b[j], 1e-10) << u << " " << j;
+      ASSERT_NEAR(d[j], 1.05 * c[j], 1e-10) << u << " " << j;
+      differs += std::abs(a[j] - 1.05 * c[j]) > 1e-6;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 500u);
+  EXPECT_GT(differs, compared / 2) << "the weights change the scores";
+  // The train items in time order: the split keeps them.
+  for (size_t u = 0; u < split.train.size(); ++u) {
+    std::vector<uint32_t> sorted = split.train_by_time[u];
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, split.train[u]);
+  }
+}
+
 }  // namespace
 }  // namespace tailor::reco

@@ -62,6 +62,7 @@ bool ItemIdLess(const std::string& a, const std::string& b);
 // Train and test items per user (indices into `items`), and the relevant test items.
 struct Split {
   std::vector<std::vector<uint32_t>> train, test, relevant;  // items; train sorted by index
+  std::vector<std::vector<uint32_t>> train_by_time;          // train items in the split's order
   std::vector<std::vector<uint32_t>> train_pairs;            // the train pairs (indices into pairs)
   std::vector<uint8_t> in_catalogue;                         // per item: has a train pair
   std::vector<uint32_t> item_rank;  // per item: its place in ItemIdLess order
@@ -120,11 +121,15 @@ class ItemKnn : public Generator {
 // EASE^R (Steck 2019): P = (XᵀX + λI)⁻¹ over the catalogue, B = I − P diag(1/diag P) (so
 // diag B = 0), score = X B; in user space when there are fewer users than items (the Woodbury
 // form: X P = (XXᵀ + λI)⁻¹ X, diag P_jj = (1 − x_jᵀ (XXᵀ + λI)⁻¹ x_j) / λ), as the peer does.
+// With a position decay h > 0 the user's row is weighted by recency when scoring (B is the same):
+// x̃_uj = 0.05 + exp(−k/h), k = the train pair's place from the end of the user's pairs in time
+// order (the last is 0); in user space score = x̃ − x̃P / diag P with
+// x̃P = (x̃ − (x̃Xᵀ)(XXᵀ + λI)⁻¹X) / λ.
 class Ease : public Generator {
  public:
   // kAuto: whichever of users and items is fewer (both give the same scores up to round-off).
   enum class Space { kAuto, kItems, kUsers };
-  explicit Ease(double lambda, Space space = Space::kAuto);
+  explicit Ease(double lambda, Space space = Space::kAuto, double position_decay = 0);
   ~Ease() override;
   void Fit(const Split& split, size_t items) override;
   void Score(size_t user, const std::vector<uint32_t>& train_items,
@@ -134,6 +139,7 @@ class Ease : public Generator {
   struct Model;
   double lambda_;
   Space space_;
+  double position_decay_;
   std::unique_ptr<Model> model_;
 };
 

@@ -35,6 +35,7 @@ Split SplitPairs(const Interactions& interactions,
   split.test.resize(users);
   split.relevant.resize(users);
   split.train_pairs.resize(users);
+  split.train_by_time.resize(users);
   split.in_catalogue.assign(interactions.items.size(), 0);
   for (size_t u = 0; u < users; ++u) {
     std::vector<uint32_t> order = by_user[u];
@@ -61,6 +62,7 @@ Split SplitPairs(const Interactions& interactions,
         }
       }
     }
+    split.train_by_time[u] = split.train[u];
     std::sort(split.train[u].begin(), split.train[u].end());
     split.evaluated_users += !split.relevant[u].empty();
   }
@@ -235,9 +237,14 @@ struct Ease::Model {
   Eigen::MatrixXd b;         // item space: B (catalogue × catalogue)
   Eigen::MatrixXd xp;        // user space: X P = (XXᵀ + λI)⁻¹ X (users × catalogue)
   Eigen::VectorXd diagonal;  // user space: diag P
+  // With a position decay: each user's train items and their weights x̃, and (user space) the
+  // users of each catalogue column, for x̃Xᵀ.
+  std::vector<std::vector<std::pair<int32_t, double>>> weighted;  // per user: column, x̃
+  std::vector<std::vector<uint32_t>> users_of;                    // per column
 };
 
-Ease::Ease(double lambda, Space space) : lambda_(lambda), space_(space) {}
+Ease::Ease(double lambda, Space space, double position_decay)
+    : lambda_(lambda), space_(space), position_decay_(position_decay) {}
 Ease::~Ease() = default;
 
 void Ease::Fit(const Split& split, size_t items) {
@@ -251,6 +258,19 @@ void Ease::Fit(const Split& split, size_t items) {
   const size_t users = split.train.size();
   m.user_space =
       space_ == Space::kAuto ? users < static_cast<size_t>(columns) : space_ == Space::kUsers;
+  if (position_decay_ > 0) {
+    m.weighted.resize(users);
+    if (m.user_space) m.users_of.resize(static_cast<size_t>(columns));
+    for (size_t u = 0; u < users; ++u) {
+      const std::vector<uint32_t>& ordered = split.train_by_time[u];
+      for (size_t r = 0; r < ordered.size(); ++r) {
+        const double from_end = static_cast<double>(ordered.size() - 1 - r);
+        const int32_t c = m.column[ordered[r]];
+        m.weighted[u].emplace_back(c, 0.05 + std::exp(-from_end / position_decay_));
+        if (m.user_space) m.users_of[static_cast<size_t>(c)].push_back(static_cast<uint32_t>(u));
+      }
+    }
+  }
   if (!m.user_space) {
     Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(columns, columns);  // XᵀX
     for (const auto& train : split.train) {
@@ -280,6 +300,31 @@ void Ease::Score(size_t user, const std::vector<uint32_t>& train_items,
                  std::vector<double>& scores) const {
   const Model& m = *model_;
   std::fill(scores.begin(), scores.end(), 0.0);
+  if (!m.weighted.empty()) {  // recency-weighted input
+    const auto& row = m.weighted[user];
+    if (m.user_space) {
+      // x̃Xᵀ over the users, then (x̃Xᵀ)(XXᵀ + λI)⁻¹X; a candidate's x̃ is 0, so its score is
+      // that product over λ diag P.
+      Eigen::RowVectorXd overlap = Eigen::RowVectorXd::Zero(m.xp.rows());
+      for (const auto& [c, weight] : row) {
+        for (uint32_t v : m.users_of[static_cast<size_t>(c)]) overlap(v) += weight;
+      }
+      const Eigen::RowVectorXd product = overlap * m.xp;
+      for (size_t j = 0; j < scores.size(); ++j) {
+        const int32_t c = m.column[j];
+        if (c >= 0) scores[j] = product(c) / (lambda_ * m.diagonal(c));
+      }
+    } else {
+      for (size_t j = 0; j < scores.size(); ++j) {
+        const int32_t c = m.column[j];
+        if (c < 0) continue;
+        double sum = 0;
+        for (const auto& [i, weight] : row) sum += weight * m.b(i, c);
+        scores[j] = sum;
+      }
+    }
+    return;
+  }
   for (size_t j = 0; j < scores.size(); ++j) {
     const int32_t c = m.column[j];
     if (c < 0) continue;
@@ -400,6 +445,25 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
     report.params = fmt::format("lambda={}", best_lambda);
     report.metrics = Evaluate(ease, split, interactions);
     out.push_back(std::move(report));
+
+    // The same B, the user's row weighted by recency: the decay tuned at EASE's lambda.
+    GeneratorReport recency{"ease_recency", "", {}, {}};
+    double best_recency = -1, best_decay = 0;
+    for (double decay : {2.0, 5.0, 10.0, 20.0}) {
+      Ease weighted(best_lambda, Ease::Space::kAuto, decay);
+      weighted.Fit(validation, items);
+      const double ndcg = Evaluate(weighted, validation, interactions).ndcg;
+      recency.validation.emplace_back(fmt::format("lambda={}, decay={}", best_lambda, decay), ndcg);
+      if (ndcg > best_recency) {
+        best_recency = ndcg;
+        best_decay = decay;
+      }
+    }
+    Ease weighted(best_lambda, Ease::Space::kAuto, best_decay);
+    weighted.Fit(split, items);
+    recency.params = fmt::format("lambda={}, decay={}", best_lambda, best_decay);
+    recency.metrics = Evaluate(weighted, split, interactions);
+    out.push_back(std::move(recency));
   }
   return out;
 }
