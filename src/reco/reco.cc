@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <unordered_map>
 
 #include "reco/cooccurrence.h"
@@ -339,6 +340,82 @@ void Ease::Score(size_t user, const std::vector<uint32_t>& train_items,
   }
 }
 
+struct Ials::Factors {
+  Eigen::MatrixXd users, items;  // one row per user / item
+};
+
+Ials::Ials(Options options) : options_(options) {}
+Ials::~Ials() = default;
+
+namespace {
+
+// One side of an iALS sweep: every row r of `rows` (its columns in `of_row`) refitted against
+// the other side's factors `other`, by `steps` conjugate-gradient steps from its current value.
+void IalsHalf(const std::vector<std::vector<uint32_t>>& of_row, const Eigen::MatrixXd& other,
+              double reg, double alpha, size_t steps, Eigen::MatrixXd& rows) {
+  const Eigen::Index f = other.cols();
+  Eigen::MatrixXd gram = other.transpose() * other;
+  gram.diagonal().array() += reg;
+  Eigen::VectorXd x(f), residual(f), direction(f), product(f), target(f);
+  for (size_t r = 0; r < of_row.size(); ++r) {
+    const std::vector<uint32_t>& columns = of_row[r];
+    // A v = (FᵀF + reg I) v + alpha Σ_i y_i (y_iᵀ v); b = (1 + alpha) Σ_i y_i.
+    const auto apply = [&](const Eigen::VectorXd& v, Eigen::VectorXd& out) {
+      out.noalias() = gram * v;
+      for (uint32_t i : columns)
+        out.noalias() += alpha * other.row(i).dot(v) * other.row(i).transpose();
+    };
+    target.setZero();
+    for (uint32_t i : columns) target += other.row(i).transpose();
+    target *= 1.0 + alpha;
+    x = rows.row(static_cast<Eigen::Index>(r)).transpose();
+    apply(x, product);
+    residual = target - product;
+    direction = residual;
+    double norm = residual.squaredNorm();
+    for (size_t step = 0; step < steps && norm > 1e-20; ++step) {
+      apply(direction, product);
+      const double length = norm / direction.dot(product);
+      x += length * direction;
+      residual -= length * product;
+      const double next = residual.squaredNorm();
+      direction = residual + (next / norm) * direction;
+      norm = next;
+    }
+    rows.row(static_cast<Eigen::Index>(r)) = x.transpose();
+  }
+}
+
+}  // namespace
+
+void Ials::Fit(const Split& split, size_t items) {
+  factors_ = std::make_unique<Factors>();
+  const Eigen::Index f = static_cast<Eigen::Index>(options_.factors);
+  std::vector<std::vector<uint32_t>> users_of(items);
+  for (uint32_t u = 0; u < split.train.size(); ++u) {
+    for (uint32_t j : split.train[u]) users_of[j].push_back(u);
+  }
+  std::mt19937_64 random(options_.seed);
+  std::normal_distribution<double> normal(0.0, 0.01);
+  factors_->items = Eigen::MatrixXd(static_cast<Eigen::Index>(items), f);
+  for (Eigen::Index j = 0; j < factors_->items.rows(); ++j) {
+    for (Eigen::Index k = 0; k < f; ++k) factors_->items(j, k) = normal(random);
+  }
+  factors_->users = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(split.train.size()), f);
+  for (size_t iteration = 0; iteration < options_.iterations; ++iteration) {
+    IalsHalf(split.train, factors_->items, options_.reg, options_.alpha, options_.cg_steps,
+             factors_->users);
+    IalsHalf(users_of, factors_->users, options_.reg, options_.alpha, options_.cg_steps,
+             factors_->items);
+  }
+}
+
+void Ials::Score(size_t user, const std::vector<uint32_t>&, std::vector<double>& scores) const {
+  const Eigen::VectorXd all =
+      factors_->items * factors_->users.row(static_cast<Eigen::Index>(user)).transpose();
+  for (size_t j = 0; j < scores.size(); ++j) scores[j] = all(static_cast<Eigen::Index>(j));
+}
+
 Metrics Evaluate(const Generator& generator, const Split& split, const Interactions& interactions) {
   Metrics m;
   const size_t items = interactions.items.size();
@@ -425,6 +502,32 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
     knn.Fit(split, items);
     report.params = fmt::format("k={}, shrink={}", best_k, best_shrink);
     report.metrics = Evaluate(knn, split, interactions);
+    out.push_back(std::move(report));
+  }
+  {
+    GeneratorReport report{"ials", "", {}, {}};
+    double best = -1;
+    Ials::Options chosen;
+    for (double alpha : {1.0, 10.0}) {  // the peer's grid, in its order
+      for (double reg : {1.0, 10.0}) {
+        Ials::Options options;
+        options.alpha = alpha;
+        options.reg = reg;
+        Ials ials(options);
+        ials.Fit(validation, items);
+        const double ndcg = Evaluate(ials, validation, interactions).ndcg;
+        report.validation.emplace_back(fmt::format("reg={}, alpha={}", reg, alpha), ndcg);
+        if (ndcg > best) {
+          best = ndcg;
+          chosen = options;
+        }
+      }
+    }
+    Ials ials(chosen);
+    ials.Fit(split, items);
+    report.params = fmt::format("reg={}, alpha={}, factors={}, iterations={}", chosen.reg,
+                                chosen.alpha, chosen.factors, chosen.iterations);
+    report.metrics = Evaluate(ials, split, interactions);
     out.push_back(std::move(report));
   }
   {

@@ -220,10 +220,10 @@ int Eval(const GlobalOptions& global, const RecoArgs& args) {
       interactions->pairs.size(), interactions->users.size(), interactions->items.size(),
       split.train_pair_count, split.test_pair_count, split.relevant_pair_count, split.catalogue,
       split.evaluated_users, seconds);
-  std::printf("%-12s %-20s %10s %10s %10s %10s\n", "generator", "params", "prec@10", "recall@10",
+  std::printf("%-14s %-42s %10s %10s %10s %10s\n", "generator", "params", "prec@10", "recall@10",
               "ndcg@10", "coverage");
   for (const reco::GeneratorReport& r : reports) {
-    std::printf("%-12s %-20s %10.4f %10.4f %10.4f %10.4f\n", r.name.c_str(), r.params.c_str(),
+    std::printf("%-14s %-42s %10.4f %10.4f %10.4f %10.4f\n", r.name.c_str(), r.params.c_str(),
                 r.metrics.precision, r.metrics.recall, r.metrics.ndcg, r.metrics.coverage);
   }
   return 0;
