@@ -394,27 +394,42 @@ TEST_F(SharedDataTest, MovieLensRecommendationsOnTheSharedProtocolEqualThePeers)
   EXPECT_EQ(validation.evaluated_users, 648u);
   EXPECT_EQ(validation.catalogue, 6'799u);
   const std::vector<reco::GeneratorReport> reports = reco::EvaluateGenerators(data, rated_4);
-  ASSERT_EQ(reports.size(), 3u);
-  EXPECT_EQ(reports[0].name, "popularity");
-  EXPECT_NEAR(reports[0].metrics.precision, 0.0503, 5e-5);
-  EXPECT_NEAR(reports[0].metrics.recall, 0.0520, 5e-5);
-  EXPECT_NEAR(reports[0].metrics.ndcg, 0.0658, 5e-5);
-  EXPECT_NEAR(reports[0].metrics.coverage, 0.0141, 5e-5);
-  EXPECT_EQ(reports[1].name, "item_knn");
-  EXPECT_EQ(reports[1].params, "k=50, shrink=10");             // the peer's choice on validation
-  EXPECT_NEAR(reports[1].validation[6].second, 0.1030, 5e-5);  // k=50, shrink=10
-  EXPECT_NEAR(reports[1].metrics.precision, 0.0711, 5e-5);
-  EXPECT_NEAR(reports[1].metrics.recall, 0.0764, 5e-5);
-  EXPECT_NEAR(reports[1].metrics.ndcg, 0.0954, 5e-5);
-  EXPECT_NEAR(reports[1].metrics.coverage, 0.0424, 2e-4);  // one item of 7,745 apart on a tie
+  const auto report = [&](std::string_view name) -> const reco::GeneratorReport& {
+    for (const reco::GeneratorReport& r : reports) {
+      if (r.name == name) return r;
+    }
+    ADD_FAILURE() << "no generator " << name;
+    return reports.front();
+  };
+  const reco::GeneratorReport& popularity = report("popularity");
+  EXPECT_NEAR(popularity.metrics.precision, 0.0503, 5e-5);
+  EXPECT_NEAR(popularity.metrics.recall, 0.0520, 5e-5);
+  EXPECT_NEAR(popularity.metrics.ndcg, 0.0658, 5e-5);
+  EXPECT_NEAR(popularity.metrics.coverage, 0.0141, 5e-5);
+  const reco::GeneratorReport& knn = report("item_knn");
+  EXPECT_EQ(knn.params, "k=50, shrink=10");             // the peer's choice on validation
+  EXPECT_NEAR(knn.validation[6].second, 0.1030, 5e-5);  // k=50, shrink=10
+  EXPECT_NEAR(knn.metrics.precision, 0.0711, 5e-5);
+  EXPECT_NEAR(knn.metrics.recall, 0.0764, 5e-5);
+  EXPECT_NEAR(knn.metrics.ndcg, 0.0954, 5e-5);
+  EXPECT_NEAR(knn.metrics.coverage, 0.0424, 2e-4);  // one item of 7,745 apart on a tie
   // EASE^R in user space (671 users, 7,745 items): the peer's λ and figures.
-  EXPECT_EQ(reports[2].name, "ease");
-  EXPECT_EQ(reports[2].params, "lambda=500");
-  EXPECT_NEAR(reports[2].validation[4].second, 0.1107, 1e-4);
-  EXPECT_NEAR(reports[2].metrics.precision, 0.0831, 1e-4);
-  EXPECT_NEAR(reports[2].metrics.recall, 0.0908, 2e-4);
-  EXPECT_NEAR(reports[2].metrics.ndcg, 0.1093, 2e-4);
-  EXPECT_NEAR(reports[2].metrics.coverage, 0.0629, 2e-4);
+  const reco::GeneratorReport& ease = report("ease");
+  EXPECT_EQ(ease.params, "lambda=500");
+  EXPECT_NEAR(ease.validation[4].second, 0.1107, 1e-4);
+  EXPECT_NEAR(ease.metrics.precision, 0.0831, 1e-4);
+  EXPECT_NEAR(ease.metrics.recall, 0.0908, 2e-4);
+  EXPECT_NEAR(ease.metrics.ndcg, 0.1093, 2e-4);
+  EXPECT_NEAR(ease.metrics.coverage, 0.0629, 2e-4);
+  // Issue 14's goals: every collaborative generator beats popularity; the best reaches 0.115
+  // (the recency-weighted EASE^R: 0.1278 when this was written).
+  for (std::string_view name : {"item_knn", "ials", "ease", "ease_recency"}) {
+    EXPECT_GT(report(name).metrics.ndcg, popularity.metrics.ndcg) << name;
+  }
+  EXPECT_EQ(report("ease_recency").params, "lambda=500, decay=5");
+  EXPECT_NEAR(report("ease_recency").metrics.ndcg, 0.1278, 5e-4);
+  EXPECT_GE(report("ease_recency").metrics.ndcg, 0.115);
+  EXPECT_GT(report("blend").metrics.ndcg, ease.metrics.ndcg);
 }
 
 // ../shared/bench/INTENT.md on the imported sessions: the protocol's folds (data row i in fold

@@ -19,16 +19,25 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tailor/snapshot.h"
 #include "tailor/status.h"
+#include "tailor/types.h"
 
 namespace tailor::reco {
 
 struct InteractionOptions {
   std::vector<std::string> event_types = {"product_view", "add_to_cart", "purchase", "rate"};
   std::string purchase_type = "purchase";
+  // Side information (with a catalogue): the item attribute holding a level, and their order.
+  std::string level_attribute = "level";
+  std::vector<std::string> levels = {"beginner", "intermediate", "advanced"};
+  // Trait tokens: the string, bool and list traits of the person (demographic, geographic,
+  // psychographic, technographic, preference; not behavioural or other traits, which may have
+  // been computed from the very events being predicted) with at most this many values.
+  size_t max_trait_values = 100;
 };
 
 struct Interaction {
@@ -42,10 +51,17 @@ struct Interactions {
   std::vector<std::string> users;  // external ids
   std::vector<std::string> items;  // item ids
   std::vector<Interaction> pairs;  // distinct (user, item)
+  // Side information for the generators that read it (empty without a catalogue / traits).
+  std::vector<std::string> item_category;          // per item ("" when unknown)
+  std::vector<int32_t> item_level;                 // per item: index into the levels, -1 none
+  std::vector<std::string> tokens;                 // "trait=value"
+  std::vector<std::vector<uint32_t>> user_tokens;  // per user: indices into tokens, sorted
 };
 
-Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot,
-                                              const InteractionOptions& options = {});
+// `items`: the catalogue, for the items' categories and levels (nullptr: none).
+Result<Interactions> InteractionsFromSnapshot(
+    const snapshot::Snapshot& snapshot, const InteractionOptions& options = {},
+    const std::unordered_map<std::string, ItemInput>* items = nullptr);
 
 // Whether a test pair counts as relevant: purchased, or (with min_value) value >= min_value.
 struct Relevance {
@@ -134,13 +150,21 @@ class Ease : public Generator {
   void Fit(const Split& split, size_t items) override;
   void Score(size_t user, const std::vector<uint32_t>& train_items,
              std::vector<double>& scores) const override;
+  // The same fitted B with another position decay, for the users of `split` (the split it was
+  // fitted on): trying decays costs no refit.
+  std::unique_ptr<Ease> Reweighted(const Split& split, double position_decay) const;
 
  private:
   struct Model;
+  void SetWeights(const Split& split, size_t columns);
   double lambda_;
   Space space_;
   double position_decay_;
-  std::unique_ptr<Model> model_;
+  std::shared_ptr<const Model> model_;
+  // With a position decay: each user's train items (catalogue columns) and their weights x̃,
+  // and (user space) the users of each column, for x̃Xᵀ.
+  std::vector<std::vector<std::pair<int32_t, double>>> weighted_;
+  std::vector<std::vector<uint32_t>> users_of_;
 };
 
 // Implicit-feedback matrix factorization (Hu, Koren & Volinsky 2008) on the binary train pairs:
@@ -169,6 +193,36 @@ class Ials : public Generator {
   struct Factors;
   Options options_;
   std::unique_ptr<Factors> factors_;
+};
+
+// What the person likes, from their traits and history, times what is popular within it:
+// score(u, j) = a_u(c_j) · share_j · lv_u(c_j, l_j), where
+//  - a_u(c) = (n_u(c) + kappa P0(c | u)) / (n_u + kappa): the share of their train pairs in the
+//    item's category, shrunk towards a prior from their traits, a multinomial logit
+//    P0(c | u) = softmax_c(b_c + sum over their trait tokens t of L_tc) fitted by maximum
+//    likelihood on every user's category counts with penalty reg |L|² (NLopt's L-BFGS);
+//  - share_j = (train users of j + 0.5) / the same summed over its (category, level) group;
+//  - lv_u(c, l) = (m_u(c, l) + mu pi(c, l)) / (m_u(c) + mu) for an item with a level: their
+//    pairs at that level of the category, shrunk towards the category's level shares; else 1.
+// Needs Interactions' side information (categories; tokens are optional).
+class Affinity : public Generator {
+ public:
+  struct Options {
+    double kappa = 300;
+    double reg = 10;
+    double mu = 3;
+  };
+  Affinity(const Interactions& interactions, Options options);
+  ~Affinity() override;
+  void Fit(const Split& split, size_t items) override;
+  void Score(size_t user, const std::vector<uint32_t>& train_items,
+             std::vector<double>& scores) const override;
+
+ private:
+  struct Model;
+  const Interactions& interactions_;
+  Options options_;
+  std::unique_ptr<Model> model_;
 };
 
 // Top 10 of each evaluated user (score descending, ties by item id ascending, candidates: the

@@ -1,10 +1,12 @@
 #include "tailor/reco.h"
 
 #include <fmt/format.h>
+#include <nlopt.h>
 
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <unordered_map>
@@ -94,8 +96,82 @@ bool ItemIdLess(const std::string& a, const std::string& b) {
   return a < b;
 }
 
-Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot,
-                                              const InteractionOptions& options) {
+namespace {
+
+// The catalogue's category and level of each item of `out`.
+void AddItemFacts(const std::unordered_map<std::string, ItemInput>& catalogue,
+                  const InteractionOptions& options, Interactions& out) {
+  out.item_category.assign(out.items.size(), "");
+  out.item_level.assign(out.items.size(), -1);
+  for (size_t j = 0; j < out.items.size(); ++j) {
+    const auto found = catalogue.find(out.items[j]);
+    if (found == catalogue.end()) continue;
+    out.item_category[j] = found->second.category;
+    for (const auto& [name, value] : found->second.attributes) {
+      const auto* text = std::get_if<std::string>(&value.value);
+      if (name != options.level_attribute || text == nullptr) continue;
+      const auto level = std::find(options.levels.begin(), options.levels.end(), *text);
+      if (level != options.levels.end())
+        out.item_level[j] = int32_t(level - options.levels.begin());
+    }
+  }
+}
+
+// The categorical traits of each user (`profiles`: their dense ids) as "trait=value" tokens.
+void AddTraitTokens(const snapshot::Snapshot& snapshot, const std::vector<ProfileId>& profiles,
+                    const InteractionOptions& options, Interactions& out) {
+  out.user_tokens.assign(profiles.size(), {});
+  for (const snapshot::TraitColumn& column : snapshot.traits()) {
+    switch (column.category) {
+      case TraitCategory::kDemographic:
+      case TraitCategory::kGeographic:
+      case TraitCategory::kPsychographic:
+      case TraitCategory::kTechnographic:
+      case TraitCategory::kPreference:
+        break;
+      default:
+        continue;  // behavioural or other: possibly computed from the events to predict
+    }
+    const bool is_bool = column.type == TraitType::kBool;
+    if (!is_bool && column.type != TraitType::kString && column.type != TraitType::kStringList) {
+      continue;
+    }
+    if (!is_bool && column.dictionary.size() > options.max_trait_values) continue;
+    std::unordered_map<uint32_t, uint32_t> token_of;  // value code (bool: 0/1) -> token
+    const auto token = [&](uint32_t code) {
+      auto [at, added] = token_of.try_emplace(code, static_cast<uint32_t>(out.tokens.size()));
+      if (added) {
+        const std::string value =
+            is_bool ? (code ? "true" : "false") : std::string(column.dictionary[code]);
+        out.tokens.push_back(column.name + "=" + value);
+      }
+      return at->second;
+    };
+    for (size_t u = 0; u < profiles.size(); ++u) {
+      const ProfileId id = profiles[u];
+      if (!column.present.Test(id)) continue;
+      if (is_bool) {
+        out.user_tokens[u].push_back(token(column.ints[id] != 0));
+      } else if (column.type == TraitType::kString) {
+        out.user_tokens[u].push_back(token(column.codes[id]));
+      } else {
+        for (uint32_t k = column.list_offsets[id]; k < column.list_offsets[id + 1]; ++k) {
+          out.user_tokens[u].push_back(token(column.list_codes[k]));
+        }
+      }
+    }
+  }
+  for (auto& tokens : out.user_tokens) {
+    std::sort(tokens.begin(), tokens.end());
+    tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+  }
+}
+
+}  // namespace
+
+Result<Interactions> InteractionsFromSnapshot(
+    const snapshot::Snapshot& snapshot, const InteractionOptions& options,
+    const std::unordered_map<std::string, ItemInput>* items) {
   const snapshot::EventColumns& events = snapshot.events();
   std::vector<uint8_t> wanted(events.types.size(), 0);
   for (const std::string& type : options.event_types) {
@@ -112,6 +188,7 @@ Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot
     std::optional<double> value;
   };
   std::vector<Row> rows;
+  std::vector<ProfileId> profiles;  // per user
   for (ProfileId id = 0; id < snapshot.profile_count(); ++id) {
     if (!snapshot.known().Test(id)) continue;
     rows.clear();
@@ -131,6 +208,7 @@ Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot
     });
     const uint32_t user = static_cast<uint32_t>(out.users.size());
     out.users.emplace_back(snapshot.external_id(id));
+    profiles.push_back(id);
     for (size_t r = 0; r < rows.size();) {
       Interaction pair{user, rows[r].item, rows[r].time, false, std::nullopt};
       for (; r < rows.size() && rows[r].item == pair.item; ++r) {
@@ -142,6 +220,8 @@ Result<Interactions> InteractionsFromSnapshot(const snapshot::Snapshot& snapshot
       out.pairs.push_back(pair);
     }
   }
+  if (items != nullptr) AddItemFacts(*items, options, out);
+  AddTraitTokens(snapshot, profiles, options, out);
   return out;
 }
 
@@ -238,19 +318,44 @@ struct Ease::Model {
   Eigen::MatrixXd b;         // item space: B (catalogue × catalogue)
   Eigen::MatrixXd xp;        // user space: X P = (XXᵀ + λI)⁻¹ X (users × catalogue)
   Eigen::VectorXd diagonal;  // user space: diag P
-  // With a position decay: each user's train items and their weights x̃, and (user space) the
-  // users of each catalogue column, for x̃Xᵀ.
-  std::vector<std::vector<std::pair<int32_t, double>>> weighted;  // per user: column, x̃
-  std::vector<std::vector<uint32_t>> users_of;                    // per column
 };
 
 Ease::Ease(double lambda, Space space, double position_decay)
     : lambda_(lambda), space_(space), position_decay_(position_decay) {}
 Ease::~Ease() = default;
 
+void Ease::SetWeights(const Split& split, size_t columns) {
+  weighted_.clear();
+  users_of_.clear();
+  if (position_decay_ <= 0) return;
+  const Model& m = *model_;
+  const size_t users = split.train.size();
+  weighted_.resize(users);
+  if (m.user_space) users_of_.resize(columns);
+  for (size_t u = 0; u < users; ++u) {
+    const std::vector<uint32_t>& ordered = split.train_by_time[u];
+    for (size_t r = 0; r < ordered.size(); ++r) {
+      const double from_end = static_cast<double>(ordered.size() - 1 - r);
+      const int32_t c = m.column[ordered[r]];
+      weighted_[u].emplace_back(c, 0.05 + std::exp(-from_end / position_decay_));
+      if (m.user_space) users_of_[static_cast<size_t>(c)].push_back(static_cast<uint32_t>(u));
+    }
+  }
+}
+
+std::unique_ptr<Ease> Ease::Reweighted(const Split& split, double position_decay) const {
+  auto out = std::make_unique<Ease>(lambda_, space_, position_decay);
+  out->model_ = model_;
+  size_t columns = 0;
+  for (int32_t c : model_->column) columns += c >= 0;
+  out->SetWeights(split, columns);
+  return out;
+}
+
 void Ease::Fit(const Split& split, size_t items) {
-  model_ = std::make_unique<Model>();
-  Model& m = *model_;
+  auto fitted = std::make_shared<Model>();
+  model_ = fitted;
+  Model& m = *fitted;
   m.column.assign(items, -1);
   int32_t columns = 0;
   for (size_t j = 0; j < items; ++j) {
@@ -259,19 +364,7 @@ void Ease::Fit(const Split& split, size_t items) {
   const size_t users = split.train.size();
   m.user_space =
       space_ == Space::kAuto ? users < static_cast<size_t>(columns) : space_ == Space::kUsers;
-  if (position_decay_ > 0) {
-    m.weighted.resize(users);
-    if (m.user_space) m.users_of.resize(static_cast<size_t>(columns));
-    for (size_t u = 0; u < users; ++u) {
-      const std::vector<uint32_t>& ordered = split.train_by_time[u];
-      for (size_t r = 0; r < ordered.size(); ++r) {
-        const double from_end = static_cast<double>(ordered.size() - 1 - r);
-        const int32_t c = m.column[ordered[r]];
-        m.weighted[u].emplace_back(c, 0.05 + std::exp(-from_end / position_decay_));
-        if (m.user_space) m.users_of[static_cast<size_t>(c)].push_back(static_cast<uint32_t>(u));
-      }
-    }
-  }
+  SetWeights(split, static_cast<size_t>(columns));
   if (!m.user_space) {
     Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(columns, columns);  // XᵀX
     for (const auto& train : split.train) {
@@ -301,14 +394,14 @@ void Ease::Score(size_t user, const std::vector<uint32_t>& train_items,
                  std::vector<double>& scores) const {
   const Model& m = *model_;
   std::fill(scores.begin(), scores.end(), 0.0);
-  if (!m.weighted.empty()) {  // recency-weighted input
-    const auto& row = m.weighted[user];
+  if (!weighted_.empty()) {  // recency-weighted input
+    const auto& row = weighted_[user];
     if (m.user_space) {
       // x̃Xᵀ over the users, then (x̃Xᵀ)(XXᵀ + λI)⁻¹X; a candidate's x̃ is 0, so its score is
       // that product over λ diag P.
       Eigen::RowVectorXd overlap = Eigen::RowVectorXd::Zero(m.xp.rows());
       for (const auto& [c, weight] : row) {
-        for (uint32_t v : m.users_of[static_cast<size_t>(c)]) overlap(v) += weight;
+        for (uint32_t v : users_of_[static_cast<size_t>(c)]) overlap(v) += weight;
       }
       const Eigen::RowVectorXd product = overlap * m.xp;
       for (size_t j = 0; j < scores.size(); ++j) {
@@ -416,6 +509,182 @@ void Ials::Score(size_t user, const std::vector<uint32_t>&, std::vector<double>&
   for (size_t j = 0; j < scores.size(); ++j) scores[j] = all(static_cast<Eigen::Index>(j));
 }
 
+struct Affinity::Model {
+  std::vector<uint32_t> category;  // per item: its category's index
+  std::vector<int32_t> level;      // per item, -1 none
+  size_t categories = 0, levels = 0;
+  std::vector<double> share;                      // per item: share_j
+  Eigen::MatrixXd prior;                          // users × categories: P0(c | u)
+  std::vector<std::vector<double>> counts;        // per user: n_u(c)
+  std::vector<std::vector<double>> level_counts;  // per user: m_u(c, l) at c * levels + l
+  std::vector<double> level_share;                // pi(c, l)
+};
+
+Affinity::Affinity(const Interactions& interactions, Options options)
+    : interactions_(interactions), options_(options) {}
+Affinity::~Affinity() = default;
+
+namespace {
+
+// The multinomial logit of the categories on the trait tokens: minus the log-likelihood of
+// every user's category counts plus reg |L|², and its gradient, for NLopt.
+struct CategoryLogit {
+  const std::vector<std::vector<uint32_t>>* tokens;  // per user
+  const std::vector<std::vector<double>>* counts;    // per user, per category
+  size_t categories = 0, token_count = 0;
+  double reg = 0;
+  // theta = [b (categories), L (token_count × categories, row-major)].
+  double operator()(const double* theta, double* gradient) const {
+    const size_t c_count = categories;
+    if (gradient != nullptr) std::fill(gradient, gradient + c_count * (1 + token_count), 0.0);
+    double loss = 0;
+    std::vector<double> z(c_count);
+    for (size_t u = 0; u < counts->size(); ++u) {
+      const std::vector<double>& n = (*counts)[u];
+      double total = 0;
+      for (double x : n) total += x;
+      if (total == 0) continue;
+      for (size_t c = 0; c < c_count; ++c) z[c] = theta[c];
+      for (uint32_t t : (*tokens)[u]) {
+        const double* row = theta + c_count * (1 + t);
+        for (size_t c = 0; c < c_count; ++c) z[c] += row[c];
+      }
+      const double most = *std::max_element(z.begin(), z.end());
+      double sum = 0;
+      for (size_t c = 0; c < c_count; ++c) sum += std::exp(z[c] - most);
+      const double log_sum = most + std::log(sum);
+      for (size_t c = 0; c < c_count; ++c) {
+        if (n[c] > 0) loss -= n[c] * (z[c] - log_sum);
+      }
+      if (gradient == nullptr) continue;
+      for (size_t c = 0; c < c_count; ++c) {
+        const double g = total * std::exp(z[c] - log_sum) - n[c];
+        gradient[c] += g;
+        for (uint32_t t : (*tokens)[u]) gradient[c_count * (1 + t) + c] += g;
+      }
+    }
+    for (size_t k = c_count; k < c_count * (1 + token_count); ++k) {
+      loss += reg * theta[k] * theta[k];
+      if (gradient != nullptr) gradient[k] += 2 * reg * theta[k];
+    }
+    return loss;
+  }
+};
+
+double CategoryLogitCallback(unsigned, const double* theta, double* gradient, void* data) {
+  return (*static_cast<const CategoryLogit*>(data))(theta, gradient);
+}
+
+}  // namespace
+
+void Affinity::Fit(const Split& split, size_t items) {
+  model_ = std::make_unique<Model>();
+  Model& m = *model_;
+  std::unordered_map<std::string, uint32_t> category_of;
+  m.category.resize(items);
+  m.level.assign(items, -1);
+  for (size_t j = 0; j < items; ++j) {
+    const std::string& name =
+        j < interactions_.item_category.size() ? interactions_.item_category[j] : std::string();
+    m.category[j] =
+        category_of.try_emplace(name, static_cast<uint32_t>(category_of.size())).first->second;
+    if (j < interactions_.item_level.size()) m.level[j] = interactions_.item_level[j];
+    m.levels = std::max(m.levels, static_cast<size_t>(m.level[j] + 1));
+  }
+  m.categories = category_of.size();
+  const size_t users = split.train.size();
+  const size_t c_count = m.categories, l_count = std::max<size_t>(m.levels, 1);
+  m.counts.assign(users, std::vector<double>(c_count, 0.0));
+  m.level_counts.assign(users, std::vector<double>(c_count * l_count, 0.0));
+  std::vector<double> users_of(items, 0.0);
+  m.level_share.assign(c_count * l_count, 1.0);  // +1 smoothing
+  for (size_t u = 0; u < users; ++u) {
+    for (uint32_t j : split.train[u]) {
+      m.counts[u][m.category[j]] += 1;
+      users_of[j] += 1;
+      if (m.level[j] >= 0) {
+        m.level_counts[u][m.category[j] * l_count + size_t(m.level[j])] += 1;
+        m.level_share[m.category[j] * l_count + size_t(m.level[j])] += 1;
+      }
+    }
+  }
+  for (size_t c = 0; c < c_count; ++c) {
+    double sum = 0;
+    for (size_t l = 0; l < l_count; ++l) sum += m.level_share[c * l_count + l];
+    for (size_t l = 0; l < l_count; ++l) m.level_share[c * l_count + l] /= sum;
+  }
+  // share_j within its (category, level) group; catalogue items only.
+  std::vector<double> group_sum(c_count * (l_count + 1), 0.0);
+  const auto group = [&](size_t j) {
+    return m.category[j] * (l_count + 1) + size_t(m.level[j] + 1);
+  };
+  for (size_t j = 0; j < items; ++j) {
+    if (split.in_catalogue[j]) group_sum[group(j)] += users_of[j] + 0.5;
+  }
+  m.share.assign(items, 0.0);
+  for (size_t j = 0; j < items; ++j) {
+    if (split.in_catalogue[j]) m.share[j] = (users_of[j] + 0.5) / group_sum[group(j)];
+  }
+  // The trait prior.
+  static const std::vector<uint32_t> kNoTokens;
+  std::vector<std::vector<uint32_t>> tokens(users);
+  for (size_t u = 0; u < users && u < interactions_.user_tokens.size(); ++u) {
+    tokens[u] = interactions_.user_tokens[u];
+  }
+  CategoryLogit logit{&tokens, &m.counts, c_count, interactions_.tokens.size(), options_.reg};
+  std::vector<double> theta(c_count * (1 + logit.token_count), 0.0);
+  std::unique_ptr<nlopt_opt_s, decltype(&nlopt_destroy)> opt(
+      nlopt_create(NLOPT_LD_LBFGS, static_cast<unsigned>(theta.size())), nlopt_destroy);
+  if (opt != nullptr) {
+    nlopt_set_min_objective(opt.get(), CategoryLogitCallback, &logit);
+    nlopt_set_ftol_rel(opt.get(), 1e-9);
+    nlopt_set_maxeval(opt.get(), 500);
+    double loss = 0;
+    nlopt_optimize(opt.get(), theta.data(), &loss);  // any stop leaves the best point found
+  }
+  m.prior.resize(static_cast<Eigen::Index>(users), static_cast<Eigen::Index>(c_count));
+  std::vector<double> z(c_count);
+  for (size_t u = 0; u < users; ++u) {
+    for (size_t c = 0; c < c_count; ++c) z[c] = theta[c];
+    for (uint32_t t : tokens[u]) {
+      for (size_t c = 0; c < c_count; ++c) z[c] += theta[c_count * (1 + t) + c];
+    }
+    const double most = *std::max_element(z.begin(), z.end());
+    double sum = 0;
+    for (size_t c = 0; c < c_count; ++c) sum += std::exp(z[c] - most);
+    for (size_t c = 0; c < c_count; ++c) {
+      m.prior(static_cast<Eigen::Index>(u), static_cast<Eigen::Index>(c)) =
+          std::exp(z[c] - most) / sum;
+    }
+  }
+}
+
+void Affinity::Score(size_t user, const std::vector<uint32_t>&, std::vector<double>& scores) const {
+  const Model& m = *model_;
+  const size_t l_count = std::max<size_t>(m.levels, 1);
+  const std::vector<double>& n = m.counts[user];
+  double total = 0;
+  for (double x : n) total += x;
+  std::vector<double> affinity(m.categories);
+  for (size_t c = 0; c < m.categories; ++c) {
+    affinity[c] = (n[c] + options_.kappa * m.prior(static_cast<Eigen::Index>(user),
+                                                   static_cast<Eigen::Index>(c))) /
+                  (total + options_.kappa);
+  }
+  const std::vector<double>& levels = m.level_counts[user];
+  for (size_t j = 0; j < scores.size(); ++j) {
+    const size_t c = m.category[j];
+    double level_factor = 1;
+    if (m.level[j] >= 0) {
+      double in_category = 0;
+      for (size_t l = 0; l < l_count; ++l) in_category += levels[c * l_count + l];
+      const size_t at = c * l_count + size_t(m.level[j]);
+      level_factor = (levels[at] + options_.mu * m.level_share[at]) / (in_category + options_.mu);
+    }
+    scores[j] = affinity[c] * m.share[j] * level_factor;
+  }
+}
+
 Metrics Evaluate(const Generator& generator, const Split& split, const Interactions& interactions) {
   Metrics m;
   const size_t items = interactions.items.size();
@@ -469,105 +738,250 @@ Metrics Evaluate(const Generator& generator, const Split& split, const Interacti
   return m;
 }
 
+namespace {
+
+// A generator tuned on the validation split: its report, and the chosen point fitted on the
+// validation split's train and on the test split's train (for the blend).
+struct Tuned {
+  GeneratorReport report;
+  std::unique_ptr<Generator> on_validation, on_train;
+};
+
+using Factory = std::function<std::unique_ptr<Generator>()>;
+
+Tuned Tune(std::string name, const std::vector<std::pair<std::string, Factory>>& grid,
+           const Split& split, const Split& validation, const Interactions& interactions) {
+  const size_t items = interactions.items.size();
+  Tuned tuned;
+  tuned.report.name = std::move(name);
+  double best = -1;
+  size_t chosen = 0;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    std::unique_ptr<Generator> generator = grid[g].second();
+    generator->Fit(validation, items);
+    const double ndcg = Evaluate(*generator, validation, interactions).ndcg;
+    if (grid.size() > 1) tuned.report.validation.emplace_back(grid[g].first, ndcg);
+    if (ndcg > best) {  // first in grid order on a tie
+      best = ndcg;
+      chosen = g;
+      tuned.on_validation = std::move(generator);
+    }
+  }
+  tuned.report.params = grid[chosen].first;
+  tuned.on_train = grid[chosen].second();
+  tuned.on_train->Fit(split, items);
+  tuned.report.metrics = Evaluate(*tuned.on_train, split, interactions);
+  return tuned;
+}
+
+// Each part's scores min-max normalized over the user's candidates, weighted and added.
+class Blend : public Generator {
+ public:
+  Blend(std::vector<const Generator*> parts, std::vector<double> weights, const Split& split)
+      : parts_(std::move(parts)), weights_(std::move(weights)), split_(split) {}
+  void Fit(const Split&, size_t) override {}  // the parts are fitted
+  void Score(size_t user, const std::vector<uint32_t>& train_items,
+             std::vector<double>& scores) const override {
+    std::fill(scores.begin(), scores.end(), 0.0);
+    std::vector<double> part(scores.size());
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      if (weights_[p] == 0) continue;
+      parts_[p]->Score(user, train_items, part);
+      Normalize(train_items, part);
+      for (size_t j = 0; j < scores.size(); ++j) scores[j] += weights_[p] * part[j];
+    }
+  }
+  // Min-max over the candidates (the catalogue minus the user's train items); 0 elsewhere.
+  void Normalize(const std::vector<uint32_t>& train_items, std::vector<double>& scores) const {
+    double low = INFINITY, high = -INFINITY;
+    for (size_t j = 0; j < scores.size(); ++j) {
+      if (!split_.in_catalogue[j] ||
+          std::binary_search(train_items.begin(), train_items.end(), uint32_t(j))) {
+        scores[j] = NAN;
+        continue;
+      }
+      low = std::min(low, scores[j]);
+      high = std::max(high, scores[j]);
+    }
+    const double range = high > low ? high - low : 1.0;
+    for (double& score : scores) score = std::isnan(score) ? 0.0 : (score - low) / range;
+  }
+
+ private:
+  std::vector<const Generator*> parts_;
+  std::vector<double> weights_;
+  const Split& split_;
+};
+
+// The validation scores of every part, normalized, kept once per evaluated user so that trying
+// blend weights costs a weighted sum and a ranking, not the parts' scoring again.
+class CachedBlend : public Generator {
+ public:
+  CachedBlend(const std::vector<const Generator*>& parts, const Split& validation, size_t items)
+      : parts_(parts.size()), weights_(parts.size(), 0.0) {
+    Blend normalizer({}, {}, validation);
+    std::vector<double> scores(items);
+    rows_.resize(validation.train.size());
+    for (size_t u = 0; u < validation.train.size(); ++u) {
+      if (validation.relevant[u].empty()) continue;
+      rows_[u].resize(parts.size());
+      for (size_t p = 0; p < parts.size(); ++p) {
+        parts[p]->Score(u, validation.train[u], scores);
+        normalizer.Normalize(validation.train[u], scores);
+        rows_[u][p].assign(scores.begin(), scores.end());
+      }
+    }
+  }
+  void set_weights(std::vector<double> weights) { weights_ = std::move(weights); }
+  void Fit(const Split&, size_t) override {}
+  void Score(size_t user, const std::vector<uint32_t>&,
+             std::vector<double>& scores) const override {
+    std::fill(scores.begin(), scores.end(), 0.0);
+    for (size_t p = 0; p < parts_; ++p) {
+      if (weights_[p] == 0) continue;
+      const std::vector<float>& row = rows_[user][p];
+      for (size_t j = 0; j < scores.size(); ++j) scores[j] += weights_[p] * row[j];
+    }
+  }
+
+ private:
+  size_t parts_;
+  std::vector<double> weights_;
+  std::vector<std::vector<std::vector<float>>> rows_;  // user -> part -> item
+};
+
+}  // namespace
+
 std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions,
                                                 const Relevance& relevance) {
   const Split split = SplitByTime(interactions, relevance);
   const Split validation = ValidationSplit(interactions, split, relevance);
   const size_t items = interactions.items.size();
-  std::vector<GeneratorReport> out;
+  std::vector<Tuned> tuned;
+  tuned.push_back(Tune("popularity", {{"", [] { return std::make_unique<Popularity>(); }}}, split,
+                       validation, interactions));
   {
-    Popularity popularity;
-    popularity.Fit(split, items);
-    out.push_back({"popularity", "", Evaluate(popularity, split, interactions), {}});
-  }
-  {
-    GeneratorReport report{"item_knn", "", {}, {}};
-    double best = -1;
-    size_t best_k = 0;
-    double best_shrink = 0;
+    std::vector<std::pair<std::string, Factory>> grid;
     for (double shrink : {0.0, 10.0}) {  // the peer's grid, in its order
       for (size_t k : {20, 50, 100, 200, 400}) {
-        ItemKnn knn(k, shrink);
-        knn.Fit(validation, items);
-        const double ndcg = Evaluate(knn, validation, interactions).ndcg;
-        report.validation.emplace_back(fmt::format("k={}, shrink={}", k, shrink), ndcg);
-        if (ndcg > best) {
-          best = ndcg;
-          best_k = k;
-          best_shrink = shrink;
-        }
+        grid.emplace_back(fmt::format("k={}, shrink={}", k, shrink),
+                          [=] { return std::make_unique<ItemKnn>(k, shrink); });
       }
     }
-    ItemKnn knn(best_k, best_shrink);
-    knn.Fit(split, items);
-    report.params = fmt::format("k={}, shrink={}", best_k, best_shrink);
-    report.metrics = Evaluate(knn, split, interactions);
-    out.push_back(std::move(report));
+    tuned.push_back(Tune("item_knn", grid, split, validation, interactions));
   }
   {
-    GeneratorReport report{"ials", "", {}, {}};
-    double best = -1;
-    Ials::Options chosen;
-    for (double alpha : {1.0, 10.0}) {  // the peer's grid, in its order
-      for (double reg : {1.0, 10.0}) {
+    std::vector<std::pair<std::string, Factory>> grid;
+    // The peer's grid, in its order, with stronger regularization added (sparse histories).
+    for (double alpha : {1.0, 10.0}) {
+      for (double reg : {1.0, 10.0, 100.0, 1000.0}) {
         Ials::Options options;
         options.alpha = alpha;
         options.reg = reg;
-        Ials ials(options);
-        ials.Fit(validation, items);
-        const double ndcg = Evaluate(ials, validation, interactions).ndcg;
-        report.validation.emplace_back(fmt::format("reg={}, alpha={}", reg, alpha), ndcg);
-        if (ndcg > best) {
+        grid.emplace_back(fmt::format("reg={}, alpha={}, factors={}, iterations={}", reg, alpha,
+                                      options.factors, options.iterations),
+                          [=] { return std::make_unique<Ials>(options); });
+      }
+    }
+    tuned.push_back(Tune("ials", grid, split, validation, interactions));
+  }
+  double lambda = 0;
+  {
+    std::vector<std::pair<std::string, Factory>> grid;
+    for (double l : {10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0}) {  // the peer's grid
+      grid.emplace_back(fmt::format("lambda={}", l), [=] { return std::make_unique<Ease>(l); });
+    }
+    tuned.push_back(Tune("ease", grid, split, validation, interactions));
+    lambda = std::stod(tuned.back().report.params.substr(7));
+  }
+  {
+    // The same B (EASE's, at its lambda), the user's row weighted by recency: the decay tuned.
+    const auto& ease_validation = static_cast<const Ease&>(*tuned.back().on_validation);
+    const auto& ease_train = static_cast<const Ease&>(*tuned.back().on_train);
+    Tuned recency;
+    recency.report.name = "ease_recency";
+    double best = -1, chosen = 0;
+    for (double decay : {2.0, 5.0, 10.0, 20.0}) {
+      std::unique_ptr<Ease> weighted = ease_validation.Reweighted(validation, decay);
+      const double ndcg = Evaluate(*weighted, validation, interactions).ndcg;
+      recency.report.validation.emplace_back(fmt::format("lambda={}, decay={}", lambda, decay),
+                                             ndcg);
+      if (ndcg > best) {
+        best = ndcg;
+        chosen = decay;
+        recency.on_validation = std::move(weighted);
+      }
+    }
+    recency.report.params = fmt::format("lambda={}, decay={}", lambda, chosen);
+    recency.on_train = ease_train.Reweighted(split, chosen);
+    recency.report.metrics = Evaluate(*recency.on_train, split, interactions);
+    tuned.push_back(std::move(recency));
+  }
+  const bool has_categories =
+      std::any_of(interactions.item_category.begin(), interactions.item_category.end(),
+                  [](const std::string& category) { return !category.empty(); });
+  if (has_categories) {  // needs the catalogue's categories
+    std::vector<std::pair<std::string, Factory>> grid;
+    for (double kappa : {10.0, 100.0, 300.0, 1000.0}) {
+      Affinity::Options options;
+      options.kappa = kappa;
+      grid.emplace_back(
+          fmt::format("kappa={}, reg={}, mu={}, {} trait tokens", kappa, options.reg, options.mu,
+                      interactions.tokens.size()),
+          [&interactions, options] { return std::make_unique<Affinity>(interactions, options); });
+    }
+    tuned.push_back(Tune("affinity", grid, split, validation, interactions));
+  }
+
+  // The blend: weights by coordinate ascent on the validation split, from the best part alone.
+  std::vector<const Generator*> on_validation, on_train;
+  size_t best_part = 0;
+  for (size_t p = 0; p < tuned.size(); ++p) {
+    on_validation.push_back(tuned[p].on_validation.get());
+    on_train.push_back(tuned[p].on_train.get());
+    const auto& v = tuned[p].report.validation;
+    const double ndcg = v.empty() ? 0 : std::max_element(v.begin(), v.end(), [](auto& a, auto& b) {
+                                          return a.second < b.second;
+                                        })->second;
+    const auto& b = tuned[best_part].report.validation;
+    const double best_ndcg =
+        b.empty() ? 0 : std::max_element(b.begin(), b.end(), [](auto& x, auto& y) {
+                          return x.second < y.second;
+                        })->second;
+    if (ndcg > best_ndcg) best_part = p;
+  }
+  CachedBlend cached(on_validation, validation, items);
+  std::vector<double> weights(tuned.size(), 0.0);
+  weights[best_part] = 1.0;
+  cached.set_weights(weights);
+  double best = Evaluate(cached, validation, interactions).ndcg;
+  GeneratorReport blend{"blend", "", {}, {}};
+  for (int sweep = 0; sweep < 2; ++sweep) {
+    for (size_t p = 0; p < tuned.size(); ++p) {
+      if (p == best_part) continue;  // the others are weighed against it
+      for (double w : {0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0}) {
+        std::vector<double> trial = weights;
+        trial[p] = w;
+        cached.set_weights(trial);
+        const double ndcg = Evaluate(cached, validation, interactions).ndcg;
+        if (ndcg > best + 1e-12) {
           best = ndcg;
-          chosen = options;
+          weights = trial;
         }
       }
     }
-    Ials ials(chosen);
-    ials.Fit(split, items);
-    report.params = fmt::format("reg={}, alpha={}, factors={}, iterations={}", chosen.reg,
-                                chosen.alpha, chosen.factors, chosen.iterations);
-    report.metrics = Evaluate(ials, split, interactions);
-    out.push_back(std::move(report));
   }
-  {
-    GeneratorReport report{"ease", "", {}, {}};
-    double best = -1, best_lambda = 0;
-    for (double lambda : {10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0}) {  // the peer's grid
-      Ease ease(lambda);
-      ease.Fit(validation, items);
-      const double ndcg = Evaluate(ease, validation, interactions).ndcg;
-      report.validation.emplace_back(fmt::format("lambda={}", lambda), ndcg);
-      if (ndcg > best) {
-        best = ndcg;
-        best_lambda = lambda;
-      }
-    }
-    Ease ease(best_lambda);
-    ease.Fit(split, items);
-    report.params = fmt::format("lambda={}", best_lambda);
-    report.metrics = Evaluate(ease, split, interactions);
-    out.push_back(std::move(report));
+  for (size_t p = 0; p < tuned.size(); ++p) {
+    if (weights[p] == 0) continue;
+    blend.params +=
+        fmt::format("{}{} {}", blend.params.empty() ? "" : " + ", weights[p], tuned[p].report.name);
+  }
+  blend.validation.emplace_back(blend.params, best);
+  blend.metrics = Evaluate(Blend(on_train, weights, split), split, interactions);
 
-    // The same B, the user's row weighted by recency: the decay tuned at EASE's lambda.
-    GeneratorReport recency{"ease_recency", "", {}, {}};
-    double best_recency = -1, best_decay = 0;
-    for (double decay : {2.0, 5.0, 10.0, 20.0}) {
-      Ease weighted(best_lambda, Ease::Space::kAuto, decay);
-      weighted.Fit(validation, items);
-      const double ndcg = Evaluate(weighted, validation, interactions).ndcg;
-      recency.validation.emplace_back(fmt::format("lambda={}, decay={}", best_lambda, decay), ndcg);
-      if (ndcg > best_recency) {
-        best_recency = ndcg;
-        best_decay = decay;
-      }
-    }
-    Ease weighted(best_lambda, Ease::Space::kAuto, best_decay);
-    weighted.Fit(split, items);
-    recency.params = fmt::format("lambda={}, decay={}", best_lambda, best_decay);
-    recency.metrics = Evaluate(weighted, split, interactions);
-    out.push_back(std::move(recency));
-  }
+  std::vector<GeneratorReport> out;
+  for (Tuned& t : tuned) out.push_back(std::move(t.report));
+  out.push_back(std::move(blend));
   return out;
 }
 

@@ -171,7 +171,14 @@ int Eval(const GlobalOptions& global, const RecoArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   const std::unique_ptr<snapshot::Snapshot> snapshot = StoreSnapshot(global);
   if (snapshot == nullptr) return 1;
-  auto interactions = reco::InteractionsFromSnapshot(*snapshot);
+  auto engine = OpenEngine(global, /*create_if_missing=*/false);
+  if (!engine) return 1;
+  auto listed = engine->ListItems();
+  if (!listed.ok()) return ReportError(global, listed.status());
+  std::unordered_map<std::string, ItemInput> catalogue;
+  for (ItemInput& item : *listed) catalogue.emplace(item.id, std::move(item));
+  engine.reset();
+  auto interactions = reco::InteractionsFromSnapshot(*snapshot, {}, &catalogue);
   if (!interactions.ok()) return ReportError(global, interactions.status());
   reco::Relevance relevance;
   relevance.min_value = args.relevant_min_value;
