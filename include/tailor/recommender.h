@@ -64,6 +64,7 @@ struct ModelOptions {
 
 struct ItemFacts {
   std::string id, name, category, kind;
+  uint32_t kind_id = 0;  // index of `kind` among the model's kinds
   std::optional<double> price;
   int level = -1;  // index into CatalogueOptions::levels; -1: none
   bool consumable = false;
@@ -98,6 +99,7 @@ struct Reason {
 
 struct Recommendation {
   std::string item;
+  uint32_t index = 0;  // the item's index in the model
   double score = 0;
   std::vector<Reason> reasons;  // strongest first
 };
@@ -145,7 +147,9 @@ class Model {
   std::vector<Ranked> neighbours_;                        // per item
   Ranked popular_;                                        // overall
   std::unordered_map<std::string, Ranked> popular_in_category_;
-  std::unordered_map<std::string, std::vector<Ranked>> popular_in_kind_level_;  // per level
+  std::unordered_map<std::string_view, uint32_t> kind_index_;  // views into kinds_
+  std::vector<std::string> kinds_;
+  std::vector<std::vector<Ranked>> popular_in_kind_level_;  // per kind id, per level
 };
 
 // One person's activity from their events (any order); items outside the model are ignored.

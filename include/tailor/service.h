@@ -307,6 +307,7 @@ class Service {
     bool known = false;  // false: an unknown id, answered as a visitor with no history
     intent::Intent intent = intent::Intent::kUnknown;  // of the current session
     uint64_t model_version = 0;
+    std::shared_ptr<const reco::Model> model;  // the one that answered (items' facts)
     std::vector<reco::Recommendation> items;
   };
   // `request.now` 0: now(); `request.intent` is the session's (Intent) unless the caller set one.

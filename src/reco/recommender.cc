@@ -119,6 +119,16 @@ std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
     facts.in_stock = BoolAttribute(input->attributes, catalogue.stock_attribute).value_or(true);
     m.items_.push_back(std::move(facts));
   }
+  m.kinds_.reserve(m.items_.size());
+  {
+    std::unordered_map<std::string, uint32_t> kind_of;
+    for (ItemFacts& item : m.items_) {
+      auto [at, added] = kind_of.try_emplace(item.kind, static_cast<uint32_t>(kind_of.size()));
+      if (added) m.kinds_.push_back(item.kind);
+      item.kind_id = at->second;
+    }
+  }
+  for (uint32_t k = 0; k < m.kinds_.size(); ++k) m.kind_index_.emplace(m.kinds_[k], k);
   for (uint32_t i = 0; i < m.items_.size(); ++i) m.index_.emplace(m.items_[i].id, i);
   const size_t n = m.items_.size();
   m.stats_.catalogue_items = n;
@@ -166,13 +176,13 @@ std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
   // candidate of its progression, popular or not, so a catalogue alone can progress someone).
   Ranked all;
   std::unordered_map<std::string, Ranked> by_category;
-  std::unordered_map<std::string, std::vector<Ranked>> by_kind_level;
+  std::vector<std::vector<Ranked>> by_kind_level(m.kinds_.size());
   for (uint32_t i = 0; i < n; ++i) {
     const ItemFacts& item = m.items_[i];
     all.emplace_back(i, m.popularity_[i]);
     if (!item.category.empty()) by_category[item.category].emplace_back(i, m.popularity_[i]);
     if (item.level >= 0) {
-      auto& levels = by_kind_level[item.kind];
+      auto& levels = by_kind_level[item.kind_id];
       levels.resize(catalogue.levels.size());
       levels[static_cast<size_t>(item.level)].emplace_back(i, m.popularity_[i]);
     }
@@ -181,10 +191,10 @@ std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
   for (auto& [category, list] : by_category) {
     m.popular_in_category_.emplace(category, Best(std::move(list), options.popular_per_list));
   }
-  for (auto& [kind, levels] : by_kind_level) {
+  for (auto& levels : by_kind_level) {
     for (Ranked& list : levels) list = Best(std::move(list), options.popular_per_list);
-    m.popular_in_kind_level_.emplace(kind, std::move(levels));
   }
+  m.popular_in_kind_level_ = std::move(by_kind_level);
   m.stats_.train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return model;
@@ -234,23 +244,60 @@ Activity ActivityOf(const Model& model, std::span<const EventInput> events) {
   return activity;
 }
 
+namespace {
+
+// Per-thread scratch sized to the catalogue: each item's candidate slot (and its also_bought
+// sum), reset after each call for the items touched, so a call costs what it touches.
+struct Scratch {
+  std::vector<int32_t> slot;  // per item: its candidate's index, -1 none
+  std::vector<int32_t> also;  // per item: its also_bought entry, -1 none
+  void Fit(size_t items) {
+    if (slot.size() < items) {
+      slot.assign(items, -1);
+      also.assign(items, -1);
+    }
+  }
+};
+thread_local Scratch scratch;
+
+}  // namespace
+
 std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
                                       const Request& request) {
   const CatalogueOptions& catalogue = model.options_.catalogue;
   const auto level_name = [&](int level) -> std::string_view {
     return catalogue.levels[static_cast<size_t>(level)];
   };
+  const auto name_of = [&](uint32_t j) -> const std::string& {
+    const ItemFacts& item = model.item(j);
+    return item.name.empty() ? item.id : item.name;
+  };
 
   // What they own, and the highest level they own per kind (with the item that holds it).
+  struct Held {
+    uint32_t kind;
+    int level;
+    uint32_t holder;
+  };
   std::vector<uint32_t> owned;
-  std::unordered_map<std::string_view, std::pair<int, uint32_t>> owned_level;
+  std::vector<Held> owned_level;  // a few entries: searched in order
+  const auto held_of = [&](uint32_t kind) -> Held* {
+    for (Held& held : owned_level) {
+      if (held.kind == kind) return &held;
+    }
+    return nullptr;
+  };
   for (const Activity::Touch& touch : activity.touches) {
     if (touch.purchases == 0) continue;
     owned.push_back(touch.item);
     const ItemFacts& item = model.item(touch.item);
     if (item.level < 0) continue;
-    auto [at, added] = owned_level.try_emplace(item.kind, item.level, touch.item);
-    if (!added && item.level > at->second.first) at->second = {item.level, touch.item};
+    Held* held = held_of(item.kind_id);
+    if (held == nullptr) {
+      owned_level.push_back({item.kind_id, item.level, touch.item});
+    } else if (item.level > held->level) {
+      *held = {item.kind_id, item.level, touch.item};
+    }
   }
   std::sort(owned.begin(), owned.end());
   std::vector<uint32_t> excluded;
@@ -266,104 +313,151 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     if (request.max_price && (!item.price || *item.price > *request.max_price)) return false;
     if (std::find(excluded.begin(), excluded.end(), j) != excluded.end()) return false;
     if (item.level >= 0) {  // never the level they own, or below, of a kind they own
-      const auto found = owned_level.find(item.kind);
-      if (found != owned_level.end() && item.level <= found->second.first) return false;
+      const Held* held = held_of(item.kind_id);
+      if (held != nullptr && item.level <= held->level) return false;
     }
     return true;
   };
 
+  // Candidates in slots; reasons formatted once per group and referred to by index.
+  scratch.Fit(model.item_count());
   struct Candidate {
-    double score = 0;
-    std::vector<std::pair<double, Reason>> reasons;  // contribution, reason
+    uint32_t item;
+    double score;
   };
-  std::unordered_map<uint32_t, Candidate> candidates;
-  const auto add = [&](uint32_t j, double contribution, std::string_view generator,
-                       std::string detail) {
+  struct Part {
+    uint32_t candidate;
+    double contribution;
+    uint32_t reason;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<Part> parts;
+  std::vector<Reason> reasons;
+  const auto reason = [&](std::string_view generator, std::string detail) {
+    reasons.push_back({std::string(generator), std::move(detail)});
+    return static_cast<uint32_t>(reasons.size() - 1);
+  };
+  const auto add = [&](uint32_t j, double contribution, uint32_t why) {
     if (contribution <= 0 || !allowed(j)) return;
-    Candidate& candidate = candidates[j];
-    candidate.score += contribution;
-    candidate.reasons.push_back({contribution, Reason{std::string(generator), std::move(detail)}});
+    int32_t& slot = scratch.slot[j];
+    if (slot < 0) {
+      slot = static_cast<int32_t>(candidates.size());
+      candidates.push_back({j, 0});
+    }
+    candidates[static_cast<size_t>(slot)].score += contribution;
+    parts.push_back({static_cast<uint32_t>(slot), contribution, why});
   };
-  const auto level_list = [&](std::string_view kind, int level) -> const Model::Ranked* {
-    const auto found = model.popular_in_kind_level_.find(std::string(kind));
-    if (found == model.popular_in_kind_level_.end()) return nullptr;
-    if (level < 0 || static_cast<size_t>(level) >= found->second.size()) return nullptr;
-    return &found->second[static_cast<size_t>(level)];
+  const auto level_list = [&](uint32_t kind, int level) -> const Model::Ranked* {
+    const auto& levels = model.popular_in_kind_level_[kind];
+    if (level < 0 || static_cast<size_t>(level) >= levels.size()) return nullptr;
+    return &levels[static_cast<size_t>(level)];
   };
 
   // Progression: the next level of each kind they own.
-  for (const auto& [kind, held] : owned_level) {
-    const auto [level, holder] = held;
-    const Model::Ranked* next = level_list(kind, level + 1);
-    if (next == nullptr) continue;
-    const std::string detail = fmt::format(
-        "owns {} {} ({}); next level: {}", level_name(level), kind,
-        model.item(holder).name.empty() ? model.item(holder).id : model.item(holder).name,
-        level_name(level + 1));
+  for (const Held& held : owned_level) {
+    const Model::Ranked* next = level_list(held.kind, held.level + 1);
+    if (next == nullptr || next->empty()) continue;
+    const uint32_t why =
+        reason("progression", fmt::format("owns {} {} ({}); next level: {}", level_name(held.level),
+                                          model.kinds_[held.kind], name_of(held.holder),
+                                          level_name(held.level + 1)));
     size_t taken = 0;
     for (const auto& [j, popularity] : *next) {
       if (taken++ == kPerGeneratorCandidates) break;
-      add(j, kProgressionWeight * (0.75 + 0.25 * popularity), "progression", detail);
+      add(j, kProgressionWeight * (0.75 + 0.25 * popularity), why);
     }
   }
 
   // Browsing: kinds they look at without owning one, at the level they look at most.
-  std::unordered_map<std::string_view, std::vector<uint32_t>> looked_levels;  // per level
+  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> looked;  // kind, looks per level
+  const auto looks_of = [&](uint32_t kind) -> std::vector<uint32_t>& {
+    for (auto& [k, counts] : looked) {
+      if (k == kind) return counts;
+    }
+    looked.emplace_back(kind, std::vector<uint32_t>(catalogue.levels.size(), 0));
+    return looked.back().second;
+  };
   for (const Activity::Touch& touch : activity.touches) {
     const ItemFacts& item = model.item(touch.item);
-    if (item.level < 0 || owned_level.contains(item.kind)) continue;
-    auto& counts = looked_levels[item.kind];
-    counts.resize(catalogue.levels.size(), 0);
-    counts[static_cast<size_t>(item.level)] += touch.views + touch.carts;
+    if (item.level < 0 || held_of(item.kind_id) != nullptr) continue;
+    looks_of(item.kind_id)[static_cast<size_t>(item.level)] += touch.views + touch.carts;
   }
   if (catalogue.kind_attribute.empty()) {  // pages of a category: the kind, no level seen
     for (const auto& [category, count] : activity.categories) {
-      if (!owned_level.contains(category) && model.popular_in_kind_level_.contains(category)) {
-        looked_levels[category].resize(catalogue.levels.size(), 0);
+      const auto kind = model.kind_index_.find(category);
+      if (kind == model.kind_index_.end() || held_of(kind->second) != nullptr) continue;
+      bool leveled = false;
+      for (const Model::Ranked& list : model.popular_in_kind_level_[kind->second]) {
+        leveled = leveled || !list.empty();
       }
+      if (leveled) looks_of(kind->second);
     }
   }
-  for (const auto& [kind, counts] : looked_levels) {
+  for (const auto& [kind, counts] : looked) {
     const auto most = std::max_element(counts.begin(), counts.end());
     const int level = *most > 0 ? static_cast<int>(most - counts.begin()) : 0;
     const Model::Ranked* list = level_list(kind, level);
-    if (list == nullptr) continue;
-    const std::string detail =
-        *most > 0
-            ? fmt::format("looks at {} {} ({} times), owns none", level_name(level), kind, *most)
-            : fmt::format("looks at {}, owns none: {} level first", kind, level_name(level));
+    if (list == nullptr || list->empty()) continue;
+    const std::string& kind_name = model.kinds_[kind];
+    const uint32_t why =
+        reason("browsing", *most > 0 ? fmt::format("looks at {} {} ({} times), owns none",
+                                                   level_name(level), kind_name, *most)
+                                     : fmt::format("looks at {}, owns none: {} level first",
+                                                   kind_name, level_name(level)));
     size_t taken = 0;
     for (const auto& [j, popularity] : *list) {
       if (taken++ == kPerGeneratorCandidates) break;
-      add(j, kBrowsingWeight * (0.75 + 0.25 * popularity), "browsing", detail);
+      add(j, kBrowsingWeight * (0.75 + 0.25 * popularity), why);
     }
   }
 
   // Also bought: neighbours of what they touched, recent touches and purchases weighing more.
   {
-    std::unordered_map<uint32_t, std::pair<double, uint32_t>> sum;  // item -> score, best source
-    std::unordered_map<uint32_t, double> best_part;
+    struct Sum {
+      uint32_t item;
+      double total, best_part;
+      uint32_t source;
+    };
+    std::vector<Sum> sums;
     for (const Activity::Touch& touch : activity.touches) {
       const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
       const double weight = strength * Decay(request.now - touch.last, kTouchHalfLifeDays);
       for (const auto& [j, similarity] : model.neighbours_[touch.item]) {
         const double part = weight * similarity;
-        auto& [total, source] = sum[j];
-        total += part;
-        if (part > best_part[j]) {
-          best_part[j] = part;
-          source = touch.item;
+        int32_t& at = scratch.also[j];
+        if (at < 0) {
+          at = static_cast<int32_t>(sums.size());
+          sums.push_back({j, 0, 0, touch.item});
+        }
+        Sum& sum = sums[static_cast<size_t>(at)];
+        sum.total += part;
+        if (part > sum.best_part) {
+          sum.best_part = part;
+          sum.source = touch.item;
         }
       }
     }
+    for (const Sum& sum : sums) scratch.also[sum.item] = -1;
+    // The strongest few (in no order: each is added on its own).
+    const size_t keep = std::min(sums.size(), 4 * kPerGeneratorCandidates);
+    std::nth_element(sums.begin(), sums.begin() + static_cast<ptrdiff_t>(keep), sums.end(),
+                     [](const Sum& a, const Sum& b) {
+                       return a.total != b.total ? a.total > b.total : a.item < b.item;
+                     });
+    sums.resize(keep);
     double most = 0;
-    for (const auto& [j, entry] : sum) most = std::max(most, entry.first);
-    std::vector<std::pair<uint32_t, float>> ranked;
-    for (const auto& [j, entry] : sum) ranked.emplace_back(j, static_cast<float>(entry.first));
-    for (const auto& [j, total] : Best(std::move(ranked), 4 * kPerGeneratorCandidates)) {
-      const ItemFacts& source = model.item(sum[j].second);
-      add(j, kAlsoBoughtWeight * total / most, "also_bought",
-          fmt::format("goes with {}", source.name.empty() ? source.id : source.name));
+    for (const Sum& sum : sums) most = std::max(most, sum.total);
+    std::vector<std::pair<uint32_t, uint32_t>> source_reason;  // source item, reason
+    for (const Sum& sum : sums) {
+      uint32_t why = UINT32_MAX;
+      for (const auto& [source, r] : source_reason) {
+        if (source == sum.source) why = r;
+      }
+      if (why == UINT32_MAX) {
+        why = reason("also_bought", fmt::format("goes with {}", name_of(sum.source)));
+        source_reason.emplace_back(sum.source, why);
+      }
+      add(sum.item, kAlsoBoughtWeight * sum.total / most, why);
     }
   }
 
@@ -375,17 +469,19 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       const auto found = model.popular_in_category_.find(category);
       if (found == model.popular_in_category_.end()) continue;
       const double share = static_cast<double>(count) / looks;
-      const std::string detail = fmt::format("popular in {}, which they look at", category);
+      const uint32_t why =
+          reason("popular", fmt::format("popular in {}, which they look at", category));
       size_t taken = 0;
       for (const auto& [j, popularity] : found->second) {
         if (taken++ == kPerGeneratorCandidates) break;
-        add(j, kPopularInCategoryWeight * share * Floored(popularity), "popular", detail);
+        add(j, kPopularInCategoryWeight * share * Floored(popularity), why);
       }
     }
+    const uint32_t why = reason("popular", "popular overall");
     size_t taken = 0;
     for (const auto& [j, popularity] : model.popular_) {
       if (taken++ == 2 * kPerGeneratorCandidates) break;
-      add(j, kPopularWeight * Floored(popularity), "popular", "popular overall");
+      add(j, kPopularWeight * Floored(popularity), why);
     }
   }
 
@@ -396,41 +492,51 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       if (touch.purchases > 0 || touch.views + touch.carts == 0) continue;
       if (request.intent == intent::Intent::kBestOffer) {
         // This session's comparisons above all: the weight halves with each day since.
-        add(touch.item, kComparedWeight * Decay(request.now - touch.last, 1.0), "intent",
-            fmt::format("best offer: compared it ({} views)", touch.views));
+        add(touch.item, kComparedWeight * Decay(request.now - touch.last, 1.0),
+            reason("intent", fmt::format("best offer: compared it ({} views)", touch.views)));
       } else if (kept == nullptr || touch.views > kept->views ||
                  (touch.views == kept->views && touch.last > kept->last)) {
         kept = &touch;
       }
     }
     if (kept != nullptr && kept->views >= 2) {
-      add(kept->item, kKeepsViewingWeight, "intent",
-          fmt::format("concerns: keeps looking at it ({} views); show reassurance", kept->views));
+      add(kept->item, kKeepsViewingWeight,
+          reason("intent", fmt::format("concerns: keeps looking at it ({} views); show reassurance",
+                                       kept->views)));
     }
   }
 
-  std::vector<std::pair<uint32_t, double>> ranked;
-  ranked.reserve(candidates.size());
-  for (const auto& [j, candidate] : candidates) ranked.emplace_back(j, candidate.score);
-  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
-  });
+  for (const Candidate& candidate : candidates) scratch.slot[candidate.item] = -1;
+  std::vector<uint32_t> order(candidates.size());
+  std::iota(order.begin(), order.end(), 0);
+  const auto better = [&](uint32_t a, uint32_t b) {
+    const Candidate &x = candidates[a], &y = candidates[b];
+    return x.score != y.score ? x.score > y.score : x.item < y.item;
+  };
+  // Only the first few need an order (inspiration may skip some: then all of them).
+  const size_t ranked = request.intent == intent::Intent::kInspiration
+                            ? order.size()
+                            : std::min(order.size(), request.count);
+  std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(ranked), order.end(),
+                    better);
   std::vector<Recommendation> out;
   std::unordered_map<std::string_view, size_t> per_category;
-  for (const auto& [j, score] : ranked) {
+  for (const uint32_t c : order) {
     if (out.size() == request.count) break;
-    const ItemFacts& item = model.item(j);
+    const Candidate& candidate = candidates[c];
+    const ItemFacts& item = model.item(candidate.item);
     if (request.intent == intent::Intent::kInspiration &&
         per_category[item.category]++ >= kInspirationPerCategory) {
       continue;  // variety: a few of each category
     }
-    Candidate& candidate = candidates[j];
-    std::stable_sort(candidate.reasons.begin(), candidate.reasons.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    Recommendation recommendation{item.id, score, {}};
-    for (auto& [contribution, reason] : candidate.reasons) {
-      recommendation.reasons.push_back(std::move(reason));
+    std::vector<std::pair<double, uint32_t>> mine;
+    for (const Part& part : parts) {
+      if (part.candidate == c) mine.emplace_back(part.contribution, part.reason);
     }
+    std::stable_sort(mine.begin(), mine.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    Recommendation recommendation{item.id, candidate.item, candidate.score, {}};
+    for (const auto& [contribution, r] : mine) recommendation.reasons.push_back(reasons[r]);
     out.push_back(std::move(recommendation));
   }
   return out;

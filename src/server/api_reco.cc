@@ -90,7 +90,7 @@ void Api::Impl::AddRecommendationRoutes() {
     }
     auto found = service.Recommendations(call.params[0], request);
     if (!found.ok()) return ErrorResponse(found.status());
-    const std::shared_ptr<const reco::Model> model = service.recommender();
+    const reco::Model& model = *found->model;
     JsonWriter json;
     json.BeginObject()
         .Key("id")
@@ -105,12 +105,12 @@ void Api::Impl::AddRecommendationRoutes() {
         .BeginArray();
     for (const reco::Recommendation& r : found->items) {
       json.BeginObject().Key("item").String(r.item);
-      if (const auto index = model->Find(r.item)) {
-        const reco::ItemFacts& item = model->item(*index);
+      {
+        const reco::ItemFacts& item = model.item(r.index);
         json.Key("name").String(item.name).Key("category").String(item.category);
         json.Key("level");
         if (item.level >= 0) {
-          json.String(model->options().catalogue.levels[static_cast<size_t>(item.level)]);
+          json.String(model.options().catalogue.levels[static_cast<size_t>(item.level)]);
         } else {
           json.Null();
         }

@@ -58,6 +58,7 @@ Result<Service::ProfileRecommendations> Service::Recommendations(std::string_vie
   const std::shared_ptr<const reco::Model> model = recommender();
   ProfileRecommendations out;
   out.model_version = model->version();
+  out.model = model;
   reco::Activity activity;
   auto profile = impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss);
   if (profile.ok()) {
