@@ -142,6 +142,14 @@ class Model {
   ModelOptions options_;
   Stats stats_;
   std::vector<ItemFacts> items_;
+  // What filtering reads of each item, packed (the facts above span many cache lines).
+  struct Filter {
+    uint32_t kind;
+    std::optional<double> price;
+    int16_t level;
+    bool consumable, in_stock;
+  };
+  std::vector<Filter> filters_;
   std::unordered_map<std::string_view, uint32_t> index_;  // views into items_[i].id
   std::vector<float> popularity_;                         // per item, normalized to [0, 1]
   std::vector<Ranked> neighbours_;                        // per item

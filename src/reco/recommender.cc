@@ -129,6 +129,11 @@ std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
     }
   }
   for (uint32_t k = 0; k < m.kinds_.size(); ++k) m.kind_index_.emplace(m.kinds_[k], k);
+  m.filters_.reserve(m.items_.size());
+  for (const ItemFacts& item : m.items_) {
+    m.filters_.push_back({item.kind_id, item.price, static_cast<int16_t>(item.level),
+                          item.consumable, item.in_stock});
+  }
   for (uint32_t i = 0; i < m.items_.size(); ++i) m.index_.emplace(m.items_[i].id, i);
   const size_t n = m.items_.size();
   m.stats_.catalogue_items = n;
@@ -305,15 +310,15 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     if (const auto found = model.Find(id)) excluded.push_back(*found);
   }
   const auto allowed = [&](uint32_t j) {
-    const ItemFacts& item = model.item(j);
+    const Model::Filter& item = model.filters_[j];  // compact: one cache line holds several
     if (!item.in_stock) return false;
     if (!item.consumable && std::binary_search(owned.begin(), owned.end(), j)) return false;
-    if (!request.category.empty() && item.category != request.category) return false;
+    if (!request.category.empty() && model.item(j).category != request.category) return false;
     if (request.min_price && (!item.price || *item.price < *request.min_price)) return false;
     if (request.max_price && (!item.price || *item.price > *request.max_price)) return false;
     if (std::find(excluded.begin(), excluded.end(), j) != excluded.end()) return false;
     if (item.level >= 0) {  // never the level they own, or below, of a kind they own
-      const Held* held = held_of(item.kind_id);
+      const Held* held = held_of(item.kind);
       if (held != nullptr && item.level <= held->level) return false;
     }
     return true;
@@ -337,10 +342,18 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     reasons.push_back({std::string(generator), std::move(detail)});
     return static_cast<uint32_t>(reasons.size() - 1);
   };
+  constexpr int32_t kRejected = -2;  // an item `allowed` refused: not asked again
+  std::vector<uint32_t> rejected;
   const auto add = [&](uint32_t j, double contribution, uint32_t why) {
-    if (contribution <= 0 || !allowed(j)) return;
+    if (contribution <= 0) return;
     int32_t& slot = scratch.slot[j];
+    if (slot == kRejected) return;
     if (slot < 0) {
+      if (!allowed(j)) {
+        slot = kRejected;
+        rejected.push_back(j);
+        return;
+      }
       slot = static_cast<int32_t>(candidates.size());
       candidates.push_back({j, 0});
     }
@@ -507,6 +520,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
   }
 
   for (const Candidate& candidate : candidates) scratch.slot[candidate.item] = -1;
+  for (uint32_t j : rejected) scratch.slot[j] = -1;
   std::vector<uint32_t> order(candidates.size());
   std::iota(order.begin(), order.end(), 0);
   const auto better = [&](uint32_t a, uint32_t b) {
