@@ -80,7 +80,11 @@ struct Activity {
   };
   std::vector<Touch> touches;  // one per item
   // Categories of what they looked at (events naming a category, with or without an item).
-  std::unordered_map<std::string, uint32_t> categories;
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> categories;
 };
 
 struct Request {

@@ -24,7 +24,6 @@ constexpr double kPopularInCategoryWeight = 0.75;
 constexpr double kPopularWeight = 0.25;
 constexpr double kComparedWeight = 2.5;      // best offer: the items they compared
 constexpr double kKeepsViewingWeight = 6.0;  // concerns: the item they keep looking at
-constexpr size_t kPerGeneratorCandidates = 60;
 constexpr size_t kInspirationPerCategory = 2;
 constexpr double kTouchHalfLifeDays = 30;  // also_bought: a touch this old counts half
 
@@ -211,6 +210,20 @@ std::optional<uint32_t> Model::Find(std::string_view id) const {
   return found->second;
 }
 
+namespace {
+
+// Found without making a string: most events name a category already counted.
+void CountCategory(Activity& activity, std::string_view category) {
+  const auto found = activity.categories.find(category);
+  if (found != activity.categories.end()) {
+    ++found->second;
+  } else {
+    activity.categories.emplace(std::string(category), 1);
+  }
+}
+
+}  // namespace
+
 Activity ActivityOf(const Model& model, std::span<const EventInput> events) {
   const InteractionOptions& kinds = model.options_.interactions;
   Activity activity;
@@ -219,9 +232,9 @@ Activity ActivityOf(const Model& model, std::span<const EventInput> events) {
     std::optional<uint32_t> item;
     if (!event.item_id.empty()) item = model.Find(event.item_id);
     if (item) {
-      ++activity.categories[model.item(*item).category];
+      CountCategory(activity, model.item(*item).category);
     } else if (!event.category.empty()) {
-      ++activity.categories[event.category];
+      CountCategory(activity, event.category);
     }
     if (!item) continue;
     const bool purchase = event.type == kinds.purchase_type;
@@ -324,6 +337,9 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     return true;
   };
 
+  // How deep each generator's list is read: enough to fill the answer when some are refused.
+  const size_t depth = std::max<size_t>(2 * request.count + 10, 20);
+
   // Candidates in slots; reasons formatted once per group and referred to by index.
   scratch.Fit(model.item_count());
   struct Candidate {
@@ -337,6 +353,8 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
   };
   std::vector<Candidate> candidates;
   std::vector<Part> parts;
+  candidates.reserve(8 * depth);
+  parts.reserve(12 * depth);
   std::vector<Reason> reasons;
   const auto reason = [&](std::string_view generator, std::string detail) {
     reasons.push_back({std::string(generator), std::move(detail)});
@@ -376,7 +394,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
                                           level_name(held.level + 1)));
     size_t taken = 0;
     for (const auto& [j, popularity] : *next) {
-      if (taken++ == kPerGeneratorCandidates) break;
+      if (taken++ == depth) break;
       add(j, kProgressionWeight * (0.75 + 0.25 * popularity), why);
     }
   }
@@ -419,7 +437,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
                                                    kind_name, level_name(level)));
     size_t taken = 0;
     for (const auto& [j, popularity] : *list) {
-      if (taken++ == kPerGeneratorCandidates) break;
+      if (taken++ == depth) break;
       add(j, kBrowsingWeight * (0.75 + 0.25 * popularity), why);
     }
   }
@@ -452,7 +470,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     }
     for (const Sum& sum : sums) scratch.also[sum.item] = -1;
     // The strongest few (in no order: each is added on its own).
-    const size_t keep = std::min(sums.size(), 4 * kPerGeneratorCandidates);
+    const size_t keep = std::min(sums.size(), 4 * depth);
     std::nth_element(sums.begin(), sums.begin() + static_cast<ptrdiff_t>(keep), sums.end(),
                      [](const Sum& a, const Sum& b) {
                        return a.total != b.total ? a.total > b.total : a.item < b.item;
@@ -486,14 +504,14 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
           reason("popular", fmt::format("popular in {}, which they look at", category));
       size_t taken = 0;
       for (const auto& [j, popularity] : found->second) {
-        if (taken++ == kPerGeneratorCandidates) break;
+        if (taken++ == depth) break;
         add(j, kPopularInCategoryWeight * share * Floored(popularity), why);
       }
     }
     const uint32_t why = reason("popular", "popular overall");
     size_t taken = 0;
     for (const auto& [j, popularity] : model.popular_) {
-      if (taken++ == 2 * kPerGeneratorCandidates) break;
+      if (taken++ == 2 * depth) break;
       add(j, kPopularWeight * Floored(popularity), why);
     }
   }
