@@ -49,6 +49,10 @@ demo: build
 	$(TAILOR_DEMO) scheme create lifecycle --member s15_cart_abandoners_7d --member s17_new_customers_60d --member s18_golf_email_promo --member s16_reactivation_180d --otherwise > /dev/null
 	$(TAILOR_DEMO) scheme show lifecycle
 	$(TAILOR_DEMO) segment explain s18_golf_email_promo c0000001 --now $(DEMO_NOW)
+	@echo; echo "== recommendations with their reasons (docs/recommendations.md)"
+	$(TAILOR_DEMO) segment create golf_beginner_owners --rule 'count(purchase where category = "golf_clubs" and item.level = "beginner") >= 1' > /dev/null
+	$(TAILOR_DEMO) segment eval --now $(DEMO_NOW) > /dev/null
+	$(TAILOR_DEMO) reco $$($(TAILOR_DEMO) segment members golf_beginner_owners | head -1) --count 3 --category golf_clubs
 	@echo; echo "== tailor serve on the demo data (segments live on the real clock; Ctrl-C stops it)"
 	$(TAILOR_DEMO) serve --listen $(DEMO_LISTEN)
 
