@@ -387,6 +387,8 @@ class Service {
 
  private:
   Service();
+  // Intent of a profile already read from the working set.
+  Result<ProfileIntent> IntentOf(const working_set::ProfileHandle& profile, Timestamp at);
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<segments::SegmentCatalog> catalog_;
   std::function<Timestamp()> clock_;

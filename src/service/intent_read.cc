@@ -44,6 +44,11 @@ Result<Service::ProfileIntent> Service::Intent(std::string_view id, Timestamp at
   TAILOR_ASSIGN_OR_RETURN(
       working_set::ProfileHandle profile,
       impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss));
+  return IntentOf(profile, at);
+}
+
+Result<Service::ProfileIntent> Service::IntentOf(const working_set::ProfileHandle& profile,
+                                                 Timestamp at) {
   const std::shared_ptr<const intent::IntentRules> rules = intent_rules();
   ProfileIntent out{profile->view.external_id, {}, {}, std::nullopt};
   const LiveSignals* live = CurrentLiveSignals(*impl_, *profile);

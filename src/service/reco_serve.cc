@@ -68,7 +68,7 @@ Result<Service::ProfileRecommendations> Service::Recommendations(std::string_vie
     TAILOR_ASSIGN_OR_RETURN(std::span<const EventInput> events, (*profile)->Events(pool));
     activity = reco::ActivityOf(*model, events);
     if (request.intent == intent::Intent::kUnknown) {
-      auto session = Intent(id, request.now);
+      auto session = IntentOf(*profile, request.now);
       if (session.ok()) request.intent = session->classification.intent;
     }
   } else if (profile.status().code() != StatusCode::kNotFound) {
