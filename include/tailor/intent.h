@@ -11,6 +11,7 @@
 // features as traits (`concerns: service_pages >= 1 or max_item_views >= 3`), the first that
 // matches wins. Evaluated with the row evaluator (microseconds) and explained by it.
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@ namespace tailor::intent {
 
 enum class Intent : uint8_t { kUnknown, kInspiration, kBestOffer, kConcerns, kPostPurchase };
 std::string_view IntentName(Intent intent);  // "unknown", "inspiration", "best_offer", ...
+std::optional<Intent> ParseIntentName(std::string_view name);  // IntentName's inverse
 
 // The session's features and their summary live with the other signals (tailor/session.h).
 using signals::FeatureNames;

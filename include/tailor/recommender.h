@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "tailor/intent.h"
+#include "tailor/json_writer.h"
 #include "tailor/reco.h"
 #include "tailor/status.h"
 #include "tailor/types.h"
@@ -170,5 +171,10 @@ Activity ActivityOf(const Model& model, std::span<const EventInput> events);
 // The top `request.count` items for the person (score descending, ties by item id).
 std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
                                       const Request& request);
+
+// One recommendation as JSON: {"item", "name", "category", "level" (or null), "price" (or null),
+// "score", "reasons": [{"generator", "detail"}]}, the item described by `model` (the one that
+// answered).
+void WriteRecommendation(JsonWriter& json, const Model& model, const Recommendation& r);
 
 }  // namespace tailor::reco

@@ -73,6 +73,14 @@ std::string_view IntentName(Intent intent) {
   return "unknown";
 }
 
+std::optional<Intent> ParseIntentName(std::string_view name) {
+  for (const Intent intent : {Intent::kUnknown, Intent::kInspiration, Intent::kBestOffer,
+                              Intent::kConcerns, Intent::kPostPurchase}) {
+    if (IntentName(intent) == name) return intent;
+  }
+  return std::nullopt;
+}
+
 TraitMap FeatureTraits(const SessionFeatures& f) {
   TraitMap traits;
   traits.reserve(FeatureNames().size() + 1);

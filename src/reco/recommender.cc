@@ -574,4 +574,37 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
   return out;
 }
 
+void WriteRecommendation(JsonWriter& json, const Model& model, const Recommendation& r) {
+  const ItemFacts& item = model.item(r.index);
+  json.BeginObject()
+      .Key("item")
+      .String(r.item)
+      .Key("name")
+      .String(item.name)
+      .Key("category")
+      .String(item.category)
+      .Key("level");
+  if (item.level >= 0) {
+    json.String(model.options().catalogue.levels[static_cast<size_t>(item.level)]);
+  } else {
+    json.Null();
+  }
+  json.Key("price");
+  if (item.price) {
+    json.Double(*item.price);
+  } else {
+    json.Null();
+  }
+  json.Key("score").Double(r.score).Key("reasons").BeginArray();
+  for (const Reason& reason : r.reasons) {
+    json.BeginObject()
+        .Key("generator")
+        .String(reason.generator)
+        .Key("detail")
+        .String(reason.detail)
+        .EndObject();
+  }
+  json.EndArray().EndObject();
+}
+
 }  // namespace tailor::reco

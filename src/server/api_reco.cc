@@ -11,15 +11,6 @@
 namespace tailor::server {
 namespace {
 
-std::optional<intent::Intent> IntentOfName(std::string_view name) {
-  for (const intent::Intent intent :
-       {intent::Intent::kUnknown, intent::Intent::kInspiration, intent::Intent::kBestOffer,
-        intent::Intent::kConcerns, intent::Intent::kPostPurchase}) {
-    if (intent::IntentName(intent) == name) return intent;
-  }
-  return std::nullopt;
-}
-
 // A price bound of the query: nullopt when absent; false when it is not a number.
 bool PriceOf(const Call& call, std::string_view name, std::optional<double>& out) {
   const std::string_view text = call.Query(name);
@@ -75,7 +66,7 @@ void Api::Impl::AddRecommendationRoutes() {
       return ErrorResponse(400, "INVALID_ARGUMENT", "expected a number", "max_price");
     }
     if (const std::string_view name = call.Query("intent"); !name.empty()) {
-      const std::optional<intent::Intent> intent = IntentOfName(name);
+      const std::optional<intent::Intent> intent = intent::ParseIntentName(name);
       if (!intent) {
         return ErrorResponse(400, "INVALID_ARGUMENT",
                              "expected unknown, inspiration, best_offer, concerns or post_purchase",
@@ -90,7 +81,6 @@ void Api::Impl::AddRecommendationRoutes() {
     }
     auto found = service.Recommendations(call.params[0], request);
     if (!found.ok()) return ErrorResponse(found.status());
-    const reco::Model& model = *found->model;
     JsonWriter json;
     json.BeginObject()
         .Key("id")
@@ -104,33 +94,7 @@ void Api::Impl::AddRecommendationRoutes() {
         .Key("items")
         .BeginArray();
     for (const reco::Recommendation& r : found->items) {
-      json.BeginObject().Key("item").String(r.item);
-      {
-        const reco::ItemFacts& item = model.item(r.index);
-        json.Key("name").String(item.name).Key("category").String(item.category);
-        json.Key("level");
-        if (item.level >= 0) {
-          json.String(model.options().catalogue.levels[static_cast<size_t>(item.level)]);
-        } else {
-          json.Null();
-        }
-        json.Key("price");
-        if (item.price) {
-          json.Double(*item.price);
-        } else {
-          json.Null();
-        }
-      }
-      json.Key("score").Double(r.score).Key("reasons").BeginArray();
-      for (const reco::Reason& reason : r.reasons) {
-        json.BeginObject()
-            .Key("generator")
-            .String(reason.generator)
-            .Key("detail")
-            .String(reason.detail)
-            .EndObject();
-      }
-      json.EndArray().EndObject();
+      reco::WriteRecommendation(json, *found->model, r);
     }
     json.EndArray().EndObject();
     return JsonResponse(200, json);

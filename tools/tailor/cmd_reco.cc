@@ -84,26 +84,15 @@ int Show(const GlobalOptions& global, const RecoArgs& args) {
   request.category = args.category;
   request.max_price = args.max_price;
   if (!args.intent.empty()) {
-    bool known = false;
-    for (const intent::Intent intent :
-         {intent::Intent::kUnknown, intent::Intent::kInspiration, intent::Intent::kBestOffer,
-          intent::Intent::kConcerns, intent::Intent::kPostPurchase}) {
-      if (intent::IntentName(intent) == args.intent) {
-        request.intent = intent;
-        known = true;
-      }
-    }
-    if (!known) {
+    const std::optional<intent::Intent> intent = intent::ParseIntentName(args.intent);
+    if (!intent) {
       return ReportError(global, InvalidArgument("--intent: expected unknown, inspiration, "
                                                  "best_offer, concerns or post_purchase"));
     }
+    request.intent = *intent;
   }
   auto found = (*service)->Recommendations(args.id, request);
   if (!found.ok()) return ReportError(global, found.status());
-  const auto describe = [&](const std::string& id) -> const reco::ItemFacts* {
-    const auto index = (*model)->Find(id);
-    return index ? &(*model)->item(*index) : nullptr;
-  };
   if (global.json) {
     JsonWriter json;
     json.BeginObject()
@@ -116,20 +105,7 @@ int Show(const GlobalOptions& global, const RecoArgs& args) {
         .Key("items")
         .BeginArray();
     for (const reco::Recommendation& r : found->items) {
-      json.BeginObject().Key("item").String(r.item);
-      if (const reco::ItemFacts* item = describe(r.item)) {
-        json.Key("name").String(item->name).Key("category").String(item->category);
-      }
-      json.Key("score").Double(r.score).Key("reasons").BeginArray();
-      for (const reco::Reason& reason : r.reasons) {
-        json.BeginObject()
-            .Key("generator")
-            .String(reason.generator)
-            .Key("detail")
-            .String(reason.detail)
-            .EndObject();
-      }
-      json.EndArray().EndObject();
+      reco::WriteRecommendation(json, *found->model, r);
     }
     json.EndArray().EndObject();
     std::printf("%s\n", json.str().c_str());
@@ -140,9 +116,9 @@ int Show(const GlobalOptions& global, const RecoArgs& args) {
               std::string(intent::IntentName(found->intent)).c_str());
   size_t rank = 0;
   for (const reco::Recommendation& r : found->items) {
-    const reco::ItemFacts* item = describe(r.item);
-    std::printf("%2zu. %-14s %-32s %-16s %6.3f\n", ++rank, r.item.c_str(),
-                item ? item->name.c_str() : "", item ? item->category.c_str() : "", r.score);
+    const reco::ItemFacts& item = found->model->item(r.index);
+    std::printf("%2zu. %-14s %-32s %-16s %6.3f\n", ++rank, r.item.c_str(), item.name.c_str(),
+                item.category.c_str(), r.score);
     for (const reco::Reason& reason : r.reasons) {
       std::printf("      %-12s %s\n", reason.generator.c_str(), reason.detail.c_str());
     }
