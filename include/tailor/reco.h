@@ -38,6 +38,7 @@ struct InteractionOptions {
   // psychographic, technographic, preference; not behavioural or other traits, which may have
   // been computed from the very events being predicted) with at most this many values.
   size_t max_trait_values = 100;
+  bool trait_tokens = true;  // off where no generator reads them (the serving model)
 };
 
 struct Interaction {

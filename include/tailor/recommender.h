@@ -172,6 +172,10 @@ Activity ActivityOf(const Model& model, std::span<const EventInput> events);
 std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
                                       const Request& request);
 
+// The model as JSON: {"version", "trained_at", "profiles", "pairs", "items", "items_with_level",
+// "levels_outside_order", "interactions_on_unknown_items", "train_seconds", "levels"}.
+void WriteModel(JsonWriter& json, const Model& model);
+
 // One recommendation as JSON: {"item", "name", "category", "level" (or null), "price" (or null),
 // "score", "reasons": [{"generator", "detail"}]}, the item described by `model` (the one that
 // answered).

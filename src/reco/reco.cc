@@ -221,7 +221,7 @@ Result<Interactions> InteractionsFromSnapshot(
     }
   }
   if (items != nullptr) AddItemFacts(*items, options, out);
-  AddTraitTokens(snapshot, profiles, options, out);
+  if (options.trait_tokens) AddTraitTokens(snapshot, profiles, options, out);
   return out;
 }
 
@@ -745,6 +745,7 @@ namespace {
 struct Tuned {
   GeneratorReport report;
   std::unique_ptr<Generator> on_validation, on_train;
+  double validation_ndcg = -1;  // of the chosen point
 };
 
 using Factory = std::function<std::unique_ptr<Generator>()>;
@@ -767,6 +768,7 @@ Tuned Tune(std::string name, const std::vector<std::pair<std::string, Factory>>&
       tuned.on_validation = std::move(generator);
     }
   }
+  tuned.validation_ndcg = best;
   tuned.report.params = grid[chosen].first;
   tuned.on_train = grid[chosen].second();
   tuned.on_train->Fit(split, items);
@@ -912,6 +914,7 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
         recency.on_validation = std::move(weighted);
       }
     }
+    recency.validation_ndcg = best;
     recency.report.params = fmt::format("lambda={}, decay={}", lambda, chosen);
     recency.on_train = ease_train.Reweighted(split, chosen);
     recency.report.metrics = Evaluate(*recency.on_train, split, interactions);
@@ -939,16 +942,7 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
   for (size_t p = 0; p < tuned.size(); ++p) {
     on_validation.push_back(tuned[p].on_validation.get());
     on_train.push_back(tuned[p].on_train.get());
-    const auto& v = tuned[p].report.validation;
-    const double ndcg = v.empty() ? 0 : std::max_element(v.begin(), v.end(), [](auto& a, auto& b) {
-                                          return a.second < b.second;
-                                        })->second;
-    const auto& b = tuned[best_part].report.validation;
-    const double best_ndcg =
-        b.empty() ? 0 : std::max_element(b.begin(), b.end(), [](auto& x, auto& y) {
-                          return x.second < y.second;
-                        })->second;
-    if (ndcg > best_ndcg) best_part = p;
+    if (tuned[p].validation_ndcg > tuned[best_part].validation_ndcg) best_part = p;
   }
   CachedBlend cached(on_validation, validation, items);
   std::vector<double> weights(tuned.size(), 0.0);

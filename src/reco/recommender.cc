@@ -574,6 +574,32 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
   return out;
 }
 
+void WriteModel(JsonWriter& json, const Model& model) {
+  const Model::Stats& s = model.stats();
+  json.BeginObject()
+      .Key("version")
+      .Uint(model.version())
+      .Key("trained_at")
+      .String(IsoTime(model.trained_at()))
+      .Key("profiles")
+      .Uint(s.profiles)
+      .Key("pairs")
+      .Uint(s.pairs)
+      .Key("items")
+      .Uint(s.items)
+      .Key("items_with_level")
+      .Uint(s.items_with_level)
+      .Key("levels_outside_order")
+      .Uint(s.levels_outside_order)
+      .Key("interactions_on_unknown_items")
+      .Uint(s.interacted_items_unknown)
+      .Key("train_seconds")
+      .Double(s.train_seconds);
+  json.Key("levels").BeginArray();
+  for (const std::string& level : model.options().catalogue.levels) json.String(level);
+  json.EndArray().EndObject();
+}
+
 void WriteRecommendation(JsonWriter& json, const Model& model, const Recommendation& r) {
   const ItemFacts& item = model.item(r.index);
   json.BeginObject()

@@ -4,7 +4,6 @@
 
 #include <charconv>
 
-#include "common/time.h"
 #include "server/api_impl.h"
 #include "tailor/recommender.h"
 
@@ -20,32 +19,6 @@ bool PriceOf(const Call& call, std::string_view name, std::optional<double>& out
   if (error != std::errc() || end != text.data() + text.size()) return false;
   out = value;
   return true;
-}
-
-void WriteModel(JsonWriter& json, const reco::Model& model) {
-  const reco::Model::Stats& s = model.stats();
-  json.BeginObject()
-      .Key("version")
-      .Int(static_cast<int64_t>(model.version()))
-      .Key("trained_at")
-      .String(IsoTime(model.trained_at()))
-      .Key("profiles")
-      .Int(static_cast<int64_t>(s.profiles))
-      .Key("pairs")
-      .Int(static_cast<int64_t>(s.pairs))
-      .Key("items")
-      .Int(static_cast<int64_t>(s.items))
-      .Key("items_with_level")
-      .Int(static_cast<int64_t>(s.items_with_level))
-      .Key("levels_outside_order")
-      .Int(static_cast<int64_t>(s.levels_outside_order))
-      .Key("interactions_on_unknown_items")
-      .Int(static_cast<int64_t>(s.interacted_items_unknown))
-      .Key("train_seconds")
-      .Double(s.train_seconds);
-  json.Key("levels").BeginArray();
-  for (const std::string& level : model.options().catalogue.levels) json.String(level);
-  json.EndArray().EndObject();
 }
 
 }  // namespace
@@ -102,7 +75,7 @@ void Api::Impl::AddRecommendationRoutes() {
 
   Add("GET", "/v1/recommendations/model", Scope::kRead, [this](Call&) -> Response {
     JsonWriter json;
-    WriteModel(json, *service.recommender());
+    reco::WriteModel(json, *service.recommender());
     return JsonResponse(200, json);
   });
 
@@ -110,7 +83,7 @@ void Api::Impl::AddRecommendationRoutes() {
     auto trained = service.TrainRecommender();
     if (!trained.ok()) return ErrorResponse(trained.status());
     JsonWriter json;
-    WriteModel(json, **trained);
+    reco::WriteModel(json, **trained);
     return JsonResponse(200, json);
   });
   routes.back().slow = true;  // reads the whole population

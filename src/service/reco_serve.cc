@@ -34,9 +34,10 @@ Result<std::shared_ptr<const reco::Model>> Service::TrainRecommender(const RunCo
   TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
                           impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
   TAILOR_RETURN_IF_ERROR(CheckRun(control));
-  TAILOR_ASSIGN_OR_RETURN(
-      reco::Interactions interactions,
-      reco::InteractionsFromSnapshot(*version.snapshot, impl_->options.recommender.interactions));
+  reco::InteractionOptions read = impl_->options.recommender.interactions;
+  read.trait_tokens = false;  // no serving generator reads them yet
+  TAILOR_ASSIGN_OR_RETURN(reco::Interactions interactions,
+                          reco::InteractionsFromSnapshot(*version.snapshot, read));
   TAILOR_RETURN_IF_ERROR(CheckRun(control));
   uint64_t next_version = 1;
   {

@@ -47,26 +47,8 @@ int Train(const GlobalOptions& global) {
   auto model = (*service)->TrainRecommender();
   if (!model.ok()) return ReportError(global, model.status());
   if (global.json) {
-    const reco::Model::Stats& s = (*model)->stats();
     JsonWriter json;
-    json.BeginObject()
-        .Key("version")
-        .Uint((*model)->version())
-        .Key("profiles")
-        .Uint(s.profiles)
-        .Key("pairs")
-        .Uint(s.pairs)
-        .Key("items")
-        .Uint(s.items)
-        .Key("items_with_level")
-        .Uint(s.items_with_level)
-        .Key("levels_outside_order")
-        .Uint(s.levels_outside_order)
-        .Key("interactions_on_unknown_items")
-        .Uint(s.interacted_items_unknown)
-        .Key("train_seconds")
-        .Double(s.train_seconds)
-        .EndObject();
+    reco::WriteModel(json, **model);
     std::printf("%s\n", json.str().c_str());
     return 0;
   }
