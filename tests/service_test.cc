@@ -17,6 +17,7 @@
 #include "tailor/explain.h"
 #include "tailor/intent_simulation.h"
 #include "tailor/json_writer.h"
+#include "tailor/recommender.h"
 #include "tailor/surveys.h"
 #include "test_util.h"
 
@@ -1120,6 +1121,91 @@ TEST(Service, LiveSignalsCountUsualHoursInTheProfilesTimeZone) {
   // The write's observer counted the live state again in the new zone.
   EXPECT_EQ(service->counters().signal_rebuilds, rebuilds + 1);
   EXPECT_EQ(usual_hour(), 2);  // 00:30 UTC is 02:30 in Paris in June
+}
+
+// Recommendations read each profile's activity kept beside it in memory, folded again only for
+// new event blocks or a new model: after every write, and across a training run, they equal the
+// recommendations from the fold of the profile's whole stored history.
+TEST(Service, RecommendationsFromTheKeptActivityEqualTheFoldOfTheHistory) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  std::vector<ItemInput> items;
+  const std::vector<std::string> levels = {"beginner", "intermediate", "advanced", ""};
+  for (int i = 0; i < 24; ++i) {
+    ItemInput item;
+    item.id = fmt::format("item{}", i);
+    item.name = item.id;
+    item.category = i % 3 == 0 ? "golf_clubs" : i % 3 == 1 ? "tennis" : "socks";
+    item.price = Decimal::FromDouble(10 + i);
+    const std::string& level = levels[static_cast<size_t>(i) % levels.size()];
+    if (!level.empty())
+      item.attributes.emplace_back("level", TypedValue{TraitType::kString, level});
+    items.push_back(std::move(item));
+  }
+  BatchReport item_report;
+  ASSERT_OK(service->UpsertItems(items, item_report));
+  std::mt19937 random(7);
+  const std::vector<std::string> types = {"product_view", "product_view", "add_to_cart",
+                                          "purchase",     "refund",       "page_view"};
+  const std::vector<std::string> owners = {"p-1", "p-2", "p-3", "p-4"};
+  Timestamp time = kStart - 30 * kDay;
+  size_t next_id = 0;
+  const auto check = [&](const std::string& id) {
+    reco::Request request;
+    request.now = time + kHour;
+    request.count = 8;
+    auto served = service->Recommendations(id, request);
+    ASSERT_TRUE(served.ok()) << served.status().ToString();
+    auto view = service->engine().GetProfile(id, 0);
+    ASSERT_TRUE(view.ok());
+    auto events = service->engine().Events(view->id);
+    ASSERT_TRUE(events.ok());
+    request.intent = served->intent;
+    const std::vector<reco::Recommendation> expected =
+        reco::Recommend(*served->model, reco::ActivityOf(*served->model, *events), request);
+    ASSERT_EQ(served->items.size(), expected.size()) << id;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(served->items[i].item, expected[i].item) << id << " #" << i;
+      EXPECT_DOUBLE_EQ(served->items[i].score, expected[i].score) << id << " #" << i;
+    }
+  };
+  for (int round = 0; round < 40; ++round) {
+    std::vector<EventInput> batch;
+    for (int k = 0; k < 3; ++k) {
+      EventInput event;
+      event.id = fmt::format("e{}", next_id++);
+      event.profile_id = owners[random() % owners.size()];
+      event.type = types[random() % types.size()];
+      time += static_cast<Timestamp>(random() % (6 * kHour));
+      event.time = time;
+      if (event.type == "page_view") {
+        event.category = random() % 2 == 0 ? "golf_clubs" : "tennis";
+      } else {
+        event.item_id = items[random() % items.size()].id;
+      }
+      batch.push_back(std::move(event));
+    }
+    BatchReport report;
+    ASSERT_OK(service->IngestEvents(batch, report));
+    clock.now->store(time);
+    for (const std::string& id : owners) {
+      if (service->engine().GetProfile(id, 0).ok()) check(id);
+    }
+    if (round == 20) {
+      // New items first in the catalogue's order: the new model numbers the items otherwise.
+      std::vector<ItemInput> added(3);
+      for (size_t i = 0; i < added.size(); ++i) {
+        added[i].id = fmt::format("a-new-{}", i);
+        added[i].category = "socks";
+      }
+      ASSERT_OK(service->UpsertItems(added, item_report));
+      ASSERT_TRUE(service->TrainRecommender().ok());
+    }
+    if (HasFailure()) return;
+  }
+  EXPECT_EQ(service->recommender()->version(), 1u);
 }
 
 }  // namespace

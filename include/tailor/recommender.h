@@ -137,7 +137,8 @@ class Model {
   std::optional<uint32_t> Find(std::string_view id) const;
 
  private:
-  friend Activity ActivityOf(const Model& model, std::span<const EventInput> events);
+  friend void FoldActivity(const Model& model, std::span<const EventInput> events,
+                           Activity& activity);
   friend std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
                                                const Request& request);
   using Ranked = std::vector<std::pair<uint32_t, float>>;  // item, score; best first
@@ -167,6 +168,9 @@ class Model {
 
 // One person's activity from their events (any order); items outside the model are ignored.
 Activity ActivityOf(const Model& model, std::span<const EventInput> events);
+// Adds later events to an activity of the same model (a profile's new event blocks): the same as
+// ActivityOf of every event, except that a refund folded before its purchase gives nothing back.
+void FoldActivity(const Model& model, std::span<const EventInput> events, Activity& activity);
 
 // The top `request.count` items for the person (score descending, ties by item id).
 std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,

@@ -225,9 +225,16 @@ void CountCategory(Activity& activity, std::string_view category) {
 }  // namespace
 
 Activity ActivityOf(const Model& model, std::span<const EventInput> events) {
-  const InteractionOptions& kinds = model.options_.interactions;
   Activity activity;
+  FoldActivity(model, events, activity);
+  return activity;
+}
+
+void FoldActivity(const Model& model, std::span<const EventInput> events, Activity& activity) {
+  const InteractionOptions& kinds = model.options_.interactions;
   std::unordered_map<uint32_t, size_t> touch_of;
+  for (size_t i = 0; i < activity.touches.size(); ++i)
+    touch_of.emplace(activity.touches[i].item, i);
   for (const EventInput& event : events) {
     std::optional<uint32_t> item;
     if (!event.item_id.empty()) item = model.Find(event.item_id);
@@ -259,20 +266,40 @@ Activity ActivityOf(const Model& model, std::span<const EventInput> events) {
       ++touch.views;
     }
   }
-  return activity;
 }
 
 namespace {
 
-// Per-thread scratch sized to the catalogue: each item's candidate slot (and its also_bought
-// sum), reset after each call for the items touched, so a call costs what it touches.
+// Per-thread scratch: each item's candidate slot, sized to the catalogue and reset after each
+// call for the items touched, so a call costs what it touches; and the also_bought sums' index,
+// a small open-addressing table sized to the neighbours read (a table per item would miss the
+// cache on nearly every neighbour: most of the call's time, measured with perf).
 struct Scratch {
-  std::vector<int32_t> slot;  // per item: its candidate's index, -1 none
-  std::vector<int32_t> also;  // per item: its also_bought entry, -1 none
+  std::vector<int32_t> slot;   // per item: its candidate's index, -1 none
+  std::vector<uint64_t> also;  // (item + 1) << 32 | sum index; 0: empty
   void Fit(size_t items) {
-    if (slot.size() < items) {
-      slot.assign(items, -1);
-      also.assign(items, -1);
+    if (slot.size() < items) slot.assign(items, -1);
+  }
+  // Empty, with room for `entries` keys at most half full.
+  void FitAlso(size_t entries) {
+    size_t capacity = 64;
+    while (capacity < 2 * entries) capacity *= 2;
+    also.assign(capacity, 0);
+  }
+  // The sum index of `item`, `fresh` (the next index) when it has none yet.
+  uint32_t AlsoIndex(uint32_t item, uint32_t fresh, bool& added) {
+    const size_t mask = also.size() - 1;
+    const uint64_t key = static_cast<uint64_t>(item) + 1;
+    for (size_t at = (item * 0x9E3779B1u) & mask;; at = (at + 1) & mask) {
+      if (also[at] == 0) {
+        also[at] = key << 32 | fresh;
+        added = true;
+        return fresh;
+      }
+      if (also[at] >> 32 == key) {
+        added = false;
+        return static_cast<uint32_t>(also[at]);
+      }
     }
   }
 };
@@ -409,9 +436,9 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     return looked.back().second;
   };
   for (const Activity::Touch& touch : activity.touches) {
-    const ItemFacts& item = model.item(touch.item);
-    if (item.level < 0 || held_of(item.kind_id) != nullptr) continue;
-    looks_of(item.kind_id)[static_cast<size_t>(item.level)] += touch.views + touch.carts;
+    const Model::Filter& item = model.filters_[touch.item];
+    if (item.level < 0 || held_of(item.kind) != nullptr) continue;
+    looks_of(item.kind)[static_cast<size_t>(item.level)] += touch.views + touch.carts;
   }
   if (catalogue.kind_attribute.empty()) {  // pages of a category: the kind, no level seen
     for (const auto& [category, count] : activity.categories) {
@@ -450,17 +477,20 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       uint32_t source;
     };
     std::vector<Sum> sums;
+    size_t read = 0;
+    for (const Activity::Touch& touch : activity.touches)
+      read += model.neighbours_[touch.item].size();
+    scratch.FitAlso(read);
+    sums.reserve(read);
     for (const Activity::Touch& touch : activity.touches) {
       const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
       const double weight = strength * Decay(request.now - touch.last, kTouchHalfLifeDays);
       for (const auto& [j, similarity] : model.neighbours_[touch.item]) {
         const double part = weight * similarity;
-        int32_t& at = scratch.also[j];
-        if (at < 0) {
-          at = static_cast<int32_t>(sums.size());
-          sums.push_back({j, 0, 0, touch.item});
-        }
-        Sum& sum = sums[static_cast<size_t>(at)];
+        bool added = false;
+        const uint32_t at = scratch.AlsoIndex(j, static_cast<uint32_t>(sums.size()), added);
+        if (added) sums.push_back({j, 0, 0, touch.item});
+        Sum& sum = sums[at];
         sum.total += part;
         if (part > sum.best_part) {
           sum.best_part = part;
@@ -468,7 +498,6 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
         }
       }
     }
-    for (const Sum& sum : sums) scratch.also[sum.item] = -1;
     // The strongest few (in no order: each is added on its own).
     const size_t keep = std::min(sums.size(), 4 * depth);
     std::nth_element(sums.begin(), sums.begin() + static_cast<ptrdiff_t>(keep), sums.end(),
@@ -551,24 +580,34 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
                             : std::min(order.size(), request.count);
   std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(ranked), order.end(),
                     better);
-  std::vector<Recommendation> out;
+  std::vector<uint32_t> chosen;  // candidates, best first
   std::unordered_map<std::string_view, size_t> per_category;
   for (const uint32_t c : order) {
-    if (out.size() == request.count) break;
-    const Candidate& candidate = candidates[c];
-    const ItemFacts& item = model.item(candidate.item);
+    if (chosen.size() == request.count) break;
     if (request.intent == intent::Intent::kInspiration &&
-        per_category[item.category]++ >= kInspirationPerCategory) {
+        per_category[model.item(candidates[c].item).category]++ >= kInspirationPerCategory) {
       continue;  // variety: a few of each category
     }
-    std::vector<std::pair<double, uint32_t>> mine;
-    for (const Part& part : parts) {
-      if (part.candidate == c) mine.emplace_back(part.contribution, part.reason);
-    }
-    std::stable_sort(mine.begin(), mine.end(),
+    chosen.push_back(c);
+  }
+  // Each chosen candidate's parts, in one pass over them all.
+  std::vector<int32_t> position(candidates.size(), -1);
+  for (size_t i = 0; i < chosen.size(); ++i) position[chosen[i]] = static_cast<int32_t>(i);
+  std::vector<std::vector<std::pair<double, uint32_t>>> mine(chosen.size());
+  for (const Part& part : parts) {
+    const int32_t at = position[part.candidate];
+    if (at >= 0) mine[static_cast<size_t>(at)].emplace_back(part.contribution, part.reason);
+  }
+  std::vector<Recommendation> out;
+  out.reserve(chosen.size());
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const Candidate& candidate = candidates[chosen[i]];
+    std::stable_sort(mine[i].begin(), mine[i].end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
-    Recommendation recommendation{item.id, candidate.item, candidate.score, {}};
-    for (const auto& [contribution, r] : mine) recommendation.reasons.push_back(reasons[r]);
+    Recommendation recommendation{
+        model.item(candidate.item).id, candidate.item, candidate.score, {}};
+    recommendation.reasons.reserve(mine[i].size());
+    for (const auto& [contribution, r] : mine[i]) recommendation.reasons.push_back(reasons[r]);
     out.push_back(std::move(recommendation));
   }
   return out;

@@ -1,10 +1,78 @@
 // Recommendations of the live profiles (tailor/recommender.h): the model in force, replaced whole
 // by a training run (serving keeps the one it holds meanwhile), and each profile's activity read
 // from memory with its session's intent.
+//
+// A profile's activity is kept beside it in the working set (an extension), folded for one model
+// version and the event blocks it has read: a request finds it current and decodes nothing; after
+// writes it folds only the new blocks; a new model folds the history again (the activity names
+// the model's items by index). It is kept by the reads, so the write path pays nothing for it.
 
 #include "service/service_impl.h"
 
 namespace tailor {
+
+namespace {
+
+class ActivityState final : public working_set::Extension {
+ public:
+  ActivityState(uint64_t model_version, size_t blocks,
+                std::shared_ptr<const reco::Activity> activity)
+      : model_version_(model_version), blocks_(blocks), activity_(std::move(activity)) {}
+
+  std::unique_ptr<Extension> Clone() const override {
+    return std::make_unique<ActivityState>(*this);  // the activity itself is immutable: shared
+  }
+  size_t bytes() const override {
+    size_t bytes = sizeof(*this) + sizeof(reco::Activity) +
+                   activity_->touches.capacity() * sizeof(reco::Activity::Touch);
+    for (const auto& [category, count] : activity_->categories) {
+      bytes += 48 + category.capacity();  // a node of the map and its text
+    }
+    return bytes;
+  }
+
+  uint64_t model_version() const { return model_version_; }
+  size_t blocks() const { return blocks_; }
+  const std::shared_ptr<const reco::Activity>& activity() const { return activity_; }
+
+ private:
+  uint64_t model_version_;
+  size_t blocks_;  // the profile's event blocks folded in
+  std::shared_ptr<const reco::Activity> activity_;
+};
+
+// The profile's activity for `model`: the one kept if current, else folded (only the new blocks
+// when the kept one is of this model) and kept for the next request.
+Result<std::shared_ptr<const reco::Activity>> CurrentActivity(Service::Impl& impl,
+                                                              working_set::ProfileHandle profile,
+                                                              const reco::Model& model) {
+  const size_t blocks = profile->event_blocks.size();
+  const auto* kept = static_cast<const ActivityState*>(profile->extension(impl.reco_slot));
+  if (kept != nullptr && kept->model_version() != model.version()) kept = nullptr;
+  if (kept != nullptr && kept->blocks() == blocks) return kept->activity();
+  // Blocks are only ever appended (merges included): the ones after those kept are new.
+  const size_t from = kept != nullptr && kept->blocks() < blocks ? kept->blocks() : 0;
+  auto activity = from > 0 ? std::make_shared<reco::Activity>(*kept->activity())
+                           : std::make_shared<reco::Activity>();
+  std::vector<EventInput>& pool = impl.scratch_events.local();
+  TAILOR_ASSIGN_OR_RETURN(
+      std::span<const EventInput> events,
+      DecodeEventBlocks(
+          std::span<const std::string>(profile->event_blocks.data() + from, blocks - from), pool));
+  reco::FoldActivity(model, events, *activity);
+  const ProfileId id = profile->view.id;
+  profile.reset();  // not held while kept: no copy of the profile on write
+  auto state = std::make_unique<ActivityState>(model.version(), blocks, activity);
+  impl.working_set->UpdateExtension(id, impl.reco_slot,
+                                    [&](const working_set::ResidentProfile& resident,
+                                        std::unique_ptr<working_set::Extension>& slot) {
+                                      if (resident.event_blocks.size() == blocks)
+                                        slot = std::move(state);
+                                    });
+  return std::shared_ptr<const reco::Activity>(std::move(activity));
+}
+
+}  // namespace
 
 std::shared_ptr<const reco::Model> Service::recommender() {
   std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
@@ -60,23 +128,22 @@ Result<Service::ProfileRecommendations> Service::Recommendations(std::string_vie
   ProfileRecommendations out;
   out.model_version = model->version();
   out.model = model;
-  reco::Activity activity;
+  std::shared_ptr<const reco::Activity> activity;
   auto profile = impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss);
   if (profile.ok()) {
     out.id = (*profile)->view.external_id;
     out.known = true;
-    std::vector<EventInput>& pool = impl_->scratch_events.local();
-    TAILOR_ASSIGN_OR_RETURN(std::span<const EventInput> events, (*profile)->Events(pool));
-    activity = reco::ActivityOf(*model, events);
     if (request.intent == intent::Intent::kUnknown) {
       auto session = IntentOf(*profile, request.now);
       if (session.ok()) request.intent = session->classification.intent;
     }
+    TAILOR_ASSIGN_OR_RETURN(activity, CurrentActivity(*impl_, std::move(*profile), *model));
   } else if (profile.status().code() != StatusCode::kNotFound) {
     return profile.status();
   }
   out.intent = request.intent;
-  out.items = reco::Recommend(*model, activity, request);
+  static const reco::Activity kNoActivity;
+  out.items = reco::Recommend(*model, activity != nullptr ? *activity : kNoActivity, request);
   return out;
 }
 

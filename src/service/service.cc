@@ -80,6 +80,7 @@ Result<std::unique_ptr<Service>> Service::Open(const std::string& data_dir,
   impl.observers.push_back(MakeMembershipObserver(impl, *service->catalog_));
   impl.signals_slot = impl.working_set->RegisterExtension();
   impl.observers.push_back(MakeSignalsObserver(impl));
+  impl.reco_slot = impl.working_set->RegisterExtension();
   TAILOR_RETURN_IF_ERROR(impl.RefreshLastSequence(*service->catalog_));
   if (impl.options.evaluate_on_open && impl.live->segment_count() > 0) {
     TAILOR_RETURN_IF_ERROR(service->EvaluateAll().status());

@@ -164,6 +164,7 @@ struct Service::Impl {
   // Signals and session intent per profile (live_signals.h): the working-set slot, and what
   // their updates cost.
   size_t signals_slot = 0;
+  size_t reco_slot = 0;  // each resident profile's reco::Activity (reco_serve.cc)
   std::atomic<uint64_t> signal_events{0}, signal_rebuilds{0};
   UpdateTimes signal_update_times;
 
