@@ -2,7 +2,8 @@
 # GET /v1/profiles/{id}/recommendations with wrk on loopback (docs/benchmarks.md,
 # Recommendations): ids drawn at random from the first RANGE profiles of a store of 1M generated
 # profiles and 100,000 items. The server trains its model when it starts; the runs begin once it
-# serves (version 1). A warm-up run first reads each profile of the range into memory.
+# serves (version 1). A warm-up run first reads each profile of the range into memory (twice:
+# a lookup from outside the write path keeps a profile on its second miss) and folds its activity.
 # Usage: bench/reco_wrk.sh [RANGE=20000] [SECONDS=10] [CONNECTIONS="8 32"]
 # The store: /tmp/bench-1m-100k (made from ../shared/bench's generator when missing;
 # BENCH_STORE overrides). wrk and the server share the machine's cores.
@@ -33,7 +34,7 @@ done
 curl -s -H "Authorization: Bearer $KEY" "$URL/v1/recommendations/model"; echo
 first=${CONNECTIONS%% *}
 echo "== warm-up, $first connections"
-wrk -t2 -c"$first" -d"${SECONDS_PER_RUN}s" --latency -s bench/wrk/profile.lua "$URL" |
+wrk -t2 -c"$first" -d"$((2 * SECONDS_PER_RUN))s" --latency -s bench/wrk/profile.lua "$URL" |
   grep -E "Requests/sec|50%|99%|Non-2xx"
 for connections in $CONNECTIONS; do
   echo "== GET /v1/profiles/{id}/recommendations, $connections connections"

@@ -165,6 +165,48 @@ TEST(Reco, EaseWithRecencyWeightsAgreesInBothSpacesAndReducesToEase) {
   }
 }
 
+// Item kNN with recency weights, against the sum written out plainly: each of the user's train
+// items, in time order, weighs 0.05 + exp(-k/h) times its similarity (from plain kNN's scores of
+// that one item); the reweighted copy of a fitted kNN gives the same.
+TEST(Reco, ItemKnnWithRecencyWeightsIsTheWeightedSumOfEachItemsNeighbours) {
+  std::mt19937_64 random(10);
+  std::vector<std::tuple<uint32_t, std::string, Timestamp, bool>> rows;
+  for (uint32_t u = 0; u < 40; ++u) {
+    for (int j = 0; j < 30; ++j) {
+      if (random() % 4 == 0) {
+        rows.emplace_back(u, "i" + std::to_string(j), static_cast<Timestamp>(random() % 1000),
+                          true);
+      }
+    }
+  }
+  const Interactions data = Make(rows, 40);
+  const Split split = SplitByTime(data, Relevance{});
+  ItemKnn plain(10, 2), weighted(10, 2, 3);
+  plain.Fit(split, data.items.size());
+  weighted.Fit(split, data.items.size());
+  const std::unique_ptr<ItemKnn> reweighted = plain.Reweighted(split, 3);
+  std::vector<double> got(data.items.size()), again(data.items.size()), one(data.items.size());
+  size_t differs = 0;
+  for (size_t u = 0; u < split.train.size(); ++u) {
+    weighted.Score(u, split.train[u], got);
+    reweighted->Score(u, split.train[u], again);
+    std::vector<double> expected(data.items.size(), 0.0);
+    const std::vector<uint32_t>& ordered = split.train_by_time[u];
+    for (size_t r = 0; r < ordered.size(); ++r) {
+      plain.Score(u, {ordered[r]}, one);
+      const double weight = 0.05 + std::exp(-static_cast<double>(ordered.size() - 1 - r) / 3);
+      for (size_t j = 0; j < one.size(); ++j) expected[j] += weight * one[j];
+    }
+    plain.Score(u, split.train[u], one);
+    for (size_t j = 0; j < got.size(); ++j) {
+      ASSERT_NEAR(got[j], expected[j], 1e-12) << u << " " << j;
+      ASSERT_EQ(got[j], again[j]) << u << " " << j;
+      differs += std::abs(got[j] - one[j]) > 1e-9;
+    }
+  }
+  EXPECT_GT(differs, 100u) << "the weights change the scores";
+}
+
 // iALS by conjugate gradient against the exact alternating solves written out plainly: with as
 // many CG steps (twice the factors), each row's system is solved to round-off, so both give the
 // same scores.

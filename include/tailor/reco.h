@@ -121,18 +121,27 @@ class Popularity : public Generator {
 };
 
 // S[i, j] = |U_i ∩ U_j| / (sqrt|U_i| sqrt|U_j| + shrink), S[i, i] = 0, each row keeping its k
-// largest (ties by j ascending); score(u, j) = sum over i in train(u) of S[i, j].
+// largest (ties by j ascending); score(u, j) = sum over i in train(u) of S[i, j]. With a position
+// decay h > 0, each i is weighted by its recency in the user's history as in Ease: 0.05 +
+// exp(−k/h), k its place from the end in time order.
 class ItemKnn : public Generator {
  public:
-  ItemKnn(size_t k, double shrink) : k_(k), shrink_(shrink) {}
+  ItemKnn(size_t k, double shrink, double position_decay = 0)
+      : k_(k), shrink_(shrink), position_decay_(position_decay) {}
   void Fit(const Split& split, size_t items) override;
   void Score(size_t user, const std::vector<uint32_t>& train_items,
              std::vector<double>& scores) const override;
+  // The same neighbours with another position decay, for the users of `split` (the split it was
+  // fitted on).
+  std::unique_ptr<ItemKnn> Reweighted(const Split& split, double position_decay) const;
 
  private:
   size_t k_;
   double shrink_;
-  std::vector<std::vector<std::pair<uint32_t, double>>> neighbours_;  // per item, kept entries
+  double position_decay_;
+  std::shared_ptr<const std::vector<std::vector<std::pair<uint32_t, double>>>>
+      neighbours_;                // per item, kept entries
+  const Split* split_ = nullptr;  // with a position decay: train_by_time of the fitted split
 };
 
 // EASE^R (Steck 2019): P = (XᵀX + λI)⁻¹ over the catalogue, B = I − P diag(1/diag P) (so

@@ -254,7 +254,16 @@ void ItemKnn::Fit(const Split& split, size_t items) {
   for (size_t u = 0; u < split.train.size(); ++u) {
     for (uint32_t j : split.train[u]) users[u].emplace_back(j, 1.0);
   }
-  neighbours_ = CoOccurrence(users, items, k_, shrink_, split.item_rank);
+  neighbours_ =
+      std::make_shared<const Neighbours>(CoOccurrence(users, items, k_, shrink_, split.item_rank));
+  split_ = &split;
+}
+
+std::unique_ptr<ItemKnn> ItemKnn::Reweighted(const Split& split, double position_decay) const {
+  auto out = std::make_unique<ItemKnn>(k_, shrink_, position_decay);
+  out->neighbours_ = neighbours_;
+  out->split_ = &split;
+  return out;
 }
 
 Neighbours CoOccurrence(const std::vector<WeightedItems>& users, size_t items, size_t k,
@@ -304,11 +313,21 @@ Neighbours CoOccurrence(const std::vector<WeightedItems>& users, size_t items, s
   return neighbours;
 }
 
-void ItemKnn::Score(size_t, const std::vector<uint32_t>& train_items,
+void ItemKnn::Score(size_t user, const std::vector<uint32_t>& train_items,
                     std::vector<double>& scores) const {
   std::fill(scores.begin(), scores.end(), 0.0);
+  const Neighbours& neighbours = *neighbours_;
+  if (position_decay_ > 0) {
+    const std::vector<uint32_t>& ordered = split_->train_by_time[user];
+    for (size_t r = 0; r < ordered.size(); ++r) {
+      const double from_end = static_cast<double>(ordered.size() - 1 - r);
+      const double weight = 0.05 + std::exp(-from_end / position_decay_);
+      for (const auto& [j, s] : neighbours[ordered[r]]) scores[j] += weight * s;
+    }
+    return;
+  }
   for (uint32_t i : train_items) {
-    for (const auto& [j, s] : neighbours_[i]) scores[j] += s;
+    for (const auto& [j, s] : neighbours[i]) scores[j] += s;
   }
 }
 
@@ -776,6 +795,34 @@ Tuned Tune(std::string name, const std::vector<std::pair<std::string, Factory>>&
   return tuned;
 }
 
+// A generator of `base` (Ease or ItemKnn, tuned) with the user's items weighted by recency: the
+// same fit, the position decay tuned on the validation split.
+template <typename Reweightable>
+Tuned TuneRecency(std::string name, const Tuned& base, const Split& split, const Split& validation,
+                  const Interactions& interactions) {
+  const auto& on_validation = static_cast<const Reweightable&>(*base.on_validation);
+  const auto& on_train = static_cast<const Reweightable&>(*base.on_train);
+  Tuned recency;
+  recency.report.name = std::move(name);
+  double best = -1, chosen = 0;
+  for (double decay : {2.0, 5.0, 10.0, 20.0}) {
+    std::unique_ptr<Reweightable> weighted = on_validation.Reweighted(validation, decay);
+    const double ndcg = Evaluate(*weighted, validation, interactions).ndcg;
+    recency.report.validation.emplace_back(fmt::format("{}, decay={}", base.report.params, decay),
+                                           ndcg);
+    if (ndcg > best) {
+      best = ndcg;
+      chosen = decay;
+      recency.on_validation = std::move(weighted);
+    }
+  }
+  recency.validation_ndcg = best;
+  recency.report.params = fmt::format("{}, decay={}", base.report.params, chosen);
+  recency.on_train = on_train.Reweighted(split, chosen);
+  recency.report.metrics = Evaluate(*recency.on_train, split, interactions);
+  return recency;
+}
+
 // Each part's scores min-max normalized over the user's candidates, weighted and added.
 class Blend : public Generator {
  public:
@@ -872,6 +919,8 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
     }
     tuned.push_back(Tune("item_knn", grid, split, validation, interactions));
   }
+  // The same neighbours, each of the user's items weighted by its recency.
+  const size_t knn = tuned.size() - 1;
   {
     std::vector<std::pair<std::string, Factory>> grid;
     // The peer's grid, in its order, with stronger regularization added (sparse histories).
@@ -887,39 +936,17 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
     }
     tuned.push_back(Tune("ials", grid, split, validation, interactions));
   }
-  double lambda = 0;
   {
     std::vector<std::pair<std::string, Factory>> grid;
     for (double l : {10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0}) {  // the peer's grid
       grid.emplace_back(fmt::format("lambda={}", l), [=] { return std::make_unique<Ease>(l); });
     }
     tuned.push_back(Tune("ease", grid, split, validation, interactions));
-    lambda = std::stod(tuned.back().report.params.substr(7));
   }
-  {
-    // The same B (EASE's, at its lambda), the user's row weighted by recency: the decay tuned.
-    const auto& ease_validation = static_cast<const Ease&>(*tuned.back().on_validation);
-    const auto& ease_train = static_cast<const Ease&>(*tuned.back().on_train);
-    Tuned recency;
-    recency.report.name = "ease_recency";
-    double best = -1, chosen = 0;
-    for (double decay : {2.0, 5.0, 10.0, 20.0}) {
-      std::unique_ptr<Ease> weighted = ease_validation.Reweighted(validation, decay);
-      const double ndcg = Evaluate(*weighted, validation, interactions).ndcg;
-      recency.report.validation.emplace_back(fmt::format("lambda={}, decay={}", lambda, decay),
-                                             ndcg);
-      if (ndcg > best) {
-        best = ndcg;
-        chosen = decay;
-        recency.on_validation = std::move(weighted);
-      }
-    }
-    recency.validation_ndcg = best;
-    recency.report.params = fmt::format("lambda={}, decay={}", lambda, chosen);
-    recency.on_train = ease_train.Reweighted(split, chosen);
-    recency.report.metrics = Evaluate(*recency.on_train, split, interactions);
-    tuned.push_back(std::move(recency));
-  }
+  // The same B (EASE's, at its lambda), the user's row weighted by recency: the decay tuned.
+  tuned.push_back(TuneRecency<Ease>("ease_recency", tuned.back(), split, validation, interactions));
+  tuned.push_back(
+      TuneRecency<ItemKnn>("item_knn_recency", tuned[knn], split, validation, interactions));
   const bool has_categories =
       std::any_of(interactions.item_category.begin(), interactions.item_category.end(),
                   [](const std::string& category) { return !category.empty(); });
