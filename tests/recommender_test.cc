@@ -4,9 +4,12 @@
 
 #include "tailor/recommender.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 namespace tailor::reco {
 namespace {
@@ -175,8 +178,19 @@ TEST(Recommender, IntentPutsComparedOrWorriedAboutItemsFirst) {
 
   Request offer = At(kNow);
   offer.intent = intent::Intent::kBestOffer;
-  std::vector<std::string> compared = Ids(Recommend(*model, activity, offer));
+  const std::vector<Recommendation> offered = Recommend(*model, activity, offer);
+  std::vector<std::string> compared = Ids(offered);
   ASSERT_GE(compared.size(), 3u);
+  // Every reason says what it rests on (written out only for the items shown).
+  std::set<std::string> details;
+  for (const Recommendation& r : offered) {
+    for (const Reason& reason : r.reasons) details.insert(reason.generator + ": " + reason.detail);
+  }
+  EXPECT_TRUE(details.contains("intent: best offer: compared it (3 views)"));
+  EXPECT_TRUE(details.contains("intent: best offer: compared it (1 views)"));
+  EXPECT_TRUE(details.contains("popular: popular in golf_clubs, which they look at"));
+  EXPECT_TRUE(details.contains("popular: popular overall"));
+  EXPECT_TRUE(details.contains("also_bought: goes with socks")) << fmt::format("{}", details);
   // The two items they compared in this session come first (in whatever order the other
   // signals give), not the one they looked at days ago.
   compared.resize(2);

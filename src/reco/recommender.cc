@@ -382,10 +382,40 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
   std::vector<Part> parts;
   candidates.reserve(8 * depth);
   parts.reserve(12 * depth);
-  std::vector<Reason> reasons;
+  // Reasons are written out only for the items shown: the frequent ones (one per item touched or
+  // category looked at) keep what to say, and are formatted at the end.
+  enum class Detail : uint8_t { kGiven, kGoesWith, kPopularIn, kCompared };
+  struct Why {
+    std::string_view generator;
+    Detail detail;
+    uint32_t value;         // kGoesWith: the item; kCompared: the views
+    std::string_view text;  // kPopularIn: the category
+    std::string given;      // kGiven
+  };
+  std::vector<Why> reasons;
   const auto reason = [&](std::string_view generator, std::string detail) {
-    reasons.push_back({std::string(generator), std::move(detail)});
+    reasons.push_back({generator, Detail::kGiven, 0, {}, std::move(detail)});
     return static_cast<uint32_t>(reasons.size() - 1);
+  };
+  const auto later = [&](std::string_view generator, Detail detail, uint32_t value,
+                         std::string_view text = {}) {
+    reasons.push_back({generator, detail, value, text, {}});
+    return static_cast<uint32_t>(reasons.size() - 1);
+  };
+  const auto describe = [&](const Why& why) -> Reason {
+    switch (why.detail) {
+      case Detail::kGoesWith:
+        return {std::string(why.generator), fmt::format("goes with {}", name_of(why.value))};
+      case Detail::kPopularIn:
+        return {std::string(why.generator),
+                fmt::format("popular in {}, which they look at", why.text)};
+      case Detail::kCompared:
+        return {std::string(why.generator),
+                fmt::format("best offer: compared it ({} views)", why.value)};
+      case Detail::kGiven:
+        break;
+    }
+    return {std::string(why.generator), why.given};
   };
   constexpr int32_t kRejected = -2;  // an item `allowed` refused: not asked again
   std::vector<uint32_t> rejected;
@@ -478,8 +508,16 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     };
     std::vector<Sum> sums;
     size_t read = 0;
-    for (const Activity::Touch& touch : activity.touches)
-      read += model.neighbours_[touch.item].size();
+    for (const Activity::Touch& touch : activity.touches) {
+      // Each list is read below; asked for now, the lists arrive from memory together rather
+      // than one after another (the loads of the sums were most of this loop's time).
+      const Model::Ranked& list = model.neighbours_[touch.item];
+      const char* bytes = reinterpret_cast<const char*>(list.data());
+      for (size_t at = 0; at < list.size() * sizeof(list[0]); at += 64) {
+        __builtin_prefetch(bytes + at);
+      }
+      read += list.size();
+    }
     scratch.FitAlso(read);
     sums.reserve(read);
     for (const Activity::Touch& touch : activity.touches) {
@@ -514,7 +552,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
         if (source == sum.source) why = r;
       }
       if (why == UINT32_MAX) {
-        why = reason("also_bought", fmt::format("goes with {}", name_of(sum.source)));
+        why = later("also_bought", Detail::kGoesWith, sum.source);
         source_reason.emplace_back(sum.source, why);
       }
       add(sum.item, kAlsoBoughtWeight * sum.total / most, why);
@@ -529,8 +567,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       const auto found = model.popular_in_category_.find(category);
       if (found == model.popular_in_category_.end()) continue;
       const double share = static_cast<double>(count) / looks;
-      const uint32_t why =
-          reason("popular", fmt::format("popular in {}, which they look at", category));
+      const uint32_t why = later("popular", Detail::kPopularIn, 0, category);
       size_t taken = 0;
       for (const auto& [j, popularity] : found->second) {
         if (taken++ == depth) break;
@@ -553,7 +590,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       if (request.intent == intent::Intent::kBestOffer) {
         // This session's comparisons above all: the weight halves with each day since.
         add(touch.item, kComparedWeight * Decay(request.now - touch.last, 1.0),
-            reason("intent", fmt::format("best offer: compared it ({} views)", touch.views)));
+            later("intent", Detail::kCompared, touch.views));
       } else if (kept == nullptr || touch.views > kept->views ||
                  (touch.views == kept->views && touch.last > kept->last)) {
         kept = &touch;
@@ -607,7 +644,9 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     Recommendation recommendation{
         model.item(candidate.item).id, candidate.item, candidate.score, {}};
     recommendation.reasons.reserve(mine[i].size());
-    for (const auto& [contribution, r] : mine[i]) recommendation.reasons.push_back(reasons[r]);
+    for (const auto& [contribution, r] : mine[i]) {
+      recommendation.reasons.push_back(describe(reasons[r]));
+    }
     out.push_back(std::move(recommendation));
   }
   return out;
