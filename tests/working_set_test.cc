@@ -98,6 +98,13 @@ class Workload {
 
   // Every dense id any operation has seen (deleted and merged-away ones included).
   const std::set<ProfileId>& seen() const { return seen_; }
+  // Every id text operations use.
+  std::vector<std::string> Texts() const {
+    std::vector<std::string> texts;
+    for (int i = 0; i < kUsers; ++i) texts.push_back(User(i));
+    for (int i = 0; i < kVisitors; ++i) texts.push_back(Visitor(i));
+    return texts;
+  }
   void Remember() {
     for (int i = 0; i < kUsers; ++i) Note(User(i));
     for (int i = 0; i < kVisitors; ++i) Note(Visitor(i));
@@ -285,6 +292,13 @@ TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
           ASSERT_TRUE(fresh.starts_with("gone")) << id << " after " << what;
         }
       }
+      // Reads by id text (remembered after the first) find what the store's id table says.
+      for (const std::string& text : workload.Texts()) {
+        auto resolved = service.engine().Resolve(text);
+        auto read = service.working_set().Get(text);
+        ASSERT_EQ(read.ok(), resolved.ok()) << text << " after " << what;
+        if (read.ok()) ASSERT_EQ((*read)->view.id, *resolved) << text << " after " << what;
+      }
       ExpectLiveEqualsFull(service, clock.load(), "after " + what);
       // Previews start from the live snapshot's latest version, refreshed only now and then, and
       // re-decide the profiles changed since.
@@ -303,6 +317,49 @@ TEST_P(WorkingSetRandomTest, ResidentProfilesEqualAFreshLoadAfterEveryStep) {
 // Unbounded (everything stays) and small enough that most reads miss.
 INSTANTIATE_TEST_SUITE_P(Budgets, WorkingSetRandomTest,
                          ::testing::Values(size_t{1} << 30, size_t{64} << 10));
+
+// A profile read by its id text is remembered, and still found exactly as the store's id table
+// says after the profile is deleted and made again, and when a known profile takes the text of
+// an anonymous id.
+TEST(WorkingSet, ReadsByIdFollowDeletesAndKnownIdsOverAnonymousOnes) {
+  TempDir dir;
+  auto service = OpenAtStart(dir.path());
+  ASSERT_NE(service, nullptr);
+  Engine& engine = service->engine();
+  const ProfileId first = Ingest(engine, ViewEvent());
+  ASSERT_OK_AND_ASSIGN(working_set::ProfileHandle read, service->working_set().Get("p"));
+  EXPECT_EQ(read->view.id, first);
+  ASSERT_OK_AND_ASSIGN(read, service->working_set().Get("p"));  // remembered
+  EXPECT_EQ(read->view.id, first);
+  ASSERT_OK(service->DeleteProfile("p"));
+  EXPECT_EQ(service->working_set().Get("p").status().code(), StatusCode::kNotFound);
+  EventInput again = ViewEvent();
+  again.id = "second";
+  const ProfileId second = Ingest(engine, again);
+  ASSERT_NE(second, first);
+  ASSERT_OK_AND_ASSIGN(read, service->working_set().Get("p"));
+  EXPECT_EQ(read->view.id, second);
+
+  // "x" an anonymous visitor's id, read; then a known profile "x": the known one from then on.
+  EventInput visit = ViewEvent();
+  visit.profile_id.clear();
+  visit.anonymous_id = "x";
+  visit.id = "visit";
+  const ProfileId visitor = Ingest(engine, visit);
+  ASSERT_OK_AND_ASSIGN(read, service->working_set().Get("x"));
+  EXPECT_EQ(read->view.id, visitor);
+  ASSERT_OK_AND_ASSIGN(read, service->working_set().Get("x"));
+  EXPECT_EQ(read->view.id, visitor);
+  EventInput known = ViewEvent();
+  known.profile_id = "x";
+  known.id = "known";
+  const ProfileId member = Ingest(engine, known);
+  ASSERT_NE(member, visitor);
+  ASSERT_OK_AND_ASSIGN(read, service->working_set().Get("x"));
+  EXPECT_EQ(read->view.id, member);
+  ASSERT_OK_AND_ASSIGN(ProfileId resolved, engine.Resolve("x"));
+  EXPECT_EQ(resolved, member);
+}
 
 // Concurrent requests are coalesced into shared commits: each request's report is its own, every
 // event is stored once (re-sends by another thread included), and the working set and live

@@ -104,7 +104,9 @@ class WorkingSet : public ResidentRecords {
   enum class Admit { kAlways, kOnSecondMiss };
   // The profile, loaded from the store on a miss; kNotFound once deleted or merged away.
   Result<ProfileHandle> Get(ProfileId id, Admit admit = Admit::kAlways);
-  // By external id, anonymous id or merged-away id (resolved through the store's id table).
+  // By external id, anonymous id or merged-away id (resolved through the store's id table, and
+  // remembered: an id read again finds its profile without the store, once the profile it names
+  // is checked to still carry it).
   Result<ProfileHandle> Get(std::string_view id, Admit admit = Admit::kAlways);
   // The resident copy only, never loading (null when not resident).
   ProfileHandle Peek(ProfileId id) const;
@@ -140,9 +142,13 @@ class WorkingSet : public ResidentRecords {
   void OnCommit(std::span<const CommittedProfile> committed);
   Result<std::shared_ptr<ResidentProfile>> Load(ProfileId id);
 
+  struct IdStripe;
+  IdStripe& StripeOf(std::string_view id) const;
+
   Engine& engine_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  const size_t shard_budget_;  // each shard's share of the budget
+  std::vector<std::unique_ptr<IdStripe>> id_stripes_;  // ids resolved before, by their hash
+  const size_t shard_budget_;                          // each shard's share of the budget
   std::atomic<size_t> extension_slots_{0};
   std::atomic<uint64_t> hits_{0}, misses_{0}, evictions_{0}, created_{0};
   uint64_t observer_ = 0;  // the engine's handle

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 
 namespace tailor::working_set {
 namespace {
@@ -14,6 +16,8 @@ namespace {
 constexpr size_t kEntryOverhead = 96;
 // Ids a shard remembers as missed once (Admit::kOnSecondMiss).
 constexpr size_t kMissMemory = 4096;
+constexpr size_t kIdMemory = 8192;  // ids remembered per stripe
+constexpr size_t kIdStripes = 64;
 
 size_t HeapBytes(const std::string& text) {
   return text.capacity() > 15 ? text.capacity() + 1 : 0;  // beyond the small-string buffer
@@ -174,6 +178,8 @@ WorkingSet::WorkingSet(Engine& engine, Options options)
                     std::max<size_t>(options.shards, 1)) {
   shards_.resize(std::max<size_t>(options.shards, 1));
   for (auto& shard : shards_) shard = std::make_unique<Shard>();
+  id_stripes_.resize(kIdStripes);
+  for (auto& stripe : id_stripes_) stripe = std::make_unique<IdStripe>();
   observer_ = engine_.AddCommitObserver(
       [this](std::span<const CommittedProfile> committed) { OnCommit(committed); });
   engine_.SetResidentRecords(this);
@@ -272,9 +278,53 @@ Result<ProfileHandle> WorkingSet::Get(ProfileId id, Admit admit) {
   return ProfileHandle(std::move(loaded));  // busy shard: answer without keeping it
 }
 
+// Known ids resolved before. An entry is only a hint: the profile it names must still exist and
+// be the known profile of that id, which only a delete changes (the store resolves an id as a
+// known id first, and a known id is never given to another profile while its own exists).
+// Anonymous ids and aliases are not remembered: a known profile of the same text, created later,
+// would take them over. Forgotten all at once when full.
+struct WorkingSet::IdStripe {
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  std::mutex mutex;
+  std::unordered_map<std::string, ProfileId, TextHash, std::equal_to<>> ids;
+};
+
+WorkingSet::IdStripe& WorkingSet::StripeOf(std::string_view id) const {
+  // The upper bits: the stripe's map uses the lower ones.
+  return *id_stripes_[(std::hash<std::string_view>{}(id) >> 40) % id_stripes_.size()];
+}
+
+namespace {
+
+bool KnownAs(const ProfileView& view, std::string_view id) {
+  return !view.anonymous && view.external_id == id;
+}
+
+}  // namespace
+
 Result<ProfileHandle> WorkingSet::Get(std::string_view id, Admit admit) {
-  TAILOR_ASSIGN_OR_RETURN(ProfileId profile, engine_.Resolve(id));
-  return Get(profile, admit);
+  IdStripe& stripe = StripeOf(id);
+  std::optional<ProfileId> remembered;
+  {
+    std::lock_guard lock(stripe.mutex);
+    if (auto it = stripe.ids.find(id); it != stripe.ids.end()) remembered = it->second;
+  }
+  if (remembered) {
+    Result<ProfileHandle> profile = Get(*remembered, admit);
+    if (profile.ok() && KnownAs((*profile)->view, id)) return profile;
+    if (!profile.ok() && profile.status().code() != StatusCode::kNotFound) return profile;
+  }
+  TAILOR_ASSIGN_OR_RETURN(ProfileId resolved, engine_.Resolve(id));
+  Result<ProfileHandle> profile = Get(resolved, admit);
+  if (profile.ok() && KnownAs((*profile)->view, id)) {
+    std::lock_guard lock(stripe.mutex);
+    if (stripe.ids.size() >= kIdMemory) stripe.ids.clear();
+    stripe.ids.insert_or_assign(std::string(id), resolved);
+  }
+  return profile;
 }
 
 ProfileHandle WorkingSet::Peek(ProfileId id) const {
