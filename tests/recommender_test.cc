@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <set>
 
 namespace tailor::reco {
@@ -237,6 +239,19 @@ TEST(Recommender, OddInputHasDefinedAnswers) {
   ASSERT_FALSE(next.empty());
   EXPECT_EQ(next[0].item, "set_b1");
   EXPECT_EQ(reversed->stats().levels_outside_order, 1u);  // "advanced"
+}
+
+// A training run asked to stop gives no model (the service keeps the one serving); a deadline
+// already past stops it too.
+TEST(Recommender, TrainingStopsWhenAskedTo) {
+  std::atomic<bool> stop{true};
+  RunControl control;
+  control.cancel = &stop;
+  EXPECT_EQ(Model::Train(Shoppers(), Golf(), {}, kNow, 1, &control), nullptr);
+  stop = false;
+  EXPECT_NE(Model::Train(Shoppers(), Golf(), {}, kNow, 1, &control), nullptr);
+  control.deadline = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  EXPECT_EQ(Model::Train(Shoppers(), Golf(), {}, kNow, 1, &control), nullptr);
 }
 
 }  // namespace

@@ -38,6 +38,7 @@
 #include "tailor/intent.h"
 #include "tailor/json_writer.h"
 #include "tailor/reco.h"
+#include "tailor/run_control.h"
 #include "tailor/status.h"
 #include "tailor/types.h"
 
@@ -122,11 +123,12 @@ class Model {
   };
 
   // From interactions (InteractionsFromSnapshot) and the catalogue at `now`. Never fails on
-  // data: nothing to learn from gives a model of the catalogue alone.
+  // data: nothing to learn from gives a model of the catalogue alone. Null when `control` asked
+  // to stop (checked between stages and every few thousand items of the co-occurrence).
   static std::shared_ptr<const Model> Train(const Interactions& interactions,
                                             const std::unordered_map<std::string, ItemInput>& items,
                                             const ModelOptions& options, Timestamp now,
-                                            uint64_t version);
+                                            uint64_t version, const RunControl* control = nullptr);
 
   uint64_t version() const { return version_; }
   Timestamp trained_at() const { return trained_at_; }

@@ -267,7 +267,8 @@ std::unique_ptr<ItemKnn> ItemKnn::Reweighted(const Split& split, double position
 }
 
 Neighbours CoOccurrence(const std::vector<WeightedItems>& users, size_t items, size_t k,
-                        double shrink, const std::vector<uint32_t>& rank) {
+                        double shrink, const std::vector<uint32_t>& rank,
+                        const std::function<bool()>& stop) {
   std::vector<std::vector<std::pair<uint32_t, double>>> users_of(items);  // user, weight
   std::vector<double> norm(items, 0.0);
   for (uint32_t u = 0; u < users.size(); ++u) {
@@ -283,6 +284,7 @@ Neighbours CoOccurrence(const std::vector<WeightedItems>& users, size_t items, s
   std::vector<uint32_t> touched;
   std::vector<std::pair<uint32_t, double>> row;
   for (uint32_t i = 0; i < items; ++i) {
+    if (stop && i % 4096 == 0 && stop()) break;
     if (users_of[i].empty()) continue;
     touched.clear();
     for (const auto& [u, w_i] : users_of[i]) {

@@ -80,7 +80,8 @@ double Floored(float popularity) { return 0.05 + 0.95 * static_cast<double>(popu
 std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
                                           const std::unordered_map<std::string, ItemInput>& items,
                                           const ModelOptions& options, Timestamp now,
-                                          uint64_t version) {
+                                          uint64_t version, const RunControl* control) {
+  const auto stopped = [control] { return !CheckRun(control).ok(); };
   const auto started = std::chrono::steady_clock::now();
   auto model = std::make_shared<Model>();
   Model& m = *model;
@@ -167,7 +168,10 @@ std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
   }
   std::vector<uint32_t> rank(n);
   std::iota(rank.begin(), rank.end(), 0);  // items_ is in id order already
-  const Neighbours neighbours = CoOccurrence(users, n, options.neighbours, options.shrink, rank);
+  if (stopped()) return nullptr;
+  const Neighbours neighbours =
+      CoOccurrence(users, n, options.neighbours, options.shrink, rank, stopped);
+  if (stopped()) return nullptr;
   m.neighbours_.resize(n);
   for (size_t i = 0; i < n; ++i) {
     Ranked row;

@@ -371,7 +371,11 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
     }
   });
 
-  // Recommendations trained in the background: serving keeps the model it holds meanwhile.
+  // Recommendations trained in the background: serving keeps the model it holds meanwhile. A
+  // run under way when the server is asked to stop is cancelled, not waited for.
+  std::atomic<bool> stop_training{false};
+  RunControl training_control;
+  training_control.cancel = &stop_training;
   std::thread trainer([&] {
     if (options.recommender_every.count() <= 0) return;
     std::unique_lock lock(ticker_mutex);
@@ -379,8 +383,8 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
     while (!ticker_wake.wait_for(lock, pause, [&] { return ticker_stop; })) {
       lock.unlock();
       if (service.RecommenderStale()) {
-        auto trained = service.TrainRecommender();
-        if (!trained.ok()) {
+        auto trained = service.TrainRecommender(&training_control);
+        if (!trained.ok() && trained.status().code() != StatusCode::kCancelled) {
           std::fprintf(stderr, "tailor serve: recommender training: %s\n",
                        trained.status().ToString().c_str());
         }
@@ -393,6 +397,7 @@ Status Serve(Service& service, access::KeyStore& keys, const ServerOptions& opti
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](beast::error_code, int) {
     registry.stopping = true;
+    stop_training = true;
     api.SetDraining();
     beast::error_code ignored;
     acceptor.close(ignored);

@@ -112,8 +112,12 @@ Result<std::shared_ptr<const reco::Model>> Service::TrainRecommender(const RunCo
     std::lock_guard lock(impl_->reco_mutex);
     if (impl_->reco_model != nullptr) next_version = impl_->reco_model->version() + 1;
   }
-  std::shared_ptr<const reco::Model> model =
-      reco::Model::Train(interactions, *items, impl_->options.recommender, now(), next_version);
+  std::shared_ptr<const reco::Model> model = reco::Model::Train(
+      interactions, *items, impl_->options.recommender, now(), next_version, control);
+  if (model == nullptr) {  // stopped by `control`
+    Status stopped = CheckRun(control);
+    return stopped.ok() ? Cancelled("training stopped") : stopped;
+  }
   std::lock_guard lock(impl_->reco_mutex);
   impl_->reco_model = model;
   impl_->reco_items = std::move(items);
