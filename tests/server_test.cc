@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <set>
 #include <thread>
 
 #include "api_test_util.h"
@@ -1029,6 +1030,55 @@ TEST_F(ApiTest, GolfCaseABeginnerWhoBoughtASetIsOfferedIntermediateClubs) {
   EXPECT_NE(bad.body.find("max_price"), std::string::npos) << bad.body;
   EXPECT_EQ(Admin("GET", "/v1/profiles/jeff/recommendations?intent=curious").status, 400);
   EXPECT_EQ(Call("POST", "/v1/recommendations/train", "", reader_).status, 403);
+
+  // Item rules by segment: buyers get no more balls for now; the tour driver is reserved for
+  // buyers (everyone outside the segment, visitors included, never sees it).
+  ASSERT_EQ(
+      Admin("POST", "/v1/segments", R"({"name":"buyers","rule":"count(purchase) >= 1"})").status,
+      201);
+  const std::string rules = R"({"rules": [
+    {"name": "no_balls_for_buyers", "segment": "buyers", "applies_to": "members", "categories": ["golf_balls"]},
+    {"name": "driver_for_buyers", "segment": "buyers", "applies_to": "non_members", "items": ["driver-tour"]}]})";
+  EXPECT_EQ(Call("PUT", "/v1/recommendations/rules", rules, reader_).status, 403);
+  Response unknown =
+      Admin("PUT", "/v1/recommendations/rules",
+            R"({"rules": [{"name": "r", "segment": "nobody", "items": ["socks"]}]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("$.rules[0].segment"), std::string::npos) << unknown.body;
+  Response unknown_field = Admin("PUT", "/v1/recommendations/rules",
+                                 R"({"rules": [{"name": "r", "segment": "buyers", "colour": 1}]})");
+  EXPECT_EQ(unknown_field.status, 400);
+  EXPECT_NE(unknown_field.body.find("$.rules[0].colour"), std::string::npos) << unknown_field.body;
+  Response set = Admin("PUT", "/v1/recommendations/rules", rules);
+  ASSERT_EQ(set.status, 200) << set.body;
+  Response listed = Call("GET", "/v1/recommendations/rules", "", reader_);
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(Json(parser, listed)["rules"].get_array().size(), 2u) << listed.body;
+  const auto shown = [&](std::string_view id) {
+    Response answer = Admin("GET", fmt::format("/v1/profiles/{}/recommendations?count=20", id));
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    std::set<std::string> items, applied;
+    simdjson::dom::element found = Json(parser, answer);
+    for (simdjson::dom::element item : found["items"].get_array()) {
+      items.insert(std::string(std::string_view(item["item"])));
+    }
+    for (simdjson::dom::element rule : found["rules_applied"].get_array()) {
+      applied.insert(std::string(std::string_view(rule)));
+    }
+    return std::pair(items, applied);
+  };
+  const auto [jeffs, jeff_rules] = shown("jeff");
+  EXPECT_FALSE(jeffs.contains("balls-soft"));
+  EXPECT_TRUE(jeffs.contains("driver-tour"));
+  EXPECT_EQ(jeff_rules, std::set<std::string>{"no_balls_for_buyers"});
+  const auto [anns, ann_rules] = shown("ann");
+  EXPECT_TRUE(anns.contains("balls-soft"));
+  EXPECT_FALSE(anns.contains("driver-tour"));
+  EXPECT_EQ(ann_rules, std::set<std::string>{"driver_for_buyers"});
+  const auto [visitors, visitor_rules] = shown("nobody-yet");
+  EXPECT_TRUE(visitors.contains("balls-soft"));
+  EXPECT_FALSE(visitors.contains("driver-tour"));
+  EXPECT_EQ(visitor_rules, std::set<std::string>{"driver_for_buyers"});
 }
 
 }  // namespace

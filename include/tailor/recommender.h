@@ -94,9 +94,30 @@ struct Request {
   Timestamp now = 0;
   intent::Intent intent = intent::Intent::kUnknown;
   std::optional<double> min_price, max_price;
-  std::string category;              // only this category ("": any)
-  std::vector<std::string> exclude;  // item ids not to show
+  std::string category;                         // only this category ("": any)
+  std::vector<std::string> exclude;             // item ids not to show
+  std::vector<std::string> exclude_categories;  // categories not to show (ItemRules that apply)
 };
+
+// Rules that keep items from a group of people, by segment: the items of `categories` and
+// `items` are never recommended to the members of `segment` ("members": alcohol not for the
+// segment of minors), or to everyone outside it ("non_members": items reserved for a segment, its
+// anti-segment excluded). A person is a member as live membership says now; an unknown visitor
+// and a segment that no longer exists count as not a member.
+struct ItemRule {
+  std::string name;
+  std::string segment;
+  bool members = true;  // false: applies to everyone outside the segment
+  std::vector<std::string> categories, items;
+};
+struct ItemRules {
+  std::vector<ItemRule> rules;
+};
+// {"rules": [{"name", "segment", "applies_to": "members" | "non_members", "categories": [...],
+// "items": [...]}]}: kInvalidArgument naming the field ("$.rules[1].segment: expected a string")
+// for anything else (unknown fields, a rule with neither categories nor items, a name twice).
+Result<ItemRules> ParseItemRules(std::string_view json);
+void WriteItemRules(JsonWriter& json, const ItemRules& rules);
 
 struct Reason {
   std::string generator;  // progression, browsing, also_bought, popular, intent

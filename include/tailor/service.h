@@ -309,6 +309,7 @@ class Service {
     uint64_t model_version = 0;
     std::shared_ptr<const reco::Model> model;  // the one that answered (items' facts)
     std::vector<reco::Recommendation> items;
+    std::vector<std::string> rules_applied;  // the item rules that kept items back, by name
   };
   // `request.now` 0: now(); `request.intent` is the session's (Intent) unless the caller set one.
   Result<ProfileRecommendations> Recommendations(std::string_view id, reco::Request request);
@@ -321,6 +322,11 @@ class Service {
   // Whether anything was written (or the catalogue changed) since the model in force was
   // trained: what a background trainer asks before training again.
   bool RecommenderStale() const;
+  // The item rules by segment in force (reco::ItemRules; none until set), applied to every
+  // request as the person's live memberships say. Set from their JSON (reco::ParseItemRules),
+  // stored in `definitions` (`reco/rules`); every segment they name must exist then.
+  std::shared_ptr<const reco::ItemRules> recommendation_rules() const;
+  Status SetRecommendationRules(std::string_view json);
 
   // --- Surveys (tailor/surveys.h): definitions, answers, the next question.
   surveys::SurveyStore& surveys();

@@ -358,6 +358,11 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     if (!item.in_stock) return false;
     if (!item.consumable && std::binary_search(owned.begin(), owned.end(), j)) return false;
     if (!request.category.empty() && model.item(j).category != request.category) return false;
+    if (!request.exclude_categories.empty() &&
+        std::find(request.exclude_categories.begin(), request.exclude_categories.end(),
+                  model.item(j).category) != request.exclude_categories.end()) {
+      return false;
+    }
     if (request.min_price && (!item.price || *item.price < *request.min_price)) return false;
     if (request.max_price && (!item.price || *item.price > *request.max_price)) return false;
     if (std::find(excluded.begin(), excluded.end(), j) != excluded.end()) return false;

@@ -1,6 +1,6 @@
 // Recommendations (tailor/recommender.h): a profile's top items with their reasons (scope read;
 // an unknown id is a visitor with no history: popular items, not an error); the model in force
-// (read) and a training run (scope segments).
+// (read) and a training run (scope segments); the item rules by segment (read; set: segments).
 
 #include <charconv>
 
@@ -69,7 +69,24 @@ void Api::Impl::AddRecommendationRoutes() {
     for (const reco::Recommendation& r : found->items) {
       reco::WriteRecommendation(json, *found->model, r);
     }
+    json.EndArray().Key("rules_applied").BeginArray();
+    for (const std::string& rule : found->rules_applied) json.String(rule);
     json.EndArray().EndObject();
+    return JsonResponse(200, json);
+  });
+
+  Add("GET", "/v1/recommendations/rules", Scope::kRead, [this](Call&) -> Response {
+    JsonWriter json;
+    reco::WriteItemRules(json, *service.recommendation_rules());
+    return JsonResponse(200, json);
+  });
+
+  Add("PUT", "/v1/recommendations/rules", Scope::kSegments, [this](Call& call) -> Response {
+    if (Status set = service.SetRecommendationRules(call.request.body); !set.ok()) {
+      return ErrorResponse(set);
+    }
+    JsonWriter json;
+    reco::WriteItemRules(json, *service.recommendation_rules());
     return JsonResponse(200, json);
   });
 

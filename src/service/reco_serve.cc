@@ -72,7 +72,44 @@ Result<std::shared_ptr<const reco::Activity>> CurrentActivity(Service::Impl& imp
   return std::shared_ptr<const reco::Activity>(std::move(activity));
 }
 
+constexpr std::string_view kRulesKey = "reco/rules";
+
 }  // namespace
+
+std::shared_ptr<const reco::ItemRules> Service::recommendation_rules() const {
+  std::lock_guard lock(impl_->reco_mutex);
+  if (impl_->reco_rules == nullptr) {
+    std::string stored;
+    std::optional<reco::ItemRules> rules;
+    if (engine_->store().Get(store::Table::kDefinitions, kRulesKey, stored).ok()) {
+      auto parsed = reco::ParseItemRules(stored);
+      if (parsed.ok()) rules = std::move(parsed).value();
+    }
+    impl_->reco_rules = std::make_shared<reco::ItemRules>(rules.value_or(reco::ItemRules{}));
+  }
+  return impl_->reco_rules;
+}
+
+Status Service::SetRecommendationRules(std::string_view json) {
+  TAILOR_ASSIGN_OR_RETURN(reco::ItemRules rules, reco::ParseItemRules(json));
+  {
+    std::shared_lock lock(impl_->live_mutex);
+    for (size_t i = 0; i < rules.rules.size(); ++i) {
+      if (impl_->live->members(rules.rules[i].segment) == nullptr) {
+        return InvalidArgument("$.rules[{}].segment: no segment '{}'", i, rules.rules[i].segment);
+      }
+    }
+  }
+  // Stored as written back (one form), under the lock: the store and memory agree.
+  JsonWriter text;
+  reco::WriteItemRules(text, rules);
+  std::lock_guard lock(impl_->reco_mutex);
+  store::Batch batch = engine_->store().NewBatch();
+  batch.Put(store::Table::kDefinitions, kRulesKey, text.str());
+  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  impl_->reco_rules = std::make_shared<reco::ItemRules>(std::move(rules));
+  return Status::Ok();
+}
 
 std::shared_ptr<const reco::Model> Service::recommender() {
   std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
@@ -133,10 +170,12 @@ Result<Service::ProfileRecommendations> Service::Recommendations(std::string_vie
   out.model_version = model->version();
   out.model = model;
   std::shared_ptr<const reco::Activity> activity;
+  ProfileId profile_id = kNoProfile;
   auto profile = impl_->working_set->Get(id, working_set::WorkingSet::Admit::kOnSecondMiss);
   if (profile.ok()) {
     out.id = (*profile)->view.external_id;
     out.known = true;
+    profile_id = (*profile)->view.id;
     if (request.intent == intent::Intent::kUnknown) {
       auto session = IntentOf(*profile, request.now);
       if (session.ok()) request.intent = session->classification.intent;
@@ -146,6 +185,19 @@ Result<Service::ProfileRecommendations> Service::Recommendations(std::string_vie
     return profile.status();
   }
   out.intent = request.intent;
+  // Item rules by segment: a visitor, or a profile outside a segment, is not a member.
+  for (const reco::ItemRule& rule : recommendation_rules()->rules) {
+    bool member = false;
+    if (out.known) {
+      auto is = IsMember(rule.segment, profile_id);
+      member = is.ok() && *is;
+    }
+    if (member != rule.members) continue;
+    out.rules_applied.push_back(rule.name);
+    request.exclude.insert(request.exclude.end(), rule.items.begin(), rule.items.end());
+    request.exclude_categories.insert(request.exclude_categories.end(), rule.categories.begin(),
+                                      rule.categories.end());
+  }
   static const reco::Activity kNoActivity;
   out.items = reco::Recommend(*model, activity != nullptr ? *activity : kNoActivity, request);
   return out;

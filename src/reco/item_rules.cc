@@ -1,0 +1,118 @@
+// Item rules by segment (tailor/recommender.h): their JSON form, checked field by field.
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <set>
+
+#include "tailor/recommender.h"
+
+namespace tailor::reco {
+namespace {
+
+Status Bad(std::string_view path, std::string_view what) {
+  return InvalidArgument("{}: {}", path, what);
+}
+
+Result<std::string> Text(simdjson::dom::element value, std::string_view path) {
+  std::string_view text;
+  if (value.get_string().get(text) || text.empty()) return Bad(path, "expected a non-empty string");
+  return std::string(text);
+}
+
+Result<std::vector<std::string>> Texts(simdjson::dom::element value, std::string_view path) {
+  simdjson::dom::array array;
+  if (value.get_array().get(array)) return Bad(path, "expected an array of strings");
+  std::vector<std::string> out;
+  size_t i = 0;
+  for (simdjson::dom::element item : array) {
+    TAILOR_ASSIGN_OR_RETURN(std::string text, Text(item, fmt::format("{}[{}]", path, i++)));
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
+Result<ItemRule> ParseRule(simdjson::dom::element element, const std::string& path) {
+  simdjson::dom::object object;
+  if (element.get_object().get(object)) return Bad(path, "expected an object");
+  ItemRule rule;
+  for (auto [key, value] : object) {
+    const std::string field = fmt::format("{}.{}", path, std::string_view(key));
+    if (key == "name") {
+      TAILOR_ASSIGN_OR_RETURN(rule.name, Text(value, field));
+    } else if (key == "segment") {
+      TAILOR_ASSIGN_OR_RETURN(rule.segment, Text(value, field));
+    } else if (key == "applies_to") {
+      TAILOR_ASSIGN_OR_RETURN(const std::string applies, Text(value, field));
+      if (applies != "members" && applies != "non_members") {
+        return Bad(field, "expected \"members\" or \"non_members\"");
+      }
+      rule.members = applies == "members";
+    } else if (key == "categories") {
+      TAILOR_ASSIGN_OR_RETURN(rule.categories, Texts(value, field));
+    } else if (key == "items") {
+      TAILOR_ASSIGN_OR_RETURN(rule.items, Texts(value, field));
+    } else {
+      return Bad(field, "unknown field (name, segment, applies_to, categories, items)");
+    }
+  }
+  if (rule.name.empty()) return Bad(path + ".name", "missing");
+  if (rule.segment.empty()) return Bad(path + ".segment", "missing");
+  if (rule.categories.empty() && rule.items.empty()) {
+    return Bad(path, "a rule needs categories or items to keep back");
+  }
+  return rule;
+}
+
+}  // namespace
+
+Result<ItemRules> ParseItemRules(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root)) {
+    return InvalidArgument("$: not JSON ({})", simdjson::error_message(error));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return Bad("$", "expected an object");
+  ItemRules out;
+  std::set<std::string> names;
+  for (auto [key, value] : object) {
+    if (key != "rules")
+      return Bad(fmt::format("$.{}", std::string_view(key)), "unknown field (rules)");
+    simdjson::dom::array array;
+    if (value.get_array().get(array)) return Bad("$.rules", "expected an array of rules");
+    size_t i = 0;
+    for (simdjson::dom::element item : array) {
+      const std::string path = fmt::format("$.rules[{}]", i++);
+      TAILOR_ASSIGN_OR_RETURN(ItemRule rule, ParseRule(item, path));
+      if (!names.insert(rule.name).second) {
+        return Bad(path + ".name", fmt::format("'{}' is there twice", rule.name));
+      }
+      out.rules.push_back(std::move(rule));
+    }
+  }
+  return out;
+}
+
+void WriteItemRules(JsonWriter& json, const ItemRules& rules) {
+  json.BeginObject().Key("rules").BeginArray();
+  for (const ItemRule& rule : rules.rules) {
+    json.BeginObject()
+        .Key("name")
+        .String(rule.name)
+        .Key("segment")
+        .String(rule.segment)
+        .Key("applies_to")
+        .String(rule.members ? "members" : "non_members")
+        .Key("categories")
+        .BeginArray();
+    for (const std::string& category : rule.categories) json.String(category);
+    json.EndArray().Key("items").BeginArray();
+    for (const std::string& item : rule.items) json.String(item);
+    json.EndArray().EndObject();
+  }
+  json.EndArray().EndObject();
+}
+
+}  // namespace tailor::reco
