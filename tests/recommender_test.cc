@@ -254,5 +254,50 @@ TEST(Recommender, TrainingStopsWhenAskedTo) {
   EXPECT_EQ(Model::Train(Shoppers(), Golf(), {}, kNow, 1, &control), nullptr);
 }
 
+// Item rules by segment: their JSON round-trips, and what is wrong is named by its path.
+TEST(Recommender, ItemRulesParseWriteAndNameWhatIsWrong) {
+  const std::string text =
+      R"({"rules":[{"name":"a","segment":"minors","applies_to":"members","categories":["alcohol"],)"
+      R"("items":[]},{"name":"b","segment":"gold","applies_to":"non_members","categories":[],)"
+      R"("items":["lounge"]}]})";
+  auto rules = ParseItemRules(text);
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  ASSERT_EQ(rules->rules.size(), 2u);
+  EXPECT_TRUE(rules->rules[0].members);
+  EXPECT_FALSE(rules->rules[1].members);
+  JsonWriter json;
+  WriteItemRules(json, *rules);
+  EXPECT_EQ(json.str(), text);
+  const auto error = [](std::string_view bad) {
+    auto parsed = ParseItemRules(bad);
+    return parsed.ok() ? std::string("ok") : parsed.status().message();
+  };
+  EXPECT_NE(error("{").find("$: not JSON"), std::string::npos);
+  EXPECT_NE(error(R"({"rule":[]})").find("$.rule: unknown field"), std::string::npos);
+  EXPECT_NE(error(R"({"rules":[{"segment":"s","items":["x"]}]})").find("$.rules[0].name: missing"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"rules":[{"name":"a","segment":"s"}]})").find("needs categories or items"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"rules":[{"name":"a","segment":"s","applies_to":"all","items":["x"]}]})")
+                .find("$.rules[0].applies_to"),
+            std::string::npos);
+  EXPECT_NE(error(R"({"rules":[{"name":"a","segment":"s","items":["x"]},)"
+                  R"({"name":"a","segment":"t","items":["y"]}]})")
+                .find("$.rules[1].name: 'a' is there twice"),
+            std::string::npos);
+  EXPECT_NE(
+      error(R"({"rules":[{"name":"a","segment":"s","items":[""]}]})").find("$.rules[0].items[0]"),
+      std::string::npos);
+  // A category kept back is never shown.
+  const auto model = Model::Train(Shoppers(), Golf(), {}, kNow, 1);
+  Request request = At(kNow);
+  request.exclude_categories = {"socks", "golf_balls"};
+  for (const Recommendation& r : Recommend(*model, Activity{}, request)) {
+    EXPECT_NE(r.item, "socks");
+    EXPECT_NE(r.item, "balls");
+  }
+  EXPECT_FALSE(Recommend(*model, Activity{}, request).empty());
+}
+
 }  // namespace
 }  // namespace tailor::reco
