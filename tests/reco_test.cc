@@ -119,10 +119,9 @@ TEST(Reco, EaseItemAndUserSpaceAgree) {
   EXPECT_EQ(Evaluate(by_items, split, data).ndcg, Evaluate(by_users, split, data).ndcg);
 }
 
-// The recency-weighted input: both forms agree, the last train pair weighs most, and with no decay
-// (every weight 1.05) the scores are plain EASE's times 1.05.
-TEST(Reco, EaseWithRecencyWeightsAgreesInBothSpacesAndReducesToEase) {
-  std::mt19937_64 random(9);
+// 40 users, 30 items, each pair purchased with probability 1/4 at a random time.
+Interactions RandomPurchases(uint64_t seed) {
+  std::mt19937_64 random(seed);
   std::vector<std::tuple<uint32_t, std::string, Timestamp, bool>> rows;
   for (uint32_t u = 0; u < 40; ++u) {
     for (int j = 0; j < 30; ++j) {
@@ -132,7 +131,13 @@ TEST(Reco, EaseWithRecencyWeightsAgreesInBothSpacesAndReducesToEase) {
       }
     }
   }
-  const Interactions data = Make(rows, 40);
+  return Make(rows, 40);
+}
+
+// The recency-weighted input: both forms agree, the last train pair weighs most, and with no decay
+// (every weight 1.05) the scores are plain EASE's times 1.05.
+TEST(Reco, EaseWithRecencyWeightsAgreesInBothSpacesAndReducesToEase) {
+  const Interactions data = RandomPurchases(9);
   const Split split = SplitByTime(data, Relevance{});
   Ease by_items(50, Ease::Space::kItems, 3), by_users(50, Ease::Space::kUsers, 3);
   Ease plain(50, Ease::Space::kUsers), flat(50, Ease::Space::kUsers, 1e15);
@@ -169,17 +174,7 @@ TEST(Reco, EaseWithRecencyWeightsAgreesInBothSpacesAndReducesToEase) {
 // items, in time order, weighs 0.05 + exp(-k/h) times its similarity (from plain kNN's scores of
 // that one item); the reweighted copy of a fitted kNN gives the same.
 TEST(Reco, ItemKnnWithRecencyWeightsIsTheWeightedSumOfEachItemsNeighbours) {
-  std::mt19937_64 random(10);
-  std::vector<std::tuple<uint32_t, std::string, Timestamp, bool>> rows;
-  for (uint32_t u = 0; u < 40; ++u) {
-    for (int j = 0; j < 30; ++j) {
-      if (random() % 4 == 0) {
-        rows.emplace_back(u, "i" + std::to_string(j), static_cast<Timestamp>(random() % 1000),
-                          true);
-      }
-    }
-  }
-  const Interactions data = Make(rows, 40);
+  const Interactions data = RandomPurchases(10);
   const Split split = SplitByTime(data, Relevance{});
   ItemKnn plain(10, 2), weighted(10, 2, 3);
   plain.Fit(split, data.items.size());
