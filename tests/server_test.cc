@@ -1081,5 +1081,61 @@ TEST_F(ApiTest, GolfCaseABeginnerWhoBoughtASetIsOfferedIntermediateClubs) {
   EXPECT_EQ(visitor_rules, std::set<std::string>{"driver_for_buyers"});
 }
 
+// How the catalogue is read is set at run time: a shop whose skis carry a `grade` from novice to
+// pro, in product lines. Until it is set those grades are outside the default order (no
+// progression); once set and trained, the owner of a novice ski is offered the club grade of the
+// same line first, for the progression.
+TEST_F(ApiTest, TheCatalogueLevelOrderIsSetOverTheApi) {
+  struct Ski {
+    const char *id, *grade, *line;
+  };
+  for (Ski ski : {Ski{"glide-novice", "novice", "glide"}, Ski{"glide-club", "club", "glide"},
+                  Ski{"glide-pro", "pro", "glide"}, Ski{"carve-club", "club", "carve"}}) {
+    Response put =
+        Admin("PUT", fmt::format("/v1/items/{}", ski.id),
+              fmt::format(R"({{"name": "{}", "category": "skis", "price": 300, "attributes": )"
+                          R"({{"grade": "{}", "line": "{}"}}}})",
+                          ski.id, ski.grade, ski.line));
+    ASSERT_EQ(put.status, 200) << put.body;
+  }
+  ASSERT_EQ(Admin("POST", "/v1/track", R"({"userId": "eva", "event": "Order Completed",
+      "timestamp": "2027-01-02T09:10:00Z", "properties": {"order_id": "e1",
+      "products": [{"product_id": "glide-novice", "quantity": 1}]}})")
+                .status,
+            200);
+  simdjson::dom::parser parser;
+  const auto first_reason = [&] {
+    Response answer = Admin("GET", "/v1/profiles/eva/recommendations?count=3");
+    EXPECT_EQ(answer.status, 200) << answer.body;
+    simdjson::dom::element items = Json(parser, answer)["items"];
+    if (items.get_array().size() == 0) return std::string("none");
+    return std::string(std::string_view(items.at(0)["item"])) + " " +
+           std::string(std::string_view(items.at(0)["reasons"].at(0)["generator"]));
+  };
+  EXPECT_EQ(first_reason().find("progression"), std::string::npos);
+
+  const std::string catalogue =
+      R"({"level_attribute": "grade", "levels": ["novice", "club", "pro"], "kind_attribute": "line"})";
+  EXPECT_EQ(Call("PUT", "/v1/recommendations/catalogue", catalogue, reader_).status, 403);
+  Response twice = Admin("PUT", "/v1/recommendations/catalogue", R"({"levels": ["a", "b", "a"]})");
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_NE(twice.body.find("$.levels[2]"), std::string::npos) << twice.body;
+  Response unknown = Admin("PUT", "/v1/recommendations/catalogue", R"({"colour": "red"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("$.colour"), std::string::npos) << unknown.body;
+  Response set = Admin("PUT", "/v1/recommendations/catalogue", catalogue);
+  ASSERT_EQ(set.status, 200) << set.body;
+  Response read = Call("GET", "/v1/recommendations/catalogue", "", reader_);
+  ASSERT_EQ(read.status, 200);
+  EXPECT_EQ(std::string_view(Json(parser, read)["levels"].at(1)), "club") << read.body;
+  EXPECT_EQ(std::string_view(Json(parser, read)["stock_attribute"]), "in_stock") << read.body;
+  // The catalogue-only model reads it at once; a trained one from its next run.
+  EXPECT_EQ(first_reason(), "glide-club progression");
+  ASSERT_EQ(Admin("POST", "/v1/recommendations/train").status, 200);
+  EXPECT_EQ(first_reason(), "glide-club progression");
+  Response model = Admin("GET", "/v1/recommendations/model");
+  EXPECT_EQ(int64_t(Json(parser, model)["items_with_level"]), 4) << model.body;
+}
+
 }  // namespace
 }  // namespace tailor::server

@@ -55,6 +55,13 @@ struct CatalogueOptions {
   std::string stock_attribute = "in_stock";         // bool; missing: in stock
 };
 
+// {"level_attribute", "levels": [...] (in order, distinct, at least one), "kind_attribute",
+// "consumable_attribute", "stock_attribute"}, each optional (missing: as `defaults`);
+// kInvalidArgument naming the field for anything else.
+Result<CatalogueOptions> ParseCatalogueOptions(std::string_view json,
+                                               const CatalogueOptions& defaults);
+void WriteCatalogueOptions(JsonWriter& json, const CatalogueOptions& options);
+
 struct ModelOptions {
   CatalogueOptions catalogue;
   InteractionOptions interactions;

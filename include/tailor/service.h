@@ -327,6 +327,12 @@ class Service {
   // stored in `definitions` (`reco/rules`); every segment they name must exist then.
   std::shared_ptr<const reco::ItemRules> recommendation_rules() const;
   Status SetRecommendationRules(std::string_view json);
+  // How the catalogue's attributes are read (level attribute and order, kind, consumable, in
+  // stock): ServiceOptions::recommender's until set (reco::ParseCatalogueOptions, fields left
+  // out keep their value), stored in `definitions` (`reco/catalogue`). A change makes the model
+  // stale: the next training run (and, before the first, the catalogue-only model) reads it.
+  reco::CatalogueOptions recommender_catalogue() const;
+  Status SetRecommenderCatalogue(std::string_view json);
 
   // --- Surveys (tailor/surveys.h): definitions, answers, the next question.
   surveys::SurveyStore& surveys();

@@ -1,4 +1,5 @@
-// Item rules by segment (tailor/recommender.h): their JSON form, checked field by field.
+// Item rules by segment and the catalogue options (tailor/recommender.h): their JSON forms,
+// checked field by field.
 
 #include <simdjson.h>
 
@@ -113,6 +114,69 @@ void WriteItemRules(JsonWriter& json, const ItemRules& rules) {
     json.EndArray().EndObject();
   }
   json.EndArray().EndObject();
+}
+
+}  // namespace tailor::reco
+
+namespace tailor::reco {
+
+Result<CatalogueOptions> ParseCatalogueOptions(std::string_view json,
+                                               const CatalogueOptions& defaults) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root)) {
+    return InvalidArgument("$: not JSON ({})", simdjson::error_message(error));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return Bad("$", "expected an object");
+  CatalogueOptions out = defaults;
+  for (auto [key, value] : object) {
+    const std::string path = fmt::format("$.{}", std::string_view(key));
+    if (key == "level_attribute") {
+      TAILOR_ASSIGN_OR_RETURN(out.level_attribute, Text(value, path));
+    } else if (key == "levels") {
+      TAILOR_ASSIGN_OR_RETURN(out.levels, Texts(value, path));
+      if (out.levels.empty()) return Bad(path, "expected at least one level");
+      std::set<std::string> seen;
+      for (size_t i = 0; i < out.levels.size(); ++i) {
+        if (!seen.insert(out.levels[i]).second) {
+          return Bad(fmt::format("{}[{}]", path, i),
+                     fmt::format("'{}' is there twice", out.levels[i]));
+        }
+      }
+    } else if (key == "kind_attribute") {
+      std::string_view text;  // may be empty: the category is the kind
+      if (value.get_string().get(text)) return Bad(path, "expected a string");
+      out.kind_attribute = std::string(text);
+    } else if (key == "consumable_attribute") {
+      TAILOR_ASSIGN_OR_RETURN(out.consumable_attribute, Text(value, path));
+    } else if (key == "stock_attribute") {
+      TAILOR_ASSIGN_OR_RETURN(out.stock_attribute, Text(value, path));
+    } else {
+      return Bad(path,
+                 "unknown field (level_attribute, levels, kind_attribute, consumable_attribute, "
+                 "stock_attribute)");
+    }
+  }
+  return out;
+}
+
+void WriteCatalogueOptions(JsonWriter& json, const CatalogueOptions& options) {
+  json.BeginObject()
+      .Key("level_attribute")
+      .String(options.level_attribute)
+      .Key("levels")
+      .BeginArray();
+  for (const std::string& level : options.levels) json.String(level);
+  json.EndArray()
+      .Key("kind_attribute")
+      .String(options.kind_attribute)
+      .Key("consumable_attribute")
+      .String(options.consumable_attribute)
+      .Key("stock_attribute")
+      .String(options.stock_attribute)
+      .EndObject();
 }
 
 }  // namespace tailor::reco

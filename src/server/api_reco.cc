@@ -1,6 +1,7 @@
 // Recommendations (tailor/recommender.h): a profile's top items with their reasons (scope read;
 // an unknown id is a visitor with no history: popular items, not an error); the model in force
-// (read) and a training run (scope segments); the item rules by segment (read; set: segments).
+// (read) and a training run (scope segments); the item rules by segment and how the catalogue is
+// read (read; set: segments).
 
 #include <charconv>
 
@@ -87,6 +88,21 @@ void Api::Impl::AddRecommendationRoutes() {
     }
     JsonWriter json;
     reco::WriteItemRules(json, *service.recommendation_rules());
+    return JsonResponse(200, json);
+  });
+
+  Add("GET", "/v1/recommendations/catalogue", Scope::kRead, [this](Call&) -> Response {
+    JsonWriter json;
+    reco::WriteCatalogueOptions(json, service.recommender_catalogue());
+    return JsonResponse(200, json);
+  });
+
+  Add("PUT", "/v1/recommendations/catalogue", Scope::kSegments, [this](Call& call) -> Response {
+    if (Status set = service.SetRecommenderCatalogue(call.request.body); !set.ok()) {
+      return ErrorResponse(set);
+    }
+    JsonWriter json;
+    reco::WriteCatalogueOptions(json, service.recommender_catalogue());
     return JsonResponse(200, json);
   });
 

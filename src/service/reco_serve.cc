@@ -73,6 +73,7 @@ Result<std::shared_ptr<const reco::Activity>> CurrentActivity(Service::Impl& imp
 }
 
 constexpr std::string_view kRulesKey = "reco/rules";
+constexpr std::string_view kCatalogueKey = "reco/catalogue";
 
 }  // namespace
 
@@ -111,14 +112,60 @@ Status Service::SetRecommendationRules(std::string_view json) {
   return Status::Ok();
 }
 
+reco::CatalogueOptions Service::recommender_catalogue() const {
+  std::lock_guard lock(impl_->reco_mutex);
+  if (!impl_->reco_catalogue) {
+    const reco::CatalogueOptions& defaults = impl_->options.recommender.catalogue;
+    std::string stored;
+    if (engine_->store().Get(store::Table::kDefinitions, kCatalogueKey, stored).ok()) {
+      auto parsed = reco::ParseCatalogueOptions(stored, defaults);
+      if (parsed.ok()) impl_->reco_catalogue = std::move(parsed).value();
+    }
+    if (!impl_->reco_catalogue) impl_->reco_catalogue = defaults;
+  }
+  return *impl_->reco_catalogue;
+}
+
+Status Service::SetRecommenderCatalogue(std::string_view json) {
+  TAILOR_ASSIGN_OR_RETURN(reco::CatalogueOptions catalogue,
+                          reco::ParseCatalogueOptions(json, recommender_catalogue()));
+  JsonWriter text;
+  reco::WriteCatalogueOptions(text, catalogue);
+  std::lock_guard lock(impl_->reco_mutex);
+  store::Batch batch = engine_->store().NewBatch();
+  batch.Put(store::Table::kDefinitions, kCatalogueKey, text.str());
+  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  impl_->reco_catalogue = std::move(catalogue);
+  impl_->reco_marks.reset();  // stale: trained again with these
+  if (impl_->reco_model != nullptr && impl_->reco_model->version() == 0) {
+    impl_->reco_model = nullptr;  // the catalogue-only model is made again on the next read
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// The service's model options with the catalogue options in force.
+reco::ModelOptions ModelOptionsWith(const reco::ModelOptions& base,
+                                    const reco::CatalogueOptions& catalogue) {
+  reco::ModelOptions options = base;
+  options.catalogue = catalogue;
+  options.interactions.level_attribute = catalogue.level_attribute;
+  options.interactions.levels = catalogue.levels;
+  return options;
+}
+
+}  // namespace
+
 std::shared_ptr<const reco::Model> Service::recommender() {
   std::shared_ptr<const segments::ItemCatalog> items = impl_->CurrentItems();
+  const reco::ModelOptions options =
+      ModelOptionsWith(impl_->options.recommender, recommender_catalogue());
   std::lock_guard lock(impl_->reco_mutex);
   if (impl_->reco_model == nullptr) {
     // The catalogue alone (one pass over it): progressions and the catalogue's order serve until
     // the first training run, which a front end starts at once.
-    impl_->reco_model =
-        reco::Model::Train({}, *items, impl_->options.recommender, now(), /*version=*/0);
+    impl_->reco_model = reco::Model::Train({}, *items, options, now(), /*version=*/0);
     impl_->reco_items = std::move(items);
   }
   return impl_->reco_model;
@@ -139,7 +186,9 @@ Result<std::shared_ptr<const reco::Model>> Service::TrainRecommender(const RunCo
   TAILOR_ASSIGN_OR_RETURN(snapshot::LiveSnapshot::Version version,
                           impl_->CurrentSnapshot(*engine_, {}, std::chrono::milliseconds(0)));
   TAILOR_RETURN_IF_ERROR(CheckRun(control));
-  reco::InteractionOptions read = impl_->options.recommender.interactions;
+  const reco::ModelOptions options =
+      ModelOptionsWith(impl_->options.recommender, recommender_catalogue());
+  reco::InteractionOptions read = options.interactions;
   read.trait_tokens = false;  // no serving generator reads them yet
   TAILOR_ASSIGN_OR_RETURN(reco::Interactions interactions,
                           reco::InteractionsFromSnapshot(*version.snapshot, read));
@@ -149,8 +198,8 @@ Result<std::shared_ptr<const reco::Model>> Service::TrainRecommender(const RunCo
     std::lock_guard lock(impl_->reco_mutex);
     if (impl_->reco_model != nullptr) next_version = impl_->reco_model->version() + 1;
   }
-  std::shared_ptr<const reco::Model> model = reco::Model::Train(
-      interactions, *items, impl_->options.recommender, now(), next_version, control);
+  std::shared_ptr<const reco::Model> model =
+      reco::Model::Train(interactions, *items, options, now(), next_version, control);
   if (model == nullptr) {  // stopped by `control`
     Status stopped = CheckRun(control);
     return stopped.ok() ? Cancelled("training stopped") : stopped;

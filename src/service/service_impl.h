@@ -116,6 +116,7 @@ struct Service::Impl {
   std::shared_ptr<const segments::ItemCatalog> reco_items;  // the catalogue it read
   std::optional<uint64_t> reco_marks;                       // nullopt: the catalogue alone
   std::shared_ptr<const reco::ItemRules> reco_rules;  // null: not read from the store yet
+  std::optional<reco::CatalogueOptions> reco_catalogue;  // nullopt: not read from the store yet
   std::mutex reco_training;
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
