@@ -33,6 +33,18 @@ Result<std::vector<std::string>> Texts(simdjson::dom::element value, std::string
   return out;
 }
 
+// The document's root object (pointing into `parser`).
+Result<simdjson::dom::object> RootObject(simdjson::dom::parser& parser,
+                                         const simdjson::padded_string& padded) {
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root)) {
+    return InvalidArgument("$: not JSON ({})", simdjson::error_message(error));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return Bad("$", "expected an object");
+  return object;
+}
+
 Result<ItemRule> ParseRule(simdjson::dom::element element, const std::string& path) {
   simdjson::dom::object object;
   if (element.get_object().get(object)) return Bad(path, "expected an object");
@@ -69,13 +81,8 @@ Result<ItemRule> ParseRule(simdjson::dom::element element, const std::string& pa
 
 Result<ItemRules> ParseItemRules(std::string_view json) {
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
-  simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    return InvalidArgument("$: not JSON ({})", simdjson::error_message(error));
-  }
-  simdjson::dom::object object;
-  if (root.get_object().get(object)) return Bad("$", "expected an object");
+  const simdjson::padded_string padded(json);
+  TAILOR_ASSIGN_OR_RETURN(simdjson::dom::object object, RootObject(parser, padded));
   ItemRules out;
   std::set<std::string> names;
   for (auto [key, value] : object) {
@@ -116,20 +123,11 @@ void WriteItemRules(JsonWriter& json, const ItemRules& rules) {
   json.EndArray().EndObject();
 }
 
-}  // namespace tailor::reco
-
-namespace tailor::reco {
-
 Result<CatalogueOptions> ParseCatalogueOptions(std::string_view json,
                                                const CatalogueOptions& defaults) {
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(json);
-  simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root)) {
-    return InvalidArgument("$: not JSON ({})", simdjson::error_message(error));
-  }
-  simdjson::dom::object object;
-  if (root.get_object().get(object)) return Bad("$", "expected an object");
+  const simdjson::padded_string padded(json);
+  TAILOR_ASSIGN_OR_RETURN(simdjson::dom::object object, RootObject(parser, padded));
   CatalogueOptions out = defaults;
   for (auto [key, value] : object) {
     const std::string path = fmt::format("$.{}", std::string_view(key));
