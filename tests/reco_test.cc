@@ -7,7 +7,9 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <map>
 #include <random>
+#include <set>
 
 namespace tailor::reco {
 namespace {
@@ -200,6 +202,111 @@ TEST(Reco, ItemKnnWithRecencyWeightsIsTheWeightedSumOfEachItemsNeighbours) {
     }
   }
   EXPECT_GT(differs, 100u) << "the weights change the scores";
+}
+
+// The catalogue's facts as tokens: category, strings, list values, bools, and numbers as their
+// quintile within the category (ties share the lower one; a lone value is q1).
+TEST(Reco, ItemTokensNameEachFactAndBandNumbersWithinTheirCategory) {
+  std::vector<ItemInput> items;
+  for (int k = 0; k < 10; ++k) {
+    ItemInput item;
+    item.id = "i" + std::to_string(k);
+    item.category = k < 5 ? "clubs" : "balls";
+    item.price = Decimal::FromInteger(k < 5 ? 10 * (k + 1) : 7);  // balls: all the same price
+    items.push_back(item);
+  }
+  items[0].attributes = {{"brand", {TraitType::kString, std::string("Mizuno")}},
+                         {"genres", {TraitType::kStringList, StringList{"a", "b"}}},
+                         {"in_stock", {TraitType::kBool, true}},
+                         {"year", {TraitType::kInt, int64_t{1999}}},
+                         {"launched", {TraitType::kTimestamp, int64_t{5}}}};
+  std::vector<const ItemInput*> pointers;
+  for (const ItemInput& item : items) pointers.push_back(&item);
+  const ItemTokens tokens = TokensOf(pointers);
+  const auto names = [&](size_t i) {
+    std::set<std::string> out;
+    for (uint32_t t : tokens.of_item[i]) out.insert(tokens.names[t]);
+    return out;
+  };
+  EXPECT_EQ(names(0), (std::set<std::string>{"category=clubs", "price=q1", "brand=Mizuno",
+                                             "genres=a", "genres=b", "in_stock=true", "year=q1"}));
+  EXPECT_EQ(names(2), (std::set<std::string>{"category=clubs", "price=q3"}));
+  EXPECT_EQ(names(4), (std::set<std::string>{"category=clubs", "price=q5"}));
+  EXPECT_EQ(names(7), (std::set<std::string>{"category=balls", "price=q1"}));
+  EXPECT_EQ(tokens.of_item[7], tokens.of_item[9]);
+}
+
+// Content against the cosine written out with named tokens: tf-idf vectors, a recency-weighted
+// profile, times popularity to the power gamma.
+TEST(Reco, ContentScoresAreTheCosineOfTfIdfVectorsTimesPopularity) {
+  Interactions data = RandomPurchases(12);
+  const std::vector<std::string> vocabulary = {
+      "category=a", "category=b", "brand=x", "brand=y", "brand=z", "genres=comedy", "genres=drama"};
+  data.item_token_names = vocabulary;
+  std::mt19937_64 random(3);
+  data.item_tokens.assign(data.items.size(), {});
+  for (size_t j = 0; j < data.items.size(); ++j) {
+    if (j % 7 == 3) continue;  // some items have no facts
+    std::set<uint32_t> chosen{static_cast<uint32_t>(random() % 2),
+                              static_cast<uint32_t>(2 + random() % 3)};
+    if (random() % 2) chosen.insert(static_cast<uint32_t>(5 + random() % 2));
+    data.item_tokens[j].assign(chosen.begin(), chosen.end());
+  }
+  const Split split = SplitByTime(data, Relevance{});
+  const size_t items = data.items.size();
+  // The slow model.
+  std::map<std::string, double> df;
+  double catalogue = 0;
+  for (size_t j = 0; j < items; ++j) {
+    if (!split.in_catalogue[j]) continue;
+    catalogue += 1;
+    for (uint32_t t : data.item_tokens[j]) df[vocabulary[t]] += 1;
+  }
+  const auto vector_of = [&](size_t j) {
+    std::map<std::string, double> v;
+    double norm = 0;
+    for (uint32_t t : data.item_tokens[j]) {
+      const double idf = std::log((1 + catalogue) / (1 + df[vocabulary[t]])) + 1;
+      v[vocabulary[t]] = idf;
+      norm += idf * idf;
+    }
+    for (auto& [name, x] : v) x /= std::sqrt(norm);
+    return v;
+  };
+  for (const double decay : {0.0, 3.0}) {
+    for (const double gamma : {0.0, 0.5}) {
+      Content content(data, {decay, gamma});
+      content.Fit(split, items);
+      std::vector<double> got(items);
+      size_t nonzero = 0;
+      for (size_t u = 0; u < split.train.size(); ++u) {
+        content.Score(u, split.train[u], got);
+        std::map<std::string, double> profile;
+        const std::vector<uint32_t>& ordered = split.train_by_time[u];
+        for (size_t r = 0; r < ordered.size(); ++r) {
+          const double weight =
+              decay > 0 ? 0.05 + std::exp(-static_cast<double>(ordered.size() - 1 - r) / decay)
+                        : 1.0;
+          for (const auto& [name, x] : vector_of(ordered[r])) profile[name] += weight * x;
+        }
+        double norm = 0;
+        for (const auto& [name, x] : profile) norm += x * x;
+        for (size_t j = 0; j < items; ++j) {
+          double dot = 0;
+          for (const auto& [name, x] : vector_of(j)) dot += x * profile[name];
+          double users = 0;
+          for (const auto& train : split.train) {
+            users += std::count(train.begin(), train.end(), static_cast<uint32_t>(j));
+          }
+          const double expected =
+              norm > 0 ? dot / std::sqrt(norm) * std::pow(users + 1, gamma) : 0.0;
+          ASSERT_NEAR(got[j], expected, 1e-12) << u << " " << j;
+          nonzero += expected > 0;
+        }
+      }
+      EXPECT_GT(nonzero, 500u);
+    }
+  }
 }
 
 // iALS by conjugate gradient against the exact alternating solves written out plainly: with as

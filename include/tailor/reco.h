@@ -57,7 +57,20 @@ struct Interactions {
   std::vector<int32_t> item_level;                 // per item: index into the levels, -1 none
   std::vector<std::string> tokens;                 // "trait=value"
   std::vector<std::vector<uint32_t>> user_tokens;  // per user: indices into tokens, sorted
+  std::vector<std::string> item_token_names;       // the catalogue's facts (ItemTokens)
+  std::vector<std::vector<uint32_t>> item_tokens;  // per item: indices into item_token_names
 };
+
+// Each item's catalogue facts as tokens, for content-based similarity: its category
+// ("category=golf_clubs"), each string attribute ("brand=Mizuno"), each value of a list attribute
+// ("genres=Comedy"), each bool attribute ("in_stock=true"), and each number (the price, int and
+// double attributes) as its quintile among the items of the same category that have it
+// ("price=q2", "year=q5"; ties share the lower quintile).
+struct ItemTokens {
+  std::vector<std::string> names;
+  std::vector<std::vector<uint32_t>> of_item;  // per item given: sorted, distinct
+};
+ItemTokens TokensOf(const std::vector<const ItemInput*>& items);
 
 // `items`: the catalogue, for the items' categories and levels (nullptr: none).
 Result<Interactions> InteractionsFromSnapshot(
@@ -233,6 +246,31 @@ class Affinity : public Generator {
   const Interactions& interactions_;
   Options options_;
   std::unique_ptr<Model> model_;
+};
+
+// Content-based: each item a tf-idf vector of its catalogue tokens (Interactions::item_tokens;
+// idf = ln((1 + N) / (1 + df)) + 1 over the N catalogue items, L2-normalized); a user's profile
+// the sum of their train items' vectors, each weighted by recency as in Ease (0.05 + exp(−k/h);
+// h = 0: every item 1); score(u, j) = cos(profile_u, v_j) · (train users of j + 1)^gamma. An item
+// without tokens scores 0.
+class Content : public Generator {
+ public:
+  struct Options {
+    double position_decay = 0;
+    double popularity_exponent = 0.5;  // gamma
+  };
+  Content(const Interactions& interactions, Options options)
+      : interactions_(interactions), options_(options) {}
+  void Fit(const Split& split, size_t items) override;
+  void Score(size_t user, const std::vector<uint32_t>& train_items,
+             std::vector<double>& scores) const override;
+
+ private:
+  const Interactions& interactions_;
+  Options options_;
+  const Split* split_ = nullptr;
+  std::vector<std::vector<std::pair<uint32_t, double>>> vectors_;  // per item: token, weight
+  std::vector<double> popularity_;                                 // per item: (users + 1)^gamma
 };
 
 // Top 10 of each evaluated user (score descending, ties by item id ascending, candidates: the

@@ -115,6 +115,21 @@ void AddItemFacts(const std::unordered_map<std::string, ItemInput>& catalogue,
         out.item_level[j] = int32_t(level - options.levels.begin());
     }
   }
+  // Tokens of the whole catalogue (its bands are the catalogue's), in id order.
+  std::vector<const ItemInput*> listed;
+  listed.reserve(catalogue.size());
+  for (const auto& [id, item] : catalogue) listed.push_back(&item);
+  std::sort(listed.begin(), listed.end(),
+            [](const ItemInput* a, const ItemInput* b) { return a->id < b->id; });
+  ItemTokens tokens = TokensOf(listed);
+  std::unordered_map<std::string_view, size_t> listed_at;
+  for (size_t i = 0; i < listed.size(); ++i) listed_at.emplace(listed[i]->id, i);
+  out.item_token_names = std::move(tokens.names);
+  out.item_tokens.assign(out.items.size(), {});
+  for (size_t j = 0; j < out.items.size(); ++j) {
+    const auto found = listed_at.find(out.items[j]);
+    if (found != listed_at.end()) out.item_tokens[j] = std::move(tokens.of_item[found->second]);
+  }
 }
 
 // The categorical traits of each user (`profiles`: their dense ids) as "trait=value" tokens.
@@ -963,6 +978,22 @@ std::vector<GeneratorReport> EvaluateGenerators(const Interactions& interactions
           [&interactions, options] { return std::make_unique<Affinity>(interactions, options); });
     }
     tuned.push_back(Tune("affinity", grid, split, validation, interactions));
+  }
+  const bool has_tokens =
+      std::any_of(interactions.item_tokens.begin(), interactions.item_tokens.end(),
+                  [](const std::vector<uint32_t>& tokens) { return !tokens.empty(); });
+  if (has_tokens) {  // needs the catalogue's facts
+    std::vector<std::pair<std::string, Factory>> grid;
+    for (double decay : {0.0, 5.0, 20.0}) {
+      for (double gamma : {0.0, 0.5, 1.0}) {
+        const Content::Options options{decay, gamma};
+        grid.emplace_back(
+            fmt::format("decay={}, gamma={}, {} item tokens", decay, gamma,
+                        interactions.item_token_names.size()),
+            [&interactions, options] { return std::make_unique<Content>(interactions, options); });
+      }
+    }
+    tuned.push_back(Tune("content", grid, split, validation, interactions));
   }
 
   // The blend: weights by coordinate ascent on the validation split, from the best part alone.
