@@ -13,8 +13,12 @@
 //    (the first level when the items they looked at carry none);
 //  - also_bought: item-to-item co-occurrence (cosine with shrinkage, the k closest per item) of
 //    the items they touched, each touch weighted by its recency (a half-life);
+//  - similar: items sharing the catalogue facts of what they touched (content-based: tf-idf
+//    cosine of the items' tokens, reco.h's ItemTokens, against their recency-weighted profile),
+//    read from the popular items of their strongest few tokens;
 //  - popular: the catalogue's popularity (every pair weighted by its recency), within the
 //    categories they look at, then overall: what a visitor with no history gets.
+// The blend's weights are learned at training from feedback on a time split (BlendWeights).
 // Filters: items they own (unless consumable), out of stock, outside the price band or the
 // asked category, asked to exclude. Intent reorders: best offer puts the items they compared
 // (looked at, not bought) first; concerns puts the item they keep looking at first, with
@@ -62,6 +66,37 @@ Result<CatalogueOptions> ParseCatalogueOptions(std::string_view json,
                                                const CatalogueOptions& defaults);
 void WriteCatalogueOptions(JsonWriter& json, const CatalogueOptions& options);
 
+// What each generator's score (each in [0, 1]) is worth in the blend. The defaults put
+// progression first (the next level of what they own is the point), then browsing (the kind they
+// look at, at their level), what goes with what they touched, similar items, and popularity last.
+// Intent's reorderings (compared items, the item they keep viewing) are not learned: they come
+// from the session under way, which interactions do not record.
+struct BlendWeights {
+  double progression = 4.0;
+  double browsing = 2.0;
+  double also_bought = 1.5;
+  double similar = 0.5;
+  double popular_in_category = 0.75;
+  double popular = 0.25;
+};
+
+// How the blend was learned. At training, the pairs after the cut (the latest
+// `holdout_share` of the catalogue's pairs by time) are the feedback: a model trained on the
+// pairs before it gives each sampled person (one with pairs on both sides) their candidates
+// and each generator's score from their activity before the cut; the weights are chosen by
+// coordinate ascent on NDCG@10 of the new items they bought after it (every new item they
+// touched, where the data has no purchases), on half of the sampled people, and kept only when
+// they beat the defaults on the other half. Progression is the catalogue's rule, not learned: it
+// keeps its default share of the blend (its weight scales with the sum of the others).
+struct BlendReport {
+  bool learned = false;  // false: the defaults serve (too little feedback, or not better)
+  Timestamp cut = 0;
+  size_t people = 0;  // sampled, both halves
+  size_t candidates = 0;
+  double ndcg_default = 0, ndcg_learned = 0;  // on the held-out half
+  std::string why;                            // when not learned
+};
+
 struct ModelOptions {
   CatalogueOptions catalogue;
   InteractionOptions interactions;
@@ -69,6 +104,12 @@ struct ModelOptions {
   double shrink = 10;
   double half_life_days = 90;     // popularity: a pair this old counts half
   size_t popular_per_list = 200;  // kept per popularity list (overall, per category, per level)
+  // The blend: given, it is used as is; else learned (BlendReport) when there is enough feedback.
+  std::optional<BlendWeights> blend;
+  double holdout_share = 0.1;     // of the pairs, the latest: the feedback
+  size_t blend_people = 4000;     // sampled for learning, at most
+  size_t min_blend_people = 100;  // fewer with feedback: the defaults
+  size_t similar_tokens = 3;      // the person's strongest tokens read by `similar`
 };
 
 struct ItemFacts {
@@ -127,7 +168,7 @@ Result<ItemRules> ParseItemRules(std::string_view json);
 void WriteItemRules(JsonWriter& json, const ItemRules& rules);
 
 struct Reason {
-  std::string generator;  // progression, browsing, also_bought, popular, intent
+  std::string generator;  // progression, browsing, also_bought, similar, popular, intent
   std::string detail;     // human-readable: which item, signal or rule
 };
 
@@ -162,6 +203,8 @@ class Model {
   Timestamp trained_at() const { return trained_at_; }
   const Stats& stats() const { return stats_; }
   const ModelOptions& options() const { return options_; }
+  const BlendWeights& blend() const { return blend_; }
+  const BlendReport& blend_report() const { return blend_report_; }
   size_t item_count() const { return items_.size(); }
   const ItemFacts& item(uint32_t index) const { return items_[index]; }
   std::optional<uint32_t> Find(std::string_view id) const;
@@ -169,8 +212,7 @@ class Model {
  private:
   friend void FoldActivity(const Model& model, std::span<const EventInput> events,
                            Activity& activity);
-  friend std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
-                                               const Request& request);
+  friend struct Ranker;
   using Ranked = std::vector<std::pair<uint32_t, float>>;  // item, score; best first
 
   uint64_t version_ = 0;
@@ -194,6 +236,13 @@ class Model {
   std::unordered_map<std::string_view, uint32_t> kind_index_;  // views into kinds_
   std::vector<std::string> kinds_;
   std::vector<std::vector<Ranked>> popular_in_kind_level_;  // per kind id, per level
+  // similar: each item's tokens with their tf-idf weights (L2-normalized), sorted by token; the
+  // tokens' names; each token's most popular items.
+  std::vector<std::vector<std::pair<uint32_t, float>>> item_tokens_;
+  std::vector<std::string> token_names_;
+  std::vector<Ranked> popular_with_token_;
+  BlendWeights blend_;
+  BlendReport blend_report_;
 };
 
 // One person's activity from their events (any order); items outside the model are ignored.
@@ -207,7 +256,9 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
                                       const Request& request);
 
 // The model as JSON: {"version", "trained_at", "profiles", "pairs", "items", "items_with_level",
-// "levels_outside_order", "interactions_on_unknown_items", "train_seconds", "levels"}.
+// "levels_outside_order", "interactions_on_unknown_items", "train_seconds", "levels",
+// "blend": {"weights": {generator: weight}, "learned", "cut", "people", "candidates",
+// "ndcg_default", "ndcg_learned", "why"}}.
 void WriteModel(JsonWriter& json, const Model& model);
 
 // One recommendation as JSON: {"item", "name", "category", "level" (or null), "price" (or null),

@@ -8,20 +8,14 @@
 #include <numeric>
 
 #include "reco/cooccurrence.h"
+#include "reco/ranker.h"
 
 namespace tailor::reco {
 namespace {
 
 constexpr double kDayMs = 86'400'000.0;
 
-// What each generator's score (in [0, 1]) is worth in the blend. Progression outranks everything
-// (the next level of what they own is the point); browsing comes next (the kind they look at,
-// at their level); then what goes with what they touched; popularity fills the rest.
-constexpr double kProgressionWeight = 4.0;
-constexpr double kBrowsingWeight = 2.0;
-constexpr double kAlsoBoughtWeight = 1.5;
-constexpr double kPopularInCategoryWeight = 0.75;
-constexpr double kPopularWeight = 0.25;
+// Intent's weights (the learned ones are BlendWeights).
 constexpr double kComparedWeight = 2.5;      // best offer: the items they compared
 constexpr double kKeepsViewingWeight = 6.0;  // concerns: the item they keep looking at
 constexpr size_t kInspirationPerCategory = 2;
@@ -77,12 +71,48 @@ double Floored(float popularity) { return 0.05 + 0.95 * static_cast<double>(popu
 
 }  // namespace
 
+WeightArray ToArray(const BlendWeights& w) {
+  return {w.progression, w.browsing, w.also_bought, w.similar, w.popular_in_category, w.popular};
+}
+
+BlendWeights FromArray(const WeightArray& w) {
+  BlendWeights out;
+  out.progression = w[kProgressionPart];
+  out.browsing = w[kBrowsingPart];
+  out.also_bought = w[kAlsoBoughtPart];
+  out.similar = w[kSimilarPart];
+  out.popular_in_category = w[kPopularInCategoryPart];
+  out.popular = w[kPopularPart];
+  return out;
+}
+
 std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
                                           const std::unordered_map<std::string, ItemInput>& items,
                                           const ModelOptions& options, Timestamp now,
                                           uint64_t version, const RunControl* control) {
-  const auto stopped = [control] { return !CheckRun(control).ok(); };
   const auto started = std::chrono::steady_clock::now();
+  std::shared_ptr<Model> model =
+      Ranker::Fit(interactions, items, options, now, version, control, kNoCut);
+  if (model == nullptr) return nullptr;
+  if (options.blend) {
+    BlendReport given;
+    given.why = "given";
+    Ranker::SetBlend(*model, *options.blend, std::move(given));
+  } else {
+    auto learned = LearnBlend(interactions, items, options, control);
+    if (!learned) return nullptr;
+    Ranker::SetBlend(*model, learned->first, std::move(learned->second));
+  }
+  Ranker::SetTrainSeconds(
+      *model, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return model;
+}
+
+std::shared_ptr<Model> Ranker::Fit(const Interactions& interactions,
+                                   const std::unordered_map<std::string, ItemInput>& items,
+                                   const ModelOptions& options, Timestamp now, uint64_t version,
+                                   const RunControl* control, Timestamp before) {
+  const auto stopped = [control] { return !CheckRun(control).ok(); };
   auto model = std::make_shared<Model>();
   Model& m = *model;
   m.version_ = version;
@@ -149,6 +179,7 @@ std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
   std::vector<WeightedItems> users(interactions.users.size());
   std::vector<uint8_t> active(interactions.users.size(), 0);
   for (const Interaction& pair : interactions.pairs) {
+    if (pair.time >= before) continue;  // feedback for learning the blend
     const uint32_t item = to_model[pair.item];
     if (item == UINT32_MAX) {
       ++m.stats_.interacted_items_unknown;
@@ -203,8 +234,30 @@ std::shared_ptr<const Model> Model::Train(const Interactions& interactions,
     for (Ranked& list : levels) list = Best(std::move(list), options.popular_per_list);
   }
   m.popular_in_kind_level_ = std::move(by_kind_level);
-  m.stats_.train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  // similar: the items' tokens as tf-idf vectors, and each token's most popular items.
+  ItemTokens tokens = TokensOf(ordered);
+  m.token_names_ = std::move(tokens.names);
+  std::vector<double> items_with(m.token_names_.size(), 0.0);
+  for (const auto& list : tokens.of_item) {
+    for (uint32_t t : list) items_with[t] += 1;
+  }
+  m.item_tokens_.resize(n);
+  std::vector<Ranked> with_token(m.token_names_.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    double norm = 0;
+    for (uint32_t t : tokens.of_item[i]) {
+      const double idf = std::log((1.0 + static_cast<double>(n)) / (1.0 + items_with[t])) + 1;
+      m.item_tokens_[i].emplace_back(t, static_cast<float>(idf));
+      norm += idf * idf;
+      with_token[t].emplace_back(i, m.popularity_[i]);
+    }
+    for (auto& [t, weight] : m.item_tokens_[i]) weight /= static_cast<float>(std::sqrt(norm));
+  }
+  m.popular_with_token_.resize(with_token.size());
+  for (size_t t = 0; t < with_token.size(); ++t) {
+    m.popular_with_token_[t] = Best(std::move(with_token[t]), options.popular_per_list);
+  }
   return model;
 }
 
@@ -313,6 +366,13 @@ thread_local Scratch scratch;
 
 std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
                                       const Request& request) {
+  return Ranker::Rank(model, activity, request, model.blend(), nullptr);
+}
+
+std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& activity,
+                                         const Request& request, const BlendWeights& blend,
+                                         std::vector<ScoredCandidate>* scored) {
+  const WeightArray weight = ToArray(blend);
   const CatalogueOptions& catalogue = model.options_.catalogue;
   const auto level_name = [&](int level) -> std::string_view {
     return catalogue.levels[static_cast<size_t>(level)];
@@ -389,11 +449,12 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
   };
   std::vector<Candidate> candidates;
   std::vector<Part> parts;
+  if (scored != nullptr) scored->clear();
   candidates.reserve(8 * depth);
   parts.reserve(12 * depth);
   // Reasons are written out only for the items shown: the frequent ones (one per item touched or
   // category looked at) keep what to say, and are formatted at the end.
-  enum class Detail : uint8_t { kGiven, kGoesWith, kPopularIn, kCompared };
+  enum class Detail : uint8_t { kGiven, kGoesWith, kPopularIn, kCompared, kShares };
   struct Why {
     std::string_view generator;
     Detail detail;
@@ -421,6 +482,9 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       case Detail::kCompared:
         return {std::string(why.generator),
                 fmt::format("best offer: compared it ({} views)", why.value)};
+      case Detail::kShares:
+        return {std::string(why.generator),
+                fmt::format("shares {} with what they look at", model.token_names_[why.value])};
       case Detail::kGiven:
         break;
     }
@@ -428,8 +492,10 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
   };
   constexpr int32_t kRejected = -2;  // an item `allowed` refused: not asked again
   std::vector<uint32_t> rejected;
-  const auto add = [&](uint32_t j, double contribution, uint32_t why) {
-    if (contribution <= 0) return;
+  // A generator's own score for j (`part`: kLearnedParts for intent, weighed on its own).
+  const auto add = [&](uint32_t j, size_t part, double own, uint32_t why) {
+    const double contribution = part < kLearnedParts ? weight[part] * own : own;
+    if (contribution <= 0 && (scored == nullptr || own <= 0)) return;
     int32_t& slot = scratch.slot[j];
     if (slot == kRejected) return;
     if (slot < 0) {
@@ -440,6 +506,10 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       }
       slot = static_cast<int32_t>(candidates.size());
       candidates.push_back({j, 0});
+      if (scored != nullptr) scored->push_back({j, {}});
+    }
+    if (scored != nullptr && part < kLearnedParts) {
+      (*scored)[static_cast<size_t>(slot)].parts[part] += static_cast<float>(own);
     }
     candidates[static_cast<size_t>(slot)].score += contribution;
     parts.push_back({static_cast<uint32_t>(slot), contribution, why});
@@ -461,7 +531,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     size_t taken = 0;
     for (const auto& [j, popularity] : *next) {
       if (taken++ == depth) break;
-      add(j, kProgressionWeight * (0.75 + 0.25 * popularity), why);
+      add(j, kProgressionPart, 0.75 + 0.25 * popularity, why);
     }
   }
 
@@ -504,7 +574,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
     size_t taken = 0;
     for (const auto& [j, popularity] : *list) {
       if (taken++ == depth) break;
-      add(j, kBrowsingWeight * (0.75 + 0.25 * popularity), why);
+      add(j, kBrowsingPart, 0.75 + 0.25 * popularity, why);
     }
   }
 
@@ -564,7 +634,60 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
         why = later("also_bought", Detail::kGoesWith, sum.source);
         source_reason.emplace_back(sum.source, why);
       }
-      add(sum.item, kAlsoBoughtWeight * sum.total / most, why);
+      add(sum.item, kAlsoBoughtPart, sum.total / most, why);
+    }
+  }
+
+  // Similar: the tokens of what they touched (recent touches and purchases weighing more); the
+  // popular items of their strongest few, by cosine.
+  if (!activity.touches.empty() && !model.token_names_.empty()) {
+    std::vector<std::pair<uint32_t, double>> profile;  // token, weight
+    for (const Activity::Touch& touch : activity.touches) {
+      const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
+      const double w = strength * Decay(request.now - touch.last, kTouchHalfLifeDays);
+      for (const auto& [t, v] : model.item_tokens_[touch.item]) profile.emplace_back(t, w * v);
+    }
+    std::sort(profile.begin(), profile.end());
+    size_t kept = 0;
+    for (size_t i = 0; i < profile.size(); ++i) {
+      if (kept > 0 && profile[kept - 1].first == profile[i].first) {
+        profile[kept - 1].second += profile[i].second;
+      } else {
+        profile[kept++] = profile[i];
+      }
+    }
+    profile.resize(kept);
+    double norm = 0;
+    for (const auto& [t, w] : profile) norm += w * w;
+    norm = std::sqrt(norm);
+    std::vector<std::pair<uint32_t, double>> strongest = profile;
+    const size_t top = std::min(strongest.size(), model.options_.similar_tokens);
+    std::partial_sort(strongest.begin(), strongest.begin() + static_cast<ptrdiff_t>(top),
+                      strongest.end(), [](const auto& a, const auto& b) {
+                        return a.second != b.second ? a.second > b.second : a.first < b.first;
+                      });
+    std::vector<uint32_t> done;  // items already scored (several of their tokens are read)
+    for (size_t k = 0; k < top && norm > 0; ++k) {
+      const uint32_t token = strongest[k].first;
+      const uint32_t why = later("similar", Detail::kShares, token);
+      size_t taken = 0;
+      for (const auto& [j, popularity] : model.popular_with_token_[token]) {
+        if (taken++ == depth) break;
+        if (std::find(done.begin(), done.end(), j) != done.end()) continue;
+        done.push_back(j);
+        double dot = 0;  // both sorted by token
+        const auto& tokens = model.item_tokens_[j];
+        for (size_t a = 0, b = 0; a < tokens.size() && b < profile.size();) {
+          if (tokens[a].first < profile[b].first) {
+            ++a;
+          } else if (profile[b].first < tokens[a].first) {
+            ++b;
+          } else {
+            dot += tokens[a++].second * profile[b++].second;
+          }
+        }
+        add(j, kSimilarPart, dot / norm * Floored(popularity), why);
+      }
     }
   }
 
@@ -580,15 +703,21 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       size_t taken = 0;
       for (const auto& [j, popularity] : found->second) {
         if (taken++ == depth) break;
-        add(j, kPopularInCategoryWeight * share * Floored(popularity), why);
+        add(j, kPopularInCategoryPart, share * Floored(popularity), why);
       }
     }
     const uint32_t why = reason("popular", "popular overall");
     size_t taken = 0;
     for (const auto& [j, popularity] : model.popular_) {
       if (taken++ == 2 * depth) break;
-      add(j, kPopularWeight * Floored(popularity), why);
+      add(j, kPopularPart, Floored(popularity), why);
     }
+  }
+
+  if (scored != nullptr) {  // the candidates and their parts are the answer
+    for (const Candidate& candidate : candidates) scratch.slot[candidate.item] = -1;
+    for (uint32_t j : rejected) scratch.slot[j] = -1;
+    return {};
   }
 
   // Intent of the session.
@@ -598,7 +727,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       if (touch.purchases > 0 || touch.views + touch.carts == 0) continue;
       if (request.intent == intent::Intent::kBestOffer) {
         // This session's comparisons above all: the weight halves with each day since.
-        add(touch.item, kComparedWeight * Decay(request.now - touch.last, 1.0),
+        add(touch.item, kLearnedParts, kComparedWeight * Decay(request.now - touch.last, 1.0),
             later("intent", Detail::kCompared, touch.views));
       } else if (kept == nullptr || touch.views > kept->views ||
                  (touch.views == kept->views && touch.last > kept->last)) {
@@ -606,7 +735,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
       }
     }
     if (kept != nullptr && kept->views >= 2) {
-      add(kept->item, kKeepsViewingWeight,
+      add(kept->item, kLearnedParts, kKeepsViewingWeight,
           reason("intent", fmt::format("concerns: keeps looking at it ({} views); show reassurance",
                                        kept->views)));
     }
@@ -684,7 +813,46 @@ void WriteModel(JsonWriter& json, const Model& model) {
       .Double(s.train_seconds);
   json.Key("levels").BeginArray();
   for (const std::string& level : model.options().catalogue.levels) json.String(level);
-  json.EndArray().EndObject();
+  json.EndArray();
+  const BlendWeights& w = model.blend();
+  const BlendReport& report = model.blend_report();
+  json.Key("blend")
+      .BeginObject()
+      .Key("weights")
+      .BeginObject()
+      .Key("progression")
+      .Double(w.progression)
+      .Key("browsing")
+      .Double(w.browsing)
+      .Key("also_bought")
+      .Double(w.also_bought)
+      .Key("similar")
+      .Double(w.similar)
+      .Key("popular_in_category")
+      .Double(w.popular_in_category)
+      .Key("popular")
+      .Double(w.popular)
+      .EndObject()
+      .Key("learned")
+      .Bool(report.learned)
+      .Key("cut");
+  if (report.cut > 0) {
+    json.String(IsoTime(report.cut));
+  } else {
+    json.Null();
+  }
+  json.Key("people")
+      .Uint(report.people)
+      .Key("candidates")
+      .Uint(report.candidates)
+      .Key("ndcg_default")
+      .Double(report.ndcg_default)
+      .Key("ndcg_learned")
+      .Double(report.ndcg_learned)
+      .Key("why")
+      .String(report.why)
+      .EndObject()
+      .EndObject();
 }
 
 void WriteRecommendation(JsonWriter& json, const Model& model, const Recommendation& r) {
