@@ -1208,5 +1208,63 @@ TEST(Service, RecommendationsFromTheKeptActivityEqualTheFoldOfTheHistory) {
   EXPECT_EQ(service->recommender()->version(), 1u);
 }
 
+// Popular in the person's segments: pros (a trait) buy the tour bag, everyone buys socks more. A
+// pro with no history is offered the tour bag first, for that reason; a new amateur gets socks.
+TEST(Service, RecommendationsReadWhatTheirSegmentsBuy) {
+  TempDir dir;
+  Clock clock;
+  auto service = OpenService(dir.path(), clock);
+  ASSERT_NE(service, nullptr);
+  std::vector<ItemInput> items(3);
+  for (size_t i = 0; i < items.size(); ++i) {
+    items[i].id = std::vector<std::string>{"socks", "tour_bag", "umbrella"}[i];
+    items[i].name = items[i].id;
+    items[i].category = "golf";
+  }
+  BatchReport report;
+  ASSERT_OK(service->UpsertItems(items, report));
+  std::vector<ProfileInput> people;
+  std::vector<EventInput> events;
+  for (int p = 0; p < 30; ++p) {
+    const std::string id = fmt::format("g{}", p);
+    const bool pro = p < 6;
+    people.push_back({id, {{"plan", {TraitType::kString, std::string(pro ? "pro" : "amateur")}}}});
+    for (const std::string item : {std::string("socks"), std::string(pro ? "tour_bag" : "")}) {
+      if (item.empty()) continue;
+      EventInput event;
+      event.id = id + item;
+      event.profile_id = id;
+      event.type = "purchase";
+      event.item_id = item;
+      event.time = kStart - kDay;
+      events.push_back(std::move(event));
+    }
+  }
+  people.push_back({"new_pro", {{"plan", {TraitType::kString, std::string("pro")}}}});
+  people.push_back({"new_amateur", {{"plan", {TraitType::kString, std::string("amateur")}}}});
+  ASSERT_OK(service->UpsertProfiles(people, report));
+  ASSERT_OK(service->IngestEvents(events, report));
+  segments::SegmentDefinition pros;
+  pros.name = "pros";
+  pros.rule = R"(plan = "pro")";
+  ASSERT_OK(service->PutSegment(pros));
+  auto model = service->TrainRecommender();
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)->SegmentLists(), std::vector<std::string>{"pros"});
+  reco::Request request;
+  request.count = 3;
+  auto pro = service->Recommendations("new_pro", request);
+  ASSERT_TRUE(pro.ok()) << pro.status().ToString();
+  ASSERT_FALSE(pro->items.empty());
+  EXPECT_EQ(pro->items[0].item, "tour_bag");
+  ASSERT_FALSE(pro->items[0].reasons.empty());
+  EXPECT_EQ(pro->items[0].reasons[0].generator, "popular_in_segment");
+  EXPECT_EQ(pro->items[0].reasons[0].detail, "bought more in segment pros, which they are in");
+  auto amateur = service->Recommendations("new_amateur", request);
+  ASSERT_TRUE(amateur.ok());
+  ASSERT_FALSE(amateur->items.empty());
+  EXPECT_EQ(amateur->items[0].item, "socks");
+}
+
 }  // namespace
 }  // namespace tailor

@@ -59,6 +59,11 @@ struct Interactions {
   std::vector<std::vector<uint32_t>> user_tokens;  // per user: indices into tokens, sorted
   std::vector<std::string> item_token_names;       // the catalogue's facts (ItemTokens)
   std::vector<std::vector<uint32_t>> item_tokens;  // per item: indices into item_token_names
+  std::vector<ProfileId> user_profiles;            // per user: the snapshot's profile id
+  // Segments (filled by whoever knows membership: the service): names, and each one's users
+  // (indices into users, sorted).
+  std::vector<std::string> segment_names;
+  std::vector<std::vector<uint32_t>> segment_users;
 };
 
 // Each item's catalogue facts as tokens, for content-based similarity: its category

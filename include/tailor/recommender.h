@@ -16,6 +16,9 @@
 //  - similar: items sharing the catalogue facts of what they touched (content-based: tf-idf
 //    cosine of the items' tokens, reco.h's ItemTokens, against their recency-weighted profile),
 //    read from the popular items of their strongest few tokens;
+//  - popular_in_segment: what the people of their segments buy more than others do (the
+//    segments' popularity times its smoothed lift over the whole population), for their three
+//    most specific (smallest) segments;
 //  - popular: the catalogue's popularity (every pair weighted by its recency), within the
 //    categories they look at, then overall: what a visitor with no history gets.
 // The blend's weights are learned at training from feedback on a time split (BlendWeights).
@@ -76,6 +79,7 @@ struct BlendWeights {
   double browsing = 2.0;
   double also_bought = 1.5;
   double similar = 0.5;
+  double popular_in_segment = 0.5;
   double popular_in_category = 0.75;
   double popular = 0.25;
 };
@@ -87,7 +91,9 @@ struct BlendWeights {
 // coordinate ascent on NDCG@10 of the new items they bought after it (every new item they
 // touched, where the data has no purchases), on half of the sampled people, and kept only when
 // they beat the defaults on the other half. Progression is the catalogue's rule, not learned: it
-// keeps its default share of the blend (its weight scales with the sum of the others).
+// keeps its default share of the blend (its weight scales with the sum of the others); so does
+// popular_in_segment, since membership is known as of now only (a segment of buyers of X would
+// tell the learner who bought X after the cut).
 struct BlendReport {
   bool learned = false;  // false: the defaults serve (too little feedback, or not better)
   Timestamp cut = 0;
@@ -145,6 +151,7 @@ struct Request {
   std::string category;                         // only this category ("": any)
   std::vector<std::string> exclude;             // item ids not to show
   std::vector<std::string> exclude_categories;  // categories not to show (ItemRules that apply)
+  std::vector<std::string> segments;            // the person's segments (popular_in_segment)
 };
 
 // Rules that keep items from a group of people, by segment: the items of `categories` and
@@ -168,7 +175,8 @@ Result<ItemRules> ParseItemRules(std::string_view json);
 void WriteItemRules(JsonWriter& json, const ItemRules& rules);
 
 struct Reason {
-  std::string generator;  // progression, browsing, also_bought, similar, popular, intent
+  std::string generator;  // progression, browsing, also_bought, similar, popular_in_segment,
+                          // popular, intent
   std::string detail;     // human-readable: which item, signal or rule
 };
 
@@ -208,6 +216,8 @@ class Model {
   size_t item_count() const { return items_.size(); }
   const ItemFacts& item(uint32_t index) const { return items_[index]; }
   std::optional<uint32_t> Find(std::string_view id) const;
+  // The segments with a popular_in_segment list, by name.
+  std::vector<std::string> SegmentLists() const;
 
  private:
   friend void FoldActivity(const Model& model, std::span<const EventInput> events,
@@ -233,6 +243,11 @@ class Model {
   std::vector<Ranked> neighbours_;                        // per item
   Ranked popular_;                                        // overall
   std::unordered_map<std::string, Ranked> popular_in_category_;
+  struct SegmentList {
+    size_t people = 0;  // members with pairs
+    Ranked items;       // by popularity times lift, normalized to [0, 1]
+  };
+  std::unordered_map<std::string, SegmentList> popular_in_segment_;
   std::unordered_map<std::string_view, uint32_t> kind_index_;  // views into kinds_
   std::vector<std::string> kinds_;
   std::vector<std::vector<Ranked>> popular_in_kind_level_;  // per kind id, per level
@@ -257,8 +272,8 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
 
 // The model as JSON: {"version", "trained_at", "profiles", "pairs", "items", "items_with_level",
 // "levels_outside_order", "interactions_on_unknown_items", "train_seconds", "levels",
-// "blend": {"weights": {generator: weight}, "learned", "cut", "people", "candidates",
-// "ndcg_default", "ndcg_learned", "why"}}.
+// "segments" (with a popularity list), "blend": {"weights": {generator: weight}, "learned",
+// "cut", "people", "candidates", "ndcg_default", "ndcg_learned", "why"}}.
 void WriteModel(JsonWriter& json, const Model& model);
 
 // One recommendation as JSON: {"item", "name", "category", "level" (or null), "price" (or null),

@@ -53,16 +53,22 @@ double MeanNdcg(const std::vector<Case>& cases, size_t first, const WeightArray&
   return count > 0 ? sum / static_cast<double>(count) : 0.0;
 }
 
-// Progression is the catalogue's rule (the next level of what they own), not a guess to be
-// weighed against the others: it keeps its default share of the blend whatever the others learn.
-WeightArray WithProgression(WeightArray weights, const WeightArray& defaults) {
+// Parts not learned: progression is the catalogue's rule (the next level of what they own), not
+// a guess to be weighed against the others; segment membership is known as of now only, so the
+// feedback after the cut may have decided it. Each keeps its default share of the blend whatever
+// the others learn.
+bool Fixed(size_t part) { return part == kProgressionPart || part == kPopularInSegmentPart; }
+
+WeightArray WithFixedShares(WeightArray weights, const WeightArray& defaults) {
   double learned = 0, given = 0;
   for (size_t p = 0; p < kLearnedParts; ++p) {
-    if (p == kProgressionPart) continue;
+    if (Fixed(p)) continue;
     learned += weights[p];
     given += defaults[p];
   }
-  weights[kProgressionPart] = given > 0 ? defaults[kProgressionPart] * learned / given : 0;
+  for (size_t p = 0; p < kLearnedParts; ++p) {
+    if (Fixed(p)) weights[p] = given > 0 ? defaults[p] * learned / given : 0;
+  }
   return weights;
 }
 
@@ -124,6 +130,10 @@ std::optional<std::pair<BlendWeights, BlendReport>> LearnBlend(
     return as_defaults(fmt::format("{} people with feedback after the cut; at least {} needed",
                                    eligible.size(), options.min_blend_people));
   }
+  std::vector<std::vector<uint32_t>> segments_of(interactions.users.size());  // segment indices
+  for (uint32_t s = 0; s < interactions.segment_users.size(); ++s) {
+    for (uint32_t u : interactions.segment_users[s]) segments_of[u].push_back(s);
+  }
   const size_t stride = (eligible.size() + options.blend_people - 1) / options.blend_people;
   std::vector<Case> cases;
   for (size_t e = 0; e < eligible.size(); e += stride) {
@@ -145,6 +155,7 @@ std::optional<std::pair<BlendWeights, BlendReport>> LearnBlend(
     Request request;
     request.count = kTop;
     request.now = cut;
+    for (uint32_t s : segments_of[u]) request.segments.push_back(interactions.segment_names[s]);
     Case one;
     Ranker::Rank(*past, activity, request, defaults, &one.candidates);
     for (const ScoredCandidate& candidate : one.candidates) {
@@ -162,11 +173,11 @@ std::optional<std::pair<BlendWeights, BlendReport>> LearnBlend(
   double best = MeanNdcg(cases, 0, weights);
   for (int sweep = 0; sweep < 2; ++sweep) {
     for (size_t p = 0; p < kLearnedParts; ++p) {
-      if (p == kProgressionPart) continue;
+      if (Fixed(p)) continue;
       for (double w : {0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0}) {
         WeightArray trial = weights;
         trial[p] = w;
-        trial = WithProgression(trial, given);
+        trial = WithFixedShares(trial, given);
         const double ndcg = MeanNdcg(cases, 0, trial);
         if (ndcg > best + 1e-12) {
           best = ndcg;

@@ -21,6 +21,7 @@ enum LearnedPart : uint8_t {
   kBrowsingPart,
   kAlsoBoughtPart,
   kSimilarPart,
+  kPopularInSegmentPart,
   kPopularInCategoryPart,
   kPopularPart,
   kLearnedParts

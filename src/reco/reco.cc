@@ -235,6 +235,7 @@ Result<Interactions> InteractionsFromSnapshot(
       out.pairs.push_back(pair);
     }
   }
+  out.user_profiles = profiles;
   if (items != nullptr) AddItemFacts(*items, options, out);
   if (options.trait_tokens) AddTraitTokens(snapshot, profiles, options, out);
   return out;

@@ -72,7 +72,8 @@ double Floored(float popularity) { return 0.05 + 0.95 * static_cast<double>(popu
 }  // namespace
 
 WeightArray ToArray(const BlendWeights& w) {
-  return {w.progression, w.browsing, w.also_bought, w.similar, w.popular_in_category, w.popular};
+  return {w.progression,         w.browsing, w.also_bought, w.similar, w.popular_in_segment,
+          w.popular_in_category, w.popular};
 }
 
 BlendWeights FromArray(const WeightArray& w) {
@@ -81,6 +82,7 @@ BlendWeights FromArray(const WeightArray& w) {
   out.browsing = w[kBrowsingPart];
   out.also_bought = w[kAlsoBoughtPart];
   out.similar = w[kSimilarPart];
+  out.popular_in_segment = w[kPopularInSegmentPart];
   out.popular_in_category = w[kPopularInCategoryPart];
   out.popular = w[kPopularPart];
   return out;
@@ -235,6 +237,42 @@ std::shared_ptr<Model> Ranker::Fit(const Interactions& interactions,
   }
   m.popular_in_kind_level_ = std::move(by_kind_level);
 
+  // Popular in each segment: the members' recency-weighted popularity times its lift over
+  // everyone's, (c_s + 1) / (c * share_s + 1), share_s the segment's part of all the weight.
+  for (size_t s = 0; s < interactions.segment_names.size(); ++s) {
+    const std::vector<uint32_t>& members = interactions.segment_users[s];
+    std::vector<double> in_segment(n, 0.0);
+    double total = 0;
+    std::vector<uint8_t> with_pairs(members.size(), 0);
+    for (const Interaction& pair : interactions.pairs) {
+      if (pair.time >= before || to_model[pair.item] == UINT32_MAX) continue;
+      const auto found = std::lower_bound(members.begin(), members.end(), pair.user);
+      if (found == members.end() || *found != pair.user) continue;
+      const double weight =
+          Decay(now - pair.time, options.half_life_days) * (pair.purchased ? 1.0 : 0.3);
+      in_segment[to_model[pair.item]] += weight;
+      total += weight;
+      with_pairs[static_cast<size_t>(found - members.begin())] = 1;
+    }
+    if (total <= 0) continue;
+    double everyone = 0;
+    for (double p : popularity) everyone += p;
+    const double share = everyone > 0 ? total / everyone : 0;
+    Ranked list;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (in_segment[i] <= 0) continue;
+      const double lift = (in_segment[i] + 1) / (popularity[i] * share + 1);
+      list.emplace_back(i, static_cast<float>(in_segment[i] * lift));
+    }
+    list = Best(std::move(list), options.popular_per_list);
+    const float best = list.empty() ? 0.0f : list.front().second;
+    for (auto& [i, score] : list) score /= best;
+    Model::SegmentList entry;
+    entry.people = static_cast<size_t>(std::count(with_pairs.begin(), with_pairs.end(), 1));
+    entry.items = std::move(list);
+    m.popular_in_segment_.emplace(interactions.segment_names[s], std::move(entry));
+  }
+
   // similar: the items' tokens as tf-idf vectors, and each token's most popular items.
   ItemTokens tokens = TokensOf(ordered);
   m.token_names_ = std::move(tokens.names);
@@ -259,6 +297,13 @@ std::shared_ptr<Model> Ranker::Fit(const Interactions& interactions,
     m.popular_with_token_[t] = Best(std::move(with_token[t]), options.popular_per_list);
   }
   return model;
+}
+
+std::vector<std::string> Model::SegmentLists() const {
+  std::vector<std::string> names;
+  for (const auto& [name, list] : popular_in_segment_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::optional<uint32_t> Model::Find(std::string_view id) const {
@@ -454,7 +499,14 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
   parts.reserve(12 * depth);
   // Reasons are written out only for the items shown: the frequent ones (one per item touched or
   // category looked at) keep what to say, and are formatted at the end.
-  enum class Detail : uint8_t { kGiven, kGoesWith, kPopularIn, kCompared, kShares };
+  enum class Detail : uint8_t {
+    kGiven,
+    kGoesWith,
+    kPopularIn,
+    kCompared,
+    kShares,
+    kPopularInSegment
+  };
   struct Why {
     std::string_view generator;
     Detail detail;
@@ -482,6 +534,9 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
       case Detail::kCompared:
         return {std::string(why.generator),
                 fmt::format("best offer: compared it ({} views)", why.value)};
+      case Detail::kPopularInSegment:
+        return {std::string(why.generator),
+                fmt::format("bought more in segment {}, which they are in", why.text)};
       case Detail::kShares:
         return {std::string(why.generator),
                 fmt::format("shares {} with what they look at", model.token_names_[why.value])};
@@ -691,6 +746,28 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
     }
   }
 
+  // Popular in their most specific segments (the fewest people).
+  {
+    std::vector<std::pair<size_t, const std::string*>> theirs;  // people, name
+    for (const std::string& name : request.segments) {
+      const auto found = model.popular_in_segment_.find(name);
+      if (found != model.popular_in_segment_.end())
+        theirs.emplace_back(found->second.people, &name);
+    }
+    std::sort(theirs.begin(), theirs.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+    });
+    if (theirs.size() > 3) theirs.resize(3);
+    for (const auto& [people, name] : theirs) {
+      const uint32_t why = later("popular_in_segment", Detail::kPopularInSegment, 0, *name);
+      size_t taken = 0;
+      for (const auto& [j, score] : model.popular_in_segment_.at(*name).items) {
+        if (taken++ == depth) break;
+        add(j, kPopularInSegmentPart, score, why);
+      }
+    }
+  }
+
   // Popular in the categories they look at (by their share of the looks), then overall.
   {
     uint32_t looks = 0;
@@ -814,6 +891,9 @@ void WriteModel(JsonWriter& json, const Model& model) {
   json.Key("levels").BeginArray();
   for (const std::string& level : model.options().catalogue.levels) json.String(level);
   json.EndArray();
+  json.Key("segments").BeginArray();
+  for (const std::string& name : model.SegmentLists()) json.String(name);
+  json.EndArray();
   const BlendWeights& w = model.blend();
   const BlendReport& report = model.blend_report();
   json.Key("blend")
@@ -830,6 +910,8 @@ void WriteModel(JsonWriter& json, const Model& model) {
       .Double(w.similar)
       .Key("popular_in_category")
       .Double(w.popular_in_category)
+      .Key("popular_in_segment")
+      .Double(w.popular_in_segment)
       .Key("popular")
       .Double(w.popular)
       .EndObject()

@@ -193,6 +193,27 @@ Result<std::shared_ptr<const reco::Model>> Service::TrainRecommender(const RunCo
   TAILOR_ASSIGN_OR_RETURN(reco::Interactions interactions,
                           reco::InteractionsFromSnapshot(*version.snapshot, read));
   TAILOR_RETURN_IF_ERROR(CheckRun(control));
+  {
+    // Each live segment's members among the people with pairs (popular_in_segment).
+    std::vector<uint32_t> user_of(version.snapshot->profile_count(), UINT32_MAX);
+    for (uint32_t u = 0; u < interactions.user_profiles.size(); ++u) {
+      user_of[interactions.user_profiles[u]] = u;
+    }
+    std::shared_lock lock(impl_->live_mutex);
+    for (const segments::SegmentDefinition& definition : impl_->live->definitions()) {
+      const segments::ProfileSet* members = impl_->live->members(definition.name);
+      if (members == nullptr || members->isEmpty()) continue;
+      std::vector<uint32_t> users;
+      for (const ProfileId id : *members) {
+        if (id < user_of.size() && user_of[id] != UINT32_MAX) users.push_back(user_of[id]);
+      }
+      std::sort(users.begin(), users.end());
+      if (users.empty()) continue;
+      interactions.segment_names.push_back(definition.name);
+      interactions.segment_users.push_back(std::move(users));
+    }
+  }
+  TAILOR_RETURN_IF_ERROR(CheckRun(control));
   uint64_t next_version = 1;
   {
     std::lock_guard lock(impl_->reco_mutex);
@@ -230,6 +251,7 @@ Result<Service::ProfileRecommendations> Service::Recommendations(std::string_vie
       if (session.ok()) request.intent = session->classification.intent;
     }
     TAILOR_ASSIGN_OR_RETURN(activity, CurrentActivity(*impl_, std::move(*profile), *model));
+    request.segments = SegmentsOf(profile_id);
   } else if (profile.status().code() != StatusCode::kNotFound) {
     return profile.status();
   }
