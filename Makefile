@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 20
 
 DEB_PACKAGES := g++ cmake ninja-build ccache pkg-config librocksdb-dev libroaring-dev libsimdjson-dev \
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libxxhash-dev libtbb-dev \
-  libjemalloc-dev libabsl-dev libboost-dev libeigen3-dev libxgboost-dev libnlopt-dev libhowardhinnant-date-dev tzdata libssl-dev libmaxminddb-dev libmaxmind-db-writer-perl zlib1g-dev wrk chromium \
+  libjemalloc-dev libabsl-dev libboost-dev libeigen3-dev libxgboost-dev libnlopt-dev libhnswlib-dev libhowardhinnant-date-dev tzdata libssl-dev libmaxminddb-dev libmaxmind-db-writer-perl zlib1g-dev wrk chromium \
   python3-numpy python3-scipy python3-sklearn python3-statsmodels python3-pandas
 
 .PHONY: deps build test fuzz demo bench clean format

@@ -14,6 +14,8 @@
 #include <random>
 #include <set>
 
+#include "reco/item_index.h"
+
 namespace tailor::reco {
 namespace {
 
@@ -384,6 +386,79 @@ TEST(Recommender, TheBlendIsLearnedFromWhatPeopleBoughtAfterTheCut) {
   EXPECT_FALSE(few->blend_report().learned);
   EXPECT_NE(few->blend_report().why.find("at least 100 needed"), std::string::npos)
       << few->blend_report().why;
+}
+
+// The item index: below its threshold an exact scan equal to the brute force written out; above
+// it HNSW, whose top 30 by inner product recalls at least 90 % of the exact top 30.
+TEST(Recommender, TheItemIndexFindsTheLargestInnerProducts) {
+  std::mt19937_64 random(5);
+  std::normal_distribution<float> normal;
+  constexpr size_t kDims = 16, kItems = 30'000;
+  std::vector<float> vectors(kItems * kDims);
+  for (float& x : vectors) x = normal(random);
+  std::vector<std::vector<float>> queries(50, std::vector<float>(kDims));
+  for (auto& query : queries) {
+    for (float& x : query) x = normal(random);
+  }
+  ItemIndex::Options exact_options;
+  exact_options.ann_min_items = kItems + 1;
+  const auto exact = ItemIndex::Build(vectors, kDims, exact_options);
+  ASSERT_FALSE(exact->approximate());
+  for (const auto& query : queries) {
+    std::vector<std::pair<float, uint32_t>> all;
+    for (uint32_t i = 0; i < kItems; ++i) {
+      float dot = 0;
+      for (size_t d = 0; d < kDims; ++d) dot += vectors[i * kDims + d] * query[d];
+      all.emplace_back(-dot, i);
+    }
+    std::sort(all.begin(), all.end());
+    const auto top = exact->Top(query.data(), 30);
+    ASSERT_EQ(top.size(), 30u);
+    for (size_t r = 0; r < top.size(); ++r) EXPECT_EQ(top[r].first, all[r].second) << r;
+  }
+  EXPECT_DOUBLE_EQ(exact->Recall(queries, 30), 1.0);
+  const auto approximate = ItemIndex::Build(vectors, kDims, {});
+  ASSERT_TRUE(approximate->approximate());
+  const double recall = approximate->Recall(queries, 30);
+  EXPECT_GE(recall, 0.9);
+  EXPECT_LE(recall, 1.0);
+}
+
+// like_you alone: two groups buy from two disjoint sets of items; someone who bought two items of
+// the first set is offered the rest of it (by the factors and the fold-in of what they bought),
+// with the index exact (small) and approximate (forced), the same first items.
+TEST(Recommender, CustomersLikeYouAreFoundByTheFactors) {
+  std::unordered_map<std::string, ItemInput> items;
+  Interactions data;
+  for (int j = 0; j < 20; ++j) {
+    const std::string id = fmt::format("{}{}", j < 10 ? "a" : "b", j % 10);
+    data.items.push_back(id);
+    items.emplace(id, Item(id, "things"));
+  }
+  std::mt19937_64 random(3);
+  for (uint32_t u = 0; u < 200; ++u) {
+    data.users.push_back(fmt::format("u{}", u));
+    const uint32_t base = u % 2 == 0 ? 0 : 10;
+    for (uint32_t j = 0; j < 10; ++j) {
+      if (random() % 2 == 0) data.pairs.push_back({u, base + j, kNow - kDay, true, {}});
+    }
+  }
+  for (const size_t ann_min_items : {size_t{1000}, size_t{1}}) {
+    ModelOptions options;
+    options.blend = BlendWeights{0, 0, 0, 1, 0, 0, 0, 0};  // like_you alone
+    options.ann_min_items = ann_min_items;
+    const auto model = Model::Train(data, items, options, kNow, 1);
+    EXPECT_EQ(model->stats().approximate, ann_min_items == 1);
+    const std::vector<EventInput> bought = {Event("purchase", "a0", kNow - kDay),
+                                            Event("purchase", "a1", kNow - kDay)};
+    const auto got = Recommend(*model, ActivityOf(*model, bought), {.count = 8, .now = kNow});
+    ASSERT_EQ(got.size(), 8u);
+    for (const Recommendation& r : got) {
+      EXPECT_EQ(r.item[0], 'a') << r.item;
+      ASSERT_FALSE(r.reasons.empty());
+      EXPECT_EQ(r.reasons[0].generator, "like_you");
+    }
+  }
 }
 
 // Item rules by segment: their JSON round-trips, and what is wrong is named by its path.

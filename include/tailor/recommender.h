@@ -13,6 +13,11 @@
 //    (the first level when the items they looked at carry none);
 //  - also_bought: item-to-item co-occurrence (cosine with shrinkage, the k closest per item) of
 //    the items they touched, each touch weighted by its recency (a half-life);
+//  - like_you: "customers like you": implicit-feedback matrix factorization (iALS) of who touched
+//    what; the person's vector folded in from what they touched (one small solve), the items with
+//    the largest inner product found in an approximate nearest-neighbour index (HNSW, hnswlib)
+//    when the catalogue is large (its recall against the exact scan measured at training), by an
+//    exact scan when it is small;
 //  - similar: items sharing the catalogue facts of what they touched (content-based: tf-idf
 //    cosine of the items' tokens, reco.h's ItemTokens, against their recency-weighted profile),
 //    read from the popular items of their strongest few tokens;
@@ -52,6 +57,7 @@
 namespace tailor::reco {
 
 class Model;
+class ItemIndex;
 
 // How the catalogue's attributes are read.
 struct CatalogueOptions {
@@ -75,9 +81,10 @@ void WriteCatalogueOptions(JsonWriter& json, const CatalogueOptions& options);
 // Intent's reorderings (compared items, the item they keep viewing) are not learned: they come
 // from the session under way, which interactions do not record.
 struct BlendWeights {
-  double progression = 4.0;
+  double progression = 8.0;  // 0.75 x 8 = 6: about what every other part can add at most
   double browsing = 2.0;
   double also_bought = 1.5;
+  double like_you = 1.0;
   double similar = 0.5;
   double popular_in_segment = 0.5;
   double popular_in_category = 0.75;
@@ -116,6 +123,11 @@ struct ModelOptions {
   size_t blend_people = 4000;     // sampled for learning, at most
   size_t min_blend_people = 100;  // fewer with feedback: the defaults
   size_t similar_tokens = 3;      // the person's strongest tokens read by `similar`
+  // like_you: iALS (0 factors: none), and the catalogue size from which retrieval is approximate.
+  size_t factors = 32;
+  size_t factor_iterations = 5;
+  double factor_reg = 10, factor_alpha = 10;
+  size_t ann_min_items = 20'000;
 };
 
 struct ItemFacts {
@@ -196,6 +208,9 @@ class Model {
     size_t items_with_level = 0;
     size_t levels_outside_order = 0;      // level values not in the declared order
     size_t interacted_items_unknown = 0;  // interactions on items outside the catalogue
+    size_t factors = 0;                   // like_you's dimensions (0: no factors)
+    bool approximate = false;             // retrieval by the HNSW index, not the exact scan
+    double recall = -1;  // the index's recall@30 against the exact scan (-1: exact or none)
     double train_seconds = 0;
   };
 
@@ -253,9 +268,15 @@ class Model {
   std::vector<std::vector<Ranked>> popular_in_kind_level_;  // per kind id, per level
   // similar: each item's tokens with their tf-idf weights (L2-normalized), sorted by token; the
   // tokens' names; each token's most popular items.
-  std::vector<std::vector<std::pair<uint32_t, float>>> item_tokens_;
+  // Item i's tokens: item_tokens_[item_token_offsets_[i] .. item_token_offsets_[i + 1]).
+  std::vector<uint32_t> item_token_offsets_;
+  std::vector<std::pair<uint32_t, float>> item_tokens_;
   std::vector<std::string> token_names_;
   std::vector<Ranked> popular_with_token_;
+  // like_you: the items' factors (and their index), FᵀF + reg I of the items' factors for the
+  // fold-in, row-major.
+  std::shared_ptr<const ItemIndex> item_index_;
+  std::vector<float> item_gram_;
   BlendWeights blend_;
   BlendReport blend_report_;
 };
@@ -272,6 +293,7 @@ std::vector<Recommendation> Recommend(const Model& model, const Activity& activi
 
 // The model as JSON: {"version", "trained_at", "profiles", "pairs", "items", "items_with_level",
 // "levels_outside_order", "interactions_on_unknown_items", "train_seconds", "levels",
+// "factors": {"dimensions", "retrieval": "hnsw" | "exact", "recall_at_30" (or null)},
 // "segments" (with a popularity list), "blend": {"weights": {generator: weight}, "learned",
 // "cut", "people", "candidates", "ndcg_default", "ndcg_learned", "why"}}.
 void WriteModel(JsonWriter& json, const Model& model);

@@ -20,6 +20,7 @@ enum LearnedPart : uint8_t {
   kProgressionPart,
   kBrowsingPart,
   kAlsoBoughtPart,
+  kLikeYouPart,
   kSimilarPart,
   kPopularInSegmentPart,
   kPopularInCategoryPart,

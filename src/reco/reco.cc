@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "reco/cooccurrence.h"
+#include "reco/factors.h"
 
 namespace tailor::reco {
 namespace {
@@ -477,47 +478,6 @@ struct Ials::Factors {
 Ials::Ials(Options options) : options_(options) {}
 Ials::~Ials() = default;
 
-namespace {
-
-// One side of an iALS sweep: every row r of `rows` (its columns in `of_row`) refitted against
-// the other side's factors `other`, by `steps` conjugate-gradient steps from its current value.
-void IalsHalf(const std::vector<std::vector<uint32_t>>& of_row, const Eigen::MatrixXd& other,
-              double reg, double alpha, size_t steps, Eigen::MatrixXd& rows) {
-  const Eigen::Index f = other.cols();
-  Eigen::MatrixXd gram = other.transpose() * other;
-  gram.diagonal().array() += reg;
-  Eigen::VectorXd x(f), residual(f), direction(f), product(f), target(f);
-  for (size_t r = 0; r < of_row.size(); ++r) {
-    const std::vector<uint32_t>& columns = of_row[r];
-    // A v = (FᵀF + reg I) v + alpha Σ_i y_i (y_iᵀ v); b = (1 + alpha) Σ_i y_i.
-    const auto apply = [&](const Eigen::VectorXd& v, Eigen::VectorXd& out) {
-      out.noalias() = gram * v;
-      for (uint32_t i : columns)
-        out.noalias() += alpha * other.row(i).dot(v) * other.row(i).transpose();
-    };
-    target.setZero();
-    for (uint32_t i : columns) target += other.row(i).transpose();
-    target *= 1.0 + alpha;
-    x = rows.row(static_cast<Eigen::Index>(r)).transpose();
-    apply(x, product);
-    residual = target - product;
-    direction = residual;
-    double norm = residual.squaredNorm();
-    for (size_t step = 0; step < steps && norm > 1e-20; ++step) {
-      apply(direction, product);
-      const double length = norm / direction.dot(product);
-      x += length * direction;
-      residual -= length * product;
-      const double next = residual.squaredNorm();
-      direction = residual + (next / norm) * direction;
-      norm = next;
-    }
-    rows.row(static_cast<Eigen::Index>(r)) = x.transpose();
-  }
-}
-
-}  // namespace
-
 void Ials::Fit(const Split& split, size_t items) {
   factors_ = std::make_unique<Factors>();
   const Eigen::Index f = static_cast<Eigen::Index>(options_.factors);
@@ -533,10 +493,10 @@ void Ials::Fit(const Split& split, size_t items) {
   }
   factors_->users = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(split.train.size()), f);
   for (size_t iteration = 0; iteration < options_.iterations; ++iteration) {
-    IalsHalf(split.train, factors_->items, options_.reg, options_.alpha, options_.cg_steps,
-             factors_->users);
-    IalsHalf(users_of, factors_->users, options_.reg, options_.alpha, options_.cg_steps,
-             factors_->items);
+    IalsHalf<Eigen::MatrixXd>(split.train, factors_->items, options_.reg, options_.alpha,
+                              options_.cg_steps, factors_->users);
+    IalsHalf<Eigen::MatrixXd>(users_of, factors_->users, options_.reg, options_.alpha,
+                              options_.cg_steps, factors_->items);
   }
 }
 

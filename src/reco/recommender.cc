@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include "reco/cooccurrence.h"
+#include "reco/factors.h"
+#include "reco/item_index.h"
 #include "reco/ranker.h"
 
 namespace tailor::reco {
@@ -72,8 +76,8 @@ double Floored(float popularity) { return 0.05 + 0.95 * static_cast<double>(popu
 }  // namespace
 
 WeightArray ToArray(const BlendWeights& w) {
-  return {w.progression,         w.browsing, w.also_bought, w.similar, w.popular_in_segment,
-          w.popular_in_category, w.popular};
+  return {w.progression, w.browsing,           w.also_bought,         w.like_you,
+          w.similar,     w.popular_in_segment, w.popular_in_category, w.popular};
 }
 
 BlendWeights FromArray(const WeightArray& w) {
@@ -81,6 +85,7 @@ BlendWeights FromArray(const WeightArray& w) {
   out.progression = w[kProgressionPart];
   out.browsing = w[kBrowsingPart];
   out.also_bought = w[kAlsoBoughtPart];
+  out.like_you = w[kLikeYouPart];
   out.similar = w[kSimilarPart];
   out.popular_in_segment = w[kPopularInSegmentPart];
   out.popular_in_category = w[kPopularInCategoryPart];
@@ -213,6 +218,54 @@ std::shared_ptr<Model> Ranker::Fit(const Interactions& interactions,
     m.neighbours_[i] = Best(std::move(row), options.neighbours);
   }
 
+  // like_you: iALS factors of who touched what, the items' in an index.
+  if (options.factors > 0 && m.stats_.pairs > 0) {
+    using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Index f = static_cast<Eigen::Index>(options.factors);
+    std::vector<std::vector<uint32_t>> items_of, users_of(n);
+    for (const WeightedItems& touched : users) {
+      if (touched.empty()) continue;
+      items_of.emplace_back();
+      for (const auto& [item, weight] : touched) {
+        items_of.back().push_back(item);
+        users_of[item].push_back(static_cast<uint32_t>(items_of.size() - 1));
+      }
+    }
+    std::mt19937_64 random(42);
+    std::normal_distribution<float> normal(0.0f, 0.01f);
+    RowMajor item_factors(static_cast<Eigen::Index>(n), f);
+    for (Eigen::Index i = 0; i < item_factors.size(); ++i) item_factors.data()[i] = normal(random);
+    RowMajor user_factors = RowMajor::Zero(static_cast<Eigen::Index>(items_of.size()), f);
+    const auto reg = static_cast<float>(options.factor_reg);
+    const auto alpha = static_cast<float>(options.factor_alpha);
+    for (size_t iteration = 0; iteration < options.factor_iterations; ++iteration) {
+      IalsHalf(items_of, item_factors, reg, alpha, 3, user_factors);
+      IalsHalf(users_of, user_factors, reg, alpha, 3, item_factors);
+      if (stopped()) return nullptr;
+    }
+    Eigen::MatrixXf gram = item_factors.transpose() * item_factors;
+    gram.diagonal().array() += reg;
+    m.item_gram_.assign(gram.data(), gram.data() + gram.size());  // symmetric: either order
+    ItemIndex::Options index_options;
+    index_options.ann_min_items = options.ann_min_items;
+    std::shared_ptr<ItemIndex> index = ItemIndex::Build(
+        std::vector<float>(item_factors.data(), item_factors.data() + item_factors.size()),
+        options.factors, index_options, stopped);
+    if (index == nullptr) return nullptr;
+    m.stats_.factors = options.factors;
+    m.stats_.approximate = index->approximate();
+    if (index->approximate()) {  // recall@30 of 200 people's vectors against the exact scan
+      std::vector<std::vector<float>> queries;
+      const size_t step = std::max<size_t>(1, items_of.size() / 200);
+      for (size_t u = 0; u < items_of.size() && queries.size() < 200; u += step) {
+        const auto row = user_factors.row(static_cast<Eigen::Index>(u));
+        queries.emplace_back(row.data(), row.data() + f);
+      }
+      m.stats_.recall = index->Recall(queries, 30);
+    }
+    m.item_index_ = std::move(index);
+  }
+
   // Popularity lists: overall, per category, per kind and level (every item of a level is a
   // candidate of its progression, popular or not, so a catalogue alone can progress someone).
   Ranked all;
@@ -280,17 +333,21 @@ std::shared_ptr<Model> Ranker::Fit(const Interactions& interactions,
   for (const auto& list : tokens.of_item) {
     for (uint32_t t : list) items_with[t] += 1;
   }
-  m.item_tokens_.resize(n);
+  m.item_token_offsets_.assign(1, 0);
   std::vector<Ranked> with_token(m.token_names_.size());
   for (uint32_t i = 0; i < n; ++i) {
     double norm = 0;
+    const size_t first = m.item_tokens_.size();
     for (uint32_t t : tokens.of_item[i]) {
       const double idf = std::log((1.0 + static_cast<double>(n)) / (1.0 + items_with[t])) + 1;
-      m.item_tokens_[i].emplace_back(t, static_cast<float>(idf));
+      m.item_tokens_.emplace_back(t, static_cast<float>(idf));
       norm += idf * idf;
       with_token[t].emplace_back(i, m.popularity_[i]);
     }
-    for (auto& [t, weight] : m.item_tokens_[i]) weight /= static_cast<float>(std::sqrt(norm));
+    for (size_t k = first; k < m.item_tokens_.size(); ++k) {
+      m.item_tokens_[k].second /= static_cast<float>(std::sqrt(norm));
+    }
+    m.item_token_offsets_.push_back(static_cast<uint32_t>(m.item_tokens_.size()));
   }
   m.popular_with_token_.resize(with_token.size());
   for (size_t t = 0; t < with_token.size(); ++t) {
@@ -379,6 +436,7 @@ namespace {
 struct Scratch {
   std::vector<int32_t> slot;   // per item: its candidate's index, -1 none
   std::vector<uint64_t> also;  // (item + 1) << 32 | sum index; 0: empty
+  std::vector<double> token;   // similar: the profile's weight per token, 0 elsewhere
   void Fit(size_t items) {
     if (slot.size() < items) slot.assign(items, -1);
   }
@@ -693,6 +751,32 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
     }
   }
 
+  // Like you: their vector folded in from what they touched, (G + alpha Σ y_i y_iᵀ) x =
+  // (1 + alpha) Σ y_i with G = YᵀY + reg I, then the items nearest it by inner product.
+  if (model.item_index_ != nullptr && !activity.touches.empty() &&
+      (weight[kLikeYouPart] > 0 || scored != nullptr)) {
+    const ItemIndex& index = *model.item_index_;
+    const Eigen::Index f = static_cast<Eigen::Index>(index.dimensions());
+    const auto alpha = static_cast<float>(model.options_.factor_alpha);
+    // Their items' factors as rows, so the update is one product (not one outer product each).
+    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> touched(
+        static_cast<Eigen::Index>(activity.touches.size()), f);
+    for (size_t t = 0; t < activity.touches.size(); ++t) {
+      touched.row(static_cast<Eigen::Index>(t)) =
+          Eigen::Map<const Eigen::RowVectorXf>(index.vector(activity.touches[t].item), f);
+    }
+    Eigen::MatrixXf system = Eigen::Map<const Eigen::MatrixXf>(model.item_gram_.data(), f, f);
+    system.noalias() += alpha * touched.transpose() * touched;
+    const Eigen::VectorXf target = (1 + alpha) * touched.colwise().sum().transpose();
+    const Eigen::VectorXf x = system.llt().solve(target);
+    const auto nearest = index.Top(x.data(), depth + activity.touches.size());
+    const float most = nearest.empty() ? 0.0f : nearest.front().second;
+    if (most > 0) {
+      const uint32_t why = reason("like_you", "chosen by customers with their tastes");
+      for (const auto& [j, score] : nearest) add(j, kLikeYouPart, score / most, why);
+    }
+  }
+
   // Similar: the tokens of what they touched (recent touches and purchases weighing more); the
   // popular items of their strongest few, by cosine.
   if (!activity.touches.empty() && !model.token_names_.empty()) {
@@ -700,7 +784,10 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
     for (const Activity::Touch& touch : activity.touches) {
       const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
       const double w = strength * Decay(request.now - touch.last, kTouchHalfLifeDays);
-      for (const auto& [t, v] : model.item_tokens_[touch.item]) profile.emplace_back(t, w * v);
+      for (uint32_t k = model.item_token_offsets_[touch.item];
+           k < model.item_token_offsets_[touch.item + 1]; ++k) {
+        profile.emplace_back(model.item_tokens_[k].first, w * model.item_tokens_[k].second);
+      }
     }
     std::sort(profile.begin(), profile.end());
     size_t kept = 0;
@@ -721,6 +808,10 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
                       strongest.end(), [](const auto& a, const auto& b) {
                         return a.second != b.second ? a.second > b.second : a.first < b.first;
                       });
+    if (scratch.token.size() < model.token_names_.size()) {
+      scratch.token.assign(model.token_names_.size(), 0.0);
+    }
+    for (const auto& [t, w] : profile) scratch.token[t] = w;
     std::vector<uint32_t> done;  // items already scored (several of their tokens are read)
     for (size_t k = 0; k < top && norm > 0; ++k) {
       const uint32_t token = strongest[k].first;
@@ -730,20 +821,15 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
         if (taken++ == depth) break;
         if (std::find(done.begin(), done.end(), j) != done.end()) continue;
         done.push_back(j);
-        double dot = 0;  // both sorted by token
-        const auto& tokens = model.item_tokens_[j];
-        for (size_t a = 0, b = 0; a < tokens.size() && b < profile.size();) {
-          if (tokens[a].first < profile[b].first) {
-            ++a;
-          } else if (profile[b].first < tokens[a].first) {
-            ++b;
-          } else {
-            dot += tokens[a++].second * profile[b++].second;
-          }
+        // The item's few tokens looked up in their profile (spread over the scratch array).
+        double dot = 0;
+        for (uint32_t k = model.item_token_offsets_[j]; k < model.item_token_offsets_[j + 1]; ++k) {
+          dot += model.item_tokens_[k].second * scratch.token[model.item_tokens_[k].first];
         }
         add(j, kSimilarPart, dot / norm * Floored(popularity), why);
       }
     }
+    for (const auto& [t, w] : profile) scratch.token[t] = 0.0;
   }
 
   // Popular in their most specific segments (the fewest people).
@@ -891,6 +977,19 @@ void WriteModel(JsonWriter& json, const Model& model) {
   json.Key("levels").BeginArray();
   for (const std::string& level : model.options().catalogue.levels) json.String(level);
   json.EndArray();
+  json.Key("factors")
+      .BeginObject()
+      .Key("dimensions")
+      .Uint(s.factors)
+      .Key("retrieval")
+      .String(s.approximate ? "hnsw" : "exact")
+      .Key("recall_at_30");
+  if (s.recall >= 0) {
+    json.Double(s.recall);
+  } else {
+    json.Null();
+  }
+  json.EndObject();
   json.Key("segments").BeginArray();
   for (const std::string& name : model.SegmentLists()) json.String(name);
   json.EndArray();
@@ -906,6 +1005,8 @@ void WriteModel(JsonWriter& json, const Model& model) {
       .Double(w.browsing)
       .Key("also_bought")
       .Double(w.also_bought)
+      .Key("like_you")
+      .Double(w.like_you)
       .Key("similar")
       .Double(w.similar)
       .Key("popular_in_category")

@@ -125,6 +125,10 @@ int RunBenchReco(GlobalOptions global, const RecoBenchArgs& args) {
       s.profiles, s.pairs, s.items, s.items_with_level, train_seconds, picked.size(), ids.size(),
       Percentile(cold_us, 0.5), Percentile(cold_us, 0.99), Percentile(warm_us, 0.5),
       Percentile(warm_us, 0.99), Percentile(blend_us, 0.5), Percentile(blend_us, 0.99));
+  // The blend in force (learned at training: which generators run is part of the figure).
+  JsonWriter blend;
+  reco::WriteModel(blend, **model);
+  std::printf("model: %s\n", blend.str().c_str());
   return 0;
 }
 
