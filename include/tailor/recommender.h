@@ -153,6 +153,11 @@ struct Activity {
     size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
   };
   std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> categories;
+  // like_you's items nearest the person's vector, best first: searched when the activity is
+  // folded (with a model that has factors), so that a request reads them instead of searching;
+  // `nearest_k`: how many were asked for (0: none searched).
+  std::vector<std::pair<uint32_t, float>> nearest;
+  size_t nearest_k = 0;
 };
 
 struct Request {

@@ -52,6 +52,10 @@ struct Ranker {
   static std::vector<Recommendation> Rank(const Model& model, const Activity& activity,
                                           const Request& request, const BlendWeights& weights,
                                           std::vector<ScoredCandidate>* scored);
+  // like_you's search: the person's vector folded in from what they touched, then the k items
+  // of the largest inner product with it (none without factors or touches).
+  static std::vector<std::pair<uint32_t, float>> Nearest(const Model& model,
+                                                         const Activity& activity, size_t k);
   static void SetBlend(Model& model, const BlendWeights& weights, BlendReport report) {
     model.blend_ = weights;
     model.blend_report_ = std::move(report);

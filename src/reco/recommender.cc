@@ -23,7 +23,9 @@ constexpr double kDayMs = 86'400'000.0;
 constexpr double kComparedWeight = 2.5;      // best offer: the items they compared
 constexpr double kKeepsViewingWeight = 6.0;  // concerns: the item they keep looking at
 constexpr size_t kInspirationPerCategory = 2;
-constexpr double kTouchHalfLifeDays = 30;  // also_bought: a touch this old counts half
+constexpr double kTouchHalfLifeDays = 30;
+constexpr size_t kNearestDepth = 30;  // how deep a ten-item answer reads each generator  //
+                                      // also_bought: a touch this old counts half
 
 double Decay(Timestamp age_ms, double half_life_days) {
   if (age_ms <= 0 || half_life_days <= 0) return 1.0;
@@ -425,6 +427,13 @@ void FoldActivity(const Model& model, std::span<const EventInput> events, Activi
       ++touch.views;
     }
   }
+  // like_you's search, for a ten-item answer (deeper ones search again).
+  activity.nearest.clear();
+  activity.nearest_k = 0;
+  if (model.item_index_ != nullptr && !activity.touches.empty()) {
+    activity.nearest_k = kNearestDepth + activity.touches.size();
+    activity.nearest = Ranker::Nearest(model, activity, activity.nearest_k);
+  }
 }
 
 namespace {
@@ -470,6 +479,26 @@ thread_local Scratch scratch;
 std::vector<Recommendation> Recommend(const Model& model, const Activity& activity,
                                       const Request& request) {
   return Ranker::Rank(model, activity, request, model.blend(), nullptr);
+}
+
+std::vector<std::pair<uint32_t, float>> Ranker::Nearest(const Model& model,
+                                                        const Activity& activity, size_t k) {
+  if (model.item_index_ == nullptr || activity.touches.empty()) return {};
+  const ItemIndex& index = *model.item_index_;
+  const Eigen::Index f = static_cast<Eigen::Index>(index.dimensions());
+  const auto alpha = static_cast<float>(model.options_.factor_alpha);
+  // Their items' factors as rows, so the update is one product (not one outer product each).
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> touched(
+      static_cast<Eigen::Index>(activity.touches.size()), f);
+  for (size_t t = 0; t < activity.touches.size(); ++t) {
+    touched.row(static_cast<Eigen::Index>(t)) =
+        Eigen::Map<const Eigen::RowVectorXf>(index.vector(activity.touches[t].item), f);
+  }
+  Eigen::MatrixXf system = Eigen::Map<const Eigen::MatrixXf>(model.item_gram_.data(), f, f);
+  system.noalias() += alpha * touched.transpose() * touched;
+  const Eigen::VectorXf target = (1 + alpha) * touched.colwise().sum().transpose();
+  const Eigen::VectorXf x = system.llt().solve(target);
+  return index.Top(x.data(), k);
 }
 
 std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& activity,
@@ -753,27 +782,23 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
 
   // Like you: their vector folded in from what they touched, (G + alpha Σ y_i y_iᵀ) x =
   // (1 + alpha) Σ y_i with G = YᵀY + reg I, then the items nearest it by inner product.
+  // The search was made when the activity was folded, unless this answer reads deeper.
   if (model.item_index_ != nullptr && !activity.touches.empty() &&
       (weight[kLikeYouPart] > 0 || scored != nullptr)) {
-    const ItemIndex& index = *model.item_index_;
-    const Eigen::Index f = static_cast<Eigen::Index>(index.dimensions());
-    const auto alpha = static_cast<float>(model.options_.factor_alpha);
-    // Their items' factors as rows, so the update is one product (not one outer product each).
-    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> touched(
-        static_cast<Eigen::Index>(activity.touches.size()), f);
-    for (size_t t = 0; t < activity.touches.size(); ++t) {
-      touched.row(static_cast<Eigen::Index>(t)) =
-          Eigen::Map<const Eigen::RowVectorXf>(index.vector(activity.touches[t].item), f);
+    const size_t wanted = depth + activity.touches.size();
+    std::vector<std::pair<uint32_t, float>> searched;
+    const std::vector<std::pair<uint32_t, float>>* nearest = &activity.nearest;
+    if (activity.nearest_k < wanted) {
+      searched = Nearest(model, activity, wanted);
+      nearest = &searched;
     }
-    Eigen::MatrixXf system = Eigen::Map<const Eigen::MatrixXf>(model.item_gram_.data(), f, f);
-    system.noalias() += alpha * touched.transpose() * touched;
-    const Eigen::VectorXf target = (1 + alpha) * touched.colwise().sum().transpose();
-    const Eigen::VectorXf x = system.llt().solve(target);
-    const auto nearest = index.Top(x.data(), depth + activity.touches.size());
-    const float most = nearest.empty() ? 0.0f : nearest.front().second;
+    const float most = nearest->empty() ? 0.0f : nearest->front().second;
     if (most > 0) {
       const uint32_t why = reason("like_you", "chosen by customers with their tastes");
-      for (const auto& [j, score] : nearest) add(j, kLikeYouPart, score / most, why);
+      const size_t read = std::min(wanted, nearest->size());
+      for (size_t r = 0; r < read; ++r) {
+        add((*nearest)[r].first, kLikeYouPart, (*nearest)[r].second / most, why);
+      }
     }
   }
 
