@@ -294,38 +294,54 @@ std::shared_ptr<Model> Ranker::Fit(const Interactions& interactions,
 
   // Popular in each segment: the members' recency-weighted popularity times its lift over
   // everyone's, (c_s + 1) / (c * share_s + 1), share_s the segment's part of all the weight.
-  for (size_t s = 0; s < interactions.segment_names.size(); ++s) {
-    const std::vector<uint32_t>& members = interactions.segment_users[s];
-    std::vector<double> in_segment(n, 0.0);
-    double total = 0;
-    std::vector<uint8_t> with_pairs(members.size(), 0);
+  // One pass over the pairs for every segment: each user's segments first.
+  const size_t segment_count = interactions.segment_names.size();
+  if (segment_count > 0) {
+    std::vector<std::vector<uint32_t>> segments_of(interactions.users.size());
+    for (uint32_t s = 0; s < segment_count; ++s) {
+      for (uint32_t u : interactions.segment_users[s]) segments_of[u].push_back(s);
+    }
+    std::vector<std::vector<double>> in_segment(segment_count);  // per item, filled when used
+    std::vector<double> total(segment_count, 0.0);
+    std::vector<std::vector<uint8_t>> counted(segment_count);  // per user: has a pair
+    std::vector<size_t> people(segment_count, 0);
     for (const Interaction& pair : interactions.pairs) {
       if (pair.time >= before || to_model[pair.item] == UINT32_MAX) continue;
-      const auto found = std::lower_bound(members.begin(), members.end(), pair.user);
-      if (found == members.end() || *found != pair.user) continue;
+      if (segments_of[pair.user].empty()) continue;
       const double weight =
           Decay(now - pair.time, options.half_life_days) * (pair.purchased ? 1.0 : 0.3);
-      in_segment[to_model[pair.item]] += weight;
-      total += weight;
-      with_pairs[static_cast<size_t>(found - members.begin())] = 1;
+      for (uint32_t s : segments_of[pair.user]) {
+        if (in_segment[s].empty()) {
+          in_segment[s].assign(n, 0.0);
+          counted[s].assign(interactions.users.size(), 0);
+        }
+        in_segment[s][to_model[pair.item]] += weight;
+        total[s] += weight;
+        if (!counted[s][pair.user]) {
+          counted[s][pair.user] = 1;
+          ++people[s];
+        }
+      }
     }
-    if (total <= 0) continue;
     double everyone = 0;
     for (double p : popularity) everyone += p;
-    const double share = everyone > 0 ? total / everyone : 0;
-    Ranked list;
-    for (uint32_t i = 0; i < n; ++i) {
-      if (in_segment[i] <= 0) continue;
-      const double lift = (in_segment[i] + 1) / (popularity[i] * share + 1);
-      list.emplace_back(i, static_cast<float>(in_segment[i] * lift));
+    for (size_t s = 0; s < segment_count; ++s) {
+      if (total[s] <= 0) continue;
+      const double share = everyone > 0 ? total[s] / everyone : 0;
+      Ranked list;
+      for (uint32_t i = 0; i < n; ++i) {
+        if (in_segment[s][i] <= 0) continue;
+        const double lift = (in_segment[s][i] + 1) / (popularity[i] * share + 1);
+        list.emplace_back(i, static_cast<float>(in_segment[s][i] * lift));
+      }
+      list = Best(std::move(list), options.popular_per_list);
+      const float best = list.empty() ? 0.0f : list.front().second;
+      for (auto& [i, score] : list) score /= best;
+      m.popular_in_segment_.emplace(interactions.segment_names[s],
+                                    Model::SegmentList{people[s], std::move(list)});
+      in_segment[s] = {};  // freed as soon as listed
+      counted[s] = {};
     }
-    list = Best(std::move(list), options.popular_per_list);
-    const float best = list.empty() ? 0.0f : list.front().second;
-    for (auto& [i, score] : list) score /= best;
-    Model::SegmentList entry;
-    entry.people = static_cast<size_t>(std::count(with_pairs.begin(), with_pairs.end(), 1));
-    entry.items = std::move(list);
-    m.popular_in_segment_.emplace(interactions.segment_names[s], std::move(entry));
   }
 
   // similar: the items' tokens as tf-idf vectors, and each token's most popular items.
