@@ -32,9 +32,7 @@ Status Service::SetIntentRules(std::string_view text) {
   TAILOR_ASSIGN_OR_RETURN(intent::IntentRules rules, intent::ParseIntentRules(text));
   // Under the lock across the commit: the store and memory hold the same last rules.
   std::lock_guard lock(impl_->intent_mutex);
-  store::Batch batch = engine_->store().NewBatch();
-  batch.Put(store::Table::kDefinitions, kRulesKey, text);
-  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  TAILOR_RETURN_IF_ERROR(PutDefinition(engine_->store(), kRulesKey, text));
   impl_->intent_rules = std::make_shared<intent::IntentRules>(std::move(rules));
   return Status::Ok();
 }

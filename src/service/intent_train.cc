@@ -75,9 +75,8 @@ Result<Service::IntentModelRun> Service::TrainIntentModel(const intent::LabelOpt
   model.trained_at = now();
   // Stored and put in force together; a failed run above leaves the previous model serving.
   std::lock_guard lock(impl_->intent_mutex);
-  store::Batch batch = engine_->store().NewBatch();
-  batch.Put(store::Table::kDefinitions, kModelKey, intent::IntentModelJson(model));
-  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  TAILOR_RETURN_IF_ERROR(
+      PutDefinition(engine_->store(), kModelKey, intent::IntentModelJson(model)));
   impl_->intent_model = std::make_shared<intent::IntentModel>(std::move(model));
   impl_->intent_model_loaded = true;
   run.model = impl_->intent_model;

@@ -105,9 +105,7 @@ Status Service::SetRecommendationRules(std::string_view json) {
   JsonWriter text;
   reco::WriteItemRules(text, rules);
   std::lock_guard lock(impl_->reco_mutex);
-  store::Batch batch = engine_->store().NewBatch();
-  batch.Put(store::Table::kDefinitions, kRulesKey, text.str());
-  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  TAILOR_RETURN_IF_ERROR(PutDefinition(engine_->store(), kRulesKey, text.str()));
   impl_->reco_rules = std::make_shared<reco::ItemRules>(std::move(rules));
   return Status::Ok();
 }
@@ -132,9 +130,7 @@ Status Service::SetRecommenderCatalogue(std::string_view json) {
   JsonWriter text;
   reco::WriteCatalogueOptions(text, catalogue);
   std::lock_guard lock(impl_->reco_mutex);
-  store::Batch batch = engine_->store().NewBatch();
-  batch.Put(store::Table::kDefinitions, kCatalogueKey, text.str());
-  TAILOR_RETURN_IF_ERROR(engine_->store().Commit(batch));
+  TAILOR_RETURN_IF_ERROR(PutDefinition(engine_->store(), kCatalogueKey, text.str()));
   impl_->reco_catalogue = std::move(catalogue);
   impl_->reco_marks.reset();  // stale: trained again with these
   if (impl_->reco_model != nullptr && impl_->reco_model->version() == 0) {

@@ -556,6 +556,12 @@ std::vector<std::string> Service::SegmentsOf(ProfileId profile) const {
   return impl_->live->SegmentsOf(profile);
 }
 
+Status PutDefinition(store::Store& store, std::string_view key, std::string_view value) {
+  store::Batch batch = store.NewBatch();
+  batch.Put(store::Table::kDefinitions, key, value);
+  return store.Commit(batch);
+}
+
 Result<bool> Service::IsMember(std::string_view segment, ProfileId profile) const {
   std::shared_lock lock(impl_->live_mutex);
   const segments::ProfileSet* members = impl_->live->members(segment);

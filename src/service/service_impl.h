@@ -115,8 +115,8 @@ struct Service::Impl {
   std::shared_ptr<const reco::Model> reco_model;
   std::shared_ptr<const segments::ItemCatalog> reco_items;  // the catalogue it read
   std::optional<uint64_t> reco_marks;                       // nullopt: the catalogue alone
-  std::shared_ptr<const reco::ItemRules> reco_rules;  // null: not read from the store yet
-  std::optional<reco::CatalogueOptions> reco_catalogue;  // nullopt: not read from the store yet
+  std::shared_ptr<const reco::ItemRules> reco_rules;        // null: not read from the store yet
+  std::optional<reco::CatalogueOptions> reco_catalogue;     // nullopt: not read from the store yet
   std::mutex reco_training;
   std::unique_ptr<geo::GeoIpDatabase> geoip;  // when options.geoip_database is set
 
@@ -235,6 +235,9 @@ Result<LiveSignalsRead> ReadLiveSignals(Service::Impl& impl, std::string_view id
 // The same for a profile already read; `kept`: whether the working set holds it (else a fold is
 // not kept for the next read).
 LiveSignalsRead ReadLiveSignals(Service::Impl& impl, working_set::ProfileHandle profile);
+// Stores one definition (rules, options, a model's JSON) durably under `key`; the caller holds
+// the lock of what it puts in force, so the store and memory agree.
+Status PutDefinition(store::Store& store, std::string_view key, std::string_view value);
 // The live state of `profile` when it holds every event, else null.
 const LiveSignals* CurrentLiveSignals(const Service::Impl& impl,
                                       const working_set::ResidentProfile& profile);
