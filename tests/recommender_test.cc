@@ -289,6 +289,45 @@ TEST(Recommender, SimilarItemsShareTheFactsOfWhatTheyLookedAt) {
             (std::vector<std::string>{"bag_a", "bag_z"}));
 }
 
+// similar's items are searched when the activity is folded (as of its latest touch) and read by
+// later requests: decay scales every touch alike, so the answer equals a search at the request.
+TEST(Recommender, SimilarSearchedAtTheFoldEqualsTheSearchAtTheRequest) {
+  std::unordered_map<std::string, ItemInput> items;
+  const std::vector<std::string> brands = {"Mizuno", "Titleist", "Ping", "Callaway"};
+  for (int j = 0; j < 120; ++j) {
+    ItemInput item =
+        Item(fmt::format("i{:03}", j), fmt::format("c{}", j % 5), "",
+             TraitMap{{"brand", TypedValue{TraitType::kString, brands[j % 4]}},
+                      {"colour", TypedValue{TraitType::kString, j % 3 == 0 ? "red" : "blue"}}});
+    items.emplace(item.id, item);
+  }
+  ModelOptions options;
+  options.blend = BlendWeights{};
+  options.blend->progression = options.blend->browsing = options.blend->popular = 0;
+  options.blend->popular_in_category = options.blend->also_bought = 0;
+  const auto model = Model::Train({}, items, options, kNow, 1);
+  const std::vector<EventInput> events = {
+      Event("product_view", "i007", kNow - 40 * kDay), Event("purchase", "i012", kNow - 9 * kDay),
+      Event("add_to_cart", "i033", kNow - 3 * kDay), Event("product_view", "i050", kNow - kDay)};
+  const Activity folded = ActivityOf(*model, events);
+  ASSERT_GT(folded.similar_depth, 0u);
+  ASSERT_FALSE(folded.similar.empty());
+  Activity unsearched = folded;
+  unsearched.similar.clear();
+  unsearched.similar_depth = 0;
+  for (const Timestamp now : {kNow, kNow + 30 * kDay}) {
+    const std::vector<Recommendation> cached = Recommend(*model, folded, {.count = 10, .now = now});
+    const std::vector<Recommendation> searched =
+        Recommend(*model, unsearched, {.count = 10, .now = now});
+    ASSERT_EQ(Ids(cached), Ids(searched));
+    ASSERT_EQ(cached.size(), 10u);
+    for (size_t i = 0; i < cached.size(); ++i) {
+      EXPECT_NEAR(cached[i].score, searched[i].score, 1e-9) << cached[i].item;
+      EXPECT_EQ(cached[i].reasons[0].generator, "similar");
+    }
+  }
+}
+
 // Shoppers whose later purchases are drawn from a skewed popularity whatever they touched
 // before, and who each also looked at three niche items that others looked at with a partner:
 // also_bought offers the partner (cosine near 1) and nobody buys it, popularity is the signal.

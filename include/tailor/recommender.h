@@ -158,6 +158,18 @@ struct Activity {
   // `nearest_k`: how many were asked for (0: none searched).
   std::vector<std::pair<uint32_t, float>> nearest;
   size_t nearest_k = 0;
+  // similar's items, likewise searched at the fold for a ten-item answer: each item once, with
+  // its score and the token it was found by, in the order read. Exponential decay scales every
+  // touch alike, so the scores hold for any later request time (cosine ignores scale).
+  struct SimilarPick {
+    uint32_t item = 0;
+    uint32_t token = 0;
+    uint32_t position = 0;  // in the token's list of popular items
+    double score = 0;
+  };
+  std::vector<SimilarPick> similar;
+  size_t similar_depth = 0;  // how deep each token's list was read (0: none searched)
+  Timestamp latest_touch = 0;
 };
 
 struct Request {

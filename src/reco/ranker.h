@@ -54,6 +54,10 @@ struct Ranker {
                                           std::vector<ScoredCandidate>* scored);
   // like_you's search: the person's vector folded in from what they touched, then the k items
   // of the largest inner product with it (none without factors or touches).
+  // similar's picks for a person (Activity::SimilarPick), each of their strongest tokens' popular
+  // items read `depth` deep, touches weighed as of `now`.
+  static std::vector<Activity::SimilarPick> Similar(const Model& model, const Activity& activity,
+                                                    Timestamp now, size_t depth);
   static std::vector<std::pair<uint32_t, float>> Nearest(const Model& model,
                                                          const Activity& activity, size_t k);
   static void SetBlend(Model& model, const BlendWeights& weights, BlendReport report) {

@@ -443,12 +443,23 @@ void FoldActivity(const Model& model, std::span<const EventInput> events, Activi
       ++touch.views;
     }
   }
-  // like_you's search, for a ten-item answer (deeper ones search again).
+  // like_you's and similar's searches, for a ten-item answer (deeper ones search again), for the
+  // generators the blend weighs.
   activity.nearest.clear();
   activity.nearest_k = 0;
-  if (model.item_index_ != nullptr && !activity.touches.empty()) {
+  if (model.item_index_ != nullptr && !activity.touches.empty() && model.blend().like_you > 0) {
     activity.nearest_k = kNearestDepth + activity.touches.size();
     activity.nearest = Ranker::Nearest(model, activity, activity.nearest_k);
+  }
+  activity.latest_touch = 0;
+  for (const Activity::Touch& touch : activity.touches) {
+    activity.latest_touch = std::max(activity.latest_touch, touch.last);
+  }
+  activity.similar.clear();
+  activity.similar_depth = 0;
+  if (model.blend().similar > 0 && !activity.touches.empty()) {
+    activity.similar = Ranker::Similar(model, activity, activity.latest_touch, kNearestDepth);
+    activity.similar_depth = kNearestDepth;
   }
 }
 
@@ -515,6 +526,65 @@ std::vector<std::pair<uint32_t, float>> Ranker::Nearest(const Model& model,
   const Eigen::VectorXf target = (1 + alpha) * touched.colwise().sum().transpose();
   const Eigen::VectorXf x = system.llt().solve(target);
   return index.Top(x.data(), k);
+}
+
+std::vector<Activity::SimilarPick> Ranker::Similar(const Model& model, const Activity& activity,
+                                                   Timestamp now, size_t depth) {
+  std::vector<Activity::SimilarPick> picks;
+  if (activity.touches.empty() || model.token_names_.empty()) return picks;
+  // Their profile: the tokens of what they touched, recent touches and purchases weighing more.
+  std::vector<std::pair<uint32_t, double>> profile;  // token, weight
+  for (const Activity::Touch& touch : activity.touches) {
+    const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
+    const double w = strength * Decay(now - touch.last, kTouchHalfLifeDays);
+    for (uint32_t k = model.item_token_offsets_[touch.item];
+         k < model.item_token_offsets_[touch.item + 1]; ++k) {
+      profile.emplace_back(model.item_tokens_[k].first, w * model.item_tokens_[k].second);
+    }
+  }
+  std::sort(profile.begin(), profile.end());
+  size_t kept = 0;
+  for (size_t i = 0; i < profile.size(); ++i) {
+    if (kept > 0 && profile[kept - 1].first == profile[i].first) {
+      profile[kept - 1].second += profile[i].second;
+    } else {
+      profile[kept++] = profile[i];
+    }
+  }
+  profile.resize(kept);
+  double norm = 0;
+  for (const auto& [t, w] : profile) norm += w * w;
+  norm = std::sqrt(norm);
+  if (norm <= 0) return picks;
+  std::vector<std::pair<uint32_t, double>> strongest = profile;
+  const size_t top = std::min(strongest.size(), model.options_.similar_tokens);
+  std::partial_sort(strongest.begin(), strongest.begin() + static_cast<ptrdiff_t>(top),
+                    strongest.end(), [](const auto& a, const auto& b) {
+                      return a.second != b.second ? a.second > b.second : a.first < b.first;
+                    });
+  if (scratch.token.size() < model.token_names_.size()) {
+    scratch.token.assign(model.token_names_.size(), 0.0);
+  }
+  for (const auto& [t, w] : profile) scratch.token[t] = w;
+  for (size_t k = 0; k < top; ++k) {
+    const uint32_t token = strongest[k].first;
+    const Model::Ranked& list = model.popular_with_token_[token];
+    for (uint32_t position = 0; position < std::min(depth, list.size()); ++position) {
+      const auto& [j, popularity] = list[position];
+      const bool done =
+          std::any_of(picks.begin(), picks.end(),
+                      [j = j](const Activity::SimilarPick& p) { return p.item == j; });
+      if (done) continue;  // several of their tokens are read
+      // The item's few tokens looked up in their profile (spread over the scratch array).
+      double dot = 0;
+      for (uint32_t t = model.item_token_offsets_[j]; t < model.item_token_offsets_[j + 1]; ++t) {
+        dot += model.item_tokens_[t].second * scratch.token[model.item_tokens_[t].first];
+      }
+      picks.push_back({j, token, position, dot / norm * Floored(popularity)});
+    }
+  }
+  for (const auto& [t, w] : profile) scratch.token[t] = 0.0;
+  return picks;
 }
 
 std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& activity,
@@ -818,59 +888,29 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
     }
   }
 
-  // Similar: the tokens of what they touched (recent touches and purchases weighing more); the
-  // popular items of their strongest few, by cosine.
-  if (!activity.touches.empty() && !model.token_names_.empty()) {
-    std::vector<std::pair<uint32_t, double>> profile;  // token, weight
-    for (const Activity::Touch& touch : activity.touches) {
-      const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
-      const double w = strength * Decay(request.now - touch.last, kTouchHalfLifeDays);
-      for (uint32_t k = model.item_token_offsets_[touch.item];
-           k < model.item_token_offsets_[touch.item + 1]; ++k) {
-        profile.emplace_back(model.item_tokens_[k].first, w * model.item_tokens_[k].second);
+  // Similar: the popular items of their strongest tokens, by cosine (Similar, below); searched
+  // when the activity was folded unless this answer reads deeper or is dated before a touch.
+  if (!activity.touches.empty() && !model.token_names_.empty() &&
+      (weight[kSimilarPart] > 0 || scored != nullptr)) {
+    std::vector<Activity::SimilarPick> searched;
+    const std::vector<Activity::SimilarPick>* picks = &activity.similar;
+    if (activity.similar_depth < depth || request.now < activity.latest_touch) {
+      searched = Similar(model, activity, request.now, depth);
+      picks = &searched;
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> token_reason;  // token, reason
+    for (const Activity::SimilarPick& pick : *picks) {
+      if (pick.position >= depth) continue;  // each token's list is read `depth` deep
+      uint32_t why = UINT32_MAX;
+      for (const auto& [token, r] : token_reason) {
+        if (token == pick.token) why = r;
       }
-    }
-    std::sort(profile.begin(), profile.end());
-    size_t kept = 0;
-    for (size_t i = 0; i < profile.size(); ++i) {
-      if (kept > 0 && profile[kept - 1].first == profile[i].first) {
-        profile[kept - 1].second += profile[i].second;
-      } else {
-        profile[kept++] = profile[i];
+      if (why == UINT32_MAX) {
+        why = later("similar", Detail::kShares, pick.token);
+        token_reason.emplace_back(pick.token, why);
       }
+      add(pick.item, kSimilarPart, pick.score, why);
     }
-    profile.resize(kept);
-    double norm = 0;
-    for (const auto& [t, w] : profile) norm += w * w;
-    norm = std::sqrt(norm);
-    std::vector<std::pair<uint32_t, double>> strongest = profile;
-    const size_t top = std::min(strongest.size(), model.options_.similar_tokens);
-    std::partial_sort(strongest.begin(), strongest.begin() + static_cast<ptrdiff_t>(top),
-                      strongest.end(), [](const auto& a, const auto& b) {
-                        return a.second != b.second ? a.second > b.second : a.first < b.first;
-                      });
-    if (scratch.token.size() < model.token_names_.size()) {
-      scratch.token.assign(model.token_names_.size(), 0.0);
-    }
-    for (const auto& [t, w] : profile) scratch.token[t] = w;
-    std::vector<uint32_t> done;  // items already scored (several of their tokens are read)
-    for (size_t k = 0; k < top && norm > 0; ++k) {
-      const uint32_t token = strongest[k].first;
-      const uint32_t why = later("similar", Detail::kShares, token);
-      size_t taken = 0;
-      for (const auto& [j, popularity] : model.popular_with_token_[token]) {
-        if (taken++ == depth) break;
-        if (std::find(done.begin(), done.end(), j) != done.end()) continue;
-        done.push_back(j);
-        // The item's few tokens looked up in their profile (spread over the scratch array).
-        double dot = 0;
-        for (uint32_t k = model.item_token_offsets_[j]; k < model.item_token_offsets_[j + 1]; ++k) {
-          dot += model.item_tokens_[k].second * scratch.token[model.item_tokens_[k].first];
-        }
-        add(j, kSimilarPart, dot / norm * Floored(popularity), why);
-      }
-    }
-    for (const auto& [t, w] : profile) scratch.token[t] = 0.0;
   }
 
   // Popular in their most specific segments (the fewest people).
