@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "api_test_util.h"
+#include "tailor/json_writer.h"
 #include "test_util.h"
 
 namespace tailor::server {
@@ -1135,6 +1136,142 @@ TEST_F(ApiTest, TheCatalogueLevelOrderIsSetOverTheApi) {
   EXPECT_EQ(first_reason(), "glide-club progression");
   Response model = Admin("GET", "/v1/recommendations/model");
   EXPECT_EQ(int64_t(Json(parser, model)["items_with_level"]), 4) << model.body;
+}
+
+// Keys are created, listed and revoked over the API while it serves (the web app's Settings).
+TEST_F(ApiTest, KeysAreManagedWhileTheServerRuns) {
+  simdjson::dom::parser parser;
+  Response created = Admin("POST", "/v1/keys", R"({"name":"ops","scopes":["read","segments"]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string ops{std::string_view(Json(parser, created)["key"])};
+  const std::string ops_id{std::string_view(Json(parser, created)["id"])};
+  EXPECT_EQ(Call("GET", "/v1/segments", "", ops).status, 200);
+  Response self = Call("GET", "/v1/keys/self", "", ops);
+  ASSERT_EQ(self.status, 200) << self.body;
+  EXPECT_EQ(std::string_view(Json(parser, self)["name"]), "ops");
+  EXPECT_EQ(Json(parser, self)["scopes"].get_array().size(), 2u);
+  EXPECT_EQ(self.body.find(ops), std::string::npos) << "the secret is never shown again";
+  // Only admin keys manage keys; bad bodies name their field.
+  EXPECT_EQ(Call("POST", "/v1/keys", R"({"name":"x","scopes":["read"]})", reader_).status, 403);
+  EXPECT_EQ(Call("GET", "/v1/keys", "", ops).status, 403);
+  Response bad_scope = Admin("POST", "/v1/keys", R"({"name":"x","scopes":["read","root"]})");
+  EXPECT_EQ(bad_scope.status, 400);
+  EXPECT_NE(bad_scope.body.find("$.scopes[1]: unknown scope 'root'"), std::string::npos)
+      << bad_scope.body;
+  Response unknown = Admin("POST", "/v1/keys", R"({"name":"x","scopes":["read"],"owner":"me"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("$.owner: unknown field"), std::string::npos) << unknown.body;
+  EXPECT_EQ(Admin("POST", "/v1/keys", R"({"name":"site","public":true})").status, 400)
+      << "a public key needs its origins";
+  Response site = Admin("POST", "/v1/keys",
+                        R"({"name":"site","public":true,"origins":["https://shop.example"]})");
+  ASSERT_EQ(site.status, 201) << site.body;
+  EXPECT_EQ(std::string_view(Json(parser, site)["definition"]["scopes"].at(0)), "write");
+  // Listed, then revoked: refused from the next request on.
+  Response listed = Admin("GET", "/v1/keys");
+  ASSERT_EQ(listed.status, 200);
+  size_t found = 0;
+  for (auto key : Json(parser, listed)["keys"].get_array()) {
+    if (std::string_view(key["id"]) == ops_id) {
+      ++found;
+      EXPECT_FALSE(bool(key["revoked"]));
+    }
+  }
+  EXPECT_EQ(found, 1u);
+  EXPECT_EQ(Admin("DELETE", "/v1/keys/" + ops_id).status, 200);
+  EXPECT_EQ(Call("GET", "/v1/segments", "", ops).status, 401);
+  EXPECT_EQ(Admin("DELETE", "/v1/keys/nothere").status, 404);
+  const std::string admin_id = admin_.substr(3, admin_.find('_', 3) - 3);
+  EXPECT_EQ(Admin("DELETE", "/v1/keys/" + admin_id).status, 409) << "a key cannot revoke itself";
+  EXPECT_EQ(Admin("GET", "/v1/segments").status, 200);
+}
+
+// What the web app's pages read: the overview's events per day and changes against counts made
+// here, a segment's entries per day, its versions, its members as CSV, and the schema.
+TEST_F(ApiTest, TheOverviewAndSegmentPagesCountWhatHappened) {
+  simdjson::dom::parser parser;
+  constexpr Timestamp kDay = 86'400'000;
+  std::map<std::string, uint64_t> per_day;  // the obvious count
+  std::string batch = R"({"batch":[)";
+  const std::vector<std::pair<std::string, int>> events = {
+      {"u1", 0}, {"u1", 1}, {"u2", 1}, {"u3", 5}, {"u2", 5}, {"u3", 29}, {"u1", 30}, {"u4", 45}};
+  for (size_t i = 0; i < events.size(); ++i) {
+    const Timestamp at = kNow - events[i].second * kDay - 3'600'000;
+    if (events[i].second < 30) ++per_day[IsoTime(at).substr(0, 10)];
+    batch += fmt::format(
+        R"({}{{"type":"track","userId":"{}","event":"Order Completed","messageId":"m{}",)"
+        R"("timestamp":"{}","properties":{{"revenue":10}}}})",
+        i == 0 ? "" : ",", events[i].first, i, IsoTime(at));
+  }
+  batch += "]}";
+  Response sent = Admin("POST", "/v1/batch", batch);
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  Response created =
+      Admin("POST", "/v1/segments", R"({"name":"buyers","rule":"count(purchase) >= 2"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+
+  Response overview = Admin("GET", "/v1/overview");
+  ASSERT_EQ(overview.status, 200) << overview.body;
+  auto o = Json(parser, overview);
+  EXPECT_EQ(uint64_t(o["profiles"]["known"]), 4u);
+  EXPECT_EQ(uint64_t(o["events"]), events.size());
+  EXPECT_EQ(uint64_t(o["ingestion"]["accepted"]), events.size());
+  auto days = o["events_per_day"].get_array();
+  ASSERT_EQ(days.size(), 30u);
+  EXPECT_EQ(std::string_view(days.at(29)["day"]), IsoTime(kNow).substr(0, 10));
+  uint64_t counted = 0;
+  for (auto day : days) {
+    const std::string name{std::string_view(day["day"])};
+    const uint64_t expected = per_day.count(name) != 0 ? per_day[name] : 0;
+    EXPECT_EQ(uint64_t(day["events"]), expected) << name;
+    counted += uint64_t(day["events"]);
+  }
+  EXPECT_EQ(counted, 6u);
+  ASSERT_EQ(o["segments"].get_array().size(), 1u);
+  EXPECT_EQ(uint64_t(o["segments"].at(0)["size"]), 3u);  // u1 (3), u2 (2), u3 (2)
+  EXPECT_EQ(uint64_t(o["segments"].at(0)["entered_24h"]), 3u);
+  EXPECT_EQ(uint64_t(o["latest_sequence"]), service_->last_sequence());
+  EXPECT_EQ(o["latest_changes"].get_array().size(), 3u);
+
+  // u3 leaves after a refund is not how purchases count; deleting u2 makes an exit today.
+  ASSERT_EQ(Admin("DELETE", "/v1/profiles/u2").status, 200);
+  Response activity = Admin("GET", "/v1/segments/buyers/activity?days=3");
+  ASSERT_EQ(activity.status, 200) << activity.body;
+  auto flow = Json(parser, activity)["days"].get_array();
+  ASSERT_EQ(flow.size(), 3u);
+  EXPECT_EQ(std::string_view(flow.at(2)["day"]), IsoTime(kNow).substr(0, 10));
+  EXPECT_EQ(uint64_t(flow.at(2)["entered"]), 3u);
+  EXPECT_EQ(uint64_t(flow.at(2)["exited"]), 1u);
+  EXPECT_EQ(uint64_t(flow.at(0)["entered"]) + uint64_t(flow.at(1)["entered"]), 0u);
+  EXPECT_EQ(Admin("GET", "/v1/segments/nothere/activity").status, 404);
+
+  // Members as CSV: the members route's ids, one per line under a header.
+  Response csv = Admin("GET", "/v1/segments/buyers/members.csv");
+  ASSERT_EQ(csv.status, 200);
+  std::string expected_csv = "id\n";
+  for (auto id : Json(parser, Admin("GET", "/v1/segments/buyers/members"))["members"].get_array()) {
+    expected_csv += std::string(std::string_view(id)) + "\n";
+  }
+  EXPECT_EQ(csv.body, expected_csv);
+  EXPECT_EQ(csv.body, "id\nu1\nu3\n");
+
+  // Versions, newest first.
+  ASSERT_EQ(Admin("PUT", "/v1/segments/buyers", R"({"rule":"count(purchase) >= 3"})").status, 200);
+  Response versions = Admin("GET", "/v1/segments/buyers/versions");
+  ASSERT_EQ(versions.status, 200) << versions.body;
+  auto list = Json(parser, versions)["versions"].get_array();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(uint64_t(list.at(0)["version"]), 2u);
+  EXPECT_EQ(std::string_view(list.at(0)["rule"]), "count(purchase) >= 3");
+  EXPECT_EQ(std::string_view(list.at(1)["rule"]), "count(purchase) >= 2");
+
+  // The schema names the event types seen and the segments.
+  Response schema = Admin("GET", "/v1/schema");
+  ASSERT_EQ(schema.status, 200) << schema.body;
+  auto types = Json(parser, schema)["event_types"].get_array();
+  ASSERT_EQ(types.size(), 1u);
+  EXPECT_EQ(std::string_view(types.at(0)), "purchase");
+  EXPECT_EQ(std::string_view(Json(parser, schema)["segments"].at(0)), "buyers");
 }
 
 }  // namespace

@@ -89,6 +89,8 @@ class SegmentCatalog {
   Result<SegmentDefinition> Get(std::string_view name) const;
   // Version `version` of a segment (its history).
   Result<SegmentDefinition> GetVersion(std::string_view name, uint32_t version) const;
+  // Every version of a segment, newest first.
+  Result<std::vector<SegmentDefinition>> Versions(std::string_view name) const;
   Result<std::vector<SegmentDefinition>> List() const;
 
   Status PutScheme(SchemeDefinition scheme);
@@ -114,6 +116,17 @@ class SegmentCatalog {
   // The change feed: up to `limit` changes after sequence `after` (0: from the start), in order.
   // Durable; a consumer keeps the last sequence it processed as its cursor.
   Result<std::vector<MembershipChange>> ReadChanges(uint64_t after, size_t limit) const;
+  // The last sequence fed (0: none yet).
+  Result<uint64_t> LatestSequence() const;
+  // Entries and exits per segment and UTC day (days since the epoch) of the changes fed at or
+  // after `since`: the first is found by bisection of the feed (its times only grow, the
+  // evaluations' `now`), then at most the latest `max_changes` are read.
+  struct DayCount {
+    int64_t day = 0;
+    uint64_t entered = 0, exited = 0;
+  };
+  Result<std::map<std::string, std::vector<DayCount>>> ChangesPerDay(Timestamp since,
+                                                                     size_t max_changes) const;
 
  private:
   store::Store& store_;

@@ -42,6 +42,26 @@ std::string EncodeChange(const MembershipChange& change) {
 }
 constexpr std::string_view kFeedNextKey = "feed_next";
 
+Result<MembershipChange> DecodeChange(std::string_view key, std::string_view value) {
+  MembershipChange change;
+  change.sequence = std::stoull(std::string(key.substr(5)));
+  coding::Reader reader(value);
+  uint64_t version = 0, profile = 0;
+  uint8_t entered = 0;
+  if (!reader.GetString(change.segment) || !reader.GetVarint64(version) ||
+      !reader.GetVarint64(profile) || !reader.GetByte(entered) ||
+      !reader.GetSignedVarint64(change.at)) {
+    return Corruption("feed entry {} is malformed", change.sequence);
+  }
+  change.version = static_cast<uint32_t>(version);
+  change.profile = static_cast<ProfileId>(profile);
+  change.entered = entered != 0;
+  return change;
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+constexpr int64_t kMillisPerDay = 86'400'000;
+
 // The end of the key range that starts with `prefix`.
 std::string PrefixEnd(std::string prefix) {
   prefix.back() = static_cast<char>(prefix.back() + 1);
@@ -273,6 +293,14 @@ Result<SegmentDefinition> SegmentCatalog::GetVersion(std::string_view name,
   return Decode(bytes);
 }
 
+Result<std::vector<SegmentDefinition>> SegmentCatalog::Versions(std::string_view name) const {
+  TAILOR_RETURN_IF_ERROR(Get(name).status());
+  TAILOR_ASSIGN_OR_RETURN(auto versions,
+                          ScanDecoded(store_, fmt::format("segment_version/{}/", name), Decode));
+  std::reverse(versions.begin(), versions.end());
+  return versions;
+}
+
 Result<std::vector<SegmentDefinition>> SegmentCatalog::List() const {
   return ScanDecoded(store_, "segment/", Decode);
 }
@@ -499,29 +527,72 @@ Result<std::vector<MembershipChange>> SegmentCatalog::ReadChanges(uint64_t after
                                                                   size_t limit) const {
   std::vector<MembershipChange> changes;
   Status decode_status;
-  TAILOR_RETURN_IF_ERROR(
-      store_.Scan(store::Table::kDefinitions, FeedKey(after + 1), PrefixEnd("feed/"),
-                  [&](std::string_view key, std::string_view value) {
-                    if (changes.size() >= limit) return false;
-                    MembershipChange change;
-                    change.sequence = std::stoull(std::string(key.substr(5)));
-                    coding::Reader reader(value);
-                    uint64_t version = 0, profile = 0;
-                    uint8_t entered = 0;
-                    if (!reader.GetString(change.segment) || !reader.GetVarint64(version) ||
-                        !reader.GetVarint64(profile) || !reader.GetByte(entered) ||
-                        !reader.GetSignedVarint64(change.at)) {
-                      decode_status = Corruption("feed entry {} is malformed", change.sequence);
-                      return false;
-                    }
-                    change.version = static_cast<uint32_t>(version);
-                    change.profile = static_cast<ProfileId>(profile);
-                    change.entered = entered != 0;
-                    changes.push_back(std::move(change));
-                    return true;
-                  }));
+  TAILOR_RETURN_IF_ERROR(store_.Scan(store::Table::kDefinitions, FeedKey(after + 1),
+                                     PrefixEnd("feed/"),
+                                     [&](std::string_view key, std::string_view value) {
+                                       if (changes.size() >= limit) return false;
+                                       auto change = DecodeChange(key, value);
+                                       if (!change.ok()) {
+                                         decode_status = change.status();
+                                         return false;
+                                       }
+                                       changes.push_back(std::move(change).value());
+                                       return true;
+                                     }));
   TAILOR_RETURN_IF_ERROR(decode_status);
   return changes;
+}
+
+Result<uint64_t> SegmentCatalog::LatestSequence() const {
+  std::string bytes;
+  Status found = store_.Get(store::Table::kDefinitions, kFeedNextKey, bytes);
+  if (found.code() == StatusCode::kNotFound) return uint64_t{0};
+  TAILOR_RETURN_IF_ERROR(found);
+  coding::Reader reader(bytes);
+  uint64_t next_sequence = 1;
+  if (!reader.GetVarint64(next_sequence) || next_sequence == 0) {
+    return Corruption("feed_next is malformed");
+  }
+  return next_sequence - 1;
+}
+
+Result<std::map<std::string, std::vector<SegmentCatalog::DayCount>>> SegmentCatalog::ChangesPerDay(
+    Timestamp since, size_t max_changes) const {
+  TAILOR_ASSIGN_OR_RETURN(const uint64_t latest, LatestSequence());
+  // The first sequence fed at or after `since`: bisection over [low, high].
+  uint64_t low = latest > max_changes ? latest - max_changes + 1 : 1;
+  uint64_t high = latest + 1;  // past the end: none is as late
+  while (low < high) {
+    const uint64_t middle = low + (high - low) / 2;
+    std::string bytes;
+    const std::string key = FeedKey(middle);
+    TAILOR_RETURN_IF_ERROR(store_.Get(store::Table::kDefinitions, key, bytes));
+    TAILOR_ASSIGN_OR_RETURN(const MembershipChange change, DecodeChange(key, bytes));
+    if (change.at >= since) {
+      high = middle;
+    } else {
+      low = middle + 1;
+    }
+  }
+  std::map<std::string, std::vector<DayCount>> days;
+  Status decode_status;
+  TAILOR_RETURN_IF_ERROR(store_.Scan(store::Table::kDefinitions, FeedKey(low), PrefixEnd("feed/"),
+                                     [&](std::string_view key, std::string_view value) {
+                                       auto change = DecodeChange(key, value);
+                                       if (!change.ok()) {
+                                         decode_status = change.status();
+                                         return false;
+                                       }
+                                       const int64_t day = FloorDiv(change->at, kMillisPerDay);
+                                       std::vector<DayCount>& counts = days[change->segment];
+                                       if (counts.empty() || counts.back().day != day)
+                                         counts.push_back({day});
+                                       DayCount& count = counts.back();
+                                       ++(change->entered ? count.entered : count.exited);
+                                       return true;
+                                     }));
+  TAILOR_RETURN_IF_ERROR(decode_status);
+  return days;
 }
 
 Result<ProfileSet> SegmentCatalog::Members(std::string_view name) const {

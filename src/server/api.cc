@@ -241,6 +241,7 @@ Result<simdjson::dom::element> ParseBody(simdjson::dom::parser& parser, const st
 Api::Impl::Impl(Service& s, access::KeyStore& k, ApiOptions o)
     : service(s), keys(k), options(std::move(o)) {
   AddOpenRoutes();
+  AddAppRoutes();
   AddCollectRoutes();
   AddProfileRoutes();
   AddSegmentRoutes();

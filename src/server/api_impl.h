@@ -71,6 +71,9 @@ Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::
 // A body's "timeout_seconds" (more than 0, at most a day) as `control`'s deadline from now;
 // kInvalidArgument otherwise.
 Status ReadTimeout(simdjson::dom::element value, RunControl& control);
+// A membership change as the feed's routes write it (`profile`: its external id, "" if deleted).
+void WriteChange(JsonWriter& json, const segments::MembershipChange& change,
+                 std::string_view profile);
 // A JSON value as a trait value (typed by the schema when the trait is declared).
 Result<TypedValue> TraitFromJson(simdjson::dom::element value, const TraitDef* declared,
                                  std::string_view path);
@@ -83,6 +86,7 @@ struct Api::Impl {
   Metrics metrics;
   std::atomic<bool> draining{false};
   std::atomic<size_t> open_streams{0};
+  Timestamp started_at = SystemClockMillis();  // the ingestion counters count from here
 
   // Per-key token buckets for rate limits.
   struct Bucket {
@@ -106,6 +110,7 @@ struct Api::Impl {
   void AddRecommendationRoutes();
   void AddChangeRoutes();
   void AddOpenRoutes();
+  void AddAppRoutes();
   // Seconds to wait when `key` is over its rate, else 0 (and a token is taken).
   double RateLimitWait(const access::ApiKey& key);
   std::string MetricsText() const;

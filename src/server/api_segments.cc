@@ -100,6 +100,8 @@ void WriteExplanation(JsonWriter& json, const segments::Explanation& explanation
   json.EndObject();
 }
 
+}  // namespace
+
 void WriteChange(JsonWriter& json, const segments::MembershipChange& change,
                  std::string_view profile) {
   json.BeginObject()
@@ -117,8 +119,6 @@ void WriteChange(JsonWriter& json, const segments::MembershipChange& change,
       .String(IsoTime(change.at))
       .EndObject();
 }
-
-}  // namespace
 
 void Api::Impl::AddSegmentRoutes() {
   using access::Scope;
@@ -270,6 +270,82 @@ void Api::Impl::AddSegmentRoutes() {
     json.EndArray().EndObject();
     return JsonResponse(200, json);
   });
+  // Every version of the definition, newest first (the builder's history and diff).
+  Add("GET", "/v1/segments/{name}/versions", Scope::kRead, [this](Call& call) -> Response {
+    auto versions = service.catalog().Versions(call.params[0]);
+    if (!versions.ok()) return ErrorResponse(versions.status());
+    JsonWriter json;
+    json.BeginObject().Key("segment").String(call.params[0]).Key("versions").BeginArray();
+    for (const auto& definition : *versions) WriteDefinition(json, definition, std::nullopt);
+    json.EndArray().EndObject();
+    return JsonResponse(200, json);
+  });
+  // Entries and exits per UTC day from the change feed, the last ?days= (default 30, at most
+  // 366) up to today; days without changes are listed with zeros.
+  Add("GET", "/v1/segments/{name}/activity", Scope::kRead, [this](Call& call) -> Response {
+    if (auto definition = service.catalog().Get(call.params[0]); !definition.ok()) {
+      return ErrorResponse(definition.status());
+    }
+    constexpr int64_t kDay = 86'400'000;
+    const int64_t days =
+        static_cast<int64_t>(std::max<size_t>(1, ParseSize(call.Query("days"), 30, 366)));
+    const Timestamp now = service.now();
+    const int64_t today = now / kDay - (now % kDay < 0 ? 1 : 0);
+    const int64_t first_day = today - days + 1;
+    auto changed = service.catalog().ChangesPerDay(first_day * kDay, 2'000'000);
+    if (!changed.ok()) return ErrorResponse(changed.status());
+    std::vector<segments::SegmentCatalog::DayCount> counts(static_cast<size_t>(days));
+    if (auto found = changed->find(call.params[0]); found != changed->end()) {
+      for (const auto& count : found->second) {
+        if (count.day < first_day || count.day > today) continue;
+        counts[static_cast<size_t>(count.day - first_day)].entered += count.entered;
+        counts[static_cast<size_t>(count.day - first_day)].exited += count.exited;
+      }
+    }
+    JsonWriter json;
+    json.BeginObject().Key("segment").String(call.params[0]).Key("days").BeginArray();
+    for (int64_t i = 0; i < days; ++i) {
+      json.BeginObject()
+          .Key("day")
+          .String(IsoTime((first_day + i) * kDay).substr(0, 10))
+          .Key("entered")
+          .Uint(counts[static_cast<size_t>(i)].entered)
+          .Key("exited")
+          .Uint(counts[static_cast<size_t>(i)].exited)
+          .EndObject();
+    }
+    json.EndArray().EndObject();
+    return JsonResponse(200, json);
+  });
+  routes.back().slow = true;  // reads the whole population or feed
+  // Every member's user id as CSV (one column, `id`), in tailor's id order.
+  Add("GET", "/v1/segments/{name}/members.csv", Scope::kRead, [this](Call& call) -> Response {
+    auto members = service.Members(call.params[0]);
+    if (!members.ok()) return ErrorResponse(members.status());
+    Response response;
+    response.content_type = "text/csv; charset=utf-8";
+    response.headers.emplace_back("Content-Disposition",
+                                  fmt::format("attachment; filename=\"{}.csv\"", call.params[0]));
+    response.body = "id\n";
+    for (const uint32_t id : *members) {
+      auto external = service.engine().ExternalId(id);
+      if (!external.ok()) continue;  // deleted since
+      // RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
+      if (external->find_first_of(",\"\r\n") == std::string::npos) {
+        response.body += *external;
+      } else {
+        response.body += '"';
+        for (char c : *external) {
+          if (c == '"') response.body += '"';
+          response.body += c;
+        }
+        response.body += '"';
+      }
+      response.body += '\n';
+    }
+    return response;
+  });
+  routes.back().slow = true;  // reads the whole population or feed
   // Size of an unsaved rule on a fresh snapshot.
   Add("POST", "/v1/segments/preview", Scope::kSegments, [this](Call& call) -> Response {
     auto body = ParseBody(json_parser, call.request.body, options.max_json_depth);

@@ -17,5 +17,5 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 export TAILOR_BIN="${TAILOR_BIN:-$(cd ../.. && pwd)/build/tailor}"
-# tracker_unit.mjs needs no server; the other two start $TAILOR_BIN.
-exec node --test tracker_unit.mjs tracker_e2e.mjs sdk_compat.mjs
+# tracker_unit.mjs needs no server; the others start $TAILOR_BIN.
+exec node --test tracker_unit.mjs tracker_e2e.mjs sdk_compat.mjs web_app_e2e.mjs

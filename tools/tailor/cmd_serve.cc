@@ -91,6 +91,8 @@ int RunServe(const GlobalOptions& global, const ServeFlags& flags) {
       std::printf("no API keys yet: created admin key (shown once, keep it): %s\n",
                   first_key.c_str());
     }
+    std::printf("open the web app: http://%s:%u/  (sign in with %s)\n", host.c_str(), port,
+                first_key.empty() ? "an API key" : "the admin key above");
     std::printf("try:\n  curl -s -H 'Authorization: Bearer %s' http://%s:%u/v1/segments\n",
                 key.c_str(), host.c_str(), port);
     std::printf(

@@ -1,0 +1,26 @@
+// Light and dark themes: the system's preference until the user picks one (kept per browser).
+import { useState } from 'preact/hooks';
+
+const THEME_ITEM = 'tailor.theme';
+
+function apply(theme) {
+  if (theme) document.documentElement.dataset.theme = theme;
+  else delete document.documentElement.dataset.theme;
+}
+apply(localStorage.getItem(THEME_ITEM));
+
+export function ThemeToggle() {
+  const [theme, setTheme] = useState(localStorage.getItem(THEME_ITEM) ?? '');
+  const dark = theme ? theme === 'dark' : matchMedia('(prefers-color-scheme: dark)').matches;
+  const flip = () => {
+    const next = dark ? 'light' : 'dark';
+    localStorage.setItem(THEME_ITEM, next);
+    apply(next);
+    setTheme(next);
+  };
+  return (
+    <button type="button" class="quiet" onClick={flip} aria-label={dark ? 'Use the light theme' : 'Use the dark theme'}>
+      {dark ? 'Light' : 'Dark'}
+    </button>
+  );
+}
