@@ -328,6 +328,55 @@ TEST(Recommender, SimilarSearchedAtTheFoldEqualsTheSearchAtTheRequest) {
   }
 }
 
+// also_bought's sums are likewise made when the activity is folded: the same answer as summing at
+// the request, at two request times.
+TEST(Recommender, AlsoBoughtSummedAtTheFoldEqualsTheSumAtTheRequest) {
+  std::unordered_map<std::string, ItemInput> items;
+  Interactions data;
+  for (int j = 0; j < 40; ++j) {
+    data.items.push_back(fmt::format("i{:02}", j));
+    items.emplace(data.items.back(), Item(data.items.back(), fmt::format("c{}", j % 4)));
+  }
+  std::mt19937_64 random(11);
+  for (uint32_t u = 0; u < 300; ++u) {
+    data.users.push_back(fmt::format("u{}", u));
+    std::set<uint32_t> seen;
+    const uint32_t base = static_cast<uint32_t>(random() % 40);
+    for (int k = 0; k < 5; ++k) {
+      const uint32_t j =
+          (base + static_cast<uint32_t>(random() % 8)) % 40;  // nearby items go together
+      if (seen.insert(j).second) data.pairs.push_back({u, j, kNow - 10 * kDay, k == 0, {}});
+    }
+  }
+  ModelOptions options;
+  options.blend = BlendWeights{};
+  options.blend->progression = options.blend->browsing = options.blend->popular = 0;
+  options.blend->popular_in_category = options.blend->similar = options.blend->like_you = 0;
+  options.factors = 0;
+  const auto model = Model::Train(data, items, options, kNow, 1);
+  const std::vector<EventInput> events = {
+      Event("product_view", "i07", kNow - 40 * kDay), Event("purchase", "i12", kNow - 9 * kDay),
+      Event("add_to_cart", "i13", kNow - 3 * kDay), Event("product_view", "i30", kNow - kDay)};
+  const Activity folded = ActivityOf(*model, events);
+  ASSERT_GT(folded.also_bought_depth, 0u);
+  ASSERT_FALSE(folded.also_bought.empty());
+  Activity unsummed = folded;
+  unsummed.also_bought.clear();
+  unsummed.also_bought_depth = 0;
+  for (const Timestamp now : {kNow, kNow + 30 * kDay}) {
+    const std::vector<Recommendation> cached = Recommend(*model, folded, {.count = 10, .now = now});
+    const std::vector<Recommendation> summed =
+        Recommend(*model, unsummed, {.count = 10, .now = now});
+    ASSERT_EQ(Ids(cached), Ids(summed));
+    ASSERT_EQ(cached.size(), 10u);
+    for (size_t i = 0; i < cached.size(); ++i) {
+      EXPECT_NEAR(cached[i].score, summed[i].score, 1e-9) << cached[i].item;
+      EXPECT_EQ(cached[i].reasons[0].generator, "also_bought");
+      EXPECT_EQ(cached[i].reasons[0].detail, summed[i].reasons[0].detail);
+    }
+  }
+}
+
 // Shoppers whose later purchases are drawn from a skewed popularity whatever they touched
 // before, and who each also looked at three niche items that others looked at with a partner:
 // also_bought offers the partner (cosine near 1) and nobody buys it, popularity is the signal.

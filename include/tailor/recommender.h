@@ -169,6 +169,15 @@ struct Activity {
   };
   std::vector<SimilarPick> similar;
   size_t similar_depth = 0;  // how deep each token's list was read (0: none searched)
+  // also_bought's strongest sums of neighbours, best first, for the same reason: each item with
+  // its score (its sum over the best one's) and the touched item that gave it the most.
+  struct AlsoPick {
+    uint32_t item = 0;
+    uint32_t source = 0;
+    double score = 0;
+  };
+  std::vector<AlsoPick> also_bought;
+  size_t also_bought_depth = 0;  // the answer depth they were kept for (0: none)
   Timestamp latest_touch = 0;
 };
 

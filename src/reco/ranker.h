@@ -58,6 +58,10 @@ struct Ranker {
   // items read `depth` deep, touches weighed as of `now`.
   static std::vector<Activity::SimilarPick> Similar(const Model& model, const Activity& activity,
                                                     Timestamp now, size_t depth);
+  // also_bought's picks (Activity::AlsoPick): the neighbours of what they touched, each touch
+  // weighed by its kind and recency as of `now`, the strongest 4 x `depth` sums, best first.
+  static std::vector<Activity::AlsoPick> AlsoBought(const Model& model, const Activity& activity,
+                                                    Timestamp now, size_t depth);
   static std::vector<std::pair<uint32_t, float>> Nearest(const Model& model,
                                                          const Activity& activity, size_t k);
   static void SetBlend(Model& model, const BlendWeights& weights, BlendReport report) {

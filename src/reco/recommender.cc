@@ -455,6 +455,13 @@ void FoldActivity(const Model& model, std::span<const EventInput> events, Activi
   for (const Activity::Touch& touch : activity.touches) {
     activity.latest_touch = std::max(activity.latest_touch, touch.last);
   }
+  activity.also_bought.clear();
+  activity.also_bought_depth = 0;
+  if (model.blend().also_bought > 0 && !activity.touches.empty()) {
+    activity.also_bought =
+        Ranker::AlsoBought(model, activity, activity.latest_touch, kNearestDepth);
+    activity.also_bought_depth = kNearestDepth;
+  }
   activity.similar.clear();
   activity.similar_depth = 0;
   if (model.blend().similar > 0 && !activity.touches.empty()) {
@@ -526,6 +533,59 @@ std::vector<std::pair<uint32_t, float>> Ranker::Nearest(const Model& model,
   const Eigen::VectorXf target = (1 + alpha) * touched.colwise().sum().transpose();
   const Eigen::VectorXf x = system.llt().solve(target);
   return index.Top(x.data(), k);
+}
+
+std::vector<Activity::AlsoPick> Ranker::AlsoBought(const Model& model, const Activity& activity,
+                                                   Timestamp now, size_t depth) {
+  struct Sum {
+    uint32_t item;
+    double total, best_part;
+    uint32_t source;
+  };
+  std::vector<Sum> sums;
+  size_t read = 0;
+  for (const Activity::Touch& touch : activity.touches) {
+    // Each list is read below; asked for now, the lists arrive from memory together rather
+    // than one after another (the loads of the sums were most of this loop's time).
+    const Model::Ranked& list = model.neighbours_[touch.item];
+    const char* bytes = reinterpret_cast<const char*>(list.data());
+    for (size_t at = 0; at < list.size() * sizeof(list[0]); at += 64) {
+      __builtin_prefetch(bytes + at);
+    }
+    read += list.size();
+  }
+  scratch.FitAlso(read);
+  sums.reserve(read);
+  for (const Activity::Touch& touch : activity.touches) {
+    const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
+    const double weight = strength * Decay(now - touch.last, kTouchHalfLifeDays);
+    for (const auto& [j, similarity] : model.neighbours_[touch.item]) {
+      const double part = weight * similarity;
+      bool added = false;
+      const uint32_t at = scratch.AlsoIndex(j, static_cast<uint32_t>(sums.size()), added);
+      if (added) sums.push_back({j, 0, 0, touch.item});
+      Sum& sum = sums[at];
+      sum.total += part;
+      if (part > sum.best_part) {
+        sum.best_part = part;
+        sum.source = touch.item;
+      }
+    }
+  }
+  // The strongest few, best first.
+  const auto stronger = [](const Sum& a, const Sum& b) {
+    return a.total != b.total ? a.total > b.total : a.item < b.item;
+  };
+  const size_t keep = std::min(sums.size(), 4 * depth);
+  std::partial_sort(sums.begin(), sums.begin() + static_cast<ptrdiff_t>(keep), sums.end(),
+                    stronger);
+  std::vector<Activity::AlsoPick> picks;
+  picks.reserve(keep);
+  const double most = keep > 0 ? sums.front().total : 0;
+  for (size_t k = 0; k < keep && most > 0; ++k) {
+    picks.push_back({sums[k].item, sums[k].source, sums[k].total / most});
+  }
+  return picks;
 }
 
 std::vector<Activity::SimilarPick> Ranker::Similar(const Model& model, const Activity& activity,
@@ -806,63 +866,28 @@ std::vector<Recommendation> Ranker::Rank(const Model& model, const Activity& act
     }
   }
 
-  // Also bought: neighbours of what they touched, recent touches and purchases weighing more.
-  {
-    struct Sum {
-      uint32_t item;
-      double total, best_part;
-      uint32_t source;
-    };
-    std::vector<Sum> sums;
-    size_t read = 0;
-    for (const Activity::Touch& touch : activity.touches) {
-      // Each list is read below; asked for now, the lists arrive from memory together rather
-      // than one after another (the loads of the sums were most of this loop's time).
-      const Model::Ranked& list = model.neighbours_[touch.item];
-      const char* bytes = reinterpret_cast<const char*>(list.data());
-      for (size_t at = 0; at < list.size() * sizeof(list[0]); at += 64) {
-        __builtin_prefetch(bytes + at);
-      }
-      read += list.size();
+  // Also bought: neighbours of what they touched (AlsoBought, below); summed when the activity was
+  // folded unless this answer reads deeper or is dated before a touch.
+  if (!activity.touches.empty() && (weight[kAlsoBoughtPart] > 0 || scored != nullptr)) {
+    std::vector<Activity::AlsoPick> summed;
+    const std::vector<Activity::AlsoPick>* picks = &activity.also_bought;
+    if (activity.also_bought_depth < depth || request.now < activity.latest_touch) {
+      summed = AlsoBought(model, activity, request.now, depth);
+      picks = &summed;
     }
-    scratch.FitAlso(read);
-    sums.reserve(read);
-    for (const Activity::Touch& touch : activity.touches) {
-      const double strength = touch.purchases > 0 ? 1.0 : touch.carts > 0 ? 0.7 : 0.4;
-      const double weight = strength * Decay(request.now - touch.last, kTouchHalfLifeDays);
-      for (const auto& [j, similarity] : model.neighbours_[touch.item]) {
-        const double part = weight * similarity;
-        bool added = false;
-        const uint32_t at = scratch.AlsoIndex(j, static_cast<uint32_t>(sums.size()), added);
-        if (added) sums.push_back({j, 0, 0, touch.item});
-        Sum& sum = sums[at];
-        sum.total += part;
-        if (part > sum.best_part) {
-          sum.best_part = part;
-          sum.source = touch.item;
-        }
-      }
-    }
-    // The strongest few (in no order: each is added on its own).
-    const size_t keep = std::min(sums.size(), 4 * depth);
-    std::nth_element(sums.begin(), sums.begin() + static_cast<ptrdiff_t>(keep), sums.end(),
-                     [](const Sum& a, const Sum& b) {
-                       return a.total != b.total ? a.total > b.total : a.item < b.item;
-                     });
-    sums.resize(keep);
-    double most = 0;
-    for (const Sum& sum : sums) most = std::max(most, sum.total);
+    const size_t keep = std::min(picks->size(), 4 * depth);
     std::vector<std::pair<uint32_t, uint32_t>> source_reason;  // source item, reason
-    for (const Sum& sum : sums) {
+    for (size_t k = 0; k < keep; ++k) {
+      const Activity::AlsoPick& pick = (*picks)[k];
       uint32_t why = UINT32_MAX;
       for (const auto& [source, r] : source_reason) {
-        if (source == sum.source) why = r;
+        if (source == pick.source) why = r;
       }
       if (why == UINT32_MAX) {
-        why = later("also_bought", Detail::kGoesWith, sum.source);
-        source_reason.emplace_back(sum.source, why);
+        why = later("also_bought", Detail::kGoesWith, pick.source);
+        source_reason.emplace_back(pick.source, why);
       }
-      add(sum.item, kAlsoBoughtPart, sum.total / most, why);
+      add(pick.item, kAlsoBoughtPart, pick.score, why);
     }
   }
 
