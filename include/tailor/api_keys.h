@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tailor/json_writer.h"
 #include "tailor/status.h"
 #include "tailor/store.h"
 #include "tailor/types.h"
@@ -57,6 +58,10 @@ class KeyStore {
   mutable std::mutex mutex_;
   std::vector<ApiKey> keys_;
 };
+
+// A key as the API and the CLI list it (no secret): {"id", "name", "scopes", "public",
+// "origins", "rate_per_second", "created_at", "revoked"}.
+void WriteApiKey(JsonWriter& json, const ApiKey& key);
 
 // SHA-256 of `text` as 64 lower-case hex digits.
 std::string Sha256Hex(std::string_view text);

@@ -39,6 +39,8 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+struct TraitDef;
+
 void AppendJsonString(std::string& out, std::string_view text);
 
 // ISO 8601 UTC text of a timestamp: "2026-11-01T09:30:00Z" (".123Z" when it has milliseconds).
@@ -47,5 +49,7 @@ std::string IsoTime(Timestamp time);
 void WriteTypedValue(JsonWriter& json, const TypedValue& value);
 // A stored event as a JSON object: time, type, id and every field that is set.
 void WriteEvent(JsonWriter& json, const EventInput& event);
+// A trait's definition: {"name", "type", "category"}.
+void WriteTraitDef(JsonWriter& json, const TraitDef& trait);
 
 }  // namespace tailor

@@ -193,4 +193,20 @@ Result<ApiKey> KeyStore::Authenticate(std::string_view presented) const {
   return NotFound("unknown API key");
 }
 
+void WriteApiKey(JsonWriter& json, const ApiKey& key) {
+  json.BeginObject().Key("id").String(key.id).Key("name").String(key.name);
+  json.Key("scopes").BeginArray();
+  for (Scope scope : key.scopes) json.String(ScopeName(scope));
+  json.EndArray().Key("public").Bool(key.is_public).Key("origins").BeginArray();
+  for (const std::string& origin : key.origins) json.String(origin);
+  json.EndArray()
+      .Key("rate_per_second")
+      .Double(key.rate_per_second)
+      .Key("created_at")
+      .String(IsoTime(key.created_at))
+      .Key("revoked")
+      .Bool(key.revoked)
+      .EndObject();
+}
+
 }  // namespace tailor::access

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/time.h"
+#include "tailor/schema.h"
 
 namespace tailor {
 
@@ -229,6 +230,21 @@ void WriteEvent(JsonWriter& json, const EventInput& event) {
     json.EndObject();
   }
   json.EndObject();
+}
+
+}  // namespace tailor
+
+namespace tailor {
+
+void WriteTraitDef(JsonWriter& json, const TraitDef& trait) {
+  json.BeginObject()
+      .Key("name")
+      .String(trait.name)
+      .Key("type")
+      .String(TraitTypeName(trait.type))
+      .Key("category")
+      .String(TraitCategoryName(trait.category))
+      .EndObject();
 }
 
 }  // namespace tailor

@@ -43,22 +43,6 @@ Response AssetResponse(const Request& request, const WebAsset& asset) {
   return response;
 }
 
-void WriteKey(JsonWriter& json, const access::ApiKey& key) {
-  json.BeginObject().Key("id").String(key.id).Key("name").String(key.name);
-  json.Key("scopes").BeginArray();
-  for (access::Scope scope : key.scopes) json.String(access::ScopeName(scope));
-  json.EndArray().Key("public").Bool(key.is_public).Key("origins").BeginArray();
-  for (const std::string& origin : key.origins) json.String(origin);
-  json.EndArray()
-      .Key("rate_per_second")
-      .Double(key.rate_per_second)
-      .Key("created_at")
-      .String(IsoTime(key.created_at))
-      .Key("revoked")
-      .Bool(key.revoked)
-      .EndObject();
-}
-
 // {"name", "scopes": [...], "public"?, "origins"?, "rate_per_second"?}: errors name the field.
 Result<access::ApiKey> KeyFromJson(simdjson::dom::object body) {
   access::ApiKey key;
@@ -126,7 +110,7 @@ void Api::Impl::AddAppRoutes() {
   Add("GET", "/v1/keys/self", Scope::kRead, [this](Call& call) -> Response {
     JsonWriter json;
     if (call.key != nullptr) {
-      WriteKey(json, *call.key);
+      access::WriteApiKey(json, *call.key);
     } else {  // --no-auth: everyone may do everything
       json.BeginObject()
           .Key("id")
@@ -146,7 +130,7 @@ void Api::Impl::AddAppRoutes() {
   Add("GET", "/v1/keys", Scope::kAdmin, [this](Call&) -> Response {
     JsonWriter json;
     json.BeginObject().Key("keys").BeginArray();
-    for (const access::ApiKey& key : keys.List()) WriteKey(json, key);
+    for (const access::ApiKey& key : keys.List()) access::WriteApiKey(json, key);
     json.EndArray().EndObject();
     return JsonResponse(200, json);
   });
@@ -163,7 +147,7 @@ void Api::Impl::AddAppRoutes() {
       if (created.id != id) continue;
       JsonWriter json;
       json.BeginObject().Key("key").String(*text).Key("id").String(id).Key("definition");
-      WriteKey(json, created);
+      access::WriteApiKey(json, created);
       json.EndObject();
       return JsonResponse(201, json);
     }
@@ -190,14 +174,7 @@ void Api::Impl::AddAppRoutes() {
     JsonWriter json;
     json.BeginObject().Key("traits").BeginArray();
     for (const TraitDef& trait : schema->traits()) {
-      json.BeginObject()
-          .Key("name")
-          .String(trait.name)
-          .Key("type")
-          .String(TraitTypeName(trait.type))
-          .Key("category")
-          .String(TraitCategoryName(trait.category))
-          .EndObject();
+      WriteTraitDef(json, trait);
     }
     json.EndArray().Key("event_types").BeginArray();
     const snapshot::Dictionary& types = population->snapshot->events().types;

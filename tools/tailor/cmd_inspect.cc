@@ -187,14 +187,7 @@ int RunSchemaShow(const GlobalOptions& global) {
     JsonWriter json;
     json.BeginObject().Key("traits").BeginArray();
     for (const TraitDef& trait : schema.traits()) {
-      json.BeginObject()
-          .Key("name")
-          .String(trait.name)
-          .Key("type")
-          .String(TraitTypeName(trait.type))
-          .Key("category")
-          .String(TraitCategoryName(trait.category))
-          .EndObject();
+      WriteTraitDef(json, trait);
     }
     json.EndArray().EndObject();
     std::printf("%s\n", json.str().c_str());

@@ -158,23 +158,11 @@ int RunKeysList(const GlobalOptions& global) {
   JsonWriter json;
   json.BeginObject().Key("keys").BeginArray();
   for (const access::ApiKey& key : keys.List()) {
+    access::WriteApiKey(json, key);
     std::string scopes;
-    json.BeginObject().Key("id").String(key.id).Key("name").String(key.name).Key("scopes");
-    json.BeginArray();
     for (access::Scope scope : key.scopes) {
-      json.String(access::ScopeName(scope));
       scopes += (scopes.empty() ? "" : ",") + std::string(access::ScopeName(scope));
     }
-    json.EndArray().Key("public").Bool(key.is_public).Key("origins").BeginArray();
-    for (const std::string& origin : key.origins) json.String(origin);
-    json.EndArray()
-        .Key("rate_per_second")
-        .Double(key.rate_per_second)
-        .Key("created_at")
-        .String(IsoTime(key.created_at))
-        .Key("revoked")
-        .Bool(key.revoked)
-        .EndObject();
     if (!global.json) {
       std::printf("%s  %-16s %-24s%s%s\n", key.id.c_str(), key.name.c_str(), scopes.c_str(),
                   key.is_public ? " public" : "", key.revoked ? " REVOKED" : "");

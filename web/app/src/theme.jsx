@@ -3,15 +3,18 @@ import { useState } from 'preact/hooks';
 
 const THEME_ITEM = 'tailor.theme';
 
+const systemDark = matchMedia('(prefers-color-scheme: dark)');
+
+// The theme in force: the user's pick, else the system's (followed as it changes).
 function apply(theme) {
-  if (theme) document.documentElement.dataset.theme = theme;
-  else delete document.documentElement.dataset.theme;
+  document.documentElement.dataset.theme = theme || (systemDark.matches ? 'dark' : 'light');
 }
 apply(localStorage.getItem(THEME_ITEM));
+systemDark.addEventListener('change', () => apply(localStorage.getItem(THEME_ITEM)));
 
 export function ThemeToggle() {
   const [theme, setTheme] = useState(localStorage.getItem(THEME_ITEM) ?? '');
-  const dark = theme ? theme === 'dark' : matchMedia('(prefers-color-scheme: dark)').matches;
+  const dark = theme ? theme === 'dark' : systemDark.matches;
   const flip = () => {
     const next = dark ? 'light' : 'dark';
     localStorage.setItem(THEME_ITEM, next);
