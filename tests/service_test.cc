@@ -926,6 +926,10 @@ TEST(Service, DeclaredAnswersTakePrecedenceOverInferredValues) {
   inferred.source = TraitSource::kInferred;
   ASSERT_OK(service->UpsertProfiles(std::span(&inferred, 1), report));
   EXPECT_EQ(level("jeff"), "beginner");
+  auto after_inference = service->engine().GetProfile("jeff", 0);
+  ASSERT_TRUE(after_inference.ok());
+  EXPECT_EQ(after_inference->inferred_traits, std::vector<std::string>{"golf_score"});
+  EXPECT_EQ(after_inference->declared_traits, std::vector<std::string>{"golf_level"});
   ProfileInput cleared{"jeff", {{"golf_level", {TraitType::kString, std::monostate{}}}}};
   cleared.source = TraitSource::kInferred;
   ASSERT_OK(service->UpsertProfiles(std::span(&cleared, 1), report));

@@ -62,8 +62,9 @@ struct ProfileView {
   std::string external_id;
   bool anonymous = false;
   TraitMap traits;  // by trait name, in schema order
-  // The traits whose value the person declared (survey answers), in schema order.
-  std::vector<std::string> declared_traits;
+  // The traits whose value the person declared (survey answers), and those tailor inferred
+  // (analytics written back: RFM, clusters, scores), in schema order.
+  std::vector<std::string> declared_traits, inferred_traits;
   std::vector<std::string> aliases;
   state::BehaviourState behaviour;
   Timestamp created_at = 0, updated_at = 0;

@@ -44,6 +44,8 @@ void WriteProfileJson(JsonWriter& json, const ProfileView& view,
   json.EndObject();
   json.Key("declared_traits").BeginArray();
   for (const std::string& name : view.declared_traits) json.String(name);
+  json.EndArray().Key("inferred_traits").BeginArray();
+  for (const std::string& name : view.inferred_traits) json.String(name);
   json.EndArray();
   if (segments != nullptr) {
     json.Key("segments").BeginArray();

@@ -34,6 +34,9 @@ ProfileView ViewOf(const store::ProfileRecord& record, const Schema& schema) {
   for (uint32_t slot : record.declared) {
     if (const TraitDef* trait = schema.FindSlot(slot)) view.declared_traits.push_back(trait->name);
   }
+  for (uint32_t slot : record.inferred) {
+    if (const TraitDef* trait = schema.FindSlot(slot)) view.inferred_traits.push_back(trait->name);
+  }
   return view;
 }
 

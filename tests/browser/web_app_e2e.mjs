@@ -21,11 +21,14 @@ const SHOTS = process.env.SCREENSHOT_DIR || path.join(REPO, 'build', 'screenshot
 // both evaluate it as of now).
 const RULE = 'count(purchase) >= 3 and country in ["US", "GB"]';
 const BROKEN = 'count(purchase) >= and country = "US"';
+// What the visual builder writes for "within 300 km of Madrid" and "purchases at least twice".
+const VISUAL = 'location within 300 km of (40.4, -3.7)\nand count(purchase) >= 2';
 
 let tailor;
 let admin;
 let reader;
 let cliCount;
+let cliVisualCount;
 let someone;
 let parts;
 
@@ -42,6 +45,7 @@ before(async () => {
   await cli('segment', 'eval');
   await cli('scheme', 'create', 'waves', '--member', 'big_spenders', '--member', 'golfers', '--otherwise');
   cliCount = JSON.parse(await cli('--json', 'segment', 'preview', '--rule', RULE)).size;
+  cliVisualCount = JSON.parse(await cli('--json', 'segment', 'preview', '--rule', VISUAL)).size;
   someone = (await cli('segment', 'members', 'golfers')).split('\n')[0].trim();
   admin = await tailor.createKey('admin', 'admin');
   reader = await tailor.createKey('reader', 'read');
@@ -93,6 +97,13 @@ test('a marketer signs in, builds a segment with the preview, saves it and opens
   await page.locator('.chart canvas').first().waitFor();
   assert.match(await page.locator('.stats').innerText(), /3,000/);
   await shot(page, 'overview');
+  // The latest changes follow the feed live.
+  const arrived = await tailor.request('PUT', '/v1/profiles/overview-golfer', {
+    headers: { Authorization: `Bearer ${admin.key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ traits: { interests: ['golf'] } }),
+  });
+  assert.equal(arrived.status, 200, arrived.describe());
+  await page.locator('ul.changes li', { hasText: 'overview-golfer' }).waitFor();
 
   await page.getByRole('link', { name: 'Segments', exact: true }).click();
   await page.getByRole('link', { name: 'golfers' }).waitFor();
@@ -155,6 +166,29 @@ test('a marketer signs in, builds a segment with the preview, saves it and opens
   await page.getByRole('heading', { name: 'API keys' }).waitFor();
   await shot(page, 'settings');
   assert.deepEqual(failures, []);
+  await page.close();
+});
+
+test('the visual builder writes rule text whose preview is the CLI count', async () => {
+  const page = await parts.context.newPage();
+  await signIn(page, admin.key);
+  await page.goto(`${tailor.base}/#/segments/new`);
+  const builder = page.locator('details.visual-builder');
+  await builder.locator('summary').click();
+  await builder.getByLabel('Kind').selectOption('place');
+  await builder.getByLabel('Within km').fill('300');
+  await builder.getByLabel('Latitude').fill('40.4');
+  await builder.getByLabel('Longitude').fill('-3.7');
+  await builder.getByRole('button', { name: 'Add to the rule' }).click();
+  await builder.getByLabel('Kind').selectOption('count');
+  await builder.getByLabel('Event type').selectOption('purchase');
+  await builder.getByLabel('Times').fill('2');
+  await builder.getByLabel('In the last … days (empty: ever)').fill('');
+  await builder.getByRole('button', { name: 'Add to the rule' }).click();
+  assert.equal(await page.locator('#segment-rule').innerText(), VISUAL);
+  await page.getByTestId('preview-size')
+    .filter({ hasText: new RegExp(`^${new Intl.NumberFormat('en').format(cliVisualCount)}$`) }).waitFor();
+  assert.ok(cliVisualCount > 0, 'someone in the demo data lives near Madrid and bought twice');
   await page.close();
 });
 

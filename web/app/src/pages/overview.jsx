@@ -1,6 +1,7 @@
 // Overview: how many profiles and events, events per day, ingestion health, the segments with
-// the day's entries and exits, and the latest membership changes.
-import { useMemo } from 'preact/hooks';
+// the day's entries and exits, and the latest membership changes as they happen.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { stream } from '../api.js';
 import { ChartView } from '../chart.jsx';
 import { count, signed, time } from '../format.js';
 import { useApi } from '../use_api.js';
@@ -8,6 +9,7 @@ import { Card, ErrorNote, Loading, Stat } from '../widgets.jsx';
 
 export function Overview() {
   const { data, error } = useApi('/v1/overview');
+  const latest = useLatestChanges(data);
   const perDay = useMemo(() => data && {
     labels: data.events_per_day.map((d) => d.day),
     series: [{ label: 'events', data: data.events_per_day.map((d) => d.events) }],
@@ -40,9 +42,9 @@ export function Overview() {
           </dl>
         </Card>
         <Card title="Latest changes" id="latest-changes" actions={<a href="#/live">Live</a>}>
-          {data.latest_changes.length === 0 ? <p class="note">No membership changes yet.</p> : (
-            <ul class="changes">
-              {data.latest_changes.map((c) => (
+          {latest.length === 0 ? <p class="note">No membership changes yet.</p> : (
+            <ul class="changes" aria-live="polite">
+              {latest.map((c) => (
                 <li key={c.sequence}>
                   <span class={c.change}>{c.change}</span>{' '}
                   <a href={`#/segments/${encodeURIComponent(c.segment)}`}>{c.segment}</a>{' '}
@@ -72,4 +74,20 @@ export function Overview() {
       </Card>
     </>
   );
+}
+
+// The overview's latest changes, kept live: the stream from the feed's latest sequence prepends
+// each new one (the ten newest shown).
+function useLatestChanges(data) {
+  const [changes, setChanges] = useState([]);
+  useEffect(() => {
+    if (!data) return undefined;
+    setChanges(data.latest_changes);
+    const abort = new AbortController();
+    stream(`/v1/changes/stream?after=${data.latest_sequence}`, (name, text) => {
+      if (name === 'membership') setChanges((list) => [JSON.parse(text), ...list].slice(0, 10));
+    }, { signal: abort.signal }).catch(() => {});  // the list stays as loaded
+    return () => abort.abort();
+  }, [data]);
+  return changes;
 }

@@ -66,6 +66,7 @@ function Scheme({ scheme, onSaved }) {
             onDragOver={(e) => { e.preventDefault(); if (dragged !== null && dragged !== i) { setOrder(move(order, dragged, i)); setDragged(i); } }}
             onDragEnd={() => setDragged(null)}>
             <span class="grip" aria-hidden="true">⋮⋮</span>
+            <span class="position">{i + 1}.</span>
             <a href={`#/segments/${encode(segment)}`}>{segment}</a>
             <span class="note">{counts.has(segment) ? ` ${count(counts.get(segment).count)} assigned of ${count(counts.get(segment).unprioritized)}` : ''}</span>
             {can('segments') && (

@@ -1,9 +1,9 @@
 // Settings: the API keys, managed while the server runs (scope admin): create one with its scopes
 // (a public key for a website, with its allowed origins), see it once, revoke one.
-import { useState } from 'preact/hooks';
+import { useContext, useState } from 'preact/hooks';
 import { api, encode } from '../api.js';
 import { time } from '../format.js';
-import { useCan } from '../session.js';
+import { Session, useCan } from '../session.js';
 import { useApi } from '../use_api.js';
 import { Card, ErrorNote, Loading } from '../widgets.jsx';
 
@@ -21,6 +21,7 @@ export function Settings() {
 }
 
 function Keys() {
+  const session = useContext(Session);
   const keys = useApi('/v1/keys');
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState(['read']);
@@ -71,7 +72,8 @@ function Keys() {
                   <td>{(k.origins ?? []).join(', ')}</td>
                   <td>{time(k.created_at)}</td>
                   <td>{k.revoked ? 'revoked' : 'active'}</td>
-                  <td>{!k.revoked && <button type="button" class="danger" onClick={() => revoke(k.id)}>Revoke</button>}</td>
+                  <td>{k.id === session.id ? <span class="note">this key</span>
+                    : !k.revoked && <button type="button" class="danger" onClick={() => revoke(k.id)}>Revoke</button>}</td>
                 </tr>
               ))}
             </tbody>
