@@ -289,6 +289,24 @@ TEST(Recommender, SimilarItemsShareTheFactsOfWhatTheyLookedAt) {
             (std::vector<std::string>{"bag_a", "bag_z"}));
 }
 
+// Answers from an activity whose searches were made at the fold equal those from the same
+// activity searching at the request, at two request times: the same items, scores and reasons.
+void ExpectTheSameAnswers(const Model& model, const Activity& folded, const Activity& unsearched,
+                          std::string_view generator) {
+  for (const Timestamp now : {kNow, kNow + 30 * kDay}) {
+    const std::vector<Recommendation> cached = Recommend(model, folded, {.count = 10, .now = now});
+    const std::vector<Recommendation> searched =
+        Recommend(model, unsearched, {.count = 10, .now = now});
+    ASSERT_EQ(Ids(cached), Ids(searched));
+    ASSERT_EQ(cached.size(), 10u);
+    for (size_t i = 0; i < cached.size(); ++i) {
+      EXPECT_NEAR(cached[i].score, searched[i].score, 1e-9) << cached[i].item;
+      EXPECT_EQ(cached[i].reasons[0].generator, generator);
+      EXPECT_EQ(cached[i].reasons[0].detail, searched[i].reasons[0].detail);
+    }
+  }
+}
+
 // similar's items are searched when the activity is folded (as of its latest touch) and read by
 // later requests: decay scales every touch alike, so the answer equals a search at the request.
 TEST(Recommender, SimilarSearchedAtTheFoldEqualsTheSearchAtTheRequest) {
@@ -315,17 +333,7 @@ TEST(Recommender, SimilarSearchedAtTheFoldEqualsTheSearchAtTheRequest) {
   Activity unsearched = folded;
   unsearched.similar.clear();
   unsearched.similar_depth = 0;
-  for (const Timestamp now : {kNow, kNow + 30 * kDay}) {
-    const std::vector<Recommendation> cached = Recommend(*model, folded, {.count = 10, .now = now});
-    const std::vector<Recommendation> searched =
-        Recommend(*model, unsearched, {.count = 10, .now = now});
-    ASSERT_EQ(Ids(cached), Ids(searched));
-    ASSERT_EQ(cached.size(), 10u);
-    for (size_t i = 0; i < cached.size(); ++i) {
-      EXPECT_NEAR(cached[i].score, searched[i].score, 1e-9) << cached[i].item;
-      EXPECT_EQ(cached[i].reasons[0].generator, "similar");
-    }
-  }
+  ExpectTheSameAnswers(*model, folded, unsearched, "similar");
 }
 
 // also_bought's sums are likewise made when the activity is folded: the same answer as summing at
@@ -363,18 +371,7 @@ TEST(Recommender, AlsoBoughtSummedAtTheFoldEqualsTheSumAtTheRequest) {
   Activity unsummed = folded;
   unsummed.also_bought.clear();
   unsummed.also_bought_depth = 0;
-  for (const Timestamp now : {kNow, kNow + 30 * kDay}) {
-    const std::vector<Recommendation> cached = Recommend(*model, folded, {.count = 10, .now = now});
-    const std::vector<Recommendation> summed =
-        Recommend(*model, unsummed, {.count = 10, .now = now});
-    ASSERT_EQ(Ids(cached), Ids(summed));
-    ASSERT_EQ(cached.size(), 10u);
-    for (size_t i = 0; i < cached.size(); ++i) {
-      EXPECT_NEAR(cached[i].score, summed[i].score, 1e-9) << cached[i].item;
-      EXPECT_EQ(cached[i].reasons[0].generator, "also_bought");
-      EXPECT_EQ(cached[i].reasons[0].detail, summed[i].reasons[0].detail);
-    }
-  }
+  ExpectTheSameAnswers(*model, folded, unsummed, "also_bought");
 }
 
 // Shoppers whose later purchases are drawn from a skewed popularity whatever they touched

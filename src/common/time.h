@@ -22,4 +22,9 @@ int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 inline constexpr Timestamp kMillisPerSecond = 1000;
 inline constexpr Timestamp kMillisPerDay = 86'400'000;
 
+// The UTC day of `time` as days since 1970-01-01 (floor: times before 1970 fall on earlier days).
+inline int64_t DayOf(Timestamp time) {
+  return time / kMillisPerDay - (time % kMillisPerDay < 0 ? 1 : 0);
+}
+
 }  // namespace tailor

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/coding.h"
+#include "common/time.h"
 #include "tailor/segment_catalog.h"
 
 namespace tailor::segments {
@@ -58,9 +59,6 @@ Result<MembershipChange> DecodeChange(std::string_view key, std::string_view val
   change.entered = entered != 0;
   return change;
 }
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-constexpr int64_t kMillisPerDay = 86'400'000;
 
 // The end of the key range that starts with `prefix`.
 std::string PrefixEnd(std::string prefix) {
@@ -583,7 +581,7 @@ Result<std::map<std::string, std::vector<SegmentCatalog::DayCount>>> SegmentCata
                                          decode_status = change.status();
                                          return false;
                                        }
-                                       const int64_t day = FloorDiv(change->at, kMillisPerDay);
+                                       const int64_t day = DayOf(change->at);
                                        std::vector<DayCount>& counts = days[change->segment];
                                        if (counts.empty() || counts.back().day != day)
                                          counts.push_back({day});

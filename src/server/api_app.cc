@@ -14,11 +14,6 @@ namespace {
 
 thread_local simdjson::dom::parser json_parser;
 
-constexpr int64_t kMillisPerDay = 86'400'000;
-constexpr size_t kMaxOverviewDays = 366;
-// Feed entries read for the overview's and a segment page's counts per day: the latest these.
-constexpr size_t kMaxChangesRead = 2'000'000;
-
 bool AcceptsGzip(const Request& request) {
   return request.Header("accept-encoding").find("gzip") != std::string_view::npos;
 }
@@ -86,12 +81,9 @@ Result<access::ApiKey> KeyFromJson(simdjson::dom::object body) {
   return key;
 }
 
-// Days since the epoch of `time` (UTC).
-int64_t DayOf(Timestamp time) { return time / kMillisPerDay - (time % kMillisPerDay < 0 ? 1 : 0); }
+}  // namespace
 
 std::string DayText(int64_t day) { return IsoTime(day * kMillisPerDay).substr(0, 10); }
-
-}  // namespace
 
 void Api::Impl::AddAppRoutes() {
   using access::Scope;
@@ -203,7 +195,7 @@ void Api::Impl::AddAppRoutes() {
   // start, each segment's size with its entries and exits of the last 24 hours, the latest
   // changes. ?days= (default 30, at most 366).
   Add("GET", "/v1/overview", Scope::kRead, [this](Call& call) -> Response {
-    const size_t days = std::max<size_t>(1, ParseSize(call.Query("days"), 30, kMaxOverviewDays));
+    const size_t days = std::max<size_t>(1, ParseSize(call.Query("days"), 30, kMaxDaysAsked));
     const Timestamp now = service.now();
     auto population = service.Population({}, std::chrono::seconds(10));
     if (!population.ok()) return ErrorResponse(population.status());

@@ -71,6 +71,12 @@ Result<std::vector<std::string>> StringArray(simdjson::dom::element value, std::
 // A body's "timeout_seconds" (more than 0, at most a day) as `control`'s deadline from now;
 // kInvalidArgument otherwise.
 Status ReadTimeout(simdjson::dom::element value, RunControl& control);
+// The per-day routes (overview, a segment's activity): at most this many days (?days=), counts
+// from at most the latest this many change-feed entries, days written as "2026-11-01".
+inline constexpr size_t kMaxDaysAsked = 366;
+inline constexpr size_t kMaxChangesRead = 2'000'000;
+std::string DayText(int64_t day);  // days since 1970-01-01
+
 // A membership change as the feed's routes write it (`profile`: its external id, "" if deleted).
 void WriteChange(JsonWriter& json, const segments::MembershipChange& change,
                  std::string_view profile);

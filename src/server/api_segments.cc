@@ -286,13 +286,11 @@ void Api::Impl::AddSegmentRoutes() {
     if (auto definition = service.catalog().Get(call.params[0]); !definition.ok()) {
       return ErrorResponse(definition.status());
     }
-    constexpr int64_t kDay = 86'400'000;
     const int64_t days =
-        static_cast<int64_t>(std::max<size_t>(1, ParseSize(call.Query("days"), 30, 366)));
-    const Timestamp now = service.now();
-    const int64_t today = now / kDay - (now % kDay < 0 ? 1 : 0);
+        static_cast<int64_t>(std::max<size_t>(1, ParseSize(call.Query("days"), 30, kMaxDaysAsked)));
+    const int64_t today = DayOf(service.now());
     const int64_t first_day = today - days + 1;
-    auto changed = service.catalog().ChangesPerDay(first_day * kDay, 2'000'000);
+    auto changed = service.catalog().ChangesPerDay(first_day * kMillisPerDay, kMaxChangesRead);
     if (!changed.ok()) return ErrorResponse(changed.status());
     std::vector<segments::SegmentCatalog::DayCount> counts(static_cast<size_t>(days));
     if (auto found = changed->find(call.params[0]); found != changed->end()) {
@@ -307,7 +305,7 @@ void Api::Impl::AddSegmentRoutes() {
     for (int64_t i = 0; i < days; ++i) {
       json.BeginObject()
           .Key("day")
-          .String(IsoTime((first_day + i) * kDay).substr(0, 10))
+          .String(DayText(first_day + i))
           .Key("entered")
           .Uint(counts[static_cast<size_t>(i)].entered)
           .Key("exited")
